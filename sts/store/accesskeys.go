@@ -1,6 +1,9 @@
 package store
 
 import (
+	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -9,14 +12,87 @@ import (
 )
 
 // keyRecord is an access key as stored. The owner's name and path are copied in (and
-// kept current by UpdateUser) so that the SigV4 lookup reads one record.
+// kept current by UpdateUser) so that the SigV4 lookup reads one record; it is encoded
+// compactly (encode/decodeKeyRecord) because that lookup runs on every request.
 type keyRecord struct {
-	UserID   string            `json:"user_id"`
-	UserName string            `json:"user_name"`
-	UserPath string            `json:"user_path"`
-	Status   account.KeyStatus `json:"status"`
-	Created  time.Time         `json:"created"`
-	Secret   []byte            `json:"secret"` // sealed
+	UserID   string
+	UserName string
+	UserPath string
+	Status   account.KeyStatus
+	Created  time.Time
+	Secret   []byte // sealed
+}
+
+const keyRecordV1 = 1
+
+// encodeKeyRecord writes version 1: a version byte, then UserID, UserName, UserPath and
+// Status as uvarint-length-prefixed strings, Created as a varint of Unix seconds, and the
+// sealed secret length-prefixed.
+func encodeKeyRecord(r keyRecord) []byte {
+	b := make([]byte, 0, 64+len(r.UserName)+len(r.UserPath)+len(r.Secret))
+	b = append(b, keyRecordV1)
+	for _, f := range []string{r.UserID, r.UserName, r.UserPath, string(r.Status)} {
+		b = binary.AppendUvarint(b, uint64(len(f)))
+		b = append(b, f...)
+	}
+	b = binary.AppendVarint(b, r.Created.Unix())
+	b = binary.AppendUvarint(b, uint64(len(r.Secret)))
+	return append(b, r.Secret...)
+}
+
+func decodeKeyRecord(b []byte) (keyRecord, error) {
+	var r keyRecord
+	bad := errors.New("malformed access key record")
+	if len(b) == 0 || b[0] != keyRecordV1 {
+		return r, bad
+	}
+	b = b[1:]
+	field := func() ([]byte, bool) {
+		n, k := binary.Uvarint(b)
+		if k <= 0 || n > uint64(len(b)-k) {
+			return nil, false
+		}
+		f := b[k : k+int(n)]
+		b = b[k+int(n):]
+		return f, true
+	}
+	var fs [4][]byte
+	for i := range fs {
+		f, ok := field()
+		if !ok {
+			return r, bad
+		}
+		fs[i] = f
+	}
+	created, k := binary.Varint(b)
+	if k <= 0 {
+		return r, bad
+	}
+	b = b[k:]
+	secret, ok := field()
+	if !ok || len(b) != 0 {
+		return r, bad
+	}
+	r.UserID, r.UserName, r.UserPath, r.Status = string(fs[0]), string(fs[1]), string(fs[2]), account.KeyStatus(fs[3])
+	r.Created = time.Unix(created, 0).UTC()
+	r.Secret = bytes.Clone(secret)
+	return r, nil
+}
+
+func (tx *Tx) keyRecord(id string) (keyRecord, bool, error) {
+	b, err := tx.kv.Get(bKeys, []byte(id))
+	if err != nil || b == nil {
+		return keyRecord{}, false, err
+	}
+	r, err := decodeKeyRecord(b)
+	if err != nil {
+		return r, false, fmt.Errorf("access key %s: %w", id, err)
+	}
+	return r, true, nil
+}
+
+func (tx *Tx) putKeyRecord(id string, r keyRecord) error {
+	return tx.putRaw(bKeys, []byte(id), encodeKeyRecord(r))
 }
 
 const purposeAccessKey = "access-key"
@@ -80,7 +156,7 @@ func (tx *Tx) PutAccessKey(k account.AccessKey) (account.AccessKey, error) {
 		return account.AccessKey{}, err
 	}
 	rec := keyRecord{UserID: u.ID, UserName: u.Name, UserPath: u.Path, Status: k.Status, Created: tx.createdAt(k.Created), Secret: sealed}
-	if err := tx.put(bKeys, []byte(k.ID), rec); err != nil {
+	if err := tx.putKeyRecord(k.ID, rec); err != nil {
 		return account.AccessKey{}, err
 	}
 	if err := tx.relAdd(rUserKey, u.ID, k.ID); err != nil {
@@ -92,21 +168,35 @@ func (tx *Tx) PutAccessKey(k account.AccessKey) (account.AccessKey, error) {
 }
 
 func (tx *Tx) keyFromRecord(id string, r keyRecord) account.AccessKey {
+	k := tx.keyFromRecordNoUsage(id, r)
+	u := tx.usage(usageKey, id)
+	k.LastUsed = account.AccessKeyLastUsed{Date: u.Date, Service: u.Service, Region: u.Region}
+	return k
+}
+
+func (tx *Tx) keyFromRecordNoUsage(id string, r keyRecord) account.AccessKey {
 	k := account.AccessKey{ID: id, UserID: r.UserID, UserName: r.UserName, Status: r.Status, Created: r.Created}
 	if r.UserID == tx.s.accountID {
 		k.UserARN = account.RootARN(tx.s.accountID)
 	} else {
 		k.UserARN = account.UserARN(tx.s.accountID, r.UserPath, r.UserName)
 	}
-	u := tx.usage(usageKey, id)
-	k.LastUsed = account.AccessKeyLastUsed{Date: u.Date, Service: u.Service, Region: u.Region}
 	return k
 }
 
 // AccessKey returns the key id, with its secret, owner and last use.
 func (tx *Tx) AccessKey(id string) (account.AccessKey, error) {
-	var r keyRecord
-	ok, err := tx.get(bKeys, []byte(id), &r)
+	k, err := tx.accessKey(id)
+	if err == nil {
+		u := tx.usage(usageKey, id)
+		k.LastUsed = account.AccessKeyLastUsed{Date: u.Date, Service: u.Service, Region: u.Region}
+	}
+	return k, err
+}
+
+// accessKey is AccessKey without the last use.
+func (tx *Tx) accessKey(id string) (account.AccessKey, error) {
+	r, ok, err := tx.keyRecord(id)
 	if err != nil || !ok {
 		return account.AccessKey{}, orErr(err, notFound("The Access Key with id %s cannot be found.", id))
 	}
@@ -114,7 +204,7 @@ func (tx *Tx) AccessKey(id string) (account.AccessKey, error) {
 	if err != nil {
 		return account.AccessKey{}, err
 	}
-	k := tx.keyFromRecord(id, r)
+	k := tx.keyFromRecordNoUsage(id, r)
 	k.Secret = string(secret)
 	return k, nil
 }
@@ -131,8 +221,8 @@ func (tx *Tx) AccessKeys(userName string) ([]account.AccessKey, error) {
 	}
 	out := make([]account.AccessKey, 0, len(ids))
 	for _, id := range ids {
-		var r keyRecord
-		if ok, err := tx.get(bKeys, []byte(id), &r); err != nil || !ok {
+		r, ok, err := tx.keyRecord(id)
+		if err != nil || !ok {
 			return nil, orErr(err, fmt.Errorf("access key %s of user %s has no record", id, u.ID))
 		}
 		out = append(out, tx.keyFromRecord(id, r))
@@ -151,13 +241,12 @@ func (tx *Tx) UpdateAccessKey(id string, status account.KeyStatus) error {
 		v.Add("status", string(status), "Member must satisfy enum value set: [Active, Inactive]")
 		return v.Err()
 	}
-	var r keyRecord
-	ok, err := tx.get(bKeys, []byte(id), &r)
+	r, ok, err := tx.keyRecord(id)
 	if err != nil || !ok {
 		return orErr(err, notFound("The Access Key with id %s cannot be found.", id))
 	}
 	r.Status = status
-	return tx.put(bKeys, []byte(id), r)
+	return tx.putKeyRecord(id, r)
 }
 
 // DeleteAccessKey deletes a key.
@@ -165,8 +254,7 @@ func (tx *Tx) DeleteAccessKey(id string) error {
 	if err := tx.checkWritable(); err != nil {
 		return err
 	}
-	var r keyRecord
-	ok, err := tx.get(bKeys, []byte(id), &r)
+	r, ok, err := tx.keyRecord(id)
 	if err != nil || !ok {
 		return orErr(err, notFound("The Access Key with id %s cannot be found.", id))
 	}

@@ -296,14 +296,15 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 	return err
 }
 
-// LookupAccessKey returns the access key id with its secret and its owner's name and
-// ARN, for SigV4 verification. It is the hot path: one read, one decryption, no decoding
-// of the user. An unknown id is NoSuchEntity; the caller checks Status.
+// LookupAccessKey returns the access key id with its secret and its owner's id, name and
+// ARN, for SigV4 verification (LastUsed is left empty: see Tx.AccessKey). It is the hot
+// path: one read of a compact record and one decryption; the user is not decoded. An
+// unknown id is NoSuchEntity; the caller checks Status.
 func (s *Store) LookupAccessKey(ctx context.Context, id string) (account.AccessKey, error) {
 	var k account.AccessKey
 	err := s.View(ctx, func(tx *Tx) error {
 		var err error
-		k, err = tx.AccessKey(id)
+		k, err = tx.accessKey(id)
 		return err
 	})
 	return k, err

@@ -549,13 +549,21 @@ func TestAccessKeys(t *testing.T) {
 		gen := s.Generation()
 		s.RecordAccessKeyUse(k1.ID, "sts", "eu-west-1", testEpoch.Add(time.Hour))
 		s.RecordAccessKeyUse(k1.ID, "iam", "us-east-1", testEpoch.Add(30*time.Minute)) // older: ignored
-		got, _ = s.LookupAccessKey(ctx, k1.ID)
+		withUse := func() account.AccessKey {
+			var k account.AccessKey
+			view(t, s, func(tx *Tx) error { var err error; k, err = tx.AccessKey(k1.ID); return err })
+			return k
+		}
+		if got, _ = s.LookupAccessKey(ctx, k1.ID); got.LastUsed != (account.AccessKeyLastUsed{}) {
+			t.Errorf("LookupAccessKey returned LastUsed %+v", got.LastUsed)
+		}
+		got = withUse()
 		wantUse := account.AccessKeyLastUsed{Date: testEpoch.Add(time.Hour), Service: "sts", Region: "eu-west-1"}
 		if got.LastUsed != wantUse {
 			t.Errorf("LastUsed before flush = %+v", got.LastUsed)
 		}
 		ok(t, "FlushUsage", s.FlushUsage(ctx))
-		got, _ = s.LookupAccessKey(ctx, k1.ID)
+		got = withUse()
 		if got.LastUsed != wantUse {
 			t.Errorf("LastUsed after flush = %+v", got.LastUsed)
 		}

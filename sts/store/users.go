@@ -179,12 +179,12 @@ func (tx *Tx) UpdateUser(name, newName, newPath string) (account.User, error) {
 		return account.User{}, err
 	}
 	for _, id := range keys {
-		var r keyRecord
-		if ok, err := tx.get(bKeys, []byte(id), &r); err != nil || !ok {
+		r, ok, err := tx.keyRecord(id)
+		if err != nil || !ok {
 			return account.User{}, orErr(err, fmt.Errorf("access key %s of user %s has no record", id, u.ID))
 		}
 		r.UserName, r.UserPath = u.Name, u.Path
-		if err := tx.put(bKeys, []byte(id), r); err != nil {
+		if err := tx.putKeyRecord(id, r); err != nil {
 			return account.User{}, err
 		}
 	}
