@@ -91,3 +91,18 @@ func FuzzParseARN(f *testing.F) {
 		}
 	})
 }
+
+func TestEscapePolicyDocument(t *testing.T) {
+	doc := "{\n  \"Sid\": \"A b+c\",\n  \"Action\": \"sts:AssumeRole\"\n}"
+	want := "%7B%0A%20%20%22Sid%22%3A%20%22A%20b%2Bc%22%2C%0A%20%20%22Action%22%3A%20%22sts%3AAssumeRole%22%0A%7D"
+	if got := EscapePolicyDocument(doc); got != want {
+		t.Errorf("EscapePolicyDocument = %s, want %s", got, want)
+	}
+	back, err := UnescapePolicyDocument(want)
+	if err != nil || back != doc {
+		t.Errorf("UnescapePolicyDocument = %q, %v", back, err)
+	}
+	if back, _ := UnescapePolicyDocument("a+b"); back != "a+b" {
+		t.Errorf("a literal + became %q", back)
+	}
+}
