@@ -3,6 +3,7 @@ package store
 import (
 	"cmp"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -127,6 +128,19 @@ func versionNumber(id string) int {
 // Policy returns the customer managed policy arn (NoSuchEntity for AWS managed ones,
 // which the policy engine holds, and for any path or account mismatch).
 func (tx *Tx) Policy(arn string) (account.ManagedPolicy, error) {
+	p, err := tx.policyByARN(arn)
+	if err != nil {
+		return p, err
+	}
+	if p.AttachmentCount, err = tx.relCount(rAttached, p.ARN); err != nil {
+		return p, err
+	}
+	p.PermissionsBoundaryUsageCount, err = tx.relCount(rBoundary, p.ARN)
+	return p, err
+}
+
+// policyByARN is Policy without the attachment counts.
+func (tx *Tx) policyByARN(arn string) (account.ManagedPolicy, error) {
 	missing := notFound("Policy %s was not found.", arn)
 	a, err := account.ParseARN(arn)
 	if err != nil {
@@ -140,11 +154,22 @@ func (tx *Tx) Policy(arn string) (account.ManagedPolicy, error) {
 	if err != nil || id == "" {
 		return account.ManagedPolicy{}, orErr(err, missing)
 	}
-	p, err := tx.policyByID(id)
-	if err != nil || p.Path != path {
+	p, ok, err := tx.policyRecord(id)
+	if err != nil || !ok || p.Path != path {
 		return account.ManagedPolicy{}, orErr(err, missing)
 	}
 	return p, nil
+}
+
+// defaultVersion returns the default version of a policy record.
+func (tx *Tx) defaultVersion(p account.ManagedPolicy) (account.PolicyVersion, error) {
+	var v account.PolicyVersion
+	ok, err := tx.get(bVersions, versionKey(p.ID, p.DefaultVersion), &v)
+	if err != nil || !ok {
+		return v, orErr(err, fmt.Errorf("policy %s: default version %s has no record", p.ARN, p.DefaultVersion))
+	}
+	v.IsDefault = true
+	return v, nil
 }
 
 func (tx *Tx) policyRecord(id string) (account.ManagedPolicy, bool, error) {
@@ -248,7 +273,7 @@ func (tx *Tx) CreatePolicyVersion(arn, document string, setDefault bool) (accoun
 	if err := validateManagedDocument(document); err != nil {
 		return account.PolicyVersion{}, err
 	}
-	p, err := tx.Policy(arn)
+	p, err := tx.policyByARN(arn)
 	if err != nil {
 		return account.PolicyVersion{}, err
 	}
@@ -274,7 +299,7 @@ func (tx *Tx) CreatePolicyVersion(arn, document string, setDefault bool) (accoun
 
 // PolicyVersion returns one version of a managed policy.
 func (tx *Tx) PolicyVersion(arn, versionID string) (account.PolicyVersion, error) {
-	p, err := tx.Policy(arn)
+	p, err := tx.policyByARN(arn)
 	if err != nil {
 		return account.PolicyVersion{}, err
 	}
@@ -289,7 +314,7 @@ func (tx *Tx) PolicyVersion(arn, versionID string) (account.PolicyVersion, error
 
 // PolicyVersions returns a managed policy's versions, newest first.
 func (tx *Tx) PolicyVersions(arn string) ([]account.PolicyVersion, error) {
-	p, err := tx.Policy(arn)
+	p, err := tx.policyByARN(arn)
 	if err != nil {
 		return nil, err
 	}
@@ -320,7 +345,7 @@ func (tx *Tx) SetDefaultPolicyVersion(arn, versionID string) error {
 	if v.IsDefault {
 		return nil
 	}
-	p, err := tx.Policy(arn)
+	p, err := tx.policyByARN(arn)
 	if err != nil {
 		return err
 	}
@@ -340,7 +365,7 @@ func (tx *Tx) DeletePolicyVersion(arn, versionID string) error {
 	if v.IsDefault {
 		return conflict("Cannot delete the default version of a policy.")
 	}
-	p, err := tx.Policy(arn)
+	p, err := tx.policyByARN(arn)
 	if err != nil {
 		return err
 	}

@@ -316,11 +316,11 @@ func (tx *Tx) managedDocument(arn string) (PolicyDocument, error) {
 	if account.IsAWSManagedPolicyARN(arn) {
 		return PolicyDocument{Kind: AWSManaged, ARN: arn, Name: arn[strings.LastIndexByte(arn, '/')+1:]}, nil
 	}
-	p, err := tx.Policy(arn)
+	p, err := tx.policyByARN(arn)
 	if err != nil {
 		return PolicyDocument{}, err
 	}
-	v, err := tx.PolicyVersion(p.ARN, p.DefaultVersion)
+	v, err := tx.defaultVersion(p)
 	if err != nil {
 		return PolicyDocument{}, err
 	}

@@ -255,12 +255,16 @@ func (s *Store) Changed() <-chan struct{} {
 	return s.changed
 }
 
+// publish makes gen visible after its Update committed. Updates are serialised by the
+// backend but may reach publish out of order, so the counter only moves forward.
 func (s *Store) publish(gen uint64) {
-	s.gen.Store(gen)
 	s.changedMu.Lock()
+	defer s.changedMu.Unlock()
+	if gen > s.gen.Load() {
+		s.gen.Store(gen)
+	}
 	close(s.changed)
 	s.changed = make(chan struct{})
-	s.changedMu.Unlock()
 }
 
 // View runs fn in a read-only transaction: a consistent snapshot of the account.

@@ -857,3 +857,114 @@ func TestCheckFindsDamage(t *testing.T) {
 		}
 	})
 }
+
+func TestSummary(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *Store, c *clock) {
+		update(t, s, func(tx *Tx) error {
+			for i := range 3 {
+				_, err := tx.CreateUser(account.User{Name: fmt.Sprintf("u%d", i)})
+				ok(t, "CreateUser", err)
+			}
+			_, err := tx.CreateAccessKey("u0")
+			ok(t, "CreateAccessKey", err)
+			p, err := tx.CreatePolicy(account.ManagedPolicy{Name: "p"}, allowS3)
+			ok(t, "CreatePolicy", err)
+			_, err = tx.CreatePolicyVersion(p.ARN, denyAll, false)
+			ok(t, "CreatePolicyVersion", err)
+			ok(t, "AttachPolicy", tx.AttachPolicy(account.UserRef("u1"), p.ARN))
+			ok(t, "AttachPolicy", tx.AttachPolicy(account.UserRef("u2"), "arn:aws:iam::aws:policy/ReadOnlyAccess"))
+			_, err = tx.CreateRole(account.Role{Name: "r", AssumeRolePolicy: trustEC2})
+			ok(t, "CreateRole", err)
+			for _, n := range []string{"a", "b"} {
+				d, err := tx.CreateVirtualMFADevice(account.VirtualMFADevice{Name: n})
+				ok(t, "CreateVirtualMFADevice", err)
+				if n == "a" {
+					ok(t, "EnableMFADevice", tx.EnableMFADevice("u0", d.Serial))
+				}
+			}
+			return nil
+		})
+		view(t, s, func(tx *Tx) error {
+			got, err := tx.Summary()
+			ok(t, "Summary", err)
+			want := Summary{Users: 3, Roles: 1, Policies: 1, MFADevices: 2, MFADevicesInUse: 1, PolicyVersionsInUse: 2, AccessKeys: 1}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("Summary (-want +got):\n%s", diff)
+			}
+			return nil
+		})
+	})
+}
+
+// TestConcurrentUse runs readers (the SigV4 lookup, usage recording, policy reads) against
+// a writer under the race detector, and checks that a committed deactivation is seen by
+// every lookup that starts after it.
+func TestConcurrentUse(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *Store, c *clock) {
+		ctx := context.Background()
+		var keys []account.AccessKey
+		update(t, s, func(tx *Tx) error {
+			for i := range 8 {
+				name := fmt.Sprintf("u%d", i)
+				if _, err := tx.CreateUser(account.User{Name: name}); err != nil {
+					return err
+				}
+				k, err := tx.CreateAccessKey(name)
+				if err != nil {
+					return err
+				}
+				keys = append(keys, k)
+			}
+			return nil
+		})
+		done := make(chan struct{})
+		errs := make(chan error, 16)
+		for r := range 4 {
+			go func() {
+				for i := 0; ; i++ {
+					select {
+					case <-done:
+						errs <- nil
+						return
+					default:
+					}
+					k := keys[(r+i)%len(keys)]
+					got, err := s.LookupAccessKey(ctx, k.ID)
+					if err != nil || got.Secret != k.Secret {
+						errs <- fmt.Errorf("reader %d: lookup of %s: %v", r, k.ID, err)
+						return
+					}
+					s.RecordAccessKeyUse(k.ID, "sts", "us-east-1", testEpoch.Add(time.Duration(i)*time.Second))
+					if err := s.View(ctx, func(tx *Tx) error { _, err := tx.PoliciesFor(account.UserRef(got.UserName)); return err }); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		for i := range 30 {
+			k := keys[i%len(keys)]
+			status := []account.KeyStatus{account.KeyInactive, account.KeyActive}[i%2]
+			update(t, s, func(tx *Tx) error {
+				if err := tx.PutInlinePolicy(account.UserRef(k.UserName), "p", allowS3); err != nil {
+					return err
+				}
+				return tx.UpdateAccessKey(k.ID, status)
+			})
+			got, err := s.LookupAccessKey(ctx, k.ID)
+			if err != nil || got.Status != status {
+				t.Fatalf("after UpdateAccessKey(%s) returned, a lookup sees %s (%v)", status, got.Status, err)
+			}
+			if i%10 == 0 {
+				ok(t, "FlushUsage", s.FlushUsage(ctx))
+			}
+		}
+		close(done)
+		for range 4 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		ok(t, "Check", s.Check(ctx))
+	})
+}

@@ -13,9 +13,11 @@ import (
 	"github.com/credbroker/credbroker/sts/store/kv"
 )
 
-// Tx is one transaction on the store. Its methods take and return account types; errors
-// meant for clients are *account.Error with IAM's code and message, others are internal
-// failures. A Tx must not be used after its View or Update returns.
+// Tx is one transaction on the store. Its methods take and return account types. Errors
+// meant for clients are *account.Error with IAM's code and message, and a method that
+// returns one has written nothing, so an Update may go on after it; any other error is an
+// internal failure that should fail the whole Update. A Tx must not be used after its
+// View or Update returns.
 type Tx struct {
 	s        *Store
 	kv       kv.Tx
