@@ -28,6 +28,7 @@ type Error struct {
 	Message string
 }
 
+// Error returns "Code: Message".
 func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
 
 // Is reports whether target is an *Error with the same Code and either no Message (the

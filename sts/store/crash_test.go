@@ -94,6 +94,7 @@ func TestCrash(t *testing.T) {
 		out, err := cmd.StdoutPipe()
 		ok(t, "StdoutPipe", err)
 		ok(t, "start writer", cmd.Start())
+		t.Cleanup(func() { _ = cmd.Process.Kill() }) // never leave a writer behind a failed test
 		lines := bufio.NewScanner(out)
 		// Kill after a random number of acknowledged writes (0: during start-up), then
 		// a random sub-millisecond to few-millisecond delay to land anywhere in the

@@ -221,8 +221,8 @@ const (
 	AWSManaged                       // an AWS managed policy: Document is empty, resolve ARN
 )
 
-// PolicyDocument is one policy that applies to a principal.
-type PolicyDocument struct {
+// AppliedPolicy is one policy that applies to a principal.
+type AppliedPolicy struct {
 	Kind PolicyKind
 	// ARN is the managed policy's ARN, or for an inline policy the ARN of the user, group
 	// or role that holds it.
@@ -236,8 +236,8 @@ type PolicyDocument struct {
 // principal's own inline and managed policies, then each group's) and the permissions
 // boundary, read in one transaction at Generation.
 type PolicySet struct {
-	Identity   []PolicyDocument
-	Boundary   *PolicyDocument
+	Identity   []AppliedPolicy
+	Boundary   *AppliedPolicy
 	Generation uint64
 }
 
@@ -251,7 +251,7 @@ func (tx *Tx) PoliciesFor(ref account.Ref) (PolicySet, error) {
 	}
 	add := func(owner string, inline account.InlinePolicies, managed []string) error {
 		for _, ip := range inline {
-			set.Identity = append(set.Identity, PolicyDocument{Kind: Inline, ARN: owner, Name: ip.Name, Document: ip.Document})
+			set.Identity = append(set.Identity, AppliedPolicy{Kind: Inline, ARN: owner, Name: ip.Name, Document: ip.Document})
 		}
 		for _, arn := range managed {
 			d, err := tx.managedDocument(arn)
@@ -312,17 +312,17 @@ func (tx *Tx) PoliciesFor(ref account.Ref) (PolicySet, error) {
 	return set, nil
 }
 
-func (tx *Tx) managedDocument(arn string) (PolicyDocument, error) {
+func (tx *Tx) managedDocument(arn string) (AppliedPolicy, error) {
 	if account.IsAWSManagedPolicyARN(arn) {
-		return PolicyDocument{Kind: AWSManaged, ARN: arn, Name: arn[strings.LastIndexByte(arn, '/')+1:]}, nil
+		return AppliedPolicy{Kind: AWSManaged, ARN: arn, Name: arn[strings.LastIndexByte(arn, '/')+1:]}, nil
 	}
 	p, err := tx.policyByARN(arn)
 	if err != nil {
-		return PolicyDocument{}, err
+		return AppliedPolicy{}, err
 	}
 	v, err := tx.defaultVersion(p)
 	if err != nil {
-		return PolicyDocument{}, err
+		return AppliedPolicy{}, err
 	}
-	return PolicyDocument{Kind: Managed, ARN: p.ARN, Name: p.Name, VersionID: v.ID, Document: v.Document}, nil
+	return AppliedPolicy{Kind: Managed, ARN: p.ARN, Name: p.Name, VersionID: v.ID, Document: v.Document}, nil
 }

@@ -304,7 +304,7 @@ func TestPoliciesFor(t *testing.T) {
 		view(t, s, func(tx *Tx) error {
 			set, err := tx.PoliciesFor(account.UserRef("u"))
 			ok(t, "PoliciesFor user", err)
-			want := []PolicyDocument{
+			want := []AppliedPolicy{
 				{Kind: Inline, ARN: "arn:aws:iam::123456789012:user/u", Name: "own", Document: allowS3},
 				{Kind: Managed, ARN: s3ARN, Name: "S3Read", VersionID: "v1", Document: allowS3},
 				{Kind: Inline, ARN: "arn:aws:iam::123456789012:group/g", Name: "group-inline", Document: denyAll},
