@@ -3,6 +3,7 @@ package account
 import (
 	"encoding/base32"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -451,10 +452,10 @@ func (p OIDCProvider) Validate() error {
 	var v Violations
 	v.Check(RuleOIDCURL, "url", p.URL)
 	for i, c := range p.ClientIDs {
-		v.Check(RuleClientID, "clientIDList."+itoa(i+1)+".member", c)
+		v.Check(RuleClientID, "clientIDList."+strconv.Itoa(i+1)+".member", c)
 	}
 	for i, t := range p.Thumbprints {
-		v.Check(RuleThumbprint, "thumbprintList."+itoa(i+1)+".member", t)
+		v.Check(RuleThumbprint, "thumbprintList."+strconv.Itoa(i+1)+".member", t)
 	}
 	if err := v.Err(); err != nil {
 		return err
@@ -484,11 +485,4 @@ type Account struct {
 	Created        time.Time       `json:"created"` // also the root user's creation date
 	Aliases        []string        `json:"aliases,omitempty"`
 	PasswordPolicy *PasswordPolicy `json:"password_policy,omitempty"` // nil: AWS's default rules
-}
-
-func itoa(n int) string {
-	if n < 10 {
-		return string(rune('0' + n))
-	}
-	return itoa(n/10) + string(rune('0'+n%10))
 }

@@ -111,7 +111,8 @@ func (v *Violations) addSensitive(field, constraint string) {
 // Check records the violations of rule r by value at field.
 func (v *Violations) Check(r Rule, field, value string) {
 	if r == 0 || r >= ruleCount {
-		panic(fmt.Sprintf("account: unknown rule %d", r))
+		v.Add(field, "", fmt.Sprintf("unknown rule %d", r)) // a programming error, reported not panicked
+		return
 	}
 	s := rules[r]
 	add := func(c string) {
