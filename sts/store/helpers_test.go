@@ -1,0 +1,101 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/credbroker/credbroker/sts/account"
+	"github.com/credbroker/credbroker/sts/store/kv"
+)
+
+const (
+	testAccount = "123456789012"
+	trustEC2    = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	allowS3     = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`
+	denyAll     = `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}`
+)
+
+var testEpoch = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+
+// clock is a test clock that moves only when told.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time          { return c.t }
+func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+func testKey() KeySource {
+	return KeySourceFunc(func(context.Context) ([]byte, error) {
+		k := make([]byte, MasterKeySize)
+		for i := range k {
+			k[i] = byte(i)
+		}
+		return k, nil
+	})
+}
+
+// eachBackend runs fn against a new memory store and a new bbolt store.
+func eachBackend(t *testing.T, fn func(t *testing.T, s *Store, c *clock)) {
+	t.Helper()
+	for _, name := range []string{"memory", "bolt"} {
+		t.Run(name, func(t *testing.T) {
+			c := &clock{t: testEpoch}
+			opts := func(o *Options) {
+				o.AccountID = testAccount
+				o.Now = c.now
+				o.UsageFlushInterval = -1
+			}
+			var db kv.DB = kv.NewMemory()
+			if name == "bolt" {
+				b, err := kv.OpenBolt(filepath.Join(t.TempDir(), "core.db"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				db = b
+			}
+			s, err := Open(context.Background(), db, testKey(), opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			fn(t, s, c)
+		})
+	}
+}
+
+func update(t *testing.T, s *Store, fn func(tx *Tx) error) {
+	t.Helper()
+	if err := s.Update(context.Background(), fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func view(t *testing.T, s *Store, fn func(tx *Tx) error) {
+	t.Helper()
+	if err := s.View(context.Background(), fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// wantCode fails unless err is an *account.Error with code (and, when msg is not "",
+// that message).
+func wantCode(t *testing.T, what string, err error, code account.Code, msg string) {
+	t.Helper()
+	var e *account.Error
+	if !errors.As(err, &e) || e.Code != code {
+		t.Errorf("%s: error %v, want code %s", what, err, code)
+		return
+	}
+	if msg != "" && e.Message != msg {
+		t.Errorf("%s: message %q, want %q", what, e.Message, msg)
+	}
+}
+
+func ok(t *testing.T, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}

@@ -1,0 +1,190 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// MasterKeySize is the size of the master key: an AES-256 key.
+const MasterKeySize = 32
+
+// KeySource supplies the master key that encrypts the store's data key. The master key
+// is never written to the store file. The broker's keyring layer implements KeySource to
+// keep it in the OS keyring; KeySourceFunc adapts a function.
+type KeySource interface {
+	// MasterKey returns the 32-byte master key. The store does not keep the slice.
+	MasterKey(ctx context.Context) ([]byte, error)
+}
+
+// KeySourceFunc adapts a function to KeySource.
+type KeySourceFunc func(ctx context.Context) ([]byte, error)
+
+// MasterKey implements KeySource.
+func (f KeySourceFunc) MasterKey(ctx context.Context) ([]byte, error) { return f(ctx) }
+
+// CredentialKey reads the master key from the systemd credential name: the file
+// $CREDENTIALS_DIRECTORY/name that LoadCredential=name:/path (or LoadCredentialEncrypted=)
+// gives the service. getenv is os.Getenv outside tests. The file holds 32 raw bytes, or
+// 64 hex digits, or the base64 of 32 bytes (see WriteKeyFile).
+func CredentialKey(name string, getenv func(string) string) KeySource {
+	dir := getenv("CREDENTIALS_DIRECTORY")
+	return KeySourceFunc(func(context.Context) ([]byte, error) {
+		if dir == "" {
+			return nil, fmt.Errorf("master key credential %q: $CREDENTIALS_DIRECTORY is not set; run under systemd with LoadCredential=%s:/path/to/key, or name a key file", name, name)
+		}
+		if name == "" || name != filepath.Base(name) {
+			return nil, fmt.Errorf("master key credential name %q must be a plain file name", name)
+		}
+		return readKeyFile(filepath.Join(dir, name))
+	})
+}
+
+// FileKey reads the master key from the file at path (same formats as CredentialKey).
+// The file must not be readable by others.
+func FileKey(path string) KeySource {
+	return KeySourceFunc(func(context.Context) ([]byte, error) { return readKeyFile(path) })
+}
+
+// MemoryKey returns a KeySource holding a random key in memory only, for stores that live
+// no longer than the process (`serve --dev`).
+func MemoryKey(rand io.Reader) KeySource {
+	var (
+		once sync.Once
+		key  []byte
+		err  error
+	)
+	return KeySourceFunc(func(context.Context) ([]byte, error) {
+		once.Do(func() {
+			key = make([]byte, MasterKeySize)
+			if _, err = io.ReadFull(rand, key); err != nil {
+				err = fmt.Errorf("generating an in-memory master key: %w", err)
+			}
+		})
+		return bytes.Clone(key), err
+	})
+}
+
+// WriteKeyFile creates path (it must not exist) with a new random master key in base64,
+// mode 0600, and syncs it. That file can be named by FileKey, or handed to systemd's
+// LoadCredential= / `systemd-creds encrypt`.
+func WriteKeyFile(path string, rand io.Reader) error {
+	key := make([]byte, MasterKeySize)
+	if _, err := io.ReadFull(rand, key); err != nil {
+		return fmt.Errorf("generating a master key: %w", err)
+	}
+	defer clear(key)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("creating master key file: %w", err)
+	}
+	_, werr := f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n")
+	serr := f.Sync()
+	cerr := f.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		return fmt.Errorf("writing master key file %s: %w", path, err)
+	}
+	return nil
+}
+
+func readKeyFile(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("master key file: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("master key file %s is not a regular file", path)
+	}
+	if fi.Mode().Perm()&0o007 != 0 {
+		return nil, fmt.Errorf("master key file %s is accessible to other users (mode %v): chmod o-rwx it", path, fi.Mode().Perm())
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("master key file: %w", err)
+	}
+	defer clear(raw)
+	key, err := decodeKey(raw)
+	if err != nil {
+		return nil, fmt.Errorf("master key file %s: %w", path, err)
+	}
+	return key, nil
+}
+
+// decodeKey accepts 32 raw bytes, 64 hex digits or base64 of 32 bytes (whitespace around
+// the text forms ignored). Errors never include the key material.
+func decodeKey(raw []byte) ([]byte, error) {
+	if len(raw) == MasterKeySize {
+		return bytes.Clone(raw), nil
+	}
+	text := bytes.TrimSpace(raw)
+	if len(text) == 2*MasterKeySize {
+		if k, err := hex.DecodeString(string(text)); err == nil {
+			return k, nil
+		}
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if k, err := enc.DecodeString(string(text)); err == nil && len(k) == MasterKeySize {
+			return k, nil
+		}
+	}
+	return nil, fmt.Errorf("it must hold a %d-byte key: raw, hex or base64 (%d bytes found)", MasterKeySize, len(raw))
+}
+
+// sealer encrypts records with the store's data key (AES-256-GCM, random 96-bit nonce)
+// and binds each ciphertext to the record that holds it through the additional data, so a
+// sealed value copied into another record (or another store) does not open.
+type sealer struct {
+	aead    cipher.AEAD
+	storeID []byte
+	rand    io.Reader
+}
+
+func newAEAD(key []byte) (cipher.AEAD, error) {
+	if len(key) != MasterKeySize {
+		return nil, fmt.Errorf("key is %d bytes, want %d", len(key), MasterKeySize)
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+func aad(storeID []byte, purpose, id string) []byte {
+	b := make([]byte, 0, 32+len(storeID)+len(purpose)+len(id))
+	b = append(b, "credbroker/store/v1\x00"...)
+	b = append(b, storeID...)
+	b = append(b, 0)
+	b = append(b, purpose...)
+	b = append(b, 0)
+	return append(b, id...)
+}
+
+func (s *sealer) seal(purpose, id string, plaintext []byte) ([]byte, error) {
+	out := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(plaintext)+s.aead.Overhead())
+	if _, err := io.ReadFull(s.rand, out); err != nil {
+		return nil, fmt.Errorf("reading a nonce: %w", err)
+	}
+	return s.aead.Seal(out, out, plaintext, aad(s.storeID, purpose, id)), nil
+}
+
+func (s *sealer) open(purpose, id string, sealed []byte) ([]byte, error) {
+	n := s.aead.NonceSize()
+	if len(sealed) < n+s.aead.Overhead() {
+		return nil, fmt.Errorf("sealed %s %s is truncated", purpose, id)
+	}
+	pt, err := s.aead.Open(nil, sealed[:n], sealed[n:], aad(s.storeID, purpose, id))
+	if err != nil {
+		return nil, fmt.Errorf("sealed %s %s does not open: %w", purpose, id, err)
+	}
+	return pt, nil
+}

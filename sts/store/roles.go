@@ -1,0 +1,328 @@
+package store
+
+import (
+	"strings"
+	"time"
+
+	"github.com/credbroker/credbroker/sts/account"
+)
+
+// CreateRole creates r (Name and AssumeRolePolicy required; Path defaults to "/",
+// MaxSessionDuration to one hour; ID and Created set unless given).
+func (tx *Tx) CreateRole(r account.Role) (account.Role, error) {
+	if err := tx.checkWritable(); err != nil {
+		return account.Role{}, err
+	}
+	if r.Path == "" {
+		r.Path = "/"
+	}
+	if r.MaxSessionDuration == 0 {
+		r.MaxSessionDuration = account.DefaultSessionDuration
+	}
+	if err := r.Validate(); err != nil {
+		return account.Role{}, err
+	}
+	if id, err := tx.lookupName(nRole, r.Name); err != nil || id != "" {
+		return account.Role{}, orErr(err, exists("Role with name %s already exists.", r.Name))
+	}
+	if err := tx.checkAttachable(r.ManagedPolicies, r.PermissionsBoundary); err != nil {
+		return account.Role{}, err
+	}
+	var err error
+	if r.ID, err = tx.newID(account.PrefixRole, r.ID); err != nil {
+		return account.Role{}, err
+	}
+	if dup, err := tx.kv.Get(bRoles, []byte(r.ID)); err != nil || dup != nil {
+		return account.Role{}, orErr(err, exists("Role with id %s already exists.", r.ID))
+	}
+	r.Created = tx.createdAt(r.Created)
+	if !r.RevokeSessionsBefore.IsZero() {
+		r.RevokeSessionsBefore = r.RevokeSessionsBefore.UTC()
+	}
+	r.InlinePolicies = sortedInline(r.InlinePolicies)
+	managed, boundary := r.ManagedPolicies, r.PermissionsBoundary
+	r.ManagedPolicies, r.PermissionsBoundary = nil, ""
+	if err := tx.put(bRoles, []byte(r.ID), r); err != nil {
+		return account.Role{}, err
+	}
+	if err := tx.putRaw(bNames, nameKey(nRole, r.Name), []byte(r.ID)); err != nil {
+		return account.Role{}, err
+	}
+	if err := tx.attachAll(account.RoleRef(r.Name), managed, boundary); err != nil {
+		return account.Role{}, err
+	}
+	if !r.LastUsed.Date.IsZero() { // an import's RoleLastUsed
+		if err := tx.putUsage(usageRole, r.ID, usageRecord{Date: r.LastUsed.Date.UTC(), Region: r.LastUsed.Region}); err != nil {
+			return account.Role{}, err
+		}
+	}
+	return tx.Role(r.Name)
+}
+
+// Role returns the role called name (without regard to case).
+func (tx *Tx) Role(name string) (account.Role, error) {
+	id, err := tx.lookupName(nRole, name)
+	if err != nil {
+		return account.Role{}, err
+	}
+	if id == "" {
+		return account.Role{}, notFound("The role with name %s cannot be found.", name)
+	}
+	return tx.RoleByID(id)
+}
+
+// RoleByID returns the role with unique id id (AROA…). A session's role is checked this
+// way: a role deleted and created again under the same name has a new id.
+func (tx *Tx) RoleByID(id string) (account.Role, error) {
+	r, ok, err := tx.roleRecord(id)
+	if err != nil {
+		return r, err
+	}
+	if !ok {
+		return r, notFound("The role with id %s cannot be found.", id)
+	}
+	u := tx.usage(usageRole, r.ID)
+	r.LastUsed = account.RoleLastUsed{Date: u.Date, Region: u.Region}
+	return r, nil
+}
+
+func (tx *Tx) roleRecord(id string) (account.Role, bool, error) {
+	var r account.Role
+	ok, err := tx.get(bRoles, []byte(id), &r)
+	if ok {
+		r.ARN = account.RoleARN(tx.s.accountID, r.Path, r.Name)
+	}
+	return r, ok, err
+}
+
+// RoleByARN returns the role arn names: the account, path and name must all match
+// (names without regard to case), as AssumeRole's RoleArn.
+func (tx *Tx) RoleByARN(arn string) (account.Role, error) {
+	a, err := account.ParseARN(arn)
+	if err != nil {
+		return account.Role{}, err
+	}
+	typ, path, name := a.SplitResource()
+	if a.Service != "iam" || a.Account != tx.s.accountID || typ != account.ResourceRole || name == "" {
+		return account.Role{}, notFound("The role with ARN %s cannot be found.", arn)
+	}
+	r, err := tx.Role(name)
+	if err != nil || r.Path != path {
+		return account.Role{}, orErr(err, notFound("The role with ARN %s cannot be found.", arn))
+	}
+	return r, nil
+}
+
+// Roles lists roles whose path starts with pathPrefix, by name.
+func (tx *Tx) Roles(pathPrefix string, p Page) ([]account.Role, string, error) {
+	var out []account.Role
+	next, err := tx.listByName(nRole, p, func(id string) (bool, error) {
+		r, err := tx.RoleByID(id)
+		if err != nil || !hasPathPrefix(r.Path, pathPrefix) {
+			return false, err
+		}
+		out = append(out, r)
+		return true, nil
+	})
+	return out, next, err
+}
+
+// RoleUpdate changes a role's settings; nil or zero fields are left as they are
+// (UpdateRole, UpdateRoleDescription, UpdateAssumeRolePolicy, and session revocation).
+type RoleUpdate struct {
+	Description        *string
+	MaxSessionDuration time.Duration // 1–12 h
+	AssumeRolePolicy   string
+	// RevokeSessionsBefore revokes every session of the role issued before it; use
+	// RevokeNow for "now", as the console's "Revoke active sessions".
+	RevokeSessionsBefore time.Time
+}
+
+// RevokeNow returns now rounded up to the next second: every session issued until then
+// (a session's issue time is kept to the second) is revoked.
+func RevokeNow(now time.Time) time.Time {
+	t := now.UTC()
+	if r := t.Truncate(time.Second); !r.Equal(t) {
+		return r.Add(time.Second)
+	}
+	return t
+}
+
+// UpdateRole applies u to the role called name.
+func (tx *Tx) UpdateRole(name string, u RoleUpdate) (account.Role, error) {
+	if err := tx.checkWritable(); err != nil {
+		return account.Role{}, err
+	}
+	r, err := tx.Role(name)
+	if err != nil {
+		return account.Role{}, err
+	}
+	if u.Description != nil {
+		r.Description = *u.Description
+	}
+	if u.MaxSessionDuration != 0 {
+		r.MaxSessionDuration = u.MaxSessionDuration
+	}
+	if u.AssumeRolePolicy != "" {
+		r.AssumeRolePolicy = u.AssumeRolePolicy
+	}
+	if !u.RevokeSessionsBefore.IsZero() {
+		r.RevokeSessionsBefore = u.RevokeSessionsBefore.UTC()
+	}
+	if err := r.Validate(); err != nil {
+		return account.Role{}, err
+	}
+	if err := tx.put(bRoles, []byte(r.ID), r); err != nil {
+		return account.Role{}, err
+	}
+	return r, nil
+}
+
+// DeleteRole deletes a role; it must be in no instance profile and have no policies
+// (DeleteConflict), as IAM requires.
+func (tx *Tx) DeleteRole(name string) error {
+	if err := tx.checkWritable(); err != nil {
+		return err
+	}
+	r, err := tx.Role(name)
+	if err != nil {
+		return err
+	}
+	if n, err := tx.relCount(rRoleProfile, r.ID); err != nil || n > 0 {
+		return orErr(err, conflict("Cannot delete entity, must remove roles from instance profile first."))
+	}
+	if len(r.InlinePolicies) > 0 {
+		return conflict("Cannot delete entity, must delete policies first.")
+	}
+	if len(r.ManagedPolicies) > 0 {
+		return conflict("Cannot delete entity, must detach all policies first.")
+	}
+	if r.PermissionsBoundary != "" {
+		if err := tx.relDel(rBoundary, r.PermissionsBoundary, holderKey(nRole, r.ID)); err != nil {
+			return err
+		}
+	}
+	if err := tx.deleteUsage(usageRole, r.ID); err != nil {
+		return err
+	}
+	if err := tx.del(bNames, nameKey(nRole, r.Name)); err != nil {
+		return err
+	}
+	return tx.del(bRoles, []byte(r.ID))
+}
+
+// PolicyKind tells where a policy in a PolicySet comes from.
+type PolicyKind uint8
+
+// Policy kinds.
+const (
+	Inline     PolicyKind = iota + 1 // embedded in the user, group or role
+	Managed                          // a customer managed policy of the account
+	AWSManaged                       // an AWS managed policy: Document is empty, resolve ARN
+)
+
+// AppliedPolicy is one policy that applies to a principal.
+type AppliedPolicy struct {
+	Kind PolicyKind
+	// ARN is the managed policy's ARN, or for an inline policy the ARN of the user, group
+	// or role that holds it.
+	ARN       string
+	Name      string
+	VersionID string // managed: the default version
+	Document  string // "" for AWSManaged
+}
+
+// PolicySet is what the policy engine evaluates for a principal: identity policies (the
+// principal's own inline and managed policies, then each group's) and the permissions
+// boundary, read in one transaction at Generation.
+type PolicySet struct {
+	Identity   []AppliedPolicy
+	Boundary   *AppliedPolicy
+	Generation uint64
+}
+
+// PoliciesFor returns the policies that apply to a user (with its groups'), a group or
+// a role. The root user has none: root is allowed everything by the evaluator.
+func (tx *Tx) PoliciesFor(ref account.Ref) (PolicySet, error) {
+	var set PolicySet
+	var err error
+	if set.Generation, err = tx.Generation(); err != nil {
+		return set, err
+	}
+	add := func(owner string, inline account.InlinePolicies, managed []string) error {
+		for _, ip := range inline {
+			set.Identity = append(set.Identity, AppliedPolicy{Kind: Inline, ARN: owner, Name: ip.Name, Document: ip.Document})
+		}
+		for _, arn := range managed {
+			d, err := tx.managedDocument(arn)
+			if err != nil {
+				return err
+			}
+			set.Identity = append(set.Identity, d)
+		}
+		return nil
+	}
+	boundary := ""
+	switch ref.Kind {
+	case account.KindUser:
+		u, err := tx.User(ref.Name)
+		if err != nil || u.IsRoot() {
+			return set, err
+		}
+		if err := add(u.ARN, u.InlinePolicies, u.ManagedPolicies); err != nil {
+			return set, err
+		}
+		groups, err := tx.GroupsForUser(u.Name)
+		if err != nil {
+			return set, err
+		}
+		for _, g := range groups {
+			if err := add(g.ARN, g.InlinePolicies, g.ManagedPolicies); err != nil {
+				return set, err
+			}
+		}
+		boundary = u.PermissionsBoundary
+	case account.KindGroup:
+		g, err := tx.Group(ref.Name)
+		if err != nil {
+			return set, err
+		}
+		if err := add(g.ARN, g.InlinePolicies, g.ManagedPolicies); err != nil {
+			return set, err
+		}
+	case account.KindRole:
+		r, err := tx.Role(ref.Name)
+		if err != nil {
+			return set, err
+		}
+		if err := add(r.ARN, r.InlinePolicies, r.ManagedPolicies); err != nil {
+			return set, err
+		}
+		boundary = r.PermissionsBoundary
+	default:
+		return set, account.Errorf(account.InvalidInput, "A %s has no identity policies.", ref.Kind)
+	}
+	if boundary != "" {
+		d, err := tx.managedDocument(boundary)
+		if err != nil {
+			return set, err
+		}
+		set.Boundary = &d
+	}
+	return set, nil
+}
+
+func (tx *Tx) managedDocument(arn string) (AppliedPolicy, error) {
+	if account.IsAWSManagedPolicyARN(arn) {
+		return AppliedPolicy{Kind: AWSManaged, ARN: arn, Name: arn[strings.LastIndexByte(arn, '/')+1:]}, nil
+	}
+	p, err := tx.policyByARN(arn)
+	if err != nil {
+		return AppliedPolicy{}, err
+	}
+	v, err := tx.defaultVersion(p)
+	if err != nil {
+		return AppliedPolicy{}, err
+	}
+	return AppliedPolicy{Kind: Managed, ARN: p.ARN, Name: p.Name, VersionID: v.ID, Document: v.Document}, nil
+}

@@ -1,0 +1,65 @@
+package store
+
+import "github.com/credbroker/credbroker/sts/account"
+
+// Summary counts the account's entities, for GetAccountSummary's SummaryMap.
+type Summary struct {
+	Users, Groups, Roles, Policies, InstanceProfiles int
+	MFADevices, MFADevicesInUse                      int
+	Providers                                        int // OIDC providers
+	PolicyVersionsInUse                              int // versions of policies that are attached
+	AccessKeys                                       int
+}
+
+// Summary counts entities by walking indexes; it decodes no entity.
+func (tx *Tx) Summary() (Summary, error) {
+	var sum Summary
+	count := func(bucket string, prefix []byte, n *int) error {
+		return tx.kv.Scan(bucket, prefix, nil, func(_, _ []byte) bool { *n++; return true })
+	}
+	steps := []struct {
+		bucket string
+		prefix []byte
+		n      *int
+	}{
+		{bNames, []byte{nUser, '/'}, &sum.Users},
+		{bNames, []byte{nGroup, '/'}, &sum.Groups},
+		{bNames, []byte{nRole, '/'}, &sum.Roles},
+		{bNames, []byte{nPolicy, '/'}, &sum.Policies},
+		{bNames, []byte{nProfile, '/'}, &sum.InstanceProfiles},
+		{bMFA, nil, &sum.MFADevices},
+		{bRel, relKey(rUserMFA, "", "")[:len(rUserMFA)+1], &sum.MFADevicesInUse},
+		{bOIDC, nil, &sum.Providers},
+		{bKeys, nil, &sum.AccessKeys},
+	}
+	for _, st := range steps {
+		if err := count(st.bucket, st.prefix, st.n); err != nil {
+			return sum, err
+		}
+	}
+	// Versions of attached customer managed policies.
+	attached := map[string]bool{}
+	prefix := []byte(rAttached + "\x00")
+	err := tx.kv.Scan(bRel, prefix, nil, func(k, _ []byte) bool {
+		rest := k[len(prefix):]
+		for i, c := range rest {
+			if c == relSeparator {
+				attached[string(rest[:i])] = true
+				break
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return sum, err
+	}
+	for arn := range attached {
+		vs, err := tx.PolicyVersions(arn)
+		if err == nil {
+			sum.PolicyVersionsInUse += len(vs)
+		} else if !isCode(err, account.NoSuchEntity) {
+			return sum, err
+		}
+	}
+	return sum, nil
+}
