@@ -64,7 +64,9 @@ keyring {
   # systemd-credentials (read-only: one LoadCredentialEncrypted= per key).
   backend      = "auto"
   name         = "credbroker" # keyctl keyring / Secret Service collection / pass prefix
-  keyctl_scope = "user"       # user (until reboot), session, process or thread
+  # user: until reboot, shared by the user's processes. session, process
+  # and thread are narrower (process/thread: one process only; tests).
+  keyctl_scope = "user"
   # pass_dir = "~/.password-store"
   # pass_cmd = "pass"
   # file_dir = "~/.local/share/credbroker/keyring"

@@ -524,3 +524,13 @@ func FuzzTemplate(f *testing.F) {
 		}
 	})
 }
+
+func TestProcessScopeWarns(t *testing.T) {
+	cfg, err := Parse([]byte("keyring {\n  keyctl_scope = \"process\"\n}\nupstream \"sts\" {}\n"), "c.hcl", env(userEnv, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Warnings) != 1 || !strings.Contains(FormatDiagnostic(cfg.Warnings[0]), "c.hcl:2:18: Keys visible to one process only") {
+		t.Errorf("warnings: %v", cfg.Warnings)
+	}
+}

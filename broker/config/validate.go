@@ -488,6 +488,10 @@ func warnings(c *Config) hcl.Diagnostics {
 		warn(&c.Upstream.Pos.Block, "Master key may not survive a reboot",
 			"the embedded core's master key is kept in the keyring, and the kernel keyring (keyctl, the default on a host without a desktop session) is emptied at every reboot: the core's state would then be unreadable. Use master_key { source = \"credential\" } (systemd LoadCredentialEncrypted=) or source = \"file\", or a persistent keyring backend.")
 	}
+	if (k.Backend == BackendKeyctl || k.Backend == BackendAuto) && (k.KeyctlScope == "process" || k.KeyctlScope == "thread") {
+		warn(k.Pos.Of("keyctl_scope"), "Keys visible to one process only",
+			fmt.Sprintf("keyctl_scope = %q: keys stored there vanish when the process exits, so `credbroker keys add` cannot hand them to the daemon; and these kernel keyrings belong to a thread's credentials, which the Go runtime's threads do not reliably share. Use \"user\" (or \"session\").", k.KeyctlScope))
+	}
 	if k.Backend == BackendFile && k.PassphraseFile == "" && k.PassphraseCredential == "" {
 		warn(&k.Pos.Block, "Passphrase needs a prompt",
 			"the file backend's passphrase is asked on a terminal, which a daemon does not have; set passphrase_file or passphrase_credential for the service.")

@@ -45,8 +45,15 @@ func needKeyctl(t testing.TB) {
 	}
 }
 
+// openKeyctl opens a kernel keyring for a test. Tests use the user scope
+// with a unique name, removed at the end: the process and thread keyrings
+// hang from per-thread credentials, which the Go runtime's threads do not
+// reliably share.
 func openKeyctl(t testing.TB, scope, name string) *Store {
 	t.Helper()
+	if scope == "user" {
+		t.Cleanup(func() { unlinkNamed(t, name) })
+	}
 	s, err := Open(func(o *Options) {
 		o.Backend, o.KeyctlScope, o.Name = config.BackendKeyctl, scope, name
 	})
@@ -69,8 +76,8 @@ func unlinkNamed(t testing.TB, name string) {
 
 func TestKeyctlAddReadListRemove(t *testing.T) {
 	needKeyctl(t)
-	s := openKeyctl(t, "process", uniqueName(t))
-	if s.Backend() != config.BackendKeyctl || !strings.Contains(s.String(), "process scope") {
+	s := openKeyctl(t, "user", uniqueName(t))
+	if s.Backend() != config.BackendKeyctl || !strings.Contains(s.String(), "user scope") {
 		t.Errorf("backend %q, %s", s.Backend(), s)
 	}
 	if _, err := s.Get("alice"); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "credbroker keys add alice") {
@@ -131,7 +138,6 @@ func TestKeyctlAddReadListRemove(t *testing.T) {
 func TestKeyctlUserScope(t *testing.T) {
 	needKeyctl(t)
 	name := uniqueName(t)
-	t.Cleanup(func() { unlinkNamed(t, name) })
 	s := openKeyctl(t, "user", name)
 	if err := s.Put("alice", Key{AccessKeyID: testID, SecretAccessKey: testSecret}); err != nil {
 		t.Fatal(err)
@@ -399,7 +405,7 @@ func FuzzParseKeyInput(f *testing.F) {
 
 func TestMasterKey(t *testing.T) {
 	needKeyctl(t)
-	s := openKeyctl(t, "process", uniqueName(t))
+	s := openKeyctl(t, "user", uniqueName(t))
 	mk, err := NewMasterKey(config.MasterKey{Source: config.MasterKeyKeyring, Name: "mk"}, s)
 	if err != nil {
 		t.Fatal(err)

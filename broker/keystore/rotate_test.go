@@ -30,7 +30,7 @@ func newRotation(t *testing.T) *rotation {
 	x.fake.AddKey(testID, testSecret)
 	srv := httptest.NewServer(x.fake)
 	t.Cleanup(srv.Close)
-	x.store = openKeyctl(t, "process", uniqueName(t))
+	x.store = openKeyctl(t, "user", uniqueName(t))
 	if err := x.store.Put("alice", Key{AccessKeyID: testID, SecretAccessKey: testSecret}); err != nil {
 		t.Fatal(err)
 	}
