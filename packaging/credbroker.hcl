@@ -104,7 +104,8 @@ role "deploy" {
 
   # The session name; placeholders {user} (the caller's user name), {uid},
   # {host}, {role}. A role whose name or tags use {user} or {uid} gets one
-  # session per caller; otherwise all callers share one.
+  # session per caller, fetched at its first call; otherwise all callers
+  # share one, fetched at start-up. Default: "credbroker-{host}".
   session_name = "credbroker-{user}"
 
   # external_id = "a-shared-secret-of-the-trust-policy"

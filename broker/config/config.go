@@ -16,8 +16,10 @@ const (
 	DefaultAccountID     = "123456789012"
 	DefaultKeyringName   = "credbroker"
 	DefaultMasterKeyName = "credbroker-master-key"
-	DefaultSessionName   = "credbroker-{user}"
-	DefaultDuration      = time.Hour
+	// DefaultSessionName names no caller, so a role's session is shared and
+	// can be fetched at start-up; "credbroker-{user}" makes one per caller.
+	DefaultSessionName = "credbroker-{host}"
+	DefaultDuration    = time.Hour
 
 	// MinDuration is the shortest role session the broker asks for: a
 	// credential handed out keeps at least 15 minutes, so a shorter session
