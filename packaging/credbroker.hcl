@@ -1,0 +1,173 @@
+# credbroker configuration (HCL). Every setting shown with its default is
+# optional; `credbroker serve --config FILE` reports any mistake with the
+# file, line and column, and what to write instead. A SIGHUP reloads this
+# file; a bad new version is refused and the old one keeps serving.
+#
+# Looked up, when --config is not given: $CREDBROKER_CONFIG, then
+# ~/.config/credbroker/credbroker.hcl (a user), then
+# $CONFIGURATION_DIRECTORY/credbroker.hcl (systemd) and
+# /etc/credbroker/credbroker.hcl.
+
+# The region announced to SDKs (AWS_REGION, AWS_DEFAULT_REGION).
+# Default: $AWS_REGION, else $AWS_DEFAULT_REGION, else "us-east-1".
+region = "eu-west-1"
+
+# Where the endpoints listen. Loopback only (or, for imds and container, the
+# link-local addresses 169.254.169.254 / 169.254.170.2 once added to lo).
+# Port 0 picks a free port; "off" turns a listener off.
+listen {
+  imds      = "127.0.0.1:8911"
+  container = "127.0.0.1:8912"
+  # The embedded core's STS and IAM endpoint, for the AWS CLI and SDKs
+  # (AWS_ENDPOINT_URL_STS / _IAM). Off unless set.
+  # core    = "127.0.0.1:8913"
+  # Prometheus metrics. Off unless set.
+  # metrics = "127.0.0.1:8914"
+  # The control socket (mode 0600). Default: <runtime-dir>/control.sock.
+  # control_socket = "/run/credbroker/control.sock"
+}
+
+# The emulated instance metadata service.
+imds {
+  require_v2     = true # refuse IMDSv1 (token-less) requests, as EC2 can
+  hop_limit      = 1    # IP TTL of token responses: the token stays on this host
+  allowed_remote = ["127.0.0.0/8", "::1/128"]
+}
+
+# Where roles are assumed: the embedded IAM/STS core (the default) ...
+upstream "core" {
+  # Default: $STATE_DIRECTORY (systemd), else /var/lib/credbroker for root,
+  # else ~/.local/state/credbroker.
+  state_dir  = "/var/lib/credbroker"
+  account_id = "123456789012"
+
+  # The key that encrypts the core's state. "credential" reads
+  # $CREDENTIALS_DIRECTORY/NAME (systemd LoadCredentialEncrypted=, which
+  # survives reboots); "keyring" keeps it in the keyring below (the kernel
+  # keyring is emptied at reboot); "file" reads 32 bytes from path.
+  master_key {
+    source = "credential"
+    name   = "credbroker-master-key"
+  }
+}
+
+# ... or a remote STS (real AWS or any STS-compatible service):
+# upstream "sts" {
+#   endpoint = "https://sts.eu-west-1.amazonaws.com" # default: AWS's regional endpoint
+#   region   = "eu-west-1"                           # default: region above
+# }
+
+# Where IAM users' long-term keys live (`credbroker keys add NAME`).
+keyring {
+  # auto: Secret Service when a D-Bus session bus is there, else the kernel
+  # keyring (keyctl). Or: keyctl, secret-service, pass, file,
+  # systemd-credentials (read-only: one LoadCredentialEncrypted= per key).
+  backend      = "auto"
+  name         = "credbroker" # keyctl keyring / Secret Service collection / pass prefix
+  # user: until reboot, shared by the user's processes. session, process
+  # and thread are narrower (process/thread: one process only; tests).
+  keyctl_scope = "user"
+  # pass_dir = "~/.password-store"
+  # pass_cmd = "pass"
+  # file_dir = "~/.local/share/credbroker/keyring"
+  # The file backend's passphrase, for a daemon that cannot prompt:
+  # passphrase_file       = "/etc/credbroker/keyring-passphrase"
+  # passphrase_credential = "keyring-passphrase"
+}
+
+# Sources: the identities roles are assumed with.
+
+# An IAM user's key, stored with `credbroker keys add alice`.
+source "keyring" "alice" {
+  key = "alice" # the keyring name; default: the source's name
+}
+
+# A CI job's OIDC token (AssumeRoleWithWebIdentity). provider is "file"
+# (token_file, re-read at every refresh), "github" (GitHub Actions'
+# ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN, with an audience) or "gitlab" (the
+# variable the job's id_tokens defines).
+source "web_identity" "github" {
+  provider = "github"
+  audience = "sts.amazonaws.com"
+}
+
+# Another role's session (role chaining; AWS caps the result at 1h).
+source "role" "via-deploy" {
+  role = "deploy"
+}
+
+# Roles: what the broker hands out, under the name IMDS lists.
+role "deploy" {
+  arn      = "arn:aws:iam::123456789012:role/deploy"
+  source   = "alice"
+  duration = "1h" # 30m to 12h; refreshed ahead, never handed out with < 15m left
+
+  # The session name; placeholders {user} (the caller's user name), {uid},
+  # {host}, {role}. A role whose name or tags use {user} or {uid} gets one
+  # session per caller, fetched at its first call; otherwise all callers
+  # share one, fetched at start-up. Default: "credbroker-{host}".
+  session_name = "credbroker-{user}"
+
+  # external_id = "a-shared-secret-of-the-trust-policy"
+  # mfa_serial  = "arn:aws:iam::123456789012:mfa/alice" # needs `credbroker mfa`
+
+  # A session policy narrows the role for this session.
+  policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = ["s3:*", "sts:GetCallerIdentity"], Resource = "*" }]
+  })
+  policy_arns = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+
+  tags                = { team = "platform", caller = "{user}" }
+  transitive_tag_keys = ["team"]
+  source_identity     = "{user}"
+}
+
+role "readonly" {
+  arn      = "arn:aws:iam::123456789012:role/readonly"
+  source   = "via-deploy"
+  duration = "1h"
+}
+
+role "ci" {
+  arn          = "arn:aws:iam::123456789012:role/ci"
+  source       = "github"
+  session_name = "github-{host}"
+}
+
+# A role may also read role_arn, source_profile, mfa_serial, external_id,
+# duration_seconds, role_session_name and web_identity_token_file from a
+# profile of ~/.aws/config (aws_config_file, else $AWS_CONFIG_FILE); what the
+# role block sets wins. source_profile must name a source above:
+# role "prod" {
+#   profile = "prod"
+# }
+# aws_config_file = "/etc/credbroker/aws-config"
+
+# Client rules: which caller gets which role. The caller of a loopback
+# connection is found from the kernel (the socket's owner, then its
+# process). The first rule that matches decides; within a rule every
+# criterion given must match, a criterion matching if any value does.
+# Criteria: uids, users, gids, groups (the process's groups), units (the
+# systemd unit, a pattern like "ci-*.service"), exes (the executable, as
+# /proc/PID/exe shows it, or a pattern).
+client "alice" {
+  users       = ["alice"]
+  role        = "deploy"
+  allow_roles = ["readonly"] # may also be asked for by name (exec, credential-process)
+}
+
+client "ci-runner" {
+  units = ["gitlab-runner.service", "actions.runner.*.service"]
+  role  = "ci"
+}
+
+client "terraform" {
+  groups = ["ops"]
+  exes   = ["/usr/bin/terraform", "/opt/terraform/*/terraform"]
+  role   = "deploy"
+}
+
+# The role of a caller no rule matches. Without it such a caller gets no
+# role at all (IMDS answers 404), never someone else's.
+default_role = "readonly"
