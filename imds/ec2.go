@@ -370,9 +370,10 @@ func (h *EC2) putToken(w http.ResponseWriter, r *http.Request) {
 	writeText(w, []byte(tok))
 }
 
-// parseTTL accepts exactly one header value of 1 to 5 decimal digits in 1..21600.
+// parseTTL accepts exactly one header value of decimal digits (no sign, no
+// spaces) whose value is 1..21600.
 func parseTTL(v []string) (int, bool) {
-	if len(v) != 1 || len(v[0]) == 0 || len(v[0]) > 5 {
+	if len(v) != 1 || len(v[0]) == 0 {
 		return 0, false
 	}
 	n := 0
@@ -381,9 +382,11 @@ func parseTTL(v []string) (int, bool) {
 		if d < '0' || d > '9' {
 			return 0, false
 		}
-		n = n*10 + int(d-'0')
+		if n = n*10 + int(d-'0'); n > MaxTokenTTL {
+			return 0, false
+		}
 	}
-	return n, n >= 1 && n <= MaxTokenTTL
+	return n, n >= 1
 }
 
 // failure maps a provider failure to the IMDS answer: IMDS says 404 when an

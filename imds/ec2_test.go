@@ -140,6 +140,17 @@ func TestEC2TokenPut(t *testing.T) {
 			t.Errorf("token %q is not a header-safe %d-char token", body, tokenEncLen)
 		}
 	}
+	// Bodies are bounded (IMDS requests carry none).
+	req, _ := http.NewRequest("PUT", e.imdsSrv.URL+TokenPath, strings.NewReader(strings.Repeat("x", 2048)))
+	req.Header.Set(TokenTTLHeader, "60")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("2 KiB body: %d, want 413", resp.StatusCode)
+	}
 	// A token lives at least its TTL and expires right after.
 	tok := e.imdsToken(t, "1")
 	if st, _, _ := do(t, "GET", e.imdsSrv.URL+"/latest/meta-data/", map[string]string{TokenHeader: tok}); st != 200 {

@@ -23,7 +23,11 @@ const (
 	tokenKeyLen  = 32
 )
 
-var tokenEncLen = base64.RawURLEncoding.EncodedLen(tokenRawLen)
+// tokenEncoding is strict so that a token has exactly one spelling.
+var (
+	tokenEncoding = base64.RawURLEncoding.Strict()
+	tokenEncLen   = tokenEncoding.EncodedLen(tokenRawLen)
+)
 
 var (
 	errTokenInvalid = errors.New("token is not one this endpoint issued")
@@ -61,7 +65,7 @@ func (m *tokenMinter) mint(expiry time.Time) string {
 	raw[0] = tokenVersion
 	binary.BigEndian.PutUint64(raw[1:9], uint64(sec))
 	m.sum(raw[:9], raw[:9])
-	return base64.RawURLEncoding.EncodeToString(raw[:])
+	return tokenEncoding.EncodeToString(raw[:])
 }
 
 // verify checks tok's MAC in constant time, then its expiry against now.
@@ -70,7 +74,7 @@ func (m *tokenMinter) verify(tok string, now time.Time) error {
 		return errTokenInvalid
 	}
 	var raw [tokenRawLen + 2]byte // DecodedLen may round up
-	n, err := base64.RawURLEncoding.Decode(raw[:], []byte(tok))
+	n, err := tokenEncoding.Decode(raw[:], []byte(tok))
 	if err != nil || n != tokenRawLen || raw[0] != tokenVersion {
 		return errTokenInvalid
 	}
