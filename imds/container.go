@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -44,6 +43,7 @@ type Container struct {
 	tokens *TokenSet
 	guard  *guard
 	prov   *provider
+	bodies bodyCache // rendered credentials per role
 }
 
 // NewContainer returns the container endpoint handler serving credentials
@@ -167,36 +167,37 @@ func (h *Container) serve(w http.ResponseWriter, r *http.Request, c connInfo) {
 		return
 	}
 	caller := Caller{Remote: c.remote, Local: c.local, Endpoint: EndpointContainer, BoundRole: bound}
+	ctx, cancel := h.prov.bound(r.Context())
+	defer cancel()
 	role := bound
 	if role == "" {
-		ri, f := h.prov.role(r.Context(), caller)
+		ri, f := h.prov.role(ctx, caller)
 		if f != failNone {
 			h.render(w, h.failure(f, ""))
 			return
 		}
 		role = ri.Name
 	}
-	cr, f := h.prov.credentials(r.Context(), caller, role)
+	cr, f := h.prov.credentials(ctx, caller, role)
 	if f != failNone {
+		h.bodies.forget(role)
 		h.render(w, h.failure(f, role))
 		return
 	}
-	body, err := json.Marshal(containerCredentials{
-		AccessKeyID:     cr.AccessKeyID,
-		SecretAccessKey: cr.SecretAccessKey,
-		Token:           cr.SessionToken,
-		Expiration:      cr.Expiration.UTC().Format(timeFormat),
-		AccountID:       cr.AccountID,
-		RoleArn:         cr.RoleARN,
+	rb, err := h.bodies.get(role, cr, "application/json", func(cr Credentials) ([]byte, error) {
+		return json.Marshal(containerCredentials{
+			AccessKeyID:     cr.AccessKeyID,
+			SecretAccessKey: cr.SecretAccessKey,
+			Token:           cr.SessionToken,
+			Expiration:      cr.Expiration.UTC().Format(timeFormat),
+			AccountID:       cr.AccountID,
+			RoleArn:         cr.RoleARN,
+		})
 	})
 	if err != nil {
-		h.opts.Logger.Error("encoding a response", "error", err)
+		h.opts.Logger.Error("encoding credentials", "role", role, "error", err)
 		h.render(w, errInternal)
 		return
 	}
-	hd := w.Header()
-	hd["Content-Type"] = []string{"application/json"}
-	hd["Content-Length"] = []string{strconv.Itoa(len(body))}
-	w.WriteHeader(http.StatusOK)
-	w.Write(body)
+	rb.write(w)
 }

@@ -1,7 +1,7 @@
 package imds
 
 import (
-	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -11,7 +11,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -28,6 +27,10 @@ const (
 	TokenTTLHeader = "X-aws-ec2-metadata-token-ttl-seconds"
 	// MaxTokenTTL is the longest token lifetime IMDS grants (6 hours).
 	MaxTokenTTL = 21600
+
+	// Canonical forms, for header map lookups without canonicalising.
+	tokenHeaderKey    = "X-Aws-Ec2-Metadata-Token"
+	tokenTTLHeaderKey = "X-Aws-Ec2-Metadata-Token-Ttl-Seconds"
 
 	credsPath    = "/latest/meta-data/iam/security-credentials"
 	credsExtPath = "/latest/meta-data/iam/security-credentials-extended"
@@ -102,7 +105,9 @@ type EC2 struct {
 	tokens  *tokenMinter
 	static  map[string][]byte // path without trailing slash → body
 	started time.Time
-	bufs    sync.Pool
+	// bodies and extBodies keep the rendered credentials of each role
+	// (security-credentials/ and security-credentials-extended/).
+	bodies, extBodies bodyCache
 }
 
 // NewEC2 returns the IMDS handler serving credentials from src.
@@ -294,23 +299,25 @@ func (h *EC2) serve(w http.ResponseWriter, r *http.Request, c connInfo) {
 		return
 	}
 	caller := Caller{Remote: c.remote, Local: c.local, Endpoint: EndpointIMDS}
+	ctx, cancel := h.prov.bound(r.Context())
+	defer cancel()
 	switch key {
 	case credsPath, credsExtPath:
-		ri, f := h.prov.role(r.Context(), caller)
+		ri, f := h.prov.role(ctx, caller)
 		if f != failNone {
 			h.render(w, h.failure(f, ""))
 			return
 		}
 		writeText(w, []byte(ri.Name))
 	case iamInfoPath:
-		h.iamInfo(w, r, caller)
+		h.iamInfo(ctx, w, caller)
 	default:
 		ext := strings.HasPrefix(key, credsExtPath+"/")
 		name := key[len(credsPath)+1:]
 		if ext {
 			name = key[len(credsExtPath)+1:]
 		}
-		h.roleCredentials(w, r, caller, name, ext)
+		h.roleCredentials(ctx, w, caller, name, ext)
 	}
 }
 
@@ -330,7 +337,7 @@ func isDynamic(key string) bool {
 }
 
 func (h *EC2) authorize(r *http.Request) *apiError {
-	tok := r.Header.Values(TokenHeader)
+	tok := r.Header[tokenHeaderKey]
 	if len(tok) == 0 {
 		if h.opts.AllowIMDSv1 {
 			return nil
@@ -359,7 +366,7 @@ func (h *EC2) putToken(w http.ResponseWriter, r *http.Request) {
 		h.render(w, errForwarded)
 		return
 	}
-	ttl, ok := parseTTL(r.Header.Values(TokenTTLHeader))
+	ttl, ok := parseTTL(r.Header[tokenTTLHeaderKey])
 	if !ok {
 		h.render(w, errTTLMissing)
 		return
@@ -420,8 +427,8 @@ type ec2Credentials struct {
 	AccountID       string `json:"AccountId,omitempty"`
 }
 
-func (h *EC2) roleCredentials(w http.ResponseWriter, r *http.Request, c Caller, name string, ext bool) {
-	ri, f := h.prov.role(r.Context(), c)
+func (h *EC2) roleCredentials(ctx context.Context, w http.ResponseWriter, c Caller, name string, ext bool) {
+	ri, f := h.prov.role(ctx, c)
 	if f != failNone {
 		h.render(w, h.failure(f, ""))
 		return
@@ -431,24 +438,37 @@ func (h *EC2) roleCredentials(w http.ResponseWriter, r *http.Request, c Caller, 
 		h.render(w, errNotFound)
 		return
 	}
-	cr, f := h.prov.credentials(r.Context(), c, name)
+	cache := &h.bodies
+	if ext {
+		cache = &h.extBodies
+	}
+	cr, f := h.prov.credentials(ctx, c, name)
 	if f != failNone {
+		cache.forget(name)
 		h.render(w, h.failure(f, name))
 		return
 	}
-	out := ec2Credentials{
-		Code:            "Success",
-		LastUpdated:     h.lastUpdated(cr.LastUpdated),
-		Type:            "AWS-HMAC",
-		AccessKeyID:     cr.AccessKeyID,
-		SecretAccessKey: cr.SecretAccessKey,
-		Token:           cr.SessionToken,
-		Expiration:      cr.Expiration.UTC().Format(timeFormat),
+	rb, err := cache.get(name, cr, "text/plain", func(cr Credentials) ([]byte, error) {
+		out := ec2Credentials{
+			Code:            "Success",
+			LastUpdated:     h.lastUpdated(cr.LastUpdated),
+			Type:            "AWS-HMAC",
+			AccessKeyID:     cr.AccessKeyID,
+			SecretAccessKey: cr.SecretAccessKey,
+			Token:           cr.SessionToken,
+			Expiration:      cr.Expiration.UTC().Format(timeFormat),
+		}
+		if ext {
+			out.AccountID = cr.AccountID
+		}
+		return json.MarshalIndent(&out, "", "  ")
+	})
+	if err != nil {
+		h.opts.Logger.Error("encoding credentials", "role", name, "error", err)
+		h.render(w, errInternal)
+		return
 	}
-	if ext {
-		out.AccountID = cr.AccountID
-	}
-	h.writeJSON(w, &out)
+	rb.write(w)
 }
 
 func (h *EC2) lastUpdated(t time.Time) string {
@@ -465,34 +485,20 @@ type iamInfo struct {
 	InstanceProfileID  string `json:"InstanceProfileId"`
 }
 
-func (h *EC2) iamInfo(w http.ResponseWriter, r *http.Request, c Caller) {
-	ri, f := h.prov.role(r.Context(), c)
+func (h *EC2) iamInfo(ctx context.Context, w http.ResponseWriter, c Caller) {
+	ri, f := h.prov.role(ctx, c)
 	if f != failNone {
 		h.render(w, h.failure(f, ""))
 		return
 	}
-	h.writeJSON(w, &iamInfo{Code: "Success", LastUpdated: h.started.Format(timeFormat),
-		InstanceProfileArn: ri.InstanceProfileARN, InstanceProfileID: ri.InstanceProfileID})
-}
-
-// writeJSON writes v indented as EC2 does, with IMDS's text/plain type.
-func (h *EC2) writeJSON(w http.ResponseWriter, v any) {
-	buf, _ := h.bufs.Get().(*bytes.Buffer)
-	if buf == nil {
-		buf = new(bytes.Buffer)
-	}
-	buf.Reset()
-	enc := json.NewEncoder(buf)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		h.opts.Logger.Error("encoding a response", "error", err)
+	body, err := json.MarshalIndent(&iamInfo{Code: "Success", LastUpdated: h.started.Format(timeFormat),
+		InstanceProfileArn: ri.InstanceProfileARN, InstanceProfileID: ri.InstanceProfileID}, "", "  ")
+	if err != nil {
+		h.opts.Logger.Error("encoding iam/info", "error", err)
 		h.render(w, errInternal)
 		return
 	}
-	writeText(w, bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
-	if buf.Cap() <= 64<<10 {
-		h.bufs.Put(buf)
-	}
+	writeText(w, body)
 }
 
 func writeText(w http.ResponseWriter, body []byte) {

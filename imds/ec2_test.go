@@ -8,13 +8,16 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/textproto"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
 	sdkimds "github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/google/go-cmp/cmp"
@@ -122,6 +125,14 @@ func TestEC2Responses(t *testing.T) {
 			t.Fatalf("expired token: %d %q, want 401 expired", st, body)
 		}
 	})
+}
+
+func TestHeaderKeysCanonical(t *testing.T) {
+	for k, want := range map[string]string{TokenHeader: tokenHeaderKey, TokenTTLHeader: tokenTTLHeaderKey} {
+		if got := textproto.CanonicalMIMEHeaderKey(k); got != want {
+			t.Errorf("canonical %s = %s, constant says %s", k, got, want)
+		}
+	}
 }
 
 func port(hostport string) string { return hostport[strings.LastIndexByte(hostport, ':')+1:] }
@@ -500,5 +511,29 @@ func TestNewEC2Validation(t *testing.T) {
 	}
 	if _, err := NewEC2(nil); err == nil {
 		t.Error("nil source accepted")
+	}
+}
+
+// TestSDKDefaultChainIMDS resolves credentials and region through
+// config.LoadDefaultConfig as applications do, with IMDSv1 disabled.
+func TestSDKDefaultChainIMDS(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	isolateAWSEnv(t, t.TempDir())
+	os.Unsetenv("AWS_EC2_METADATA_DISABLED")
+	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", e.imdsSrv.URL+"/")
+	t.Setenv("AWS_EC2_METADATA_V1_DISABLED", "true")
+	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithEC2IMDSRegion())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Region != "eu-west-3" {
+		t.Errorf("region %q from IMDS, want eu-west-3", cfg.Region)
+	}
+	got, err := cfg.Credentials.Retrieve(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.AccessKeyID != e.src.current("dev-admin").AccessKeyID || got.Source != ec2rolecreds.ProviderName {
+		t.Errorf("got %s from %s", got.AccessKeyID, got.Source)
 	}
 }

@@ -141,10 +141,14 @@ func (g *guard) hostAllowed(host string, local netip.Addr) bool {
 		return false
 	}
 	a = a.Unmap()
-	if _, ok := g.hosts[a.String()]; ok {
+	if local.IsValid() && a == local.Unmap() {
 		return true
 	}
-	return local.IsValid() && a == local.Unmap()
+	if s := a.String(); s != h { // another spelling of an allowed address
+		_, ok := g.hosts[s]
+		return ok
+	}
+	return false
 }
 
 // hostOnly strips the port and IPv6 brackets from a Host header value.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,10 +39,14 @@ func newProvider(src Source, now func() time.Time, timeout time.Duration, log hc
 	return &provider{src: src, now: now, timeout: timeout, log: log, streaks: streaks{log: log}}
 }
 
+// bound returns the context for the Source calls of one request: the
+// request's, cut off after the source timeout.
+func (p *provider) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, p.timeout)
+}
+
 // role returns the caller's role name.
 func (p *provider) role(ctx context.Context, c Caller) (RoleInfo, failure) {
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
 	ri, err := p.src.Role(ctx, c)
 	if err == nil && ri.Name == "" {
 		err = fmt.Errorf("%w: the source returned an empty role name", ErrUpstream)
@@ -59,8 +65,6 @@ func (p *provider) role(ctx context.Context, c Caller) (RoleInfo, failure) {
 
 // credentials returns usable credentials of role for the caller.
 func (p *provider) credentials(ctx context.Context, c Caller, role string) (Credentials, failure) {
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
 	cr, err := p.src.Credentials(ctx, c, role)
 	if err == nil {
 		err = p.check(cr)
@@ -102,6 +106,50 @@ func classify(err error) failure {
 	}
 	return failUpstream
 }
+
+// bodyCache keeps the last response body rendered for each role, reused
+// while the source returns the very same credentials: a refresh by the
+// source changes them and so re-renders. Keys are role names the source
+// gave (a bounded set); a role's entry goes when it fails.
+type bodyCache struct {
+	m sync.Map // string → *renderedBody
+}
+
+// renderedBody is one rendered response; its header values are shared by
+// every response that sends it (net/http only reads them).
+type renderedBody struct {
+	cr            Credentials
+	body          []byte
+	contentType   []string
+	contentLength []string
+}
+
+func (c *bodyCache) get(role string, cr Credentials, contentType string, render func(Credentials) ([]byte, error)) (*renderedBody, error) {
+	if v, ok := c.m.Load(role); ok {
+		if rb := v.(*renderedBody); rb.cr == cr {
+			return rb, nil
+		}
+	}
+	body, err := render(cr)
+	if err != nil {
+		return nil, err
+	}
+	rb := &renderedBody{cr: cr, body: body, contentType: []string{contentType},
+		contentLength: []string{strconv.Itoa(len(body))}}
+	c.m.Store(role, rb)
+	return rb, nil
+}
+
+// write sends the body with status 200.
+func (rb *renderedBody) write(w http.ResponseWriter) {
+	hd := w.Header()
+	hd["Content-Type"] = rb.contentType
+	hd["Content-Length"] = rb.contentLength
+	w.WriteHeader(http.StatusOK)
+	w.Write(rb.body)
+}
+
+func (c *bodyCache) forget(role string) { c.m.Delete(role) }
 
 // streaks logs a failure once when a streak of failures for a role starts,
 // and once when it ends.

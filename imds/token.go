@@ -35,23 +35,33 @@ var (
 )
 
 type tokenMinter struct {
-	macs sync.Pool // of keyed hash.Hash
+	macs sync.Pool // of *macState
 }
+
+// macState is a keyed HMAC with scratch space, pooled so that minting and
+// verifying allocate nothing.
+type macState struct {
+	h   hash.Hash
+	in  [tokenEncLenMax]byte
+	out [tokenRawLen + 2]byte
+	mac [tokenMACLen]byte
+}
+
+// tokenEncLenMax bounds the encoded token (55 characters).
+const tokenEncLenMax = (tokenRawLen*8 + 5) / 6
 
 func newTokenMinter(key []byte) *tokenMinter {
 	k := append([]byte(nil), key...)
 	m := &tokenMinter{}
-	m.macs.New = func() any { return hmac.New(sha256.New, k) }
+	m.macs.New = func() any { return &macState{h: hmac.New(sha256.New, k)} }
 	return m
 }
 
-func (m *tokenMinter) sum(dst, payload []byte) []byte {
-	h := m.macs.Get().(hash.Hash)
-	h.Reset()
-	h.Write(payload)
-	dst = h.Sum(dst)
-	m.macs.Put(h)
-	return dst
+// sum returns the MAC of payload in st.mac.
+func (st *macState) sum(payload []byte) []byte {
+	st.h.Reset()
+	st.h.Write(payload)
+	return st.h.Sum(st.mac[:0])
 }
 
 // mint returns a token valid until expiry, rounded up to the second (a
@@ -61,11 +71,13 @@ func (m *tokenMinter) mint(expiry time.Time) string {
 	if expiry.Nanosecond() != 0 {
 		sec++
 	}
-	var raw [tokenRawLen]byte
+	st := m.macs.Get().(*macState)
+	defer m.macs.Put(st)
+	raw := st.out[:tokenRawLen]
 	raw[0] = tokenVersion
 	binary.BigEndian.PutUint64(raw[1:9], uint64(sec))
-	m.sum(raw[:9], raw[:9])
-	return tokenEncoding.EncodeToString(raw[:])
+	copy(raw[9:], st.sum(raw[:9]))
+	return tokenEncoding.EncodeToString(raw)
 }
 
 // verify checks tok's MAC in constant time, then its expiry against now.
@@ -73,13 +85,14 @@ func (m *tokenMinter) verify(tok string, now time.Time) error {
 	if len(tok) != tokenEncLen {
 		return errTokenInvalid
 	}
-	var raw [tokenRawLen + 2]byte // DecodedLen may round up
-	n, err := tokenEncoding.Decode(raw[:], []byte(tok))
+	st := m.macs.Get().(*macState)
+	defer m.macs.Put(st)
+	n, err := tokenEncoding.Decode(st.out[:], st.in[:copy(st.in[:], tok)])
+	raw := st.out[:tokenRawLen]
 	if err != nil || n != tokenRawLen || raw[0] != tokenVersion {
 		return errTokenInvalid
 	}
-	var mac [tokenMACLen]byte
-	if !hmac.Equal(m.sum(mac[:0], raw[:9]), raw[9:tokenRawLen]) {
+	if !hmac.Equal(st.sum(raw[:9]), raw[9:]) {
 		return errTokenInvalid
 	}
 	if now.Unix() >= int64(binary.BigEndian.Uint64(raw[1:9])) {
