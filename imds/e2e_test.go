@@ -32,9 +32,6 @@ print(json.dumps(out))
 
 func requireTools(t *testing.T) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end test skipped in -short mode")
-	}
 	if _, err := exec.LookPath("aws"); err != nil {
 		t.Skip("the aws CLI is not installed (apt-get install awscli): skipping the end-to-end test")
 	}
