@@ -22,7 +22,8 @@ type ContainerOptions struct {
 	Path string
 	// AllowedHosts are extra Host header values accepted (host names or IP
 	// literals, without port), besides the address the connection arrived
-	// on, 169.254.170.2, 169.254.170.23, [fd00:ec2::23] and localhost.
+	// on, 169.254.170.2, 169.254.170.23, [fd00:ec2::23] and localhost. When
+	// serving TLS under a DNS name, add that name here.
 	AllowedHosts []string
 	// AllowedPeers are non-loopback peer addresses accepted. Default: none,
 	// loopback only.

@@ -114,6 +114,17 @@ func TestEC2Responses(t *testing.T) {
 			}
 		})
 	}
+	defer func() {
+		logs := e.log.String()
+		for _, secret := range []string{tok, foreign, string(tampered), e.src.current("dev-admin").SecretAccessKey, e.src.current("dev-admin").SessionToken} {
+			if strings.Contains(logs, secret) {
+				t.Errorf("a token or secret reached the log:\n%s", logs)
+			}
+		}
+		if !strings.Contains(logs, "refused request with foreign Host header") {
+			t.Errorf("Host refusals are not logged at debug:\n%s", logs)
+		}
+	}()
 	t.Run("expired token", func(t *testing.T) {
 		short := e.imdsToken(t, "60")
 		if st, _, _ := do(t, "GET", u+creds, map[string]string{TokenHeader: short}); st != 200 {
