@@ -548,3 +548,20 @@ func TestSDKDefaultChainIMDS(t *testing.T) {
 		t.Errorf("got %s from %s", got.AccessKeyID, got.Source)
 	}
 }
+
+func TestEC2AllowIMDSv1(t *testing.T) {
+	e := newEnv(t, func(o *EC2Options) { o.AllowIMDSv1 = true }, nil)
+	creds := e.imdsSrv.URL + "/latest/meta-data/iam/security-credentials/dev-admin"
+	if st, _, body := do(t, "GET", creds, nil); st != 200 || !strings.Contains(body, e.src.current("dev-admin").AccessKeyID) {
+		t.Fatalf("IMDSv1 GET: %d %q", st, body)
+	}
+	// A token that is sent must still be valid, as on EC2.
+	if st, _, _ := do(t, "GET", creds, map[string]string{TokenHeader: "bogus"}); st != 401 {
+		t.Errorf("invalid token with IMDSv1 allowed: %d, want 401", st)
+	}
+	tok := e.imdsToken(t, "60")
+	e.clock.Advance(2 * time.Minute)
+	if st, _, _ := do(t, "GET", creds, map[string]string{TokenHeader: tok}); st != 401 {
+		t.Errorf("expired token with IMDSv1 allowed: %d, want 401", st)
+	}
+}
