@@ -1,0 +1,202 @@
+package imds
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+)
+
+// failure classifies why a caller got no credentials; each endpoint's
+// renderer maps it to that endpoint's status and message.
+type failure uint8
+
+const (
+	failNone     failure = iota
+	failNoRole           // the caller has no role, or asked for another's
+	failNotReady         // the source is still fetching, or did not answer in time
+	failUpstream         // the source failed (or returned unusable credentials)
+)
+
+// provider asks the Source on behalf of both endpoints: it bounds the time
+// given to the source, checks what comes back and logs failures once per
+// streak.
+type provider struct {
+	src     Source
+	now     func() time.Time
+	timeout time.Duration
+	log     hclog.Logger
+	streaks streaks
+}
+
+func newProvider(src Source, now func() time.Time, timeout time.Duration, log hclog.Logger) *provider {
+	return &provider{src: src, now: now, timeout: timeout, log: log, streaks: streaks{log: log}}
+}
+
+// bound returns the context for the Source calls of one request: the
+// request's, cut off after the source timeout.
+func (p *provider) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, p.timeout)
+}
+
+// role returns the caller's role name.
+func (p *provider) role(ctx context.Context, c Caller) (RoleInfo, failure) {
+	ri, err := p.src.Role(ctx, c)
+	if err == nil && ri.Name == "" {
+		err = fmt.Errorf("%w: the source returned an empty role name", ErrUpstream)
+	}
+	if err != nil {
+		f := classify(err)
+		if f == failNoRole {
+			p.log.Debug("caller has no role", "endpoint", c.Endpoint, "remote", c.Remote, "error", err)
+		} else {
+			p.streaks.fail(c.Endpoint, "", err)
+		}
+		return RoleInfo{}, f
+	}
+	return ri, failNone
+}
+
+// credentials returns usable credentials of role for the caller.
+func (p *provider) credentials(ctx context.Context, c Caller, role string) (Credentials, failure) {
+	cr, err := p.src.Credentials(ctx, c, role)
+	if err == nil {
+		err = p.check(cr)
+	}
+	if err != nil {
+		f := classify(err)
+		if f == failNoRole {
+			p.log.Debug("caller may not have this role", "endpoint", c.Endpoint, "remote", c.Remote, "role", role, "error", err)
+		} else {
+			p.streaks.fail(c.Endpoint, role, err)
+		}
+		return Credentials{}, f
+	}
+	p.streaks.ok(c.Endpoint, role)
+	return cr, failNone
+}
+
+func (p *provider) check(cr Credentials) error {
+	switch {
+	case cr.AccessKeyID == "" || cr.SecretAccessKey == "":
+		return fmt.Errorf("%w: the source returned credentials without an access key id or secret", ErrUpstream)
+	case cr.Expiration.IsZero():
+		return fmt.Errorf("%w: the source returned credentials %s without an expiration", ErrUpstream, cr.AccessKeyID)
+	case !p.now().Before(cr.Expiration):
+		return fmt.Errorf("%w: the source returned credentials %s that expired at %s",
+			ErrNotReady, cr.AccessKeyID, cr.Expiration.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+func classify(err error) failure {
+	switch {
+	case errors.Is(err, ErrNoRole):
+		return failNoRole
+	case errors.Is(err, ErrNotReady), errors.Is(err, context.DeadlineExceeded):
+		return failNotReady
+	case errors.Is(err, context.Canceled):
+		return failNotReady // the client went away; nothing will be read
+	}
+	return failUpstream
+}
+
+// bodyCache keeps the last response body rendered for each role, reused
+// while the source returns the very same credentials: a refresh by the
+// source changes them and so re-renders. Keys are role names the source
+// gave (a bounded set); a role's entry goes when it fails.
+type bodyCache struct {
+	m sync.Map // string → *renderedBody
+}
+
+// renderedBody is one rendered response; its header values are shared by
+// every response that sends it (net/http only reads them).
+type renderedBody struct {
+	cr            Credentials
+	body          []byte
+	contentType   []string
+	contentLength []string
+}
+
+func (c *bodyCache) get(role string, cr Credentials, contentType string, render func(Credentials) ([]byte, error)) (*renderedBody, error) {
+	if v, ok := c.m.Load(role); ok {
+		if rb := v.(*renderedBody); rb.cr == cr {
+			return rb, nil
+		}
+	}
+	body, err := render(cr)
+	if err != nil {
+		return nil, err
+	}
+	rb := &renderedBody{cr: cr, body: body, contentType: []string{contentType},
+		contentLength: []string{strconv.Itoa(len(body))}}
+	c.m.Store(role, rb)
+	return rb, nil
+}
+
+// write sends the body with status 200.
+func (rb *renderedBody) write(w http.ResponseWriter) {
+	hd := w.Header()
+	hd["Content-Type"] = rb.contentType
+	hd["Content-Length"] = rb.contentLength
+	w.WriteHeader(http.StatusOK)
+	w.Write(rb.body)
+}
+
+func (c *bodyCache) forget(role string) { c.m.Delete(role) }
+
+// streaks logs a failure once when a streak of failures for a role starts,
+// and once when it ends.
+type streaks struct {
+	log     hclog.Logger
+	failing atomic.Int32 // number of keys in m; lets the success path skip the lock
+	mu      sync.Mutex
+	m       map[streakKey]struct{}
+}
+
+type streakKey struct {
+	ep   Endpoint
+	role string
+}
+
+func (s *streaks) fail(ep Endpoint, role string, err error) {
+	k := streakKey{ep, role}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.m[k]; ok {
+		return
+	}
+	if s.m == nil {
+		s.m = map[streakKey]struct{}{}
+	}
+	s.m[k] = struct{}{}
+	s.failing.Add(1)
+	if role == "" {
+		s.log.Warn("cannot look up the caller's role; callers get errors until it recovers",
+			"endpoint", ep, "error", err)
+		return
+	}
+	s.log.Warn("cannot serve credentials; callers get errors until the source recovers",
+		"endpoint", ep, "role", role, "error", err)
+}
+
+func (s *streaks) ok(ep Endpoint, role string) {
+	if s.failing.Load() == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range []streakKey{{ep, role}, {ep, ""}} {
+		if _, ok := s.m[k]; ok {
+			delete(s.m, k)
+			s.failing.Add(-1)
+			s.log.Info("serving credentials again", "endpoint", ep, "role", role)
+		}
+	}
+}
