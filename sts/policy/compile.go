@@ -50,7 +50,7 @@ const (
 func compileActions(list []string) actionSet {
 	var as actionSet
 	for _, a := range list {
-		lower := strings.ToLower(a)
+		lower := toLowerASCII(a) // actions are ASCII; the request's is lowered alike
 		svc, name, found := strings.Cut(lower, ":")
 		if lower == "*" {
 			as.all = true

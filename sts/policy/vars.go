@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unsafe"
 )
 
@@ -92,7 +93,8 @@ func parseTemplate(s string, mode patMode) *template {
 func parseVariable(content string) (varRef, bool) {
 	key, def, hasDef := strings.Cut(content, ",")
 	key = strings.TrimSpace(key)
-	if vendor, name, ok := strings.Cut(key, ":"); !ok || vendor == "" || name == "" || strings.ContainsAny(key, " '$") {
+	if vendor, name, ok := strings.Cut(key, ":"); !ok || vendor == "" || name == "" ||
+		strings.ContainsAny(key, "'$") || strings.ContainsFunc(key, unicode.IsSpace) {
 		return varRef{}, false
 	}
 	r := varRef{key: newKeyRef(key)}
@@ -139,7 +141,7 @@ func (v *values) appendText(dst []byte, i int) []byte {
 	case vTagKeys:
 		return append(dst, v.tags[i].Key...)
 	case vTime:
-		return v.t.UTC().AppendFormat(dst, time.RFC3339)
+		return v.t.UTC().AppendFormat(dst, time.RFC3339Nano)
 	case vInt:
 		return strconv.AppendInt(dst, v.n, 10)
 	case vBool:
