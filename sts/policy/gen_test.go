@@ -79,8 +79,41 @@ var (
 		"192.0.2.0/24", "2001:db8::/32", "::1", "arn:aws:iam::111122223333:role/app", "arn:aws:iam::*:role/*", "arn:aws:s3:::bucket/*",
 		"arn:aws:s3:::bucket", "eu-west-1", "us-*", "dev", "prod", "env", "team", "Env", "YWJj", "111122223333", "User", "AssumedRole",
 		"${aws:PrincipalTag/team}", "${aws:SourceIdentity, 'none'}", "${aws:CurrentTime}", "${aws:EpochTime}", "x${?}y", "",
-		"blue", "red", "t3.*", "m5.large", "a", "b", "arn:aws:iam::111122223333:*", "${aws:PrincipalAccount}", "arn:*"}
+		"blue", "red", "t3.*", "m5.large", "a", "b", "arn:aws:iam::111122223333:*", "${aws:PrincipalAccount}", "arn:*",
+		"${custom:list}", "${aws:TagKeys, 'env'}", "arn:aws:iam::${aws:PrincipalAccount}:role/*", "${aws:PrincipalArn}"}
 )
+
+// genFit gives, for some keys, the operators and values that suit them, so
+// that generated conditions often hold and their mistakes show.
+var genFit = func() map[string]struct{ ops, values []string } {
+	str := []string{"StringEquals", "StringNotEquals", "StringLike", "StringNotLike", "StringEqualsIgnoreCase"}
+	arn := []string{"ArnEquals", "ArnLike", "ArnNotLike", "StringEquals", "StringLike"}
+	num := []string{"NumericLessThan", "NumericGreaterThanEquals", "NumericEquals", "NumericNotEquals"}
+	date := []string{"DateLessThan", "DateGreaterThan", "DateEquals", "DateNotEquals", "DateLessThanEquals"}
+	boolean := []string{"Bool", "Null"}
+	ip := []string{"IpAddress", "NotIpAddress"}
+	m := map[string]struct{ ops, values []string }{
+		"aws:username":               {str, []string{"alice", "bob", "mallory", "a*", "${aws:username}", "ALICE"}},
+		"aws:userid":                 {str, []string{"AIDAALICE00000000001", "AROAAPP0000000000001:*", "*:fed", "111122223333"}},
+		"aws:principalarn":           {arn, []string{"arn:aws:iam::111122223333:role/app", "arn:aws:iam::111122223333:user/alice", "arn:aws:iam::*:role/*", "arn:aws:sts::111122223333:assumed-role/app/*", "${aws:PrincipalArn}", "arn:aws:iam::111122223333:*"}},
+		"aws:principalaccount":       {str, []string{"111122223333", "444455556666", "${aws:ResourceAccount}"}},
+		"aws:principaltype":          {str, []string{"User", "AssumedRole", "FederatedUser", "Account", "Anonymous"}},
+		"aws:principaltag/team":      {str, []string{"blue", "red", "${aws:PrincipalTag/team}", "b*"}},
+		"aws:sourceip":               {ip, []string{"10.0.0.0/8", "10.1.2.3", "192.0.2.0/24", "2001:db8::/32", "::ffff:10.0.0.0/104", "0.0.0.0/0"}},
+		"aws:currenttime":            {date, []string{"2025-01-01T00:00:00Z", "2025-03-01", "1735689600", "2025-06-01T12:00:00.5Z", "2024-12-31T23:30:00-01:00"}},
+		"aws:tokenissuetime":         {date, []string{"2025-01-01T00:00:00Z", "2025-03-01", "${aws:CurrentTime}"}},
+		"aws:epochtime":              {num, []string{"1735689600", "1748779200", "2000000000"}},
+		"aws:multifactorauthage":     {num, []string{"3600", "600", "0"}},
+		"aws:securetransport":        {boolean, []string{"true", "false"}},
+		"aws:multifactorauthpresent": {boolean, []string{"true", "false", "TRUE"}},
+		"aws:requestedregion":        {str, []string{"eu-west-1", "us-*", "eu-*"}},
+		"aws:requesttag/env":         {str, []string{"prod", "dev", "Prod"}},
+		"aws:tagkeys":                {[]string{"ForAllValues:StringEquals", "ForAnyValue:StringEquals", "ForAllValues:StringLike", "ForAnyValue:StringNotEquals", "StringEquals"}, []string{"env", "team", "owner", "Env", "e*"}},
+		"ec2:instancetype":           {[]string{"ForAllValues:StringLike", "ForAnyValue:StringEquals", "StringLike", "StringNotEquals"}, []string{"t3.*", "m5.large", "t3.micro"}},
+		"custom:list":                {[]string{"ForAllValues:StringEquals", "ForAnyValue:StringEquals", "ForAllValues:StringNotEquals", "StringNotEquals"}, []string{"a", "b", "c", "d"}},
+	}
+	return m
+}()
 
 type genPrincipal struct {
 	p    Principal
@@ -140,7 +173,12 @@ func (g *gen) statement(resourcePolicy bool) map[string]any {
 	if n := g.n(3); n > 0 && g.chance(50) {
 		cond := map[string]map[string]any{}
 		for i := 0; i < n; i++ {
+			key := g.pick(genKeys...)
+			fit, fitting := genFit[strings.ToLower(key)]
 			op := g.pick(genOperators...)
+			if fitting && g.chance(60) {
+				op = g.pick(fit.ops...)
+			}
 			if op != "Null" {
 				if g.chance(20) {
 					op += "IfExists"
@@ -156,10 +194,13 @@ func (g *gen) statement(resourcePolicy bool) map[string]any {
 				cond[op] = map[string]any{}
 			}
 			vals := g.some(3, genValues...)
+			if fitting && g.chance(70) {
+				vals = g.some(3, fit.values...)
+			}
 			if len(vals) == 1 {
-				cond[op][g.pick(genKeys...)] = vals[0]
+				cond[op][key] = vals[0]
 			} else {
-				cond[op][g.pick(genKeys...)] = vals
+				cond[op][key] = vals
 			}
 		}
 		s["Condition"] = cond
