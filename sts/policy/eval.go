@@ -81,7 +81,8 @@ const (
 	// ReasonNoSCPAllow: some level of service control policies allows nothing here.
 	ReasonNoSCPAllow
 	// ReasonNoResourceAllow: the resource-based policy does not allow a
-	// cross-account caller, or a caller that is not an IAM identity.
+	// cross-account caller, a caller that is not an IAM identity, or (a
+	// trust policy) anyone it does not name.
 	ReasonNoResourceAllow
 	// ReasonNoIdentityAllow: no identity-based policy allows it.
 	ReasonNoIdentityAllow
@@ -167,7 +168,9 @@ type Set struct {
 	// permissions of its own.
 	Session []*Policy
 	// Resource are the resource-based policies of the resource (a bucket
-	// policy, a role's trust policy, …).
+	// policy, a role's trust policy, …). A role's trust policy (parsed as
+	// KindTrust) must allow even within the account, as AWS requires of trust
+	// policies: identity-based policies alone never let anyone assume a role.
 	Resource []*Policy
 	// SCP are the service control policies, one entry per level of the
 	// organization (root, each OU, the account): every level must allow.
@@ -276,6 +279,10 @@ func (s *Set) Decide(r *Request, buf []Match) Decision {
 	keep := keepNone
 	p := &r.Principal
 	cross := r.Resource.Account != "" && r.Resource.Account != p.Account
+	needResource := cross
+	for _, rp := range s.Resource {
+		needResource = needResource || rp.kind == KindTrust
+	}
 	switch {
 	case deny:
 		d.Result, d.Reason, keep = ExplicitlyDenied, ReasonExplicitDeny, keepDeny
@@ -289,7 +296,7 @@ func (s *Set) Decide(r *Request, buf []Match) Decision {
 		}
 	case !cross && resource == pmDirect:
 		d.Result, d.Reason, keep = Allowed, ReasonResourcePolicy, keepResourceDirect
-	case cross && resource == pmNone:
+	case needResource && resource == pmNone:
 		d.Reason = ReasonNoResourceAllow
 	case !(identityAllow || p.Type == PrincipalRoot || !cross && resource == pmRole):
 		d.Reason = ReasonNoIdentityAllow

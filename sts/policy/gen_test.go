@@ -135,7 +135,9 @@ var genPrincipals = []genPrincipal{
 }
 
 // statement builds one statement as a JSON-ready map.
-func (g *gen) statement(resourcePolicy bool) map[string]any {
+func (g *gen) statement(kind Kind) map[string]any {
+	trust := kind == KindTrust
+	resourcePolicy := trust || kind == KindResource
 	s := map[string]any{"Effect": g.pick("Allow", "Allow", "Deny")}
 	if g.chance(10) {
 		s["Sid"] = fmt.Sprintf("S%d", g.n(1000))
@@ -146,6 +148,8 @@ func (g *gen) statement(resourcePolicy bool) map[string]any {
 	}
 	s[key] = g.some(3, genActionPatterns...)
 	switch {
+	case trust:
+		s[key] = g.some(2, "sts:AssumeRole", "sts:TagSession", "sts:AssumeRole*", "STS:assumerole")
 	case resourcePolicy && g.chance(30):
 	case g.chance(20):
 		s["NotResource"] = g.some(2, genResourcePatterns...)
@@ -215,7 +219,7 @@ func (g *gen) policy(t testing.TB, name string, kind Kind) *Policy {
 	}
 	var stmts []any
 	for i := 0; i < 1+g.n(4); i++ {
-		stmts = append(stmts, g.statement(kind == KindResource))
+		stmts = append(stmts, g.statement(kind))
 	}
 	doc["Statement"] = stmts
 	data, err := json.Marshal(doc)
@@ -248,7 +252,11 @@ func (g *gen) set(t testing.TB) *Set {
 		}
 	}
 	if g.chance(40) {
-		if p := g.policy(t, "resource", KindResource); p != nil {
+		kind := KindResource
+		if g.chance(30) {
+			kind = KindTrust
+		}
+		if p := g.policy(t, "resource", kind); p != nil {
 			s.Resource = append(s.Resource, p)
 		}
 	}

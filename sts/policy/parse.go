@@ -341,7 +341,8 @@ func parse(doc []byte, kind Kind, o *ParseOptions) (*Policy, []*Error) {
 	}
 	switch {
 	case stmts == nil:
-		ps.fault(root, 0, "$", fmt.Sprintf(msgMissingField, "Statement"))
+		// Placed at the closing brace, after any misspelt member that explains it.
+		ps.fault(nil, root.end-1, "$", fmt.Sprintf(msgMissingField, "Statement"))
 	case stmts.kind == jObject:
 		p.statements = append(p.statements, ps.statement(stmts, "$.Statement"))
 	case stmts.kind == jArray && len(stmts.items) > 0:

@@ -268,7 +268,7 @@ func (ctx refContext) refRegexp(s string, vars, arn bool) (*regexp.Regexp, bool)
 					b.WriteString(`.`)
 				}
 			default:
-				b.WriteString(regexp.QuoteMeta(string(c)))
+				b.WriteString(regexp.QuoteMeta(p.text[i : i+1]))
 			}
 		}
 	}
@@ -722,6 +722,13 @@ func refDecide(set *Set, r *Request) refDecision {
 	p := r.Principal
 	isIAM := p.Type == PrincipalRoot || p.Type == PrincipalUser || p.Type == PrincipalAssumedRole || p.Type == PrincipalFederatedUser
 	crossAccount := r.Resource.Account != "" && r.Resource.Account != p.Account
+	// Role trust policies must allow even within the account.
+	trust := false
+	for _, rp := range set.Resource {
+		if rp.Kind() == KindTrust {
+			trust = true
+		}
+	}
 	var d refDecision
 	keep := func(f func(h refHit) bool) {
 		for _, h := range hits {
@@ -753,8 +760,9 @@ func refDecide(set *Set, r *Request) refDecision {
 	case !crossAccount && resourceBest == pmDirect:
 		d.result, d.reason = Allowed, ReasonResourcePolicy
 		keep(func(h refHit) bool { return h.m.layer == LayerResource && h.pm == pmDirect })
-	// Across accounts the resource policy must allow…
-	case crossAccount && resourceBest == pmNone:
+	// Across accounts (and always for a trust policy) the resource policy
+	// must allow…
+	case (crossAccount || trust) && resourceBest == pmNone:
 		d.result, d.reason = ImplicitlyDenied, ReasonNoResourceAllow
 	// 4. …and so must the identity side: identity policies (or, in the same
 	// account, a resource policy naming the role; the root user needs none)…
