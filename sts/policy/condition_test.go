@@ -220,9 +220,9 @@ func TestSeveralConditionsAreAnded(t *testing.T) {
 		t.Fatalf("all conditions hold: %v", d.Result)
 	}
 	for name, mutate := range map[string]func(r *Request){
-		"other region":   func(r *Request) { r.Context.RequestedRegion = "us-east-1" },
-		"no TLS":         func(r *Request) { r.Context.SecureTransport = BoolFalse },
-		"other team":     func(r *Request) { r.Principal.Tags = []Tag{{"team", "red"}} },
+		"other region":     func(r *Request) { r.Context.RequestedRegion = "us-east-1" },
+		"no TLS":           func(r *Request) { r.Context.SecureTransport = BoolFalse },
+		"other team":       func(r *Request) { r.Principal.Tags = []Tag{{"team", "red"}} },
 		"no region at all": func(r *Request) { r.Context.RequestedRegion = "" },
 	} {
 		r := base
