@@ -79,8 +79,8 @@ func TestImport(t *testing.T) {
 	}
 	c := NewCatalog()
 	for name, data := range map[string]string{
-		"not JSON":        `{`,
-		"no ARN":          `{"PolicyName":"X","Document":{}}`,
+		"not JSON":         `{`,
+		"no ARN":           `{"PolicyName":"X","Document":{}}`,
 		"invalid document": `{"PolicyName":"X","Arn":"arn:aws:iam::1:policy/X","Document":{"Statement":{"Effect":"Allow","Action":"s3:*"}}}`,
 	} {
 		if _, err := c.Import([]byte(data)); err == nil {
