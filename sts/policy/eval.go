@@ -156,7 +156,7 @@ type Decision struct {
 
 // Set is the policies that apply to one principal's requests. It holds
 // compiled policies and costs nothing to build; many sets share the same
-// *Policy values.
+// *Policy values. Nil entries are skipped.
 type Set struct {
 	// Identity are the identity-based policies: the user's and its groups'
 	// managed and inline policies, or the role's.
@@ -171,6 +171,8 @@ type Set struct {
 	// policy, a role's trust policy, …). A role's trust policy (parsed as
 	// KindTrust) must allow even within the account, as AWS requires of trust
 	// policies: identity-based policies alone never let anyone assume a role.
+	// Statements without a Principal element (a policy of another kind) are
+	// ignored here.
 	Resource []*Policy
 	// SCP are the service control policies, one entry per level of the
 	// organization (root, each OU, the account): every level must allow.
@@ -251,6 +253,9 @@ func (s *Set) Decide(r *Request, buf []Match) Decision {
 	for _, level := range s.SCP {
 		levelAllow := false
 		for _, p := range level {
+			if p == nil {
+				continue
+			}
 			out, allow = ec.policy(p, LayerSCP, out, &deny)
 			levelAllow = levelAllow || allow
 		}
@@ -258,6 +263,9 @@ func (s *Set) Decide(r *Request, buf []Match) Decision {
 	}
 	identityAllow := false
 	for _, p := range s.Identity {
+		if p == nil {
+			continue
+		}
 		out, allow = ec.policy(p, LayerIdentity, out, &deny)
 		identityAllow = identityAllow || allow
 	}
@@ -267,12 +275,17 @@ func (s *Set) Decide(r *Request, buf []Match) Decision {
 	}
 	sessionAllow := false
 	for _, p := range s.Session {
+		if p == nil {
+			continue
+		}
 		out, allow = ec.policy(p, LayerSession, out, &deny)
 		sessionAllow = sessionAllow || allow
 	}
 	resource := pmNone
 	for _, p := range s.Resource {
-		out = ec.resourcePolicy(p, out, &deny, &resource)
+		if p != nil {
+			out = ec.resourcePolicy(p, out, &deny, &resource)
+		}
 	}
 
 	d := Decision{}
@@ -281,7 +294,7 @@ func (s *Set) Decide(r *Request, buf []Match) Decision {
 	cross := r.Resource.Account != "" && r.Resource.Account != p.Account
 	needResource := cross
 	for _, rp := range s.Resource {
-		needResource = needResource || rp.kind == KindTrust
+		needResource = needResource || rp != nil && rp.kind == KindTrust
 	}
 	switch {
 	case deny:
@@ -379,9 +392,7 @@ func (ec *evalCtx) policy(p *Policy, layer Layer, out []Match, deny *bool) ([]Ma
 			continue
 		}
 		if cs.effect == Deny {
-			if !*deny {
-				*deny = true
-			}
+			*deny = true
 		} else {
 			allow = true
 		}
@@ -395,7 +406,9 @@ func (ec *evalCtx) policy(p *Policy, layer Layer, out []Match, deny *bool) ([]Ma
 func (ec *evalCtx) resourcePolicy(p *Policy, out []Match, deny *bool, best *principalMatch) []Match {
 	for i := range p.compiled {
 		cs := &p.compiled[i]
-		if *deny && cs.effect == Allow {
+		if *deny && cs.effect == Allow || cs.principal == nil {
+			// A statement that names no principal (a policy of another kind
+			// put here by mistake) grants and denies nothing: fail closed.
 			continue
 		}
 		ok, pm := ec.applies(cs)

@@ -174,3 +174,13 @@ func TestPrincipalKeysByType(t *testing.T) {
 		}
 	}
 }
+
+func TestResourceSlotFailsClosed(t *testing.T) {
+	identity := mustParse(t, KindIdentity, "identity", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Effect":"Deny","Action":"*","Resource":"*"}]}`)
+	set := &Set{Resource: []*Policy{identity, nil}, Identity: []*Policy{nil}, Session: []*Policy{nil}, SCP: [][]*Policy{{nil, mustParse(t, KindSCP, "scp", `{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}`)}}}
+	r := Request{Principal: alice, Action: "s3:GetObject", Resource: Resource{ARN: "arn:aws:s3:::b/k"}}
+	d := set.Evaluate(&r)
+	if d.Result != ImplicitlyDenied || d.Reason != ReasonNoIdentityAllow {
+		t.Errorf("an identity policy in the resource slot decided %v (%v)", d.Result, d.Reason)
+	}
+}

@@ -670,6 +670,9 @@ func refDecide(set *Set, r *Request) refDecision {
 	eval := func(layer Layer, p *Policy) (allow bool) {
 		for i := range p.Statements() {
 			s := &p.Statements()[i]
+			if layer == LayerResource && s.Principal == nil && s.NotPrincipal == nil {
+				continue // a resource policy's statement must name whom it is for
+			}
 			ok, pm := refStatementApplies(s, r, ctx, p.Version() == Version2012)
 			if !ok {
 				continue
