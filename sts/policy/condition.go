@@ -388,6 +388,9 @@ func (ec *evalCtx) typed(c *ccondition, k int) *cvalue {
 func (ec *evalCtx) matchString(base opBase, p *cvalue, s string) bool {
 	if p.tmpl != nil {
 		if base == opStringLike || base == opArnLike {
+			if p.tmpl.plain != pNone {
+				return ec.r.matchText(p.tmpl, s, ec.tbuf[:0])
+			}
 			mode := modeLike
 			if base == opArnLike {
 				mode = modeARN

@@ -470,6 +470,9 @@ func (ec *evalCtx) matchResource(cr *cresource) bool {
 	if cr.tmpl == nil {
 		return matchPattern(&cr.pat, ec.resource)
 	}
+	if cr.tmpl.plain != pNone {
+		return ec.r.matchText(cr.tmpl, ec.resource, ec.tbuf[:0])
+	}
 	toks, _, ok := ec.r.expandTokens(cr.tmpl, modeARN, ec.toks[:0], ec.tbuf[:0])
 	return ok && matchTokens(toks, ec.resource, cr.tmpl.seg)
 }

@@ -56,7 +56,8 @@ var (
 		"arn:aws:logs:*:*:log-group:ap*", "arn:aws:iam::*:role/*", "arn:aws:iam::${aws:PrincipalAccount}:user/${aws:username}",
 		"arn:aws:s3:::a*c", "arn:aws:s3:::a?b*", "arn:aws:s3:::bucket/${aws:PrincipalTag/team, 'none'}/*", "arn:aws:s3:::bucket/${*}",
 		"arn:aws:*:*:111122223333:*", "arn:aws:ec2:*:*:instance/*", "arn:aws:s3:::bucket/*/file.txt", "arn:aws:s3:::*${aws:username}*",
-		"arn:aws:s3:::a*:c", "arn:aws:logs:us-*:*:log-group:app*", "arn:aws:iam::111122223333:user/alice", "arn:aws:s3:::bucket/${aws:userid}"}
+		"arn:aws:s3:::a*:c", "arn:aws:logs:us-*:*:log-group:app*", "arn:aws:iam::111122223333:user/alice", "arn:aws:s3:::bucket/${aws:userid}", "arn:aws:s3:::bucket/${aws:username}/**", "arn:aws:s3:::bucket/${aws:username}${*}*",
+		"arn:aws:s3:::bucket/${aws:username}?*", "arn:aws:s3:::${aws:PrincipalTag/team}"}
 	genResources = []string{"arn:aws:s3:::bucket", "arn:aws:s3:::bucket/alice/file.txt", "arn:aws:s3:::bucket/bob/x",
 		"arn:aws:s3:::other/key", "arn:aws:logs:us-east-1:111122223333:log-group:app:log-stream:s1", "arn:aws:iam::111122223333:role/app",
 		"arn:aws:iam::111122223333:user/alice", "*", "", "arn:aws:s3:::a:b:c", "arn:aws:s3:::abc", "arn:aws:ec2:us-east-1:111122223333:instance/i-1",
@@ -79,7 +80,7 @@ var (
 		"192.0.2.0/24", "2001:db8::/32", "::1", "arn:aws:iam::111122223333:role/app", "arn:aws:iam::*:role/*", "arn:aws:s3:::bucket/*",
 		"arn:aws:s3:::bucket", "eu-west-1", "us-*", "dev", "prod", "env", "team", "Env", "YWJj", "111122223333", "User", "AssumedRole",
 		"${aws:PrincipalTag/team}", "${aws:SourceIdentity, 'none'}", "${aws:CurrentTime}", "${aws:EpochTime}", "x${?}y", "",
-		"blue", "red", "t3.*", "m5.large", "a", "b", "arn:aws:iam::111122223333:*", "${aws:PrincipalAccount}", "arn:*",
+		"blue", "red", "t3.*", "m5.large", "home/${aws:username}/**", "${aws:username}${*}*", "${aws:username}", "a", "b", "arn:aws:iam::111122223333:*", "${aws:PrincipalAccount}", "arn:*",
 		"${custom:list}", "${aws:TagKeys, 'env'}", "arn:aws:iam::${aws:PrincipalAccount}:role/*", "${aws:PrincipalArn}"}
 )
 

@@ -152,6 +152,9 @@ func TestTemplates(t *testing.T) {
 		{"${aws:username", "=", "", ""},
 		{"$${aws:username}}", "$alice}", "", ""},
 		{"arn:aws:s3:::${custom:colon}*x", "arn:aws:s3:::x:y*x", "arn:aws:s3:::x:yzx", "arn:aws:s3:::x:y:x"},
+		{"b/${aws:username}/**", "b/alice/**", "b/alice/x/y", "b/bob/x"},
+		{"b/${aws:username}${*}*", "b/alice**", "b/alice*x", "b/alicex"},
+		{"b/${aws:username}", "b/alice", "b/alice", "b/alice/x"},
 	}
 	for _, tc := range tests {
 		tm := parseTemplate(tc.in, modeARN)
@@ -180,6 +183,9 @@ func TestTemplates(t *testing.T) {
 			}
 			if matchTokens(toks, tc.misses, tm.seg) {
 				t.Errorf("%q matches %q", tc.in, tc.misses)
+			}
+			if tm.plain != pNone && (!r.matchText(tm, tc.matches, nil) || r.matchText(tm, tc.misses, nil)) {
+				t.Errorf("%q: the text comparison disagrees with the tokens", tc.in)
 			}
 		}
 	}

@@ -32,6 +32,11 @@ type template struct {
 	parts []tpart
 	vars  []varRef
 	seg   bool // some literal wildcard may not cross a colon (pNFA)
+	// plain is pExact when the pattern has no wildcard, pPrefix when its
+	// only wildcard is a final unrestricted '*': it then matches by comparing
+	// the expanded text, without tokens. pNone otherwise.
+	plain pkind
+	stars int // pPrefix: the '*' characters that end the last literal part
 }
 
 // parseTemplate splits s into literal text and variables. It returns nil when
@@ -79,14 +84,40 @@ func parseTemplate(s string, mode patMode) *template {
 		return nil
 	}
 	flush(len(s), -1)
+	wild := 0
 	for _, p := range t.parts {
 		for _, tok := range p.toks {
 			if tok == tokStarSeg || tok == tokQuestSeg {
 				t.seg = true
 			}
+			if tok >= 256 {
+				wild++
+			}
 		}
 	}
+	last := t.parts[len(t.parts)-1]
+	switch {
+	case wild == 0:
+		t.plain = pExact
+	case wild == 1 && last.v < 0 && last.toks[len(last.toks)-1] == tokStar:
+		t.plain = pPrefix
+		t.stars = len(last.lit) - len(strings.TrimRight(last.lit, "*"))
+	}
 	return t
+}
+
+// matchText matches s against a template without wildcards, or with only a
+// final '*' (t.plain), by comparing expanded text. buf is scratch.
+func (r *Request) matchText(t *template, s string, buf []byte) bool {
+	text, ok := r.expandText(t, buf)
+	if !ok {
+		return false
+	}
+	if t.plain == pPrefix {
+		text = text[:len(text)-t.stars] // the final '*'
+		return len(s) >= len(text) && s[:len(text)] == bytesView(text)
+	}
+	return s == bytesView(text)
 }
 
 // parseVariable reads `key` or `key, 'default'`.
