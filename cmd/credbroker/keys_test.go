@@ -24,17 +24,6 @@ const (
 )
 
 // runCLI executes the CLI with stdin and returns stdout, stderr and the error.
-func runCLI(t *testing.T, stdin string, args ...string) (string, string, error) {
-	t.Helper()
-	root := newRootCmd()
-	var out, errOut bytes.Buffer
-	root.SetIn(strings.NewReader(stdin))
-	root.SetOut(&out)
-	root.SetErr(&errOut)
-	root.SetArgs(append([]string{"--log-level", "warn"}, args...))
-	err := root.Execute()
-	return out.String(), errOut.String(), err
-}
 
 // keysEnv points HOME, TMPDIR and the XDG directories into a fresh
 // directory, writes a config whose keyring is a named kernel keyring of

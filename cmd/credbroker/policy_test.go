@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -13,17 +12,12 @@ import (
 	"github.com/credbroker/credbroker/sts/policy"
 )
 
-// runCLI runs the credbroker command line in-process.
-func runCLI(t *testing.T, stdin string, args ...string) (string, error) {
+// runCombined runs the command line and returns stdout and stderr together, as a
+// user at a terminal would see them.
+func runCombined(t *testing.T, stdin string, args ...string) (string, error) {
 	t.Helper()
-	root := newRootCmd()
-	var out bytes.Buffer
-	root.SetOut(&out)
-	root.SetErr(&out)
-	root.SetIn(strings.NewReader(stdin))
-	root.SetArgs(args)
-	err := root.Execute()
-	return out.String(), err
+	out, errOut, err := runCLI(t, stdin, args...)
+	return out + errOut, err
 }
 
 const td = "testdata/policy/"
@@ -67,7 +61,7 @@ func TestPolicyValidate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := runCLI(t, tc.stdin, append([]string{"policy", "validate"}, tc.args...)...)
+			out, err := runCombined(t, tc.stdin, append([]string{"policy", "validate"}, tc.args...)...)
 			var ee exitError
 			switch {
 			case tc.exitCode == 0 && err != nil:
@@ -88,7 +82,7 @@ func TestPolicyValidate(t *testing.T) {
 		{"policy", "validate", "--limit", "huge", td + "developers.json"},
 		{"policy", "validate", td + "no-such-file.json"},
 	} {
-		if _, err := runCLI(t, "", args...); err == nil {
+		if _, err := runCombined(t, "", args...); err == nil {
 			t.Errorf("%v: no error", args)
 		}
 	}
@@ -97,7 +91,7 @@ func TestPolicyValidate(t *testing.T) {
 // simulateJSON runs simulate --output json and decodes the results.
 func simulateJSON(t *testing.T, args ...string) []evaluationResult {
 	t.Helper()
-	out, err := runCLI(t, "", append([]string{"policy", "simulate", "--output", "json"}, args...)...)
+	out, err := runCombined(t, "", append([]string{"policy", "simulate", "--output", "json"}, args...)...)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -231,7 +225,7 @@ func TestPolicySimulateReportsStatements(t *testing.T) {
 }
 
 func TestPolicySimulateTable(t *testing.T) {
-	out, err := runCLI(t, "", "policy", "simulate", "--policy", td+"developers.json", "--policy", "arn:aws:iam::aws:policy/IAMReadOnlyAccess",
+	out, err := runCombined(t, "", "policy", "simulate", "--policy", td+"developers.json", "--policy", "arn:aws:iam::aws:policy/IAMReadOnlyAccess",
 		"--principal", "arn:aws:iam::123456789012:user/alice", "--action", "s3:GetObject,s3:DeleteBucket,iam:GetUser,kms:Decrypt",
 		"--resource", "arn:aws:s3:::reports/q1.csv")
 	if err != nil {
@@ -283,7 +277,7 @@ func TestPolicySimulateErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := runCLI(t, "", tc.args...)
+			out, err := runCombined(t, "", tc.args...)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %v, want one containing %q\n%s", err, tc.want, out)
 			}
@@ -356,7 +350,7 @@ func TestParseContextEntry(t *testing.T) {
 
 func TestPolicyHelpTeaches(t *testing.T) {
 	for _, sub := range []string{"validate", "simulate"} {
-		out, err := runCLI(t, "", "policy", sub, "--help")
+		out, err := runCombined(t, "", "policy", sub, "--help")
 		if err != nil {
 			t.Fatal(err)
 		}
