@@ -206,8 +206,10 @@ func requestTime(h http.Header) (t time.Time, amzDate string, present bool, err 
 		return t, v[0], true, nil
 	}
 	t, perr := http.ParseTime(v[0])
-	if perr != nil {
-		return t, "", true, badDate(v[0])
+	if perr != nil { // botocore writes email.utils.formatdate's "-0000" zone
+		if t, perr = time.Parse(time.RFC1123Z, v[0]); perr != nil {
+			return t, "", true, badDate(v[0])
+		}
 	}
 	t = t.UTC()
 	return t, t.Format(amzDateLayout), true, nil

@@ -138,7 +138,9 @@ func checkSuiteCase(t *testing.T, dir, form string, c *suiteContext) {
 		t.Errorf("changed signature: err = %v, want SignatureDoesNotMatch", err)
 	}
 	late := New(v.lookup, func(o *Options) {
-		o.Now = func() time.Time { return c.Timestamp.Add(time.Duration(c.ExpirationInSeconds)*time.Second + time.Second) }
+		o.Now = func() time.Time {
+			return c.Timestamp.Add(time.Duration(c.ExpirationInSeconds)*time.Second + time.Second)
+		}
 	})
 	if _, err := late.Verify(context.Background(), r, body); CodeOf(err) != CodeRequestExpired {
 		t.Errorf("verified after expiry: err = %v, want RequestExpired", err)
