@@ -183,7 +183,7 @@ func TestVerifyFailures(t *testing.T) {
 			opts: []func(*signer.Options){at(signedAt.Add(-20 * time.Minute))},
 			code: expired, message: "Signature not yet current: 20240101T000000Z is still later than 20231231T235500Z (20231231T234000Z + 15 min.)",
 		},
-		"15 minutes late is still in time": {opts: []func(*signer.Options){at(signedAt.Add(15 * time.Minute))}},
+		"15 minutes late is still in time":  {opts: []func(*signer.Options){at(signedAt.Add(15 * time.Minute))}},
 		"15 minutes early is still in time": {opts: []func(*signer.Options){at(signedAt.Add(-15 * time.Minute))}},
 		"unknown access key": {
 			edit: setAuth("ASIAQNZGKIQY56JQ7WML", "ASIAQNZGKIQY56JQ7WMX"),
@@ -194,7 +194,9 @@ func TestVerifyFailures(t *testing.T) {
 			code: signer.CodeInvalidClientTokenID, message: "The security token included in the request is invalid.",
 		},
 		"body changed": {
-			edit: func(_ *http.Request, body *[]byte) { *body = []byte(strings.Replace(stsBody, "GetCallerIdentity", "AssumeRole", 1)) },
+			edit: func(_ *http.Request, body *[]byte) {
+				*body = []byte(strings.Replace(stsBody, "GetCallerIdentity", "AssumeRole", 1))
+			},
 			code: mismatch, message: "The request signature we calculated does not match the signature you provided. " +
 				"Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
 		},
