@@ -252,6 +252,9 @@ func isSpace(c byte) bool {
 // appendHeaderValue trims a header value and folds runs of spaces (or, with all, of any
 // white space) into one space.
 func appendHeaderValue(b []byte, v string, all bool) []byte {
+	if !all && (v == "" || !isSpace(v[0]) && !isSpace(v[len(v)-1]) && !strings.Contains(v, "  ")) {
+		return append(b, v...) // the common case: nothing to trim or fold
+	}
 	i, j := 0, len(v)
 	for i < j && isSpace(v[i]) {
 		i++

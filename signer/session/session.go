@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 	"unsafe"
@@ -114,6 +115,9 @@ type Options struct {
 	VerifyKeys []Key
 	// Now is the clock tokens expire by. Default time.Now.
 	Now func() time.Time
+	// LookupCacheSize bounds how many opened sessions Lookup keeps, by access key id,
+	// so that a session's later requests skip Open. Default 4096; negative disables.
+	LookupCacheSize int
 }
 
 // Sealer seals and opens session tokens. It is safe for concurrent use.
@@ -122,6 +126,7 @@ type Sealer struct {
 	byKID    map[string]*keyEntry
 	byHeader map[string]*keyEntry // the encoded JOSE header a key seals with → the key
 	now      func() time.Time
+	cache    lookupCache
 }
 
 // keyEntry is one server key, ready for use.
@@ -165,6 +170,10 @@ func New(signing Key, optFns ...func(*Options)) (*Sealer, error) {
 		s.byHeader[e.header] = e
 	}
 	s.signing = s.byKID[signing.ID]
+	s.cache.max = opts.LookupCacheSize
+	if s.cache.max == 0 {
+		s.cache.max = 4096
+	}
 	return s, nil
 }
 
@@ -349,7 +358,16 @@ func (s *Sealer) Open(token string) (*Claims, error) {
 
 // Lookup opens token, checks that it belongs to accessKeyID and returns its claims and
 // the session's secret access key: the work of a signer.KeyLookup for temporary keys.
+// A session's later requests are answered from a cache by access key id, after a
+// constant-time comparison with the token that was opened and a check of its expiry.
+// The Claims are shared between callers: read them, do not modify them.
 func (s *Sealer) Lookup(accessKeyID, token string) (*Claims, string, error) {
+	if e := s.cache.get(accessKeyID); e != nil && subtle.ConstantTimeCompare(bytesOf(e.token), bytesOf(token)) == 1 {
+		if !s.now().Before(e.claims.Expiry) {
+			return nil, "", signer.ExpiredToken()
+		}
+		return e.claims, e.secret, nil
+	}
 	c, err := s.Open(token)
 	if err != nil {
 		return nil, "", err
@@ -361,7 +379,45 @@ func (s *Sealer) Lookup(accessKeyID, token string) (*Claims, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	s.cache.put(strings.Clone(accessKeyID), &opened{token: strings.Clone(token), claims: c, secret: secret})
 	return c, secret, nil
+}
+
+// bytesOf views s as bytes, for read-only use.
+func bytesOf(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// lookupCache keeps opened sessions by access key id (never by token or secret).
+type lookupCache struct {
+	mu  sync.RWMutex
+	m   map[string]*opened
+	max int
+}
+
+type opened struct {
+	token  string
+	claims *Claims
+	secret string
+}
+
+func (c *lookupCache) get(accessKeyID string) *opened {
+	if c.max < 0 {
+		return nil
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.m[accessKeyID]
+}
+
+func (c *lookupCache) put(accessKeyID string, e *opened) {
+	if c.max < 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= c.max {
+		c.m = make(map[string]*opened) // sessions live hours at most: start over
+	}
+	c.m[accessKeyID] = e
 }
 
 // Secret returns the secret access key of the session c describes, derived with the key

@@ -317,3 +317,36 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+func TestLookupCache(t *testing.T) {
+	now := t0.Add(time.Minute)
+	s := newSealer(t, now, func(o *Options) { o.LookupCacheSize = 2 })
+	s.now = func() time.Time { return now }
+	c := typicalClaims()
+	token, secret, err := s.Seal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, got, err := s.Lookup(c.AccessKeyID, token)
+	if err != nil || got != secret {
+		t.Fatalf("first Lookup: %v", err)
+	}
+	again, got, err := s.Lookup(c.AccessKeyID, token)
+	if err != nil || got != secret || again != first {
+		t.Fatalf("second Lookup: %v, same claims %v; want the cached session", err, again == first)
+	}
+	// A tampered token under a cached key id is opened, and refused.
+	h, rest, _ := strings.Cut(token, ".")
+	if _, _, err := s.Lookup(c.AccessKeyID, h+"."+flip(rest)); signer.CodeOf(err) != signer.CodeInvalidClientTokenID {
+		t.Errorf("tampered token with a cached key id: %v, want InvalidClientTokenId", err)
+	}
+	// Another key id presenting the cached token is refused.
+	if _, _, err := s.Lookup("ASIAOTHERKEY00000000", token); signer.CodeOf(err) != signer.CodeInvalidClientTokenID {
+		t.Errorf("cached token with another key id: %v, want InvalidClientTokenId", err)
+	}
+	// The cache does not outlive the session.
+	now = c.Expiry
+	if _, _, err := s.Lookup(c.AccessKeyID, token); signer.CodeOf(err) != signer.CodeExpiredToken {
+		t.Errorf("cached session past expiry: %v, want ExpiredToken", err)
+	}
+}
