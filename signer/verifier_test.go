@@ -409,3 +409,41 @@ func TestKeyGenerator(t *testing.T) {
 		t.Errorf("zero bytes gave %q, want AKIA and 16 A's", id)
 	}
 }
+
+// TestVerifyConcurrent shares one Verifier (its pool and a key cache small enough to be
+// reset constantly) between goroutines; run with -race.
+func TestVerifyConcurrent(t *testing.T) {
+	v := signer.New(staticLookup(testKey), at(signedAt), func(o *signer.Options) { o.KeyCacheSize = 2 })
+	type signed struct {
+		r    *http.Request
+		body []byte
+	}
+	var reqs []signed
+	for _, region := range []string{"us-east-1", "eu-west-1", "ap-south-1", "sa-east-1"} {
+		req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:8913/?x="+region, strings.NewReader(stsBody))
+		sum := sha256.Sum256([]byte(stsBody))
+		if err := v4.NewSigner().SignHTTP(context.Background(), testKey, req, hex.EncodeToString(sum[:]), "sts", region, signedAt); err != nil {
+			t.Fatal(err)
+		}
+		r, body := toServer(t, req)
+		reqs = append(reqs, signed{r, body})
+	}
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			for i := range 200 {
+				s := reqs[(g+i)%len(reqs)]
+				if _, err := v.Verify(context.Background(), s.r, s.body); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -343,12 +343,14 @@ func (d *decoder) string() (string, error) {
 // escapedString reads a string that has escapes, from its first character at start.
 func (d *decoder) escapedString(start int) (string, error) {
 	d.pos = start
-	end := strings.IndexByte(d.src[d.pos:], '"') // a lower bound of the length
-	if end < 0 {
-		return "", d.fail("unterminated string")
+	end := start // the closing quote: the decoded string is no longer than this
+	for end < len(d.src) && d.src[end] != '"' {
+		if d.src[end] == '\\' {
+			end++
+		}
+		end++
 	}
-	b := make([]byte, 0, d.pos-start+end)
-	b = append(b, d.src[start:d.pos]...)
+	b := make([]byte, 0, end-start)
 	for d.pos < len(d.src) {
 		c := d.src[d.pos]
 		if c >= 0x20 && c != '"' && c != '\\' { // copy the run up to the next special byte
@@ -458,14 +460,24 @@ func (d *decoder) tags() ([]Tag, error) {
 		return out, nil
 	}
 	for {
-		pair, err := d.strings()
-		if err != nil {
-			return nil, err
-		}
-		if len(pair) != 2 {
+		var t Tag
+		var err error
+		if !d.consume('[') {
 			return nil, d.fail("a tag is [key, value]")
 		}
-		out = append(out, Tag{Key: pair[0], Value: pair[1]})
+		if t.Key, err = d.string(); err != nil {
+			return nil, err
+		}
+		if !d.consume(',') {
+			return nil, d.fail("a tag is [key, value]")
+		}
+		if t.Value, err = d.string(); err != nil {
+			return nil, err
+		}
+		if !d.consume(']') {
+			return nil, d.fail("a tag is [key, value]")
+		}
+		out = append(out, t)
 		if d.consume(',') {
 			continue
 		}

@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"strings"
 	"sync"
@@ -127,6 +128,8 @@ type Sealer struct {
 	byHeader map[string]*keyEntry // the encoded JOSE header a key seals with → the key
 	now      func() time.Time
 	cache    lookupCache
+	// b64 decodes strictly: no stray trailing bits, so a token has one spelling.
+	b64 *base64.Encoding
 }
 
 // keyEntry is one server key, ready for use.
@@ -134,6 +137,7 @@ type keyEntry struct {
 	kid    string
 	header string // base64url of {"alg":"HS256","kid":KID,"typ":"JWT"}
 	derived
+	macs sync.Pool // hash.Hash: HMAC with derived.secret, reused for secretFor
 }
 
 // New returns a Sealer that seals with signing and opens tokens sealed with signing or
@@ -150,6 +154,7 @@ func New(signing Key, optFns ...func(*Options)) (*Sealer, error) {
 		byKID:    make(map[string]*keyEntry, 1+len(opts.VerifyKeys)),
 		byHeader: make(map[string]*keyEntry, 1+len(opts.VerifyKeys)),
 		now:      opts.Now,
+		b64:      base64.RawURLEncoding.Strict(),
 	}
 	for _, k := range append([]Key{signing}, opts.VerifyKeys...) {
 		if !validKID(k.ID) {
@@ -228,10 +233,11 @@ func (s *Sealer) Seal(c *Claims) (token, secret string, err error) {
 			return "", "", err
 		}
 	}
-	if !validUTF8(c) {
+	size, ok := claimsSize(c)
+	if !ok {
 		return "", "", errors.New("session: claims hold a string that is not UTF-8")
 	}
-	payload := appendClaims(make([]byte, 0, 512+len(w.Policy)), &w)
+	payload := appendClaims(make([]byte, 0, 160+size+size/4), &w) // room for names and escapes
 	k := s.signing
 	tok := make([]byte, 0, len(k.header)+1+base64.RawURLEncoding.EncodedLen(len(payload))+1+43)
 	tok = append(tok, k.header...)
@@ -243,29 +249,30 @@ func (s *Sealer) Seal(c *Claims) (token, secret string, err error) {
 	}
 	tok = append(tok, '.')
 	tok = base64.RawURLEncoding.AppendEncode(tok, sig)
-	return unsafe.String(unsafe.SliceData(tok), len(tok)), secretFor(k.derived, w.AccessKeyID, w.Expiry), nil // tok is never written again
+	return unsafe.String(unsafe.SliceData(tok), len(tok)), k.secretFor(w.AccessKeyID, w.Expiry), nil // tok is never written again
 }
 
-func validUTF8(c *Claims) bool {
-	for _, str := range [...]string{string(c.Kind), c.AccountID, c.PrincipalARN, c.IdentityARN, c.UniqueID,
+// claimsSize adds up the lengths of the claims' strings, and checks they are UTF-8.
+func claimsSize(c *Claims) (int, bool) {
+	n, ok := 0, true
+	add := func(s string) {
+		n += len(s) + 8
+		ok = ok && utf8.ValidString(s)
+	}
+	for _, s := range [...]string{string(c.Kind), c.AccountID, c.PrincipalARN, c.IdentityARN, c.UniqueID,
 		c.AccessKeyID, c.SessionPolicy, c.SourceIdentity, c.CallerARN} {
-		if !utf8.ValidString(str) {
-			return false
-		}
+		add(s)
 	}
 	for _, list := range [...][]string{c.PolicyARNs, c.TransitiveTagKeys} {
-		for _, str := range list {
-			if !utf8.ValidString(str) {
-				return false
-			}
+		for _, s := range list {
+			add(s)
 		}
 	}
 	for _, t := range c.Tags {
-		if !utf8.ValidString(t.Key) || !utf8.ValidString(t.Value) {
-			return false
-		}
+		add(t.Key)
+		add(t.Value)
 	}
-	return true
+	return n, ok
 }
 
 // compactJSON removes the white space outside strings, as json.Compact does for valid
@@ -306,14 +313,14 @@ func (s *Sealer) Open(token string) (*Claims, error) {
 	if !ok1 || !ok2 || k == nil || len(sig) != 43 {
 		return nil, signer.InvalidToken()
 	}
-	sigBytes, err := base64.RawURLEncoding.DecodeString(sig)
+	sigBytes, err := s.b64.DecodeString(sig)
 	if err != nil {
 		return nil, signer.InvalidToken()
 	}
 	if err := jwt.SigningMethodHS256.Verify(token[:len(header)+1+len(payload)], sigBytes, k.jwt); err != nil {
 		return nil, signer.InvalidToken()
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	raw, err := s.b64.DecodeString(payload)
 	if err != nil {
 		return nil, signer.InvalidToken()
 	}
@@ -427,19 +434,27 @@ func (s *Sealer) Secret(c *Claims) (string, error) {
 	if !ok {
 		return "", signer.InvalidToken()
 	}
-	return secretFor(k.derived, c.AccessKeyID, c.Expiry.Unix()), nil
+	return k.secretFor(c.AccessKeyID, c.Expiry.Unix()), nil
 }
 
 // secretFor derives a session's 40-character secret access key:
 // HMAC-SHA256(server secret key, access key id ‖ 0 ‖ expiry as 8 bytes), base64.
-func secretFor(keys derived, accessKeyID string, expiry int64) string {
-	m := hmac.New(sha256.New, keys.secret)
-	m.Write([]byte(accessKeyID))
+func (k *keyEntry) secretFor(accessKeyID string, expiry int64) string {
+	m, _ := k.macs.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, k.derived.secret)
+	}
+	m.Reset()
+	m.Write(bytesOf(accessKeyID))
 	var b [9]byte
 	binary.BigEndian.PutUint64(b[1:], uint64(expiry))
 	m.Write(b[:])
-	sum := m.Sum(nil)
-	return base64.StdEncoding.EncodeToString(sum[:30])
+	var sum [sha256.Size]byte
+	m.Sum(sum[:0])
+	k.macs.Put(m)
+	var out [40]byte
+	base64.StdEncoding.Encode(out[:], sum[:30])
+	return string(out[:])
 }
 
 func deflate(p []byte) ([]byte, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -348,5 +349,64 @@ func TestLookupCache(t *testing.T) {
 	now = c.Expiry
 	if _, _, err := s.Lookup(c.AccessKeyID, token); signer.CodeOf(err) != signer.CodeExpiredToken {
 		t.Errorf("cached session past expiry: %v, want ExpiredToken", err)
+	}
+}
+
+// TestOneSpelling: a token's last character carries padding bits; changing them must
+// not give a second spelling that verifies.
+func TestOneSpelling(t *testing.T) {
+	s := newSealer(t, t0.Add(time.Minute))
+	token, _, err := s.Seal(typicalClaims())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := token[len(token)-1]
+	for i := range len(b64) {
+		if b64[i] == last {
+			continue
+		}
+		if _, err := s.Open(token[:len(token)-1] + string(b64[i])); err == nil {
+			t.Fatalf("token with last character %q instead of %q opens", b64[i], last)
+		}
+	}
+}
+
+// TestConcurrentLookup shares a Sealer, its HMAC pool and a cache that keeps resetting,
+// between goroutines; run with -race.
+func TestConcurrentLookup(t *testing.T) {
+	s := newSealer(t, t0.Add(time.Minute), func(o *Options) { o.LookupCacheSize = 2 })
+	type minted struct{ id, token, secret string }
+	var sessions []minted
+	for i := range 5 {
+		c := typicalClaims()
+		c.AccessKeyID = fmt.Sprintf("ASIA3XFRBF53QWERTY%02d", i)
+		token, secret, err := s.Seal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sessions = append(sessions, minted{c.AccessKeyID, token, secret})
+	}
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			for i := range 200 {
+				m := sessions[(g+i)%len(sessions)]
+				_, secret, err := s.Lookup(m.id, m.token)
+				if err == nil && secret != m.secret {
+					err = fmt.Errorf("session %s: another session's secret", m.id)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 }
