@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -143,4 +144,22 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("failure without an AWS code: %v", err)
 		}
 	})
+}
+
+func TestEcho(t *testing.T) {
+	for in, want := range map[string]string{
+		"20150830":                  "20150830",
+		"a\nb\x00c\x7f":             "a?b?c?",
+		"\xff\xfe":                  "??",
+		strings.Repeat("é", 100):    strings.Repeat("é", 64) + "…",
+		strings.Repeat("x", 129):    strings.Repeat("x", 128) + "…",
+		"ok/with spaces & <xml>'\"": "ok/with spaces & <xml>'\"",
+	} {
+		if got := echo(in); got != want {
+			t.Errorf("echo(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := echo("x" + strings.Repeat("é", 100)); !utf8.ValidString(got) || !strings.HasSuffix(got, "é?…") {
+		t.Errorf("echo cut a rune: %q", got)
+	}
 }

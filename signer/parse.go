@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 const (
@@ -143,12 +144,37 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// echo bounds a client-supplied value quoted back in a message.
+// echo makes a client-supplied value fit to quote back in a message: at most
+// maxEchoLen bytes, valid UTF-8, control characters shown as '?'.
 func echo(s string) string {
-	if len(s) > maxEchoLen {
-		return s[:maxEchoLen] + "…"
+	cut := len(s) > maxEchoLen
+	if cut {
+		s = s[:maxEchoLen]
+	}
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == utf8.RuneError {
+			return '?'
+		}
+		return r
+	}, s)
+	if cut {
+		s += "…"
 	}
 	return s
+}
+
+// maxSignedHeaders bounds SignedHeaders: each name costs a header lookup.
+const maxSignedHeaders = 256
+
+// checkSignedHeaders applies AWS's rule that host is signed, and a sane bound.
+func checkSignedHeaders(list string) *Error {
+	if strings.Count(list, ";") >= maxSignedHeaders {
+		return incomplete(fmt.Sprintf("SignedHeaders lists more than %d headers.", maxSignedHeaders))
+	}
+	if !signsHeader(list, "host") {
+		return incomplete(msgHostNotSigned)
+	}
+	return nil
 }
 
 // parseAmzDate parses the ISO-8601 basic form 20060102T150405Z without allocating.

@@ -201,8 +201,8 @@ func (v *Verifier) parseHeaderAuth(r *http.Request, authz string) (request, *Err
 	if err := v.checkScope(req.scope, term, req.amzDate); err != nil {
 		return request{}, err
 	}
-	if !signsHeader(a.SignedHeaders, "host") {
-		return request{}, incomplete(msgHostNotSigned)
+	if err := checkSignedHeaders(a.SignedHeaders); err != nil {
+		return request{}, err
 	}
 	if now := v.now(); t.Before(now.Add(-maxSkew)) || t.After(now.Add(maxSkew)) {
 		return request{}, skewError(t, now)
@@ -240,8 +240,8 @@ func (v *Verifier) parsePresigned(r *http.Request) (request, *Error) {
 	if err := v.checkScope(req.scope, term, req.amzDate); err != nil {
 		return request{}, err
 	}
-	if !signsHeader(p.signedHeaders, "host") {
-		return request{}, incomplete(msgHostNotSigned)
+	if err := checkSignedHeaders(p.signedHeaders); err != nil {
+		return request{}, err
 	}
 	now := v.now()
 	if t.After(now.Add(maxSkew)) {

@@ -175,6 +175,10 @@ func TestVerifyFailures(t *testing.T) {
 			edit: setAuth("SignedHeaders=content-length;content-type;host;", "SignedHeaders=content-length;content-type;"),
 			code: incomplete, message: "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.",
 		},
+		"too many signed headers": {
+			edit: setAuth("SignedHeaders=", "SignedHeaders="+strings.Repeat("x-a;", 300)), code: incomplete,
+			message: "SignedHeaders lists more than 256 headers.",
+		},
 		"25 minutes late": {
 			opts: []func(*signer.Options){at(signedAt.Add(25 * time.Minute))},
 			code: expired, message: "Signature expired: 20240101T000000Z is now earlier than 20240101T001000Z (20240101T002500Z - 15 min.)",
