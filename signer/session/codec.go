@@ -350,29 +350,22 @@ func (d *decoder) escapedString(start int) (string, error) {
 		}
 		end++
 	}
+	if end >= len(d.src) {
+		return "", d.fail("unterminated string")
+	}
 	b := make([]byte, 0, end-start)
-	for d.pos < len(d.src) {
-		c := d.src[d.pos]
-		if c >= 0x20 && c != '"' && c != '\\' { // copy the run up to the next special byte
-			run := d.pos + 1
-			for run < len(d.src) && d.src[run] >= 0x20 && d.src[run] != '"' && d.src[run] != '\\' {
-				run++
-			}
-			b = append(b, d.src[d.pos:run]...)
-			d.pos = run
-			continue
-		}
-		switch {
-		case c == '"':
-			d.pos++
+	for {
+		// Copy up to the next escape in one go. (Control characters are not checked:
+		// Seal escapes them, and the signature is checked before decoding.)
+		i := strings.IndexByte(d.src[d.pos:end], '\\')
+		if i < 0 {
+			b = append(b, d.src[d.pos:end]...)
+			d.pos = end + 1
 			return string(b), nil
-		case c < 0x20:
-			return "", d.fail("control character in string")
 		}
-		if d.pos+1 >= len(d.src) {
-			break
-		}
-		e := d.src[d.pos+1]
+		b = append(b, d.src[d.pos:d.pos+i]...)
+		d.pos += i
+		e := d.src[d.pos+1] // d.pos+1 <= end: the scan above skipped the escaped byte
 		d.pos += 2
 		switch e {
 		case '"', '\\', '/':
@@ -411,8 +404,10 @@ func (d *decoder) escapedString(start int) (string, error) {
 		default:
 			return "", d.fail("bad escape")
 		}
+		if d.pos > end { // a \u escape ran past the string
+			return "", d.fail("bad \\u escape")
+		}
 	}
-	return "", d.fail("unterminated string")
 }
 
 func (d *decoder) hex4() (rune, bool) {
