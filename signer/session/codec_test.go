@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"encoding/json"
 	"math/rand/v2"
 	"strings"
@@ -116,6 +117,18 @@ func FuzzDecodeClaims(f *testing.F) {
 		}
 		if diff := cmp.Diff(w, again, cmpopts.EquateEmpty()); diff != "" {
 			t.Fatalf("decode(encode(decode(x))) differs:\n%s", diff)
+		}
+	})
+}
+
+func FuzzCompactJSON(f *testing.F) {
+	f.Add(typicalPolicy)
+	f.Add(`{"s":"a\\\"b  c"}`)
+	f.Fuzz(func(t *testing.T, src string) {
+		got := compactJSON(nil, src)
+		var want bytes.Buffer
+		if json.Compact(&want, []byte(src)) == nil && string(got) != want.String() {
+			t.Fatalf("compactJSON(%q) = %q, json.Compact gives %q", src, got, want.String())
 		}
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -129,8 +130,12 @@ type Sealer struct {
 	now      func() time.Time
 	cache    lookupCache
 	// b64 decodes strictly: no stray trailing bits, so a token has one spelling.
-	b64 *base64.Encoding
+	b64  *base64.Encoding
+	bufs sync.Pool // *sealBuffers
 }
+
+// sealBuffers are Seal's transient buffers.
+type sealBuffers struct{ policy, payload []byte }
 
 // keyEntry is one server key, ready for use.
 type keyEntry struct {
@@ -225,19 +230,25 @@ func (s *Sealer) Seal(c *Claims) (token, secret string, err error) {
 	if !c.MFAAuthTime.IsZero() {
 		w.MFAAuthTime = c.MFAAuthTime.Unix()
 	}
-	if c.SessionPolicy != "" {
-		policy := compactJSON(make([]byte, 0, len(c.SessionPolicy)), c.SessionPolicy)
-		if len(policy) <= compressAbove {
-			w.Policy = unsafe.String(unsafe.SliceData(policy), len(policy))
-		} else if w.PolicyZ, err = deflate(policy); err != nil {
-			return "", "", err
-		}
-	}
 	size, ok := claimsSize(c)
 	if !ok {
 		return "", "", errors.New("session: claims hold a string that is not UTF-8")
 	}
-	payload := appendClaims(make([]byte, 0, 160+size+size/4), &w) // room for names and escapes
+	buf, _ := s.bufs.Get().(*sealBuffers)
+	if buf == nil {
+		buf = new(sealBuffers)
+	}
+	defer s.bufs.Put(buf)
+	if c.SessionPolicy != "" {
+		buf.policy = compactJSON(buf.policy[:0], c.SessionPolicy)
+		if len(buf.policy) <= compressAbove {
+			w.Policy = unsafe.String(unsafe.SliceData(buf.policy), len(buf.policy)) // used before buf returns to the pool
+		} else if w.PolicyZ, err = deflate(buf.policy); err != nil {
+			return "", "", err
+		}
+	}
+	buf.payload = appendClaims(slices.Grow(buf.payload[:0], 160+size+size/4), &w) // room for names and escapes
+	payload := buf.payload
 	k := s.signing
 	tok := make([]byte, 0, len(k.header)+1+base64.RawURLEncoding.EncodedLen(len(payload))+1+43)
 	tok = append(tok, k.header...)
@@ -280,25 +291,37 @@ func claimsSize(c *Claims) (int, bool) {
 // JSON. It does not validate: the policy is carried as a JSON string, so whatever it
 // holds cannot change the claims around it, and the core parses it when it uses it.
 func compactJSON(dst []byte, src string) []byte {
-	inString, escaped := false, false
-	for i := 0; i < len(src); i++ {
-		c := src[i]
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
+	for i := 0; i < len(src); {
+		switch c := src[i]; c {
+		case ' ', '\t', '\n', '\r':
+			i++
+		case '"': // copy the string literal whole, up to its unescaped closing quote
+			j := i + 1
+			for {
+				k := strings.IndexByte(src[j:], '"')
+				if k < 0 {
+					j = len(src)
+					break
+				}
+				j += k + 1
+				backslashes := 0
+				for p := j - 2; p > i && src[p] == '\\'; p-- {
+					backslashes++
+				}
+				if backslashes%2 == 0 {
+					break
+				}
 			}
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
-			continue
-		case c == '"':
-			inString = true
+			dst = append(dst, src[i:j]...)
+			i = j
+		default: // copy up to the next space or string
+			j := i + 1
+			for j < len(src) && src[j] != ' ' && src[j] != '"' && src[j] != '\n' && src[j] != '\t' && src[j] != '\r' {
+				j++
+			}
+			dst = append(dst, src[i:j]...)
+			i = j
 		}
-		dst = append(dst, c)
 	}
 	return dst
 }

@@ -410,3 +410,21 @@ func TestConcurrentLookup(t *testing.T) {
 		}
 	}
 }
+
+func TestCompactJSON(t *testing.T) {
+	for _, src := range []string{
+		typicalPolicy, bigPolicy(3000), `{}`, ` { "a" : [ 1 , 2 ] } `, `{"s":"keep  spaces\t and \"quotes\" \\"}`,
+		`{"k":"ends with backslash\\\\", "n" : null}`, `{"u":"\u00e9 \ud83d\ude00"}`,
+	} {
+		var want bytes.Buffer
+		if err := json.Compact(&want, []byte(src)); err != nil {
+			t.Fatalf("test input %q: %v", src, err)
+		}
+		if got := compactJSON(nil, src); string(got) != want.String() {
+			t.Errorf("compactJSON(%q)\n got %s\nwant %s", src, got, want.String())
+		}
+	}
+	for _, src := range []string{`"unterminated`, `{"a":"\"`, `\`, `"\\"x"`} { // not JSON: no panic
+		compactJSON(nil, src)
+	}
+}
