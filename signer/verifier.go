@@ -282,7 +282,7 @@ func (v *Verifier) check(ctx context.Context, r *http.Request, body []byte, req 
 	key := v.keys.get(req.accessKeyID, req.scope, secret)
 
 	s := v.pool.Get().(*scratch)
-	defer v.pool.Put(s)
+	defer v.release(s)
 	sum := sha256.Sum256(body)
 	hex.Encode(s.payloadHash[:], sum[:])
 	if h := r.Header["X-Amz-Content-Sha256"]; len(h) > 0 && h[0] != string(s.payloadHash[:]) {
@@ -323,6 +323,14 @@ func (v *Verifier) check(ctx context.Context, r *http.Request, body []byte, req 
 	e.StringToSign = string(s.sts[blockSize:])
 	e.CanonicalRequest = string(appendCanonicalRequest(s.canon[:0], &in, redactToken))
 	return Result{}, e
+}
+
+// release returns s to the pool, unless one huge request has grown it.
+func (v *Verifier) release(s *scratch) {
+	if cap(s.canon)+cap(s.arena) > 64<<10 {
+		return
+	}
+	v.pool.Put(s)
 }
 
 // signatureMatches compares, in constant time, the request's signature with the one
