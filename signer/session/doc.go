@@ -33,13 +33,16 @@
 //
 // The core seals and opens its own tokens: one process holds the key either way, so a
 // public-key signature buys nothing, and every request signed with a session pays the
-// open. Measured in one run on this project's 2-core machine (go test -bench, -count 5,
-// medians):
+// open. Measured in one run on this project's shared 2-core machine (go test -bench,
+// -count 5, medians), with the typical claims of TestTypicalTokenSize:
 //
-//	BenchmarkOpen (HS256, typical token)      ‹open›
-//	BenchmarkOpenEd25519 (same claims, EdDSA) ‹ed›
-//	BenchmarkVerifyEd25519 (signature only)   ‹edv›
-//	BenchmarkLookupCached (later requests)    ‹cached›
+//	BenchmarkOpen           HS256, this package             5.7 µs
+//	BenchmarkOpenEd25519    same claims, EdDSA             75.5 µs
+//	BenchmarkVerifyEd25519  the Ed25519 signature alone    55.0 µs
+//	BenchmarkLookupCached   a session's later requests      0.5 µs
+//
+// Ed25519's verification alone costs ten times a whole HS256 open. Lookup keeps opened
+// sessions by access key id, so a session pays the open once.
 //
 // # The codec
 //
@@ -47,12 +50,12 @@
 // base64url segments), signed and verified with golang-jwt's SigningMethodHS256;
 // golang-jwt's generic parser accepts it (TestTokenIsStandardJWT). The claim set is
 // written and read by a fixed-schema codec instead of golang-jwt's reflective path,
-// which costs twice as much for these claims (a map-decoded header, then
+// which costs three times as much for these claims (a map-decoded header, then
 // encoding/json's validation pass and reflection over a 1 KiB claim set):
 //
-//	BenchmarkSealOpen (typical, this codec)    ‹so›
-//	BenchmarkSealOpenGenericJWT (same claims)  ‹gen›
-//	BenchmarkSealOpenPlain (no policy or tags) ‹plain›
+//	BenchmarkSealOpen            typical claims, this codec  11.1 µs
+//	BenchmarkSealOpenGenericJWT  same claims, golang-jwt     36.8 µs
+//	BenchmarkSealOpenPlain       no policy, tags or source    4.0 µs
 //
 // Open accepts only the headers this package writes (by exact match against each
 // configured key's) and strict base64, so a token has one spelling; the decoder
