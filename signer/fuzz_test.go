@@ -23,7 +23,7 @@ func FuzzParseAuthorization(f *testing.F) {
 	f.Add("AWS4-ECDSA-P256-SHA256 Credential=", true)
 	f.Add("AWS4-HMAC-SHA256 Credential=a, Credential=b", true)
 	f.Fuzz(func(t *testing.T, header string, hasDate bool) {
-		a, err := ParseAuthorization(header, hasDate)
+		a, err := parseAuthorization(header, hasDate)
 		if err != nil {
 			if err.Code != CodeIncompleteSignature || err.Message == "" {
 				t.Fatalf("failure %+v is not IncompleteSignature with a message", err)
@@ -36,7 +36,7 @@ func FuzzParseAuthorization(f *testing.F) {
 		if !hasDate || a.Credential == "" || a.SignedHeaders == "" || a.Signature == "" {
 			t.Fatalf("accepted an incomplete header: %+v (hasDate %v)", a, hasDate)
 		}
-		again, err := ParseAuthorization(algorithm+" Credential="+a.Credential+", SignedHeaders="+a.SignedHeaders+", Signature="+a.Signature, true)
+		again, err := parseAuthorization(algorithm+" Credential="+a.Credential+", SignedHeaders="+a.SignedHeaders+", Signature="+a.Signature, true)
 		if err != nil || again != a {
 			t.Fatalf("re-rendered header parses as %+v, %v; want %+v", again, err, a)
 		}
@@ -49,7 +49,7 @@ func FuzzParseCredential(f *testing.F) {
 	f.Add("a/b/c/d/e/f")
 	f.Add("////")
 	f.Fuzz(func(t *testing.T, cred string) {
-		id, scope, term, err := ParseCredential(cred)
+		id, scope, term, err := parseCredential(cred)
 		if err != nil {
 			if strings.Count(cred, "/") == 4 {
 				t.Fatalf("refused a five-element credential %q: %v", cred, err)

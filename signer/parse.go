@@ -17,14 +17,14 @@ const (
 	maxEchoLen     = 128
 )
 
-// Authorization is the parsed value of a SigV4 Authorization header.
-type Authorization struct {
+// authorization is the parsed value of a SigV4 Authorization header.
+type authorization struct {
 	Credential    string // keyid/date/region/service/aws4_request
 	SignedHeaders string // as sent: lower-case names separated by ';'
 	Signature     string // as sent: 64 hex digits when well formed
 }
 
-// ParseAuthorization parses "AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…,
+// parseAuthorization parses "AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…,
 // Signature=…". The three parameters may come in any order, separated by commas and
 // optional spaces. A failure is an IncompleteSignature *Error. hasDate says whether the
 // request carries an X-Amz-Date or Date header: AWS reports its absence in the same
@@ -32,8 +32,8 @@ type Authorization struct {
 //
 // Messages never echo the header: a client that sends some other scheme's credentials
 // ("Bearer …") to this endpoint must not find them in our logs.
-func ParseAuthorization(header string, hasDate bool) (Authorization, *Error) {
-	var a Authorization
+func parseAuthorization(header string, hasDate bool) (authorization, *Error) {
+	var a authorization
 	alg, rest, _ := strings.Cut(header, " ")
 	if alg != algorithm {
 		if strings.HasPrefix(alg, "AWS4-") && len(alg) <= 32 {
@@ -61,7 +61,7 @@ func ParseAuthorization(header string, hasDate bool) (Authorization, *Error) {
 			continue
 		}
 		if *dst != "" {
-			return Authorization{}, incomplete("Authorization header has a duplicate '" + name + "' parameter.")
+			return authorization{}, incomplete("Authorization header has a duplicate '" + name + "' parameter.")
 		}
 		*dst = value
 	}
@@ -79,7 +79,7 @@ func ParseAuthorization(header string, hasDate bool) (Authorization, *Error) {
 	if !hasDate {
 		b.WriteString("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.")
 	}
-	return Authorization{}, incomplete(strings.TrimSuffix(b.String(), " "))
+	return authorization{}, incomplete(strings.TrimSuffix(b.String(), " "))
 }
 
 // Scope is a SigV4 credential scope: the day (YYYYMMDD), region and service a signature
@@ -95,10 +95,10 @@ func (s Scope) String() string {
 	return s.Date + "/" + s.Region + "/" + s.Service + "/" + terminator
 }
 
-// ParseCredential splits keyid/date/region/service/terminator. It fails, with AWS's
+// parseCredential splits keyid/date/region/service/terminator. It fails, with AWS's
 // IncompleteSignature message, only when there are not exactly five elements; the
 // caller checks the terminator, the date and what the scope names.
-func ParseCredential(credential string) (accessKeyID string, scope Scope, term string, err *Error) {
+func parseCredential(credential string) (accessKeyID string, scope Scope, term string, err *Error) {
 	var parts [5]string
 	rest := credential
 	for i := range parts {

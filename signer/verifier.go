@@ -181,7 +181,7 @@ func hasQueryKey(rawQuery, key string) bool {
 
 func (v *Verifier) parseHeaderAuth(r *http.Request, authz string) (request, *Error) {
 	t, amzDate, hasDate, dateErr := requestTime(r.Header)
-	a, err := ParseAuthorization(authz, hasDate)
+	a, err := parseAuthorization(authz, hasDate)
 	if err != nil {
 		return request{}, err
 	}
@@ -195,7 +195,7 @@ func (v *Verifier) parseHeaderAuth(r *http.Request, authz string) (request, *Err
 		signature:     a.Signature,
 	}
 	var term string
-	if req.accessKeyID, req.scope, term, err = ParseCredential(a.Credential); err != nil {
+	if req.accessKeyID, req.scope, term, err = parseCredential(a.Credential); err != nil {
 		return request{}, err
 	}
 	if err := v.checkScope(req.scope, term, req.amzDate); err != nil {
@@ -234,7 +234,7 @@ func (v *Verifier) parsePresigned(r *http.Request) (request, *Error) {
 		token:         p.token,
 	}
 	var term string
-	if req.accessKeyID, req.scope, term, err = ParseCredential(p.credential); err != nil {
+	if req.accessKeyID, req.scope, term, err = parseCredential(p.credential); err != nil {
 		return request{}, err
 	}
 	if err := v.checkScope(req.scope, term, req.amzDate); err != nil {
