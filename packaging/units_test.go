@@ -1,3 +1,5 @@
+//go:build linux
+
 package packaging
 
 import (
@@ -142,9 +144,9 @@ func systemUnits(t *testing.T) []string {
 
 // exampleDropins maps each unit to the example drop-ins written for it.
 var exampleDropins = map[string][]string{
-	"credbroker.service":           {"systemd/examples/caller-process.conf", "systemd/examples/keys.conf"},
-	"credbroker-imds.socket":       {"systemd/examples/imds-link-local.conf"},
-	"credbroker-container.socket":  {"systemd/examples/container-link-local.conf"},
+	"credbroker.service":            {"systemd/examples/caller-process.conf", "systemd/examples/keys.conf"},
+	"credbroker-imds.socket":        {"systemd/examples/imds-link-local.conf"},
+	"credbroker-container.socket":   {"systemd/examples/container-link-local.conf"},
 	"credbroker-link-local.service": nil,
 }
 
