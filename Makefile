@@ -7,7 +7,22 @@ FUZZTIME  ?= 10s
 BENCHTIME ?= 1s
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(shell $(GO) env GOPATH)/bin/staticcheck)
 
-.PHONY: all build dev test test-short bench lint fuzz clean tools
+.PHONY: all build dev test test-short bench lint fuzz clean tools man completions package nfpm
+
+# Packages (make package): where they and the generated docs go, the version
+# (the tag at HEAD, v1.2.3 -> 1.2.3, else 0.0.0~git<commit time>.<hash>: '~'
+# sorts before any release in dpkg and rpm), the target architecture, and a
+# timestamp from the commit for reproducible man pages and archives.
+DIST        ?= dist
+GOARCH      ?= $(shell $(GO) env GOARCH)
+PKG_VERSION ?= $(shell t=$$(git describe --tags --exact-match --match 'v[0-9]*' 2>/dev/null) && echo "$${t\#v}" | tr - '~' || \
+                 git log -1 --format='0.0.0~git%cd.%h' --date=format-local:%Y%m%d%H%M%S 2>/dev/null || echo 0.0.0~dev)
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+export SOURCE_DATE_EPOCH
+NFPM_VERSION := v2.43.0
+NFPM        ?= $(shell $(GO) env GOPATH)/bin/nfpm
+# gen-docs runs on the build machine, whatever GOARCH the package is for.
+GENDOCS      = GOARCH= CGO_ENABLED=0 $(GO) run -trimpath -ldflags '$(LDFLAGS)' ./cmd/credbroker gen-docs
 
 all: build
 
@@ -46,6 +61,29 @@ fuzz:
 	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; \
 	done
+
+## man: one man page per command, from the same command tree as --help
+man:
+	rm -rf $(DIST)/man
+	$(GENDOCS) --man $(DIST)/man
+	gzip -9n $(DIST)/man/*.1
+
+## completions: bash, zsh and fish completion scripts
+completions:
+	rm -rf $(DIST)/completions
+	$(GENDOCS) --completions $(DIST)/completions
+
+## package: .deb and .rpm in $(DIST) (binary, units, config, completions, man pages)
+package: build man completions nfpm
+	@for p in deb rpm; do \
+	  CREDBROKER_VERSION='$(PKG_VERSION)' CREDBROKER_ARCH='$(GOARCH)' CREDBROKER_BIN='$(BIN)' \
+	  CREDBROKER_DIST='$(DIST)' $(NFPM) package --config packaging/nfpm.yaml --packager $$p --target $(DIST)/ || exit 1; \
+	done
+
+# nfpm, pinned: a build tool, not a library of the product.
+nfpm:
+	@$(GO) version -m $(NFPM) 2>/dev/null | grep -qE 'mod[[:space:]]+github.com/goreleaser/nfpm/v2[[:space:]]+$(NFPM_VERSION)([[:space:]]|$$)' || \
+	  { echo "installing nfpm $(NFPM_VERSION)"; GOBIN='$(dir $(NFPM))' $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION); }
 
 clean:
 	rm -rf bin dist

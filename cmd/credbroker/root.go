@@ -55,6 +55,7 @@ Start here:
 		newPolicyCmd(a),
 		newCoreCmd(a),
 		newVersionCmd(a),
+		newGenDocsCmd(),
 	)
 	return root
 }
