@@ -5,6 +5,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X github.com/credbroker/credbroker/internal/buildinfo.Version=$(VERSION)
 FUZZTIME  ?= 10s
 BENCHTIME ?= 1s
+STATICCHECK_VERSION := v0.8.2
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(shell $(GO) env GOPATH)/bin/staticcheck)
 
 .PHONY: all build dev test test-short bench lint fuzz clean tools man completions package nfpm
@@ -34,7 +35,7 @@ dev:
 	$(GO) run ./cmd/credbroker serve --dev
 
 ## test: lint, then every test (unit, SDK and end-to-end with the real aws CLI and boto3)
-test: lint
+test: lint nfpm
 	$(GO) test -race -count=1 -timeout 12m ./...
 
 test-short:
@@ -45,7 +46,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
 tools:
-	@test -x $(STATICCHECK) || $(GO) install honnef.co/go/tools/cmd/staticcheck@latest
+	@test -x $(STATICCHECK) || $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 lint: tools
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

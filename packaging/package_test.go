@@ -185,6 +185,7 @@ var expectedFiles = []string{
 	"usr/share/fish/vendor_completions.d/credbroker.fish",
 	"usr/share/man/man1/credbroker.1.gz",
 	"usr/share/man/man1/credbroker-serve.1.gz",
+	"usr/share/doc/credbroker/copyright",
 	"usr/share/doc/credbroker/README.md",
 	"usr/share/doc/credbroker/PACKAGING.md",
 	"usr/share/doc/credbroker/CONFIGURATION.md",
