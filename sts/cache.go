@@ -21,13 +21,14 @@ type genCache struct {
 	gen        uint64
 	keys       boundedCache[string, account.AccessKey]
 	principals boundedCache[string, *principalEntry]
+	roles      boundedCache[string, *roleEntry]
 	managed    boundedCache[string, *policy.Policy]
 	providers  boundedCache[string, *account.OIDCProvider]
 }
 
 func newGenCache(gen uint64) *genCache {
 	g := &genCache{gen: gen}
-	g.keys.max, g.principals.max, g.managed.max, g.providers.max = maxGenEntries, maxGenEntries, maxGenEntries, maxGenEntries
+	g.keys.max, g.principals.max, g.roles.max, g.managed.max, g.providers.max = maxGenEntries, maxGenEntries, maxGenEntries, maxGenEntries, maxGenEntries
 	return g
 }
 
@@ -71,4 +72,10 @@ func (b *boundedCache[K, V]) put(k K, v V) {
 	}
 	b.m[k] = v
 	b.mu.Unlock()
+}
+
+// roleEntry is a role as AssumeRole needs it: its settings and compiled trust policy.
+type roleEntry struct {
+	role  account.Role
+	trust *policy.Policy // nil when the stored trust policy does not parse: nobody may assume it
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/credbroker/credbroker/signer"
 	"github.com/credbroker/credbroker/signer/session"
 	"github.com/credbroker/credbroker/sts/account"
+	"github.com/credbroker/credbroker/sts/oidc"
 	"github.com/credbroker/credbroker/sts/policy"
 	"github.com/credbroker/credbroker/sts/query"
 	"github.com/credbroker/credbroker/sts/store"
@@ -53,6 +54,9 @@ type Options struct {
 	Regions []string
 	// Catalog holds the AWS managed policies (default policy.BuiltinCatalog()).
 	Catalog *policy.Catalog
+	// OIDC configures the verification of web identity tokens: the HTTP client for
+	// discovery and key set fetches, keys pinned for offline use, refetch limits.
+	OIDC []func(*oidc.Options)
 	// SessionCacheSize bounds how many opened session tokens are kept by access key id
 	// (default 4096), and the other per-session caches.
 	SessionCacheSize int
@@ -72,6 +76,7 @@ type Core struct {
 
 	verifier *signer.Verifier
 	sealer   *session.Sealer
+	oidc     *oidc.Verifier
 	stsModel *query.Model
 
 	regMu    sync.Mutex
@@ -137,6 +142,10 @@ func New(ctx context.Context, st Store, optFns ...func(*Options)) (*Core, error)
 			so.KeyCacheSize = o.SessionCacheSize
 		}
 	})
+	c.oidc = oidc.New(append([]func(*oidc.Options){func(oo *oidc.Options) {
+		oo.Now = o.Now
+		oo.Logger = o.Logger.Named("oidc")
+	}}, o.OIDC...)...)
 	if err := c.Register(c.stsService()); err != nil {
 		return nil, err
 	}
@@ -151,6 +160,7 @@ func (c *Core) Handler() http.Handler { return c.handler }
 
 // Close releases the core's resources. It does not close the store.
 func (c *Core) Close() error {
+	c.oidc.Close()
 	return nil
 }
 

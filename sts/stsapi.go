@@ -12,8 +12,12 @@ func (c *Core) stsService() *Service {
 	return &Service{
 		Model: c.stsModel,
 		Actions: map[string]Action{
-			"GetCallerIdentity": {Handler: c.getCallerIdentity},
-			"GetAccessKeyInfo":  {Handler: c.getAccessKeyInfo},
+			"GetCallerIdentity":         {Handler: c.getCallerIdentity},
+			"GetAccessKeyInfo":          {Handler: c.getAccessKeyInfo},
+			"AssumeRole":                {Handler: c.assumeRole},
+			"GetSessionToken":           {Handler: c.getSessionToken},
+			"GetFederationToken":        {Handler: c.getFederationToken},
+			"AssumeRoleWithWebIdentity": {Handler: c.assumeRoleWithWebIdentity, Anonymous: true},
 		},
 	}
 }
