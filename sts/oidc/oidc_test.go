@@ -81,14 +81,14 @@ func TestVerifyDiscovery(t *testing.T) {
 		"audience list":    {oidctest.Sign(t, k1, bad(func(m map[string]any) { m["aud"] = []any{"x", "other"} })), prov, 0, ""},
 		"expired": {oidctest.Sign(t, k1, bad(func(m map[string]any) { m["exp"] = clk.Now().Add(-time.Second).Unix() })), prov, oidc.Expired,
 			"Token expired: current date/time " + itoa(clk.Now().Unix()) + " must be before the expiration date/time " + itoa(clk.Now().Add(-time.Second).Unix())},
-		"no expiry":       {oidctest.Sign(t, k1, bad(func(m map[string]any) { delete(m, "exp") })), prov, oidc.Invalid, ""},
-		"not yet valid":   {oidctest.Sign(t, k1, bad(func(m map[string]any) { m["nbf"] = clk.Now().Add(time.Hour).Unix() })), prov, oidc.Invalid, ""},
-		"other issuer":    {oidctest.Sign(t, k1, bad(func(m map[string]any) { m["iss"] = "https://evil.example" })), prov, oidc.Invalid, ""},
-		"no subject":      {oidctest.Sign(t, k1, bad(func(m map[string]any) { delete(m, "sub") })), prov, oidc.Invalid, ""},
-		"not a JWT":       {"abc", prov, oidc.Invalid, ""},
-		"too long":        {strings.Repeat("a", oidc.MaxTokenLength+1), prov, oidc.Invalid, ""},
-		"alg none":        {noneToken(t, claims), prov, oidc.Invalid, ""},
-		"alg HS256":       {hsToken(t, claims), prov, oidc.Invalid, ""},
+		"no expiry":         {oidctest.Sign(t, k1, bad(func(m map[string]any) { delete(m, "exp") })), prov, oidc.Invalid, ""},
+		"not yet valid":     {oidctest.Sign(t, k1, bad(func(m map[string]any) { m["nbf"] = clk.Now().Add(time.Hour).Unix() })), prov, oidc.Invalid, ""},
+		"other issuer":      {oidctest.Sign(t, k1, bad(func(m map[string]any) { m["iss"] = "https://evil.example" })), prov, oidc.Invalid, ""},
+		"no subject":        {oidctest.Sign(t, k1, bad(func(m map[string]any) { delete(m, "sub") })), prov, oidc.Invalid, ""},
+		"not a JWT":         {"abc", prov, oidc.Invalid, ""},
+		"too long":          {strings.Repeat("a", oidc.MaxTokenLength+1), prov, oidc.Invalid, ""},
+		"alg none":          {noneToken(t, claims), prov, oidc.Invalid, ""},
+		"alg HS256":         {hsToken(t, claims), prov, oidc.Invalid, ""},
 		"trailing slash ok": {oidctest.Sign(t, k1, bad(func(m map[string]any) { m["iss"] = iss.URL() + "/" })), prov, 0, ""},
 	}
 	for name, c := range cases {
@@ -143,7 +143,11 @@ func TestRefetchOnUnknownKidIsRateLimited(t *testing.T) {
 	k1, k2 := oidctest.NewRSAKey(t, "k1"), oidctest.NewRSAKey(t, "k2")
 	iss := oidctest.NewIssuer(t, k1)
 	clk := &clock{t: time.Now().Truncate(time.Second)}
-	v := oidc.New(func(o *oidc.Options) { o.HTTPClient = iss.Client(); o.Now = clk.Now; o.MinRefetchInterval = time.Minute })
+	v := oidc.New(func(o *oidc.Options) {
+		o.HTTPClient = iss.Client()
+		o.Now = clk.Now
+		o.MinRefetchInterval = time.Minute
+	})
 	ctx := context.Background()
 	prov := oidc.Provider{URL: iss.URL(), ClientIDs: []string{"sts.amazonaws.com"}}
 	sign := func(k oidctest.Key) string {

@@ -144,7 +144,7 @@ func GitHubClaims(iss, repo, ref string, now time.Time) map[string]any {
 		"repository": repo, "ref": ref, "repository_owner": "octo-org", "workflow": "deploy",
 		"event_name": "push", "job_workflow_ref": repo + "/.github/workflows/deploy.yml@" + ref,
 		"runner_environment": "github-hosted",
-		"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(), "jti": "example-id",
+		"iat":                now.Unix(), "nbf": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(), "jti": "example-id",
 	}
 }
 
