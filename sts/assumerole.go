@@ -30,6 +30,7 @@ type assumeRoleResult struct {
 
 type webIdentityResult struct{ subject, provider, audience string }
 
+// MarshalQueryXML writes the result's elements.
 func (r *assumeRoleResult) MarshalQueryXML(w *query.XMLWriter) {
 	r.creds.marshal(w)
 	if r.web != nil {

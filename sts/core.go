@@ -253,6 +253,9 @@ func (c *Core) dispatch(w http.ResponseWriter, r *http.Request, x *exchange, now
 	x.action, _ = form.Get("Action")
 	version, _ := form.Get("Version")
 
+	// Until the signature names the service, errors are rendered in the namespace of
+	// the API whose version the request names.
+	x.service = c.serviceByVersion(version)
 	svcName := "sts"
 	var stash authStash
 	if signed(r) {

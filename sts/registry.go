@@ -76,3 +76,15 @@ func (c *Core) service(name string) *Service {
 	}
 	return (*m)[name]
 }
+
+// serviceByVersion returns the registered service whose API version is v, if any.
+func (c *Core) serviceByVersion(v string) *Service {
+	if m := c.services.Load(); m != nil {
+		for _, s := range *m {
+			if s.Model.Version == v {
+				return s
+			}
+		}
+	}
+	return nil
+}

@@ -148,3 +148,15 @@ func httpStatus(err error) int {
 	}
 	return 0
 }
+
+// An IAM request whose signature fails is answered in IAM's namespace.
+func TestErrorsInTheRequestedAPINamespace(t *testing.T) {
+	f := newFixture(t)
+	if err := f.core.Register(iamService(t)); err != nil {
+		t.Fatal(err)
+	}
+	_, body := f.rawCall(aws.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: strings.Repeat("s", 40)}, "iam", "Action=GetUser&Version=2010-05-08", f.clock.Now())
+	if !strings.Contains(body, `<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">`) || !strings.Contains(body, "InvalidClientTokenId") {
+		t.Errorf("%s", body)
+	}
+}

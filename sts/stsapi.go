@@ -18,6 +18,7 @@ func (c *Core) stsService() *Service {
 			"GetSessionToken":           {Handler: c.getSessionToken},
 			"GetFederationToken":        {Handler: c.getFederationToken},
 			"AssumeRoleWithWebIdentity": {Handler: c.assumeRoleWithWebIdentity, Anonymous: true},
+			"AssumeRoleWithSAML":        {Handler: assumeRoleWithSAML, Anonymous: true},
 		},
 	}
 }
@@ -25,6 +26,7 @@ func (c *Core) stsService() *Service {
 // callerIdentity is GetCallerIdentity's result.
 type callerIdentity struct{ userID, account, arn string }
 
+// MarshalQueryXML writes the result's elements.
 func (r *callerIdentity) MarshalQueryXML(w *query.XMLWriter) {
 	w.String("UserId", r.userID)
 	w.String("Account", r.account)
@@ -35,11 +37,13 @@ func (r *callerIdentity) MarshalQueryXML(w *query.XMLWriter) {
 // (an explicit deny cannot stop it either).
 func (c *Core) getCallerIdentity(_ context.Context, call *Call) (any, error) {
 	cl := call.Caller
+	call.decision = "allow"
 	return &callerIdentity{userID: cl.UserID, account: cl.Account, arn: cl.ARN}, nil
 }
 
 type accessKeyInfo struct{ account string }
 
+// MarshalQueryXML writes the result's elements.
 func (r *accessKeyInfo) MarshalQueryXML(w *query.XMLWriter) { w.String("Account", r.account) }
 
 // getAccessKeyInfo returns the account an access key id belongs to, decoded from the
@@ -56,4 +60,10 @@ func (c *Core) getAccessKeyInfo(_ context.Context, call *Call) (any, error) {
 		return nil, v.Err()
 	}
 	return &accessKeyInfo{account: acct}, nil
+}
+
+// assumeRoleWithSAML answers that SAML federation is not served: the core has no SAML
+// providers. (Its unsigned requests come to STS like AssumeRoleWithWebIdentity's.)
+func assumeRoleWithSAML(context.Context, *Call) (any, error) {
+	return nil, query.NewError(query.CodeInvalidAction, "AssumeRoleWithSAML is not supported by this STS endpoint: it has no SAML providers; use AssumeRoleWithWebIdentity with an OpenID Connect provider.")
 }

@@ -17,6 +17,7 @@ const (
 
 type sessionTokenResult struct{ creds credentials }
 
+// MarshalQueryXML writes the result's elements.
 func (r *sessionTokenResult) MarshalQueryXML(w *query.XMLWriter) { r.creds.marshal(w) }
 
 // getSessionToken is STS GetSessionToken: temporary credentials for an IAM user (or
@@ -58,6 +59,7 @@ type federationTokenResult struct {
 	hasPacked bool
 }
 
+// MarshalQueryXML writes the result's elements.
 func (r *federationTokenResult) MarshalQueryXML(w *query.XMLWriter) {
 	r.creds.marshal(w)
 	w.Start("FederatedUser")

@@ -60,6 +60,7 @@ type Error struct {
 	Err     error
 }
 
+// Error returns the message, and the internal cause when there is one.
 func (e *Error) Error() string {
 	if e.Err != nil {
 		return e.Message + ": " + e.Err.Error()
@@ -67,6 +68,7 @@ func (e *Error) Error() string {
 	return e.Message
 }
 
+// Unwrap returns the internal cause.
 func (e *Error) Unwrap() error { return e.Err }
 
 func invalid(msg string) *Error { return &Error{Kind: Invalid, Message: msg} }
