@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 
@@ -354,5 +355,39 @@ func TestAssumeRoleWithSAMLIsRefusedClearly(t *testing.T) {
 	status, body := f.rawCall(aws.Credentials{}, "sts", "Action=AssumeRoleWithSAML&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fr&PrincipalArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Asaml-provider%2Fx&SAMLAssertion=PHNhbWw%2B", f.clock.Now())
 	if code, msg := errorOf(t, body); status != 400 || code != "InvalidAction" || !strings.Contains(msg, "AssumeRoleWithWebIdentity") {
 		t.Errorf("%d %s", status, body)
+	}
+}
+
+// aws-iam-authenticator's token is a presigned GET URL of GetCallerIdentity with the
+// cluster id in a signed x-k8s-aws-id header; the server that checks it GETs the URL.
+func TestPresignedGETWithSignedHeader(t *testing.T) {
+	f := newFixture(t)
+	alice := f.user("alice", nil)
+	req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/?Action=GetCallerIdentity&Version=2011-06-15", nil)
+	req.Header.Set("x-k8s-aws-id", "my-cluster")
+	const emptySHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+	u, hdr, err := v4.NewSigner().PresignHTTP(f.ctx, alice, req, emptySHA256, "sts", "us-east-1", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(h http.Header) (int, string) {
+		r, _ := http.NewRequest(http.MethodGet, u, nil)
+		for k, v := range h {
+			r.Header[k] = v
+		}
+		resp, err := f.srv.Client().Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if status, body := get(hdr); status != 200 || !strings.Contains(body, "<Arn>arn:aws:iam::123456789012:user/alice</Arn>") {
+		t.Fatalf("%d %s", status, body)
+	}
+	// Without the signed header (another cluster's id), the signature does not match.
+	if status, body := get(http.Header{"X-K8s-Aws-Id": {"other-cluster"}}); status != 403 || !strings.Contains(body, "SignatureDoesNotMatch") {
+		t.Fatalf("%d %s", status, body)
 	}
 }
