@@ -1,0 +1,194 @@
+package sts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/credbroker/credbroker/signer/session"
+	"github.com/credbroker/credbroker/sts/account"
+	"github.com/credbroker/credbroker/sts/oidc"
+	"github.com/credbroker/credbroker/sts/policy"
+	"github.com/credbroker/credbroker/sts/query"
+	"github.com/credbroker/credbroker/sts/store"
+)
+
+// provider returns the account's OIDC provider for issuer, nil when there is none.
+func (c *Core) provider(ctx context.Context, g *genCache, issuer string) (*account.OIDCProvider, error) {
+	arn := account.OIDCProviderARN(c.st.AccountID(), strings.TrimRight(issuer, "/"))
+	if p, ok := g.providers.get(arn); ok {
+		return p, nil
+	}
+	var p *account.OIDCProvider
+	var gen uint64
+	err := c.st.View(ctx, func(tx *store.Tx) error {
+		var err error
+		if gen, err = tx.Generation(); err != nil {
+			return err
+		}
+		op, err := tx.OIDCProvider(arn)
+		if err != nil {
+			return err
+		}
+		p = &op
+		return nil
+	})
+	if errors.Is(err, account.ErrNoSuchEntity) || errors.Is(err, account.ErrInvalidInput) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading OIDC provider %s: %w", arn, err)
+	}
+	if gen == g.gen {
+		g.providers.put(arn, p)
+	}
+	return p, nil
+}
+
+// webIdentityError maps a token verification failure to AWS's error.
+func webIdentityError(err error) error {
+	var oe *oidc.Error
+	if !errors.As(err, &oe) {
+		return err
+	}
+	switch oe.Kind {
+	case oidc.Expired:
+		return &query.Error{Code: "ExpiredTokenException", Message: oe.Message, Cause: err}
+	case oidc.Communication:
+		return &query.Error{Code: "IDPCommunicationError", Message: oe.Message, Cause: err}
+	}
+	return &query.Error{Code: "InvalidIdentityToken", Message: oe.Message, Cause: err}
+}
+
+// assumeRoleWithWebIdentity is STS AssumeRoleWithWebIdentity: the caller proves an
+// identity with an OIDC ID token of a provider the account trusts, and the role's
+// trust policy must allow sts:AssumeRoleWithWebIdentity for Principal Federated =
+// the provider's ARN, with conditions on the token's claims ("<issuer>:sub",
+// ":aud", ":amr", …).
+func (c *Core) assumeRoleWithWebIdentity(ctx context.Context, call *Call) (any, error) {
+	p := call.Params
+	roleARN, name, raw := p.String("RoleArn"), p.String("RoleSessionName"), p.String("WebIdentityToken")
+	iss, err := oidc.Issuer(raw)
+	if err != nil {
+		return nil, webIdentityError(err)
+	}
+	g := c.genCache()
+	prov, err := c.provider(ctx, g, iss)
+	if err != nil {
+		return nil, err
+	}
+	if prov == nil {
+		return nil, query.NewError("InvalidIdentityToken", "No OpenIDConnect provider found in your account for "+shorten(iss))
+	}
+	tok, err := c.oidc.Verify(ctx, raw, oidc.Provider{URL: prov.URL, ClientIDs: prov.ClientIDs})
+	if err != nil {
+		return nil, webIdentityError(err)
+	}
+	audience := matchedAudience(tok, prov.ClientIDs)
+
+	target, err := c.targetRole(ctx, g, roleARN)
+	if err != nil {
+		return nil, err
+	}
+	federated := policy.Principal{Type: policy.PrincipalFederated, ARN: prov.ARN, Account: c.st.AccountID()}
+	deny := func() error {
+		call.record("sts:AssumeRoleWithWebIdentity", policy.ImplicitlyDenied)
+		return query.NewError(query.CodeAccessDenied, "Not authorized to perform sts:AssumeRoleWithWebIdentity")
+	}
+	if target == nil || target.trust == nil {
+		return nil, deny()
+	}
+	role := &target.role
+	keys := webIdentityKeys(prov, tok)
+	keys = append(keys, policy.ContextKey{Name: "sts:RoleSessionName", Values: []string{name}})
+	set := policy.Set{Resource: []*policy.Policy{target.trust}}
+	req := policy.Request{Principal: federated, Action: "sts:AssumeRoleWithWebIdentity", Resource: policy.Resource{ARN: role.ARN},
+		Context: policy.Context{CurrentTime: call.Now, SourceIP: call.SourceIP, SecureTransport: policy.BoolOf(call.SecureTransport), Keys: keys}}
+	var buf [4]policy.Match
+	if d := set.Decide(&req, buf[:0]); d.Result != policy.Allowed {
+		return nil, deny()
+	}
+	call.record("sts:AssumeRoleWithWebIdentity", policy.Allowed)
+
+	dur := readDuration(p, time.Hour)
+	if dur > roleMaxSession(role) {
+		return nil, query.NewError(query.CodeValidationError, "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+	}
+	var in sessionInput
+	if err := c.readSessionPolicies(ctx, p, &in); err != nil {
+		return nil, err
+	}
+	now := call.Now.UTC().Truncate(time.Second)
+	claims := &session.Claims{
+		Kind: session.KindAssumedRole, AccountID: c.st.AccountID(),
+		PrincipalARN: account.AssumedRoleARN(c.st.AccountID(), role.Name, name), IdentityARN: role.ARN,
+		UniqueID: role.ID + ":" + name, IssuedAt: now, Expiry: now.Add(dur),
+		SessionPolicy: in.policy, PolicyARNs: in.policyARNs, CallerARN: prov.ARN,
+	}
+	creds, err := c.mint(claims)
+	if err != nil {
+		return nil, err
+	}
+	c.st.RecordRoleUse(role.ID, call.Region, now)
+	res := &assumeRoleResult{creds: creds, assumedRoleID: claims.UniqueID, arn: claims.PrincipalARN,
+		web: &webIdentityResult{subject: tok.Subject, provider: tok.Issuer, audience: audience}}
+	res.packed, res.hasPacked = in.packed()
+	return res, nil
+}
+
+// matchedAudience returns the client id the token was accepted for.
+func matchedAudience(t *oidc.Token, clientIDs []string) string {
+	for _, id := range clientIDs {
+		for _, a := range t.Audience {
+			if a == id {
+				return id
+			}
+		}
+		if t.AuthorizedParty == id {
+			return id
+		}
+	}
+	return ""
+}
+
+// webIdentityKeys are the condition keys AWS fills from an OIDC token, named after the
+// provider (its URL without https://): PROVIDER:sub, PROVIDER:aud (the azp claim when
+// there is one, the aud claim otherwise), PROVIDER:oaud (the aud claim when azp is
+// set), PROVIDER:amr; and aws:FederatedProvider.
+func webIdentityKeys(prov *account.OIDCProvider, t *oidc.Token) []policy.ContextKey {
+	name := strings.TrimRight(strings.TrimPrefix(prov.URL, "https://"), "/")
+	keys := []policy.ContextKey{
+		{Name: name + ":sub", Values: []string{t.Subject}},
+		{Name: "aws:FederatedProvider", Values: []string{prov.ARN}},
+	}
+	if t.AuthorizedParty != "" {
+		keys = append(keys, policy.ContextKey{Name: name + ":aud", Values: []string{t.AuthorizedParty}})
+		if len(t.Audience) > 0 {
+			keys = append(keys, policy.ContextKey{Name: name + ":oaud", Values: t.Audience})
+		}
+	} else if len(t.Audience) > 0 {
+		keys = append(keys, policy.ContextKey{Name: name + ":aud", Values: t.Audience})
+	}
+	if amr := stringsClaim(t.Claims["amr"]); len(amr) > 0 {
+		keys = append(keys, policy.ContextKey{Name: name + ":amr", Values: amr})
+	}
+	return keys
+}
+
+func stringsClaim(v any) []string {
+	switch x := v.(type) {
+	case string:
+		return []string{x}
+	case []any:
+		var out []string
+		for _, e := range x {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
