@@ -433,7 +433,9 @@ func TestUpstreamOverNetworkAndInProcess(t *testing.T) {
 
 type staticProvider aws.Credentials
 
-func (p staticProvider) Retrieve(context.Context) (aws.Credentials, error) { return aws.Credentials(p), nil }
+func (p staticProvider) Retrieve(context.Context) (aws.Credentials, error) {
+	return aws.Credentials(p), nil
+}
 
 func TestUpstreamFailuresAreClassified(t *testing.T) {
 	e := newEnv(t, baseConfig)
