@@ -169,7 +169,7 @@ func writeEnv(w io.Writer, e control.Endpoints) {
 }
 
 // shellQuote quotes s for POSIX shells: in single quotes, with each single
-// quote written as '\''.
+// quote written as '\”.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
