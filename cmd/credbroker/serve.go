@@ -168,8 +168,8 @@ func writeEnv(w io.Writer, e control.Endpoints) {
 	line("AWS_ENDPOINT_URL_IAM", e.CoreURL())
 }
 
-// shellQuote quotes s for POSIX shells: in single quotes, with each single
-// quote written as '\”.
+// shellQuote quotes s for POSIX shells: in single quotes, each single quote
+// in s closing the quotes, escaped, then reopening them.
 func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
