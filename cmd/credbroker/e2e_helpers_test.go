@@ -270,14 +270,34 @@ type daemonProc struct {
 }
 
 type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu      sync.Mutex
+	b       bytes.Buffer
+	changed chan struct{} // signalled after each write
 }
+
+func newLockedBuffer() *lockedBuffer { return &lockedBuffer{changed: make(chan struct{}, 1)} }
 
 func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	select {
+	case l.changed <- struct{}{}:
+	default:
+	}
 	return l.b.Write(p)
+}
+
+// waitFor waits until the output holds s.
+func (l *lockedBuffer) waitFor(t *testing.T, s string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.After(timeout)
+	for !strings.Contains(l.String(), s) {
+		select {
+		case <-l.changed:
+		case <-deadline:
+			t.Fatalf("no %q in the output within %v:\n%s", s, timeout, l.String())
+		}
+	}
 }
 
 func (l *lockedBuffer) String() string {
@@ -293,7 +313,7 @@ func (e *e2e) serve(extraEnv []string, args ...string) *daemonProc {
 	all := append([]string{"--log-level", "debug", "serve", "--config", e.cfgPath, "--runtime-dir", e.runtimeDir,
 		"--imds-addr", "127.0.0.1:0", "--container-addr", "127.0.0.1:0"}, args...)
 	cmd := e.command(append([]string{"NOTIFY_SOCKET=" + n.path}, extraEnv...), e.bin, all...)
-	d := &daemonProc{t: e.t, cmd: cmd, stderr: &lockedBuffer{}, notify: n, exited: make(chan error, 1)}
+	d := &daemonProc{t: e.t, cmd: cmd, stderr: newLockedBuffer(), notify: n, exited: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = d.stderr, d.stderr
 	if err := cmd.Start(); err != nil {
 		e.t.Fatal(err)
