@@ -122,7 +122,7 @@ func (f *fetchWatch) Missed(session.Key) {}
 // env is a broker with an STS fake behind it (in-process) and a keyring
 // in memory holding alice's key.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	sts     *ststest.Server
 	keys    *keystore.Store
 	b       *Broker
@@ -139,7 +139,7 @@ type envOptions struct {
 	broker  []func(*Options)
 }
 
-func newEnv(t *testing.T, hcl string, optFns ...func(*envOptions)) *env {
+func newEnv(t testing.TB, hcl string, optFns ...func(*envOptions)) *env {
 	t.Helper()
 	var eo envOptions
 	for _, fn := range optFns {

@@ -34,6 +34,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -471,6 +472,10 @@ func (d *daemon) serve(ctx context.Context) error {
 	if d.o.Ready != nil {
 		d.o.Ready(d.eps)
 	}
+	// Start-up (config, HCL, the SDK's first calls) leaves garbage the
+	// runtime would return to the OS only slowly: an idle daemon should
+	// not look big.
+	debug.FreeOSMemory()
 	var watchdog <-chan time.Time
 	if d.o.Watchdog > 0 {
 		t := time.NewTicker(d.o.Watchdog / 2)

@@ -39,7 +39,7 @@ var build struct {
 }
 
 // credbrokerBin builds the binary once per test run.
-func credbrokerBin(t *testing.T) string {
+func credbrokerBin(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end: builds and runs the binary")
@@ -75,7 +75,7 @@ func TestMain(m *testing.M) {
 
 // e2e is one isolated environment.
 type e2e struct {
-	t          *testing.T
+	t          testing.TB
 	bin        string
 	root       string
 	home       string
@@ -88,7 +88,7 @@ type e2e struct {
 	env        []string // the base environment of every child
 }
 
-func newE2E(t *testing.T) *e2e {
+func newE2E(t testing.TB) *e2e {
 	t.Helper()
 	e := &e2e{t: t, bin: credbrokerBin(t), root: t.TempDir(), sts: ststest.New()}
 	e.home = filepath.Join(e.root, "home")
@@ -208,7 +208,7 @@ type notifyMsg struct {
 	raw    string
 }
 
-func newNotifySocket(t *testing.T, dir string) *notifySocket {
+func newNotifySocket(t testing.TB, dir string) *notifySocket {
 	t.Helper()
 	path := filepath.Join(dir, "notify.sock")
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
@@ -241,7 +241,7 @@ func newNotifySocket(t *testing.T, dir string) *notifySocket {
 }
 
 // wait returns the next message with field k (and value v, if not "").
-func (n *notifySocket) wait(t *testing.T, k, v string, timeout time.Duration) notifyMsg {
+func (n *notifySocket) wait(t testing.TB, k, v string, timeout time.Duration) notifyMsg {
 	t.Helper()
 	deadline := time.After(timeout)
 	for {
@@ -261,7 +261,7 @@ func (n *notifySocket) wait(t *testing.T, k, v string, timeout time.Duration) no
 
 // daemon is a running `credbroker serve`.
 type daemonProc struct {
-	t      *testing.T
+	t      testing.TB
 	cmd    *exec.Cmd
 	stderr *lockedBuffer
 	notify *notifySocket
@@ -407,7 +407,7 @@ func (s statusJSON) sessionKey(role string) string {
 
 // freePort asks the kernel for a free loopback port (for tools that cannot
 // take port 0, like systemd-socket-activate).
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
