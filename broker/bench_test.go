@@ -152,7 +152,9 @@ func BenchmarkIMDSCacheHit(b *testing.B) {
 	}
 	slices.Sort(lo)
 	slices.Sort(lb)
-	pct := func(d []time.Duration, p int) float64 { return float64(d[(len(d)-1)*p/100]) / float64(time.Microsecond) }
+	pct := func(d []time.Duration, p int) float64 {
+		return float64(d[(len(d)-1)*p/100]) / float64(time.Microsecond)
+	}
 	b.ReportMetric(pct(lo, 50), "p50-µs")
 	b.ReportMetric(pct(lo, 99), "p99-µs")
 	b.ReportMetric(pct(lb, 50), "base-p50-µs")
