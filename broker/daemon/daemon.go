@@ -233,13 +233,13 @@ func (d *daemon) start(ctx context.Context) error {
 	for _, w := range cfg.Warnings {
 		d.log.Warn("config: " + config.FormatDiagnostic(w))
 	}
-	if err := os.MkdirAll(d.o.RuntimeDir, 0o755); err != nil {
-		return fmt.Errorf("creating the runtime directory: %w", err)
-	}
 	d.openKeys(cfg)
 	d.up, d.core, err = d.upstream(ctx, cfg)
 	if err != nil {
 		return err
+	}
+	if err := os.MkdirAll(d.o.RuntimeDir, 0o755); err != nil {
+		return fmt.Errorf("creating the runtime directory: %w", err)
 	}
 	d.b, err = broker.New(cfg, append([]func(*broker.Options){func(bo *broker.Options) {
 		bo.Upstream = d.up
