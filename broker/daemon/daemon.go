@@ -37,6 +37,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	sddaemon "github.com/coreos/go-systemd/v22/daemon"
@@ -114,6 +115,66 @@ type server struct {
 	srv  *http.Server
 	// probe checks that it answers (health).
 	probe func(ctx context.Context) error
+
+	served   chan struct{} // closed when Serve has returned
+	stopping atomic.Bool
+	mu       sync.Mutex
+	open     int           // accepted connections not yet closed
+	drained  chan struct{} // closed when open falls to 0 while draining
+}
+
+// connState counts the server's connections.
+func (s *server) connState(_ net.Conn, st http.ConnState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch st {
+	case http.StateNew:
+		s.open++
+	case http.StateClosed, http.StateHijacked:
+		s.open--
+		if s.open == 0 && s.drained != nil {
+			close(s.drained)
+			s.drained = nil
+		}
+	}
+}
+
+// serve runs the server until drain.
+func (s *server) serve(log hclog.Logger) {
+	defer close(s.served)
+	if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !s.stopping.Load() {
+		log.Error("listener failed", "listener", s.name, "error", err)
+	}
+}
+
+// drain stops accepting and waits (up to ctx) until every connection
+// accepted so far has had its request answered and is closed. It does not
+// use http.Server.Shutdown, which drops a connection accepted just before
+// it whose request it has not read yet: under socket activation that
+// connection was queued for this process, and the next one cannot have it.
+func (s *server) drain(ctx context.Context) error {
+	s.stopping.Store(true)
+	s.ln.Close()
+	select {
+	case <-s.served: // every accepted connection is counted now
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	s.srv.SetKeepAlivesEnabled(false) // closes idle ones; the others after their answer
+	s.mu.Lock()
+	if s.open == 0 {
+		s.mu.Unlock()
+		return nil
+	}
+	ch := make(chan struct{})
+	s.drained = ch
+	s.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Run serves until ctx is done, then stops gracefully and returns nil. It
@@ -267,11 +328,7 @@ func (d *daemon) start(ctx context.Context) error {
 		return err
 	}
 	for _, s := range d.srvs {
-		go func() {
-			if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				d.log.Error("listener failed", "listener", s.name, "error", err)
-			}
-		}()
+		go s.serve(d.log)
 	}
 	if err := control.WriteEndpoints(d.o.RuntimeDir, d.eps); err != nil {
 		return err
@@ -369,7 +426,9 @@ func (d *daemon) add(name string, ln net.Listener, h http.Handler, probe func(co
 		// Waits on the upstream for credential-process and exec.
 		srv.WriteTimeout = 60 * time.Second
 	}
-	d.srvs = append(d.srvs, &server{name: name, ln: ln, srv: srv, probe: probe})
+	s := &server{name: name, ln: ln, srv: srv, probe: probe, served: make(chan struct{})}
+	srv.ConnState = s.connState
+	d.srvs = append(d.srvs, s)
 }
 
 // expect sends req and wants status (0: any).
@@ -580,8 +639,9 @@ func sameUpstream(a, b config.Upstream) bool {
 	return reflect.DeepEqual(a, b)
 }
 
-// stop shuts down gracefully: no new connections, requests under way
-// finish (bounded), then the broker and the core close.
+// stop shuts down gracefully: no new connections; every connection
+// accepted gets its answer (bounded by ShutdownTimeout); then the broker
+// and the core close.
 func (d *daemon) stop() error {
 	d.notify("STOPPING=1", "STATUS=stopping")
 	d.log.Info("stopping")
@@ -592,10 +652,10 @@ func (d *daemon) stop() error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := s.srv.Shutdown(ctx); err != nil {
+			if err := s.drain(ctx); err != nil {
 				d.log.Warn("requests still running at the shutdown deadline; closing", "listener", s.name)
-				s.srv.Close()
 			}
+			s.srv.Close()
 		}()
 	}
 	wg.Wait()
