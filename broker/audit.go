@@ -65,10 +65,17 @@ func (a *auditor) served(ep string, c Caller, bd *binding, creds aws.Credentials
 	}
 }
 
+// lookupBacklog: with more lines than this waiting, lines are written
+// without the process lookup (a /proc scan, a few milliseconds) until the
+// queue drains, so a storm of credential requests cannot make the daemon
+// spend its CPU scanning /proc. At the pace SDKs fetch credentials (about
+// once an hour per process) every line has its lookup.
+const lookupBacklog = 8
+
 func (a *auditor) run() {
 	defer close(a.done)
 	for rec := range a.ch {
-		a.write(rec, true)
+		a.write(rec, len(a.ch) < lookupBacklog)
 	}
 }
 
