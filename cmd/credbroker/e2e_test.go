@@ -444,3 +444,54 @@ func TestE2EDevAndJournal(t *testing.T) {
 		t.Errorf("no log line:\n%s", out)
 	}
 }
+
+// TestE2EDev: serve --dev, then the AWS CLI and boto3, pointed at it by
+// `credbroker env`, are the assumed role dev-admin at the embedded core.
+// It runs once the core is built (coreBuilt).
+func TestE2EDev(t *testing.T) {
+	if !coreBuilt {
+		t.Skip("the embedded core is not built yet")
+	}
+	e := newE2E(t)
+	n := newNotifySocket(t, e.root)
+	cmd := e.command([]string{"NOTIFY_SOCKET=" + n.path}, e.bin, "serve", "--dev", "--runtime-dir", e.runtimeDir,
+		"--imds-addr", "127.0.0.1:0", "--container-addr", "127.0.0.1:0", "--core-addr", "127.0.0.1:0")
+	out := newLockedBuffer()
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("serve --dev: %v\n%s", err, out.String())
+		}
+	}()
+	n.wait(t, "READY", "1", 60*time.Second)
+	out.waitFor(t, "export AWS_ENDPOINT_URL_STS=", 5*time.Second)
+	vars := e.envLines(t)
+	if !slices.ContainsFunc(vars, func(v string) bool { return strings.HasPrefix(v, "AWS_ENDPOINT_URL_IAM=http://127.0.0.1:") }) {
+		t.Fatalf("env: %q", vars)
+	}
+	base := slices.DeleteFunc(slices.Clone(e.env), func(v string) bool { return strings.HasPrefix(v, "AWS_ENDPOINT_URL_STS=") })
+	for _, via := range []string{"container", "imds"} {
+		env := append(slices.Clone(base), vars...)
+		if via == "imds" {
+			env = slices.DeleteFunc(env, func(v string) bool { return strings.HasPrefix(v, "AWS_CONTAINER_") })
+			env = append(env, "AWS_EC2_METADATA_V1_DISABLED=true")
+		}
+		for _, argv := range [][]string{{"aws", "sts", "get-caller-identity", "--output", "json"}, {"python3", "-c", boto3Script}} {
+			c := exec.Command(argv[0], argv[1:]...)
+			c.Env, c.Dir = env, e.home
+			got, err := c.Output()
+			if err != nil {
+				t.Fatalf("%s via %s: %v\n%s", argv[0], via, err, stderrOf(err))
+			}
+			var id callerIdentity
+			json.Unmarshal(got, &id)
+			if !strings.HasPrefix(id.Arn, "arn:aws:sts::123456789012:assumed-role/dev-admin/") {
+				t.Errorf("%s via %s: %s", argv[0], via, got)
+			}
+		}
+	}
+}
