@@ -411,12 +411,12 @@ func TestE2EExecWithoutDaemon(t *testing.T) {
 // says so plainly and exits non-zero (before opening any listener); under
 // the journal, log lines are JSON without timestamps of our own.
 func TestE2EDevAndJournal(t *testing.T) {
+	if coreBuilt {
+		t.Skip("the core is built: TestE2EDev covers --dev")
+	}
 	e := newE2E(t)
 	cmd := e.command([]string{"JOURNAL_STREAM=8:12345"}, e.bin, "--log-level", "debug", "serve", "--dev", "--runtime-dir", e.runtimeDir)
 	out, err := cmd.CombinedOutput()
-	if coreBuilt {
-		t.Skip("the core is built: the --dev end-to-end test covers it")
-	}
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() == 0 {
 		t.Fatalf("serve --dev: %v", err)
 	}
