@@ -407,16 +407,14 @@ func TestE2EExecWithoutDaemon(t *testing.T) {
 	e.noSecretOnDisk(t, errOut)
 }
 
-// TestE2EDevAndJournal: until the embedded core is merged, serve --dev
-// says so plainly and exits non-zero (before opening any listener); under
-// the journal, log lines are JSON without timestamps of our own.
-func TestE2EDevAndJournal(t *testing.T) {
+// TestE2EDevNotBuilt: until the embedded core is merged, serve --dev says
+// so plainly and exits non-zero, before opening any listener.
+func TestE2EDevNotBuilt(t *testing.T) {
 	if coreBuilt {
 		t.Skip("the core is built: TestE2EDev covers --dev")
 	}
 	e := newE2E(t)
-	cmd := e.command([]string{"JOURNAL_STREAM=8:12345"}, e.bin, "--log-level", "debug", "serve", "--dev", "--runtime-dir", e.runtimeDir)
-	out, err := cmd.CombinedOutput()
+	out, err := e.command(nil, e.bin, "serve", "--dev", "--runtime-dir", e.runtimeDir).CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() == 0 {
 		t.Fatalf("serve --dev: %v", err)
 	}
@@ -426,22 +424,38 @@ func TestE2EDevAndJournal(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(e.runtimeDir, control.EndpointsFile)); err == nil {
 		t.Error("serve --dev wrote endpoints.json although it did not start")
 	}
-	logged := 0
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		if !strings.HasPrefix(line, "{") {
-			continue // the command's error message
-		}
+}
+
+// TestE2EJournal: under the journal, log lines (the audit lines too) are
+// JSON, without timestamps of our own.
+func TestE2EJournal(t *testing.T) {
+	e := newE2E(t)
+	e.writeConfig(e2eRoles())
+	e.addKey()
+	d := e.serve([]string{"JOURNAL_STREAM=8:12345"})
+	if _, _, err := e.run("", "credential-process", "deploy"); err != nil {
+		t.Fatal(err)
+	}
+	d.stderr.waitFor(t, "credentials handed out", 5*time.Second)
+	if err := d.stop(); err != nil {
+		t.Fatal(err)
+	}
+	audit := 0
+	for _, line := range strings.Split(strings.TrimSpace(d.stderr.String()), "\n") {
 		var rec map[string]any
 		if err := json.Unmarshal([]byte(line), &rec); err != nil {
 			t.Errorf("not JSON: %q", line)
+			continue
 		}
 		if _, ok := rec["@timestamp"]; ok {
 			t.Errorf("a timestamp of our own under the journal: %q", line)
 		}
-		logged++
+		if rec["@message"] == "credentials handed out" && rec["role"] == "deploy" && rec["endpoint"] == "control" {
+			audit++
+		}
 	}
-	if logged == 0 {
-		t.Errorf("no log line:\n%s", out)
+	if audit != 1 {
+		t.Errorf("%d audit lines, want 1:\n%s", audit, d.stderr.String())
 	}
 }
 
