@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -547,5 +548,54 @@ func TestAudit(t *testing.T) {
 	}
 	if strings.Contains(all, cr.SecretAccessKey) || strings.Contains(all, cr.SessionToken) {
 		t.Error("a secret reached the audit log")
+	}
+}
+
+type lockedStore struct{}
+
+func (lockedStore) Get(string) (keystore.Key, error) {
+	return keystore.Key{}, fmt.Errorf("%w: the file keyring's passphrase cannot be asked here", keystore.ErrLocked)
+}
+
+// TestLockedKeyring: a keyring that needs a passphrase stops its roles,
+// reported as needing a person, without holding up the others.
+func TestLockedKeyring(t *testing.T) {
+	hcl := `
+upstream "sts" {
+  region = "us-east-1"
+}
+source "keyring" "alice" {}
+source "web_identity" "ci" {
+  provider  = "gitlab"
+  token_env = "CI_TOKEN"
+}
+role "deploy" {
+  arn    = "arn:aws:iam::123456789012:role/deploy"
+  source = "alice"
+}
+role "ci" {
+  arn    = "arn:aws:iam::123456789012:role/ci"
+  source = "ci"
+}
+`
+	e := newEnv(t, hcl, func(o *envOptions) {
+		o.getenv = func(k string) string { return map[string]string{"CI_TOKEN": "ci-jwt"}[k] }
+		o.broker = append(o.broker, func(o *Options) { o.Keys = lockedStore{} })
+	})
+	e.sts.AddWebIdentityToken("ci-jwt", "project_path:g/p")
+	got := map[string]bool{}
+	for _, r := range e.b.Warm(context.Background()) {
+		got[r.Role] = r.NeedsHuman
+		if r.Role == "ci" && r.Err != nil {
+			t.Errorf("ci: %v", r.Err)
+		}
+	}
+	if d := cmp.Diff(map[string]bool{"ci": false, "deploy": true}, got); d != "" {
+		t.Errorf("needs human (-want +got):\n%s", d)
+	}
+	for _, r := range e.b.Status().Roles {
+		if r.Role == "deploy" && (len(r.Sessions) != 1 || !r.Sessions[0].NeedsHuman || r.Sessions[0].LastErrorCode != CodeKeyringLocked) {
+			t.Errorf("status of deploy: %+v", r.Sessions)
+		}
 	}
 }
