@@ -104,6 +104,7 @@ type daemon struct {
 	tokens *imds.TokenSet
 	res    *peer.Resolver
 	ls     *listeners
+	epsMu  sync.Mutex // guards eps once the servers run (reload changes Region)
 	eps    control.Endpoints
 	srvs   []*server
 }
@@ -405,7 +406,11 @@ func (d *daemon) buildServers(tokenFile string) error {
 	ch := control.NewHandler(b, func(o *control.Options) {
 		o.Logger = log.Named("control")
 		o.Metrics = metrics
-		o.Endpoints = func() control.Endpoints { return d.eps }
+		o.Endpoints = func() control.Endpoints {
+			d.epsMu.Lock()
+			defer d.epsMu.Unlock()
+			return d.eps
+		}
 	})
 	cc := control.NewClient(d.ls.controlPath)
 	d.add("control", d.ls.control, ch, cc.Health)
@@ -615,8 +620,11 @@ func (d *daemon) reloadConfig(ctx context.Context) error {
 		return err
 	}
 	d.cfg, d.up = cfg, up
+	d.epsMu.Lock()
 	d.eps.Region = cfg.Region
-	if err := control.WriteEndpoints(d.o.RuntimeDir, d.eps); err != nil {
+	eps := d.eps
+	d.epsMu.Unlock()
+	if err := control.WriteEndpoints(d.o.RuntimeDir, eps); err != nil {
 		d.log.Warn("rewriting endpoints.json", "error", err)
 	}
 	return nil
