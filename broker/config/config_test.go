@@ -534,3 +534,35 @@ func TestProcessScopeWarns(t *testing.T) {
 		t.Errorf("warnings: %v", cfg.Warnings)
 	}
 }
+
+// The length limits checked apart from the regexps keep their meaning.
+func TestLengthLimits(t *testing.T) {
+	arn := func(n int) string { return "arn:aws:iam::123456789012:mfa/" + strings.Repeat("a", n) }
+	for _, tc := range []struct {
+		name string
+		ok   bool
+		got  bool
+	}{
+		{"mfa arn 1", true, validMFASerial(arn(1))},
+		{"mfa arn 512", true, validMFASerial(arn(512))},
+		{"mfa arn 513", false, validMFASerial(arn(513))},
+		{"mfa arn with a space", false, validMFASerial(arn(3) + " x")},
+		{"serial 8", false, validMFASerial("GAHT1234")},
+		{"serial 9", true, validMFASerial("GAHT12345")},
+		{"serial 256", true, validMFASerial(strings.Repeat("9", 256))},
+		{"serial 257", false, validMFASerial(strings.Repeat("9", 257))},
+		{"serial bad char", false, validMFASerial("GAHT12345!")},
+		{"tag key 128 runes", true, validTagKey(strings.Repeat("é", 128))},
+		{"tag key 129 runes", false, validTagKey(strings.Repeat("é", 129))},
+		{"tag key empty", false, validTagKey("")},
+		{"tag key bad char", false, validTagKey("a*b")},
+		{"unix name 256", true, validUnixName(strings.Repeat("a", 256))},
+		{"unix name 256 and $", true, validUnixName(strings.Repeat("a", 256) + "$")},
+		{"unix name 257", false, validUnixName(strings.Repeat("a", 257))},
+		{"unix name leading -", false, validUnixName("-a")},
+	} {
+		if tc.got != tc.ok {
+			t.Errorf("%s: %v, want %v", tc.name, tc.got, tc.ok)
+		}
+	}
+}

@@ -10,24 +10,30 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 )
 
 var (
-	reName         = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]{1,64}$`)
-	reKeyName      = regexp.MustCompile(`^[A-Za-z0-9._@+=-]{1,64}$`)
-	reRoleARN      = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/(?:[\x21-\x7e]*/)?[\w+=,.@-]{1,64}$`)
-	rePolicyARN    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(?:\d{12}|aws):policy/[\x21-\x7e]+$`)
-	reMFASerial    = regexp.MustCompile(`^(?:arn:aws[a-z-]*:iam::\d{12}:mfa/[\w+=,.@/-]{1,512}|[\w+=/:,.@-]{9,256})$`)
+	reName      = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]{1,64}$`)
+	reKeyName   = regexp.MustCompile(`^[A-Za-z0-9._@+=-]{1,64}$`)
+	reRoleARN   = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/(?:[\x21-\x7e]*/)?[\w+=,.@-]{1,64}$`)
+	rePolicyARN = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(?:\d{12}|aws):policy/[\x21-\x7e]+$`)
+	// Long bounded repetitions ({1,512}) make Go's regexp compiler unroll
+	// its program: reTagKey alone cost 5 MB and 4 ms at the start of every
+	// command (credential-process included). Those lengths are checked
+	// apart (validMFASerial, validTagKey, validUnixName).
+	reMFASerialARN = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:mfa/([\w+=,.@/-]+)$`)
+	reMFASerialHW  = regexp.MustCompile(`^[\w+=/:,.@-]+$`)
 	reExternalID   = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
 	reSessionChars = regexp.MustCompile(`^[\w+=,.@-]*$`)
-	reTagKey       = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
+	reTagKey       = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$`)
 	reTagValue     = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
 	reAccountID    = regexp.MustCompile(`^\d{12}$`)
 	reRegion       = regexp.MustCompile(`^[a-z]{2,}(?:-[a-z0-9]+)+$`)
 	reEnvName      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	reUnixName     = regexp.MustCompile(`^[A-Za-z0-9._][A-Za-z0-9._@-]{0,255}\$?$`)
+	reUnixName     = regexp.MustCompile(`^[A-Za-z0-9._][A-Za-z0-9._@-]*\$?$`)
 )
 
 var keyctlScopes = []string{"user", "session", "process", "thread"}
@@ -356,7 +362,7 @@ func (v *validator) sessionFields(r *Role, where string) {
 	if r.ExternalID != "" && (!reExternalID.MatchString(r.ExternalID) || len(r.ExternalID) < 2 || len(r.ExternalID) > 1224) {
 		v.errorf(r.Pos.Of("external_id"), "Invalid external id", "%s: external_id must be 2 to 1224 characters of letters, digits and +=,.@:/-.", where)
 	}
-	if r.MFASerial != "" && !reMFASerial.MatchString(r.MFASerial) {
+	if r.MFASerial != "" && !validMFASerial(r.MFASerial) {
 		v.errorf(r.Pos.Of("mfa_serial"), "Invalid MFA serial", "%s: mfa_serial %q is neither an MFA device ARN (arn:aws:iam::ACCOUNT:mfa/NAME) nor a hardware serial.", where, r.MFASerial)
 	}
 	if r.Policy != "" {
@@ -385,7 +391,7 @@ func (v *validator) sessionFields(r *Role, where string) {
 	sort.Strings(keys)
 	for _, k := range keys {
 		switch {
-		case !reTagKey.MatchString(k):
+		case !validTagKey(k):
 			v.errorf(r.Pos.Of("tags"), "Invalid tag key", "%s: tag key %q must be 1 to 128 letters, digits, spaces or _.:/=+-@.", where, k)
 		case strings.HasPrefix(strings.ToLower(k), "aws:"):
 			v.errorf(r.Pos.Of("tags"), "Reserved tag key", "%s: tag key %q: the aws: prefix is reserved by AWS.", where, k)
@@ -454,12 +460,12 @@ func (v *validator) clients() {
 			}
 		}
 		for _, u := range c.Users {
-			if !reUnixName.MatchString(u) {
+			if !validUnixName(u) {
 				v.errorf(c.Pos.Of("users"), "Invalid user name", "%s: %q is not a Unix user name.", where, u)
 			}
 		}
 		for _, g := range c.Groups {
-			if !reUnixName.MatchString(g) {
+			if !validUnixName(g) {
 				v.errorf(c.Pos.Of("groups"), "Invalid group name", "%s: %q is not a Unix group name.", where, g)
 			}
 		}
@@ -507,4 +513,24 @@ func warnings(c *Config) hcl.Diagnostics {
 		}
 	}
 	return w
+}
+
+// validMFASerial: an MFA device ARN (name of 1 to 512 characters) or a
+// hardware serial of 9 to 256.
+func validMFASerial(s string) bool {
+	if m := reMFASerialARN.FindStringSubmatch(s); m != nil && len(m[1]) <= 512 {
+		return true
+	}
+	return len(s) >= 9 && len(s) <= 256 && reMFASerialHW.MatchString(s)
+}
+
+// validTagKey: 1 to 128 letters, digits, spaces or _.:/=+-@.
+func validTagKey(k string) bool {
+	return utf8.RuneCountInString(k) <= 128 && reTagKey.MatchString(k)
+}
+
+// validUnixName: a user or group name of at most 256 characters (and an
+// optional trailing $).
+func validUnixName(s string) bool {
+	return len(strings.TrimSuffix(s, "$")) <= 256 && reUnixName.MatchString(s)
 }

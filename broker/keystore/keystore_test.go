@@ -456,3 +456,30 @@ func TestMasterKey(t *testing.T) {
 		t.Errorf("credential without systemd: %v", err)
 	}
 }
+
+func TestMemoryStore(t *testing.T) {
+	s := NewMemory()
+	if s.Backend() != BackendMemory {
+		t.Fatalf("backend %q", s.Backend())
+	}
+	if _, err := s.Get("dev"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("empty store: %v, want ErrNotFound", err)
+	}
+	k := Key{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
+	if err := s.Put("dev", k); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get("dev")
+	if err != nil || got.AccessKeyID != k.AccessKeyID || got.SecretAccessKey != k.SecretAccessKey {
+		t.Fatalf("Get = %v, %v", got, err)
+	}
+	if l, err := s.List(); err != nil || len(l) != 1 || l[0].Name != "dev" {
+		t.Fatalf("List = %v, %v", l, err)
+	}
+	if err := s.Remove("dev"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get("dev"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("after Remove: %v", err)
+	}
+}

@@ -1,13 +1,40 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/spf13/cobra"
+)
 
 func newCredentialProcessCmd(_ *app) *cobra.Command {
-	return &cobra.Command{
+	var runtimeDir string
+	cmd := &cobra.Command{
 		Use:   "credential-process ROLE",
-		Short: "Print the JSON that credential_process in ~/.aws/config expects",
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return notYet("credbroker credential-process", "8")
+		Short: "Print ROLE's credentials as the JSON of credential_process in ~/.aws/config",
+		Long: `Print the running broker's session of ROLE (the name IMDS lists) as the JSON
+that the SDKs' credential_process setting reads: Version 1, AccessKeyId,
+SecretAccessKey, SessionToken and Expiration. The broker must give you ROLE:
+your own role or one of its allow_roles. The daemon holds the session, so this
+answers in milliseconds; the SDK calls it again before Expiration.`,
+		Example: `  # ~/.aws/config
+  [profile deploy]
+  credential_process = credbroker credential-process deploy
+
+  # Then
+  aws --profile deploy sts get-caller-identity`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), 60*time.Second)
+			defer cancel()
+			pc, err := controlClient(runtimeDir).Credentials(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			return json.NewEncoder(cmd.OutOrStdout()).Encode(pc)
 		},
 	}
+	cmd.Flags().StringVar(&runtimeDir, "runtime-dir", "", "the daemon's runtime directory (default: $CREDBROKER_RUNTIME_DIR, $XDG_RUNTIME_DIR/credbroker, /run/credbroker)")
+	return cmd
 }

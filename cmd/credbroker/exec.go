@@ -1,13 +1,323 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
 
-func newExecCmd(_ *app) *cobra.Command {
-	return &cobra.Command{
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/credbroker/credbroker/broker"
+	"github.com/credbroker/credbroker/broker/config"
+	"github.com/credbroker/credbroker/broker/control"
+	"github.com/credbroker/credbroker/broker/keystore"
+	"github.com/credbroker/credbroker/broker/peer"
+	"github.com/credbroker/credbroker/broker/session"
+	"github.com/credbroker/credbroker/imds"
+	"github.com/credbroker/credbroker/internal/logging"
+)
+
+type execFlags struct {
+	runtimeDir string
+	config     string
+}
+
+func newExecCmd(a *app) *cobra.Command {
+	var f execFlags
+	cmd := &cobra.Command{
 		Use:   "exec ROLE -- COMMAND [ARG...]",
 		Short: "Run one command with the credentials of ROLE",
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return notYet("credbroker exec", "8")
+		Long: `Run COMMAND with ROLE's credentials, through the container credentials endpoint:
+the command's SDKs find AWS_CONTAINER_CREDENTIALS_FULL_URI and a token file bound
+to ROLE (the IMDS and key variables are removed from its environment, so
+nothing else is picked first).
+
+With a broker running (its control socket in the runtime directory), the token
+comes from it and works only for ROLE, which your client rules must allow (your
+own role or one of its allow_roles); it is withdrawn when COMMAND ends. Without
+one, credbroker starts an endpoint in this process from the config file, for as
+long as COMMAND runs (as aws-vault does).
+
+If ROLE needs an MFA session and this is a terminal, the code is asked for.
+Signals are passed on to COMMAND, and its exit code is credbroker's.`,
+		Example: `  credbroker exec deploy -- aws s3 ls
+  credbroker exec deploy -- terraform apply
+  credbroker exec dev-admin -- python3 -c 'import boto3; print(boto3.client("sts").get_caller_identity()["Arn"])'`,
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			argv := args[1:]
+			if argv[0] == "--" {
+				argv = argv[1:]
+			}
+			if len(argv) == 0 {
+				return fmt.Errorf("exec %s: no command after --", args[0])
+			}
+			return runExec(cmd, a, &f, args[0], argv)
 		},
 	}
+	fl := cmd.Flags()
+	fl.SetInterspersed(false) // COMMAND's own flags are its own
+	fl.StringVar(&f.runtimeDir, "runtime-dir", "", "the daemon's runtime directory (default: $CREDBROKER_RUNTIME_DIR, $XDG_RUNTIME_DIR/credbroker, /run/credbroker)")
+	fl.StringVar(&f.config, "config", "", "config file for the in-process endpoint when no daemon runs (default as for serve)")
+	return cmd
+}
+
+// grant is where the child gets its credentials, and how to withdraw them.
+type grant struct {
+	token, url, region string
+	done               func()
+}
+
+func runExec(cmd *cobra.Command, a *app, f *execFlags, role string, argv []string) error {
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		return fmt.Errorf("exec: %w", err)
+	}
+	ctx := cmd.Context()
+	g, err := daemonGrant(ctx, cmd, f, role)
+	if errors.Is(err, control.ErrNoDaemon) {
+		a.log.Debug("no daemon; serving the container endpoint in this process", "reason", err)
+		g, err = inProcessGrant(ctx, cmd, a, f, role)
+	}
+	if err != nil {
+		return err
+	}
+	defer g.done()
+
+	dir, err := os.MkdirTemp("", "credbroker-exec-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	tokenFile := filepath.Join(dir, "token")
+	if err := imds.WriteTokenFile(tokenFile, g.token); err != nil {
+		return err
+	}
+	child := exec.Command(path, argv[1:]...)
+	child.Args[0] = argv[0]
+	child.Stdin, child.Stdout, child.Stderr = os.Stdin, os.Stdout, os.Stderr
+	child.Env = execEnv(os.Environ(), g.url, tokenFile, g.region, role)
+	return runChild(child)
+}
+
+// execEnv is the child's environment: the container endpoint and the
+// token file of its role, and nothing that an SDK's chain would pick
+// before them.
+func execEnv(env []string, url, tokenFile, region, role string) []string {
+	drop := map[string]bool{
+		"AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true, "AWS_SESSION_TOKEN": true, "AWS_SECURITY_TOKEN": true,
+		"AWS_PROFILE": true, "AWS_DEFAULT_PROFILE": true, "AWS_WEB_IDENTITY_TOKEN_FILE": true, "AWS_ROLE_ARN": true,
+		"AWS_EC2_METADATA_SERVICE_ENDPOINT": true, "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE": true,
+		"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": true, "AWS_CONTAINER_CREDENTIALS_FULL_URI": true,
+		"AWS_CONTAINER_AUTHORIZATION_TOKEN": true, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": true,
+		"CREDBROKER_ROLE": true,
+	}
+	hasRegion := false
+	out := make([]string, 0, len(env)+6)
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if drop[k] {
+			continue
+		}
+		if k == "AWS_REGION" || k == "AWS_DEFAULT_REGION" {
+			hasRegion = true
+		}
+		out = append(out, kv)
+	}
+	out = append(out, "AWS_CONTAINER_CREDENTIALS_FULL_URI="+url, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE="+tokenFile, "CREDBROKER_ROLE="+role)
+	if !hasRegion && region != "" {
+		out = append(out, "AWS_REGION="+region, "AWS_DEFAULT_REGION="+region)
+	}
+	return out
+}
+
+// runChild runs the child, passing signals on, and returns its exit code
+// as an exitError (128+N when a signal killed it, as shells do).
+func runChild(child *exec.Cmd) error {
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH)
+	defer signal.Stop(sigs)
+	if err := child.Start(); err != nil {
+		return fmt.Errorf("exec: %w", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				child.Process.Signal(s)
+			case <-done:
+				return
+			}
+		}
+	}()
+	err := child.Wait()
+	close(done)
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return exitError{code: 128 + int(ws.Signal())}
+		}
+		return exitError{code: ee.ExitCode()}
+	}
+	if err != nil {
+		return fmt.Errorf("exec: %w", err)
+	}
+	return nil
+}
+
+// isTerminal reports whether stdin is a terminal (so an MFA code can be asked).
+func isTerminal(cmd *cobra.Command) bool {
+	f, ok := cmd.InOrStdin().(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// daemonGrant gets a token bound to role from the running daemon.
+func daemonGrant(ctx context.Context, cmd *cobra.Command, f *execFlags, role string) (grant, error) {
+	c := controlClient(f.runtimeDir)
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	g, err := c.IssueToken(wctx, role)
+	var ce *control.Error
+	if errors.As(err, &ce) && ce.Code == broker.CodeMFARequired && isTerminal(cmd) {
+		code, rerr := readMFACode(cmd, role)
+		if rerr != nil {
+			return grant{}, rerr
+		}
+		if _, err = c.StartMFA(wctx, role, code); err != nil {
+			return grant{}, err
+		}
+		g, err = c.IssueToken(wctx, role)
+	}
+	if err != nil {
+		return grant{}, err
+	}
+	return grant{token: g.Token, url: g.ContainerURL, region: g.Region, done: func() {
+		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		c.RevokeToken(rctx, g.Token)
+	}}, nil
+}
+
+// inProcessGrant serves the container endpoint from this process, for as
+// long as the command runs, with a broker built from the config file.
+func inProcessGrant(ctx context.Context, cmd *cobra.Command, a *app, f *execFlags, role string) (grant, error) {
+	path := f.config
+	if path == "" {
+		path = config.DefaultPath(os.Getenv, os.Geteuid())
+	}
+	cfg := config.Default()
+	if path != "" {
+		var err error
+		if cfg, err = config.Load(path); err != nil {
+			return grant{}, err
+		}
+	}
+	if cfg.Role(role) == nil {
+		return grant{}, fmt.Errorf("no role %q in %s (no daemon is running, so the config file is used)", role, orDefault(path))
+	}
+	// This process serves its own user only: that user gets ROLE.
+	uid := uint32(os.Getuid())
+	cfg.Clients = append([]config.Client{{Name: "exec", UIDs: []uint32{uid}, Role: role}}, cfg.Clients...)
+	log := a.log
+	if a.logLevel == "info" { // keep the command's terminal for the command
+		log, _ = logging.New("credbroker", logging.Options{Level: "warn", Format: a.logFormat})
+	}
+	var keys *keystore.Store
+	var bkeys broker.KeyStore
+	for _, s := range cfg.Sources {
+		if s.Kind == config.SourceKeyring && keys == nil {
+			var err error
+			keys, err = keystore.Open(keystore.FromConfig(cfg.Keyring), func(o *keystore.Options) {
+				o.Logger = log
+				o.Prompt = ttyPrompt(cmd.ErrOrStderr())
+			})
+			if err != nil {
+				return grant{}, err
+			}
+			bkeys = keys
+		}
+	}
+	var up *broker.Upstream
+	var core broker.Core
+	switch cfg.Upstream.Kind {
+	case config.UpstreamSTS:
+		region := cfg.Upstream.Region
+		up = broker.NewSTSUpstream(region, func(o *broker.UpstreamOptions) { o.Endpoint = cfg.Upstream.Endpoint })
+	default:
+		var err error
+		if core, err = openCore(log)(ctx, cfg, keys); err != nil {
+			return grant{}, err
+		}
+		up = broker.NewEmbeddedUpstream(core, cfg.Region)
+	}
+	b, err := broker.New(cfg, func(o *broker.Options) {
+		o.Upstream, o.Keys, o.Logger = up, bkeys, log.Named("broker")
+	})
+	if err != nil {
+		return grant{}, err
+	}
+	closeAll := func() {
+		b.Close()
+		if core != nil {
+			core.Close()
+		}
+	}
+	me := peer.NewCaller(uid, os.Getpid())
+	tok, err := b.IssueToken(ctx, me, role)
+	var se *session.Error
+	if errors.As(err, &se) && se.Code == broker.CodeMFARequired && isTerminal(cmd) {
+		code, rerr := readMFACode(cmd, role)
+		if rerr != nil {
+			closeAll()
+			return grant{}, rerr
+		}
+		if _, err = b.StartMFA(ctx, me, role, code); err == nil {
+			tok, err = b.IssueToken(ctx, me, role)
+		}
+	}
+	if err != nil {
+		closeAll()
+		return grant{}, err
+	}
+	h, err := imds.NewContainer(b, b.Tokens(), func(o *imds.ContainerOptions) { o.Logger = log.Named("container") })
+	if err != nil {
+		closeAll()
+		return grant{}, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		closeAll()
+		return grant{}, err
+	}
+	res := peer.New()
+	srv := imds.NewServer(h, log)
+	srv.ConnContext = res.ConnContext
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("in-process container endpoint failed", "error", err)
+		}
+	}()
+	return grant{token: tok, url: "http://" + ln.Addr().String() + imds.DefaultContainerPath, region: cfg.Region, done: func() {
+		srv.Close()
+		res.Close()
+		closeAll()
+	}}, nil
+}
+
+func orDefault(path string) string {
+	if path == "" {
+		return "the built-in defaults"
+	}
+	return path
 }

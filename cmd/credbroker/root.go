@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
@@ -34,6 +35,12 @@ Start here:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			// Under systemd (stderr is the journal) lines are JSON unless
+			// asked otherwise: one structured record per line, the audit
+			// log's fields intact.
+			if !cmd.Flags().Changed("log-format") && os.Getenv("JOURNAL_STREAM") != "" {
+				a.logFormat = "json"
+			}
 			l, err := logging.New("credbroker", logging.Options{Level: a.logLevel, Format: a.logFormat})
 			if err != nil {
 				return err
@@ -43,7 +50,7 @@ Start here:
 		},
 	}
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "info", "log level: trace, debug, info, warn, error, off")
-	root.PersistentFlags().StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
+	root.PersistentFlags().StringVar(&a.logFormat, "log-format", "text", "log format: text or json (default: json when stderr is the systemd journal, else text)")
 	root.AddCommand(
 		newServeCmd(a),
 		newEnvCmd(a),

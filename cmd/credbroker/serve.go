@@ -1,6 +1,22 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/credbroker/credbroker/broker/config"
+	"github.com/credbroker/credbroker/broker/control"
+	"github.com/credbroker/credbroker/broker/daemon"
+	"github.com/credbroker/credbroker/broker/keystore"
+)
 
 // serveFlags are the command-line contract of DESIGN.md for `credbroker serve`.
 type serveFlags struct {
@@ -12,22 +28,148 @@ type serveFlags struct {
 	runtimeDir    string
 }
 
-func newServeCmd(_ *app) *cobra.Command {
+func newServeCmd(a *app) *cobra.Command {
 	var f serveFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the broker daemon (IMDS, container endpoint, optional IAM/STS core)",
-		Args:  cobra.NoArgs,
+		Long: `Run the broker: the emulated EC2 instance metadata service and the container
+credentials endpoint in front, the embedded IAM/STS core or a remote STS behind,
+long-term keys in the OS keyring underneath. Sessions of the configured roles are
+fetched before the daemon says it is ready; a role that needs a person (an MFA
+code, a locked keyring) is reported by ` + "`credbroker status`" + ` instead.
+
+The bound addresses go to the runtime directory (endpoints.json), with the
+control socket (control.sock, mode 0600) and the container token
+(container.token, mode 0600), so that ` + "`credbroker env`" + ` prints the real ones.
+
+Under systemd (Type=notify) it reports READY/RELOADING/STOPPING and STATUS,
+answers the watchdog, and takes the sockets named imds, container and core
+from socket activation. SIGHUP reloads the config (a bad one is refused, the
+old one keeps serving); SIGTERM or SIGINT stops gracefully.`,
+		Example: `  # The demo: embedded core, account 123456789012, role dev-admin for everyone
+  credbroker serve --dev
+
+  # With a config file, on free ports, state in a directory of your own
+  credbroker serve --config ~/.config/credbroker/credbroker.hcl \
+      --imds-addr 127.0.0.1:0 --container-addr 127.0.0.1:0 --runtime-dir /tmp/cb
+
+  # Then, in another shell
+  eval "$(credbroker env --runtime-dir /tmp/cb)"
+  aws sts get-caller-identity
+
+  # Reload the config
+  kill -HUP "$(jq .pid /tmp/cb/endpoints.json)"`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return notYet("credbroker serve", "8")
+			return runServe(cmd, a, &f)
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.config, "config", "", "HCL config file (default: none with --dev, else /etc/credbroker/credbroker.hcl)")
+	fl.StringVar(&f.config, "config", "", "HCL config file (default: $CREDBROKER_CONFIG, ~/.config/credbroker/credbroker.hcl, /etc/credbroker/credbroker.hcl; built-in defaults without one)")
 	fl.BoolVar(&f.dev, "dev", false, "run an in-memory IAM/STS core with a demo account; every local caller gets role dev-admin")
 	fl.StringVar(&f.imdsAddr, "imds-addr", "", "IMDS listener HOST:PORT (port 0 picks a free port)")
 	fl.StringVar(&f.containerAddr, "container-addr", "", "container credentials endpoint HOST:PORT")
 	fl.StringVar(&f.coreAddr, "core-addr", "", "IAM/STS core listener HOST:PORT")
-	fl.StringVar(&f.runtimeDir, "runtime-dir", "", "where bound addresses, the control socket and the token file go")
+	fl.StringVar(&f.runtimeDir, "runtime-dir", "", "where endpoints.json, the control socket and the token file go (default: $CREDBROKER_RUNTIME_DIR, $XDG_RUNTIME_DIR/credbroker, /run/credbroker)")
 	return cmd
+}
+
+// addrFlag parses an address flag; "" is the zero value (the config's).
+func addrFlag(name, v string) (netip.AddrPort, error) {
+	if v == "" {
+		return netip.AddrPort{}, nil
+	}
+	ap, err := netip.ParseAddrPort(v)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("--%s %q: write IP:PORT, such as 127.0.0.1:8911 or [::1]:0 (port 0 picks a free one)", name, v)
+	}
+	return ap, nil
+}
+
+func runServe(cmd *cobra.Command, a *app, f *serveFlags) error {
+	o := daemon.Options{RuntimeDir: config.RuntimeDir(f.runtimeDir, os.Getenv), Logger: a.log}
+	var err error
+	if o.IMDSAddr, err = addrFlag("imds-addr", f.imdsAddr); err != nil {
+		return err
+	}
+	if o.ContainerAddr, err = addrFlag("container-addr", f.containerAddr); err != nil {
+		return err
+	}
+	if o.CoreAddr, err = addrFlag("core-addr", f.coreAddr); err != nil {
+		return err
+	}
+	if f.dev {
+		if f.config != "" {
+			return errors.New("--dev runs its own demo configuration: leave out --config")
+		}
+		o.LoadConfig = func() (*config.Config, error) { return config.Parse([]byte(devConfig), "serve --dev") }
+		o.OpenKeys = func(config.Keyring) (*keystore.Store, error) { return keystore.NewMemory(), nil }
+		o.OpenCore = openDevCore(a.log)
+		out := cmd.OutOrStdout()
+		o.Ready = func(e control.Endpoints) {
+			fmt.Fprintln(out, "# credbroker --dev is ready. In another shell:")
+			fmt.Fprintln(out, "#   eval \"$(credbroker env --runtime-dir "+shellQuote(o.RuntimeDir)+")\"")
+			writeEnv(out, e)
+		}
+	} else {
+		path := f.config
+		if path == "" {
+			path = config.DefaultPath(os.Getenv, os.Geteuid())
+		}
+		o.LoadConfig = func() (*config.Config, error) {
+			if path == "" {
+				a.log.Info("no config file: built-in defaults (see `credbroker serve --help`)")
+				return config.Default(), nil
+			}
+			return config.Load(path)
+		}
+		o.OpenCore = openCore(a.log)
+	}
+	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reload := make(chan struct{}, 1)
+	go func() {
+		for range hup {
+			select {
+			case reload <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	o.Reload = reload
+	if err := daemon.Run(ctx, o); err != nil {
+		if f.dev && errors.Is(err, errDevNotBuilt) {
+			return err
+		}
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+// writeEnv prints the export lines for e (DESIGN.md): shell-quoted.
+func writeEnv(w io.Writer, e control.Endpoints) {
+	line := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(w, "export %s=%s\n", k, shellQuote(v))
+		}
+	}
+	line("AWS_EC2_METADATA_SERVICE_ENDPOINT", e.IMDSURL())
+	line("AWS_CONTAINER_CREDENTIALS_FULL_URI", e.ContainerURL())
+	if e.ContainerURL() != "" {
+		line("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", e.TokenFile)
+	}
+	line("AWS_REGION", e.Region)
+	line("AWS_DEFAULT_REGION", e.Region)
+	line("AWS_ENDPOINT_URL_STS", e.CoreURL())
+	line("AWS_ENDPOINT_URL_IAM", e.CoreURL())
+}
+
+// shellQuote quotes s for POSIX shells: in single quotes, each single quote
+// in s closing the quotes, escaped, then reopening them.
+func shellQuote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

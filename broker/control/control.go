@@ -1,0 +1,301 @@
+// Package control is the daemon's control socket: a small HTTP API on a
+// Unix socket (mode 0600, under the runtime directory) for the client
+// commands, and the client they use. The peer's uid comes from
+// SO_PEERCRED, and a caller gets only the roles its client rules allow.
+//
+//	GET    /v1/health             "ok" (the watchdog's probe)
+//	GET    /v1/status             broker.Status as JSON (`credbroker status`)
+//	GET    /v1/credentials/ROLE   credential_process JSON (`credbroker credential-process`)
+//	POST   /v1/tokens             {"role"} → a container token bound to ROLE (`credbroker exec`)
+//	DELETE /v1/tokens             {"token"} → withdraws it when the command ends
+//	POST   /v1/mfa                {"role","code"} → an MFA session (`credbroker mfa`)
+//	GET    /metrics               Prometheus metrics
+//
+// Errors are JSON {"code","message"}: 403 NotAllowed, 404 UnknownRole,
+// 400 BadRequest, 503 Unavailable (the upstream failed; the message says
+// why and what to do).
+//
+// The runtime directory also holds endpoints.json (Endpoints), which
+// `credbroker env` and `exec` read to find the daemon's listeners.
+package control
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/credbroker/credbroker/broker"
+	"github.com/credbroker/credbroker/broker/peer"
+	"github.com/credbroker/credbroker/broker/session"
+)
+
+// Backend is what the control socket serves; *broker.Broker satisfies it.
+type Backend interface {
+	Status() broker.Status
+	CredentialsFor(ctx context.Context, c broker.Caller, role string) (aws.Credentials, error)
+	IssueToken(ctx context.Context, c broker.Caller, role string) (string, error)
+	RevokeToken(tok string) bool
+	StartMFA(ctx context.Context, c broker.Caller, role, code string) (time.Time, error)
+}
+
+// Options configure NewHandler.
+type Options struct {
+	Logger hclog.Logger
+	// Metrics, if set, is served at /metrics.
+	Metrics http.Handler
+	// Endpoints tells exec where the container endpoint is.
+	Endpoints func() Endpoints
+	// Identify finds the caller (default: peer.FromContext, SO_PEERCRED).
+	Identify func(ctx context.Context) (broker.Caller, error)
+	// Timeout bounds a request that waits on the upstream. Default 30s.
+	Timeout time.Duration
+}
+
+// ProcessCredentials is the JSON `credential_process` prints (Version 1).
+type ProcessCredentials struct {
+	Version         int    `json:"Version"`
+	AccessKeyID     string `json:"AccessKeyId"`
+	SecretAccessKey string `json:"SecretAccessKey"`
+	SessionToken    string `json:"SessionToken,omitempty"`
+	Expiration      string `json:"Expiration,omitempty"`
+}
+
+// TokenGrant is a container token bound to a role, and where to use it.
+type TokenGrant struct {
+	Token        string `json:"token"`
+	Role         string `json:"role"`
+	ContainerURL string `json:"container_url"`
+	Region       string `json:"region"`
+}
+
+type tokenRequest struct {
+	Role  string `json:"role,omitempty"`
+	Token string `json:"token,omitempty"`
+}
+
+type mfaRequest struct {
+	Role string `json:"role"`
+	Code string `json:"code"`
+}
+
+type mfaResponse struct {
+	Expires time.Time `json:"expires"`
+}
+
+// apiError is the error body.
+type apiError struct {
+	status  int
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+
+type handler struct {
+	b   Backend
+	o   Options
+	mux *http.ServeMux
+}
+
+// NewHandler returns the control API's handler. Serve it with
+// ConnContext set to a peer.Resolver's, on a Unix socket of mode 0600.
+func NewHandler(b Backend, optFns ...func(*Options)) http.Handler {
+	o := Options{}
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	if o.Logger == nil {
+		o.Logger = hclog.NewNullLogger()
+	}
+	if o.Identify == nil {
+		o.Identify = func(ctx context.Context) (broker.Caller, error) { return peer.FromContext(ctx) }
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	if o.Endpoints == nil {
+		o.Endpoints = func() Endpoints { return Endpoints{} }
+	}
+	h := &handler{b: b, o: o, mux: http.NewServeMux()}
+	h.mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
+	h.mux.HandleFunc("GET /v1/status", h.status)
+	h.mux.HandleFunc("GET /v1/credentials/{role}", h.credentials)
+	h.mux.HandleFunc("POST /v1/tokens", h.issueToken)
+	h.mux.HandleFunc("DELETE /v1/tokens", h.revokeToken)
+	h.mux.HandleFunc("POST /v1/mfa", h.mfa)
+	if o.Metrics != nil {
+		h.mux.Handle("GET /metrics", o.Metrics)
+	}
+	return h
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	h.mux.ServeHTTP(w, r)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status, body = http.StatusInternalServerError, []byte(`{"code":"InternalError","message":"encoding the answer failed"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// fail renders err: the one place broker errors become statuses.
+func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var ae *apiError
+	var se *session.Error
+	switch {
+	case errors.As(err, &ae):
+	case errors.Is(err, broker.ErrNotAllowed):
+		ae = &apiError{status: http.StatusForbidden, Code: "NotAllowed", Message: err.Error() + ": the client rules of the config do not give it to you"}
+	case errors.Is(err, broker.ErrUnknownRole):
+		ae = &apiError{status: http.StatusNotFound, Code: "UnknownRole", Message: err.Error() + " (`credbroker status` lists the roles)"}
+	case errors.As(err, &se):
+		ae = &apiError{status: http.StatusServiceUnavailable, Code: se.Code, Message: se.Message}
+	case errors.Is(err, session.ErrNotReady), errors.Is(err, context.DeadlineExceeded):
+		ae = &apiError{status: http.StatusServiceUnavailable, Code: "NotReady", Message: "the role's session is not ready yet: retry in a few seconds (`credbroker status` says why)"}
+	default:
+		ae = &apiError{status: http.StatusServiceUnavailable, Code: "Unavailable", Message: err.Error()}
+	}
+	h.o.Logger.Debug("control request refused", "path", r.URL.Path, "code", ae.Code, "error", err)
+	writeJSON(w, ae.status, ae)
+}
+
+func (h *handler) caller(r *http.Request) (broker.Caller, error) {
+	c, err := h.o.Identify(r.Context())
+	if err != nil {
+		return nil, &apiError{status: http.StatusForbidden, Code: "UnknownCaller", Message: "the caller of this connection cannot be identified: " + err.Error()}
+	}
+	return c, nil
+}
+
+func decode(r *http.Request, v any) error {
+	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+		return &apiError{status: http.StatusBadRequest, Code: "BadRequest", Message: "the request body is not the JSON expected: " + err.Error()}
+	}
+	return nil
+}
+
+func (h *handler) status(w http.ResponseWriter, r *http.Request) {
+	if _, err := h.caller(r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, h.b.Status())
+}
+
+func (h *handler) credentials(w http.ResponseWriter, r *http.Request) {
+	c, err := h.caller(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.o.Timeout)
+	defer cancel()
+	cr, err := h.b.CredentialsFor(ctx, c, r.PathValue("role"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	pc := ProcessCredentials{Version: 1, AccessKeyID: cr.AccessKeyID, SecretAccessKey: cr.SecretAccessKey, SessionToken: cr.SessionToken}
+	if cr.CanExpire {
+		pc.Expiration = cr.Expires.UTC().Format(time.RFC3339)
+	}
+	writeJSON(w, http.StatusOK, pc)
+}
+
+func (h *handler) issueToken(w http.ResponseWriter, r *http.Request) {
+	c, err := h.caller(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var req tokenRequest
+	if err := decode(r, &req); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	ep := h.o.Endpoints()
+	if ep.Container == "" {
+		h.fail(w, r, &apiError{status: http.StatusServiceUnavailable, Code: "NoContainerEndpoint", Message: "the daemon serves no container endpoint (listen { container = ... } is off)"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.o.Timeout)
+	defer cancel()
+	tok, err := h.b.IssueToken(ctx, c, req.Role)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, TokenGrant{Token: tok, Role: req.Role, ContainerURL: ep.ContainerURL(), Region: ep.Region})
+}
+
+func (h *handler) revokeToken(w http.ResponseWriter, r *http.Request) {
+	if _, err := h.caller(r); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var req tokenRequest
+	if err := decode(r, &req); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if !h.b.RevokeToken(req.Token) {
+		h.fail(w, r, &apiError{status: http.StatusNotFound, Code: "UnknownToken", Message: "no such exec token"})
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *handler) mfa(w http.ResponseWriter, r *http.Request) {
+	c, err := h.caller(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var req mfaRequest
+	if err := decode(r, &req); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.o.Timeout)
+	defer cancel()
+	exp, err := h.b.StartMFA(ctx, c, req.Role, strings.TrimSpace(req.Code))
+	if err != nil {
+		var se *session.Error
+		if !errors.As(err, &se) && !errors.Is(err, broker.ErrNotAllowed) && !errors.Is(err, broker.ErrUnknownRole) {
+			err = &apiError{status: http.StatusBadRequest, Code: "MFAFailed", Message: err.Error()}
+		}
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, mfaResponse{Expires: exp})
+}
+
+// ErrNoDaemon: nothing answers on the control socket.
+var ErrNoDaemon = errors.New("no credbroker daemon is running")
+
+// Error is an error answer of the control API.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// fmtStatus names an HTTP status for errors without a body.
+func fmtStatus(code int) string { return fmt.Sprintf("HTTP %d", code) }

@@ -1,0 +1,186 @@
+package control_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/credbroker/credbroker/broker"
+	"github.com/credbroker/credbroker/broker/config"
+	"github.com/credbroker/credbroker/broker/control"
+	"github.com/credbroker/credbroker/broker/keystore"
+	"github.com/credbroker/credbroker/broker/peer"
+	"github.com/credbroker/credbroker/imds"
+	"github.com/credbroker/credbroker/internal/ststest"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+func setup(t *testing.T) (*control.Client, *ststest.Server, *broker.Broker) {
+	t.Helper()
+	fake := ststest.New()
+	fake.AddUser("alice", "AKIAALICE0000EXAMPLE", "aliceSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY")
+	fake.SetMFACode("arn:aws:iam::123456789012:mfa/alice", "246810")
+	keys := keystore.NewMemory()
+	keys.Put("alice", keystore.Key{AccessKeyID: "AKIAALICE0000EXAMPLE", SecretAccessKey: "aliceSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY"})
+	hcl := fmt.Sprintf(`
+upstream "sts" {
+  region = "eu-west-1"
+}
+source "keyring" "alice" {}
+role "deploy" {
+  arn    = "arn:aws:iam::123456789012:role/deploy"
+  source = "alice"
+}
+role "admin" {
+  arn        = "arn:aws:iam::123456789012:role/admin"
+  source     = "alice"
+  mfa_serial = "arn:aws:iam::123456789012:mfa/alice"
+}
+role "other" {
+  arn    = "arn:aws:iam::123456789012:role/other"
+  source = "alice"
+}
+client "me" {
+  uids        = [%d]
+  role        = "deploy"
+  allow_roles = ["admin"]
+}
+`, os.Getuid())
+	cfg, err := config.Parse([]byte(hcl), "test.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := broker.New(cfg, func(o *broker.Options) {
+		o.Upstream = broker.NewEmbeddedUpstream(fake, "eu-west-1")
+		o.Keys = keys
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	sock := filepath.Join(t.TempDir(), control.SocketFile)
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := peer.New()
+	srv := &http.Server{ConnContext: res.ConnContext, Handler: control.NewHandler(b, func(o *control.Options) {
+		o.Metrics = promhttp.HandlerFor(b.Registry(), promhttp.HandlerOpts{})
+		o.Endpoints = func() control.Endpoints {
+			return control.Endpoints{Container: "127.0.0.1:8912", Region: "eu-west-1"}
+		}
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close(); res.Close() })
+	return control.NewClient(sock), fake, b
+}
+
+func TestControlAPI(t *testing.T) {
+	c, fake, b := setup(t)
+	ctx := context.Background()
+	if err := c.Health(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pc, err := c.Credentials(ctx, "deploy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if arn, ok := fake.Issued(pc.AccessKeyID); !ok || !strings.Contains(arn, "assumed-role/deploy/") || pc.Version != 1 || pc.SessionToken == "" {
+		t.Errorf("credentials %s of %q", pc.AccessKeyID, arn)
+	}
+	exp, err := time.Parse(time.RFC3339, pc.Expiration)
+	if err != nil || time.Until(exp) < 50*time.Minute || !strings.HasSuffix(pc.Expiration, "Z") {
+		t.Errorf("Expiration %q", pc.Expiration)
+	}
+
+	for role, code := range map[string]string{"other": "NotAllowed", "nope": "UnknownRole", "admin": "MFARequired"} {
+		_, err := c.Credentials(ctx, role)
+		var ce *control.Error
+		if !errors.As(err, &ce) || ce.Code != code {
+			t.Errorf("credentials of %s: %v, want %s", role, err, code)
+		}
+	}
+
+	st, err := c.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Roles) != 3 || st.Roles[0].Role != "admin" || !st.Roles[0].Sessions[0].NeedsHuman || st.Upstream != "embedded core" {
+		t.Errorf("status %+v", st)
+	}
+
+	if _, err := c.StartMFA(ctx, "admin", "000000"); err == nil {
+		t.Error("a wrong MFA code was accepted")
+	}
+	mfaExp, err := c.StartMFA(ctx, "admin", "246810")
+	if err != nil || time.Until(mfaExp) < 11*time.Hour {
+		t.Fatalf("MFA: %v, %v", mfaExp, err)
+	}
+	if _, err := c.Credentials(ctx, "admin"); err != nil {
+		t.Errorf("after MFA: %v", err)
+	}
+
+	g, err := c.IssueToken(ctx, "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if role, ok := b.Tokens().Lookup(g.Token); !ok || role != "admin" || g.ContainerURL != "http://127.0.0.1:8912"+imds.DefaultContainerPath || g.Region != "eu-west-1" {
+		t.Errorf("grant %+v (bound to %q, %v)", g, role, ok)
+	}
+	if _, err := c.IssueToken(ctx, "other"); err == nil {
+		t.Error("a token for a role not allowed")
+	}
+	if err := c.RevokeToken(ctx, g.Token); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := b.Tokens().Lookup(g.Token); ok {
+		t.Error("revoked token still accepted")
+	}
+	m, err := c.Metrics(ctx)
+	if err != nil || !strings.Contains(m, `credbroker_credentials_served_total{endpoint="control",role="deploy"} 1`) {
+		t.Errorf("metrics (%v):\n%s", err, m)
+	}
+}
+
+func TestNoDaemon(t *testing.T) {
+	c := control.NewClient(filepath.Join(t.TempDir(), "control.sock"))
+	if _, err := c.Status(context.Background()); !errors.Is(err, control.ErrNoDaemon) {
+		t.Errorf("no socket: %v", err)
+	}
+	if _, err := control.ReadEndpoints(t.TempDir()); !errors.Is(err, control.ErrNoDaemon) || !strings.Contains(err.Error(), "credbroker serve") {
+		t.Errorf("no endpoints file: %v", err)
+	}
+}
+
+func TestEndpointsFile(t *testing.T) {
+	dir := t.TempDir()
+	want := control.Endpoints{IMDS: "127.0.0.1:40001", Container: "[::1]:40002", Core: "127.0.0.1:40003",
+		ControlSocket: filepath.Join(dir, "control.sock"), TokenFile: filepath.Join(dir, "container.token"), Region: "eu-west-1", PID: 42}
+	if err := control.WriteEndpoints(dir, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := control.ReadEndpoints(dir)
+	if err != nil || got != want {
+		t.Fatalf("ReadEndpoints = %+v, %v", got, err)
+	}
+	if got.IMDSURL() != "http://127.0.0.1:40001/" || got.ContainerURL() != "http://[::1]:40002/v1/credentials" || got.CoreURL() != "http://127.0.0.1:40003" {
+		t.Errorf("URLs %s %s %s", got.IMDSURL(), got.ContainerURL(), got.CoreURL())
+	}
+	fi, _ := os.Stat(filepath.Join(dir, control.EndpointsFile))
+	if fi.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v", fi.Mode())
+	}
+	if err := control.RemoveEndpoints(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := control.ReadEndpoints(dir); !errors.Is(err, control.ErrNoDaemon) {
+		t.Errorf("after remove: %v", err)
+	}
+}

@@ -1,0 +1,208 @@
+package daemon
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/credbroker/credbroker/broker/config"
+	"github.com/credbroker/credbroker/broker/control"
+	"github.com/credbroker/credbroker/broker/keystore"
+	"github.com/credbroker/credbroker/internal/ststest"
+)
+
+func TestContainerTokenSurvivesRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), control.TokenFile)
+	first, err := containerToken(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("token file %v %v", fi, err)
+	}
+	again, err := containerToken(path)
+	if err != nil || again != first {
+		t.Errorf("a restart changed the token: %v", err)
+	}
+	// A token file others can read is not trusted: a new token.
+	os.Chmod(path, 0o644)
+	third, err := containerToken(path)
+	if err != nil || third == first {
+		t.Errorf("a world-readable token file was reused (%v)", err)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v after replacing", fi.Mode())
+	}
+}
+
+func TestControlSocketOwnership(t *testing.T) {
+	path := filepath.Join(t.TempDir(), control.SocketFile)
+	l, err := listenControl(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Errorf("control socket mode %v", fi.Mode())
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })}
+	go srv.Serve(l)
+	if _, err := listenControl(path); err == nil || !strings.Contains(err.Error(), "another credbroker daemon") {
+		t.Errorf("took over a live daemon's socket: %v", err)
+	}
+	srv.Close() // the file stays, as after a crash
+	if _, err := os.Stat(path); err != nil {
+		t.Fatal(err)
+	}
+	l2, err := listenControl(path)
+	if err != nil {
+		t.Fatalf("a stale socket was not replaced: %v", err)
+	}
+	l2.Close()
+	os.Remove(path)
+	os.WriteFile(path, []byte("x"), 0o600)
+	if _, err := listenControl(path); err == nil {
+		t.Error("replaced a file that is not a socket")
+	}
+}
+
+// notes records sd_notify messages.
+type notes struct {
+	mu   sync.Mutex
+	msgs []string
+	ch   chan string
+}
+
+func (n *notes) notify(s string) error {
+	n.mu.Lock()
+	n.msgs = append(n.msgs, s)
+	n.mu.Unlock()
+	select {
+	case n.ch <- s:
+	default:
+	}
+	return nil
+}
+
+func (n *notes) wait(t *testing.T, want string) string {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case m := <-n.ch:
+			if strings.Contains(m, want) {
+				return m
+			}
+		case <-timeout:
+			t.Fatalf("no %q notification", want)
+		}
+	}
+}
+
+// TestRun runs the daemon in-process (under the race detector in `make
+// test`): ready, watchdog, a refused and an accepted reload, a stop.
+func TestRun(t *testing.T) {
+	fake := ststest.New()
+	if err := fake.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Stop()
+	fake.AddUser("alice", "AKIAALICE0000EXAMPLE", "aliceSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY")
+	keys := keystore.NewMemory()
+	keys.Put("alice", keystore.Key{AccessKeyID: "AKIAALICE0000EXAMPLE", SecretAccessKey: "aliceSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY"})
+	dir := t.TempDir()
+	cfgText := `
+region = "eu-west-1"
+listen {
+  imds      = "127.0.0.1:0"
+  container = "127.0.0.1:0"
+  metrics   = "127.0.0.1:0"
+}
+upstream "sts" {
+  endpoint = "` + fake.URL() + `"
+  region   = "eu-west-1"
+}
+source "keyring" "alice" {}
+role "deploy" {
+  arn    = "arn:aws:iam::123456789012:role/deploy"
+  source = "alice"
+}
+default_role = "deploy"
+`
+	var mu sync.Mutex
+	current := cfgText
+	load := func() (*config.Config, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return config.Parse([]byte(current), "test.hcl")
+	}
+	n := &notes{ch: make(chan string, 256)}
+	reload := make(chan struct{})
+	ready := make(chan control.Endpoints, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var opened atomic.Int32
+	go func() {
+		done <- Run(ctx, Options{
+			LoadConfig: load, RuntimeDir: dir, Reload: reload, Notify: n.notify, Watchdog: 100 * time.Millisecond,
+			OpenKeys: func(config.Keyring) (*keystore.Store, error) { opened.Add(1); return keys, nil },
+			Ready:    func(e control.Endpoints) { ready <- e },
+		})
+	}()
+	m := n.wait(t, "READY=1")
+	if !strings.Contains(m, "STATUS=serving 1 roles (1 sessions ready)") {
+		t.Errorf("READY message %q", m)
+	}
+	eps := <-ready
+	if eps.IMDS == "" || eps.Container == "" || eps.Metrics == "" || eps.Region != "eu-west-1" {
+		t.Errorf("endpoints %+v", eps)
+	}
+	resp, err := http.Get("http://" + eps.Metrics + "/metrics")
+	if err != nil || resp.StatusCode != 200 {
+		t.Errorf("metrics listener: %v", err)
+	} else {
+		resp.Body.Close()
+	}
+	n.wait(t, "WATCHDOG=1")
+	n.wait(t, "WATCHDOG=1")
+
+	mu.Lock()
+	current = strings.Replace(cfgText, `default_role = "deploy"`, `default_role = "nope"`, 1)
+	mu.Unlock()
+	reload <- struct{}{}
+	m = n.wait(t, "RELOADING=1")
+	if !strings.Contains(m, "MONOTONIC_USEC=") {
+		t.Errorf("RELOADING without MONOTONIC_USEC: %q", m)
+	}
+	m = n.wait(t, "READY=1")
+	if !strings.Contains(m, "reload failed") || !strings.Contains(m, "test.hcl:") {
+		t.Errorf("after a bad reload: %q", m)
+	}
+	mu.Lock()
+	current = cfgText + "role \"two\" {\n  arn = \"arn:aws:iam::123456789012:role/two\"\n  source = \"alice\"\n}\n"
+	mu.Unlock()
+	reload <- struct{}{}
+	n.wait(t, "RELOADING=1")
+	if m = n.wait(t, "READY=1"); !strings.Contains(m, "serving 2 roles (2 sessions ready)") {
+		t.Errorf("after a good reload: %q", m)
+	}
+	if n := opened.Load(); n != 1 {
+		t.Errorf("the keyring was opened %d times, want once", n)
+	}
+	cancel()
+	n.wait(t, "STOPPING=1")
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	for _, f := range []string{control.EndpointsFile, control.SocketFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			t.Errorf("%s left after the stop", f)
+		}
+	}
+}

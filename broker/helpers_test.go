@@ -1,0 +1,260 @@
+package broker
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/credbroker/credbroker/broker/config"
+	"github.com/credbroker/credbroker/broker/keystore"
+	"github.com/credbroker/credbroker/broker/session"
+	"github.com/credbroker/credbroker/imds"
+	"github.com/credbroker/credbroker/internal/ststest"
+)
+
+const (
+	aliceKeyID  = "AKIAALICE0000EXAMPLE"
+	aliceSecret = "aliceSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY"
+)
+
+// fakeCaller is a caller known up front.
+type fakeCaller struct {
+	uid  uint32
+	user string
+	pid  int
+	gids []uint32
+	unit string
+	exe  string
+}
+
+func (c *fakeCaller) UID() uint32               { return c.uid }
+func (c *fakeCaller) GIDs() ([]uint32, error)   { return c.gids, nil }
+func (c *fakeCaller) Unit() (string, error)     { return c.unit, nil }
+func (c *fakeCaller) Exe() (string, error)      { return c.exe, nil }
+func (c *fakeCaller) PID() (int, error)         { return c.pid, nil }
+func (c *fakeCaller) UserName() (string, error) { return c.user, nil }
+
+var (
+	alice = &fakeCaller{uid: 1001, user: "alice", pid: 4242, exe: "/usr/bin/aws", unit: "user@1001.service"}
+	bob   = &fakeCaller{uid: 1002, user: "bob", pid: 4343, exe: "/usr/bin/terraform"}
+	eve   = &fakeCaller{uid: 1003, user: "eve", pid: 4444}
+)
+
+type callerKey struct{}
+
+// as puts the caller into a context for the fake Identify.
+func as(ctx context.Context, c Caller) context.Context { return context.WithValue(ctx, callerKey{}, c) }
+
+func identifyFromContext(ctx context.Context, _ imds.Caller) (Caller, error) {
+	c, ok := ctx.Value(callerKey{}).(Caller)
+	if !ok {
+		return nil, fmt.Errorf("no caller in context")
+	}
+	return c, nil
+}
+
+// logBuffer collects log output and tells waiters of each line.
+type logBuffer struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	lines chan string
+}
+
+func newLogBuffer() *logBuffer { return &logBuffer{lines: make(chan string, 1024)} }
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf.Write(p)
+	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		select {
+		case l.lines <- line:
+		default:
+		}
+	}
+	return len(p), nil
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// waitLine waits for a line containing all of want.
+func (l *logBuffer) waitLine(t *testing.T, want ...string) string {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case line := <-l.lines:
+			ok := true
+			for _, w := range want {
+				ok = ok && strings.Contains(line, w)
+			}
+			if ok {
+				return line
+			}
+		case <-timeout:
+			t.Fatalf("no log line with %q; log:\n%s", want, l.String())
+		}
+	}
+}
+
+// fetchWatch is a session.Observer that reports each fetch.
+type fetchWatch struct{ ch chan error }
+
+func (f *fetchWatch) Fetched(_ session.Key, _ time.Duration, err error) {
+	select {
+	case f.ch <- err:
+	default:
+	}
+}
+func (f *fetchWatch) Missed(session.Key) {}
+
+// env is a broker with an STS fake behind it (in-process) and a keyring
+// in memory holding alice's key.
+type env struct {
+	t       testing.TB
+	sts     *ststest.Server
+	keys    *keystore.Store
+	b       *Broker
+	log     *logBuffer
+	audit   *logBuffer
+	fetches *fetchWatch
+	clock   *fakeClock
+}
+
+type envOptions struct {
+	network bool // STS over loopback instead of in-process
+	clock   *fakeClock
+	getenv  func(string) string
+	broker  []func(*Options)
+}
+
+func newEnv(t testing.TB, hcl string, optFns ...func(*envOptions)) *env {
+	t.Helper()
+	var eo envOptions
+	for _, fn := range optFns {
+		fn(&eo)
+	}
+	e := &env{t: t, sts: ststest.New(), keys: keystore.NewMemory(), log: newLogBuffer(), audit: newLogBuffer(),
+		fetches: &fetchWatch{ch: make(chan error, 64)}, clock: eo.clock}
+	e.sts.AddUser("alice", aliceKeyID, aliceSecret)
+	if err := e.keys.Put("alice", keystore.Key{AccessKeyID: aliceKeyID, SecretAccessKey: aliceSecret}); err != nil {
+		t.Fatal(err)
+	}
+	up := NewEmbeddedUpstream(e.sts, "us-east-1")
+	if eo.network {
+		if err := e.sts.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(e.sts.Stop)
+		up = NewSTSUpstream("us-east-1", func(o *UpstreamOptions) { o.Endpoint = e.sts.URL() })
+	}
+	getenv := eo.getenv
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	cfg, err := config.Parse([]byte(hcl), "test.hcl", func(o *config.LoadOptions) { o.Getenv = getenv; o.UID = 1000 })
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	opts := func(o *Options) {
+		o.Upstream = up
+		o.Keys = e.keys
+		o.Logger = hclog.New(&hclog.LoggerOptions{Output: e.log, Level: hclog.Debug})
+		o.AuditLogger = hclog.New(&hclog.LoggerOptions{Output: e.audit, Level: hclog.Info, JSONFormat: true})
+		o.Identify = identifyFromContext
+		o.Getenv = getenv
+		o.Hostname = "testhost"
+		o.Observer = e.fetches
+		if e.clock != nil {
+			o.Now = e.clock.Now
+			o.Session = append(o.Session, func(so *session.Options) { so.Clock = e.clock; so.Rand = func() float64 { return 0 } })
+		}
+	}
+	b, err := New(cfg, append([]func(*Options){opts}, eo.broker...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	e.b = b
+	return e
+}
+
+// session returns the session of role for caller c (nil: shared).
+func (e *env) session(role string, c Caller) *binding {
+	st := e.b.state.Load()
+	return e.b.binding(st, st.roles[role], c)
+}
+
+// fakeClock is a session.Clock whose time moves only with Advance; timers
+// due run in Advance's goroutine, in order.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers []*fakeTimer
+}
+
+type fakeTimer struct {
+	c  *fakeClock
+	at time.Time
+	f  func()
+}
+
+func newFakeClock(start time.Time) *fakeClock { return &fakeClock{now: start} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) session.Timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{c: c, at: c.now.Add(d), f: f}
+	c.timers = append(c.timers, t)
+	return t
+}
+
+func (t *fakeTimer) Stop() bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	for i, x := range t.c.timers {
+		if x == t {
+			t.c.timers = append(t.c.timers[:i], t.c.timers[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	target := c.now.Add(d)
+	for {
+		sort.SliceStable(c.timers, func(i, j int) bool { return c.timers[i].at.Before(c.timers[j].at) })
+		if len(c.timers) == 0 || c.timers[0].at.After(target) {
+			break
+		}
+		t := c.timers[0]
+		c.timers = c.timers[1:]
+		if t.at.After(c.now) {
+			c.now = t.at
+		}
+		c.mu.Unlock()
+		t.f()
+		c.mu.Lock()
+	}
+	c.now = target
+	c.mu.Unlock()
+}

@@ -1,0 +1,207 @@
+package broker
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+)
+
+// STSAPI is what the broker needs of an STS client. *sts.Client satisfies
+// it, whether it talks to AWS, to another STS-compatible service, or to the
+// embedded core in-process (see NewEmbeddedUpstream).
+type STSAPI interface {
+	AssumeRole(ctx context.Context, in *sts.AssumeRoleInput, optFns ...func(*sts.Options)) (*sts.AssumeRoleOutput, error)
+	AssumeRoleWithWebIdentity(ctx context.Context, in *sts.AssumeRoleWithWebIdentityInput, optFns ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error)
+	GetSessionToken(ctx context.Context, in *sts.GetSessionTokenInput, optFns ...func(*sts.Options)) (*sts.GetSessionTokenOutput, error)
+}
+
+// Upstream is where the broker assumes roles.
+type Upstream struct {
+	// Client makes the calls; each call is signed with the credentials of
+	// the role's source, passed per call.
+	Client STSAPI
+	// Name describes the upstream for status and logs.
+	Name string
+	// Probe checks that the upstream answers at all (any HTTP response
+	// will do); the daemon says READY only after it succeeds. nil means
+	// always reachable (the embedded core, in-process).
+	Probe func(ctx context.Context) error
+}
+
+// UpstreamOptions configure NewSTSUpstream and NewEmbeddedUpstream.
+type UpstreamOptions struct {
+	// Endpoint is the STS URL; "" means AWS's regional endpoint.
+	Endpoint string
+	// HTTPClient carries the requests. Default: the SDK's.
+	HTTPClient *http.Client
+	// RetryMaxAttempts is the SDK's attempts per call (2: the session
+	// cache retries with its own backoff).
+	RetryMaxAttempts int
+}
+
+// NewSTSUpstream returns an upstream that calls a remote STS (AWS's
+// regional endpoint of region, or optFns' Endpoint) through aws-sdk-go-v2.
+// Nothing is read from the environment or ~/.aws: every call carries its
+// source's credentials.
+func NewSTSUpstream(region string, optFns ...func(*UpstreamOptions)) *Upstream {
+	o := UpstreamOptions{RetryMaxAttempts: 2}
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	so := sts.Options{Region: region, RetryMaxAttempts: o.RetryMaxAttempts}
+	if o.Endpoint != "" {
+		so.BaseEndpoint = aws.String(o.Endpoint)
+	}
+	if o.HTTPClient != nil {
+		so.HTTPClient = o.HTTPClient
+	}
+	probeURL := o.Endpoint
+	name := "sts " + o.Endpoint
+	if probeURL == "" {
+		probeURL = regionalEndpoint(region)
+		name = "sts " + probeURL + " (AWS)"
+	}
+	hc := o.HTTPClient
+	if hc == nil {
+		hc = &http.Client{}
+	}
+	return &Upstream{Client: sts.New(so), Name: name, Probe: func(ctx context.Context) error { return probe(ctx, hc, probeURL) }}
+}
+
+// regionalEndpoint is AWS STS's regional endpoint of region.
+func regionalEndpoint(region string) string {
+	switch {
+	case strings.HasPrefix(region, "cn-"):
+		return "https://sts." + region + ".amazonaws.com.cn"
+	}
+	return "https://sts." + region + ".amazonaws.com"
+}
+
+// probe sends an unsigned GET to url: any HTTP answer (STS answers 4xx to
+// it) proves the upstream reachable.
+func probe(ctx context.Context, hc *http.Client, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("probing the upstream %s: %w", url, err)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("the upstream %s cannot be reached: %w", url, err)
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	return nil
+}
+
+// Core is the embedded IAM/STS core as the daemon needs it: the STS and
+// IAM Query APIs as one SigV4-authenticated http.Handler (served on the
+// core listener for the AWS CLI, and called in-process by the broker's STS
+// client), and Close for its store.
+type Core interface {
+	http.Handler
+	Close() error
+}
+
+// NewEmbeddedUpstream returns an upstream whose aws-sdk-go-v2 STS client
+// calls core's handler in-process: the same SigV4-signed requests as over
+// the network, without a socket. region is the region requests are signed
+// for.
+func NewEmbeddedUpstream(core http.Handler, region string) *Upstream {
+	hc := &http.Client{Transport: InProcessTransport(core)}
+	u := NewSTSUpstream(region, func(o *UpstreamOptions) {
+		o.Endpoint = "http://core.credbroker.internal"
+		o.HTTPClient = hc
+		o.RetryMaxAttempts = 1
+	})
+	u.Name, u.Probe = "embedded core", nil
+	return u
+}
+
+// InProcessTransport returns an http.RoundTripper that answers every
+// request by calling h in the same process, as an http.Server would: the
+// request arrives with its Host, RequestURI and a loopback RemoteAddr.
+func InProcessTransport(h http.Handler) http.RoundTripper { return inProcess{h} }
+
+type inProcess struct{ h http.Handler }
+
+func (t inProcess) RoundTrip(r *http.Request) (resp *http.Response, err error) {
+	in := r.Clone(r.Context())
+	in.RequestURI = r.URL.RequestURI()
+	in.RemoteAddr = "127.0.0.1:0"
+	if in.Host == "" {
+		in.Host = r.URL.Host
+	}
+	if in.Body == nil {
+		in.Body = http.NoBody
+	}
+	in.Proto, in.ProtoMajor, in.ProtoMinor = "HTTP/1.1", 1, 1
+	w := &recorder{header: http.Header{}}
+	defer func() {
+		if p := recover(); p != nil {
+			resp, err = nil, fmt.Errorf("in-process handler panicked: %v", p)
+		}
+	}()
+	t.h.ServeHTTP(w, in)
+	if r.Body != nil {
+		r.Body.Close()
+	}
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return &http.Response{
+		Status:        strconv.Itoa(w.status) + " " + http.StatusText(w.status),
+		StatusCode:    w.status,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        w.header,
+		Body:          io.NopCloser(bytes.NewReader(w.body.Bytes())),
+		ContentLength: int64(w.body.Len()),
+		Request:       r,
+	}, nil
+}
+
+// recorder is the http.ResponseWriter of an in-process call.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (w *recorder) Header() http.Header { return w.header }
+
+func (w *recorder) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.body.Write(b)
+}
+
+// signedWith makes one STS call sign with creds.
+func signedWith(creds aws.Credentials) func(*sts.Options) {
+	return func(o *sts.Options) {
+		o.Credentials = credentials.StaticCredentialsProvider{Value: creds}
+	}
+}
+
+// ErrCoreNotBuilt is returned where the embedded IAM/STS core is needed in a
+// build that does not have it yet.
+var ErrCoreNotBuilt = errors.New(`the embedded IAM/STS core is not built yet: use upstream "sts" { endpoint = "..." } in the config to assume roles against AWS or another STS`)

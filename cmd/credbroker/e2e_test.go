@@ -1,0 +1,511 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/credbroker/credbroker/broker/control"
+)
+
+func e2eRoles() string {
+	return fmt.Sprintf(`
+source "keyring" "alice" {}
+source "role" "via-deploy" {
+  role = "deploy"
+}
+role "deploy" {
+  arn    = "arn:aws:iam::123456789012:role/deploy"
+  source = "alice"
+}
+role "readonly" {
+  arn    = "arn:aws:iam::123456789012:role/readonly"
+  source = "via-deploy"
+}
+role "mine" {
+  arn          = "arn:aws:iam::123456789012:role/mine"
+  source       = "alice"
+  session_name = "cb-{user}"
+}
+client "me" {
+  uids        = [%d]
+  role        = "deploy"
+  allow_roles = ["readonly", "mine"]
+}
+client "nobody" {
+  uids = [65534]
+  role = "readonly"
+}
+`, os.Getuid())
+}
+
+// callerIdentity is what `aws sts get-caller-identity` and the boto3
+// script print.
+type callerIdentity struct {
+	Arn    string `json:"Arn"`
+	UserID string `json:"UserId"`
+	Key    string `json:"key"`
+	Method string `json:"method"`
+}
+
+// keyOf is the access key id that signed (the STS fake puts it in UserId).
+func (c callerIdentity) keyOf() string {
+	_, k, _ := strings.Cut(c.UserID, ":")
+	return k
+}
+
+const boto3Script = `
+import boto3, json
+s = boto3.Session()
+c = s.get_credentials()
+ident = s.client("sts").get_caller_identity()
+print(json.dumps({"Arn": ident["Arn"], "UserId": ident["UserId"], "key": c.get_frozen_credentials().access_key, "method": c.method}))
+`
+
+func (e *e2e) awsCLI(t *testing.T, extra []string, args ...string) callerIdentity {
+	t.Helper()
+	cmd := e.command(append([]string{"AWS_ENDPOINT_URL_STS=" + e.sts.URL()}, extra...), "aws", append(args, "sts", "get-caller-identity", "--output", "json")...)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("aws %v: %v\n%s", args, err, stderrOf(err))
+	}
+	var id callerIdentity
+	if err := json.Unmarshal(out, &id); err != nil {
+		t.Fatalf("aws output %q: %v", out, err)
+	}
+	return id
+}
+
+func (e *e2e) boto3(t *testing.T, extra []string) callerIdentity {
+	t.Helper()
+	cmd := e.command(append([]string{"AWS_ENDPOINT_URL_STS=" + e.sts.URL()}, extra...), "python3", "-c", boto3Script)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("boto3: %v\n%s", err, stderrOf(err))
+	}
+	var id callerIdentity
+	if err := json.Unmarshal(out, &id); err != nil {
+		t.Fatalf("boto3 output %q: %v", out, err)
+	}
+	return id
+}
+
+func stderrOf(err error) string {
+	if ee, ok := err.(*exec.ExitError); ok {
+		return string(ee.Stderr)
+	}
+	return ""
+}
+
+// envLines runs `credbroker env` and returns its variables, unquoted as a
+// shell would (what `eval "$(credbroker env)"` sets).
+func (e *e2e) envLines(t *testing.T) []string {
+	t.Helper()
+	out, errOut, err := e.run("", "env", "--runtime-dir", e.runtimeDir)
+	if err != nil {
+		t.Fatalf("env: %v %s", err, errOut)
+	}
+	sh := exec.Command("sh", "-c", out+"\nenv")
+	sh.Env = []string{"PATH=/usr/bin:/bin"}
+	got, err := sh.Output()
+	if err != nil {
+		t.Fatalf("eval of %q: %v", out, err)
+	}
+	var vars []string
+	for _, line := range strings.Split(string(got), "\n") {
+		if k, _, ok := strings.Cut(line, "="); ok && (strings.HasPrefix(k, "AWS_CONTAINER_") || strings.HasPrefix(k, "AWS_EC2_") ||
+			strings.HasPrefix(k, "AWS_ENDPOINT_URL_") || k == "AWS_REGION" || k == "AWS_DEFAULT_REGION") {
+			vars = append(vars, line)
+		}
+	}
+	slices.Sort(vars)
+	return vars
+}
+
+func TestE2E(t *testing.T) {
+	e := newE2E(t)
+	e.writeConfig(e2eRoles())
+	e.addKey()
+	d := e.serve(nil)
+	st := e.status()
+	deployKey := st.sessionKey("deploy")
+	if deployKey == "" {
+		t.Fatalf("deploy was not fetched before READY: %+v", st)
+	}
+	wantARN := func(role string) string {
+		h, _ := os.Hostname()
+		return "arn:aws:sts::123456789012:assumed-role/" + role + "/credbroker-" + h
+	}
+	imdsEnv := []string{"AWS_EC2_METADATA_SERVICE_ENDPOINT=" + d.eps.IMDSURL(), "AWS_EC2_METADATA_V1_DISABLED=true", "AWS_DEFAULT_REGION=eu-west-1"}
+
+	t.Run("aws CLI through IMDS", func(t *testing.T) {
+		id := e.awsCLI(t, imdsEnv)
+		if id.Arn != wantARN("deploy") || id.keyOf() != deployKey {
+			t.Errorf("aws used %s as %s; want the deploy session %s", id.keyOf(), id.Arn, deployKey)
+		}
+	})
+	t.Run("boto3 through IMDS", func(t *testing.T) {
+		id := e.boto3(t, imdsEnv)
+		if id.Arn != wantARN("deploy") || id.Key != deployKey || id.keyOf() != deployKey || id.Method != "iam-role" {
+			t.Errorf("boto3: %+v; want the deploy session %s through iam-role", id, deployKey)
+		}
+	})
+	t.Run("env", func(t *testing.T) {
+		vars := e.envLines(t)
+		want := []string{
+			"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=" + filepath.Join(e.runtimeDir, control.TokenFile),
+			"AWS_CONTAINER_CREDENTIALS_FULL_URI=" + d.eps.ContainerURL(),
+			"AWS_DEFAULT_REGION=eu-west-1",
+			"AWS_EC2_METADATA_SERVICE_ENDPOINT=" + d.eps.IMDSURL(),
+			"AWS_REGION=eu-west-1",
+		}
+		if !slices.Equal(vars, want) {
+			t.Errorf("eval \"$(credbroker env)\" sets\n%s\nwant\n%s", strings.Join(vars, "\n"), strings.Join(want, "\n"))
+		}
+		fi, err := os.Stat(filepath.Join(e.runtimeDir, control.TokenFile))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("token file: %v %v", fi, err)
+		}
+		fi, err = os.Stat(filepath.Join(e.runtimeDir, control.SocketFile))
+		if err != nil || fi.Mode().Perm() != 0o600 || fi.Mode()&fs.ModeSocket == 0 {
+			t.Errorf("control socket: %v %v", fi, err)
+		}
+		// Through the container endpoint, as eval "$(credbroker env)" leaves it.
+		cli := e.awsCLI(t, vars)
+		py := e.boto3(t, vars)
+		if cli.keyOf() != deployKey || py.keyOf() != deployKey || py.Method != "container-role" {
+			t.Errorf("through the container endpoint: aws %+v boto3 %+v; want %s", cli, py, deployKey)
+		}
+	})
+	t.Run("credential-process", func(t *testing.T) {
+		conf := fmt.Sprintf("[profile deploy]\ncredential_process = %s credential-process deploy\n\n[profile ro]\ncredential_process = %s credential-process readonly\n\n[profile nope]\ncredential_process = %s credential-process nope\n",
+			e.bin, e.bin, e.bin)
+		if err := os.WriteFile(filepath.Join(e.home, ".aws", "config"), []byte(conf), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		defer os.Remove(filepath.Join(e.home, ".aws", "config"))
+		id := e.awsCLI(t, []string{"AWS_DEFAULT_REGION=eu-west-1"}, "--profile", "deploy")
+		if id.keyOf() != deployKey {
+			t.Errorf("profile deploy used %s, want %s", id.keyOf(), deployKey)
+		}
+		if id := e.awsCLI(t, []string{"AWS_DEFAULT_REGION=eu-west-1"}, "--profile", "ro"); id.Arn != wantARN("readonly") {
+			t.Errorf("profile ro: %s", id.Arn)
+		}
+		cmd := e.command([]string{"AWS_ENDPOINT_URL_STS=" + e.sts.URL(), "AWS_DEFAULT_REGION=eu-west-1"}, "aws", "--profile", "nope", "sts", "get-caller-identity")
+		if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "no such role") {
+			t.Errorf("profile nope: %v %s", err, out)
+		}
+		out, _, err := e.run("", "credential-process", "deploy")
+		var pc map[string]any
+		if err != nil || json.Unmarshal([]byte(out), &pc) != nil || pc["Version"] != float64(1) || pc["AccessKeyId"] != deployKey {
+			t.Errorf("credential-process printed %s (%v)", out, err)
+		}
+		// Speed: the whole process, start to JSON, while the daemon holds
+		// the session.
+		var took []time.Duration
+		for range 15 {
+			start := time.Now()
+			if _, _, err := e.run("", "credential-process", "deploy"); err != nil {
+				t.Fatal(err)
+			}
+			took = append(took, time.Since(start))
+		}
+		slices.Sort(took)
+		t.Logf("credential-process end to end: median %v, min %v, max %v", took[7], took[0], took[14])
+		if took[7] > 20*time.Millisecond {
+			t.Errorf("credential-process median %v, want ≤ 20ms", took[7])
+		}
+	})
+	t.Run("other users", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("running clients as other uids needs root")
+		}
+		curl, err := exec.LookPath("curl")
+		if err != nil {
+			t.Skip("curl not installed")
+		}
+		// An IMDSv2 client as uid: token, role list, credentials.
+		imdsAs := func(uid uint32) (role string, key string, code int) {
+			script := fmt.Sprintf(`set -e
+base=%s
+tok=$(%s -sf -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' "${base}latest/api/token")
+out=$(%s -s -w '\n%%{http_code}' -H "X-aws-ec2-metadata-token: $tok" "${base}latest/meta-data/iam/security-credentials/")
+code=$(echo "$out" | tail -n 1)
+role=$(echo "$out" | head -n 1)
+if [ "$code" != 200 ]; then echo "$code"; exit 0; fi
+key=$(%s -sf -H "X-aws-ec2-metadata-token: $tok" "${base}latest/meta-data/iam/security-credentials/$role" | sed -n 's/.*"AccessKeyId" *: *"\([^"]*\)".*/\1/p')
+echo "200 $role $key"`, d.eps.IMDSURL(), curl, curl, curl)
+			cmd := exec.Command("sh", "-c", script)
+			cmd.Dir = "/"
+			cmd.Env = []string{"PATH=/usr/bin:/bin"}
+			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: 65534}}
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("client as %d: %v %s", uid, err, out)
+			}
+			f := strings.Fields(string(out))
+			code, _ = strconv.Atoi(f[0])
+			if len(f) == 3 {
+				return f[1], f[2], code
+			}
+			return "", "", code
+		}
+		role, key, code := imdsAs(65534)
+		readonlyKey := e.status().sessionKey("readonly")
+		if code != 200 || role != "readonly" || key != readonlyKey || key == deployKey {
+			t.Errorf("uid 65534 got %d %q %q; want readonly's %s", code, role, key, readonlyKey)
+		}
+		if _, _, code := imdsAs(4321); code != 404 {
+			t.Errorf("uid 4321 (no rule) got %d, want 404", code)
+		}
+	})
+	t.Run("exec", func(t *testing.T) {
+		out, errOut, err := e.run("", "exec", "mine", "--", "python3", "-c", boto3Script)
+		if err != nil {
+			t.Fatalf("exec: %v\n%s", err, errOut)
+		}
+		var id callerIdentity
+		json.Unmarshal([]byte(out), &id)
+		me, err := user.Current()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id.Arn != "arn:aws:sts::123456789012:assumed-role/mine/cb-"+me.Username || id.Method != "container-role" {
+			t.Errorf("exec mine: %+v", id)
+		}
+		// No IMDS variable reaches the command; the container ones do.
+		out, _, err = e.run("", "exec", "deploy", "--", "sh", "-c", "echo ${AWS_EC2_METADATA_SERVICE_ENDPOINT:-none} ${AWS_CONTAINER_CREDENTIALS_FULL_URI:+set} ${CREDBROKER_ROLE}")
+		if err != nil || strings.TrimSpace(out) != "none set deploy" {
+			t.Errorf("exec env: %q %v", out, err)
+		}
+		// The exit code passes through.
+		_, _, err = e.run("", "exec", "deploy", "--", "sh", "-c", "exit 7")
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 7 {
+			t.Errorf("exit code: %v", err)
+		}
+		// A role the rules do not give is refused.
+		if _, errOut, err := e.run("", "exec", "nope", "--", "true"); err == nil || !strings.Contains(errOut, "no such role") {
+			t.Errorf("exec nope: %v %s", err, errOut)
+		}
+		// Signals are passed on: the command traps TERM and exits 42.
+		cmd := e.command(nil, e.bin, "exec", "deploy", "--", "sh", "-c", `trap 'exit 42' TERM; echo ready; while :; do sleep 0.05; done`)
+		stdout, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		line, _ := bufio.NewReader(stdout).ReadString('\n')
+		if line != "ready\n" {
+			t.Fatalf("child said %q", line)
+		}
+		cmd.Process.Signal(syscall.SIGTERM)
+		err = cmd.Wait()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 42 {
+			t.Errorf("after SIGTERM: %v, want exit 42", err)
+		}
+	})
+	t.Run("upstream down", func(t *testing.T) {
+		e.sts.Stop()
+		defer e.sts.Start()
+		cmd := e.command(imdsEnv, "python3", "-c", "import boto3; print(boto3.Session().get_credentials().get_frozen_credentials().access_key)")
+		out, err := cmd.Output()
+		if err != nil || strings.TrimSpace(string(out)) != deployKey {
+			t.Errorf("with the upstream down: %q %v %s, want the cached %s", out, err, stderrOf(err), deployKey)
+		}
+		if st := e.status(); st.sessionKey("deploy") != deployKey {
+			t.Errorf("status with the upstream down: %+v", st)
+		}
+	})
+	t.Run("metrics", func(t *testing.T) {
+		m, err := control.NewClient(d.eps.ControlSocket).Metrics(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{`credbroker_credentials_served_total{endpoint="imds",role="deploy"}`, `credbroker_credentials_served_total{endpoint="container",role="deploy"}`,
+			`credbroker_credentials_served_total{endpoint="control",role="deploy"}`, `credbroker_session_expiry_seconds{caller="",role="deploy"}`} {
+			if !strings.Contains(m, want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+	})
+	if err := d.stop(); err != nil {
+		t.Errorf("serve exited with %v\n%s", err, d.stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(e.runtimeDir, control.EndpointsFile)); err == nil {
+		t.Error("endpoints.json left after a stop")
+	}
+	// The audit log has a line per credential handed out, and no secret.
+	log := d.stderr.String()
+	if !strings.Contains(log, "credentials handed out") || !strings.Contains(log, "access_key_id="+deployKey) {
+		t.Errorf("no audit lines in the log")
+	}
+	t.Run("no secret on disk", func(t *testing.T) {
+		e.noSecretOnDisk(t, log)
+	})
+}
+
+// noSecretOnDisk: after keys add, serve and fetches, no file under HOME,
+// the state or runtime directory, the test's root, or /tmp holds the
+// long-term secret; nor does the daemon's log.
+func (e *e2e) noSecretOnDisk(t *testing.T, log string) {
+	if strings.Contains(log, e.secret) {
+		t.Error("the daemon's log holds the secret key")
+	}
+	tmp := os.TempDir()
+	for _, root := range []string{e.home, e.stateDir, e.runtimeDir, e.root, "/tmp", tmp} {
+		filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
+			if err != nil {
+				return nil // unreadable or vanished: not ours
+			}
+			if de.IsDir() || !de.Type().IsRegular() {
+				return nil
+			}
+			if fi, err := de.Info(); err != nil || fi.Size() > 32<<20 {
+				return nil
+			}
+			b, err := os.ReadFile(p)
+			if err == nil && strings.Contains(string(b), e.secret) {
+				t.Errorf("%s holds the secret access key", p)
+			}
+			return nil
+		})
+	}
+}
+
+// TestE2EExecWithoutDaemon: with no daemon, exec serves the container
+// endpoint in its own process for as long as the command runs.
+func TestE2EExecWithoutDaemon(t *testing.T) {
+	e := newE2E(t)
+	e.writeConfig(e2eRoles())
+	e.addKey()
+	out, errOut, err := e.run("", "exec", "--config", e.cfgPath, "deploy", "--", "python3", "-c", boto3Script)
+	if err != nil {
+		t.Fatalf("exec: %v\n%s", err, errOut)
+	}
+	var id callerIdentity
+	if err := json.Unmarshal([]byte(out), &id); err != nil {
+		t.Fatalf("%q: %v", out, err)
+	}
+	if arn, ok := e.sts.Issued(id.Key); !ok || !strings.Contains(arn, "assumed-role/deploy/") || id.Method != "container-role" {
+		t.Errorf("exec without a daemon: %+v (%q)", id, arn)
+	}
+	_, _, err = e.run("", "exec", "--config", e.cfgPath, "deploy", "--", "sh", "-c", "kill -TERM $$")
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 128+int(syscall.SIGTERM) {
+		t.Errorf("a command killed by SIGTERM: %v, want exit 143", err)
+	}
+	e.noSecretOnDisk(t, errOut)
+}
+
+// TestE2EDevNotBuilt: until the embedded core is merged, serve --dev says
+// so plainly and exits non-zero, before opening any listener.
+func TestE2EDevNotBuilt(t *testing.T) {
+	if coreBuilt {
+		t.Skip("the core is built: TestE2EDev covers --dev")
+	}
+	e := newE2E(t)
+	out, err := e.command(nil, e.bin, "serve", "--dev", "--runtime-dir", e.runtimeDir).CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() == 0 {
+		t.Fatalf("serve --dev: %v", err)
+	}
+	if !strings.Contains(string(out), "serve --dev needs the embedded IAM/STS core, which is not built yet") {
+		t.Errorf("serve --dev said:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(e.runtimeDir, control.EndpointsFile)); err == nil {
+		t.Error("serve --dev wrote endpoints.json although it did not start")
+	}
+}
+
+// TestE2EJournal: under the journal, log lines (the audit lines too) are
+// JSON, without timestamps of our own.
+func TestE2EJournal(t *testing.T) {
+	e := newE2E(t)
+	e.writeConfig(e2eRoles())
+	e.addKey()
+	d := e.serve([]string{"JOURNAL_STREAM=8:12345"})
+	if _, _, err := e.run("", "credential-process", "deploy"); err != nil {
+		t.Fatal(err)
+	}
+	d.stderr.waitFor(t, "credentials handed out", 5*time.Second)
+	if err := d.stop(); err != nil {
+		t.Fatal(err)
+	}
+	audit := 0
+	for _, line := range strings.Split(strings.TrimSpace(d.stderr.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Errorf("not JSON: %q", line)
+			continue
+		}
+		if _, ok := rec["@timestamp"]; ok {
+			t.Errorf("a timestamp of our own under the journal: %q", line)
+		}
+		if rec["@message"] == "credentials handed out" && rec["role"] == "deploy" && rec["endpoint"] == "control" {
+			audit++
+		}
+	}
+	if audit != 1 {
+		t.Errorf("%d audit lines, want 1:\n%s", audit, d.stderr.String())
+	}
+}
+
+// TestE2EDev: serve --dev, then the AWS CLI and boto3, pointed at it by
+// `credbroker env`, are the assumed role dev-admin at the embedded core.
+// It runs once the core is built (coreBuilt).
+func TestE2EDev(t *testing.T) {
+	if !coreBuilt {
+		t.Skip("the embedded core is not built yet")
+	}
+	e := newE2E(t)
+	n := newNotifySocket(t, e.root)
+	cmd := e.command([]string{"NOTIFY_SOCKET=" + n.path}, e.bin, "serve", "--dev", "--runtime-dir", e.runtimeDir,
+		"--imds-addr", "127.0.0.1:0", "--container-addr", "127.0.0.1:0", "--core-addr", "127.0.0.1:0")
+	out := newLockedBuffer()
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("serve --dev: %v\n%s", err, out.String())
+		}
+	}()
+	n.wait(t, "READY", "1", 60*time.Second)
+	out.waitFor(t, "export AWS_ENDPOINT_URL_STS=", 5*time.Second)
+	vars := e.envLines(t)
+	if !slices.ContainsFunc(vars, func(v string) bool { return strings.HasPrefix(v, "AWS_ENDPOINT_URL_IAM=http://127.0.0.1:") }) {
+		t.Fatalf("env: %q", vars)
+	}
+	base := slices.DeleteFunc(slices.Clone(e.env), func(v string) bool { return strings.HasPrefix(v, "AWS_ENDPOINT_URL_STS=") })
+	for _, via := range []string{"container", "imds"} {
+		env := append(slices.Clone(base), vars...)
+		if via == "imds" {
+			env = slices.DeleteFunc(env, func(v string) bool { return strings.HasPrefix(v, "AWS_CONTAINER_") })
+			env = append(env, "AWS_EC2_METADATA_V1_DISABLED=true")
+		}
+		for _, argv := range [][]string{{"aws", "sts", "get-caller-identity", "--output", "json"}, {"python3", "-c", boto3Script}} {
+			c := exec.Command(argv[0], argv[1:]...)
+			c.Env, c.Dir = env, e.home
+			got, err := c.Output()
+			if err != nil {
+				t.Fatalf("%s via %s: %v\n%s", argv[0], via, err, stderrOf(err))
+			}
+			var id callerIdentity
+			json.Unmarshal(got, &id)
+			if !strings.HasPrefix(id.Arn, "arn:aws:sts::123456789012:assumed-role/dev-admin/") {
+				t.Errorf("%s via %s: %s", argv[0], via, got)
+			}
+		}
+	}
+}

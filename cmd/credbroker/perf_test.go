@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rssKiB reads a process's resident set size.
+func rssKiB(t testing.TB, pid int) int {
+	t.Helper()
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+	}
+	t.Fatal("no VmRSS")
+	return 0
+}
+
+// TestE2EIdleRSS: the daemon with 100 roles configured, every session
+// fetched, idle: its resident memory stays under 30 MB.
+func TestE2EIdleRSS(t *testing.T) {
+	e := newE2E(t)
+	var cfg strings.Builder
+	cfg.WriteString("source \"keyring\" \"alice\" {}\n")
+	for i := range 100 {
+		fmt.Fprintf(&cfg, "role \"r%03d\" {\n  arn    = \"arn:aws:iam::123456789012:role/r%03d\"\n  source = \"alice\"\n}\n", i, i)
+	}
+	fmt.Fprintf(&cfg, "client \"me\" {\n  uids = [%d]\n  role = \"r000\"\n}\n", os.Getuid())
+	e.writeConfig(cfg.String())
+	e.addKey()
+	d := e.serve(nil, "--log-level", "warn")
+	if n := e.sts.Calls("AssumeRole"); n != 100 {
+		t.Fatalf("%d sessions fetched before READY, want 100", n)
+	}
+	// Let the start-up garbage be collected, as it will be when idle.
+	time.Sleep(2 * time.Second) // bounded: idle means idle for a while
+	kib := rssKiB(t, d.cmd.Process.Pid)
+	t.Logf("idle RSS with 100 roles and 100 sessions: %.1f MB", float64(kib)/1024)
+	if kib > 30*1024 {
+		t.Errorf("idle RSS %d KiB, want ≤ 30 MB", kib)
+	}
+}
+
+// BenchmarkCredentialProcess runs `credbroker credential-process ROLE`
+// end to end (process start, control socket, JSON) against a daemon that
+// holds the session, next to `credbroker version` (the process start
+// alone) as the same-run baseline. The budget is 20ms.
+func BenchmarkCredentialProcess(b *testing.B) {
+	e := newE2E(b)
+	e.writeConfig(e2eRoles())
+	e.addKey()
+	e.serve(nil, "--log-level", "warn")
+	for _, c := range []struct {
+		name string
+		args []string
+	}{{"baseline-version", []string{"version"}}, {"credential-process", []string{"credential-process", "deploy"}}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				cmd := exec.Command(e.bin, c.args...)
+				cmd.Env = e.env
+				if out, err := cmd.Output(); err != nil || len(out) == 0 {
+					b.Fatalf("%v: %v", c.args, err)
+				}
+			}
+		})
+	}
+}
