@@ -202,6 +202,6 @@ func signedWith(creds aws.Credentials) func(*sts.Options) {
 	}
 }
 
-// ErrCoreNotBuilt is returned where the embedded IAM/STS core is needed in a
-// build that does not have it yet.
-var ErrCoreNotBuilt = errors.New(`the embedded IAM/STS core is not built yet: use upstream "sts" { endpoint = "..." } in the config to assume roles against AWS or another STS`)
+// ErrNoCore is returned when the config's upstream is "core" but the daemon was
+// started without a way to open the embedded core (daemon.Options.OpenCore).
+var ErrNoCore = errors.New(`upstream "core" needs the embedded IAM/STS core, and this daemon was started without one: use upstream "sts" { endpoint = "..." } instead`)

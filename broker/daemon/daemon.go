@@ -68,8 +68,8 @@ type Options struct {
 	// keystore.Open with the config's settings and no prompt.
 	OpenKeys func(config.Keyring) (*keystore.Store, error)
 	// OpenCore opens the embedded IAM/STS core for upstream "core". keys
-	// is the open keyring (nil when the config needs none). Default: none
-	// (broker.ErrCoreNotBuilt).
+	// is the open keyring (nil when the config needs none). Without it an
+	// upstream "core" fails with broker.ErrNoCore.
 	OpenCore func(ctx context.Context, cfg *config.Config, keys *keystore.Store) (broker.Core, error)
 	// Reload asks for a reload (the command sends on SIGHUP).
 	Reload <-chan struct{}
@@ -274,7 +274,7 @@ func (d *daemon) upstream(ctx context.Context, cfg *config.Config) (*broker.Upst
 		return broker.NewSTSUpstream(region, func(o *broker.UpstreamOptions) { o.Endpoint = u.Endpoint }), nil, nil
 	case config.UpstreamCore:
 		if d.o.OpenCore == nil {
-			return nil, nil, broker.ErrCoreNotBuilt
+			return nil, nil, broker.ErrNoCore
 		}
 		core, err := d.o.OpenCore(ctx, cfg, d.keys)
 		if err != nil {

@@ -12,50 +12,48 @@ import (
 	"github.com/credbroker/credbroker/broker"
 	"github.com/credbroker/credbroker/broker/config"
 	"github.com/credbroker/credbroker/broker/keystore"
-	"github.com/credbroker/credbroker/sts/account"
+	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/store"
 )
 
-// The embedded IAM/STS core plugs in here. Everything around it is built:
-// the daemon serves the handler newCoreHandler returns on the core
+// The embedded IAM/STS core: the daemon serves its handler on the core
 // listener (for the AWS CLI and SDKs, through AWS_ENDPOINT_URL_STS/_IAM)
 // and calls the very same handler in-process from the broker's
 // aws-sdk-go-v2 STS client (broker.NewEmbeddedUpstream: the same SigV4
-// requests, an in-process http.RoundTripper instead of a socket). To wire
-// the core: set coreBuilt to true and make newCoreHandler return the
-// core's STS+IAM http.Handler over st (plus a Close that closes st).
+// requests, an in-process http.RoundTripper instead of a socket).
 
-// coreBuilt says whether this build has the core's API handler.
-const coreBuilt = false
-
-// errDevNotBuilt is what `serve --dev` says until then.
-var errDevNotBuilt = errors.New(`serve --dev needs the embedded IAM/STS core, which is not built yet (issue 6). ` +
-	`Until it is, run the broker against AWS or another STS: ` +
-	`credbroker serve --config FILE with upstream "sts" { endpoint = "..." } (README: Configuration)`)
-
-// newCoreHandler returns the embedded core serving the account in st.
-func newCoreHandler(st *store.Store, region string, log hclog.Logger) (broker.Core, error) {
-	_, _, _ = st, region, log
-	return nil, broker.ErrCoreNotBuilt
+// embeddedCore is the core and the store it serves; closing it closes both,
+// the core first.
+type embeddedCore struct {
+	core *sts.Core
+	st   *store.Store
 }
 
-// storeCore closes the store with the core.
-type storeCore struct {
-	http.Handler
-	st *store.Store
+func (c embeddedCore) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c.core.Handler().ServeHTTP(w, r)
 }
 
-func (c storeCore) Close() error { return c.st.Close() }
+func (c embeddedCore) Close() error {
+	return errors.Join(c.core.Close(), c.st.Close())
+}
 
-var _ broker.Core = storeCore{}
+var _ broker.Core = embeddedCore{}
+
+// newCore returns the embedded core serving the account in st, with the STS
+// API (and every API registered with it); it takes ownership of st.
+func newCore(ctx context.Context, st *store.Store, log hclog.Logger) (broker.Core, error) {
+	c, err := sts.New(ctx, st, func(o *sts.Options) { o.Logger = log })
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("starting the embedded core: %w", err)
+	}
+	return embeddedCore{core: c, st: st}, nil
+}
 
 // openCore opens the embedded core of upstream "core": its encrypted
 // store in the state directory, under the configured master key.
 func openCore(log hclog.Logger) func(ctx context.Context, cfg *config.Config, keys *keystore.Store) (broker.Core, error) {
 	return func(ctx context.Context, cfg *config.Config, keys *keystore.Store) (broker.Core, error) {
-		if !coreBuilt {
-			return nil, broker.ErrCoreNotBuilt
-		}
 		mk, err := keystore.NewMasterKey(cfg.Upstream.MasterKey, keys)
 		if err != nil {
 			return nil, err
@@ -64,20 +62,15 @@ func openCore(log hclog.Logger) func(ctx context.Context, cfg *config.Config, ke
 		if err != nil {
 			return nil, err
 		}
-		c, err := newCoreHandler(st, cfg.Region, log.Named("core"))
-		if err != nil {
-			st.Close()
-			return nil, err
-		}
-		return c, nil
+		return newCore(ctx, st, log.Named("core"))
 	}
 }
 
 // The demo account of `serve --dev` (DESIGN.md).
 const (
-	devAccount = config.DefaultAccountID
-	devUser    = "dev"
-	devRole    = "dev-admin"
+	devAccount = sts.DevAccountID
+	devUser    = sts.DevUserName
+	devRole    = sts.DevRoleName
 )
 
 // devConfig is the configuration of `serve --dev`: the embedded core, the
@@ -105,62 +98,18 @@ role "` + devRole + `" {
 default_role = "` + devRole + `"
 `
 
-// openDevCore builds the demo account in memory and the core over it; the
-// user dev's key goes to keys (an in-memory keystore) only.
+// openDevCore builds the demo account in memory (sts.SeedDev) and the core
+// over it; the user dev's key goes to keys (an in-memory keystore) only.
 func openDevCore(log hclog.Logger) func(ctx context.Context, cfg *config.Config, keys *keystore.Store) (broker.Core, error) {
 	return func(ctx context.Context, cfg *config.Config, keys *keystore.Store) (broker.Core, error) {
-		if !coreBuilt {
-			return nil, errDevNotBuilt
-		}
-		st, err := store.OpenMemory(ctx, devAccount)
+		st, dev, err := sts.OpenDev(ctx)
 		if err != nil {
 			return nil, err
 		}
-		key, err := demoAccount(ctx, st)
-		if err == nil {
-			err = keys.Put(devUser, keystore.Key{AccessKeyID: key.ID, SecretAccessKey: key.Secret})
-		}
-		var c broker.Core
-		if err == nil {
-			c, err = newCoreHandler(st, cfg.Region, log.Named("core"))
-		}
-		if err != nil {
+		if err := keys.Put(devUser, keystore.Key{AccessKeyID: dev.AccessKeyID, SecretAccessKey: dev.SecretAccessKey}); err != nil {
 			st.Close()
-			return nil, err
+			return nil, fmt.Errorf("keeping the dev user's key: %w", err)
 		}
-		return c, nil
+		return newCore(ctx, st, log.Named("core"))
 	}
-}
-
-// demoAccount creates user dev with an access key, and role dev-admin
-// (AdministratorAccess) that dev may assume.
-func demoAccount(ctx context.Context, st *store.Store) (account.AccessKey, error) {
-	userARN := "arn:aws:iam::" + devAccount + ":user/" + devUser
-	roleARN := "arn:aws:iam::" + devAccount + ":role/" + devRole
-	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + userARN +
-		`"},"Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"]}]}`
-	assume := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"],"Resource":"` + roleARN + `"}]}`
-	var key account.AccessKey
-	err := st.Update(ctx, func(tx *store.Tx) error {
-		if _, err := tx.CreateUser(account.User{Name: devUser, Path: "/"}); err != nil {
-			return err
-		}
-		if err := tx.PutInlinePolicy(account.UserRef(devUser), "assume-dev-admin", assume); err != nil {
-			return err
-		}
-		if _, err := tx.CreateRole(account.Role{Name: devRole, Path: "/", AssumeRolePolicy: trust,
-			Description: "credbroker serve --dev: administrator of the demo account"}); err != nil {
-			return err
-		}
-		if err := tx.AttachPolicy(account.RoleRef(devRole), "arn:aws:iam::aws:policy/AdministratorAccess"); err != nil {
-			return err
-		}
-		var err error
-		key, err = tx.CreateAccessKey(devUser)
-		return err
-	})
-	if err != nil {
-		return account.AccessKey{}, fmt.Errorf("creating the demo account: %w", err)
-	}
-	return key, nil
 }

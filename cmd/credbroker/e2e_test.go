@@ -407,65 +407,9 @@ func TestE2EExecWithoutDaemon(t *testing.T) {
 	e.noSecretOnDisk(t, errOut)
 }
 
-// TestE2EDevNotBuilt: until the embedded core is merged, serve --dev says
-// so plainly and exits non-zero, before opening any listener.
-func TestE2EDevNotBuilt(t *testing.T) {
-	if coreBuilt {
-		t.Skip("the core is built: TestE2EDev covers --dev")
-	}
-	e := newE2E(t)
-	out, err := e.command(nil, e.bin, "serve", "--dev", "--runtime-dir", e.runtimeDir).CombinedOutput()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() == 0 {
-		t.Fatalf("serve --dev: %v", err)
-	}
-	if !strings.Contains(string(out), "serve --dev needs the embedded IAM/STS core, which is not built yet") {
-		t.Errorf("serve --dev said:\n%s", out)
-	}
-	if _, err := os.Stat(filepath.Join(e.runtimeDir, control.EndpointsFile)); err == nil {
-		t.Error("serve --dev wrote endpoints.json although it did not start")
-	}
-}
-
-// TestE2EJournal: under the journal, log lines (the audit lines too) are
-// JSON, without timestamps of our own.
-func TestE2EJournal(t *testing.T) {
-	e := newE2E(t)
-	e.writeConfig(e2eRoles())
-	e.addKey()
-	d := e.serve([]string{"JOURNAL_STREAM=8:12345"})
-	if _, _, err := e.run("", "credential-process", "deploy"); err != nil {
-		t.Fatal(err)
-	}
-	d.stderr.waitFor(t, "credentials handed out", 5*time.Second)
-	if err := d.stop(); err != nil {
-		t.Fatal(err)
-	}
-	audit := 0
-	for _, line := range strings.Split(strings.TrimSpace(d.stderr.String()), "\n") {
-		var rec map[string]any
-		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			t.Errorf("not JSON: %q", line)
-			continue
-		}
-		if _, ok := rec["@timestamp"]; ok {
-			t.Errorf("a timestamp of our own under the journal: %q", line)
-		}
-		if rec["@message"] == "credentials handed out" && rec["role"] == "deploy" && rec["endpoint"] == "control" {
-			audit++
-		}
-	}
-	if audit != 1 {
-		t.Errorf("%d audit lines, want 1:\n%s", audit, d.stderr.String())
-	}
-}
-
 // TestE2EDev: serve --dev, then the AWS CLI and boto3, pointed at it by
 // `credbroker env`, are the assumed role dev-admin at the embedded core.
-// It runs once the core is built (coreBuilt).
 func TestE2EDev(t *testing.T) {
-	if !coreBuilt {
-		t.Skip("the embedded core is not built yet")
-	}
 	e := newE2E(t)
 	n := newNotifySocket(t, e.root)
 	cmd := e.command([]string{"NOTIFY_SOCKET=" + n.path}, e.bin, "serve", "--dev", "--runtime-dir", e.runtimeDir,

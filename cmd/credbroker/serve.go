@@ -142,9 +142,6 @@ func runServe(cmd *cobra.Command, a *app, f *serveFlags) error {
 	}()
 	o.Reload = reload
 	if err := daemon.Run(ctx, o); err != nil {
-		if f.dev && errors.Is(err, errDevNotBuilt) {
-			return err
-		}
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
