@@ -299,10 +299,22 @@ func TestOutageServesUntilExpiry(t *testing.T) {
 	if !sawBelowFloor || strings.Count(f.logs.String(), "less than the floor") != 1 {
 		t.Errorf("below-floor served %v; log:\n%s", sawBelowFloor, f.logs)
 	}
-	// Retries backed off: 20 minutes of outage make far fewer calls than
-	// one per 7-second step, and more than one per minute (the cap).
-	if n := f.up.count(); n < 20 || n > 40 {
-		t.Errorf("%d upstream calls in a 20-minute outage", n)
+	// Retries backed off: the outage lasts from the refresh point (20 min
+	// before expiry) to expiry. Backoff doubles from BackoffBase to
+	// BackoffMax with "equal jitter" (half fixed, half random; the fixture's
+	// random is 0), so once capped a retry comes every BackoffMax/2. The
+	// count lies between one per BackoffMax and one per BackoffMax/2 after
+	// the doubling phase: far fewer than one per 7-second step.
+	o := f.cache.o
+	outageLen := 20 * time.Minute
+	doubling := 0
+	for d := o.BackoffBase; d < o.BackoffMax; d *= 2 {
+		doubling++
+	}
+	lo := int(outageLen / o.BackoffMax)
+	hi := 1 + doubling + int(outageLen/(o.BackoffMax/2))
+	if n := f.up.count(); n < lo || n > hi {
+		t.Errorf("%d upstream calls in a 20-minute outage, want %d..%d", n, lo, hi)
 	}
 
 	// Expired: callers get the classified error at once.
