@@ -115,8 +115,11 @@ func (a *API) updateRole(ctx context.Context, c *sts.Call) (any, error) {
 	if n, ok := c.Params.Int("MaxSessionDuration"); ok {
 		u.MaxSessionDuration = time.Duration(n) * time.Second
 	}
-	_, err := changeRole(ctx, c, "iam:UpdateRole", u)
-	return ok(err)
+	if _, err := changeRole(ctx, c, "iam:UpdateRole", u); err != nil {
+		return nil, err
+	}
+	// UpdateRole's output shape has no members, but the SDKs expect its element.
+	return &struct{}{}, nil
 }
 
 func (a *API) updateRoleDescription(ctx context.Context, c *sts.Call) (any, error) {
