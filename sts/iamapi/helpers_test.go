@@ -2,6 +2,7 @@ package iamapi_test
 
 import (
 	"context"
+	"encoding/base32"
 	"errors"
 	"net/http/httptest"
 	"strings"
@@ -24,15 +25,20 @@ import (
 
 const testAccount = "123456789012"
 
-// clock is a settable clock shared by the store, the core and the test.
+// clock is a settable clock shared by the store, the core and the test; a real one
+// follows time.Now from its start, for clients that sign with the real time.
 type clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu   sync.Mutex
+	t    time.Time
+	real time.Time // when set, Now is t plus the time since real
 }
 
 func (c *clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.real.IsZero() {
+		return c.t.Add(time.Since(c.real)).UTC()
+	}
 	return c.t
 }
 
@@ -57,10 +63,16 @@ type fixture struct {
 // cheapHash keeps password hashing fast in tests; production uses the defaults.
 var cheapHash = account.Argon2id{Time: 1, MemoryKiB: 64, Threads: 1}
 
-func newFixture(t testing.TB) *fixture {
+func newFixture(t testing.TB) *fixture { return newFixtureClock(t, false) }
+
+// newFixtureClock is newFixture with a clock that runs (real) or stands still.
+func newFixtureClock(t testing.TB, real bool) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	if real {
+		clk.real = time.Now()
+	}
 	cat, err := policy.BuiltinCatalog()
 	if err != nil {
 		t.Fatal(err)
@@ -207,3 +219,8 @@ const (
 const ec2Trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
 
 type storeTx = store.Tx
+
+// base32NoPad decodes a Base32StringSeed (no padding, maybe a trailing newline).
+func base32NoPad(s string) ([]byte, error) {
+	return base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.TrimSpace(s))
+}
