@@ -316,13 +316,14 @@ func TestCLIWalkthrough(t *testing.T) {
 	// Then in the order AWS requires.
 	c.run(nil, "admin", "iam", "deactivate-mfa-device", "--user-name", "dev-alice", "--serial-number", serial)
 	c.run(nil, "admin", "iam", "delete-virtual-mfa-device", "--serial-number", serial)
+	c.fails("DeleteConflict", "must remove user from all groups first", "admin", "iam", "delete-user", "--user-name", "dev-alice")
+	c.run(nil, "admin", "iam", "remove-user-from-group", "--group-name", "Developers", "--user-name", "dev-alice")
 	c.fails("DeleteConflict", "must delete login profile first", "admin", "iam", "delete-user", "--user-name", "dev-alice")
 	c.run(nil, "admin", "iam", "delete-login-profile", "--user-name", "dev-alice")
+	c.run(nil, "admin", "iam", "delete-user", "--user-name", "dev-alice")
 	c.run(nil, "admin", "iam", "delete-virtual-mfa-device", "--serial-number", "arn:aws:iam::123456789012:mfa/dev-bob")
-	for _, u := range []string{"dev-alice", "dev-bob"} {
-		c.run(nil, "admin", "iam", "remove-user-from-group", "--group-name", "Developers", "--user-name", u)
-		c.run(nil, "admin", "iam", "delete-user", "--user-name", u)
-	}
+	c.run(nil, "admin", "iam", "remove-user-from-group", "--group-name", "Developers", "--user-name", "dev-bob")
+	c.run(nil, "admin", "iam", "delete-user", "--user-name", "dev-bob")
 	c.run(nil, "admin", "iam", "remove-role-from-instance-profile", "--instance-profile-name", "app-ec2", "--role-name", "app-ec2")
 	c.run(nil, "admin", "iam", "delete-instance-profile", "--instance-profile-name", "app-ec2")
 	c.fails("DeleteConflict", "must detach all policies first", "admin", "iam", "delete-role", "--role-name", "app-ec2")
