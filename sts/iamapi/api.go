@@ -83,9 +83,10 @@ func (a *API) Service() *sts.Service {
 
 // Actions returns the names of the actions the API serves.
 func (a *API) Actions() []string {
-	out := make([]string, 0, len(a.handlers()))
+	hs := a.handlers()
+	out := make([]string, 0, len(hs))
 	for _, name := range a.model.Operations() {
-		if _, ok := a.handlers()[name]; ok {
+		if _, ok := hs[name]; ok {
 			out = append(out, name)
 		}
 	}
