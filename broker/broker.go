@@ -277,7 +277,7 @@ func (b *Broker) compileLocked(cfg *config.Config, up *Upstream, keys KeyStore) 
 		account := accountOf(r.ARN)
 		st.roles[r.Name] = &roleState{
 			cfg: r, src: src, perCaller: r.PerCaller(), accountID: account,
-			info:  imds.RoleInfo{Name: r.Name, InstanceProfileARN: "arn:aws:iam::" + account + ":instance-profile/" + r.Name, InstanceProfileID: instanceProfileID(r.ARN)},
+			info:  roleInfo(up, r, account),
 			stats: b.metrics.role(r.Name),
 		}
 		st.names = append(st.names, r.Name)
@@ -330,6 +330,20 @@ func accountOf(arn string) string {
 
 // instanceProfileID makes a stable IAM-style id for the instance profile
 // IMDS reports for a role.
+// roleInfo is what IMDS iam/info says of role r: the instance profile the
+// upstream knows holds it (the embedded core), else one named after it.
+func roleInfo(up *Upstream, r *config.Role, account string) imds.RoleInfo {
+	if up != nil && up.Profiles != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		arn, id, found, err := up.Profiles.InstanceProfileForRole(ctx, r.ARN)
+		cancel()
+		if err == nil && found {
+			return imds.RoleInfo{Name: r.Name, InstanceProfileARN: arn, InstanceProfileID: id}
+		}
+	}
+	return imds.RoleInfo{Name: r.Name, InstanceProfileARN: "arn:aws:iam::" + account + ":instance-profile/" + r.Name, InstanceProfileID: instanceProfileID(r.ARN)}
+}
+
 func instanceProfileID(roleARN string) string {
 	sum := sha256.Sum256([]byte("instance-profile:" + roleARN))
 	return "AIPA" + base32.StdEncoding.EncodeToString(sum[:])[:17]

@@ -36,6 +36,16 @@ type Upstream struct {
 	// will do); the daemon says READY only after it succeeds. nil means
 	// always reachable (the embedded core, in-process).
 	Probe func(ctx context.Context) error
+	// Profiles, when set, knows the instance profile that holds a role (the
+	// embedded core does); IMDS iam/info reports it. Without it, iam/info
+	// reports a profile named after the role.
+	Profiles InstanceProfileLookup
+}
+
+// InstanceProfileLookup finds the instance profile holding the role roleARN,
+// for IMDS iam/info. An embedded core implements it; a remote STS cannot.
+type InstanceProfileLookup interface {
+	InstanceProfileForRole(ctx context.Context, roleARN string) (arn, id string, found bool, err error)
 }
 
 // UpstreamOptions configure NewSTSUpstream and NewEmbeddedUpstream.
@@ -126,6 +136,9 @@ func NewEmbeddedUpstream(core http.Handler, region string) *Upstream {
 		o.RetryMaxAttempts = 1
 	})
 	u.Name, u.Probe = "embedded core", nil
+	if p, ok := core.(InstanceProfileLookup); ok {
+		u.Profiles = p
+	}
 	return u
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 
 	"github.com/hashicorp/go-hclog"
@@ -13,6 +14,8 @@ import (
 	"github.com/credbroker/credbroker/broker/config"
 	"github.com/credbroker/credbroker/broker/keystore"
 	"github.com/credbroker/credbroker/sts"
+	"github.com/credbroker/credbroker/sts/iamapi"
+	"github.com/credbroker/credbroker/sts/policy"
 	"github.com/credbroker/credbroker/sts/store"
 )
 
@@ -37,12 +40,27 @@ func (c embeddedCore) Close() error {
 	return errors.Join(c.core.Close(), c.st.Close())
 }
 
-var _ broker.Core = embeddedCore{}
+// InstanceProfileForRole tells the broker which instance profile holds a
+// role, for IMDS iam/info.
+func (c embeddedCore) InstanceProfileForRole(ctx context.Context, roleARN string) (arn, id string, found bool, err error) {
+	p, found, err := c.core.InstanceProfileForRole(ctx, roleARN)
+	return p.ARN, p.ID, found, err
+}
+
+var (
+	_ broker.Core                  = embeddedCore{}
+	_ broker.InstanceProfileLookup = embeddedCore{}
+)
 
 // newCore returns the embedded core serving the account in st, with the STS
-// API (and every API registered with it); it takes ownership of st.
+// and IAM APIs; it takes ownership of st.
 func newCore(ctx context.Context, st *store.Store, log hclog.Logger) (broker.Core, error) {
 	c, err := sts.New(ctx, st, func(o *sts.Options) { o.Logger = log })
+	if err == nil {
+		if _, err = iamapi.Register(c); err != nil {
+			c.Close()
+		}
+	}
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("starting the embedded core: %w", err)
@@ -58,7 +76,18 @@ func openCore(log hclog.Logger) func(ctx context.Context, cfg *config.Config, ke
 		if err != nil {
 			return nil, err
 		}
-		st, err := store.OpenFile(ctx, filepath.Join(cfg.Upstream.StateDir, "core.db"), mk)
+		path := filepath.Join(cfg.Upstream.StateDir, coreDBName)
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no embedded core in %s: create its account once with `credbroker core init --state-dir %s`", cfg.Upstream.StateDir, cfg.Upstream.StateDir)
+		}
+		cat, err := policy.BuiltinCatalog()
+		if err != nil {
+			return nil, err
+		}
+		st, err := store.OpenFile(ctx, path, mk, func(o *store.Options) {
+			o.Logger = log.Named("store")
+			o.AWSManagedPolicyExists = func(arn string) bool { _, ok := cat.Lookup(arn); return ok }
+		})
 		if err != nil {
 			return nil, err
 		}

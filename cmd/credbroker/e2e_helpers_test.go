@@ -210,7 +210,11 @@ type notifyMsg struct {
 
 func newNotifySocket(t testing.TB, dir string) *notifySocket {
 	t.Helper()
-	path := filepath.Join(dir, "notify.sock")
+	sub, err := os.MkdirTemp(dir, "notify") // one per daemon started, even in the same dir
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(sub, "notify.sock")
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	ec2imds "github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+
 	"github.com/credbroker/credbroker/broker/control"
 )
 
@@ -451,5 +453,31 @@ func TestE2EDev(t *testing.T) {
 				t.Errorf("%s via %s: %s", argv[0], via, got)
 			}
 		}
+	}
+	// IAM is served too: the CLI, as dev-admin, sees the demo user and the
+	// instance profile of dev-admin; IMDS iam/info reports that very profile.
+	env := append(slices.Clone(base), vars...)
+	c := exec.Command("aws", "iam", "list-users", "--output", "json")
+	c.Env, c.Dir = env, e.home
+	got, err := c.Output()
+	if err != nil || !strings.Contains(string(got), `"UserName": "dev"`) {
+		t.Fatalf("iam list-users: %v %s\n%s", err, got, stderrOf(err))
+	}
+	c = exec.Command("aws", "iam", "get-instance-profile", "--instance-profile-name", "dev-admin", "--output", "json")
+	c.Env, c.Dir = env, e.home
+	if got, err = c.Output(); err != nil {
+		t.Fatalf("iam get-instance-profile: %v\n%s", err, stderrOf(err))
+	}
+	var ip struct {
+		InstanceProfile struct{ InstanceProfileId, Arn string }
+	}
+	json.Unmarshal(got, &ip)
+	eps, err := control.ReadEndpoints(e.runtimeDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := ec2imds.New(ec2imds.Options{Endpoint: "http://" + eps.IMDS + "/"}).GetIAMInfo(context.Background(), nil)
+	if err != nil || info.InstanceProfileArn != ip.InstanceProfile.Arn || info.InstanceProfileID != ip.InstanceProfile.InstanceProfileId || ip.InstanceProfile.Arn == "" {
+		t.Errorf("IMDS iam/info %+v, %v; the core's profile %+v", info.IAMInfo, err, ip.InstanceProfile)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 
 	"github.com/hashicorp/go-hclog"
@@ -65,9 +64,4 @@ Start here:
 		newGenDocsCmd(),
 	)
 	return root
-}
-
-// notYet is what a subcommand whose issue has not landed says, instead of pretending.
-func notYet(what, issue string) error {
-	return fmt.Errorf("%s is not built yet (tracked in issue %s)", what, issue)
 }

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/credbroker/credbroker/broker/config"
+	"github.com/credbroker/credbroker/broker/keystore"
+	"github.com/credbroker/credbroker/sts/account"
+	"github.com/credbroker/credbroker/sts/gaad"
+	"github.com/credbroker/credbroker/sts/store"
+)
+
+var printedKey = regexp.MustCompile(`aws_access_key_id     = (AKIA[A-Z0-9]{16})\n  aws_secret_access_key = (\S{40})\n`)
+
+func TestCoreInitImportExport(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "credbroker.hcl")
+	if err := os.WriteFile(cfg, []byte("region = \"eu-west-1\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	state, mk := filepath.Join(dir, "state"), filepath.Join(dir, "keys", "master.key")
+	flags := []string{"--config", cfg, "--state-dir", state, "--master-key-file", mk}
+
+	out, errOut, err := runCLI(t, "", append([]string{"core", "init", "--account-id", "123456789012"}, flags...)...)
+	if err != nil {
+		t.Fatalf("core init: %v\n%s", err, errOut)
+	}
+	m := printedKey.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("core init printed no root key:\n%s", out)
+	}
+	keyID, secret := m[1], m[2]
+	for _, want := range []string{"account 123456789012", "create-user --user-name admin", "AdministratorAccess", "delete-access-key --access-key-id " + keyID} {
+		if !strings.Contains(out, want) {
+			t.Errorf("core init's advice lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(errOut, "Made a new master key in "+mk) {
+		t.Errorf("stderr = %q", errOut)
+	}
+	for path, mode := range map[string]os.FileMode{filepath.Join(state, "core.db"): 0o600, mk: 0o600, state: 0o700} {
+		if st, err := os.Stat(path); err != nil || st.Mode().Perm() != mode {
+			t.Errorf("%s: %v, mode %v, want %v", path, err, st.Mode().Perm(), mode)
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join(state, "core.db"))
+	if err != nil || bytes.Contains(raw, []byte(secret)) {
+		t.Errorf("the store file holds the root secret in clear (%v)", err)
+	}
+	// The key printed is the one the store holds, for the root user.
+	st, err := store.OpenFile(context.Background(), filepath.Join(state, "core.db"), store.FileKey(mk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := st.LookupAccessKey(context.Background(), keyID)
+	st.Close()
+	if err != nil || k.Secret != secret || k.UserName != account.RootUserName {
+		t.Fatalf("stored key %s: user %s, secret matches %v, %v", keyID, k.UserName, k.Secret == secret, err)
+	}
+
+	if _, _, err := runCLI(t, "", append([]string{"core", "init"}, flags...)...); err == nil || !strings.Contains(err.Error(), "already holds a core") {
+		t.Errorf("second init: %v", err)
+	}
+
+	// Import a real account's GAAD, export it back.
+	in := filepath.Join("..", "..", "sts", "gaad", "testdata", "get-account-authorization-details.json")
+	out, errOut, err = runCLI(t, "", append([]string{"core", "import", in}, flags...)...)
+	if err != nil || !strings.Contains(out, "Imported 3 users") {
+		t.Fatalf("import: %q %v", out, err)
+	}
+	if !strings.Contains(errOut, "arn:aws:iam::aws:policy/ReadOnlyAccess") {
+		t.Errorf("import does not warn of the AWS managed policy the core lacks: %q", errOut)
+	}
+	out, _, err = runCLI(t, "", append([]string{"core", "export"}, flags...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := gaad.Decode(strings.NewReader(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := gaad.Decode(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(summarize(got), summarize(want)); diff != "" {
+		t.Errorf("export after import (-got +want):\n%s", diff)
+	}
+	exported := filepath.Join(dir, "out.json")
+	if _, _, err := runCLI(t, "", append([]string{"core", "export", "-o", exported}, flags...)...); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(exported); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("export -o: %v %v", err, st.Mode())
+	}
+
+	other := strings.ReplaceAll(out, "123456789012", "111122223333")
+	if _, _, err := runCLI(t, other, append([]string{"core", "import", "-"}, flags...)...); err == nil || !strings.Contains(err.Error(), "account 111122223333") {
+		t.Errorf("import of another account: %v", err)
+	}
+	if _, _, err := runCLI(t, "", "core", "export", "--config", cfg, "--state-dir", filepath.Join(dir, "none"), "--master-key-file", mk); err == nil || !strings.Contains(err.Error(), "core init") {
+		t.Errorf("export without a core: %v", err)
+	}
+	// A wrong master key opens nothing.
+	wrong := filepath.Join(dir, "wrong.key")
+	if err := store.WriteKeyFile(wrong, bytes.NewReader(bytes.Repeat([]byte{7}, 32))); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCLI(t, "", "core", "export", "--config", cfg, "--state-dir", state, "--master-key-file", wrong); err == nil {
+		t.Error("export with the wrong master key succeeded")
+	}
+}
+
+// TestCoreInitKeyring keeps the master key (the config's default source) and the
+// root key in the kernel keyring: nothing secret is printed.
+func TestCoreInitKeyring(t *testing.T) {
+	root, cfg := keysEnv(t)
+	t.Setenv("CREDENTIALS_DIRECTORY", "")
+	state := filepath.Join(root, "state")
+	out, errOut, err := runCLI(t, "", "core", "init", "--config", cfg, "--state-dir", state, "--keyring", "core-root")
+	if err != nil {
+		t.Fatalf("init: %v\n%s", err, errOut)
+	}
+	if printedKey.MatchString(out) || !strings.Contains(out, `as "core-root"`) {
+		t.Fatalf("init with --keyring printed:\n%s", out)
+	}
+	c, err := config.Load(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks, err := keystore.Open(keystore.FromConfig(c.Keyring))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := ks.Get("core-root")
+	if err != nil || !strings.HasPrefix(k.AccessKeyID, "AKIA") || strings.Contains(out, k.SecretAccessKey) {
+		t.Fatalf("keyring entry: %v %v", k, err)
+	}
+	mk, err := keystore.NewMasterKey(c.Upstream.MasterKey, ks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.OpenFile(context.Background(), filepath.Join(state, "core.db"), mk)
+	if err != nil {
+		t.Fatalf("the store does not open with the keyring's master key: %v", err)
+	}
+	defer st.Close()
+	if got, err := st.LookupAccessKey(context.Background(), k.AccessKeyID); err != nil || got.Secret != k.SecretAccessKey {
+		t.Errorf("root key in the store: %v", err)
+	}
+	if _, _, err := runCLI(t, "", "core", "init", "--config", cfg, "--state-dir", filepath.Join(root, "state2"), "--keyring", "core-root"); err == nil ||
+		!strings.Contains(err.Error(), "already in the") {
+		t.Errorf("init over an existing keyring entry: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "state2", "core.db")); err == nil {
+		t.Error("a refused init left a store behind")
+	}
+}
+
+// summarize keeps what a round trip must keep: names, ARNs, ids, attachments,
+// documents.
+func summarize(d *gaad.Document) map[string]string {
+	m := map[string]string{}
+	for _, u := range d.UserDetailList {
+		m["user "+u.Arn] = u.UserID + " " + strings.Join(u.GroupList, ",") + " " + u.CreateDate.String()
+		for _, p := range u.UserPolicyList {
+			m["user policy "+u.UserName+"/"+p.PolicyName] = string(p.PolicyDocument)
+		}
+	}
+	for _, g := range d.GroupDetailList {
+		m["group "+g.Arn] = g.GroupID
+		for _, p := range g.AttachedManagedPolicies {
+			m["group attached "+g.GroupName+" "+p.PolicyArn] = p.PolicyName
+		}
+	}
+	for _, r := range d.RoleDetailList {
+		m["role "+r.Arn] = r.RoleID + " " + string(r.AssumeRolePolicyDocument)
+		for _, ip := range r.InstanceProfileList {
+			m["profile "+ip.Arn] = ip.InstanceProfileID
+		}
+	}
+	for _, p := range d.Policies {
+		if account.IsAWSManagedPolicyARN(p.Arn) { // the core's own catalog, not the account's
+			continue
+		}
+		for _, v := range p.PolicyVersionList {
+			m["policy "+p.Arn+" "+v.VersionID] = string(v.Document)
+		}
+	}
+	return m
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestE2ECoreHost is the persistent embedded core as a host runs it: `core
+// init` makes the account and shows the root key once; root, with the real
+// aws CLI against the core `serve` exposes, creates a user and a role for it;
+// the user's key goes to the keyring with `keys add`; after a restart (the
+// account is on disk, encrypted under the master key file) the broker hands
+// that role to the aws CLI through IMDS.
+func TestE2ECoreHost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	if _, err := exec.LookPath("aws"); err != nil {
+		t.Skip("the aws CLI is not installed")
+	}
+	e := newE2E(t)
+	const acct = "111122223333"
+	state := filepath.Join(e.root, "core")
+	keyFile := filepath.Join(e.root, "master.key")
+	writeCfg := func(roles string) {
+		e.cfgPath = filepath.Join(e.root, "credbroker.hcl")
+		cfg := fmt.Sprintf(`region = "us-east-1"
+upstream "core" {
+  state_dir  = %q
+  account_id = %q
+  master_key {
+    source = "file"
+    path   = %q
+  }
+}
+keyring {
+  backend      = "keyctl"
+  keyctl_scope = "user"
+  name         = %q
+}
+`, state, acct, keyFile, e.keyring) + roles
+		if err := os.WriteFile(e.cfgPath, []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeCfg("")
+
+	// serve before init names the fix.
+	out, errOut, err := e.run("", "serve", "--config", e.cfgPath, "--runtime-dir", e.runtimeDir,
+		"--imds-addr", "127.0.0.1:0", "--container-addr", "127.0.0.1:0", "--core-addr", "127.0.0.1:0")
+	if err == nil || !strings.Contains(out+errOut, "credbroker core init") {
+		t.Fatalf("serve with no core: %v\n%s%s", err, out, errOut)
+	}
+
+	out, errOut, err = e.run("", "core", "init", "--config", e.cfgPath, "--master-key-file", keyFile, "--account-id", acct)
+	if err != nil {
+		t.Fatalf("core init: %v\n%s%s", err, out, errOut)
+	}
+	m := regexp.MustCompile(`aws_access_key_id\s+=\s+(AKIA\w+)\s+aws_secret_access_key\s+=\s+(\S+)`).FindStringSubmatch(out + errOut)
+	if m == nil {
+		t.Fatalf("core init printed no root key:\n%s%s", out, errOut)
+	}
+	rootID, rootSecret := m[1], m[2]
+	if _, _, err := e.run("", "core", "init", "--config", e.cfgPath, "--master-key-file", keyFile, "--account-id", acct); err == nil {
+		t.Fatal("a second core init succeeded")
+	}
+
+	// Root administers the account through the core listener.
+	d := e.serve(nil, "--core-addr", "127.0.0.1:0")
+	root := []string{"AWS_ACCESS_KEY_ID=" + rootID, "AWS_SECRET_ACCESS_KEY=" + rootSecret, "AWS_DEFAULT_REGION=us-east-1",
+		"AWS_ENDPOINT_URL_IAM=http://" + d.eps.Core, "AWS_ENDPOINT_URL_STS=http://" + d.eps.Core}
+	awsAs := func(env []string, args ...string) []byte {
+		t.Helper()
+		c := e.command(env, "aws", append(args, "--output", "json")...)
+		b, err := c.Output()
+		if err != nil {
+			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, stderrOf(err))
+		}
+		return b
+	}
+	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:user/ops"},"Action":"sts:AssumeRole"}]}`, acct)
+	allow := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::%s:role/app"}]}`, acct)
+	awsAs(root, "iam", "create-user", "--user-name", "ops")
+	awsAs(root, "iam", "put-user-policy", "--user-name", "ops", "--policy-name", "assume-app", "--policy-document", allow)
+	awsAs(root, "iam", "create-role", "--role-name", "app", "--assume-role-policy-document", trust)
+	awsAs(root, "iam", "attach-role-policy", "--role-name", "app", "--policy-arn", "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
+	var key struct {
+		AccessKey struct{ AccessKeyId, SecretAccessKey string }
+	}
+	if err := json.Unmarshal(awsAs(root, "iam", "create-access-key", "--user-name", "ops"), &key); err != nil || key.AccessKey.SecretAccessKey == "" {
+		t.Fatalf("create-access-key: %v", err)
+	}
+	if err := d.stop(); err != nil {
+		t.Fatalf("serve: %v\n%s", err, d.stderr.String())
+	}
+
+	// The user's key into the keyring (stdin, never argv), a role for every caller.
+	if out, errOut, err := e.run(key.AccessKey.AccessKeyId+"\n"+key.AccessKey.SecretAccessKey+"\n", "keys", "add", "ops", "--config", e.cfgPath); err != nil {
+		t.Fatalf("keys add: %v\n%s%s", err, out, errOut)
+	}
+	writeCfg(fmt.Sprintf(`source "keyring" "ops" {}
+role "app" {
+  arn    = "arn:aws:iam::%s:role/app"
+  source = "ops"
+}
+default_role = "app"
+`, acct))
+	d = e.serve(nil, "--core-addr", "127.0.0.1:0")
+	defer d.stop()
+	imdsEnv := []string{"AWS_EC2_METADATA_SERVICE_ENDPOINT=http://" + d.eps.IMDS + "/", "AWS_EC2_METADATA_V1_DISABLED=true",
+		"AWS_DEFAULT_REGION=us-east-1", "AWS_ENDPOINT_URL_STS=http://" + d.eps.Core}
+	var id callerIdentity
+	if err := json.Unmarshal(awsAs(imdsEnv, "sts", "get-caller-identity"), &id); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(id.Arn, "arn:aws:sts::"+acct+":assumed-role/app/") {
+		t.Errorf("through IMDS after a restart: %+v", id)
+	}
+	// The secrets are encrypted at rest: neither key is in the state directory.
+	for _, secret := range []string{rootSecret, key.AccessKey.SecretAccessKey} {
+		filepath.WalkDir(state, func(p string, de os.DirEntry, err error) error {
+			if err == nil && !de.IsDir() {
+				if b, _ := os.ReadFile(p); strings.Contains(string(b), secret) {
+					t.Errorf("%s holds a secret access key in the clear", p)
+				}
+			}
+			return nil
+		})
+	}
+}

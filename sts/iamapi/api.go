@@ -1,0 +1,324 @@
+package iamapi
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/credbroker/credbroker/sts"
+	"github.com/credbroker/credbroker/sts/account"
+	"github.com/credbroker/credbroker/sts/query"
+	"github.com/credbroker/credbroker/sts/store"
+)
+
+//go:embed model_iam.json.gz
+var modelData []byte
+
+// Options configure the IAM API.
+type Options struct {
+	// Argon2id are the parameters of new console password hashes (default
+	// account.DefaultArgon2id()). Tests may lower them; production should not.
+	Argon2id account.Argon2id
+	// CredentialReportTTL is how long a credential report is served before
+	// GenerateCredentialReport makes a new one (default four hours, as IAM).
+	CredentialReportTTL time.Duration
+}
+
+// API is the IAM Query API (Version 2010-05-08) over the core's account. Build it with
+// New and hand Service to sts.Core.Register, or call Register.
+type API struct {
+	o     Options
+	model *query.Model
+
+	reportMu sync.Mutex
+	report   *credentialReport
+}
+
+// New returns the IAM API.
+func New(optFns ...func(*Options)) (*API, error) {
+	o := Options{Argon2id: account.DefaultArgon2id(), CredentialReportTTL: 4 * time.Hour}
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	if o.Argon2id.Time == 0 || o.Argon2id.MemoryKiB == 0 || o.Argon2id.Threads == 0 {
+		o.Argon2id = account.DefaultArgon2id()
+	}
+	if o.CredentialReportTTL <= 0 {
+		o.CredentialReportTTL = 4 * time.Hour
+	}
+	m, err := query.LoadModel(modelData)
+	if err != nil {
+		return nil, fmt.Errorf("iam api: %w", err)
+	}
+	return &API{o: o, model: m}, nil
+}
+
+// Register serves the IAM API on core's endpoint (requests signed for service "iam").
+func Register(core *sts.Core, optFns ...func(*Options)) (*API, error) {
+	a, err := New(optFns...)
+	if err != nil {
+		return nil, err
+	}
+	if err := core.Register(a.Service()); err != nil {
+		return nil, fmt.Errorf("iam api: %w", err)
+	}
+	return a, nil
+}
+
+// Model returns the IAM API's model (botocore's, trimmed).
+func (a *API) Model() *query.Model { return a.model }
+
+// Service returns the IAM API as the core registers it: every action the package
+// implements, with IAM's AccessDenied wording.
+func (a *API) Service() *sts.Service {
+	actions := map[string]sts.Action{}
+	for name, h := range a.handlers() {
+		actions[name] = sts.Action{Handler: h}
+	}
+	return &sts.Service{Model: a.model, Actions: actions, DenyReasons: true}
+}
+
+// Actions returns the names of the actions the API serves.
+func (a *API) Actions() []string {
+	hs := a.handlers()
+	out := make([]string, 0, len(hs))
+	for _, name := range a.model.Operations() {
+		if _, ok := hs[name]; ok {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func (a *API) handlers() map[string]sts.Handler {
+	return map[string]sts.Handler{
+		// Users.
+		"CreateUser":   a.createUser,
+		"GetUser":      a.getUser,
+		"ListUsers":    a.listUsers,
+		"UpdateUser":   a.updateUser,
+		"DeleteUser":   a.deleteUser,
+		"TagUser":      a.tagUser,
+		"UntagUser":    a.untagUser,
+		"ListUserTags": a.listUserTags,
+		// Groups.
+		"CreateGroup":         a.createGroup,
+		"GetGroup":            a.getGroup,
+		"ListGroups":          a.listGroups,
+		"UpdateGroup":         a.updateGroup,
+		"DeleteGroup":         a.deleteGroup,
+		"AddUserToGroup":      a.addUserToGroup,
+		"RemoveUserFromGroup": a.removeUserFromGroup,
+		"ListGroupsForUser":   a.listGroupsForUser,
+		// Roles.
+		"CreateRole":                    a.createRole,
+		"GetRole":                       a.getRole,
+		"ListRoles":                     a.listRoles,
+		"UpdateRole":                    a.updateRole,
+		"UpdateRoleDescription":         a.updateRoleDescription,
+		"UpdateAssumeRolePolicy":        a.updateAssumeRolePolicy,
+		"DeleteRole":                    a.deleteRole,
+		"TagRole":                       a.tagRole,
+		"UntagRole":                     a.untagRole,
+		"ListRoleTags":                  a.listRoleTags,
+		"PutRolePermissionsBoundary":    a.putRolePermissionsBoundary,
+		"DeleteRolePermissionsBoundary": a.deleteRolePermissionsBoundary,
+		// Instance profiles.
+		"CreateInstanceProfile":         a.createInstanceProfile,
+		"GetInstanceProfile":            a.getInstanceProfile,
+		"DeleteInstanceProfile":         a.deleteInstanceProfile,
+		"AddRoleToInstanceProfile":      a.addRoleToInstanceProfile,
+		"RemoveRoleFromInstanceProfile": a.removeRoleFromInstanceProfile,
+		"ListInstanceProfiles":          a.listInstanceProfiles,
+		"ListInstanceProfilesForRole":   a.listInstanceProfilesForRole,
+		// Managed policies.
+		"CreatePolicy":            a.createPolicy,
+		"GetPolicy":               a.getPolicy,
+		"ListPolicies":            a.listPolicies,
+		"DeletePolicy":            a.deletePolicy,
+		"CreatePolicyVersion":     a.createPolicyVersion,
+		"GetPolicyVersion":        a.getPolicyVersion,
+		"ListPolicyVersions":      a.listPolicyVersions,
+		"SetDefaultPolicyVersion": a.setDefaultPolicyVersion,
+		"DeletePolicyVersion":     a.deletePolicyVersion,
+		"TagPolicy":               a.tagPolicy,
+		"UntagPolicy":             a.untagPolicy,
+		"ListPolicyTags":          a.listPolicyTags,
+		"ListEntitiesForPolicy":   a.listEntitiesForPolicy,
+		// Attached policies.
+		"AttachUserPolicy":          a.attach(account.KindUser, true),
+		"AttachGroupPolicy":         a.attach(account.KindGroup, true),
+		"AttachRolePolicy":          a.attach(account.KindRole, true),
+		"DetachUserPolicy":          a.attach(account.KindUser, false),
+		"DetachGroupPolicy":         a.attach(account.KindGroup, false),
+		"DetachRolePolicy":          a.attach(account.KindRole, false),
+		"ListAttachedUserPolicies":  a.listAttached(account.KindUser),
+		"ListAttachedGroupPolicies": a.listAttached(account.KindGroup),
+		"ListAttachedRolePolicies":  a.listAttached(account.KindRole),
+		// Inline policies.
+		"PutUserPolicy":     a.putInline(account.KindUser),
+		"PutGroupPolicy":    a.putInline(account.KindGroup),
+		"PutRolePolicy":     a.putInline(account.KindRole),
+		"GetUserPolicy":     a.getInline(account.KindUser),
+		"GetGroupPolicy":    a.getInline(account.KindGroup),
+		"GetRolePolicy":     a.getInline(account.KindRole),
+		"DeleteUserPolicy":  a.deleteInline(account.KindUser),
+		"DeleteGroupPolicy": a.deleteInline(account.KindGroup),
+		"DeleteRolePolicy":  a.deleteInline(account.KindRole),
+		"ListUserPolicies":  a.listInline(account.KindUser),
+		"ListGroupPolicies": a.listInline(account.KindGroup),
+		"ListRolePolicies":  a.listInline(account.KindRole),
+		// Permissions boundaries of users (roles' are above).
+		"PutUserPermissionsBoundary":    a.putUserPermissionsBoundary,
+		"DeleteUserPermissionsBoundary": a.deleteUserPermissionsBoundary,
+		// Access keys.
+		"CreateAccessKey":      a.createAccessKey,
+		"ListAccessKeys":       a.listAccessKeys,
+		"UpdateAccessKey":      a.updateAccessKey,
+		"DeleteAccessKey":      a.deleteAccessKey,
+		"GetAccessKeyLastUsed": a.getAccessKeyLastUsed,
+		// Console passwords.
+		"CreateLoginProfile":          a.createLoginProfile,
+		"GetLoginProfile":             a.getLoginProfile,
+		"UpdateLoginProfile":          a.updateLoginProfile,
+		"DeleteLoginProfile":          a.deleteLoginProfile,
+		"ChangePassword":              a.changePassword,
+		"UpdateAccountPasswordPolicy": a.updateAccountPasswordPolicy,
+		"GetAccountPasswordPolicy":    a.getAccountPasswordPolicy,
+		"DeleteAccountPasswordPolicy": a.deleteAccountPasswordPolicy,
+		// MFA.
+		"CreateVirtualMFADevice": a.createVirtualMFADevice,
+		"EnableMFADevice":        a.enableMFADevice,
+		"ResyncMFADevice":        a.resyncMFADevice,
+		"DeactivateMFADevice":    a.deactivateMFADevice,
+		"ListMFADevices":         a.listMFADevices,
+		"ListVirtualMFADevices":  a.listVirtualMFADevices,
+		"DeleteVirtualMFADevice": a.deleteVirtualMFADevice,
+		// OpenID Connect providers.
+		"CreateOpenIDConnectProvider":             a.createOIDCProvider,
+		"GetOpenIDConnectProvider":                a.getOIDCProvider,
+		"ListOpenIDConnectProviders":              a.listOIDCProviders,
+		"DeleteOpenIDConnectProvider":             a.deleteOIDCProvider,
+		"AddClientIDToOpenIDConnectProvider":      a.addClientID,
+		"RemoveClientIDFromOpenIDConnectProvider": a.removeClientID,
+		"UpdateOpenIDConnectProviderThumbprint":   a.updateThumbprint,
+		// Review.
+		"GetAccountAuthorizationDetails":   a.getAccountAuthorizationDetails,
+		"GenerateCredentialReport":         a.generateCredentialReport,
+		"GetCredentialReport":              a.getCredentialReport,
+		"GetAccountSummary":                a.getAccountSummary,
+		"SimulatePrincipalPolicy":          a.simulatePrincipalPolicy,
+		"SimulateCustomPolicy":             a.simulateCustomPolicy,
+		"GetContextKeysForPrincipalPolicy": a.getContextKeysForPrincipalPolicy,
+		"GetContextKeysForCustomPolicy":    a.getContextKeysForCustomPolicy,
+		// Account.
+		"CreateAccountAlias": a.createAccountAlias,
+		"ListAccountAliases": a.listAccountAliases,
+		"DeleteAccountAlias": a.deleteAccountAlias,
+	}
+}
+
+// view and update run fn in a store transaction.
+func view(ctx context.Context, c *sts.Call, fn func(tx *store.Tx) error) error {
+	return c.Store().View(ctx, fn)
+}
+
+func update(ctx context.Context, c *sts.Call, fn func(tx *store.Tx) error) error {
+	return c.Store().Update(ctx, fn)
+}
+
+// ok is the result of actions without output.
+func ok(err error) (any, error) { return nil, err }
+
+// userName is the UserName parameter or, when it is absent, the caller's own user, as
+// IAM defaults it for the actions on one's own credentials.
+func userName(c *sts.Call) (string, error) {
+	if n := c.Params.String("UserName"); n != "" {
+		return n, nil
+	}
+	switch {
+	case c.Caller != nil && c.Caller.IsRoot():
+		return account.RootUserName, nil
+	case c.Caller != nil && c.Caller.IsUser():
+		return c.Caller.Principal.Username, nil
+	}
+	return "", query.NewError(query.CodeValidationError, "Must specify userName when calling with non-User credentials")
+}
+
+// target is what an action is authorized on: the entity's ARN and tags, and condition
+// keys that depend on the entity (its permissions boundary, for some actions).
+type target struct {
+	arn   string
+	tags  account.Tags
+	extra []sts.AuthzOption
+}
+
+// loaded reads an entity and authorizes action on it. When the entity does not exist,
+// the action is authorized on missingARN (the ARN it would have at path "/") before
+// NoSuchEntity is answered, so that a caller not allowed the action learns nothing
+// about which entities exist.
+func loaded[T any](ctx context.Context, c *sts.Call, action, missingARN string, get func(*store.Tx) (T, error),
+	targetOf func(T) target, opts ...sts.AuthzOption) (T, error) {
+	var v T
+	err := view(ctx, c, func(tx *store.Tx) error {
+		var err error
+		v, err = get(tx)
+		return err
+	})
+	if errors.Is(err, account.ErrNoSuchEntity) {
+		if aerr := c.Authorize(action, missingARN, opts...); aerr != nil {
+			return v, aerr
+		}
+		return v, err
+	}
+	if err != nil {
+		return v, err
+	}
+	t := targetOf(v)
+	all := append(tagOpts(t.tags), t.extra...)
+	return v, c.Authorize(action, t.arn, append(all, opts...)...)
+}
+
+// loadUser reads the user name (account.RootUserName: root) and authorizes action on it.
+func loadUser(ctx context.Context, c *sts.Call, action, name string, opts ...sts.AuthzOption) (account.User, error) {
+	return loaded(ctx, c, action, account.UserARN(c.AccountID(), "/", name),
+		func(tx *store.Tx) (account.User, error) { return tx.User(name) },
+		func(u account.User) target { return target{arn: u.ARN, tags: u.Tags} }, opts...)
+}
+
+func loadGroup(ctx context.Context, c *sts.Call, action, name string, opts ...sts.AuthzOption) (account.Group, error) {
+	return loaded(ctx, c, action, account.GroupARN(c.AccountID(), "/", name),
+		func(tx *store.Tx) (account.Group, error) { return tx.Group(name) },
+		func(g account.Group) target { return target{arn: g.ARN} }, opts...)
+}
+
+// loadRole reads the role name and authorizes action on it.
+func loadRole(ctx context.Context, c *sts.Call, action, name string, opts ...sts.AuthzOption) (account.Role, error) {
+	return loaded(ctx, c, action, account.RoleARN(c.AccountID(), "/", name),
+		func(tx *store.Tx) (account.Role, error) { return tx.Role(name) },
+		func(r account.Role) target { return target{arn: r.ARN, tags: r.Tags} }, opts...)
+}
+
+func loadProfile(ctx context.Context, c *sts.Call, action, name string, opts ...sts.AuthzOption) (account.InstanceProfile, error) {
+	return loaded(ctx, c, action, account.InstanceProfileARN(c.AccountID(), "/", name),
+		func(tx *store.Tx) (account.InstanceProfile, error) { return tx.InstanceProfile(name) },
+		func(p account.InstanceProfile) target { return target{arn: p.ARN, tags: p.Tags} }, opts...)
+}
+
+// listARN is the resource of a list action: the type and path prefix, as IAM names it
+// in its messages (arn:aws:iam::123456789012:user/).
+func listARN(c *sts.Call, typ, pathPrefix string) string {
+	if pathPrefix == "" {
+		pathPrefix = "/"
+	}
+	return "arn:" + account.Partition + ":iam::" + c.AccountID() + ":" + typ + pathPrefix
+}
+
+// pageOf reads Marker and MaxItems.
+func pageOf(p query.Params) store.Page {
+	n, _ := p.Int("MaxItems")
+	return store.Page{Marker: p.String("Marker"), MaxItems: int(n)}
+}

@@ -1,0 +1,304 @@
+package iamapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"image/png"
+	"net/url"
+
+	"github.com/pquerna/otp"
+
+	"github.com/credbroker/credbroker/sts"
+	"github.com/credbroker/credbroker/sts/account"
+	"github.com/credbroker/credbroker/sts/query"
+	"github.com/credbroker/credbroker/sts/store"
+)
+
+// TOTP windows, in 30-second steps either side of now: EnableMFADevice takes two
+// consecutive codes from the last minute or so; ResyncMFADevice looks further, for a
+// device whose clock drifted.
+const (
+	enableSkew = 2
+	resyncSkew = 20
+	qrSize     = 256
+)
+
+// OTPAuthURI is the otpauth:// URI a virtual MFA device's QR code holds, in the form
+// IAM documents: otpauth://totp/NAME@ACCOUNT?secret=BASE32 (ACCOUNT: the account's
+// alias when it has one, else its id).
+func OTPAuthURI(deviceName, accountName, base32Seed string) string {
+	u := url.URL{Scheme: "otpauth", Host: "totp", Path: "/" + deviceName + "@" + accountName}
+	u.RawQuery = "secret=" + base32Seed
+	return u.String()
+}
+
+// QRCodePNG renders uri as a QR code in a PNG image.
+func QRCodePNG(uri string) ([]byte, error) {
+	k, err := otp.NewKeyFromURL(uri)
+	if err != nil {
+		return nil, err
+	}
+	img, err := k.Image(qrSize, qrSize)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+type virtualMFAXML struct {
+	SerialNumber     string           `xml:"SerialNumber"`
+	Base32StringSeed string           `xml:"Base32StringSeed,omitempty"` // blob: base64
+	QRCodePNG        string           `xml:"QRCodePNG,omitempty"`        // blob: base64
+	User             *userXML         `xml:"User,omitempty"`
+	EnableDate       *query.Timestamp `xml:"EnableDate,omitempty"`
+	Tags             *members[tagXML] `xml:"Tags,omitempty"`
+}
+
+type createMFAResult struct {
+	VirtualMFADevice virtualMFAXML `xml:"VirtualMFADevice"`
+}
+
+// createVirtualMFADevice makes a device with a random seed and returns the seed
+// (Base32StringSeed) and its QR code (QRCodePNG), once: IAM never shows them again.
+func (a *API) createVirtualMFADevice(ctx context.Context, c *sts.Call) (any, error) {
+	d := account.VirtualMFADevice{Name: c.Params.String("VirtualMFADeviceName"), Path: c.Params.String("Path"), Tags: readTags(c.Params, "Tags")}
+	if d.Path == "" {
+		d.Path = "/"
+	}
+	arn := account.MFADeviceARN(c.AccountID(), d.Path, d.Name)
+	if err := c.Authorize("iam:CreateVirtualMFADevice", arn, requestTagOpts(d.Tags)...); err != nil {
+		return nil, err
+	}
+	if len(d.Tags) > 0 {
+		if err := c.Authorize("iam:TagMFADevice", arn, requestTagOpts(d.Tags)...); err != nil {
+			return nil, err
+		}
+	}
+	accountName := c.AccountID()
+	err := update(ctx, c, func(tx *store.Tx) error {
+		acct, err := tx.Account()
+		if err != nil {
+			return err
+		}
+		if len(acct.Aliases) > 0 {
+			accountName = acct.Aliases[0]
+		}
+		d, err = tx.CreateVirtualMFADevice(d)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	seed := d.Base32Seed()
+	qr, err := QRCodePNG(OTPAuthURI(d.Name, accountName, seed))
+	if err != nil {
+		return nil, fmt.Errorf("drawing the QR code of %s: %w", d.Serial, err)
+	}
+	return &createMFAResult{VirtualMFADevice: virtualMFAXML{
+		SerialNumber:     d.Serial,
+		Base32StringSeed: base64.StdEncoding.EncodeToString([]byte(seed)),
+		QRCodePNG:        base64.StdEncoding.EncodeToString(qr),
+		Tags:             optList(tagsXML(d.Tags)),
+	}}, nil
+}
+
+func errAuthCode() error {
+	return query.NewError("InvalidAuthenticationCode", "Authentication code for device is not valid.")
+}
+
+// consecutiveCodes finds the time step s (within skew steps of now) at which code1 is
+// the device's code and code2 the next one's.
+func consecutiveCodes(seed []byte, code1, code2 string, now uint64, skew int) (uint64, bool) {
+	for d := -skew; d <= skew; d++ {
+		s := int64(now) + int64(d)
+		if s < 0 {
+			continue
+		}
+		c1, err1 := sts.TOTPCode(seed, uint64(s))
+		c2, err2 := sts.TOTPCode(seed, uint64(s)+1)
+		if err1 != nil || err2 != nil {
+			return 0, false
+		}
+		if constantEqual(c1, code1) && constantEqual(c2, code2) {
+			return uint64(s), true
+		}
+	}
+	return 0, false
+}
+
+// checkCodes verifies two consecutive codes of the device serial and records the
+// second so that neither is accepted again. assigned says whose the device must be:
+// "" for an unassigned one (EnableMFADevice), else that user's id.
+func checkCodes(tx *store.Tx, c *sts.Call, serial, assigned string, skew int) error {
+	d, err := tx.VirtualMFADevice(serial)
+	if err != nil {
+		return err
+	}
+	if d.UserID != assigned {
+		if assigned == "" {
+			return account.Errorf(account.EntityAlreadyExists, "MFA Device is already in use.")
+		}
+		return account.Errorf(account.NoSuchEntity, "MFA Device with serial number %s not found for this user.", serial)
+	}
+	p := c.Params
+	s, found := consecutiveCodes(d.Seed, p.String("AuthenticationCode1"), p.String("AuthenticationCode2"), sts.TOTPStep(c.Now), skew)
+	if !found {
+		return errAuthCode()
+	}
+	fresh, err := tx.AcceptMFAStep(d.Serial, s+1)
+	if err != nil {
+		return err
+	}
+	if !fresh {
+		return errAuthCode()
+	}
+	return nil
+}
+
+func (a *API) enableMFADevice(ctx context.Context, c *sts.Call) (any, error) {
+	name, err := userName(c)
+	if err != nil {
+		return nil, err
+	}
+	u, err := loadUser(ctx, c, "iam:EnableMFADevice", name)
+	if err != nil {
+		return nil, err
+	}
+	serial := c.Params.String("SerialNumber")
+	// A refused code must stay refused: the step is recorded only with the enablement.
+	return ok(update(ctx, c, func(tx *store.Tx) error {
+		if err := checkCodes(tx, c, serial, "", enableSkew); err != nil {
+			return err
+		}
+		return tx.EnableMFADevice(u.Name, serial)
+	}))
+}
+
+func (a *API) resyncMFADevice(ctx context.Context, c *sts.Call) (any, error) {
+	name, err := userName(c)
+	if err != nil {
+		return nil, err
+	}
+	u, err := loadUser(ctx, c, "iam:ResyncMFADevice", name)
+	if err != nil {
+		return nil, err
+	}
+	serial := c.Params.String("SerialNumber")
+	return ok(update(ctx, c, func(tx *store.Tx) error { return checkCodes(tx, c, serial, u.ID, resyncSkew) }))
+}
+
+func (a *API) deactivateMFADevice(ctx context.Context, c *sts.Call) (any, error) {
+	name, err := userName(c)
+	if err != nil {
+		return nil, err
+	}
+	u, err := loadUser(ctx, c, "iam:DeactivateMFADevice", name)
+	if err != nil {
+		return nil, err
+	}
+	serial := c.Params.String("SerialNumber")
+	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.DeactivateMFADevice(u.Name, serial) }))
+}
+
+type mfaDeviceXML struct {
+	UserName     string          `xml:"UserName,omitempty"`
+	SerialNumber string          `xml:"SerialNumber"`
+	EnableDate   query.Timestamp `xml:"EnableDate"`
+}
+
+type listMFAResult struct {
+	MFADevices members[mfaDeviceXML] `xml:"MFADevices"`
+	page
+}
+
+func (a *API) listMFADevices(ctx context.Context, c *sts.Call) (any, error) {
+	name, err := userName(c)
+	if err != nil {
+		return nil, err
+	}
+	u, err := loadUser(ctx, c, "iam:ListMFADevices", name)
+	if err != nil {
+		return nil, err
+	}
+	var ds []account.VirtualMFADevice
+	if err := view(ctx, c, func(tx *store.Tx) error {
+		var err error
+		ds, err = tx.MFADevices(u.Name)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	items, next, err := paginate(ds, pageOf(c.Params))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]mfaDeviceXML, len(items))
+	for i, d := range items {
+		out[i] = mfaDeviceXML{UserName: u.Name, SerialNumber: d.Serial, EnableDate: ts(d.Enabled)}
+		if u.IsRoot() {
+			out[i].UserName = ""
+		}
+	}
+	return &listMFAResult{MFADevices: list(out), page: pageResult(next)}, nil
+}
+
+type listVirtualMFAResult struct {
+	VirtualMFADevices members[virtualMFAXML] `xml:"VirtualMFADevices"`
+	page
+}
+
+func (a *API) listVirtualMFADevices(ctx context.Context, c *sts.Call) (any, error) {
+	if err := c.Authorize("iam:ListVirtualMFADevices", "*"); err != nil {
+		return nil, err
+	}
+	status := c.Params.String("AssignmentStatus")
+	var out []virtualMFAXML
+	var next string
+	err := view(ctx, c, func(tx *store.Tx) error {
+		ds, n, err := tx.VirtualMFADevices(status, pageOf(c.Params))
+		if err != nil {
+			return err
+		}
+		next = n
+		for _, d := range ds {
+			x := virtualMFAXML{SerialNumber: d.Serial, Tags: optList(tagsXML(d.Tags))}
+			if d.UserID != "" {
+				u, err := tx.UserByID(d.UserID)
+				if err != nil {
+					return err
+				}
+				ux := userOf(u, false)
+				x.User, x.EnableDate = &ux, optTS(d.Enabled)
+			}
+			out = append(out, x)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &listVirtualMFAResult{VirtualMFADevices: list(out), page: pageResult(next)}, nil
+}
+
+func (a *API) deleteVirtualMFADevice(ctx context.Context, c *sts.Call) (any, error) {
+	serial := c.Params.String("SerialNumber")
+	d, err := loaded(ctx, c, "iam:DeleteVirtualMFADevice", serial,
+		func(tx *store.Tx) (account.VirtualMFADevice, error) { return tx.VirtualMFADevice(serial) },
+		func(d account.VirtualMFADevice) target { return target{arn: d.Serial, tags: d.Tags} })
+	if err != nil {
+		return nil, err
+	}
+	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.DeleteVirtualMFADevice(d.Serial) }))
+}
+
+// constantEqual compares two codes in constant time.
+func constantEqual(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}

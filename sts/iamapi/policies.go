@@ -1,0 +1,497 @@
+package iamapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base32"
+	"strings"
+
+	"github.com/credbroker/credbroker/sts"
+	"github.com/credbroker/credbroker/sts/account"
+	"github.com/credbroker/credbroker/sts/policy"
+	"github.com/credbroker/credbroker/sts/store"
+)
+
+// parseManaged checks a managed policy document with the policy engine, within
+// IAM's 6,144-character quota.
+func parseManaged(doc string) error {
+	_, err := policy.Parse([]byte(doc), policy.KindIdentity, func(o *policy.ParseOptions) { o.Limit = policy.LimitManaged })
+	return err
+}
+
+// awsPolicyID is a stable unique id for an AWS managed policy (AWS's own ids are not
+// published with the documents): ANPA and 17 characters derived from the ARN.
+func awsPolicyID(arn string) string {
+	sum := sha256.Sum256([]byte(arn))
+	return account.PrefixPolicy + base32.StdEncoding.EncodeToString(sum[:])[:17]
+}
+
+// awsPolicy is an AWS managed policy of the catalog as IAM shows it, with this
+// account's attachment counts.
+func awsPolicy(tx *store.Tx, m *policy.ManagedPolicy) (account.ManagedPolicy, error) {
+	attached, err := tx.EntitiesForPolicy(m.ARN, false)
+	if err != nil {
+		return account.ManagedPolicy{}, err
+	}
+	bounds, err := tx.EntitiesForPolicy(m.ARN, true)
+	if err != nil {
+		return account.ManagedPolicy{}, err
+	}
+	return account.ManagedPolicy{ID: awsPolicyID(m.ARN), Name: m.Name, Path: m.Path, ARN: m.ARN, Description: m.Description,
+		Created: m.CreateDate, Updated: m.CreateDate, DefaultVersion: m.DefaultVersionID,
+		AttachmentCount: len(attached), PermissionsBoundaryUsageCount: len(bounds)}, nil
+}
+
+// catalogPolicy finds an AWS managed policy by ARN.
+func catalogPolicy(c *sts.Call, arn string) (*policy.ManagedPolicy, error) {
+	m, found := c.Catalog().Lookup(arn)
+	if !found || m.ARN != arn {
+		return nil, account.Errorf(account.NoSuchEntity, "Policy %s was not found.", arn)
+	}
+	return m, nil
+}
+
+// managedPolicy reads a customer managed policy, or an AWS managed one from the
+// catalog.
+func managedPolicy(c *sts.Call, tx *store.Tx, arn string) (account.ManagedPolicy, error) {
+	if !account.IsAWSManagedPolicyARN(arn) {
+		return tx.Policy(arn)
+	}
+	m, err := catalogPolicy(c, arn)
+	if err != nil {
+		return account.ManagedPolicy{}, err
+	}
+	return awsPolicy(tx, m)
+}
+
+// loadManaged reads the managed policy arn (customer or AWS managed) and authorizes
+// action on it.
+func loadManaged(ctx context.Context, c *sts.Call, action, arn string, opts ...sts.AuthzOption) (account.ManagedPolicy, error) {
+	if err := account.ValidatePolicyARN(arn); err != nil {
+		return account.ManagedPolicy{}, err
+	}
+	return loaded(ctx, c, action, arn,
+		func(tx *store.Tx) (account.ManagedPolicy, error) { return managedPolicy(c, tx, arn) },
+		func(p account.ManagedPolicy) target { return target{arn: p.ARN, tags: p.Tags} }, opts...)
+}
+
+// loadLocal is loadManaged for the actions that change a policy: AWS managed ones
+// cannot be changed.
+func loadLocal(ctx context.Context, c *sts.Call, action, arn string, opts ...sts.AuthzOption) (account.ManagedPolicy, error) {
+	p, err := loadManaged(ctx, c, action, arn, opts...)
+	if err == nil && account.IsAWSManagedPolicyARN(p.ARN) {
+		return p, account.Errorf(account.InvalidInput, "AWS managed policy %s cannot be modified.", p.ARN)
+	}
+	return p, err
+}
+
+type policyResult struct {
+	Policy policyXML `xml:"Policy"`
+}
+
+func (a *API) createPolicy(ctx context.Context, c *sts.Call) (any, error) {
+	p := c.Params
+	mp := account.ManagedPolicy{Name: p.String("PolicyName"), Path: p.String("Path"), Description: p.String("Description"), Tags: readTags(p, "Tags")}
+	if mp.Path == "" {
+		mp.Path = "/"
+	}
+	doc := p.String("PolicyDocument")
+	arn := account.PolicyARN(c.AccountID(), mp.Path, mp.Name)
+	if err := c.Authorize("iam:CreatePolicy", arn, requestTagOpts(mp.Tags)...); err != nil {
+		return nil, err
+	}
+	if len(mp.Tags) > 0 {
+		if err := c.Authorize("iam:TagPolicy", arn, requestTagOpts(mp.Tags)...); err != nil {
+			return nil, err
+		}
+	}
+	if err := parseManaged(doc); err != nil {
+		return nil, err
+	}
+	var out account.ManagedPolicy
+	err := update(ctx, c, func(tx *store.Tx) error {
+		var err error
+		out, err = tx.CreatePolicy(mp, doc)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	x := policyOf(out, true)
+	x.Description = ""
+	return &policyResult{Policy: x}, nil
+}
+
+func (a *API) getPolicy(ctx context.Context, c *sts.Call) (any, error) {
+	p, err := loadManaged(ctx, c, "iam:GetPolicy", c.Params.String("PolicyArn"))
+	if err != nil {
+		return nil, err
+	}
+	return &policyResult{Policy: policyOf(p, true)}, nil
+}
+
+type listPoliciesResult struct {
+	Policies members[policyXML] `xml:"Policies"`
+	page
+}
+
+// listPolicies lists AWS managed policies (by name) then the account's (Scope All),
+// or either. Markers say which part the next page starts in.
+func (a *API) listPolicies(ctx context.Context, c *sts.Call) (any, error) {
+	p := c.Params
+	scope := p.String("Scope")
+	if scope == "" {
+		scope = "All"
+	}
+	onlyAttached, _ := p.Bool("OnlyAttached")
+	f := store.PolicyFilter{PathPrefix: p.String("PathPrefix"), OnlyAttached: onlyAttached, Usage: p.String("PolicyUsageFilter")}
+	if err := c.Authorize("iam:ListPolicies", listARN(c, account.ResourcePolicy, f.PathPrefix)); err != nil {
+		return nil, err
+	}
+	pg := pageOf(p)
+	limit := pg.MaxItems
+	if limit <= 0 {
+		limit = 100
+	}
+	part, inner := "A", ""
+	if scope == "Local" {
+		part = "L"
+	}
+	if pg.Marker != "" {
+		var found bool
+		part, inner, found = strings.Cut(pg.Marker, ".")
+		if !found || (part != "A" && part != "L") {
+			return nil, account.Errorf(account.InvalidInput, "Invalid Marker.")
+		}
+	}
+	var out []account.ManagedPolicy
+	next := ""
+	err := view(ctx, c, func(tx *store.Tx) error {
+		if part == "A" && scope != "Local" {
+			var aws []account.ManagedPolicy
+			for _, m := range c.Catalog().All() {
+				if !account.IsAWSManagedPolicyARN(m.ARN) || !strings.HasPrefix(m.Path, f.PathPrefix) {
+					continue
+				}
+				mp, err := awsPolicy(tx, m)
+				if err != nil {
+					return err
+				}
+				if keepPolicy(mp, f) {
+					aws = append(aws, mp)
+				}
+			}
+			items, n, err := paginate(aws, store.Page{Marker: inner, MaxItems: limit})
+			if err != nil {
+				return err
+			}
+			out = append(out, items...)
+			if n != "" {
+				next = "A." + n
+				return nil
+			}
+			part, inner, limit = "L", "", limit-len(items)
+		}
+		if part != "L" || scope == "AWS" {
+			return nil
+		}
+		if limit == 0 { // the page is full: is there a next one?
+			more, _, err := tx.Policies(f, store.Page{MaxItems: 1})
+			if len(more) > 0 {
+				next = "L."
+			}
+			return err
+		}
+		items, n, err := tx.Policies(f, store.Page{Marker: inner, MaxItems: limit})
+		if err != nil {
+			return err
+		}
+		out = append(out, items...)
+		if n != "" {
+			next = "L." + n
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	xs := make([]policyXML, len(out))
+	for i, mp := range out {
+		xs[i] = policyOf(mp, false)
+	}
+	return &listPoliciesResult{Policies: list(xs), page: pageResult(next)}, nil
+}
+
+// keepPolicy applies ListPolicies' OnlyAttached and PolicyUsageFilter to a policy, as
+// the store does for the account's own.
+func keepPolicy(p account.ManagedPolicy, f store.PolicyFilter) bool {
+	if !f.OnlyAttached {
+		return true
+	}
+	switch f.Usage {
+	case "PermissionsPolicy":
+		return p.AttachmentCount > 0
+	case "PermissionsBoundary":
+		return p.PermissionsBoundaryUsageCount > 0
+	}
+	return p.AttachmentCount > 0 || p.PermissionsBoundaryUsageCount > 0
+}
+
+func (a *API) deletePolicy(ctx context.Context, c *sts.Call) (any, error) {
+	p, err := loadLocal(ctx, c, "iam:DeletePolicy", c.Params.String("PolicyArn"))
+	if err != nil {
+		return nil, err
+	}
+	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.DeletePolicy(p.ARN) }))
+}
+
+type versionResult struct {
+	PolicyVersion versionXML `xml:"PolicyVersion"`
+}
+
+func (a *API) createPolicyVersion(ctx context.Context, c *sts.Call) (any, error) {
+	p, err := loadLocal(ctx, c, "iam:CreatePolicyVersion", c.Params.String("PolicyArn"))
+	if err != nil {
+		return nil, err
+	}
+	doc := c.Params.String("PolicyDocument")
+	setDefault, _ := c.Params.Bool("SetAsDefault")
+	if err := parseManaged(doc); err != nil {
+		return nil, err
+	}
+	var v account.PolicyVersion
+	err = update(ctx, c, func(tx *store.Tx) error {
+		var err error
+		v, err = tx.CreatePolicyVersion(p.ARN, doc, setDefault)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &versionResult{PolicyVersion: versionOf(v, false)}, nil
+}
+
+// versions returns the versions of a managed policy, newest first; an AWS managed
+// policy has the one version the catalog holds.
+func versions(c *sts.Call, tx *store.Tx, arn string) ([]account.PolicyVersion, error) {
+	if !account.IsAWSManagedPolicyARN(arn) {
+		return tx.PolicyVersions(arn)
+	}
+	m, err := catalogPolicy(c, arn)
+	if err != nil {
+		return nil, err
+	}
+	return []account.PolicyVersion{{ID: m.DefaultVersionID, Document: string(m.Document), Created: m.CreateDate, IsDefault: true}}, nil
+}
+
+func (a *API) getPolicyVersion(ctx context.Context, c *sts.Call) (any, error) {
+	p, err := loadManaged(ctx, c, "iam:GetPolicyVersion", c.Params.String("PolicyArn"))
+	if err != nil {
+		return nil, err
+	}
+	id := c.Params.String("VersionId")
+	var vs []account.PolicyVersion
+	if err := view(ctx, c, func(tx *store.Tx) error {
+		var err error
+		vs, err = versions(c, tx, p.ARN)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	for _, v := range vs {
+		if v.ID == id {
+			return &versionResult{PolicyVersion: versionOf(v, true)}, nil
+		}
+	}
+	return nil, account.Errorf(account.NoSuchEntity, "Policy %s version %s does not exist or is not attachable.", p.ARN, id)
+}
+
+type listVersionsResult struct {
+	Versions members[versionXML] `xml:"Versions"`
+	page
+}
+
+func (a *API) listPolicyVersions(ctx context.Context, c *sts.Call) (any, error) {
+	p, err := loadManaged(ctx, c, "iam:ListPolicyVersions", c.Params.String("PolicyArn"))
+	if err != nil {
+		return nil, err
+	}
+	var vs []account.PolicyVersion
+	if err := view(ctx, c, func(tx *store.Tx) error {
+		var err error
+		vs, err = versions(c, tx, p.ARN)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	items, next, err := paginate(vs, pageOf(c.Params))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]versionXML, len(items))
+	for i, v := range items {
+		out[i] = versionOf(v, false)
+	}
+	return &listVersionsResult{Versions: list(out), page: pageResult(next)}, nil
+}
+
+func (a *API) setDefaultPolicyVersion(ctx context.Context, c *sts.Call) (any, error) {
+	p, err := loadLocal(ctx, c, "iam:SetDefaultPolicyVersion", c.Params.String("PolicyArn"))
+	if err != nil {
+		return nil, err
+	}
+	id := c.Params.String("VersionId")
+	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.SetDefaultPolicyVersion(p.ARN, id) }))
+}
+
+func (a *API) deletePolicyVersion(ctx context.Context, c *sts.Call) (any, error) {
+	p, err := loadLocal(ctx, c, "iam:DeletePolicyVersion", c.Params.String("PolicyArn"))
+	if err != nil {
+		return nil, err
+	}
+	id := c.Params.String("VersionId")
+	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.DeletePolicyVersion(p.ARN, id) }))
+}
+
+func (a *API) tagPolicy(ctx context.Context, c *sts.Call) (any, error) {
+	tags := readTags(c.Params, "Tags")
+	p, err := loadLocal(ctx, c, "iam:TagPolicy", c.Params.String("PolicyArn"), requestTagOpts(tags)...)
+	if err != nil {
+		return nil, err
+	}
+	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.TagResource(account.PolicyRef(p.ARN), tags) }))
+}
+
+func (a *API) untagPolicy(ctx context.Context, c *sts.Call) (any, error) {
+	keys := c.Params.Strings("TagKeys")
+	p, err := loadLocal(ctx, c, "iam:UntagPolicy", c.Params.String("PolicyArn"), untagOpts(keys))
+	if err != nil {
+		return nil, err
+	}
+	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.UntagResource(account.PolicyRef(p.ARN), keys) }))
+}
+
+func (a *API) listPolicyTags(ctx context.Context, c *sts.Call) (any, error) {
+	p, err := loadManaged(ctx, c, "iam:ListPolicyTags", c.Params.String("PolicyArn"))
+	if err != nil {
+		return nil, err
+	}
+	return tagsPage(p.Tags, c)
+}
+
+type policyUserXML struct {
+	UserName string `xml:"UserName"`
+	UserID   string `xml:"UserId"`
+}
+
+type policyGroupXML struct {
+	GroupName string `xml:"GroupName"`
+	GroupID   string `xml:"GroupId"`
+}
+
+type policyRoleXML struct {
+	RoleName string `xml:"RoleName"`
+	RoleID   string `xml:"RoleId"`
+}
+
+type entitiesResult struct {
+	PolicyGroups members[policyGroupXML] `xml:"PolicyGroups"`
+	PolicyUsers  members[policyUserXML]  `xml:"PolicyUsers"`
+	PolicyRoles  members[policyRoleXML]  `xml:"PolicyRoles"`
+	page
+}
+
+func (a *API) listEntitiesForPolicy(ctx context.Context, c *sts.Call) (any, error) {
+	p, err := loadManaged(ctx, c, "iam:ListEntitiesForPolicy", c.Params.String("PolicyArn"))
+	if err != nil {
+		return nil, err
+	}
+	filter, prefix, usage := c.Params.String("EntityFilter"), c.Params.String("PathPrefix"), c.Params.String("PolicyUsageFilter")
+	var ents []store.PolicyEntity
+	err = view(ctx, c, func(tx *store.Tx) error {
+		for _, boundary := range []bool{false, true} {
+			if (boundary && usage == "PermissionsPolicy") || (!boundary && usage == "PermissionsBoundary") {
+				continue
+			}
+			es, err := tx.EntitiesForPolicy(p.ARN, boundary)
+			if err != nil {
+				return err
+			}
+			for _, e := range es {
+				keep, err := entityMatches(tx, e, filter, prefix)
+				if err != nil {
+					return err
+				}
+				if keep && !containsEntity(ents, e) {
+					ents = append(ents, e)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	items, next, err := paginate(ents, pageOf(c.Params))
+	if err != nil {
+		return nil, err
+	}
+	r := &entitiesResult{page: pageResult(next)}
+	for _, e := range items {
+		switch e.Kind {
+		case account.KindUser:
+			r.PolicyUsers.Member = append(r.PolicyUsers.Member, policyUserXML{e.Name, e.ID})
+		case account.KindGroup:
+			r.PolicyGroups.Member = append(r.PolicyGroups.Member, policyGroupXML{e.Name, e.ID})
+		case account.KindRole:
+			r.PolicyRoles.Member = append(r.PolicyRoles.Member, policyRoleXML{e.Name, e.ID})
+		}
+	}
+	return r, nil
+}
+
+func containsEntity(es []store.PolicyEntity, e store.PolicyEntity) bool {
+	for _, x := range es {
+		if x.Kind == e.Kind && x.ID == e.ID {
+			return true
+		}
+	}
+	return false
+}
+
+// entityMatches applies ListEntitiesForPolicy's EntityFilter and PathPrefix.
+func entityMatches(tx *store.Tx, e store.PolicyEntity, filter, prefix string) (bool, error) {
+	switch filter {
+	case "User", "Group", "Role":
+		if filter != noun(e.Kind) {
+			return false, nil
+		}
+	case "LocalManagedPolicy", "AWSManagedPolicy":
+		return false, nil
+	}
+	if prefix == "" || prefix == "/" {
+		return true, nil
+	}
+	var path string
+	switch e.Kind {
+	case account.KindUser:
+		u, err := tx.UserByID(e.ID)
+		if err != nil {
+			return false, err
+		}
+		path = u.Path
+	case account.KindGroup:
+		g, err := tx.GroupByID(e.ID)
+		if err != nil {
+			return false, err
+		}
+		path = g.Path
+	default:
+		r, err := tx.RoleByID(e.ID)
+		if err != nil {
+			return false, err
+		}
+		path = r.Path
+	}
+	return strings.HasPrefix(path, prefix), nil
+}

@@ -1,0 +1,533 @@
+package iamapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/csv"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/credbroker/credbroker/sts"
+	"github.com/credbroker/credbroker/sts/account"
+	"github.com/credbroker/credbroker/sts/query"
+	"github.com/credbroker/credbroker/sts/store"
+)
+
+// GetAccountAuthorizationDetails.
+
+type policyDetailXML struct {
+	PolicyName     string `xml:"PolicyName"`
+	PolicyDocument string `xml:"PolicyDocument"`
+}
+
+func policyDetails(ps account.InlinePolicies) members[policyDetailXML] {
+	out := make([]policyDetailXML, len(ps))
+	for i, p := range ps {
+		out[i] = policyDetailXML{PolicyName: p.Name, PolicyDocument: account.EscapePolicyDocument(p.Document)}
+	}
+	return list(out)
+}
+
+func attachedList(arns []string) members[attachedXML] {
+	out := make([]attachedXML, len(arns))
+	for i, arn := range arns {
+		out[i] = attachedXML{PolicyName: policyNameOf(arn), PolicyARN: arn}
+	}
+	return list(out)
+}
+
+type userDetailXML struct {
+	Path                    string                   `xml:"Path"`
+	UserName                string                   `xml:"UserName"`
+	UserID                  string                   `xml:"UserId"`
+	ARN                     string                   `xml:"Arn"`
+	CreateDate              query.Timestamp          `xml:"CreateDate"`
+	UserPolicyList          members[policyDetailXML] `xml:"UserPolicyList"`
+	GroupList               members[string]          `xml:"GroupList"`
+	AttachedManagedPolicies members[attachedXML]     `xml:"AttachedManagedPolicies"`
+	PermissionsBoundary     *boundaryXML             `xml:"PermissionsBoundary,omitempty"`
+	Tags                    members[tagXML]          `xml:"Tags"`
+}
+
+type groupDetailXML struct {
+	Path                    string                   `xml:"Path"`
+	GroupName               string                   `xml:"GroupName"`
+	GroupID                 string                   `xml:"GroupId"`
+	ARN                     string                   `xml:"Arn"`
+	CreateDate              query.Timestamp          `xml:"CreateDate"`
+	GroupPolicyList         members[policyDetailXML] `xml:"GroupPolicyList"`
+	AttachedManagedPolicies members[attachedXML]     `xml:"AttachedManagedPolicies"`
+}
+
+type roleDetailXML struct {
+	Path                     string                   `xml:"Path"`
+	RoleName                 string                   `xml:"RoleName"`
+	RoleID                   string                   `xml:"RoleId"`
+	ARN                      string                   `xml:"Arn"`
+	CreateDate               query.Timestamp          `xml:"CreateDate"`
+	AssumeRolePolicyDocument string                   `xml:"AssumeRolePolicyDocument"`
+	InstanceProfileList      members[profileXML]      `xml:"InstanceProfileList"`
+	RolePolicyList           members[policyDetailXML] `xml:"RolePolicyList"`
+	AttachedManagedPolicies  members[attachedXML]     `xml:"AttachedManagedPolicies"`
+	PermissionsBoundary      *boundaryXML             `xml:"PermissionsBoundary,omitempty"`
+	Tags                     members[tagXML]          `xml:"Tags"`
+	RoleLastUsed             roleLastUsedXML          `xml:"RoleLastUsed"`
+}
+
+type managedDetailXML struct {
+	PolicyName                    string              `xml:"PolicyName"`
+	PolicyID                      string              `xml:"PolicyId"`
+	ARN                           string              `xml:"Arn"`
+	Path                          string              `xml:"Path"`
+	DefaultVersionID              string              `xml:"DefaultVersionId"`
+	AttachmentCount               int                 `xml:"AttachmentCount"`
+	PermissionsBoundaryUsageCount int                 `xml:"PermissionsBoundaryUsageCount"`
+	IsAttachable                  bool                `xml:"IsAttachable"`
+	Description                   string              `xml:"Description,omitempty"`
+	CreateDate                    query.Timestamp     `xml:"CreateDate"`
+	UpdateDate                    query.Timestamp     `xml:"UpdateDate"`
+	PolicyVersionList             members[versionXML] `xml:"PolicyVersionList"`
+}
+
+type gaadResult struct {
+	UserDetailList  members[userDetailXML]    `xml:"UserDetailList"`
+	GroupDetailList members[groupDetailXML]   `xml:"GroupDetailList"`
+	RoleDetailList  members[roleDetailXML]    `xml:"RoleDetailList"`
+	Policies        members[managedDetailXML] `xml:"Policies"`
+	page
+}
+
+// gaadSections are the parts of GetAccountAuthorizationDetails' answer, in the order
+// pages walk them; they are also the values of its Filter.
+var gaadSections = []string{"User", "Group", "Role", "LocalManagedPolicy", "AWSManagedPolicy"}
+
+// getAccountAuthorizationDetails answers a page at a time, each page read from the
+// store's own pages (a marker names the section and the store's marker in it), so a
+// page costs the same however large the account.
+func (a *API) getAccountAuthorizationDetails(ctx context.Context, c *sts.Call) (any, error) {
+	if err := c.Authorize("iam:GetAccountAuthorizationDetails", "*"); err != nil {
+		return nil, err
+	}
+	filter := c.Params.Strings("Filter")
+	sections := gaadSections
+	if len(filter) > 0 {
+		sections = slices.DeleteFunc(slices.Clone(gaadSections), func(s string) bool { return !slices.Contains(filter, s) })
+	}
+	pg := pageOf(c.Params)
+	limit := pg.MaxItems
+	if limit <= 0 {
+		limit = 100
+	}
+	start, inner := 0, ""
+	if pg.Marker != "" {
+		sec, rest, found := strings.Cut(pg.Marker, ".")
+		start = slices.Index(sections, sec)
+		if !found || start < 0 {
+			return nil, account.Errorf(account.InvalidInput, "Invalid Marker.")
+		}
+		inner = rest
+	}
+	allAWS := slices.Contains(filter, "AWSManagedPolicy")
+	r := &gaadResult{}
+	err := view(ctx, c, func(tx *store.Tx) error {
+		for i := start; i < len(sections); i++ {
+			if limit == 0 {
+				var probe gaadResult
+				n, _, err := a.gaadSection(c, tx, &probe, sections[i], "", 1, allAWS)
+				if err != nil {
+					return err
+				}
+				if n > 0 {
+					r.page = pageResult(sections[i] + ".")
+					return nil
+				}
+				continue
+			}
+			n, next, err := a.gaadSection(c, tx, r, sections[i], inner, limit, allAWS)
+			if err != nil {
+				return err
+			}
+			if next != "" {
+				r.page = pageResult(sections[i] + "." + next)
+				return nil
+			}
+			limit -= n
+			inner = ""
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// gaadSection appends up to max items of one section to r, from marker; it returns how
+// many and the section's next marker.
+func (a *API) gaadSection(c *sts.Call, tx *store.Tx, r *gaadResult, section, marker string, max int, allAWS bool) (int, string, error) {
+	p := store.Page{Marker: marker, MaxItems: max}
+	switch section {
+	case "User":
+		users, next, err := tx.Users("", p)
+		if err != nil {
+			return 0, "", err
+		}
+		for _, u := range users {
+			groups, err := tx.GroupsForUser(u.Name)
+			if err != nil {
+				return 0, "", err
+			}
+			names := make([]string, len(groups))
+			for i, g := range groups {
+				names[i] = g.Name
+			}
+			r.UserDetailList.Member = append(r.UserDetailList.Member, userDetailXML{Path: u.Path, UserName: u.Name, UserID: u.ID, ARN: u.ARN,
+				CreateDate: ts(u.Created), UserPolicyList: policyDetails(u.InlinePolicies), GroupList: list(names),
+				AttachedManagedPolicies: attachedList(u.ManagedPolicies), PermissionsBoundary: boundaryOf(u.PermissionsBoundary), Tags: list(tagsXML(u.Tags))})
+		}
+		return len(users), next, nil
+	case "Group":
+		groups, next, err := tx.Groups("", p)
+		if err != nil {
+			return 0, "", err
+		}
+		for _, g := range groups {
+			r.GroupDetailList.Member = append(r.GroupDetailList.Member, groupDetailXML{Path: g.Path, GroupName: g.Name, GroupID: g.ID, ARN: g.ARN,
+				CreateDate: ts(g.Created), GroupPolicyList: policyDetails(g.InlinePolicies), AttachedManagedPolicies: attachedList(g.ManagedPolicies)})
+		}
+		return len(groups), next, nil
+	case "Role":
+		roles, next, err := tx.Roles("", p)
+		if err != nil {
+			return 0, "", err
+		}
+		for _, role := range roles {
+			ips, err := tx.InstanceProfilesForRole(role.Name)
+			if err != nil {
+				return 0, "", err
+			}
+			profiles := make([]profileXML, len(ips))
+			for i, ip := range ips {
+				profiles[i] = profileOf(ip)
+			}
+			r.RoleDetailList.Member = append(r.RoleDetailList.Member, roleDetailXML{Path: role.Path, RoleName: role.Name, RoleID: role.ID, ARN: role.ARN,
+				CreateDate: ts(role.Created), AssumeRolePolicyDocument: account.EscapePolicyDocument(role.AssumeRolePolicy),
+				InstanceProfileList: list(profiles), RolePolicyList: policyDetails(role.InlinePolicies),
+				AttachedManagedPolicies: attachedList(role.ManagedPolicies), PermissionsBoundary: boundaryOf(role.PermissionsBoundary),
+				Tags: list(tagsXML(role.Tags)), RoleLastUsed: roleLastUsedXML{LastUsedDate: optTS(role.LastUsed.Date), Region: role.LastUsed.Region}})
+		}
+		return len(roles), next, nil
+	case "LocalManagedPolicy":
+		ps, next, err := tx.Policies(store.PolicyFilter{}, p)
+		if err != nil {
+			return 0, "", err
+		}
+		for _, mp := range ps {
+			vs, err := tx.PolicyVersions(mp.ARN)
+			if err != nil {
+				return 0, "", err
+			}
+			r.Policies.Member = append(r.Policies.Member, managedDetail(mp, vs))
+		}
+		return len(ps), next, nil
+	}
+	type awsEntry struct {
+		p account.ManagedPolicy
+		v account.PolicyVersion
+	}
+	var aws []awsEntry
+	for _, m := range c.Catalog().All() {
+		if !account.IsAWSManagedPolicyARN(m.ARN) {
+			continue
+		}
+		mp, err := awsPolicy(tx, m)
+		if err != nil {
+			return 0, "", err
+		}
+		if allAWS || mp.AttachmentCount > 0 || mp.PermissionsBoundaryUsageCount > 0 {
+			aws = append(aws, awsEntry{mp, account.PolicyVersion{ID: m.DefaultVersionID, Document: string(m.Document), Created: m.CreateDate, IsDefault: true}})
+		}
+	}
+	items, next, err := paginate(aws, p)
+	if err != nil {
+		return 0, "", err
+	}
+	for _, e := range items {
+		r.Policies.Member = append(r.Policies.Member, managedDetail(e.p, []account.PolicyVersion{e.v}))
+	}
+	return len(items), next, nil
+}
+
+func managedDetail(mp account.ManagedPolicy, vs []account.PolicyVersion) managedDetailXML {
+	versions := make([]versionXML, len(vs))
+	for i, v := range vs {
+		versions[i] = versionOf(v, true)
+	}
+	return managedDetailXML{PolicyName: mp.Name, PolicyID: mp.ID, ARN: mp.ARN, Path: mp.Path, DefaultVersionID: mp.DefaultVersion,
+		AttachmentCount: mp.AttachmentCount, PermissionsBoundaryUsageCount: mp.PermissionsBoundaryUsageCount, IsAttachable: true,
+		Description: mp.Description, CreateDate: ts(mp.Created), UpdateDate: ts(mp.Updated), PolicyVersionList: list(versions)}
+}
+
+// Credential reports.
+
+// credentialReport is the last report made: it holds no secret, only dates and flags.
+type credentialReport struct {
+	generated time.Time
+	content   []byte
+}
+
+// CredentialReportColumns are the CSV columns of IAM's credential report, in its order.
+var CredentialReportColumns = []string{"user", "arn", "user_creation_time", "password_enabled", "password_last_used",
+	"password_last_changed", "password_next_rotation", "mfa_active",
+	"access_key_1_active", "access_key_1_last_rotated", "access_key_1_last_used_date", "access_key_1_last_used_region", "access_key_1_last_used_service",
+	"access_key_2_active", "access_key_2_last_rotated", "access_key_2_last_used_date", "access_key_2_last_used_region", "access_key_2_last_used_service",
+	"cert_1_active", "cert_1_last_rotated", "cert_2_active", "cert_2_last_rotated"}
+
+// reportTime is how the credential report writes times.
+func reportTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05+00:00") }
+
+type generateReportResult struct {
+	State       string `xml:"State"`
+	Description string `xml:"Description,omitempty"`
+}
+
+// generateCredentialReport makes a report unless a fresh one exists: the first call
+// answers STARTED, as IAM's does, and the report is ready at once.
+func (a *API) generateCredentialReport(ctx context.Context, c *sts.Call) (any, error) {
+	if err := c.Authorize("iam:GenerateCredentialReport", "*"); err != nil {
+		return nil, err
+	}
+	a.reportMu.Lock()
+	defer a.reportMu.Unlock()
+	if a.report != nil && c.Now.Sub(a.report.generated) < a.o.CredentialReportTTL {
+		return &generateReportResult{State: "COMPLETE"}, nil
+	}
+	content, err := a.makeReport(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	a.report = &credentialReport{generated: c.Now.UTC().Truncate(time.Second), content: content}
+	return &generateReportResult{State: "STARTED", Description: "No report exists. Starting a new report generation task"}, nil
+}
+
+type getReportResult struct {
+	Content       string          `xml:"Content"` // blob: base64
+	ReportFormat  string          `xml:"ReportFormat"`
+	GeneratedTime query.Timestamp `xml:"GeneratedTime"`
+}
+
+func (a *API) getCredentialReport(_ context.Context, c *sts.Call) (any, error) {
+	if err := c.Authorize("iam:GetCredentialReport", "*"); err != nil {
+		return nil, err
+	}
+	a.reportMu.Lock()
+	r := a.report
+	a.reportMu.Unlock()
+	switch {
+	case r == nil:
+		return nil, query.NewError("ReportNotPresent", "Credential report not present. Use GenerateCredentialReport to generate a report.")
+	case c.Now.Sub(r.generated) >= a.o.CredentialReportTTL:
+		return nil, query.NewError("ReportExpired", "Credential report is expired. Use GenerateCredentialReport to generate a new report.")
+	}
+	return &getReportResult{Content: base64.StdEncoding.EncodeToString(r.content), ReportFormat: "text/csv", GeneratedTime: ts(r.generated)}, nil
+}
+
+// makeReport writes the credential report: the root user, then every user by name.
+func (a *API) makeReport(ctx context.Context, c *sts.Call) ([]byte, error) {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	if err := w.Write(CredentialReportColumns); err != nil {
+		return nil, err
+	}
+	err := view(ctx, c, func(tx *store.Tx) error {
+		acct, err := tx.Account()
+		if err != nil {
+			return err
+		}
+		root, err := tx.User(account.RootUserName)
+		if err != nil {
+			return err
+		}
+		if err := w.Write(reportRow(tx, root, acct.PasswordPolicy)); err != nil {
+			return err
+		}
+		p := store.Page{MaxItems: 1000}
+		for {
+			users, next, err := tx.Users("", p)
+			if err != nil {
+				return err
+			}
+			for _, u := range users {
+				if err := w.Write(reportRow(tx, u, acct.PasswordPolicy)); err != nil {
+					return err
+				}
+			}
+			if next == "" {
+				return nil
+			}
+			p.Marker = next
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	w.Flush()
+	return buf.Bytes(), w.Error()
+}
+
+// reportRow is one user's row; what cannot be read (a broken record) reads as absent.
+func reportRow(tx *store.Tx, u account.User, pp *account.PasswordPolicy) []string {
+	const na = "N/A"
+	row := []string{u.Name, u.ARN, reportTime(u.Created)}
+	lp, lpErr := tx.LoginProfile(u.Name)
+	hasPassword := lpErr == nil
+	lastUsed := na
+	if !u.PasswordLastUsed.IsZero() {
+		lastUsed = reportTime(u.PasswordLastUsed)
+	} else if hasPassword || u.IsRoot() {
+		lastUsed = "no_information"
+	}
+	switch {
+	case u.IsRoot():
+		row = append(row, "not_supported", lastUsed, "not_supported", "not_supported")
+	case hasPassword:
+		next := na
+		if pp != nil && pp.MaxPasswordAge > 0 {
+			next = reportTime(lp.PasswordChanged.Add(time.Duration(pp.MaxPasswordAge) * 24 * time.Hour))
+		}
+		row = append(row, "true", lastUsed, reportTime(lp.PasswordChanged), next)
+	default:
+		row = append(row, "false", na, na, na)
+	}
+	mfa, _ := tx.MFADevices(u.Name)
+	row = append(row, strconv.FormatBool(len(mfa) > 0))
+	keys, _ := tx.AccessKeys(u.Name)
+	for i := range 2 {
+		if i >= len(keys) {
+			row = append(row, "false", na, na, na, na)
+			continue
+		}
+		k := keys[i]
+		used, region, service := na, na, na
+		if !k.LastUsed.Date.IsZero() {
+			used, region, service = reportTime(k.LastUsed.Date), k.LastUsed.Region, k.LastUsed.Service
+		}
+		row = append(row, strconv.FormatBool(k.Status == account.KeyActive), reportTime(k.Created), used, region, service)
+	}
+	return append(row, "false", na, "false", na)
+}
+
+// GetAccountSummary.
+
+type summaryEntry struct {
+	Key   string `xml:"key"`
+	Value int    `xml:"value"`
+}
+
+type summaryResult struct {
+	SummaryMap struct {
+		Entry []summaryEntry `xml:"entry"`
+	} `xml:"SummaryMap"`
+}
+
+// getAccountSummary counts the account's entities and states IAM's default quotas
+// (the attached-policy quotas are the ones the store enforces).
+func (a *API) getAccountSummary(ctx context.Context, c *sts.Call) (any, error) {
+	if err := c.Authorize("iam:GetAccountSummary", "*"); err != nil {
+		return nil, err
+	}
+	var sum store.Summary
+	var rootMFA, rootKeys, rootPassword bool
+	err := view(ctx, c, func(tx *store.Tx) error {
+		var err error
+		if sum, err = tx.Summary(); err != nil {
+			return err
+		}
+		mfa, err := tx.MFADevices(account.RootUserName)
+		if err != nil {
+			return err
+		}
+		keys, err := tx.AccessKeys(account.RootUserName)
+		if err != nil {
+			return err
+		}
+		_, lpErr := tx.LoginProfile(account.RootUserName)
+		rootMFA, rootKeys, rootPassword = len(mfa) > 0, len(keys) > 0, lpErr == nil
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	b := func(v bool) int {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	entries := []summaryEntry{
+		{"Users", sum.Users}, {"UsersQuota", 5000}, {"Groups", sum.Groups}, {"GroupsQuota", 300},
+		{"Roles", sum.Roles}, {"RolesQuota", 1000}, {"Policies", sum.Policies}, {"PoliciesQuota", 1500},
+		{"InstanceProfiles", sum.InstanceProfiles}, {"InstanceProfilesQuota", 1000},
+		{"ServerCertificates", 0}, {"ServerCertificatesQuota", 20},
+		{"MFADevices", sum.MFADevices}, {"MFADevicesInUse", sum.MFADevicesInUse}, {"Providers", sum.Providers},
+		{"PolicyVersionsInUse", sum.PolicyVersionsInUse}, {"PolicyVersionsInUseQuota", 10000},
+		{"VersionsPerPolicyQuota", account.MaxPolicyVersions}, {"PolicySizeQuota", store.MaxManagedPolicySize},
+		{"UserPolicySizeQuota", 2048}, {"GroupPolicySizeQuota", 5120}, {"RolePolicySizeQuota", 10240},
+		{"AssumeRolePolicySizeQuota", 2048}, {"GroupsPerUserQuota", account.MaxGroupsPerUser},
+		{"AccessKeysPerUserQuota", account.MaxAccessKeysPerUser}, {"SigningCertificatesPerUserQuota", 2},
+		{"AttachedPoliciesPerUserQuota", account.MaxManagedPoliciesPerOne},
+		{"AttachedPoliciesPerGroupQuota", account.MaxManagedPoliciesPerOne},
+		{"AttachedPoliciesPerRoleQuota", account.MaxManagedPoliciesPerOne},
+		{"AccountMFAEnabled", b(rootMFA)}, {"AccountAccessKeysPresent", b(rootKeys)},
+		{"AccountPasswordPresent", b(rootPassword)}, {"AccountSigningCertificatesPresent", 0},
+		{"GlobalEndpointTokenVersion", 1},
+	}
+	var r summaryResult
+	r.SummaryMap.Entry = entries
+	return &r, nil
+}
+
+// Account aliases.
+
+func (a *API) createAccountAlias(ctx context.Context, c *sts.Call) (any, error) {
+	if err := c.Authorize("iam:CreateAccountAlias", "*"); err != nil {
+		return nil, err
+	}
+	alias := c.Params.String("AccountAlias")
+	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.CreateAccountAlias(alias) }))
+}
+
+type aliasesResult struct {
+	AccountAliases members[string] `xml:"AccountAliases"`
+	page
+}
+
+func (a *API) listAccountAliases(ctx context.Context, c *sts.Call) (any, error) {
+	if err := c.Authorize("iam:ListAccountAliases", "*"); err != nil {
+		return nil, err
+	}
+	var aliases []string
+	if err := view(ctx, c, func(tx *store.Tx) error {
+		acct, err := tx.Account()
+		aliases = acct.Aliases
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	items, next, err := paginate(aliases, pageOf(c.Params))
+	if err != nil {
+		return nil, err
+	}
+	return &aliasesResult{AccountAliases: list(items), page: pageResult(next)}, nil
+}
+
+func (a *API) deleteAccountAlias(ctx context.Context, c *sts.Call) (any, error) {
+	if err := c.Authorize("iam:DeleteAccountAlias", "*"); err != nil {
+		return nil, err
+	}
+	alias := c.Params.String("AccountAlias")
+	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.DeleteAccountAlias(alias) }))
+}

@@ -1,0 +1,327 @@
+package iamapi
+
+import (
+	"context"
+	"time"
+
+	"github.com/credbroker/credbroker/sts"
+	"github.com/credbroker/credbroker/sts/account"
+	"github.com/credbroker/credbroker/sts/policy"
+	"github.com/credbroker/credbroker/sts/store"
+)
+
+type roleResult struct {
+	Role roleXML `xml:"Role"`
+}
+
+// parseTrust checks a trust policy (AssumeRolePolicyDocument) with the policy engine.
+func parseTrust(doc string) error {
+	_, err := policy.Parse([]byte(doc), policy.KindTrust, func(o *policy.ParseOptions) { o.Limit = policy.LimitTrust })
+	return err
+}
+
+func (a *API) createRole(ctx context.Context, c *sts.Call) (any, error) {
+	p := c.Params
+	r := account.Role{Name: p.String("RoleName"), Path: p.String("Path"), AssumeRolePolicy: p.String("AssumeRolePolicyDocument"),
+		Description: p.String("Description"), PermissionsBoundary: p.String("PermissionsBoundary"), Tags: readTags(p, "Tags")}
+	if r.Path == "" {
+		r.Path = "/"
+	}
+	if n, ok := p.Int("MaxSessionDuration"); ok {
+		r.MaxSessionDuration = time.Duration(n) * time.Second
+	}
+	arn := account.RoleARN(c.AccountID(), r.Path, r.Name)
+	if err := c.Authorize("iam:CreateRole", arn, append(requestTagOpts(r.Tags), boundaryOpts(r.PermissionsBoundary)...)...); err != nil {
+		return nil, err
+	}
+	if len(r.Tags) > 0 {
+		if err := c.Authorize("iam:TagRole", arn, requestTagOpts(r.Tags)...); err != nil {
+			return nil, err
+		}
+	}
+	if err := parseTrust(r.AssumeRolePolicy); err != nil {
+		return nil, err
+	}
+	if err := checkBoundaryARN(c, r.PermissionsBoundary); err != nil {
+		return nil, err
+	}
+	var out account.Role
+	err := update(ctx, c, func(tx *store.Tx) error {
+		var err error
+		out, err = tx.CreateRole(r)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	x := roleOf(out, true)
+	x.RoleLastUsed = nil
+	return &roleResult{Role: x}, nil
+}
+
+func (a *API) getRole(ctx context.Context, c *sts.Call) (any, error) {
+	r, err := loadRole(ctx, c, "iam:GetRole", c.Params.String("RoleName"))
+	if err != nil {
+		return nil, err
+	}
+	return &roleResult{Role: roleOf(r, true)}, nil
+}
+
+type listRolesResult struct {
+	Roles members[roleXML] `xml:"Roles"`
+	page
+}
+
+func (a *API) listRoles(ctx context.Context, c *sts.Call) (any, error) {
+	prefix := c.Params.String("PathPrefix")
+	if err := c.Authorize("iam:ListRoles", listARN(c, account.ResourceRole, prefix)); err != nil {
+		return nil, err
+	}
+	var roles []account.Role
+	var next string
+	err := view(ctx, c, func(tx *store.Tx) error {
+		var err error
+		roles, next, err = tx.Roles(prefix, pageOf(c.Params))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]roleXML, len(roles))
+	for i, r := range roles {
+		out[i] = roleOf(r, false)
+	}
+	return &listRolesResult{Roles: list(out), page: pageResult(next)}, nil
+}
+
+// changeRole authorizes action on the role and applies u.
+func changeRole(ctx context.Context, c *sts.Call, action string, u store.RoleUpdate, opts ...sts.AuthzOption) (account.Role, error) {
+	r, err := loadRole(ctx, c, action, c.Params.String("RoleName"), opts...)
+	if err != nil {
+		return r, err
+	}
+	err = update(ctx, c, func(tx *store.Tx) error {
+		r, err = tx.UpdateRole(r.Name, u)
+		return err
+	})
+	return r, err
+}
+
+func (a *API) updateRole(ctx context.Context, c *sts.Call) (any, error) {
+	var u store.RoleUpdate
+	if d, ok := c.Params.Lookup("Description"); ok {
+		u.Description = &d
+	}
+	if n, ok := c.Params.Int("MaxSessionDuration"); ok {
+		u.MaxSessionDuration = time.Duration(n) * time.Second
+	}
+	if _, err := changeRole(ctx, c, "iam:UpdateRole", u); err != nil {
+		return nil, err
+	}
+	// UpdateRole's output shape has no members, but the SDKs expect its element.
+	return &struct{}{}, nil
+}
+
+func (a *API) updateRoleDescription(ctx context.Context, c *sts.Call) (any, error) {
+	d := c.Params.String("Description")
+	r, err := changeRole(ctx, c, "iam:UpdateRoleDescription", store.RoleUpdate{Description: &d})
+	if err != nil {
+		return nil, err
+	}
+	return &roleResult{Role: roleOf(r, true)}, nil
+}
+
+func (a *API) updateAssumeRolePolicy(ctx context.Context, c *sts.Call) (any, error) {
+	doc := c.Params.String("PolicyDocument")
+	r, err := loadRole(ctx, c, "iam:UpdateAssumeRolePolicy", c.Params.String("RoleName"))
+	if err != nil {
+		return nil, err
+	}
+	if err := parseTrust(doc); err != nil {
+		return nil, err
+	}
+	return ok(update(ctx, c, func(tx *store.Tx) error {
+		_, err := tx.UpdateRole(r.Name, store.RoleUpdate{AssumeRolePolicy: doc})
+		return err
+	}))
+}
+
+func (a *API) deleteRole(ctx context.Context, c *sts.Call) (any, error) {
+	r, err := loadRole(ctx, c, "iam:DeleteRole", c.Params.String("RoleName"))
+	if err != nil {
+		return nil, err
+	}
+	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.DeleteRole(r.Name) }))
+}
+
+func (a *API) tagRole(ctx context.Context, c *sts.Call) (any, error) {
+	tags := readTags(c.Params, "Tags")
+	r, err := loadRole(ctx, c, "iam:TagRole", c.Params.String("RoleName"), requestTagOpts(tags)...)
+	if err != nil {
+		return nil, err
+	}
+	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.TagResource(account.RoleRef(r.Name), tags) }))
+}
+
+func (a *API) untagRole(ctx context.Context, c *sts.Call) (any, error) {
+	keys := c.Params.Strings("TagKeys")
+	r, err := loadRole(ctx, c, "iam:UntagRole", c.Params.String("RoleName"), untagOpts(keys))
+	if err != nil {
+		return nil, err
+	}
+	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.UntagResource(account.RoleRef(r.Name), keys) }))
+}
+
+func (a *API) listRoleTags(ctx context.Context, c *sts.Call) (any, error) {
+	r, err := loadRole(ctx, c, "iam:ListRoleTags", c.Params.String("RoleName"))
+	if err != nil {
+		return nil, err
+	}
+	return tagsPage(r.Tags, c)
+}
+
+func (a *API) putRolePermissionsBoundary(ctx context.Context, c *sts.Call) (any, error) {
+	arn := c.Params.String("PermissionsBoundary")
+	r, err := loadRole(ctx, c, "iam:PutRolePermissionsBoundary", c.Params.String("RoleName"), boundaryOpts(arn)...)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkBoundaryARN(c, arn); err != nil {
+		return nil, err
+	}
+	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.SetPermissionsBoundary(account.RoleRef(r.Name), arn) }))
+}
+
+func (a *API) deleteRolePermissionsBoundary(ctx context.Context, c *sts.Call) (any, error) {
+	h, err := loadHolder(ctx, c, account.KindRole, "iam:DeleteRolePermissionsBoundary", true)
+	if err != nil {
+		return nil, err
+	}
+	if h.boundary == "" {
+		return nil, account.Errorf(account.NoSuchEntity, "The role with name %s does not have a permissions boundary.", h.ref.Name)
+	}
+	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.SetPermissionsBoundary(h.ref, "") }))
+}
+
+// Instance profiles.
+
+type profileResult struct {
+	InstanceProfile profileXML `xml:"InstanceProfile"`
+}
+
+func (a *API) createInstanceProfile(ctx context.Context, c *sts.Call) (any, error) {
+	p := account.InstanceProfile{Name: c.Params.String("InstanceProfileName"), Path: c.Params.String("Path"), Tags: readTags(c.Params, "Tags")}
+	if p.Path == "" {
+		p.Path = "/"
+	}
+	arn := account.InstanceProfileARN(c.AccountID(), p.Path, p.Name)
+	if err := c.Authorize("iam:CreateInstanceProfile", arn, requestTagOpts(p.Tags)...); err != nil {
+		return nil, err
+	}
+	if len(p.Tags) > 0 {
+		if err := c.Authorize("iam:TagInstanceProfile", arn, requestTagOpts(p.Tags)...); err != nil {
+			return nil, err
+		}
+	}
+	var out account.InstanceProfile
+	err := update(ctx, c, func(tx *store.Tx) error {
+		var err error
+		out, err = tx.CreateInstanceProfile(p)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &profileResult{InstanceProfile: profileOf(out)}, nil
+}
+
+func (a *API) getInstanceProfile(ctx context.Context, c *sts.Call) (any, error) {
+	p, err := loadProfile(ctx, c, "iam:GetInstanceProfile", c.Params.String("InstanceProfileName"))
+	if err != nil {
+		return nil, err
+	}
+	return &profileResult{InstanceProfile: profileOf(p)}, nil
+}
+
+func (a *API) deleteInstanceProfile(ctx context.Context, c *sts.Call) (any, error) {
+	p, err := loadProfile(ctx, c, "iam:DeleteInstanceProfile", c.Params.String("InstanceProfileName"))
+	if err != nil {
+		return nil, err
+	}
+	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.DeleteInstanceProfile(p.Name) }))
+}
+
+// addRoleToInstanceProfile needs, as IAM, iam:PassRole on the role as well: a role in
+// a profile is handed to EC2 (and to the broker's IMDS).
+func (a *API) addRoleToInstanceProfile(ctx context.Context, c *sts.Call) (any, error) {
+	p, err := loadProfile(ctx, c, "iam:AddRoleToInstanceProfile", c.Params.String("InstanceProfileName"))
+	if err != nil {
+		return nil, err
+	}
+	r, err := loadRole(ctx, c, "iam:PassRole", c.Params.String("RoleName"),
+		contextKey("iam:PassedToService", "ec2.amazonaws.com"), contextKey("iam:AssociatedResourceArn", p.ARN))
+	if err != nil {
+		return nil, err
+	}
+	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.AddRoleToInstanceProfile(p.Name, r.Name) }))
+}
+
+func (a *API) removeRoleFromInstanceProfile(ctx context.Context, c *sts.Call) (any, error) {
+	p, err := loadProfile(ctx, c, "iam:RemoveRoleFromInstanceProfile", c.Params.String("InstanceProfileName"))
+	if err != nil {
+		return nil, err
+	}
+	role := c.Params.String("RoleName")
+	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.RemoveRoleFromInstanceProfile(p.Name, role) }))
+}
+
+type listProfilesResult struct {
+	InstanceProfiles members[profileXML] `xml:"InstanceProfiles"`
+	page
+}
+
+func profilesResult(ps []account.InstanceProfile, next string) *listProfilesResult {
+	out := make([]profileXML, len(ps))
+	for i, p := range ps {
+		out[i] = profileOf(p)
+	}
+	return &listProfilesResult{InstanceProfiles: list(out), page: pageResult(next)}
+}
+
+func (a *API) listInstanceProfiles(ctx context.Context, c *sts.Call) (any, error) {
+	prefix := c.Params.String("PathPrefix")
+	if err := c.Authorize("iam:ListInstanceProfiles", listARN(c, account.ResourceInstanceProfile, prefix)); err != nil {
+		return nil, err
+	}
+	var ps []account.InstanceProfile
+	var next string
+	err := view(ctx, c, func(tx *store.Tx) error {
+		var err error
+		ps, next, err = tx.InstanceProfiles(prefix, pageOf(c.Params))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return profilesResult(ps, next), nil
+}
+
+func (a *API) listInstanceProfilesForRole(ctx context.Context, c *sts.Call) (any, error) {
+	r, err := loadRole(ctx, c, "iam:ListInstanceProfilesForRole", c.Params.String("RoleName"))
+	if err != nil {
+		return nil, err
+	}
+	var ps []account.InstanceProfile
+	if err := view(ctx, c, func(tx *store.Tx) error {
+		var err error
+		ps, err = tx.InstanceProfilesForRole(r.Name)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	items, next, err := paginate(ps, pageOf(c.Params))
+	if err != nil {
+		return nil, err
+	}
+	return profilesResult(items, next), nil
+}
