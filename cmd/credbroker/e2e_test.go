@@ -215,19 +215,29 @@ func TestE2E(t *testing.T) {
 			t.Errorf("credential-process printed %s (%v)", out, err)
 		}
 		// Speed: the whole process, start to JSON, while the daemon holds
-		// the session.
-		var took []time.Duration
+		// the session, against the same binary's bare start (`version`) in
+		// the same run, interleaved: the machine is shared, so the test
+		// bounds what credential-process adds (loading the config and a
+		// control-socket round trip), not wall-clock time.
+		var took, base []time.Duration
 		for range 15 {
 			start := time.Now()
+			if _, _, err := e.run("", "version"); err != nil {
+				t.Fatal(err)
+			}
+			base = append(base, time.Since(start))
+			start = time.Now()
 			if _, _, err := e.run("", "credential-process", "deploy"); err != nil {
 				t.Fatal(err)
 			}
 			took = append(took, time.Since(start))
 		}
 		slices.Sort(took)
-		t.Logf("credential-process end to end: median %v, min %v, max %v", took[7], took[0], took[14])
-		if took[7] > 20*time.Millisecond {
-			t.Errorf("credential-process median %v, want ≤ 20ms", took[7])
+		slices.Sort(base)
+		t.Logf("credential-process end to end: median %v (min %v, max %v); credbroker version: median %v",
+			took[7], took[0], took[14], base[7])
+		if extra := took[7] - base[7]; extra > 10*time.Millisecond {
+			t.Errorf("credential-process adds %v over a bare start (median %v vs %v), want ≤ 10ms", extra, took[7], base[7])
 		}
 	})
 	t.Run("other users", func(t *testing.T) {
