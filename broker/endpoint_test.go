@@ -302,10 +302,11 @@ func TestSlowUpstream(t *testing.T) {
 		took = append(took, time.Since(start))
 	}
 	slices.Sort(took)
-	// The 19th of 20 (p95): one GC pause on a shared machine is not the
-	// broker waiting for STS, which would take 5s.
-	if p95 := took[18]; p95 > 10*time.Millisecond {
-		t.Errorf("answers during a slow refresh: p95 %v (all %v), want ≤ 10ms", p95, took)
+	// Served from cache within 10 ms (the median: a GC pause or the other
+	// packages' tests on a shared 2-core machine are not the broker), and no
+	// answer waited for the 5 s upstream (every one under a second).
+	if med, slowest := took[10], took[19]; med > 10*time.Millisecond || slowest > time.Second {
+		t.Errorf("answers during a slow refresh: median %v, slowest %v (all %v), want ≤ 10ms and < 1s", med, slowest, took)
 	}
 	t.Logf("answers during a 5s refresh: median %v, slowest %v", took[10], took[19])
 }
