@@ -188,7 +188,6 @@ var expectedFiles = []string{
 	"usr/share/doc/credbroker/copyright",
 	"usr/share/doc/credbroker/README.md",
 	"usr/share/doc/credbroker/PACKAGING.md",
-	"usr/share/doc/credbroker/CONFIGURATION.md",
 	"usr/share/doc/credbroker/examples/credbroker-user.hcl",
 	"usr/share/doc/credbroker/examples/ci-github.hcl",
 	"usr/share/doc/credbroker/examples/ci-gitlab.hcl",

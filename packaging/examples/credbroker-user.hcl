@@ -14,7 +14,7 @@
 #   eval "$(credbroker env)"                         # or put it in ~/.profile
 #   aws sts get-caller-identity
 #
-# Every setting: /usr/share/doc/credbroker/CONFIGURATION.md and the host
+# Every setting: /usr/share/doc/credbroker/README.md (Configuration) and the host
 # example /etc/credbroker/credbroker.hcl.
 
 region = "eu-west-1"
