@@ -1,16 +1,13 @@
 package main
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"net/netip"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -548,43 +545,6 @@ func parsePrincipal(s string) (policy.Principal, error) {
 	return p, nil
 }
 
-// contextTypes are the AWS CLI's ContextKeyType values.
-var contextTypes = map[string]func(string) error{
-	"string": func(string) error { return nil },
-	"numeric": func(v string) error {
-		_, err := strconv.ParseFloat(v, 64)
-		return err
-	},
-	"boolean": func(v string) error {
-		if v != "true" && v != "false" {
-			return errors.New(`want true or false`)
-		}
-		return nil
-	},
-	"ip": func(v string) error {
-		if _, err := netip.ParseAddr(v); err == nil {
-			return nil
-		}
-		_, err := netip.ParsePrefix(v)
-		return err
-	},
-	"binary": func(v string) error {
-		_, err := base64.StdEncoding.DecodeString(v)
-		return err
-	},
-	"date": func(v string) error {
-		if _, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return nil
-		}
-		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
-			if _, err := time.Parse(layout, v); err == nil {
-				return nil
-			}
-		}
-		return errors.New("want ISO 8601 (2025-01-31T12:00:00Z, 2025-01-31) or epoch seconds")
-	},
-}
-
 // parseContextEntry reads KEY=TYPE:VALUE[,VALUE...].
 func parseContextEntry(s string) (policy.ContextKey, error) {
 	key, rest, ok := strings.Cut(s, "=")
@@ -592,18 +552,17 @@ func parseContextEntry(s string) (policy.ContextKey, error) {
 	if !ok || !ok2 || key == "" {
 		return policy.ContextKey{}, fmt.Errorf("--context %q: want KEY=TYPE:VALUE[,VALUE...], such as aws:SourceIp=ip:192.0.2.10", s)
 	}
-	base, list := strings.CutSuffix(typ, "List")
-	check, known := contextTypes[base]
+	ctype, known := policy.ParseContextKeyType(typ)
 	if !known {
 		return policy.ContextKey{}, fmt.Errorf("--context %q: unknown type %q (want string, numeric, boolean, ip, binary, date, or one of them with List)", s, typ)
 	}
 	values := []string{value}
-	if list {
+	if ctype.List {
 		values = strings.Split(value, ",")
 	}
 	for _, v := range values {
-		if err := check(v); err != nil {
-			return policy.ContextKey{}, fmt.Errorf("--context %s: %q is not a valid %s value: %v", key, v, base, err)
+		if err := ctype.Check(v); err != nil {
+			return policy.ContextKey{}, fmt.Errorf("--context %s: %q is not a valid %s value: %v", key, v, ctype.Base, err)
 		}
 	}
 	return policy.ContextKey{Name: key, Values: values}, nil

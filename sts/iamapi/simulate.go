@@ -2,13 +2,9 @@ package iamapi
 
 import (
 	"context"
-	"encoding/base64"
-	"fmt"
-	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/account"
@@ -103,43 +99,6 @@ func (s *simulation) common(c *sts.Call) error {
 	return nil
 }
 
-// contextTypes check the values of each ContextKeyType (the List types take several).
-var contextTypes = map[string]func(string) error{
-	"string": func(string) error { return nil },
-	"numeric": func(v string) error {
-		_, err := strconv.ParseFloat(v, 64)
-		return err
-	},
-	"boolean": func(v string) error {
-		if v != "true" && v != "false" {
-			return fmt.Errorf("want true or false")
-		}
-		return nil
-	},
-	"ip": func(v string) error {
-		if _, err := netip.ParseAddr(v); err == nil {
-			return nil
-		}
-		_, err := netip.ParsePrefix(v)
-		return err
-	},
-	"binary": func(v string) error {
-		_, err := base64.StdEncoding.DecodeString(v)
-		return err
-	},
-	"date": func(v string) error {
-		if _, err := strconv.ParseInt(v, 10, 64); err == nil {
-			return nil
-		}
-		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05Z0700", "2006-01-02T15:04:05", "2006-01-02"} {
-			if _, err := time.Parse(layout, v); err == nil {
-				return nil
-			}
-		}
-		return fmt.Errorf("want ISO 8601 or epoch seconds")
-	},
-}
-
 // maxContextEntries bounds the condition keys of one simulation.
 const maxContextEntries = 100
 
@@ -157,17 +116,16 @@ func contextEntries(entries []query.Params) ([]policy.ContextKey, error) {
 		if name == "" {
 			return nil, account.Errorf(account.InvalidInput, "Context entry %d has no ContextKeyName.", i+1)
 		}
-		base, isList := strings.CutSuffix(typ, "List")
-		check, known := contextTypes[base]
+		ctype, known := policy.ParseContextKeyType(typ)
 		if !known {
 			return nil, account.Errorf(account.InvalidInput, "Context key %s has an unknown ContextKeyType %q.", name, typ)
 		}
-		if !isList && len(values) > 1 {
+		if !ctype.List && len(values) > 1 {
 			return nil, account.Errorf(account.InvalidInput, "Context key %s of type %s takes one value, not %d.", name, typ, len(values))
 		}
 		for _, v := range values {
-			if err := check(v); err != nil {
-				return nil, account.Errorf(account.InvalidInput, "Context key %s: %q is not a valid %s value.", name, shorten(v), base)
+			if err := ctype.Check(v); err != nil {
+				return nil, account.Errorf(account.InvalidInput, "Context key %s: %q is not a valid %s value.", name, shorten(v), ctype.Base)
 			}
 		}
 		out = append(out, policy.ContextKey{Name: name, Values: values})
