@@ -239,6 +239,32 @@ func entityTags(tags account.Tags) []policy.Tag {
 	return out
 }
 
+// loadEntry builds the principal e for key in g, on a cache miss (callers look in
+// g.principals first, so that a hit allocates nothing): fill reads it from the store
+// inside one View. An entity the store does not hold is cached as missing. The entry
+// is cached only if the store's generation is still g's, so a change made meanwhile
+// is never hidden behind a stale entry.
+func (c *Core) loadEntry(ctx context.Context, g *genCache, key, what string, e *principalEntry, fill func(*store.Tx) error) (*principalEntry, error) {
+	var gen uint64
+	err := c.st.View(ctx, func(tx *store.Tx) error {
+		var err error
+		if gen, err = tx.Generation(); err != nil {
+			return err
+		}
+		return fill(tx)
+	})
+	if errors.Is(err, account.ErrNoSuchEntity) {
+		e.missing, err = true, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading %s: %w", what, err)
+	}
+	if gen == g.gen {
+		g.principals.put(key, e)
+	}
+	return e, nil
+}
+
 // userEntry returns the user (or root, id = account id) with unique id id.
 func (c *Core) userEntry(ctx context.Context, g *genCache, id string) (*principalEntry, error) {
 	key := "user/" + id
@@ -246,28 +272,13 @@ func (c *Core) userEntry(ctx context.Context, g *genCache, id string) (*principa
 		return e, nil
 	}
 	e := &principalEntry{id: id}
-	var gen uint64
-	err := c.st.View(ctx, func(tx *store.Tx) error {
-		var err error
-		if gen, err = tx.Generation(); err != nil {
-			return err
-		}
+	return c.loadEntry(ctx, g, key, "user "+id, e, func(tx *store.Tx) error {
 		u, err := tx.UserByID(id)
 		if err != nil {
 			return err
 		}
 		return c.fillUser(tx, g, e, u)
 	})
-	if errors.Is(err, account.ErrNoSuchEntity) {
-		e.missing, err = true, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("loading user %s: %w", id, err)
-	}
-	if gen == g.gen {
-		g.principals.put(key, e)
-	}
-	return e, nil
 }
 
 // userEntryByARN returns the user arn names (federated users' sessions name their user
@@ -278,13 +289,9 @@ func (c *Core) userEntryByARN(ctx context.Context, g *genCache, arn string) (*pr
 		return e, nil
 	}
 	e := &principalEntry{}
-	var gen uint64
-	err := c.st.View(ctx, func(tx *store.Tx) error {
-		var err error
-		if gen, err = tx.Generation(); err != nil {
-			return err
-		}
+	return c.loadEntry(ctx, g, key, "user "+arn, e, func(tx *store.Tx) error {
 		var u account.User
+		var err error
 		if arn == account.RootARN(c.st.AccountID()) {
 			u, err = tx.UserByID(c.st.AccountID())
 		} else {
@@ -298,16 +305,6 @@ func (c *Core) userEntryByARN(ctx context.Context, g *genCache, arn string) (*pr
 		}
 		return c.fillUser(tx, g, e, u)
 	})
-	if errors.Is(err, account.ErrNoSuchEntity) {
-		e.missing, err = true, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("loading user %s: %w", arn, err)
-	}
-	if gen == g.gen {
-		g.principals.put(key, e)
-	}
-	return e, nil
 }
 
 func (c *Core) fillUser(tx *store.Tx, g *genCache, e *principalEntry, u account.User) error {
@@ -332,12 +329,7 @@ func (c *Core) roleEntry(ctx context.Context, g *genCache, id string) (*principa
 		return e, nil
 	}
 	e := &principalEntry{id: id}
-	var gen uint64
-	err := c.st.View(ctx, func(tx *store.Tx) error {
-		var err error
-		if gen, err = tx.Generation(); err != nil {
-			return err
-		}
+	return c.loadEntry(ctx, g, key, "role "+id, e, func(tx *store.Tx) error {
 		r, err := tx.RoleByID(id)
 		if err != nil {
 			return err
@@ -351,16 +343,6 @@ func (c *Core) roleEntry(ctx context.Context, g *genCache, id string) (*principa
 		e.identity, e.boundary = c.compileSet(g, set)
 		return nil
 	})
-	if errors.Is(err, account.ErrNoSuchEntity) {
-		e.missing, err = true, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("loading role %s: %w", id, err)
-	}
-	if gen == g.gen {
-		g.principals.put(key, e)
-	}
-	return e, nil
 }
 
 // compileSet compiles a principal's policies. A stored document the policy engine
