@@ -63,7 +63,10 @@ keyring {
   # keyring (keyctl). Or: keyctl, secret-service, pass, file,
   # systemd-credentials (read-only: one LoadCredentialEncrypted= per key).
   backend      = "auto"
-  name         = "credbroker" # keyctl keyring / Secret Service collection / pass prefix
+  name         = "credbroker" # keyctl keyring / Secret Service item tag / pass prefix
+  # The Secret Service collection: unset keeps keys in the default one (the
+  # login keyring, unlocked at login); or an alias ("login") or a label.
+  # collection = "login"
   # user: until reboot, shared by the user's processes. session, process
   # and thread are narrower (process/thread: one process only; tests).
   keyctl_scope = "user"

@@ -157,9 +157,13 @@ const (
 // Keyring holds the settings of the keyring that keeps long-term keys.
 type Keyring struct {
 	Backend Backend
-	// Name is the named keyring (keyctl), collection (Secret Service) or
+	// Name is the named keyring (keyctl), item tag (Secret Service) or
 	// prefix (pass) the broker keeps its items in.
 	Name string
+	// Collection is the Secret Service collection keys are kept in: an
+	// alias ("login") or a collection's label. Empty: the default
+	// collection, the login keyring that is unlocked at login.
+	Collection string
 	// KeyctlScope is the kernel keyring the named keyring hangs from:
 	// user, session, process or thread.
 	KeyctlScope string

@@ -130,6 +130,7 @@ type rawMasterKey struct {
 type rawKeyring struct {
 	Backend              *string   `hcl:"backend,optional"`
 	Name                 *string   `hcl:"name,optional"`
+	Collection           *string   `hcl:"collection,optional"`
 	KeyctlScope          *string   `hcl:"keyctl_scope,optional"`
 	PassDir              *string   `hcl:"pass_dir,optional"`
 	PassCmd              *string   `hcl:"pass_cmd,optional"`
@@ -350,6 +351,7 @@ func (r *resolver) keyring(raw *rawKeyring) Keyring {
 	k := Keyring{Pos: positionOf(raw.Body, raw.DefRange)}
 	k.Backend = Backend(str(raw.Backend, string(BackendAuto)))
 	k.Name = str(raw.Name, DefaultKeyringName)
+	k.Collection = str(raw.Collection, "")
 	k.KeyctlScope = str(raw.KeyctlScope, "user")
 	k.PassDir = expandHome(str(raw.PassDir, ""), env)
 	k.PassCmd = str(raw.PassCmd, "pass")

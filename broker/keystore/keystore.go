@@ -1,16 +1,21 @@
-// Package keystore keeps IAM users' long-term keys in the OS keyring
-// (github.com/99designs/keyring): the kernel keyring (keyctl), the Secret
-// Service, pass, an encrypted file, or, read-only, systemd credentials.
+// Package keystore keeps IAM users' long-term keys in the OS keyring: the
+// kernel keyring (keyctl) and an encrypted file through
+// github.com/99designs/keyring; the Secret Service (over D-Bus) and pass
+// (through the pass program) with backends of its own; or, read-only,
+// systemd credentials.
 //
 // A daemon opens its Store once at start-up and reads keys from it at each
-// fetch, so that a locked keyring prompts (or fails) once, not at every
-// refresh. Secrets live only in the keyring and in memory: the Key type
+// fetch. It never prompts: a locked keyring (a locked Secret Service
+// collection, a GPG key whose passphrase gpg-agent has not cached) is
+// ErrLocked, with the fix in words, and Watch says when it may have been
+// unlocked. Secrets live only in the keyring and in memory: the Key type
 // never prints its secret, and nothing here writes one to a plain file.
 //
 // It also provides the embedded core's master key (MasterKeyProvider).
 package keystore
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -111,8 +116,11 @@ type Entry struct {
 
 // Options configure Open. FromConfig fills them from the config file.
 type Options struct {
-	Backend     config.Backend
-	Name        string // named keyring / collection / pass prefix
+	Backend config.Backend
+	Name    string // named keyring (keyctl) / item tag (Secret Service) / pass prefix
+	// Collection is the Secret Service collection (an alias such as
+	// "login", or a label); "" is the default collection.
+	Collection  string
 	KeyctlScope string
 	PassDir     string
 	PassCmd     string
@@ -133,7 +141,7 @@ type Options struct {
 // FromConfig applies the config file's keyring settings.
 func FromConfig(k config.Keyring) func(*Options) {
 	return func(o *Options) {
-		o.Backend, o.Name, o.KeyctlScope = k.Backend, k.Name, k.KeyctlScope
+		o.Backend, o.Name, o.KeyctlScope, o.Collection = k.Backend, k.Name, k.KeyctlScope, k.Collection
 		o.PassDir, o.PassCmd, o.FileDir = k.PassDir, k.PassCmd, k.FileDir
 		o.PassphraseFile, o.PassphraseCredential = k.PassphraseFile, k.PassphraseCredential
 	}
@@ -147,6 +155,9 @@ type Store struct {
 	desc    string
 	now     func() time.Time
 	log     hclog.Logger
+	// watch, when the backend can tell, calls fn on each change that may
+	// unlock it (see Watch).
+	watch func(ctx context.Context, fn func()) error
 }
 
 // Open opens the keyring once; keep the Store for the life of the process.
@@ -173,14 +184,10 @@ func Open(optFns ...func(*Options)) (*Store, error) {
 		return s, nil
 	}
 	cfg := keyring.Config{
-		ServiceName:             o.Name,
-		KeyCtlScope:             o.KeyctlScope,
-		LibSecretCollectionName: o.Name,
-		PassDir:                 o.PassDir,
-		PassCmd:                 o.PassCmd,
-		PassPrefix:              o.Name,
-		FileDir:                 o.FileDir,
-		FilePasswordFunc:        passphrase(o),
+		ServiceName:      o.Name,
+		KeyCtlScope:      o.KeyctlScope,
+		FileDir:          o.FileDir,
+		FilePasswordFunc: passphrase(o),
 		// Keys readable by every process of the owning user, possessed or
 		// not: a service whose session keyring does not link the user
 		// keyring (systemd's KeyringMode=private) must still read them.
@@ -191,11 +198,16 @@ func Open(optFns ...func(*Options)) (*Store, error) {
 		cfg.AllowedBackends = []keyring.BackendType{keyring.KeyCtlBackend}
 		s.desc = fmt.Sprintf("kernel keyring %q (%s scope)", o.Name, o.KeyctlScope)
 	case config.BackendSecretService:
-		cfg.AllowedBackends = []keyring.BackendType{keyring.SecretServiceBackend}
-		s.desc = fmt.Sprintf("Secret Service collection %q", o.Name)
+		ss := newSecretService(o)
+		s.kr, s.desc, s.watch = ss, describeCollection(o.Collection), ss.watch
+		return s, nil
 	case config.BackendPass:
-		cfg.AllowedBackends = []keyring.BackendType{keyring.PassBackend}
-		s.desc = fmt.Sprintf("pass store (prefix %q)", o.Name)
+		ps, err := newPassStore(o)
+		if err != nil {
+			return nil, err
+		}
+		s.kr, s.desc = ps, fmt.Sprintf("pass store %s (prefix %q)", ps.dir, o.Name)
+		return s, nil
 	case config.BackendFile:
 		if o.FileDir == "" {
 			return nil, errors.New("keystore: the file backend needs a directory (keyring { file_dir = ... })")
@@ -259,6 +271,18 @@ func passphrase(o Options) keyring.PromptFunc {
 		}
 		return o.Prompt(msg)
 	}
+}
+
+// Watch calls fn each time the keyring may have become readable (a Secret
+// Service collection unlocked, the service started), until ctx ends. It
+// returns at once, with nil, for backends that do not tell (the others are
+// never locked in a way that goes away by itself). A daemon uses it to
+// fetch again, at once, the sessions that wait for a locked keyring.
+func (s *Store) Watch(ctx context.Context, fn func()) error {
+	if s.watch == nil {
+		return nil
+	}
+	return s.watch(ctx, fn)
 }
 
 // Backend is the backend in use (auto resolved).

@@ -1,0 +1,237 @@
+// Package keystoretest starts the real keyring services the keystore
+// backends talk to, for tests: GNOME Keyring's Secret Service on a private
+// D-Bus session bus, and a pass store encrypted to a throwaway GPG key in a
+// temporary GNUPGHOME. A test that cannot have them skips, saying which
+// Debian package to install (CI installs them all).
+package keystoretest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/godbus/dbus/v5"
+)
+
+// need skips t unless every program is on PATH.
+func need(t testing.TB, pkgs string, progs ...string) {
+	t.Helper()
+	for _, p := range progs {
+		if _, err := exec.LookPath(p); err != nil {
+			t.Skipf("%s is not installed: apt-get install %s (.ci/run installs it)", p, pkgs)
+		}
+	}
+}
+
+// SecretService is a running GNOME Keyring Secret Service on a D-Bus
+// session bus of its own.
+type SecretService struct {
+	// Addr is the bus's address, for DBUS_SESSION_BUS_ADDRESS.
+	Addr string
+	// Password unlocks the login collection.
+	Password string
+	conn     *dbus.Conn
+}
+
+// StartSecretService starts dbus-daemon and `gnome-keyring-daemon --unlock
+// --components=secrets` (the login password on its stdin), with the
+// keyring's files under dataHome/keyrings, and stops both at the end of
+// the test. The login collection is the default one and is unlocked.
+func StartSecretService(t testing.TB, dataHome string) *SecretService {
+	t.Helper()
+	need(t, "dbus-daemon gnome-keyring", "dbus-daemon", "gnome-keyring-daemon")
+	run := shortTempDir(t, "ss")
+	bus := exec.Command("dbus-daemon", "--session", "--nofork", "--nopidfile", "--address=unix:path="+filepath.Join(run, "bus"), "--print-address=1")
+	out, err := bus.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus.Stderr = io.Discard // "Failed to set fd limit" as root
+	if err := bus.Start(); err != nil {
+		t.Fatalf("starting dbus-daemon: %v", err)
+	}
+	t.Cleanup(func() { bus.Process.Kill(); bus.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("dbus-daemon printed no address: %v", err)
+	}
+	s := &SecretService{Addr: strings.TrimSpace(line), Password: "login-password-of-the-test"}
+	s.conn, err = dbus.Connect(s.Addr)
+	if err != nil {
+		t.Fatalf("connecting to the test bus: %v", err)
+	}
+	t.Cleanup(func() { s.conn.Close() })
+
+	// Wait for the service's name by the bus's own signal, not by polling.
+	if err := s.conn.AddMatchSignal(dbus.WithMatchSender("org.freedesktop.DBus"), dbus.WithMatchMember("NameOwnerChanged"),
+		dbus.WithMatchArg(0, "org.freedesktop.secrets")); err != nil {
+		t.Fatal(err)
+	}
+	owned := make(chan *dbus.Signal, 4)
+	s.conn.Signal(owned)
+	defer s.conn.RemoveSignal(owned)
+
+	gk := exec.Command("gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets")
+	gk.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS="+s.Addr, "XDG_DATA_HOME="+dataHome, "XDG_RUNTIME_DIR="+run)
+	gk.Stdin = strings.NewReader(s.Password)
+	var gkErr bytes.Buffer
+	gk.Stdout, gk.Stderr = io.Discard, &gkErr
+	if err := gk.Start(); err != nil {
+		t.Fatalf("starting gnome-keyring-daemon: %v", err)
+	}
+	t.Cleanup(func() { gk.Process.Kill(); gk.Wait() })
+	select {
+	case <-owned:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("gnome-keyring-daemon did not take org.freedesktop.secrets in 30 s: %s", gkErr.String())
+	}
+	return s
+}
+
+// Collection is the collection of an alias ("default", "login").
+func (s *SecretService) Collection(t testing.TB, alias string) dbus.ObjectPath {
+	t.Helper()
+	var p dbus.ObjectPath
+	if err := s.conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets").
+		Call("org.freedesktop.Secret.Service.ReadAlias", 0, alias).Store(&p); err != nil || p == "/" {
+		t.Fatalf("no collection of alias %q: %v", alias, err)
+	}
+	return p
+}
+
+// Lock locks the collection of alias, as the desktop does on a screen lock
+// or on `seahorse` Lock.
+func (s *SecretService) Lock(t testing.TB, alias string) {
+	t.Helper()
+	var locked []dbus.ObjectPath
+	var prompt dbus.ObjectPath
+	if err := s.conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets").
+		Call("org.freedesktop.Secret.Service.Lock", 0, []dbus.ObjectPath{s.Collection(t, alias)}).Store(&locked, &prompt); err != nil {
+		t.Fatalf("locking %s: %v", alias, err)
+	}
+	if len(locked) != 1 || prompt != "/" {
+		t.Fatalf("locking %s: locked %v, prompt %s", alias, locked, prompt)
+	}
+}
+
+// Unlock unlocks the collection of alias with its password, through GNOME
+// Keyring's own interface for that (the one its tools use): there is no
+// prompter in a test.
+func (s *SecretService) Unlock(t testing.TB, alias, password string) {
+	t.Helper()
+	if err := s.internal().Call("org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface.UnlockWithMasterPassword", 0,
+		s.Collection(t, alias), s.plainSecret(t, password)).Err; err != nil {
+		t.Fatalf("unlocking %s: %v", alias, err)
+	}
+}
+
+// CreateCollection makes a collection labelled label with a password,
+// without a prompt, and returns its path.
+func (s *SecretService) CreateCollection(t testing.TB, label, password string) dbus.ObjectPath {
+	t.Helper()
+	var p dbus.ObjectPath
+	props := map[string]dbus.Variant{"org.freedesktop.Secret.Collection.Label": dbus.MakeVariant(label)}
+	if err := s.internal().Call("org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface.CreateWithMasterPassword", 0,
+		props, s.plainSecret(t, password)).Store(&p); err != nil {
+		t.Fatalf("creating collection %q: %v", label, err)
+	}
+	return p
+}
+
+func (s *SecretService) internal() dbus.BusObject {
+	return s.conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets")
+}
+
+type secret struct {
+	Session     dbus.ObjectPath
+	Parameters  []byte
+	Value       []byte
+	ContentType string
+}
+
+// plainSecret wraps a password in a session without transport encryption:
+// it only ever travels over the test's private bus.
+func (s *SecretService) plainSecret(t testing.TB, password string) secret {
+	t.Helper()
+	var out dbus.Variant
+	var sess dbus.ObjectPath
+	if err := s.internal().Call("org.freedesktop.Secret.Service.OpenSession", 0, "plain", dbus.MakeVariant("")).Store(&out, &sess); err != nil {
+		t.Fatalf("opening a plain session: %v", err)
+	}
+	return secret{Session: sess, Value: []byte(password), ContentType: "text/plain"}
+}
+
+// Pass is a pass store encrypted to a throwaway GPG key.
+type Pass struct {
+	// Dir is the store (PASSWORD_STORE_DIR).
+	Dir string
+	// GNUPGHOME holds the throwaway key (without a passphrase).
+	GNUPGHOME string
+	// KeyID is the key's fingerprint.
+	KeyID string
+}
+
+// StartPass makes a GPG key in a new GNUPGHOME and a pass store at dir
+// encrypted to it, and sets $GNUPGHOME for the rest of the test (pass and
+// gpg read it). gpg-agent, started by gpg, is stopped at the end.
+func StartPass(t testing.TB, dir string) *Pass {
+	t.Helper()
+	need(t, "pass gnupg gpg-agent", "pass", "gpg", "gpg-agent", "gpgconf")
+	p := &Pass{Dir: dir, GNUPGHOME: shortTempDir(t, "gpg")}
+	t.Setenv("GNUPGHOME", p.GNUPGHOME)
+	t.Cleanup(func() { exec.Command("gpgconf", "--kill", "gpg-agent").Run() })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "gpg", "--batch", "--pinentry-mode=loopback", "--passphrase", "",
+		"--quick-gen-key", "credbroker test <test@credbroker.invalid>", "future-default", "default", "never").CombinedOutput(); err != nil {
+		t.Fatalf("gpg --quick-gen-key: %v\n%s", err, out)
+	}
+	out, err := exec.CommandContext(ctx, "gpg", "--batch", "--with-colons", "--list-secret-keys").Output()
+	if err != nil {
+		t.Fatalf("gpg --list-secret-keys: %v", err)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if f := strings.Split(l, ":"); len(f) > 9 && f[0] == "fpr" {
+			p.KeyID = f[9]
+			break
+		}
+	}
+	if p.KeyID == "" {
+		t.Fatalf("no fingerprint in gpg's listing:\n%s", out)
+	}
+	init := exec.CommandContext(ctx, "pass", "init", p.KeyID)
+	init.Env = append(os.Environ(), "PASSWORD_STORE_DIR="+dir)
+	if out, err := init.CombinedOutput(); err != nil {
+		t.Fatalf("pass init: %v\n%s", err, out)
+	}
+	return p
+}
+
+// shortTempDir is a temporary directory with a short path: UNIX socket
+// paths (the bus's, gpg-agent's) are limited to about 100 bytes.
+func shortTempDir(t testing.TB, prefix string) string {
+	t.Helper()
+	d, err := os.MkdirTemp("", "cb-"+prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	if err := os.Chmod(d, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// Env is the environment for a child process of the test (the daemon, the
+// CLI) to use the Secret Service of s.
+func (s *SecretService) Env() []string {
+	return []string{fmt.Sprintf("DBUS_SESSION_BUS_ADDRESS=%s", s.Addr)}
+}
