@@ -199,7 +199,8 @@ func Open(optFns ...func(*Options)) (*Store, error) {
 		s.desc = fmt.Sprintf("kernel keyring %q (%s scope)", o.Name, o.KeyctlScope)
 	case config.BackendSecretService:
 		ss := newSecretService(o)
-		s.kr, s.desc, s.watch = ss, describeCollection(o.Collection), ss.watch
+		s.kr, s.desc = ss, describeCollection(o.Collection)
+		s.watch = func(ctx context.Context, fn func()) error { return ss.watch(ctx, fn, nil) }
 		return s, nil
 	case config.BackendPass:
 		ps, err := newPassStore(o)

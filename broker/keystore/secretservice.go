@@ -373,8 +373,9 @@ func (s *secretService) Keys() ([]string, error) {
 
 // watch calls fn whenever the Secret Service says a collection changed
 // (locked, unlocked, created, deleted) or the service itself (re)started,
-// until ctx ends. It uses a connection of its own.
-func (s *secretService) watch(ctx context.Context, fn func()) error {
+// until ctx ends. It uses a connection of its own, and closes ready (when
+// not nil) once it listens.
+func (s *secretService) watch(ctx context.Context, fn func(), ready chan<- struct{}) error {
 	if s.addr == "" {
 		return errNoBus
 	}
@@ -394,6 +395,9 @@ func (s *secretService) watch(ctx context.Context, fn func()) error {
 	}
 	ch := make(chan *dbus.Signal, 16)
 	conn.Signal(ch)
+	if ready != nil {
+		close(ready)
+	}
 	for {
 		select {
 		case <-ctx.Done():

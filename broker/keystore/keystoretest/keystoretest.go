@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,28 +49,8 @@ type SecretService struct {
 func StartSecretService(t testing.TB, dataHome string) *SecretService {
 	t.Helper()
 	need(t, "dbus-daemon gnome-keyring", "dbus-daemon", "gnome-keyring-daemon")
-	run := shortTempDir(t, "ss")
-	bus := exec.Command("dbus-daemon", "--session", "--nofork", "--nopidfile", "--address=unix:path="+filepath.Join(run, "bus"), "--print-address=1")
-	out, err := bus.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bus.Stderr = io.Discard // "Failed to set fd limit" as root
-	if err := bus.Start(); err != nil {
-		t.Fatalf("starting dbus-daemon: %v", err)
-	}
-	t.Cleanup(func() { bus.Process.Kill(); bus.Wait() })
-	line, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("dbus-daemon printed no address: %v", err)
-	}
-	s := &SecretService{Addr: strings.TrimSpace(line), Password: "login-password-of-the-test"}
-	s.conn, err = dbus.Connect(s.Addr)
-	if err != nil {
-		t.Fatalf("connecting to the test bus: %v", err)
-	}
-	t.Cleanup(func() { s.conn.Close() })
-
+	s := StartBus(t)
+	run := shortTempDir(t, "gk")
 	// Wait for the service's name by the bus's own signal, not by polling.
 	if err := s.conn.AddMatchSignal(dbus.WithMatchSender("org.freedesktop.DBus"), dbus.WithMatchMember("NameOwnerChanged"),
 		dbus.WithMatchArg(0, "org.freedesktop.secrets")); err != nil {
@@ -93,6 +74,53 @@ func StartSecretService(t testing.TB, dataHome string) *SecretService {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("gnome-keyring-daemon did not take org.freedesktop.secrets in 30 s: %s", gkErr.String())
 	}
+	return s
+}
+
+// StartBus starts a private D-Bus session bus (dbus-daemon) with no Secret
+// Service on it, stopped at the end of the test.
+func StartBus(t testing.TB) *SecretService {
+	t.Helper()
+	need(t, "dbus-daemon", "dbus-daemon")
+	run := shortTempDir(t, "bus")
+	// A session bus that starts no service on demand (the system's
+	// session.conf would activate a gnome-keyring-daemon of its own).
+	conf := filepath.Join(run, "bus.conf")
+	if err := os.WriteFile(conf, []byte(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path=`+filepath.Join(run, "bus")+`</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bus := exec.Command("dbus-daemon", "--config-file="+conf, "--nofork", "--nopidfile", "--print-address=1")
+	out, err := bus.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus.Stderr = io.Discard // "Failed to set fd limit" as root
+	if err := bus.Start(); err != nil {
+		t.Fatalf("starting dbus-daemon: %v", err)
+	}
+	t.Cleanup(func() { bus.Process.Kill(); bus.Wait() })
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		t.Fatalf("dbus-daemon printed no address: %v", err)
+	}
+	s := &SecretService{Addr: strings.TrimSpace(line), Password: "login-password-of-the-test"}
+	s.conn, err = dbus.Connect(s.Addr)
+	if err != nil {
+		t.Fatalf("connecting to the test bus: %v", err)
+	}
+	t.Cleanup(func() { s.conn.Close() })
 	return s
 }
 
@@ -234,4 +262,61 @@ func shortTempDir(t testing.TB, prefix string) string {
 // CLI) to use the Secret Service of s.
 func (s *SecretService) Env() []string {
 	return []string{fmt.Sprintf("DBUS_SESSION_BUS_ADDRESS=%s", s.Addr)}
+}
+
+// Prompts records, from now until the test ends, every call on the bus
+// that would show the person a dialog: Unlock and CreateCollection on the
+// service, and Prompt on a prompt object. calls returns them so far.
+func (s *SecretService) Prompts(t testing.TB) (calls func() []string) {
+	t.Helper()
+	mon, err := dbus.Connect(s.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mon.Close() })
+	const sentinel = "CredbrokerTestSentinel"
+	rules := []string{
+		"type='method_call',interface='org.freedesktop.Secret.Service',member='Unlock'",
+		"type='method_call',interface='org.freedesktop.Secret.Service',member='CreateCollection'",
+		"type='method_call',interface='org.freedesktop.Secret.Prompt'",
+		"type='method_call',member='" + sentinel + "'",
+	}
+	if err := mon.BusObject().Call("org.freedesktop.DBus.Monitoring.BecomeMonitor", 0, rules, uint32(0)).Err; err != nil {
+		t.Fatalf("BecomeMonitor: %v", err)
+	}
+	ch := make(chan *dbus.Message, 64)
+	mon.Eavesdrop(ch)
+	var mu sync.Mutex
+	var seen []string
+	marks := make(chan struct{}, 1)
+	go func() {
+		for m := range ch {
+			if m.Type != dbus.TypeMethodCall {
+				continue // the bus's own NameLost to a new monitor
+			}
+			iface, _ := m.Headers[dbus.FieldInterface].Value().(string)
+			member, _ := m.Headers[dbus.FieldMember].Value().(string)
+			if member == sentinel {
+				marks <- struct{}{}
+				continue
+			}
+			mu.Lock()
+			seen = append(seen, iface+"."+member)
+			mu.Unlock()
+		}
+	}()
+	return func() []string {
+		// The bus hands the monitor messages in the order it routes them:
+		// once it has seen a sentinel sent now, it has seen every call
+		// made before.
+		s.conn.BusObject().Go("org.freedesktop.DBus."+sentinel, dbus.FlagNoReplyExpected, nil)
+		select {
+		case <-marks:
+		case <-time.After(10 * time.Second):
+			t.Error("the bus monitor did not see the sentinel call in 10 s")
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), seen...)
+	}
 }
