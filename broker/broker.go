@@ -41,6 +41,11 @@ const (
 	CodeKeyringLocked = "KeyringLocked"
 )
 
+// CodeKeyringError is a keyring that failed otherwise (its service is not
+// running, say): retried with backoff, and at once when the keyring says
+// it changed (KeyringChanged).
+const CodeKeyringError = "KeyringError"
+
 // KeyStore is where keyring sources read IAM users' keys; *keystore.Store
 // satisfies it. It is opened once per daemon start (one prompt at most),
 // then read at every fetch.

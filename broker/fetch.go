@@ -102,7 +102,7 @@ func (b *Broker) sourceKey(st *state, src *config.Source) (keystore.Key, error) 
 		return keystore.Key{}, &session.Error{Kind: session.NonRecoverable, Code: "NoSuchKey",
 			Message: fmt.Sprintf("source %q: no key %q in the keyring; store it with `credbroker keys add %s`", src.Name, src.Key, src.Key), Err: err}
 	case err != nil:
-		return keystore.Key{}, &session.Error{Kind: session.Retryable, Code: "KeyringError", Message: err.Error(), Err: err}
+		return keystore.Key{}, &session.Error{Kind: session.Retryable, Code: CodeKeyringError, Message: err.Error(), Err: err}
 	}
 	return k, nil
 }

@@ -93,20 +93,22 @@ type Options struct {
 
 // daemon is one run.
 type daemon struct {
-	o      Options
-	log    hclog.Logger
-	cfg    *config.Config
-	keys   *keystore.Store
-	keyErr error
-	core   broker.Core
-	up     *broker.Upstream
-	b      *broker.Broker
-	tokens *imds.TokenSet
-	res    *peer.Resolver
-	ls     *listeners
-	epsMu  sync.Mutex // guards eps once the servers run (reload changes Region)
-	eps    control.Endpoints
-	srvs   []*server
+	o    Options
+	log  hclog.Logger
+	cfg  *config.Config
+	keys *keystore.Store
+	// stopWatch ends watchKeys's goroutine.
+	stopWatch context.CancelFunc
+	keyErr    error
+	core      broker.Core
+	up        *broker.Upstream
+	b         *broker.Broker
+	tokens    *imds.TokenSet
+	res       *peer.Resolver
+	ls        *listeners
+	epsMu     sync.Mutex // guards eps once the servers run (reload changes Region)
+	eps       control.Endpoints
+	srvs      []*server
 }
 
 // server is one listener and the http.Server on it.
@@ -252,6 +254,36 @@ func (d *daemon) openKeys(cfg *config.Config) {
 	d.log.Info("keyring open", "keyring", k.String())
 }
 
+// watchKeys follows the open keyring's changes (a Secret Service
+// collection unlocked) for the life of ctx or until the keyring is opened
+// again, and has the broker fetch at once the sessions that wait for it:
+// an unlock is picked up without a restart and without a prompt.
+func (d *daemon) watchKeys(ctx context.Context) {
+	if d.stopWatch != nil {
+		d.stopWatch()
+		d.stopWatch = nil
+	}
+	keys, b := d.keys, d.b
+	if keys == nil || b == nil {
+		return
+	}
+	ctx, d.stopWatch = context.WithCancel(ctx)
+	go func() {
+		for {
+			err := keys.Watch(ctx, b.KeyringChanged)
+			if err == nil || ctx.Err() != nil {
+				return
+			}
+			d.log.Debug("cannot watch the keyring for an unlock; sessions waiting for it retry on their own", "keyring", keys.String(), "error", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(30 * time.Second):
+			}
+		}
+	}()
+}
+
 func (d *daemon) brokerKeys() broker.KeyStore {
 	switch {
 	case d.keyErr != nil:
@@ -313,6 +345,7 @@ func (d *daemon) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	d.watchKeys(ctx)
 	tokenFile := filepath.Join(d.o.RuntimeDir, control.TokenFile)
 	tok, err := containerToken(tokenFile)
 	if err != nil {
@@ -619,6 +652,9 @@ func (d *daemon) reloadConfig(ctx context.Context) error {
 		d.keys, d.keyErr = keysBefore, errBefore
 		return err
 	}
+	if d.keys != keysBefore {
+		d.watchKeys(ctx)
+	}
 	d.cfg, d.up = cfg, up
 	d.epsMu.Lock()
 	d.eps.Region = cfg.Region
@@ -674,6 +710,9 @@ func (d *daemon) stop() error {
 }
 
 func (d *daemon) close() {
+	if d.stopWatch != nil {
+		d.stopWatch()
+	}
 	for _, s := range d.srvs {
 		s.srv.Close()
 	}

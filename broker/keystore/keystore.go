@@ -43,6 +43,17 @@ var (
 	ErrReadOnly = errors.New("keystore: this keyring backend is read-only")
 )
 
+// lockedError is ErrLocked with its own words (what is locked and how to
+// unlock it) instead of ErrLocked's.
+type lockedError struct{ msg string }
+
+func (e *lockedError) Error() string        { return e.msg }
+func (e *lockedError) Is(target error) bool { return target == ErrLocked }
+
+func lockedf(format string, args ...any) error {
+	return &lockedError{msg: fmt.Sprintf(format, args...)}
+}
+
 // Item name prefixes inside the keyring.
 const (
 	keyPrefix    = "aws-key:"

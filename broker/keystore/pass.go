@@ -91,9 +91,9 @@ func (p *passStore) explain(op, stderr string, err error) error {
 			"install it (Debian: apt-get install gpg-agent) and start it in the same GNUPGHOME (`gpgconf --launch gpg-agent`); "+
 			"for a service, give it the user's GNUPGHOME and runtime directory", op, last)
 	case has("No pinentry", "Inappropriate ioctl", "Operation cancelled", "No passphrase given", "Bad passphrase", "pinentry"):
-		return fmt.Errorf("%w: pass %s: the GPG key of the pass store at %s needs its passphrase, and credbroker never asks for it: "+
+		return lockedf("pass %s: the GPG key of the pass store at %s needs its passphrase, and credbroker never asks for it: "+
 			"decrypt any entry once in a terminal (`pass show %s/...`) so gpg-agent caches it, or use a key gpg-agent holds unlocked (%s)",
-			ErrLocked, op, p.dir, p.prefix, last)
+			op, p.dir, p.prefix, last)
 	case has("You must run:", "pass init"):
 		return fmt.Errorf("keystore: pass %s: the pass store at %s is not set up: run `pass init YOUR-GPG-KEY-ID` (with PASSWORD_STORE_DIR=%s)", op, p.dir, p.dir)
 	case has("No secret key"):

@@ -164,7 +164,7 @@ func ssError(what string, err error) error {
 			"(GNOME Keyring: `gnome-keyring-daemon --start --components=secrets`; or KeePassXC with its Secret Service integration), "+
 			`or choose another backend in the config (keyring { backend = "keyctl" } or "pass")`, what)
 	case "org.freedesktop.Secret.Error.IsLocked":
-		return fmt.Errorf("%w: %s: the collection is locked: unlock it (log in to the desktop, or unlock it in Passwords and Keys); credbroker never opens the unlock dialog itself", ErrLocked, what)
+		return lockedf("%s: the collection is locked: unlock it (log in to the desktop, or unlock it in Passwords and Keys); credbroker never opens the unlock dialog itself", what)
 	case "org.freedesktop.DBus.Error.AccessDenied":
 		return fmt.Errorf("keystore: %s: the Secret Service refused access (%s)", what, de.Name)
 	}
@@ -212,8 +212,8 @@ func (s *secretService) resolve(c *dbus.Conn) (dbus.ObjectPath, error) {
 		return "", err
 	}
 	if b, _ := locked.Value().(bool); b {
-		return "", fmt.Errorf("%w: the %s (%s) is locked: unlock it (log in to the desktop, or unlock it in Passwords and Keys, or `credbroker keys list` after unlocking); "+
-			"credbroker never opens the unlock dialog itself", ErrLocked, describeCollection(s.collection), collectionLabel(c, path))
+		return "", lockedf("the %s (%s) is locked: unlock it (log in to the desktop, or unlock it in Passwords and Keys); "+
+			"credbroker never opens the unlock dialog itself", describeCollection(s.collection), collectionLabel(c, path))
 	}
 	return path, nil
 }
@@ -302,7 +302,7 @@ func (s *secretService) Set(it keyring.Item) error {
 			return err
 		}
 		if prompt != noPath {
-			return fmt.Errorf("%w: the Secret Service wants a confirmation dialog to store the item, and credbroker never opens one: unlock the %s first", ErrLocked, describeCollection(s.collection))
+			return lockedf("the Secret Service wants a confirmation dialog to store the item, and credbroker never opens one: unlock the %s first", describeCollection(s.collection))
 		}
 		return nil
 	})
@@ -331,7 +331,7 @@ func (s *secretService) Remove(key string) error {
 				return err
 			}
 			if prompt != noPath {
-				return fmt.Errorf("%w: the Secret Service wants a confirmation dialog to delete the item, and credbroker never opens one", ErrLocked)
+				return lockedf("the Secret Service wants a confirmation dialog to delete the item, and credbroker never opens one")
 			}
 		}
 		return nil
