@@ -78,23 +78,7 @@ default_role = "deploy"
 	}
 	ss.Lock(t, "default")
 
-	n := &notes{ch: make(chan string, 256)}
-	ready := make(chan control.Endpoints, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Options{
-			LoadConfig: func() (*config.Config, error) { return config.Parse([]byte(cfgText), "test.hcl") },
-			RuntimeDir: dir, Notify: n.notify,
-			OpenKeys: func(k config.Keyring) (*keystore.Store, error) { return keystore.Open(keystore.FromConfig(k), onBus) },
-			Ready:    func(e control.Endpoints) { ready <- e },
-		})
-	}()
-	if m := n.wait(t, "READY=1"); !strings.Contains(m, "1 sessions ready") {
-		t.Errorf("READY with a locked keyring: %q", m)
-	}
-	eps := <-ready
-	c := control.NewClient(eps.ControlSocket)
+	c, ctx, stop := runDaemon(t, dir, cfgText, "1 sessions ready", onBus)
 
 	st := roleStates(t, c)
 	if s := st["deploy"]; !s.NeedsHuman || s.LastErrorCode != broker.CodeKeyringLocked || !strings.Contains(s.LastError, "is locked") ||
@@ -129,9 +113,89 @@ default_role = "deploy"
 	if p := prompts(); len(p) != 0 {
 		t.Errorf("the daemon asked for dialogs: %v", p)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("Run: %v", err)
+	stop()
+}
+
+// runDaemon runs the daemon on cfgText with the real keyring its config
+// names (opened with opts), waits until it is ready and checks its READY
+// status holds want; stop stops it.
+func runDaemon(t *testing.T, dir, cfgText, want string, opts ...func(*keystore.Options)) (c *control.Client, ctx context.Context, stop func()) {
+	t.Helper()
+	n := &notes{ch: make(chan string, 256)}
+	ready := make(chan control.Endpoints, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, Options{
+			LoadConfig: func() (*config.Config, error) { return config.Parse([]byte(cfgText), "test.hcl") },
+			RuntimeDir: dir, Notify: n.notify,
+			OpenKeys: func(k config.Keyring) (*keystore.Store, error) {
+				return keystore.Open(append([]func(*keystore.Options){keystore.FromConfig(k)}, opts...)...)
+			},
+			Ready: func(e control.Endpoints) { ready <- e },
+		})
+	}()
+	if m := n.wait(t, "READY=1"); !strings.Contains(m, want) {
+		t.Errorf("READY message %q, want %q", m, want)
+	}
+	eps := <-ready
+	return control.NewClient(eps.ControlSocket), ctx, func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}
+}
+
+// TestRunPass: the daemon reads a key that `keys add` stored in pass and
+// hands out the role's session.
+func TestRunPass(t *testing.T) {
+	store := t.TempDir()
+	keystoretest.StartPass(t, store)
+	fake := ststest.New()
+	if err := fake.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Stop()
+	const id, secret = "AKIAALICE0000EXAMPLE", "aliceSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY"
+	fake.AddUser("alice", id, secret)
+	kc := config.Keyring{Backend: config.BackendPass, Name: config.DefaultKeyringName, PassDir: store, PassCmd: "pass"}
+	keys, err := keystore.Open(keystore.FromConfig(kc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := keys.Put("alice", keystore.Key{AccessKeyID: id, SecretAccessKey: secret}); err != nil {
+		t.Fatal(err)
+	}
+	cfgText := `
+listen {
+  imds      = "127.0.0.1:0"
+  container = "127.0.0.1:0"
+}
+upstream "sts" {
+  endpoint = "` + fake.URL() + `"
+  region   = "eu-west-1"
+}
+keyring {
+  backend  = "pass"
+  pass_dir = "` + store + `"
+}
+source "keyring" "alice" {}
+role "deploy" {
+  arn    = "arn:aws:iam::123456789012:role/deploy"
+  source = "alice"
+}
+default_role = "deploy"
+`
+	c, ctx, stop := runDaemon(t, t.TempDir(), cfgText, "1 sessions ready")
+	defer stop()
+	creds, err := c.Credentials(ctx, "deploy")
+	if err != nil || !strings.HasPrefix(creds.AccessKeyID, "ASIA") {
+		t.Fatalf("deploy's credentials through pass: %+v, %v", creds.AccessKeyID, err)
+	}
+	reqs := fake.Requests()
+	if len(reqs) == 0 || reqs[len(reqs)-1].KeyID != id || reqs[len(reqs)-1].Issued != creds.AccessKeyID {
+		t.Errorf("STS did not issue these credentials for alice's key from pass: %+v", reqs)
 	}
 }
 

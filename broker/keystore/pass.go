@@ -91,11 +91,13 @@ func (p *passStore) explain(op, stderr string, err error) error {
 			"install it (Debian: apt-get install gpg-agent) and start it in the same GNUPGHOME (`gpgconf --launch gpg-agent`); "+
 			"for a service, give it the user's GNUPGHOME and runtime directory", op, last)
 	case has("No pinentry", "Inappropriate ioctl", "Operation cancelled", "No passphrase given", "Bad passphrase", "pinentry"):
-		return lockedf("pass %s: the GPG key of the pass store at %s needs its passphrase, and credbroker never asks for it: "+
-			"decrypt any entry once in a terminal (`pass show %s/...`) so gpg-agent caches it, or use a key gpg-agent holds unlocked (%s)",
-			op, p.dir, p.prefix, last)
+		return p.locked(op)
 	case has("You must run:", "pass init"):
 		return fmt.Errorf("keystore: pass %s: the pass store at %s is not set up: run `pass init YOUR-GPG-KEY-ID` (with PASSWORD_STORE_DIR=%s)", op, p.dir, p.dir)
+	case has("No secret key") && p.haveSecretKey():
+		// With --pinentry-mode=error, gpg words a key it may not unlock
+		// as a key it lacks.
+		return p.locked(op)
 	case has("No secret key"):
 		return fmt.Errorf("keystore: pass %s: gpg has no secret key to decrypt the entry (%s): the store's .gpg-id names a key this user's GNUPGHOME lacks", op, last)
 	case has("No public key", "unusable public key", "encryption failed"):
@@ -105,6 +107,29 @@ func (p *passStore) explain(op, stderr string, err error) error {
 		return fmt.Errorf("keystore: pass %s failed: %w", op, err)
 	}
 	return fmt.Errorf("keystore: pass %s failed: %s", op, last)
+}
+
+// locked is the error of a GPG key that needs its passphrase.
+func (p *passStore) locked(op string) error {
+	return lockedf("pass %s: the GPG key of the pass store at %s needs its passphrase, and credbroker never asks for it: "+
+		"decrypt any entry once in a terminal (`pass show %s/...`) so gpg-agent caches it, or use a key gpg-agent holds unlocked",
+		op, p.dir, p.prefix)
+}
+
+// haveSecretKey reports whether gpg has the secret half of every key the
+// store's .gpg-id names.
+func (p *passStore) haveSecretKey() bool {
+	ids, err := os.ReadFile(filepath.Join(p.dir, p.prefix, ".gpg-id"))
+	if err != nil {
+		ids, err = os.ReadFile(filepath.Join(p.dir, ".gpg-id"))
+	}
+	fields := strings.Fields(string(ids))
+	if err != nil || len(fields) == 0 {
+		return false
+	}
+	cmd := exec.Command("gpg", append([]string{"--batch", "--list-secret-keys", "--"}, fields...)...)
+	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	return cmd.Run() == nil
 }
 
 func lastLine(s string) string {

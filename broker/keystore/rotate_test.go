@@ -26,11 +26,16 @@ type rotation struct {
 // the kernel keyring, and a Rotator whose clients are the SDK's.
 func newRotation(t *testing.T) *rotation {
 	needKeyctl(t)
+	return newRotationIn(t, openKeyctl(t, "user", uniqueName(t)))
+}
+
+// newRotationIn is newRotation with alice's key in store.
+func newRotationIn(t *testing.T, store *Store) *rotation {
 	x := &rotation{fake: iamfake.New("123456789012", "alice")}
 	x.fake.AddKey(testID, testSecret)
 	srv := httptest.NewServer(x.fake)
 	t.Cleanup(srv.Close)
-	x.store = openKeyctl(t, "user", uniqueName(t))
+	x.store = store
 	if err := x.store.Put("alice", Key{AccessKeyID: testID, SecretAccessKey: testSecret}); err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +54,19 @@ func newRotation(t *testing.T) *rotation {
 }
 
 func TestRotate(t *testing.T) {
-	x := newRotation(t)
+	testRotate(t, newRotation(t))
+}
+
+// TestRotateOnEachBackend: `keys rotate` on each real backend.
+func TestRotateOnEachBackend(t *testing.T) {
+	for name, start := range realBackends {
+		t.Run(name, func(t *testing.T) {
+			testRotate(t, newRotationIn(t, start(t).open(t, uniqueName(t))))
+		})
+	}
+}
+
+func testRotate(t *testing.T, x *rotation) {
 	x.fake.SetNewKeyDelay(3) // the new key works on the fourth try
 	res, err := x.r.Rotate(context.Background(), "alice")
 	if err != nil {

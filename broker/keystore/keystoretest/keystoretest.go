@@ -212,15 +212,37 @@ type Pass struct {
 // gpg read it). gpg-agent, started by gpg, is stopped at the end.
 func StartPass(t testing.TB, dir string) *Pass {
 	t.Helper()
+	return StartPassLocked(t, dir, "")
+}
+
+// StartPassLocked is StartPass with a GPG key protected by passphrase,
+// which gpg-agent does not hold (its cache is flushed): decrypting needs
+// the passphrase, as after a desktop's agent timed out.
+func StartPassLocked(t testing.TB, dir, passphrase string) *Pass {
+	t.Helper()
 	need(t, "pass gnupg gpg-agent", "pass", "gpg", "gpg-agent", "gpgconf")
 	p := &Pass{Dir: dir, GNUPGHOME: shortTempDir(t, "gpg")}
 	t.Setenv("GNUPGHOME", p.GNUPGHOME)
 	t.Cleanup(func() { exec.Command("gpgconf", "--kill", "gpg-agent").Run() })
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if out, err := exec.CommandContext(ctx, "gpg", "--batch", "--pinentry-mode=loopback", "--passphrase", "",
-		"--quick-gen-key", "credbroker test <test@credbroker.invalid>", "future-default", "default", "never").CombinedOutput(); err != nil {
+	// The agent calibrates its passphrase hashing to 100 ms of a busy
+	// machine's CPU, which made key generation take 13 s here: a fixed,
+	// small count is plenty for a throwaway key.
+	if err := os.WriteFile(filepath.Join(p.GNUPGHOME, "gpg-agent.conf"), []byte("s2k-count 65536\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gen := exec.CommandContext(ctx, "gpg", "--batch", "--pinentry-mode=loopback", "--passphrase-fd", "0",
+		"--quick-gen-key", "credbroker test <test@credbroker.invalid>", "future-default", "default", "never")
+	gen.Stdin = strings.NewReader(passphrase + "\n")
+	if out, err := gen.CombinedOutput(); err != nil {
 		t.Fatalf("gpg --quick-gen-key: %v\n%s", err, out)
+	}
+	if passphrase != "" {
+		// SIGHUP: gpg-agent forgets every cached passphrase.
+		if out, err := exec.CommandContext(ctx, "gpgconf", "--reload", "gpg-agent").CombinedOutput(); err != nil {
+			t.Fatalf("gpgconf --reload gpg-agent: %v\n%s", err, out)
+		}
 	}
 	out, err := exec.CommandContext(ctx, "gpg", "--batch", "--with-colons", "--list-secret-keys").Output()
 	if err != nil {
