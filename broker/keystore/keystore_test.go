@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/credbroker/credbroker/broker/config"
+	"github.com/credbroker/credbroker/broker/keystore/keystoretest"
 )
 
 const (
@@ -175,7 +176,10 @@ func TestKeyctlUserScope(t *testing.T) {
 // TestNoSecretInFiles adds, lists and reads keys with HOME, TMPDIR and the
 // XDG directories pointing into a fresh directory, then searches every
 // file there for the secret: it must be nowhere (the file backend's
-// encrypted files included).
+// encrypted files included). The backends: the kernel keyring (auto, with
+// no D-Bus session), the file backend, GNOME Keyring's Secret Service
+// (its encrypted store and runtime files under the same directories) and
+// pass (its store, the throwaway GNUPGHOME and gpg-agent's files too).
 func TestNoSecretInFiles(t *testing.T) {
 	needKeyctl(t)
 	root := t.TempDir()
@@ -205,7 +209,10 @@ func TestNoSecretInFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []*Store{auto, file} {
+	ss := keystoretest.StartSecretService(t, os.Getenv("XDG_DATA_HOME"))
+	secretService := openSecretService(t, ss, name, "")
+	passStore := openPass(t, keystoretest.StartPass(t, filepath.Join(os.Getenv("HOME"), ".password-store")), name)
+	for _, s := range []*Store{auto, file, secretService, passStore} {
 		if err := s.Put("alice", Key{AccessKeyID: testID, SecretAccessKey: testSecret}); err != nil {
 			t.Fatal(err)
 		}
@@ -221,8 +228,8 @@ func TestNoSecretInFiles(t *testing.T) {
 	}
 	files := 0
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
+		if err != nil || !d.Type().IsRegular() {
+			return err // directories, and the services' sockets
 		}
 		files++
 		b, err := os.ReadFile(p)
@@ -241,6 +248,15 @@ func TestNoSecretInFiles(t *testing.T) {
 	}
 	if files == 0 {
 		t.Error("the file backend wrote nothing: the search proves nothing")
+	}
+	// The services' own (encrypted) stores were among the files searched.
+	for _, p := range []string{
+		filepath.Join(os.Getenv("XDG_DATA_HOME"), "keyrings", "login.keyring"),
+		filepath.Join(os.Getenv("HOME"), ".password-store", name, "aws-key:alice.gpg"),
+	} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("the search missed a store: %v", err)
+		}
 	}
 }
 
