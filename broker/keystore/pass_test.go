@@ -72,3 +72,27 @@ func TestPassNotSetUp(t *testing.T) {
 		t.Errorf("no pass program: %v", err)
 	}
 }
+
+// FuzzPassExplain feeds the reading of pass's and gpg's stderr anything:
+// an error always comes out, quoting at most stderr's last line.
+func FuzzPassExplain(f *testing.F) {
+	for _, s := range []string{"", "gpg: decryption failed: No secret key", "Error: x is not in the password store.",
+		"gpg: can't connect to the agent: IPC connect call failed", "Error: You must run: pass init"} {
+		f.Add("earlier line", s)
+	}
+	p := &passStore{dir: "/nonexistent", prefix: "p"}
+	f.Fuzz(func(t *testing.T, earlier, last string) {
+		const mark = "EARLIER-LINE-MARK"
+		if strings.Contains(last, mark) || strings.TrimSpace(last) == "" {
+			return
+		}
+		stderr := mark + strings.ReplaceAll(earlier, "\n", " ") + "\n" + last
+		err := p.explain("show", stderr, errors.New("exit status 2"))
+		if err == nil {
+			t.Fatal("no error")
+		}
+		if strings.Contains(err.Error(), mark) {
+			t.Fatalf("quoted more than the last line: %q", err)
+		}
+	})
+}
