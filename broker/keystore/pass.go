@@ -87,26 +87,26 @@ func (p *passStore) explain(op, stderr string, err error) error {
 	case has("is not in the password store"):
 		return keyring.ErrKeyNotFound
 	case has("can't connect to the agent", "failed to start agent", "no gpg-agent running", "connecting to the agent"):
-		return fmt.Errorf("keystore: pass %s: gpg could not reach gpg-agent, which holds the GPG key's secret (%s): "+
+		return fmt.Errorf("pass %s: gpg could not reach gpg-agent, which holds the GPG key's secret (%s): "+
 			"install it (Debian: apt-get install gpg-agent) and start it in the same GNUPGHOME (`gpgconf --launch gpg-agent`); "+
 			"for a service, give it the user's GNUPGHOME and runtime directory", op, last)
 	case has("No pinentry", "Inappropriate ioctl", "Operation cancelled", "No passphrase given", "Bad passphrase", "pinentry"):
 		return p.locked(op)
 	case has("You must run:", "pass init"):
-		return fmt.Errorf("keystore: pass %s: the pass store at %s is not set up: run `pass init YOUR-GPG-KEY-ID` (with PASSWORD_STORE_DIR=%s)", op, p.dir, p.dir)
+		return fmt.Errorf("pass %s: the pass store at %s is not set up: run `pass init YOUR-GPG-KEY-ID` (with PASSWORD_STORE_DIR=%s)", op, p.dir, p.dir)
 	case has("No secret key") && p.haveSecretKey():
 		// With --pinentry-mode=error, gpg words a key it may not unlock
 		// as a key it lacks.
 		return p.locked(op)
 	case has("No secret key"):
-		return fmt.Errorf("keystore: pass %s: gpg has no secret key to decrypt the entry (%s): the store's .gpg-id names a key this user's GNUPGHOME lacks", op, last)
+		return fmt.Errorf("pass %s: gpg has no secret key to decrypt the entry (%s): the store's .gpg-id names a key this user's GNUPGHOME lacks", op, last)
 	case has("No public key", "unusable public key", "encryption failed"):
-		return fmt.Errorf("keystore: pass %s: gpg cannot encrypt to the key in the store's .gpg-id (%s): import that key, or run `pass init` with one you have", op, last)
+		return fmt.Errorf("pass %s: gpg cannot encrypt to the key in the store's .gpg-id (%s): import that key, or run `pass init` with one you have", op, last)
 	}
 	if last == "" {
-		return fmt.Errorf("keystore: pass %s failed: %w", op, err)
+		return fmt.Errorf("pass %s failed: %w", op, err)
 	}
-	return fmt.Errorf("keystore: pass %s failed: %s", op, last)
+	return fmt.Errorf("pass %s failed: %s", op, last)
 }
 
 // locked is the error of a GPG key that needs its passphrase.
@@ -191,7 +191,7 @@ func (p *passStore) Keys() ([]string, error) {
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("keystore: listing the pass store at %s: %w", root, err)
+		return nil, fmt.Errorf("listing the pass store at %s: %w", root, err)
 	}
 	return out, nil
 }

@@ -88,7 +88,7 @@ func describeCollection(name string) string {
 }
 
 // errNoBus says there is no session bus to reach the Secret Service on.
-var errNoBus = errors.New("keystore: there is no D-Bus session bus to reach the Secret Service on " +
+var errNoBus = errors.New("there is no D-Bus session bus to reach the Secret Service on " +
 	"($DBUS_SESSION_BUS_ADDRESS is unset and $XDG_RUNTIME_DIR/bus does not exist): run credbroker inside your desktop session, " +
 	`or choose another backend in the config (keyring { backend = "keyctl" } or "pass")`)
 
@@ -118,7 +118,7 @@ func (s *secretService) connect() error {
 	}
 	conn, err := dbus.Connect(s.addr)
 	if err != nil {
-		return fmt.Errorf("keystore: connecting to the D-Bus session bus for the Secret Service: %w", err)
+		return fmt.Errorf("connecting to the D-Bus session bus for the Secret Service: %w", err)
 	}
 	sess, err := openSSSession(conn)
 	if err != nil {
@@ -160,15 +160,15 @@ func ssError(what string, err error) error {
 	}
 	switch de.Name {
 	case "org.freedesktop.DBus.Error.ServiceUnknown", "org.freedesktop.DBus.Error.NameHasNoOwner":
-		return fmt.Errorf("keystore: %s: no Secret Service runs on this D-Bus session: start your desktop's keyring "+
+		return fmt.Errorf("%s: no Secret Service runs on this D-Bus session: start your desktop's keyring "+
 			"(GNOME Keyring: `gnome-keyring-daemon --start --components=secrets`; or KeePassXC with its Secret Service integration), "+
 			`or choose another backend in the config (keyring { backend = "keyctl" } or "pass")`, what)
 	case "org.freedesktop.Secret.Error.IsLocked":
 		return lockedf("%s: the collection is locked: unlock it (log in to the desktop, or unlock it in Passwords and Keys); credbroker never opens the unlock dialog itself", what)
 	case "org.freedesktop.DBus.Error.AccessDenied":
-		return fmt.Errorf("keystore: %s: the Secret Service refused access (%s)", what, de.Name)
+		return fmt.Errorf("%s: the Secret Service refused access (%s)", what, de.Name)
 	}
-	return fmt.Errorf("keystore: %s: the Secret Service answered %s", what, de.Name)
+	return fmt.Errorf("%s: the Secret Service answered %s", what, de.Name)
 }
 
 // resolve finds the collection to use: the default one, or the one the
@@ -199,10 +199,10 @@ func (s *secretService) resolve(c *dbus.Conn) (dbus.ObjectPath, error) {
 	}
 	if path == noPath || path == "" {
 		if s.collection == "" {
-			return "", errors.New("keystore: the Secret Service has no default collection: make your login keyring the default " +
+			return "", errors.New("the Secret Service has no default collection: make your login keyring the default " +
 				"(Passwords and Keys: right-click it, Set as Default), or name a collection in the config (keyring { collection = \"login\" })")
 		}
-		return "", fmt.Errorf("keystore: the Secret Service has no collection %q, and credbroker does not create one "+
+		return "", fmt.Errorf("the Secret Service has no collection %q, and credbroker does not create one "+
 			"(creating a collection asks for its new password in a dialog, which credbroker never opens): create it in Passwords and Keys "+
 			"(+, Password keyring, named %q), or remove `collection` from the keyring block to keep keys in your login keyring (the default collection)",
 			s.collection, s.collection)
