@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/credbroker/credbroker/broker/keystore/iamfake"
+	"github.com/credbroker/credbroker/broker/keystore/keystoretest"
 )
 
 const (
@@ -55,15 +56,48 @@ func keysEnv(t *testing.T) (root, cfgPath string) {
 			unix.KeyctlInt(unix.KEYCTL_UNLINK, id, unix.KEY_SPEC_USER_KEYRING, 0, 0)
 		}
 	})
-	cfg := fmt.Sprintf("region = \"eu-west-1\"\nkeyring {\n  backend = \"keyctl\"\n  keyctl_scope = \"user\"\n  name = %q\n}\n", name)
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeKeyringConfig(t, cfgPath, fmt.Sprintf("backend = \"keyctl\"\n  keyctl_scope = \"user\"\n  name = %q", name))
 	return root, cfgPath
 }
 
+func writeKeyringConfig(t *testing.T, path, keyring string) {
+	t.Helper()
+	cfg := "region = \"eu-west-1\"\nkeyring {\n  " + keyring + "\n}\n"
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// keysBackends are the real keyrings `credbroker keys` is tested on: each
+// sets up its service inside keysEnv's directory, rewrites the config to
+// use it and returns how the CLI names it.
+var keysBackends = map[string]func(t *testing.T, root, cfgPath string) string{
+	"keyctl": func(*testing.T, string, string) string { return "kernel keyring" },
+	"secret-service": func(t *testing.T, root, cfgPath string) string {
+		ss := keystoretest.StartSecretService(t, os.Getenv("XDG_DATA_HOME"))
+		t.Setenv("DBUS_SESSION_BUS_ADDRESS", ss.Addr)
+		writeKeyringConfig(t, cfgPath, `backend = "secret-service"`)
+		return "Secret Service default collection"
+	},
+	"pass": func(t *testing.T, root, cfgPath string) string {
+		p := keystoretest.StartPass(t, filepath.Join(os.Getenv("HOME"), ".password-store"))
+		writeKeyringConfig(t, cfgPath, fmt.Sprintf("backend = \"pass\"\n  pass_dir = %q", p.Dir))
+		return "pass store"
+	},
+}
+
 func TestKeysAddListRotateRemove(t *testing.T) {
-	root, cfg := keysEnv(t)
+	for name, setUp := range keysBackends {
+		t.Run(name, func(t *testing.T) {
+			root, cfg := keysEnv(t)
+			testKeysAddListRotateRemove(t, root, cfg, setUp(t, root, cfg))
+		})
+	}
+}
+
+// testKeysAddListRotateRemove: the whole life of two keys in the keyring
+// described as desc.
+func testKeysAddListRotateRemove(t *testing.T, root, cfg, desc string) {
 	fake := iamfake.New("123456789012", "alice")
 	fake.AddKey(cliKeyID, cliSecret)
 	fake.SetNewKeyDelay(1)
@@ -77,7 +111,7 @@ func TestKeysAddListRotateRemove(t *testing.T) {
 		t.Fatal("keys add accepted a second argument")
 	}
 	out, _, err := runCLI(t, cliKeyID+"\n"+cliSecret+"\n", "keys", "add", "alice", "--config", cfg)
-	if err != nil || !strings.Contains(out, `Stored AKIAIOSFODNN7EXAMPLE as "alice" in the kernel keyring`) {
+	if err != nil || !strings.Contains(out, `Stored AKIAIOSFODNN7EXAMPLE as "alice" in the `+desc) {
 		t.Fatalf("add: %q, %v", out, err)
 	}
 	if _, _, err := runCLI(t, cliKeyID+"\n"+cliSecret+"\n", "keys", "add", "alice", "--config", cfg); err == nil || !strings.Contains(err.Error(), "--replace") {
@@ -123,10 +157,11 @@ func TestKeysAddListRotateRemove(t *testing.T) {
 		t.Error("removing a missing key succeeded")
 	}
 
-	// Nothing under HOME, TMPDIR or the XDG directories holds a secret.
+	// Nothing under HOME, TMPDIR or the XDG directories holds a secret
+	// (the Secret Service's and pass's encrypted stores are there too).
 	secrets := []string{cliSecret, "bobsecretbobsecret", fake.Secret(keys[0])}
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil || !d.Type().IsRegular() {
 			return err
 		}
 		b, err := os.ReadFile(p)
