@@ -225,3 +225,18 @@ func FuzzSecretServiceOpen(f *testing.F) {
 		}
 	})
 }
+
+// TestSecretServiceRestart: a Store in use survives gnome-keyring-daemon
+// restarting (its session with the old one is gone): the next call
+// connects again.
+func TestSecretServiceRestart(t *testing.T) {
+	ss := keystoretest.StartSecretService(t, t.TempDir())
+	s := openSecretService(t, ss, uniqueName(t), "")
+	if err := s.Put("alice", Key{AccessKeyID: testID, SecretAccessKey: testSecret}); err != nil {
+		t.Fatal(err)
+	}
+	ss.Restart(t)
+	if k, err := s.Get("alice"); err != nil || k.SecretAccessKey != testSecret {
+		t.Fatalf("after a restart of the service: %v", err)
+	}
+}

@@ -40,6 +40,8 @@ type SecretService struct {
 	// Password unlocks the login collection.
 	Password string
 	conn     *dbus.Conn
+	dataHome string
+	gk       *exec.Cmd
 }
 
 // StartSecretService starts dbus-daemon and `gnome-keyring-daemon --unlock
@@ -50,31 +52,63 @@ func StartSecretService(t testing.TB, dataHome string) *SecretService {
 	t.Helper()
 	need(t, "dbus-daemon gnome-keyring", "dbus-daemon", "gnome-keyring-daemon")
 	s := StartBus(t)
-	run := shortTempDir(t, "gk")
-	// Wait for the service's name by the bus's own signal, not by polling.
+	s.dataHome = dataHome
+	s.start(t)
+	return s
+}
+
+// Restart stops gnome-keyring-daemon and starts it again on the same bus
+// and files (unlocked with the login password), as after a crash or a
+// log-out and in: clients' sessions with the old one are gone.
+func (s *SecretService) Restart(t testing.TB) {
+	t.Helper()
+	gone := s.ownerChanges(t)
+	defer s.conn.RemoveSignal(gone)
+	s.gk.Process.Kill()
+	s.gk.Wait()
+	select {
+	case <-gone:
+	case <-time.After(30 * time.Second):
+		t.Fatal("org.freedesktop.secrets still owned 30 s after killing gnome-keyring-daemon")
+	}
+	s.start(t)
+}
+
+// ownerChanges delivers the next change of owner of the service's name.
+func (s *SecretService) ownerChanges(t testing.TB) chan *dbus.Signal {
+	t.Helper()
 	if err := s.conn.AddMatchSignal(dbus.WithMatchSender("org.freedesktop.DBus"), dbus.WithMatchMember("NameOwnerChanged"),
 		dbus.WithMatchArg(0, "org.freedesktop.secrets")); err != nil {
 		t.Fatal(err)
 	}
-	owned := make(chan *dbus.Signal, 4)
-	s.conn.Signal(owned)
+	ch := make(chan *dbus.Signal, 4)
+	s.conn.Signal(ch)
+	return ch
+}
+
+// start starts gnome-keyring-daemon and waits until it owns its name.
+func (s *SecretService) start(t testing.TB) {
+	t.Helper()
+	run := shortTempDir(t, "gk")
+	// Wait for the service's name by the bus's own signal, not by polling.
+	owned := s.ownerChanges(t)
 	defer s.conn.RemoveSignal(owned)
 
 	gk := exec.Command("gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets")
-	gk.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS="+s.Addr, "XDG_DATA_HOME="+dataHome, "XDG_RUNTIME_DIR="+run)
+	gk.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS="+s.Addr, "XDG_DATA_HOME="+s.dataHome, "XDG_RUNTIME_DIR="+run)
 	gk.Stdin = strings.NewReader(s.Password)
 	var gkErr bytes.Buffer
 	gk.Stdout, gk.Stderr = io.Discard, &gkErr
 	if err := gk.Start(); err != nil {
 		t.Fatalf("starting gnome-keyring-daemon: %v", err)
 	}
+	s.gk = gk
 	t.Cleanup(func() { gk.Process.Kill(); gk.Wait() })
 	select {
 	case <-owned:
 	case <-time.After(30 * time.Second):
 		t.Fatalf("gnome-keyring-daemon did not take org.freedesktop.secrets in 30 s: %s", gkErr.String())
 	}
-	return s
 }
 
 // StartBus starts a private D-Bus session bus (dbus-daemon) with no Secret
