@@ -93,22 +93,24 @@ type Options struct {
 
 // daemon is one run.
 type daemon struct {
-	o    Options
-	log  hclog.Logger
-	cfg  *config.Config
-	keys *keystore.Store
+	o      Options
+	log    hclog.Logger
+	cfg    *config.Config
+	keys   *keystore.Store
+	keyErr error
+
 	// stopWatch ends watchKeys's goroutine.
 	stopWatch context.CancelFunc
-	keyErr    error
-	core      broker.Core
-	up        *broker.Upstream
-	b         *broker.Broker
-	tokens    *imds.TokenSet
-	res       *peer.Resolver
-	ls        *listeners
-	epsMu     sync.Mutex // guards eps once the servers run (reload changes Region)
-	eps       control.Endpoints
-	srvs      []*server
+
+	core   broker.Core
+	up     *broker.Upstream
+	b      *broker.Broker
+	tokens *imds.TokenSet
+	res    *peer.Resolver
+	ls     *listeners
+	epsMu  sync.Mutex // guards eps once the servers run (reload changes Region)
+	eps    control.Endpoints
+	srvs   []*server
 }
 
 // server is one listener and the http.Server on it.

@@ -26,16 +26,11 @@ type rotation struct {
 // the kernel keyring, and a Rotator whose clients are the SDK's.
 func newRotation(t *testing.T) *rotation {
 	needKeyctl(t)
-	return newRotationIn(t, openKeyctl(t, "user", uniqueName(t)))
-}
-
-// newRotationIn is newRotation with alice's key in store.
-func newRotationIn(t *testing.T, store *Store) *rotation {
 	x := &rotation{fake: iamfake.New("123456789012", "alice")}
 	x.fake.AddKey(testID, testSecret)
 	srv := httptest.NewServer(x.fake)
 	t.Cleanup(srv.Close)
-	x.store = store
+	x.store = openKeyctl(t, "user", uniqueName(t))
 	if err := x.store.Put("alice", Key{AccessKeyID: testID, SecretAccessKey: testSecret}); err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +56,13 @@ func TestRotate(t *testing.T) {
 func TestRotateOnEachBackend(t *testing.T) {
 	for name, start := range realBackends {
 		t.Run(name, func(t *testing.T) {
-			testRotate(t, newRotationIn(t, start(t).open(t, uniqueName(t))))
+			x := newRotation(t)
+			x.store = start(t).open(t, uniqueName(t))
+			x.r.Store = x.store
+			if err := x.store.Put("alice", Key{AccessKeyID: testID, SecretAccessKey: testSecret}); err != nil {
+				t.Fatal(err)
+			}
+			testRotate(t, x)
 		})
 	}
 }
