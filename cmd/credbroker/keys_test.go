@@ -16,7 +16,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/credbroker/credbroker/broker/keystore/iamfake"
-	"github.com/credbroker/credbroker/broker/keystore/keystoretest"
 )
 
 const (
@@ -68,36 +67,12 @@ func writeKeyringConfig(t *testing.T, path, keyring string) {
 	}
 }
 
-// keysBackends are the real keyrings `credbroker keys` is tested on: each
-// sets up its service inside keysEnv's directory, rewrites the config to
-// use it and returns how the CLI names it.
-var keysBackends = map[string]func(t *testing.T, root, cfgPath string) string{
-	"keyctl": func(*testing.T, string, string) string { return "kernel keyring" },
-	"secret-service": func(t *testing.T, root, cfgPath string) string {
-		ss := keystoretest.StartSecretService(t, os.Getenv("XDG_DATA_HOME"))
-		t.Setenv("DBUS_SESSION_BUS_ADDRESS", ss.Addr)
-		writeKeyringConfig(t, cfgPath, `backend = "secret-service"`)
-		return "Secret Service default collection"
-	},
-	"pass": func(t *testing.T, root, cfgPath string) string {
-		p := keystoretest.StartPass(t, filepath.Join(os.Getenv("HOME"), ".password-store"))
-		writeKeyringConfig(t, cfgPath, fmt.Sprintf("backend = \"pass\"\n  pass_dir = %q", p.Dir))
-		return "pass store"
-	},
-}
-
-func TestKeysAddListRotateRemove(t *testing.T) {
-	for name, setUp := range keysBackends {
-		t.Run(name, func(t *testing.T) {
-			root, cfg := keysEnv(t)
-			testKeysAddListRotateRemove(t, root, cfg, setUp(t, root, cfg))
-		})
-	}
-}
+func TestKeysAddListRotateRemove(t *testing.T) { onEachKeysBackend(t, testKeysAddListRotateRemove) }
 
 // testKeysAddListRotateRemove: the whole life of two keys in the keyring
-// described as desc.
-func testKeysAddListRotateRemove(t *testing.T, root, cfg, desc string) {
+// setUp makes.
+func testKeysAddListRotateRemove(t *testing.T, setUp keysBackend) {
+	root, cfg := keysEnv(t)
 	fake := iamfake.New("123456789012", "alice")
 	fake.AddKey(cliKeyID, cliSecret)
 	fake.SetNewKeyDelay(1)
@@ -105,6 +80,7 @@ func testKeysAddListRotateRemove(t *testing.T, root, cfg, desc string) {
 	defer srv.Close()
 	t.Setenv("AWS_ENDPOINT_URL_IAM", srv.URL)
 	t.Setenv("AWS_ENDPOINT_URL_STS", srv.URL)
+	desc := setUp(t, root, cfg)
 
 	// The secret on argv is refused outright.
 	if _, _, err := runCLI(t, "", "keys", "add", "alice", cliSecret, "--config", cfg); err == nil {
