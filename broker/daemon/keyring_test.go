@@ -78,7 +78,7 @@ default_role = "deploy"
 	}
 	ss.Lock(t, "default")
 
-	c, ctx, stop := runDaemon(t, dir, cfgText, "1 sessions ready", onBus)
+	c, ctx, stop := runWithKeyring(t, dir, cfgText, "1 sessions ready", onBus)
 
 	st := roleStates(t, c)
 	if s := st["deploy"]; !s.NeedsHuman || s.LastErrorCode != broker.CodeKeyringLocked || !strings.Contains(s.LastError, "is locked") ||
@@ -116,10 +116,10 @@ default_role = "deploy"
 	stop()
 }
 
-// runDaemon runs the daemon on cfgText with the real keyring its config
+// runWithKeyring runs the daemon on cfgText with the real keyring its config
 // names (opened with opts), waits until it is ready and checks its READY
 // status holds want; stop stops it.
-func runDaemon(t *testing.T, dir, cfgText, want string, opts ...func(*keystore.Options)) (c *control.Client, ctx context.Context, stop func()) {
+func runWithKeyring(t *testing.T, dir, cfgText, want string, opts ...func(*keystore.Options)) (c *control.Client, ctx context.Context, stop func()) {
 	t.Helper()
 	n := &notes{ch: make(chan string, 256)}
 	ready := make(chan control.Endpoints, 1)
@@ -187,7 +187,7 @@ role "deploy" {
 }
 default_role = "deploy"
 `
-	c, ctx, stop := runDaemon(t, t.TempDir(), cfgText, "1 sessions ready")
+	c, ctx, stop := runWithKeyring(t, t.TempDir(), cfgText, "1 sessions ready")
 	defer stop()
 	creds, err := c.Credentials(ctx, "deploy")
 	if err != nil || !strings.HasPrefix(creds.AccessKeyID, "ASIA") {
