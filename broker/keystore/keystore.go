@@ -138,12 +138,15 @@ type Options struct {
 	FileDir     string
 	// PassphraseFile or PassphraseCredential give the file backend's
 	// passphrase; otherwise Prompt asks for it (nil: no way to ask, and a
-	// file keyring is ErrLocked).
+	// file keyring is ErrLocked). Without a Prompt, pass runs gpg with
+	// --pinentry-mode=error, so that a GPG key gpg-agent has not unlocked
+	// is ErrLocked rather than a pinentry dialog.
 	PassphraseFile       string
 	PassphraseCredential string
 	Prompt               func(message string) (string, error)
-	// Getenv reads DBUS_SESSION_BUS_ADDRESS, XDG_RUNTIME_DIR and
-	// CREDENTIALS_DIRECTORY. Default os.Getenv.
+	// Getenv reads DBUS_SESSION_BUS_ADDRESS, XDG_RUNTIME_DIR,
+	// CREDENTIALS_DIRECTORY, and for pass PASSWORD_STORE_DIR, HOME and
+	// PASSWORD_STORE_GPG_OPTS. Default os.Getenv.
 	Getenv func(string) string
 	Now    func() time.Time
 	Logger hclog.Logger

@@ -219,7 +219,7 @@ func (s *secretService) resolve(c *dbus.Conn) (dbus.ObjectPath, error) {
 }
 
 // collectionLabel is the collection's label, as Passwords and Keys shows
-// it ("Login"); "" when it cannot be read.
+// it ("Login"), quoted; "no label" when it cannot be read.
 func collectionLabel(c *dbus.Conn, path dbus.ObjectPath) string {
 	v, err := c.Object(ssBus, path).GetProperty(ssCollection + ".Label")
 	if err != nil {
