@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/99designs/keyring"
 	"github.com/godbus/dbus/v5"
@@ -55,6 +57,9 @@ type secretService struct {
 	collection string // "" for the default collection (alias "default")
 	namespace  string // the attrKeyring value
 
+	// timeout bounds each operation (0: ssTimeout).
+	timeout time.Duration
+
 	mu   sync.Mutex
 	conn *dbus.Conn
 	sess *ssSession
@@ -95,16 +100,22 @@ var errNoBus = errors.New("there is no D-Bus session bus to reach the Secret Ser
 // with runs fn on a connection and session, connecting when needed; a
 // failure that a new connection may cure (the bus or the service
 // restarted) is retried once on a fresh one.
-func (s *secretService) with(fn func(c *dbus.Conn, sess *ssSession) error) error {
+func (s *secretService) with(fn func(c ssConn, sess *ssSession) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	timeout := s.timeout
+	if timeout <= 0 {
+		timeout = ssTimeout
+	}
 	for attempt := 0; ; attempt++ {
-		if s.conn == nil {
-			if err := s.connect(); err != nil {
-				return err
-			}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		err := s.attempt(ctx, fn)
+		cancel()
+		if errors.Is(err, context.DeadlineExceeded) {
+			// The reply may still come, on a connection nobody reads.
+			s.closeLocked()
+			return fmt.Errorf("the Secret Service did not answer in %v (is it waiting for a dialog, or hung?)", timeout)
 		}
-		err := fn(s.conn, s.sess)
 		if err == nil || attempt > 0 || !staleConn(err) {
 			return err
 		}
@@ -112,7 +123,38 @@ func (s *secretService) with(fn func(c *dbus.Conn, sess *ssSession) error) error
 	}
 }
 
-func (s *secretService) connect() error {
+func (s *secretService) attempt(ctx context.Context, fn func(c ssConn, sess *ssSession) error) error {
+	if s.conn == nil {
+		if err := s.connect(ctx); err != nil {
+			return err
+		}
+	}
+	return fn(ssConn{s.conn, ctx}, s.sess)
+}
+
+// ssTimeout bounds one operation, as libdbus's default reply timeout does.
+const ssTimeout = 25 * time.Second
+
+// ssConn is a connection and the deadline of the operation under way.
+type ssConn struct {
+	c   *dbus.Conn
+	ctx context.Context
+}
+
+// call calls method (interface.Member) on the service's object at path.
+func (c ssConn) call(path dbus.ObjectPath, method string, args ...any) *dbus.Call {
+	return c.c.Object(ssBus, path).CallWithContext(c.ctx, method, 0, args...)
+}
+
+// prop reads the property name (interface.Property) of the object at path.
+func (c ssConn) prop(path dbus.ObjectPath, name string) (dbus.Variant, error) {
+	i := strings.LastIndexByte(name, '.')
+	var v dbus.Variant
+	err := c.call(path, "org.freedesktop.DBus.Properties.Get", name[:i], name[i+1:]).Store(&v)
+	return v, err
+}
+
+func (s *secretService) connect(ctx context.Context) error {
 	if s.addr == "" {
 		return errNoBus
 	}
@@ -120,7 +162,7 @@ func (s *secretService) connect() error {
 	if err != nil {
 		return fmt.Errorf("connecting to the D-Bus session bus for the Secret Service: %w", err)
 	}
-	sess, err := openSSSession(conn)
+	sess, err := openSSSession(ssConn{conn, ctx})
 	if err != nil {
 		conn.Close()
 		return ssError("opening a session with the Secret Service", err)
@@ -147,7 +189,7 @@ func staleConn(err error) bool {
 		}
 		return false
 	}
-	return errors.Is(err, dbus.ErrClosed) || errors.Is(err, os.ErrClosed) || errors.Is(err, context.DeadlineExceeded)
+	return errors.Is(err, dbus.ErrClosed) || errors.Is(err, os.ErrClosed)
 }
 
 // ssError turns a D-Bus failure into words: the error's name and what to
@@ -174,24 +216,23 @@ func ssError(what string, err error) error {
 // resolve finds the collection to use: the default one, or the one the
 // config names (an alias such as "login", or a label such as "Work"). It
 // fails, with the fix in words, when there is none or it is locked.
-func (s *secretService) resolve(c *dbus.Conn) (dbus.ObjectPath, error) {
-	svc := c.Object(ssBus, ssPath)
+func (s *secretService) resolve(c ssConn) (dbus.ObjectPath, error) {
 	alias := s.collection
 	if alias == "" {
 		alias = "default"
 	}
 	var path dbus.ObjectPath
-	if err := svc.Call(ssService+".ReadAlias", 0, alias).Store(&path); err != nil {
+	if err := c.call(ssPath, ssService+".ReadAlias", alias).Store(&path); err != nil {
 		return "", err
 	}
 	if path == noPath && s.collection != "" {
-		v, err := svc.GetProperty(ssService + ".Collections")
+		v, err := c.prop(ssPath, ssService+".Collections")
 		if err != nil {
 			return "", err
 		}
 		paths, _ := v.Value().([]dbus.ObjectPath)
 		for _, p := range paths {
-			if l, err := c.Object(ssBus, p).GetProperty(ssCollection + ".Label"); err == nil && l.Value() == s.collection {
+			if l, err := c.prop(p, ssCollection+".Label"); err == nil && l.Value() == s.collection {
 				path = p
 				break
 			}
@@ -207,7 +248,7 @@ func (s *secretService) resolve(c *dbus.Conn) (dbus.ObjectPath, error) {
 			"(+, Password keyring, named %q), or remove `collection` from the keyring block to keep keys in your login keyring (the default collection)",
 			s.collection, s.collection)
 	}
-	locked, err := c.Object(ssBus, path).GetProperty(ssCollection + ".Locked")
+	locked, err := c.prop(path, ssCollection+".Locked")
 	if err != nil {
 		return "", err
 	}
@@ -220,8 +261,8 @@ func (s *secretService) resolve(c *dbus.Conn) (dbus.ObjectPath, error) {
 
 // collectionLabel is the collection's label, as Passwords and Keys shows
 // it ("Login"), quoted; "no label" when it cannot be read.
-func collectionLabel(c *dbus.Conn, path dbus.ObjectPath) string {
-	v, err := c.Object(ssBus, path).GetProperty(ssCollection + ".Label")
+func collectionLabel(c ssConn, path dbus.ObjectPath) string {
+	v, err := c.prop(path, ssCollection+".Label")
 	if err != nil {
 		return "no label"
 	}
@@ -238,15 +279,15 @@ func (s *secretService) attrs(key string) map[string]string {
 }
 
 // search returns the items of the collection tagged with attrs.
-func search(c *dbus.Conn, coll dbus.ObjectPath, attrs map[string]string) ([]dbus.ObjectPath, error) {
+func search(c ssConn, coll dbus.ObjectPath, attrs map[string]string) ([]dbus.ObjectPath, error) {
 	var items []dbus.ObjectPath
-	err := c.Object(ssBus, coll).Call(ssCollection+".SearchItems", 0, attrs).Store(&items)
+	err := c.call(coll, ssCollection+".SearchItems", attrs).Store(&items)
 	return items, err
 }
 
 func (s *secretService) Get(key string) (keyring.Item, error) {
 	var out keyring.Item
-	err := s.with(func(c *dbus.Conn, sess *ssSession) error {
+	err := s.with(func(c ssConn, sess *ssSession) error {
 		coll, err := s.resolve(c)
 		if err != nil {
 			return err
@@ -259,7 +300,7 @@ func (s *secretService) Get(key string) (keyring.Item, error) {
 			return keyring.ErrKeyNotFound
 		}
 		var sec ssSecret
-		if err := c.Object(ssBus, items[0]).Call(ssItem+".GetSecret", 0, sess.path).Store(&sec); err != nil {
+		if err := c.call(items[0], ssItem+".GetSecret", sess.path).Store(&sec); err != nil {
 			return err
 		}
 		data, err := sess.open(sec)
@@ -280,7 +321,7 @@ func (s *secretService) GetMetadata(string) (keyring.Metadata, error) {
 }
 
 func (s *secretService) Set(it keyring.Item) error {
-	err := s.with(func(c *dbus.Conn, sess *ssSession) error {
+	err := s.with(func(c ssConn, sess *ssSession) error {
 		coll, err := s.resolve(c)
 		if err != nil {
 			return err
@@ -298,7 +339,7 @@ func (s *secretService) Set(it keyring.Item) error {
 			ssItem + ".Attributes": dbus.MakeVariant(s.attrs(it.Key)),
 		}
 		var item, prompt dbus.ObjectPath
-		if err := c.Object(ssBus, coll).Call(ssCollection+".CreateItem", 0, props, sec, true).Store(&item, &prompt); err != nil {
+		if err := c.call(coll, ssCollection+".CreateItem", props, sec, true).Store(&item, &prompt); err != nil {
 			return err
 		}
 		if prompt != noPath {
@@ -313,7 +354,7 @@ func (s *secretService) Set(it keyring.Item) error {
 }
 
 func (s *secretService) Remove(key string) error {
-	err := s.with(func(c *dbus.Conn, _ *ssSession) error {
+	err := s.with(func(c ssConn, _ *ssSession) error {
 		coll, err := s.resolve(c)
 		if err != nil {
 			return err
@@ -327,7 +368,7 @@ func (s *secretService) Remove(key string) error {
 		}
 		for _, item := range items {
 			var prompt dbus.ObjectPath
-			if err := c.Object(ssBus, item).Call(ssItem+".Delete", 0).Store(&prompt); err != nil {
+			if err := c.call(item, ssItem+".Delete").Store(&prompt); err != nil {
 				return err
 			}
 			if prompt != noPath {
@@ -344,7 +385,7 @@ func (s *secretService) Remove(key string) error {
 
 func (s *secretService) Keys() ([]string, error) {
 	var out []string
-	err := s.with(func(c *dbus.Conn, _ *ssSession) error {
+	err := s.with(func(c ssConn, _ *ssSession) error {
 		out = nil
 		coll, err := s.resolve(c)
 		if err != nil {
@@ -355,7 +396,7 @@ func (s *secretService) Keys() ([]string, error) {
 			return err
 		}
 		for _, item := range items {
-			v, err := c.Object(ssBus, item).GetProperty(ssItem + ".Attributes")
+			v, err := c.prop(item, ssItem+".Attributes")
 			if err != nil {
 				return err
 			}

@@ -34,14 +34,14 @@ type ssSession struct {
 }
 
 // openSSSession negotiates an encrypted session.
-func openSSSession(c *dbus.Conn) (*ssSession, error) {
+func openSSSession(c ssConn) (*ssSession, error) {
 	priv, pub, err := dhKeyPair()
 	if err != nil {
 		return nil, err
 	}
 	var out dbus.Variant
 	var path dbus.ObjectPath
-	if err := c.Object(ssBus, ssPath).Call(ssService+".OpenSession", 0, ssAlgorithm, dbus.MakeVariant(pub)).Store(&out, &path); err != nil {
+	if err := c.call(ssPath, ssService+".OpenSession", ssAlgorithm, dbus.MakeVariant(pub)).Store(&out, &path); err != nil {
 		return nil, err
 	}
 	peer, ok := out.Value().([]byte)

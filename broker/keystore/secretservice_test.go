@@ -240,3 +240,43 @@ func TestSecretServiceRestart(t *testing.T) {
 		t.Fatalf("after a restart of the service: %v", err)
 	}
 }
+
+// hung is a Secret Service that never answers OpenSession.
+type hung struct{ release chan struct{} }
+
+func (h hung) OpenSession(string, dbus.Variant) (dbus.Variant, dbus.ObjectPath, *dbus.Error) {
+	<-h.release
+	return dbus.MakeVariant(""), "/", nil
+}
+
+// TestSecretServiceHung: a service that does not answer (a dialog it
+// waits for, a hang) fails the call after the timeout instead of holding
+// the keyring, and every later call, forever.
+func TestSecretServiceHung(t *testing.T) {
+	bus := keystoretest.StartBus(t)
+	conn, err := dbus.Connect(bus.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	h := hung{release: make(chan struct{})}
+	defer close(h.release)
+	if err := conn.Export(h, ssPath, ssService); err != nil {
+		t.Fatal(err)
+	}
+	if reply, err := conn.RequestName(ssBus, dbus.NameFlagDoNotQueue); err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+		t.Fatalf("taking %s: %v %v", ssBus, reply, err)
+	}
+	s := openSecretService(t, bus, uniqueName(t), "")
+	s.kr.(*secretService).timeout = 200 * time.Millisecond
+	for range 2 {
+		start := time.Now()
+		_, err := s.Get("alice")
+		if err == nil || !strings.Contains(err.Error(), "did not answer in 200ms") {
+			t.Errorf("Get from a hung service: %v", err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("Get took %v with a 200 ms timeout", d)
+		}
+	}
+}
