@@ -214,3 +214,67 @@ func roleStates(t *testing.T, c *control.Client) map[string]broker.SessionStatus
 	}
 	return out
 }
+
+// TestRunPassLocked: a pass store whose GPG key gpg-agent has not unlocked
+// makes the role that needs it needs-human, never a pinentry, while the
+// other role is served.
+func TestRunPassLocked(t *testing.T) {
+	store := t.TempDir()
+	keystoretest.StartPassLocked(t, store, "gpg passphrase of the test")
+	fake := ststest.New()
+	if err := fake.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Stop()
+	const id, secret = "AKIAALICE0000EXAMPLE", "aliceSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY"
+	fake.AddUser("alice", id, secret)
+	fake.AddWebIdentityToken("ci-jwt", "system:serviceaccount:ci:runner")
+	keys, err := keystore.Open(keystore.FromConfig(config.Keyring{Backend: config.BackendPass, Name: config.DefaultKeyringName, PassDir: store}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := keys.Put("alice", keystore.Key{AccessKeyID: id, SecretAccessKey: secret}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "token")
+	if err := os.WriteFile(tokenFile, []byte("ci-jwt"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfgText := `
+listen {
+  imds      = "127.0.0.1:0"
+  container = "127.0.0.1:0"
+}
+upstream "sts" {
+  endpoint = "` + fake.URL() + `"
+  region   = "eu-west-1"
+}
+keyring {
+  backend  = "pass"
+  pass_dir = "` + store + `"
+}
+source "keyring" "alice" {}
+source "web_identity" "ci" {
+  token_file = "` + tokenFile + `"
+}
+role "deploy" {
+  arn    = "arn:aws:iam::123456789012:role/deploy"
+  source = "alice"
+}
+role "ci" {
+  arn    = "arn:aws:iam::123456789012:role/ci"
+  source = "ci"
+}
+default_role = "deploy"
+`
+	c, _, stop := runWithKeyring(t, dir, cfgText, "1 sessions ready")
+	defer stop()
+	st := roleStates(t, c)
+	if s := st["deploy"]; !s.NeedsHuman || s.LastErrorCode != broker.CodeKeyringLocked || !strings.Contains(s.LastError, "needs its passphrase") {
+		t.Errorf("deploy with the GPG key locked: %+v", s)
+	}
+	if s := st["ci"]; s.State != "ready" {
+		t.Errorf("ci, which needs no keyring: %+v", s)
+	}
+}
