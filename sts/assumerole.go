@@ -82,7 +82,7 @@ func (c *Core) targetRole(ctx context.Context, g *genCache, roleARN string) (*ro
 		return nil, fmt.Errorf("loading role %s: %w", roleARN, err)
 	}
 	trust, perr := policy.Parse([]byte(e.role.AssumeRolePolicy), policy.KindTrust, func(o *policy.ParseOptions) {
-		o.Name, o.ARN = "trust policy of "+e.role.Name, e.role.ARN
+		o.Name, o.ARN, o.Legacy = "trust policy of "+e.role.Name, e.role.ARN, true
 	})
 	if perr != nil {
 		c.log.Warn("trust policy does not parse; nobody may assume the role", "role_arn", e.role.ARN, "error", perr)

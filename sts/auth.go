@@ -377,7 +377,7 @@ func (c *Core) compileApplied(g *genCache, ap store.AppliedPolicy, kind policy.K
 		if p, ok := g.managed.get(key); ok {
 			return p
 		}
-		p, err := policy.Parse([]byte(ap.Document), kind, func(o *policy.ParseOptions) { o.Name, o.ARN = ap.Name, ap.ARN })
+		p, err := policy.Parse([]byte(ap.Document), kind, func(o *policy.ParseOptions) { o.Name, o.ARN, o.Legacy = ap.Name, ap.ARN, true })
 		if err != nil {
 			c.log.Warn("stored managed policy does not parse; it allows nothing", "policy_arn", ap.ARN, "error", err)
 			return nil
@@ -385,7 +385,7 @@ func (c *Core) compileApplied(g *genCache, ap store.AppliedPolicy, kind policy.K
 		g.managed.put(key, p)
 		return p
 	default:
-		p, err := policy.Parse([]byte(ap.Document), kind, func(o *policy.ParseOptions) { o.Name = ap.Name })
+		p, err := policy.Parse([]byte(ap.Document), kind, func(o *policy.ParseOptions) { o.Name, o.Legacy = ap.Name, true })
 		if err != nil {
 			c.log.Warn("stored inline policy does not parse; it allows nothing", "owner", ap.ARN, "policy_name", ap.Name, "error", err)
 			return nil
@@ -430,7 +430,7 @@ func (c *Core) sessionPolicy(doc string) (*policy.Policy, error) {
 	if p, ok := c.sessPols.get(doc); ok {
 		return p, nil
 	}
-	p, err := policy.Parse([]byte(doc), policy.KindSession, func(o *policy.ParseOptions) { o.Name = "session policy" })
+	p, err := policy.Parse([]byte(doc), policy.KindSession, func(o *policy.ParseOptions) { o.Name, o.Legacy = "session policy", true })
 	if err != nil {
 		return nil, err
 	}

@@ -167,7 +167,7 @@ func TestPolicyDocumentsRefused(t *testing.T) {
 	}{
 		"not JSON":          {"{", true, "MalformedPolicyDocument", "Syntax errors in policy.", 400},
 		"principal":         {`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}]}`, true, "MalformedPolicyDocument", "Policy document should not specify a principal.", 400},
-		"no effect":         {`{"Version":"2012-10-17","Statement":[{"Action":"s3:*","Resource":"*"}]}`, false, "MalformedPolicyDocument", "Missing required field Effect", 400},
+		"no effect":         {`{"Version":"2012-10-17","Statement":[{"Action":"s3:*","Resource":"*"}]}`, false, "MalformedPolicyDocument", "Syntax errors in policy.", 400},
 		"no resource":       {`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*"}]}`, false, "MalformedPolicyDocument", "Policy statement must contain resources.", 400},
 		"managed too large": {big, true, "LimitExceeded", "Cannot exceed quota for PolicySize: 6144", 409},
 		"inline too large":  {big, false, "LimitExceeded", "Maximum policy size of 2048 bytes exceeded for user u", 409},

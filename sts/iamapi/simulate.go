@@ -238,16 +238,16 @@ func compileApplied(c *sts.Call, ap store.AppliedPolicy, kind policy.Kind, owner
 		if kind == policy.KindIdentity {
 			return m.Policy, sourcePolicy{id: m.Name, typ: "aws-managed"}, nil
 		}
-		p, err := policy.Parse(m.Document, kind, func(o *policy.ParseOptions) { o.Name, o.ARN = m.Name, m.ARN })
+		p, err := policy.Parse(m.Document, kind, func(o *policy.ParseOptions) { o.Name, o.ARN, o.Legacy = m.Name, m.ARN, true })
 		return p, sourcePolicy{id: m.Name, typ: "aws-managed"}, err
 	case store.Managed:
-		p, err := policy.Parse([]byte(ap.Document), kind, func(o *policy.ParseOptions) { o.Name, o.ARN = ap.Name, ap.ARN })
+		p, err := policy.Parse([]byte(ap.Document), kind, func(o *policy.ParseOptions) { o.Name, o.ARN, o.Legacy = ap.Name, ap.ARN, true })
 		if err != nil {
 			return nil, sourcePolicy{}, nil
 		}
 		return p, sourcePolicy{id: ap.Name, typ: "user-managed"}, nil
 	}
-	p, err := policy.Parse([]byte(ap.Document), kind, func(o *policy.ParseOptions) { o.Name = ap.Name })
+	p, err := policy.Parse([]byte(ap.Document), kind, func(o *policy.ParseOptions) { o.Name, o.Legacy = ap.Name, true })
 	if err != nil {
 		return nil, sourcePolicy{}, nil
 	}

@@ -95,6 +95,15 @@ var (
 	largeTeams   = []string{"blue", "red", "green", "ops"}
 )
 
+// regional returns svc, or ec2 for the services whose ARNs IAM refuses with a
+// region (IAM; S3 buckets and objects).
+func regional(svc string) string {
+	if svc == "s3" || svc == "iam" {
+		return "ec2"
+	}
+	return svc
+}
+
 func largeStatement(rnd *rand.Rand, i int) string {
 	svc := largeServices[rnd.IntN(len(largeServices))]
 	var actions []string
@@ -115,11 +124,11 @@ func largeStatement(rnd *rand.Rand, i int) string {
 		case 0:
 			resources = append(resources, `"*"`)
 		case 1:
-			resources = append(resources, fmt.Sprintf(`"arn:aws:%s:*:111122223333:%s/team-%s-*"`, svc, strings.ToLower(largeNouns[rnd.IntN(len(largeNouns))]), largeTeams[rnd.IntN(4)]))
+			resources = append(resources, fmt.Sprintf(`"arn:aws:%s:*:111122223333:%s/team-%s-*"`, regional(svc), strings.ToLower(largeNouns[rnd.IntN(len(largeNouns))]), largeTeams[rnd.IntN(4)]))
 		case 2:
 			resources = append(resources, fmt.Sprintf(`"arn:aws:s3:::bucket-%d/home/${aws:PrincipalTag/team}/*"`, rnd.IntN(50)))
 		default:
-			resources = append(resources, fmt.Sprintf(`"arn:aws:%s:%s:111122223333:%s/res-%d"`, svc, largeRegions[rnd.IntN(3)], strings.ToLower(largeNouns[rnd.IntN(len(largeNouns))]), rnd.IntN(1000)))
+			resources = append(resources, fmt.Sprintf(`"arn:aws:%s:%s:111122223333:%s/res-%d"`, regional(svc), largeRegions[rnd.IntN(3)], strings.ToLower(largeNouns[rnd.IntN(len(largeNouns))]), rnd.IntN(1000)))
 		}
 	}
 	cond := ""

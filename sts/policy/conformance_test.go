@@ -172,7 +172,7 @@ func (l *confLoader) policy(raw json.RawMessage, slot string, kind Kind) (*Polic
 					return nil, err
 				}
 			}
-			p, err := Parse(fp.Document, k, func(o *ParseOptions) { o.Name = name })
+			p, err := Parse(fp.Document, k, func(o *ParseOptions) { o.Name, o.Legacy = name, true })
 			if err != nil {
 				return nil, fmt.Errorf("policy %s: %w", name, err)
 			}

@@ -8,20 +8,21 @@
 // Validate lists every fault. Faults are *Error values carrying AWS's error
 // code and message (MalformedPolicyDocument, or LimitExceeded /
 // ValidationError for the size quotas), the JSON path of the element and its
-// line and column. The messages follow IAM's wording as its API returns it:
-// "Syntax errors in policy.", "Policy document should not specify a
-// principal.", "Missing required field Effect", "Missing required field
-// Principal", "Has prohibited field Resource", "Policy statement must contain
-// actions.", "Policy statement must contain resources.", "Invalid principal in
-// policy: ...", "Invalid Condition type : ...", "Resource ... must be in ARN
-// format or \"*\".", the two Sid messages and the vendor-prefix message. Where
-// IAM's reaction is not documented we chose the closest of these: unknown
-// members, duplicate members (refused, where encoding/json would keep the
-// last), an unknown Version and an empty Statement list are "Syntax errors in
-// policy."; an invalid Effect is "Invalid effect: ..."; a document without
-// Statement is "Missing required field Statement"; the SCP size message is
-// ours. The wording was written from memory of IAM's answers, not checked
-// against the live service. Element and operator names are case-sensitive, as AWS documents them.
+// line and column. Parse answers with the fault IAM reports: IAM checks a
+// document in passes (syntax; Version; its legacy parser; Sids; actions and
+// resources present; resource formats; action formats) and answers with the
+// first pass that fails, in IAM's words: "Syntax errors in policy.", "Policy
+// document must be version 2012-10-17 or greater.", "The policy failed legacy
+// parsing", "Policy statement must contain actions.", "Actions/Condition can
+// contain only one colon.", "IAM resource ... cannot contain region
+// information." and the rest in errors.go. Validate lists every fault with its
+// place, for `credbroker policy validate`. The documents and answers are
+// recorded in testdata/conformance/grammar (from moto's suite, which its
+// author checked against IAM); the trust policy messages ("Missing required
+// field Principal", "Has prohibited field Resource", "Invalid principal in
+// policy: ...") are IAM's for CreateRole. Element and operator names are
+// case-sensitive, as AWS documents them; condition keys need no vendor prefix.
+// ParseOptions.Legacy reads documents stored under older rules.
 //
 // Size quotas (ParseOptions.Limit) are checked before parsing: managed policies
 // 6,144 characters, inline policies of users 2,048, of roles 10,240, of groups

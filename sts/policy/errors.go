@@ -17,9 +17,12 @@ const (
 )
 
 // AWS's words for the faults IAM reports. Kept together so that tests and the
-// conformance cases can compare against exactly these strings.
+// conformance cases can compare against exactly these strings. The cases in
+// testdata/conformance/grammar record which document gets which message.
 const (
 	msgSyntax             = "Syntax errors in policy."
+	msgLegacy             = "The policy failed legacy parsing"
+	msgVersion            = "Policy document must be version 2012-10-17 or greater."
 	msgPrincipalForbidden = "Policy document should not specify a principal."
 	msgMissingField       = "Missing required field %s"
 	msgProhibitedField    = "Has prohibited field %s"
@@ -28,11 +31,15 @@ const (
 	msgSidUnique          = "Statement IDs (SID) in a single policy must be unique."
 	msgSidAlnum           = "Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*"
 	msgVendor             = "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc."
-	msgConditionType      = "Invalid Condition type : %s"
+	msgOneColon           = "Actions/Condition can contain only one colon."
+	msgVendorInvalid      = "Vendor %s is not valid"
 	msgResourceARN        = "Resource %s must be in ARN format or \"*\"."
-	msgPartition          = "Partition \"%s\" is not valid for resource \"%s\"."
+	msgPartition          = "Partition \"%s\" is not valid for resource \"arn:%s:%s:%s:%s:%s\"."
+	msgResourceVendor     = "Resource vendor must be fully qualified and cannot contain regexes."
+	msgIAMRegion          = "IAM resource %s cannot contain region information."
+	msgS3Region           = "Resource %s can not contain region information."
+	msgIAMPath            = "IAM resource path must either be \"*\" or start with user/, federated-user/, role/, group/, instance-profile/, mfa/, server-certificate/, policy/, sms-mfa/, saml-provider/, oidc-provider/, report/, access-report/."
 	msgPrincipal          = "Invalid principal in policy: %s"
-	msgEffect             = "Invalid effect: %s"
 	msgTrustActions       = "AssumeRole policy may only specify STS AssumeRole actions."
 )
 

@@ -102,7 +102,7 @@ func (c *Catalog) Add(m ManagedPolicy) (*ManagedPolicy, error) {
 	if m.Name == "" || m.ARN == "" {
 		return nil, fmt.Errorf("managed policy %q: PolicyName and Arn are required", m.Name+m.ARN)
 	}
-	p, err := Parse(m.Document, KindIdentity, func(o *ParseOptions) { o.Name, o.ARN = m.Name, m.ARN })
+	p, err := Parse(m.Document, KindIdentity, func(o *ParseOptions) { o.Name, o.ARN, o.Legacy = m.Name, m.ARN, true })
 	if err != nil {
 		return nil, fmt.Errorf("managed policy %s: %w", m.Name, err)
 	}

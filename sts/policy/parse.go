@@ -147,6 +147,13 @@ type ParseOptions struct {
 	Limit Limit
 	// Entity is the user, role or group name IAM names in a LimitExceeded message.
 	Entity string
+	// Legacy accepts what IAM (or an older credbroker) stored under older
+	// rules: a permissions policy without Version or with 2008-10-17, date
+	// values IAM's legacy parser refuses, resources and actions of formats
+	// IAM now refuses. Set it when reading AWS managed policies and documents
+	// back from a store, so that a stored Deny is never lost to a stricter
+	// grammar; documents submitted to the API are checked without it.
+	Legacy bool
 }
 
 // Effect is a statement's Effect.
@@ -259,7 +266,7 @@ func Parse(doc []byte, kind Kind, optFns ...func(*ParseOptions)) (*Policy, error
 	}
 	p, faults := parse(doc, kind, &o)
 	if len(faults) > 0 {
-		return nil, faults[0]
+		return nil, first(faults)
 	}
 	p.compiled = make([]cstatement, len(p.statements))
 	for i := range p.statements {
@@ -276,17 +283,61 @@ func Validate(doc []byte, kind Kind, optFns ...func(*ParseOptions)) []*Error {
 		fn(&o)
 	}
 	_, faults := parse(doc, kind, &o)
-	return faults
+	return errs(faults)
 }
 
 type parser struct {
 	doc    []byte
 	kind   Kind
-	faults []*Error
+	legacy bool
+	faults []fault
 	sids   map[string]bool
+	// resourceFormat is set once a resource has a format fault: IAM then
+	// skips the legacy parsing of resources.
+	resourceFormat bool
 }
 
-func (ps *parser) fault(n *jnode, off int64, path, msg string) {
+// fault is one fault with the stage of IAM's checks that finds it, so that
+// Parse answers with the fault IAM reports first.
+type fault struct {
+	err   *Error
+	stage stage
+	// order breaks ties within a stage: lower is reported first.
+	order [2]int
+}
+
+// stage is one of IAM's passes over a document, in the order IAM runs them;
+// IAM answers with a fault of the earliest stage that finds one.
+type stage uint8
+
+const (
+	// stageSyntax: the document's shape: JSON, element names and types,
+	// Effect (in any case), Action with NotAction, Resource with NotResource,
+	// known condition operators. "Syntax errors in policy."
+	stageSyntax stage = iota + 1
+	// stageVersion: a permissions policy must say Version 2012-10-17.
+	stageVersion
+	// stageLegacy: Effect exactly Allow or Deny, date condition values,
+	// resources with empty segments. "The policy failed legacy parsing"
+	stageLegacy
+	// stageSid: statement ids.
+	stageSid
+	// stageActions: every statement has actions.
+	stageActions
+	// stageResources: every statement has resources.
+	stageResources
+	// stageResourceFormat: resources are "*" or ARNs IAM can read.
+	stageResourceFormat
+	// stageActionFormat: actions are "*" or vendor:name.
+	stageActionFormat
+	// stagePrincipal: the principal rules of the kind, trust policy rules.
+	stagePrincipal
+	// stageSuppressed: faults IAM does not report (a resource's legacy
+	// fault after a resource format fault); Validate still lists them.
+	stageSuppressed
+)
+
+func (ps *parser) fault(n *jnode, off int64, path, msg string, st stage) *fault {
 	e := &Error{Code: CodeMalformedPolicyDocument, Message: msg, Path: path}
 	if n != nil {
 		off = n.off
@@ -294,27 +345,28 @@ func (ps *parser) fault(n *jnode, off int64, path, msg string) {
 	if off >= 0 {
 		e.Line, e.Column = position(ps.doc, off)
 	}
-	ps.faults = append(ps.faults, e)
+	ps.faults = append(ps.faults, fault{err: e, stage: st, order: [2]int{0, int(off)}})
+	return &ps.faults[len(ps.faults)-1]
 }
 
-func parse(doc []byte, kind Kind, o *ParseOptions) (*Policy, []*Error) {
+func parse(doc []byte, kind Kind, o *ParseOptions) (*Policy, []fault) {
 	if kind < KindIdentity || kind > KindSCP {
-		return nil, []*Error{{Code: CodeMalformedPolicyDocument, Message: msgSyntax, Path: "$"}}
+		return nil, []fault{{err: &Error{Code: CodeMalformedPolicyDocument, Message: msgSyntax, Path: "$"}, stage: stageSyntax}}
 	}
 	if o.Limit != NoLimit && int(o.Limit) < len(limitRules) {
 		r := limitRules[o.Limit]
 		if o.Limit.Size(doc) > r.max {
-			return nil, []*Error{{Code: r.code, Message: r.message(o.Entity), Path: "$"}}
+			return nil, []fault{{err: &Error{Code: r.code, Message: r.message(o.Entity), Path: "$"}}}
 		}
 	}
 	root, jerr := parseJSON(doc)
 	if jerr != nil {
-		return nil, []*Error{jerr}
+		return nil, []fault{{err: jerr, stage: stageSyntax}}
 	}
-	ps := &parser{doc: doc, kind: kind, sids: map[string]bool{}}
+	ps := &parser{doc: doc, kind: kind, legacy: o.Legacy, sids: map[string]bool{}}
 	p := &Policy{kind: kind, name: o.Name, arn: o.ARN}
 	if root.kind != jObject {
-		ps.fault(root, 0, "$", msgSyntax)
+		ps.fault(root, 0, "$", msgSyntax, stageSyntax)
 		return nil, ps.faults
 	}
 	var stmts *jnode
@@ -323,124 +375,140 @@ func parse(doc []byte, kind Kind, o *ParseOptions) (*Policy, []*Error) {
 		switch f.key {
 		case "Version":
 			if f.val.kind != jString || (f.val.str != Version2012 && f.val.str != Version2008) {
-				ps.fault(f.val, 0, path, msgSyntax)
+				ps.fault(f.val, 0, path, msgSyntax, stageSyntax)
 				continue
 			}
 			p.version = f.val.str
 		case "Id":
 			if f.val.kind != jString {
-				ps.fault(f.val, 0, path, msgSyntax)
+				ps.fault(f.val, 0, path, msgSyntax, stageSyntax)
 				continue
 			}
 			p.id = f.val.str
 		case "Statement":
 			stmts = f.val
 		default:
-			ps.fault(nil, f.off, path, msgSyntax)
+			ps.fault(nil, f.off, path, msgSyntax, stageSyntax)
+		}
+	}
+	if p.version != Version2012 && kind.needsVersion() && !o.Legacy {
+		// Placed at the Version element, or the opening brace without one.
+		if v := root.get("Version"); v != nil {
+			ps.fault(v, 0, "$.Version", msgVersion, stageVersion)
+		} else {
+			ps.fault(root, 0, "$", msgVersion, stageVersion)
 		}
 	}
 	switch {
 	case stmts == nil:
 		// Placed at the closing brace, after any misspelt member that explains it.
-		ps.fault(nil, root.end-1, "$", fmt.Sprintf(msgMissingField, "Statement"))
+		ps.fault(nil, root.end-1, "$", msgSyntax, stageSyntax)
 	case stmts.kind == jObject:
-		p.statements = append(p.statements, ps.statement(stmts, "$.Statement"))
+		p.statements = append(p.statements, ps.statement(stmts, "$.Statement", 0))
 	case stmts.kind == jArray && len(stmts.items) > 0:
 		for i, item := range stmts.items {
-			p.statements = append(p.statements, ps.statement(item, indexPath("$.Statement", i)))
+			p.statements = append(p.statements, ps.statement(item, indexPath("$.Statement", i), i))
 		}
 	default:
-		ps.fault(stmts, 0, "$.Statement", msgSyntax)
+		ps.fault(stmts, 0, "$.Statement", msgSyntax, stageSyntax)
+	}
+	if o.Legacy {
+		ps.dropLegacy()
+	}
+	if ps.resourceFormat {
+		for i := range ps.faults {
+			if ps.faults[i].stage == stageLegacy && ps.faults[i].order[0] == legacyResource {
+				ps.faults[i].stage = stageSuppressed
+			}
+		}
 	}
 	// Report in document order (members are checked before statements).
 	sort.SliceStable(ps.faults, func(i, j int) bool {
-		a, b := ps.faults[i], ps.faults[j]
+		a, b := ps.faults[i].err, ps.faults[j].err
 		return a.Line < b.Line || a.Line == b.Line && a.Column < b.Column
 	})
 	return p, ps.faults
 }
 
-// statement checks one statement. Faults are recorded; the returned Statement
-// is only used when there are none.
-func (ps *parser) statement(n *jnode, path string) Statement {
+// dropLegacy forgets the faults of IAM's newer checks that leave a document
+// that still compiles: Version, date values, resource and action formats.
+func (ps *parser) dropLegacy() {
+	kept := ps.faults[:0]
+	for _, f := range ps.faults {
+		switch {
+		case f.stage == stageVersion || f.stage == stageResourceFormat || f.stage == stageActionFormat:
+		case f.stage == stageLegacy && !strings.HasSuffix(f.err.Path, ".Effect"):
+		default:
+			kept = append(kept, f)
+		}
+	}
+	ps.faults = kept
+}
+
+// legacyResource marks (in fault.order[0]) a legacy fault found in a resource.
+const legacyResource = 1
+
+// first returns the fault IAM reports: the earliest stage's, ties broken by order.
+func first(faults []fault) *Error {
+	best := 0
+	for i := 1; i < len(faults); i++ {
+		a, b := faults[i], faults[best]
+		if a.stage < b.stage || a.stage == b.stage && (a.order[0] < b.order[0] || a.order[0] == b.order[0] && a.order[1] < b.order[1]) {
+			best = i
+		}
+	}
+	return faults[best].err
+}
+
+func errs(faults []fault) []*Error {
+	if len(faults) == 0 {
+		return nil
+	}
+	out := make([]*Error, len(faults))
+	for i, f := range faults {
+		out[i] = f.err
+	}
+	return out
+}
+
+// needsVersion reports whether documents of this kind must say Version
+// 2012-10-17: IAM's permissions policies (managed and inline, used as
+// permissions or as boundaries).
+func (k Kind) needsVersion() bool { return k == KindIdentity || k == KindBoundary }
+
+var statementElements = map[string]bool{"Sid": true, "Effect": true, "Action": true, "NotAction": true, "Resource": true,
+	"NotResource": true, "Principal": true, "NotPrincipal": true, "Condition": true}
+
+// statement checks one statement (the index-th). Faults are recorded; the
+// returned Statement is only used when there are none.
+func (ps *parser) statement(n *jnode, path string, index int) Statement {
 	s := Statement{Path: path}
 	s.Start.Line, s.Start.Column = position(ps.doc, n.off)
 	s.End.Line, s.End.Column = position(ps.doc, n.end-1)
 	if n.kind != jObject {
-		ps.fault(n, 0, path, msgSyntax)
+		ps.fault(n, 0, path, msgSyntax, stageSyntax)
 		return s
 	}
 	for _, f := range n.fields {
-		switch f.key {
-		case "Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Principal", "NotPrincipal", "Condition":
-		default:
-			ps.fault(nil, f.off, jsonPath(path, f.key), msgSyntax)
+		if !statementElements[f.key] {
+			ps.fault(nil, f.off, jsonPath(path, f.key), msgSyntax, stageSyntax)
 		}
 	}
-
-	// Effect
-	if e := n.get("Effect"); e == nil {
-		ps.fault(n, 0, path, fmt.Sprintf(msgMissingField, "Effect"))
-	} else if e.kind != jString {
-		ps.fault(e, 0, path+".Effect", msgSyntax)
-	} else if e.str == "Allow" {
-		s.Effect = Allow
-	} else if e.str == "Deny" {
-		s.Effect = Deny
-	} else {
-		ps.fault(e, 0, path+".Effect", fmt.Sprintf(msgEffect, e.str))
-	}
-
-	// Sid
-	if sid := n.get("Sid"); sid != nil {
-		if sid.kind != jString {
-			ps.fault(sid, 0, path+".Sid", msgSyntax)
-		} else {
-			s.Sid = sid.str
-			if ps.kind != KindResource {
-				if !alnum(sid.str) {
-					ps.fault(sid, 0, path+".Sid", msgSidAlnum)
-				} else if sid.str != "" && ps.sids[sid.str] {
-					ps.fault(sid, 0, path+".Sid", msgSidUnique)
-				}
-				ps.sids[sid.str] = true
-			}
-		}
-	}
-
-	// Principal, NotPrincipal
-	pr, npr := n.get("Principal"), n.get("NotPrincipal")
-	if ps.kind.needsPrincipal() {
-		switch {
-		case pr == nil && npr == nil:
-			ps.fault(n, 0, path, fmt.Sprintf(msgMissingField, "Principal"))
-		case pr != nil && npr != nil:
-			ps.fault(npr, 0, path+".NotPrincipal", msgSyntax)
-		case pr != nil:
-			s.Principal = ps.principals(pr, path+".Principal")
-		default:
-			s.NotPrincipal = ps.principals(npr, path+".NotPrincipal")
-		}
-	} else {
-		if pr != nil {
-			ps.fault(pr, 0, path+".Principal", msgPrincipalForbidden)
-		}
-		if npr != nil {
-			ps.fault(npr, 0, path+".NotPrincipal", msgPrincipalForbidden)
-		}
-	}
+	ps.effect(n, path, &s)
+	ps.sid(n, path, &s)
+	ps.principalElements(n, path, &s)
 
 	// Action, NotAction
 	a, na := n.get("Action"), n.get("NotAction")
 	switch {
 	case a != nil && na != nil:
-		ps.fault(na, 0, path+".NotAction", msgSyntax)
+		ps.fault(na, 0, path+".NotAction", msgSyntax, stageSyntax)
 	case a == nil && na == nil:
-		ps.fault(n, 0, path, msgNoActions)
+		ps.fault(n, 0, path, msgNoActions, stageActions)
 	case a != nil:
-		s.Action = ps.actions(a, path+".Action")
+		s.Action = ps.actions(a, path+".Action", 0)
 	default:
-		s.NotAction = ps.actions(na, path+".NotAction")
+		s.NotAction = ps.actions(na, path+".NotAction", 1)
 	}
 
 	// Resource, NotResource
@@ -448,19 +516,19 @@ func (ps *parser) statement(n *jnode, path string) Statement {
 	switch {
 	case ps.kind == KindTrust:
 		if r != nil {
-			ps.fault(r, 0, path+".Resource", fmt.Sprintf(msgProhibitedField, "Resource"))
+			ps.fault(r, 0, path+".Resource", fmt.Sprintf(msgProhibitedField, "Resource"), stagePrincipal)
 		}
 		if nr != nil {
-			ps.fault(nr, 0, path+".NotResource", fmt.Sprintf(msgProhibitedField, "NotResource"))
+			ps.fault(nr, 0, path+".NotResource", fmt.Sprintf(msgProhibitedField, "NotResource"), stagePrincipal)
 		}
 	case r != nil && nr != nil:
-		ps.fault(nr, 0, path+".NotResource", msgSyntax)
+		ps.fault(nr, 0, path+".NotResource", msgSyntax, stageSyntax)
 	case r != nil:
-		s.Resource = ps.resources(r, path+".Resource")
+		s.Resource = ps.resources(r, path+".Resource", index, 0)
 	case nr != nil:
-		s.NotResource = ps.resources(nr, path+".NotResource")
+		s.NotResource = ps.resources(nr, path+".NotResource", index, 1)
 	case ps.kind != KindResource:
-		ps.fault(n, 0, path, msgNoResources)
+		ps.fault(n, 0, path, msgNoResources, stageResources)
 	}
 
 	// Condition
@@ -468,6 +536,70 @@ func (ps *parser) statement(n *jnode, path string) Statement {
 		s.Condition = ps.conditions(c, path+".Condition")
 	}
 	return s
+}
+
+// effect reads Effect: Allow or Deny in any case passes IAM's syntax check,
+// but only the exact words pass its legacy parser.
+func (ps *parser) effect(n *jnode, path string, s *Statement) {
+	e := n.get("Effect")
+	switch {
+	case e == nil:
+		ps.fault(n, 0, path, msgSyntax, stageSyntax)
+	case e.kind != jString:
+		ps.fault(e, 0, path+".Effect", msgSyntax, stageSyntax)
+	case e.str == "Allow":
+		s.Effect = Allow
+	case e.str == "Deny":
+		s.Effect = Deny
+	case strings.EqualFold(e.str, "Allow") || strings.EqualFold(e.str, "Deny"):
+		ps.fault(e, 0, path+".Effect", msgLegacy, stageLegacy)
+	default:
+		ps.fault(e, 0, path+".Effect", msgSyntax, stageSyntax)
+	}
+}
+
+func (ps *parser) sid(n *jnode, path string, s *Statement) {
+	sid := n.get("Sid")
+	if sid == nil {
+		return
+	}
+	if sid.kind != jString {
+		ps.fault(sid, 0, path+".Sid", msgSyntax, stageSyntax)
+		return
+	}
+	s.Sid = sid.str
+	if ps.kind == KindResource {
+		return
+	}
+	if !alnum(sid.str) {
+		ps.fault(sid, 0, path+".Sid", msgSidAlnum, stageSid)
+	} else if sid.str != "" && ps.sids[sid.str] {
+		ps.fault(sid, 0, path+".Sid", msgSidUnique, stageSid)
+	}
+	ps.sids[sid.str] = true
+}
+
+func (ps *parser) principalElements(n *jnode, path string, s *Statement) {
+	pr, npr := n.get("Principal"), n.get("NotPrincipal")
+	if !ps.kind.needsPrincipal() {
+		if pr != nil {
+			ps.fault(pr, 0, path+".Principal", msgPrincipalForbidden, stagePrincipal)
+		}
+		if npr != nil {
+			ps.fault(npr, 0, path+".NotPrincipal", msgPrincipalForbidden, stagePrincipal)
+		}
+		return
+	}
+	switch {
+	case pr == nil && npr == nil:
+		ps.fault(n, 0, path, fmt.Sprintf(msgMissingField, "Principal"), stagePrincipal)
+	case pr != nil && npr != nil:
+		ps.fault(npr, 0, path+".NotPrincipal", msgSyntax, stageSyntax)
+	case pr != nil:
+		s.Principal = ps.principals(pr, path+".Principal")
+	default:
+		s.NotPrincipal = ps.principals(npr, path+".NotPrincipal")
+	}
 }
 
 func alnum(s string) bool {
@@ -480,32 +612,35 @@ func alnum(s string) bool {
 	return true
 }
 
-// strings reads a string or a non-empty list of strings.
-func (ps *parser) strings(n *jnode, path string, emptyMsg string) ([]string, bool) {
+// strings reads a string or a non-empty list of strings; an empty list is
+// the fault emptyMsg of stage emptyStage.
+func (ps *parser) strings(n *jnode, path string, emptyMsg string, emptyStage stage) ([]string, bool) {
 	switch n.kind {
 	case jString:
 		return []string{n.str}, true
 	case jArray:
-		if len(n.items) == 0 {
-			ps.fault(n, 0, path, emptyMsg)
-			return nil, false
-		}
 		out := make([]string, 0, len(n.items))
 		for i, it := range n.items {
 			if it.kind != jString {
-				ps.fault(it, 0, indexPath(path, i), msgSyntax)
+				ps.fault(it, 0, indexPath(path, i), msgSyntax, stageSyntax)
 				return nil, false
 			}
 			out = append(out, it.str)
 		}
+		if len(out) == 0 {
+			ps.fault(n, 0, path, emptyMsg, emptyStage)
+			return nil, false
+		}
 		return out, true
 	}
-	ps.fault(n, 0, path, msgSyntax)
+	ps.fault(n, 0, path, msgSyntax, stageSyntax)
 	return nil, false
 }
 
-func (ps *parser) actions(n *jnode, path string) []string {
-	list, ok := ps.strings(n, path, msgNoActions)
+// actions reads Action (not = 0) or NotAction (not = 1). IAM checks the
+// actions of every statement before the NotActions of any.
+func (ps *parser) actions(n *jnode, path string, not int) []string {
+	list, ok := ps.strings(n, path, msgNoActions, stageActions)
 	if !ok {
 		return nil
 	}
@@ -514,16 +649,13 @@ func (ps *parser) actions(n *jnode, path string) []string {
 		if n.kind == jArray {
 			p = indexPath(path, i)
 		}
-		if a == "*" {
+		if msg := checkAction(a); msg != "" {
+			f := ps.fault(itemNode(n, i), 0, p, msg, stageActionFormat)
+			f.order[0] = not
 			continue
 		}
-		vendor, _, found := strings.Cut(a, ":")
-		if !found || vendor == "" {
-			ps.fault(itemNode(n, i), 0, p, msgVendor)
-			continue
-		}
-		if ps.kind == KindTrust && !strings.EqualFold(vendor, "sts") {
-			ps.fault(itemNode(n, i), 0, p, msgTrustActions)
+		if ps.kind == KindTrust && a != "*" && !strings.EqualFold(strings.SplitN(a, ":", 2)[0], "sts") {
+			ps.fault(itemNode(n, i), 0, p, msgTrustActions, stagePrincipal)
 		}
 	}
 	return list
@@ -536,42 +668,33 @@ func itemNode(n *jnode, i int) *jnode {
 	return n
 }
 
-// partitions are the partitions a resource ARN may name.
-var partitions = map[string]bool{
-	"aws": true, "aws-cn": true, "aws-us-gov": true, "aws-iso": true, "aws-iso-b": true,
-	"aws-iso-e": true, "aws-iso-f": true, "aws-eusc": true,
-}
-
-func (ps *parser) resources(n *jnode, path string) []string {
-	list, ok := ps.strings(n, path, msgNoResources)
+// resources reads the Resource (not = 0) or NotResource (not = 1) of the
+// index-th statement.
+func (ps *parser) resources(n *jnode, path string, index, not int) []string {
+	list, ok := ps.strings(n, path, msgNoResources, stageResources)
 	if !ok {
 		return nil
 	}
+	// IAM reports the format fault it meets last: NotResource after Resource,
+	// later statements after earlier ones, and within an element it reads
+	// the resources in reverse lexical order.
+	sorted := append([]string(nil), list...)
+	sort.Strings(sorted)
 	for i, r := range list {
 		p := path
 		if n.kind == jArray {
 			p = indexPath(path, i)
 		}
 		if msg := checkResource(r); msg != "" {
-			ps.fault(itemNode(n, i), 0, p, msg)
+			f := ps.fault(itemNode(n, i), 0, p, msg, stageResourceFormat)
+			f.order = [2]int{-(not<<24 | index), sort.SearchStrings(sorted, r)}
+			ps.resourceFormat = true
+		} else if legacyResourceFault(r) {
+			f := ps.fault(itemNode(n, i), 0, p, msgLegacy, stageLegacy)
+			f.order[0] = legacyResource
 		}
 	}
 	return list
-}
-
-// checkResource returns IAM's message for a resource that is not "*" or an ARN.
-func checkResource(r string) string {
-	if r == "*" {
-		return ""
-	}
-	if !strings.HasPrefix(r, "arn:") || strings.Count(r, ":") < 5 {
-		return fmt.Sprintf(msgResourceARN, r)
-	}
-	part := strings.SplitN(r, ":", 3)[1]
-	if !partitions[part] && !strings.ContainsAny(part, "*?$") {
-		return fmt.Sprintf(msgPartition, part, r)
-	}
-	return ""
 }
 
 func (ps *parser) principals(n *jnode, path string) *Principals {
@@ -581,16 +704,16 @@ func (ps *parser) principals(n *jnode, path string) *Principals {
 			p.All = true
 			return p
 		}
-		ps.fault(n, 0, path, fmt.Sprintf(msgPrincipal, quoteJSON(n.str)))
+		ps.fault(n, 0, path, fmt.Sprintf(msgPrincipal, quoteJSON(n.str)), stagePrincipal)
 		return nil
 	}
 	if n.kind != jObject || len(n.fields) == 0 {
-		ps.fault(n, 0, path, msgSyntax)
+		ps.fault(n, 0, path, msgSyntax, stageSyntax)
 		return nil
 	}
 	for _, f := range n.fields {
 		fpath := jsonPath(path, f.key)
-		list, ok := ps.strings(f.val, fpath, msgSyntax)
+		list, ok := ps.strings(f.val, fpath, msgSyntax, stageSyntax)
 		if !ok {
 			continue
 		}
@@ -605,12 +728,12 @@ func (ps *parser) principals(n *jnode, path string) *Principals {
 		case "CanonicalUser":
 			p.CanonicalUser, check = list, validCanonicalUser
 		default:
-			ps.fault(nil, f.off, fpath, fmt.Sprintf(msgPrincipal, quoteJSON(f.key)+":"+quoteJSON(list[0])))
+			ps.fault(nil, f.off, fpath, fmt.Sprintf(msgPrincipal, quoteJSON(f.key)+":"+quoteJSON(list[0])), stagePrincipal)
 			continue
 		}
 		for i, v := range list {
 			if !check(v) {
-				ps.fault(itemNode(f.val, i), 0, fpath, fmt.Sprintf(msgPrincipal, quoteJSON(f.key)+":"+quoteJSON(v)))
+				ps.fault(itemNode(f.val, i), 0, fpath, fmt.Sprintf(msgPrincipal, quoteJSON(f.key)+":"+quoteJSON(v)), stagePrincipal)
 			}
 		}
 	}
@@ -699,30 +822,36 @@ func validCanonicalUser(s string) bool {
 
 func (ps *parser) conditions(n *jnode, path string) []Condition {
 	if n.kind != jObject {
-		ps.fault(n, 0, path, msgSyntax)
+		ps.fault(n, 0, path, msgSyntax, stageSyntax)
 		return nil
 	}
 	var out []Condition
 	for _, op := range n.fields {
 		opPath := jsonPath(path, op.key)
-		if _, ok := parseOperator(op.key); !ok {
-			ps.fault(nil, op.off, opPath, fmt.Sprintf(msgConditionType, op.key))
+		if op.val.kind != jObject {
+			ps.fault(op.val, 0, opPath, msgSyntax, stageSyntax)
 			continue
 		}
-		if op.val.kind != jObject || len(op.val.fields) == 0 {
-			ps.fault(op.val, 0, opPath, msgSyntax)
+		parsed, known := parseOperator(op.key)
+		if !known {
+			// IAM accepts an operator it does not know when its block is empty.
+			if len(op.val.fields) > 0 {
+				ps.fault(nil, op.off, opPath, msgSyntax, stageSyntax)
+			}
 			continue
 		}
 		for _, k := range op.val.fields {
 			kPath := jsonPath(opPath, k.key)
-			vendor, name, found := strings.Cut(k.key, ":")
-			if !found || vendor == "" || name == "" {
-				ps.fault(nil, k.off, kPath, msgVendor)
-				continue
-			}
 			vals, ok := ps.conditionValues(k.val, kPath)
 			if !ok {
 				continue
+			}
+			if parsed.isDate() {
+				for i, v := range vals {
+					if !legacyDateOK(v) {
+						ps.fault(itemNode(k.val, i), 0, kPath, msgLegacy, stageLegacy)
+					}
+				}
 			}
 			out = append(out, Condition{Operator: op.key, Key: k.key, Values: vals})
 		}
@@ -730,21 +859,21 @@ func (ps *parser) conditions(n *jnode, path string) []Condition {
 	return out
 }
 
-// conditionValues reads a scalar or a non-empty list of scalars (strings,
-// numbers and booleans, kept as their text).
+// conditionValues reads a scalar or a list of scalars (strings, numbers and
+// booleans, kept as their text). IAM accepts an empty list.
 func (ps *parser) conditionValues(n *jnode, path string) ([]string, bool) {
 	scalar := func(v *jnode) bool { return v.kind == jString || v.kind == jNumber || v.kind == jBool }
 	if scalar(n) {
 		return []string{n.str}, true
 	}
-	if n.kind != jArray || len(n.items) == 0 {
-		ps.fault(n, 0, path, msgSyntax)
+	if n.kind != jArray {
+		ps.fault(n, 0, path, msgSyntax, stageSyntax)
 		return nil, false
 	}
 	out := make([]string, 0, len(n.items))
 	for i, it := range n.items {
 		if !scalar(it) {
-			ps.fault(it, 0, indexPath(path, i), msgSyntax)
+			ps.fault(it, 0, indexPath(path, i), msgSyntax, stageSyntax)
 			return nil, false
 		}
 		out = append(out, it.str)
