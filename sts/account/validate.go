@@ -97,7 +97,16 @@ func (r Rule) Check(field, value string) error {
 // Violations collects constraint violations and renders them as one ValidationError, as
 // IAM does ("2 validation errors detected: Value 'x' at 'userName' failed to satisfy
 // constraint: …; …"). The zero value is ready to use.
-type Violations struct{ list []string }
+type Violations struct {
+	list []string
+	// path is set when a path breaks IAM's path rule: IAM then answers with
+	// its own message (msgInvalidPath) rather than the model's pattern.
+	path bool
+}
+
+// msgInvalidPath is IAM's answer to a path that does not begin and end with /
+// or has an empty or odd segment.
+const msgInvalidPath = "The specified value for path is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters."
 
 // Add records one violation of constraint ("Member must …") by value at field.
 func (v *Violations) Add(field, value, constraint string) {
@@ -130,6 +139,8 @@ func (v *Violations) Check(r Rule, field, value string) {
 		add(fmt.Sprintf("Member must have length greater than or equal to %d", s.min))
 	}
 	switch {
+	case (r == RulePath || r == RulePolicyPath) && n <= s.max && n >= s.min && (!s.re.MatchString(value) || strings.Contains(value, "//")):
+		v.path = true
 	case r == RuleAccountAlias:
 		if !validAlias(value) {
 			add("Member must satisfy regular expression pattern: " + s.pattern)
@@ -151,6 +162,9 @@ func (v *Violations) Int(field string, n, min, max int) {
 
 // Err returns nil without violations, else a ValidationError with all of them.
 func (v *Violations) Err() error {
+	if v.path {
+		return Errorf(ValidationError, "%s", msgInvalidPath)
+	}
 	switch len(v.list) {
 	case 0:
 		return nil
@@ -190,7 +204,7 @@ const (
 	MaxTags                  = 50
 	MaxAccessKeysPerUser     = 2
 	MaxPolicyVersions        = 5
-	MaxManagedPoliciesPerOne = 20 // attached to one user, group or role (IAM's adjustable quota, at its maximum)
+	MaxManagedPoliciesPerOne = 10 // attached to one user, group or role (IAM's default quota)
 	MaxMFADevicesPerUser     = 8
 	MaxRolesPerProfile       = 1
 	MaxGroupsPerUser         = 10

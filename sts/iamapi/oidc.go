@@ -2,6 +2,7 @@ package iamapi
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 
@@ -95,8 +96,14 @@ func (a *API) listOIDCProviders(ctx context.Context, c *sts.Call) (any, error) {
 	return &listOIDCResult{OpenIDConnectProviderList: list(out)}, nil
 }
 
+// deleteOIDCProvider is idempotent, as AWS documents it: "it does not fail or
+// return an error if you call the operation for a provider that does not
+// exist" (once the caller may delete it).
 func (a *API) deleteOIDCProvider(ctx context.Context, c *sts.Call) (any, error) {
 	p, err := loadOIDC(ctx, c, "iam:DeleteOpenIDConnectProvider")
+	if errors.Is(err, account.ErrNoSuchEntity) {
+		return ok(nil)
+	}
 	if err != nil {
 		return nil, err
 	}

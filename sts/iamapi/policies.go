@@ -127,7 +127,11 @@ func (a *API) getPolicy(ctx context.Context, c *sts.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &policyResult{Policy: policyOf(p, true)}, nil
+	x := policyOf(p, true)
+	if x.Tags == nil {
+		x.Tags = &members[tagXML]{} // GetPolicy answers Tags, empty when there are none
+	}
+	return &policyResult{Policy: x}, nil
 }
 
 type listPoliciesResult struct {

@@ -36,7 +36,19 @@ func Validate(shape *Shape, p Params) error {
 // Handlers use it for checks the model cannot express. The zero value is ready to use.
 type Violations struct {
 	list []string
+	// own is a service's own message that replaces the list (see ownMessages).
+	own string
 }
+
+// ownMessages are the services' own answers to a value of these shapes that
+// fails its pattern (or has an empty segment), given instead of the model's
+// "N validation errors detected": IAM words an invalid path its own way.
+var ownMessages = map[string]string{
+	"pathType":       msgInvalidPath,
+	"policyPathType": msgInvalidPath,
+}
+
+const msgInvalidPath = "The specified value for path is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters."
 
 // Add records that value at field fails constraint ("Member must …").
 func (v *Violations) Add(field, value, constraint string) {
@@ -58,6 +70,9 @@ func (v *Violations) Len() int { return len(v.list) }
 
 // Err returns nil without violations, else a ValidationError with all of them.
 func (v *Violations) Err() error {
+	if v.own != "" {
+		return NewError(CodeValidationError, v.own)
+	}
 	switch len(v.list) {
 	case 0:
 		return nil
@@ -186,7 +201,12 @@ func validateScalar(v *Violations, s *Shape, val, field string) {
 		if s.HasMin && n < s.Min {
 			add(fmt.Sprintf("Member must have length greater than or equal to %d", s.Min))
 		}
-		if s.re != nil && !s.re.MatchString(val) {
+		own, hasOwn := ownMessages[s.Name]
+		inLength := !(s.HasMax && n > s.Max) && !(s.HasMin && n < s.Min)
+		switch {
+		case hasOwn && inLength && (s.re != nil && !s.re.MatchString(val) || strings.Contains(val, "//")):
+			v.own = own
+		case s.re != nil && !s.re.MatchString(val):
 			add("Member must satisfy regular expression pattern: " + s.Pattern)
 		}
 		if len(s.Enum) > 0 && !contains(s.Enum, val) {

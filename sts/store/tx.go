@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
@@ -164,14 +165,35 @@ func (p Page) limit() int {
 	return p.MaxItems
 }
 
-func encodeMarker(key []byte) string { return base64.RawURLEncoding.EncodeToString(key) }
+// A marker is the last key of the page before, with a check of the list it
+// came from (the bucket) and of the key, so that a marker the store did not
+// issue for this list (garbled, made up, or another list's) is refused as IAM
+// refuses it. The check is not a secret: a caller who forges one only starts a
+// list it may read anyway at a place of its choosing.
+const markerCheckLen = 6
 
-func decodeMarker(m string, prefix []byte) ([]byte, error) {
+func markerCheck(bucket string, key []byte) []byte {
+	h := sha256.New()
+	h.Write([]byte(bucket))
+	h.Write([]byte{0})
+	h.Write(key)
+	return h.Sum(nil)[:markerCheckLen]
+}
+
+func encodeMarker(bucket string, key []byte) string {
+	return base64.RawURLEncoding.EncodeToString(append(append([]byte(nil), key...), markerCheck(bucket, key)...))
+}
+
+func decodeMarker(m, bucket string, prefix []byte) ([]byte, error) {
 	if m == "" {
 		return nil, nil
 	}
-	k, err := base64.RawURLEncoding.DecodeString(m)
-	if err != nil || !bytes.HasPrefix(k, prefix) {
+	raw, err := base64.RawURLEncoding.DecodeString(m)
+	if err != nil || len(raw) <= markerCheckLen {
+		return nil, account.Errorf(account.InvalidInput, "Invalid Marker.")
+	}
+	k, check := raw[:len(raw)-markerCheckLen], raw[len(raw)-markerCheckLen:]
+	if !bytes.HasPrefix(k, prefix) || !bytes.Equal(check, markerCheck(bucket, k)) {
 		return nil, account.Errorf(account.InvalidInput, "Invalid Marker.")
 	}
 	return append(k, 0), nil // strictly after the marker's key
@@ -181,7 +203,7 @@ func decodeMarker(m string, prefix []byte) ([]byte, error) {
 // each value; items for which it returns true count towards the page. It returns the
 // marker of the next page, or "" when there is none.
 func (tx *Tx) listIndex(bucket string, prefix []byte, p Page, include func(key, value []byte) (bool, error)) (string, error) {
-	start, err := decodeMarker(p.Marker, prefix)
+	start, err := decodeMarker(p.Marker, bucket, prefix)
 	if err != nil {
 		return "", err
 	}
@@ -191,7 +213,7 @@ func (tx *Tx) listIndex(bucket string, prefix []byte, p Page, include func(key, 
 	var ierr error
 	err = tx.kv.Scan(bucket, prefix, start, func(k, v []byte) bool {
 		if n == limit {
-			next = encodeMarker(last) // one more item exists
+			next = encodeMarker(bucket, last) // one more item exists
 			return false
 		}
 		ok, err := include(k, v)
