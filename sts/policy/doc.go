@@ -50,6 +50,12 @@
 //     the session policies must allow if there are any. A federated user
 //     session with no session policy is denied.
 //
+// NotPrincipal follows AWS's current text: it is for Deny statements; an
+// Allow statement with NotPrincipal ("not supported") grants nothing; a Deny
+// with NotPrincipal spares a caller only when every level of its identity is
+// listed (account; user; role and session) and always denies an IAM caller
+// that has a permissions boundary. Trust policies may not use it.
+//
 // The Decision carries Allowed, ExplicitlyDenied or ImplicitlyDenied, the
 // Reason (which rule decided) and the deciding statements: the Deny statements
 // that apply, or the Allow statements of every layer that had to allow.

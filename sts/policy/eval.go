@@ -183,6 +183,7 @@ type Set struct {
 // scratch arrays serve policy variables and typed values formatted as text.
 type evalCtx struct {
 	r        *Request
+	boundary bool   // the caller has a permissions boundary
 	action   string // lower-cased
 	svc      string
 	name     string
@@ -213,7 +214,7 @@ func (s *Set) Evaluate(r *Request) Decision {
 func (s *Set) Decide(r *Request, buf []Match) Decision {
 	var ec evalCtx
 	var abuf [96]byte // the lower-cased action, when it has capitals
-	ec.r = r
+	ec.r, ec.boundary = r, s.Boundary != nil
 	a := r.Action
 	lower := true
 	for i := 0; i < len(a); i++ {
@@ -451,7 +452,14 @@ func (ec *evalCtx) applies(cs *cstatement) (bool, principalMatch) {
 	pm := pmDirect
 	if cs.principal != nil {
 		if cs.notPrincipal {
-			if !cs.principal.notMatch(&ec.r.Principal) {
+			// AWS documents NotPrincipal for Deny only; "using it with
+			// Allow is not supported": such a statement grants nothing. A
+			// Deny with NotPrincipal "will always deny any IAM principal
+			// that has a permissions boundary policy attached".
+			if cs.effect == Allow {
+				return false, pmNone
+			}
+			if !(ec.boundary && ec.r.Principal.Type.iam()) && !cs.principal.notMatch(&ec.r.Principal) {
 				return false, pmNone
 			}
 		} else if pm = cs.principal.match(&ec.r.Principal); pm == pmNone {

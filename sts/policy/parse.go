@@ -431,13 +431,15 @@ func parse(doc []byte, kind Kind, o *ParseOptions) (*Policy, []fault) {
 }
 
 // dropLegacy forgets the faults of IAM's newer checks that leave a document
-// that still compiles: Version, date values, resource and action formats.
+// that still compiles: Version, date values, resource and action formats,
+// NotPrincipal in a trust policy.
 func (ps *parser) dropLegacy() {
 	kept := ps.faults[:0]
 	for _, f := range ps.faults {
 		switch {
 		case f.stage == stageVersion || f.stage == stageResourceFormat || f.stage == stageActionFormat:
 		case f.stage == stageLegacy && !strings.HasSuffix(f.err.Path, ".Effect"):
+		case f.stage == stagePrincipal && strings.HasSuffix(f.err.Path, ".NotPrincipal") && ps.kind == KindTrust:
 		default:
 			kept = append(kept, f)
 		}
@@ -598,6 +600,11 @@ func (ps *parser) principalElements(n *jnode, path string, s *Statement) {
 	case pr != nil:
 		s.Principal = ps.principals(pr, path+".Principal")
 	default:
+		if ps.kind == KindTrust {
+			// AWS: "You cannot use the NotPrincipal element in ... an IAM
+			// role trust policy." IAM's words for it are not documented.
+			ps.fault(npr, 0, path+".NotPrincipal", msgSyntax, stagePrincipal)
+		}
 		s.NotPrincipal = ps.principals(npr, path+".NotPrincipal")
 	}
 }

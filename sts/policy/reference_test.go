@@ -612,7 +612,8 @@ func refOperatorMatch(name, rv, pv string, ctx refContext, vars bool) bool {
 }
 
 // refStatementApplies follows the documented matching of one statement.
-func refStatementApplies(s *Statement, r *Request, ctx refContext, vars bool) (bool, principalMatch) {
+// refStatementApplies; boundary says the caller has a permissions boundary.
+func refStatementApplies(s *Statement, r *Request, ctx refContext, vars, boundary bool) (bool, principalMatch) {
 	if s.Action != nil && !refActionMatches(s.Action, r.Action) {
 		return false, pmNone
 	}
@@ -646,8 +647,17 @@ func refStatementApplies(s *Statement, r *Request, ctx refContext, vars bool) (b
 			return false, pmNone
 		}
 	}
-	if s.NotPrincipal != nil && !refNotPrincipalApplies(s.NotPrincipal, &r.Principal) {
-		return false, pmNone
+	if s.NotPrincipal != nil {
+		// AWS: NotPrincipal must be used with Deny; with Allow it is not
+		// supported, so it grants nothing. A Deny with NotPrincipal always
+		// denies an IAM principal that has a permissions boundary.
+		if s.Effect == Allow {
+			return false, pmNone
+		}
+		iamCaller := r.Principal.Type >= PrincipalRoot && r.Principal.Type <= PrincipalFederatedUser
+		if !(boundary && iamCaller) && !refNotPrincipalApplies(s.NotPrincipal, &r.Principal) {
+			return false, pmNone
+		}
 	}
 	for _, c := range s.Condition {
 		if !refCondition(c, ctx, vars) {
@@ -673,7 +683,7 @@ func refDecide(set *Set, r *Request) refDecision {
 			if layer == LayerResource && s.Principal == nil && s.NotPrincipal == nil {
 				continue // a resource policy's statement must name whom it is for
 			}
-			ok, pm := refStatementApplies(s, r, ctx, p.Version() == Version2012)
+			ok, pm := refStatementApplies(s, r, ctx, p.Version() == Version2012, set.Boundary != nil)
 			if !ok {
 				continue
 			}
