@@ -102,9 +102,10 @@ func roleMaxSession(r *account.Role) time.Duration {
 	return r.MaxSessionDuration
 }
 
-// assumeRole is STS AssumeRole: the caller's own policies must allow sts:AssumeRole on
-// the role, and so must the role's trust policy (and sts:TagSession when tags pass,
-// sts:SetSourceIdentity when a source identity is set).
+// assumeRole is STS AssumeRole: the role's trust policy must allow sts:AssumeRole
+// (and sts:TagSession when tags pass, sts:SetSourceIdentity when a source identity
+// is set), and so must the caller's own policies unless the trust policy names the
+// caller itself in the role's account.
 func (c *Core) assumeRole(ctx context.Context, call *Call) (any, error) {
 	p, cl := call.Params, call.Caller
 	roleARN, name := p.String("RoleArn"), p.String("RoleSessionName")
@@ -171,12 +172,13 @@ func (c *Core) assumeRole(ctx context.Context, call *Call) (any, error) {
 		actions = append(actions, "sts:SetSourceIdentity")
 	}
 	for _, action := range actions {
-		// The caller's own policies (the same account: no trust policy stands in for
-		// them), then the trust policy.
-		d, _ := call.Decide(action, role.ARN, opts...)
-		if d.Result == policy.Allowed {
-			d, _ = call.Decide(action, role.ARN, append(opts, WithResourcePolicies(target.trust))...)
-		}
+		// One decision with the trust policy as the role's resource policy: in
+		// the role's account a trust policy that names the caller allows on
+		// its own (its boundary still applies), one that trusts the account
+		// needs the caller's identity policy; across accounts both must
+		// allow (AWS, AssumeRole: "To allow a user to assume a role in the
+		// same account, you can do either of the following").
+		d, _ := call.Decide(action, role.ARN, append(opts, WithResourcePolicies(target.trust))...)
 		if d.Result != policy.Allowed {
 			return nil, call.denied(action, roleARN, d)
 		}

@@ -371,3 +371,45 @@ func bigTags(n, size int) []types.Tag {
 	}
 	return out
 }
+
+// TestAssumeRoleSameAccount follows the AssumeRole API reference: "To allow a
+// user to assume a role in the same account, you can do either of the
+// following: Attach a policy to the user that allows the user to call
+// AssumeRole (as long as the role's trust policy trusts the account). Add the
+// user as a principal directly in the role's trust policy." The user's
+// permissions boundary still applies.
+func TestAssumeRoleSameAccount(t *testing.T) {
+	f := newFixture(t)
+	direct := f.user("direct", nil)
+	bounded := f.user("bounded", nil)
+	f.update(func(tx *store.Tx) error {
+		b, err := tx.CreatePolicy(account.ManagedPolicy{Name: "s3-only"}, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)
+		if err != nil {
+			return err
+		}
+		return tx.SetPermissionsBoundary(account.UserRef("bounded"), b.ARN)
+	})
+	nopolicy := f.user("nopolicy", nil)
+	named := func(users ...string) string {
+		var arns []string
+		for _, u := range users {
+			arns = append(arns, `"arn:aws:iam::123456789012:user/`+u+`"`)
+		}
+		return `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":[` + strings.Join(arns, ",") + `]},"Action":"sts:AssumeRole"}]}`
+	}
+	f.role("names-them", named("direct", "bounded"), 0, nil)
+	f.role("trusts-account", trustAccount, 0, nil)
+	assume := func(creds aws.Credentials, role string) error {
+		_, err := f.client(creds).AssumeRole(f.ctx, &awssts.AssumeRoleInput{RoleArn: aws.String(roleARN(role)), RoleSessionName: aws.String("s1")})
+		return err
+	}
+	if err := assume(direct, "names-them"); err != nil {
+		t.Errorf("named directly in the trust policy, no identity policy: %v", err)
+	}
+	msg := func(user, role string) string {
+		return "User: arn:aws:iam::123456789012:user/" + user + " is not authorized to perform: sts:AssumeRole on resource: " + roleARN(role)
+	}
+	assertAPIError(t, assume(bounded, "names-them"), "AccessDenied", msg("bounded", "names-them"), 403)
+	assertAPIError(t, assume(nopolicy, "trusts-account"), "AccessDenied", msg("nopolicy", "trusts-account"), 403)
+	assertAPIError(t, assume(direct, "trusts-account"), "AccessDenied", msg("direct", "trusts-account"), 403)
+}

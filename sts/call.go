@@ -106,6 +106,12 @@ func (c *Call) Authorize(action, resource string, opts ...AuthzOption) error {
 	if d.Result == policy.Allowed {
 		return nil
 	}
+	if d.Reason == policy.ReasonAWSOwned {
+		// What AWS owns is refused to everyone, in AWS's words.
+		if r, ok := policy.AWSOwned(action, resource); ok {
+			return query.NewError(r.Code, r.Message)
+		}
+	}
 	return c.denied(action, resource, d)
 }
 

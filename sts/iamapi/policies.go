@@ -9,6 +9,7 @@ import (
 	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/policy"
+	"github.com/credbroker/credbroker/sts/query"
 	"github.com/credbroker/credbroker/sts/store"
 )
 
@@ -80,7 +81,9 @@ func loadManaged(ctx context.Context, c *sts.Call, action, arn string, opts ...s
 func loadLocal(ctx context.Context, c *sts.Call, action, arn string, opts ...sts.AuthzOption) (account.ManagedPolicy, error) {
 	p, err := loadManaged(ctx, c, action, arn, opts...)
 	if err == nil && account.IsAWSManagedPolicyARN(p.ARN) {
-		return p, account.Errorf(account.InvalidInput, "AWS managed policy %s cannot be modified.", p.ARN)
+		// Authorize refuses these in AWS's words (policy.AWSOwned); this
+		// guards the actions it does not list.
+		return p, query.NewError(policy.CodeAccessDenied, "Cannot update policies outside your own account.")
 	}
 	return p, err
 }

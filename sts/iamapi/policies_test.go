@@ -331,7 +331,7 @@ func TestUserPermissionsBoundaryAndPolicyTags(t *testing.T) {
 		t.Errorf("policy tags (-got +want):\n%s", diff)
 	}
 	_, err = c.TagPolicy(ctx, &iam.TagPolicyInput{PolicyArn: aws.String(adminARN), Tags: []types.Tag{{Key: aws.String("a"), Value: aws.String("1")}}})
-	wantErr(t, err, "InvalidInput", http.StatusBadRequest, "cannot be modified")
+	wantErr(t, err, "AccessDenied", http.StatusForbidden, "Cannot update policies outside your own account.")
 }
 
 func attachedNames(ps []types.AttachedPolicy) []string {

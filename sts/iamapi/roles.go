@@ -2,11 +2,13 @@ package iamapi
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/policy"
+	"github.com/credbroker/credbroker/sts/query"
 	"github.com/credbroker/credbroker/sts/store"
 )
 
@@ -95,10 +97,17 @@ func (a *API) listRoles(ctx context.Context, c *sts.Call) (any, error) {
 }
 
 // changeRole authorizes action on the role and applies u.
+// serviceLinkedPath is the path of every service-linked role.
+const serviceLinkedPath = "/aws-service-role/"
+
 func changeRole(ctx context.Context, c *sts.Call, action string, u store.RoleUpdate, opts ...sts.AuthzOption) (account.Role, error) {
 	r, err := loadRole(ctx, c, action, c.Params.String("RoleName"), opts...)
 	if err != nil {
 		return r, err
+	}
+	if u.MaxSessionDuration != 0 && strings.HasPrefix(r.Path, serviceLinkedPath) {
+		// Its service sets a service-linked role's session duration.
+		return r, query.NewError(policy.CodeUnmodifiableEntity, r.Name+" is an AWS service linked role, max session duration cannot be changed.")
 	}
 	err = update(ctx, c, func(tx *store.Tx) error {
 		r, err = tx.UpdateRole(r.Name, u)

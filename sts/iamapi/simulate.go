@@ -2,6 +2,7 @@ package iamapi
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,6 +29,48 @@ type simulation struct {
 	principal policy.Principal
 	context   []policy.ContextKey
 	owner     string // ResourceOwner's account; "" the principal's
+	// trusts are the trust policies of the roles among ResourceArns, by ARN,
+	// when no ResourcePolicy is given: AWS requires them for sts:AssumeRole*.
+	trusts map[string]*policy.Policy
+}
+
+// roleTrusts loads the trust policies of the roles of this account that
+// ResourceArns names, unless the caller gives a ResourcePolicy: assuming a
+// role needs its trust policy to allow, whatever the identity policies say.
+func (s *simulation) roleTrusts(ctx context.Context, c *sts.Call) error {
+	if _, given := c.Params.Lookup("ResourcePolicy"); given {
+		return nil
+	}
+	var arns []string
+	for _, r := range c.Params.Strings("ResourceArns") {
+		if a, err := account.ParseARN(r); err == nil && a.Service == "iam" && a.Account == c.AccountID() && strings.HasPrefix(a.Resource, "role/") {
+			arns = append(arns, r)
+		}
+	}
+	if len(arns) == 0 {
+		return nil
+	}
+	s.trusts = map[string]*policy.Policy{}
+	return view(ctx, c, func(tx *store.Tx) error {
+		for _, arn := range arns {
+			r, err := tx.RoleByARN(arn)
+			if errors.Is(err, account.ErrNoSuchEntity) {
+				continue // no role: no trust policy allows
+			}
+			if err != nil {
+				return err
+			}
+			p, err := policy.Parse([]byte(r.AssumeRolePolicy), policy.KindTrust, func(o *policy.ParseOptions) {
+				o.Name, o.ARN, o.Legacy = "trust policy of "+r.Name, r.ARN, true
+			})
+			if err != nil {
+				continue // a trust policy that does not parse allows nothing
+			}
+			s.trusts[arn] = p
+			s.add(p, sourcePolicy{id: "RoleTrustPolicy", typ: "resource"})
+		}
+		return nil
+	})
 }
 
 func (s *simulation) add(p *policy.Policy, src sourcePolicy) {
@@ -339,7 +382,13 @@ func (s *simulation) run(c *sts.Call) (any, error) {
 	for _, cl := range items {
 		req := policy.Request{Principal: s.principal, Action: actions[cl.a],
 			Resource: policy.Resource{ARN: resources[cl.r], Account: s.owner}, Context: policy.Context{Keys: s.context}}
-		d := s.set.Decide(&req, buf[:0])
+		set := &s.set
+		if t := s.trusts[req.Resource.ARN]; t != nil && policy.Required(req.Action, req.Resource.ARN) == policy.RequiresTrust {
+			withTrust := s.set
+			withTrust.Resource = append(slices.Clip(s.set.Resource), t)
+			set = &withTrust
+		}
+		d := set.Decide(&req, buf[:0])
 		r := evaluationXML{EvalActionName: req.Action, EvalResourceName: req.Resource.ARN, EvalDecision: d.Result.EvalDecision(),
 			MatchedStatements: list(make([]statementXML, 0, len(d.Statements))), MissingContextValues: list(s.missing(req.Action, given))}
 		for _, m := range d.Statements {
@@ -499,10 +548,13 @@ func (a *API) simulatePrincipalPolicy(ctx context.Context, c *sts.Call) (any, er
 	if s.set.Boundary == nil {
 		s.set.Boundary = boundary
 	}
+	if err := s.roleTrusts(ctx, c); err != nil {
+		return nil, err
+	}
 	return s.run(c)
 }
 
-func (a *API) simulateCustomPolicy(_ context.Context, c *sts.Call) (any, error) {
+func (a *API) simulateCustomPolicy(ctx context.Context, c *sts.Call) (any, error) {
 	if err := c.Authorize("iam:SimulateCustomPolicy", "*"); err != nil {
 		return nil, err
 	}
@@ -512,6 +564,9 @@ func (a *API) simulateCustomPolicy(_ context.Context, c *sts.Call) (any, error) 
 		return nil, err
 	}
 	if err := s.common(c); err != nil {
+		return nil, err
+	}
+	if err := s.roleTrusts(ctx, c); err != nil {
 		return nil, err
 	}
 	return s.run(c)

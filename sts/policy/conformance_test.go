@@ -82,6 +82,7 @@ var confReasons = map[string]Reason{
 	"ExplicitDeny": ReasonExplicitDeny, "Allowed": ReasonAllowed, "ResourcePolicy": ReasonResourcePolicy, "Root": ReasonRoot,
 	"NoSCPAllow": ReasonNoSCPAllow, "NoResourceAllow": ReasonNoResourceAllow, "NoIdentityAllow": ReasonNoIdentityAllow,
 	"NoBoundaryAllow": ReasonNoBoundaryAllow, "NoSessionAllow": ReasonNoSessionAllow, "FederatedNoSessionPolicy": ReasonFederatedNoSessionPolicy,
+	"AWSOwned": ReasonAWSOwned,
 }
 
 func TestConformance(t *testing.T) {

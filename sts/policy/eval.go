@@ -1,6 +1,9 @@
 package policy
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Layer is the kind of policy a deciding statement comes from.
 type Layer uint8
@@ -93,6 +96,9 @@ const (
 	// ReasonFederatedNoSessionPolicy: a federated user session without a
 	// session policy has no permissions of its own.
 	ReasonFederatedNoSessionPolicy
+	// ReasonAWSOwned: the request changes an AWS managed policy or a
+	// service-linked role, which AWS refuses to every customer (see AWSOwned).
+	ReasonAWSOwned
 )
 
 var reasonText = [...]string{
@@ -107,6 +113,7 @@ var reasonText = [...]string{
 	ReasonNoBoundaryAllow:          "the permissions boundary does not allow it",
 	ReasonNoSessionAllow:           "the session policy does not allow it",
 	ReasonFederatedNoSessionPolicy: "a federated user session without a session policy has no permissions",
+	ReasonAWSOwned:                 "AWS managed policies and service-linked roles cannot be changed by customers",
 }
 
 // String explains the reason in a few words.
@@ -293,10 +300,13 @@ func (s *Set) Decide(r *Request, buf []Match) Decision {
 	keep := keepNone
 	p := &r.Principal
 	cross := r.Resource.Account != "" && r.Resource.Account != p.Account
-	needResource := cross
+	trust := false
 	for _, rp := range s.Resource {
-		needResource = needResource || rp != nil && rp.kind == KindTrust
+		trust = trust || rp != nil && rp.kind == KindTrust
 	}
+	required := requiredResourcePolicy(ec.svc, ec.name, ec.resource)
+	trust = trust || required == requiredTrust
+	needResource := cross || trust || required != requiredNone
 	switch {
 	case deny:
 		d.Result, d.Reason, keep = ExplicitlyDenied, ReasonExplicitDeny, keepDeny
@@ -308,6 +318,12 @@ func (s *Set) Decide(r *Request, buf []Match) Decision {
 		} else {
 			d.Reason = ReasonNoResourceAllow
 		}
+	case trust && !cross && resource == pmDirect && !boundaryAllow:
+		// A trust policy naming the caller stands in for its identity
+		// policies, not for its permissions boundary: "If a permissions
+		// boundary is set for the user, then it must allow the
+		// sts:AssumeRole action" (IAM, Update a role trust policy).
+		d.Reason = ReasonNoBoundaryAllow
 	case !cross && resource == pmDirect:
 		d.Result, d.Reason, keep = Allowed, ReasonResourcePolicy, keepResourceDirect
 	case needResource && resource == pmNone:
@@ -329,8 +345,69 @@ func (s *Set) Decide(r *Request, buf []Match) Decision {
 			d.Reason = ReasonRoot
 		}
 	}
+	if d.Result == Allowed && ec.svc == "iam" {
+		if awsOwned(ec.name, ec.resource) != ownedNone {
+			d.Result, d.Reason, keep = ImplicitlyDenied, ReasonAWSOwned, keepNone
+		}
+	}
 	d.Statements = compact(out, base, keep)
 	return d
+}
+
+// The resource-based policies AWS requires whatever the identity policies say.
+const (
+	requiredNone = iota
+	// requiredTrust: assuming a role (and tagging the session, setting its
+	// source identity) needs the role's trust policy to allow, as a trust
+	// policy does (KindTrust).
+	requiredTrust
+	// requiredKeyPolicy: using a KMS key needs its key policy to allow, or
+	// to name the account and so delegate to the account's IAM policies
+	// (AWS KMS, Key policies: "Unless the key policy explicitly allows it,
+	// you cannot use IAM policies to allow access to a KMS key").
+	requiredKeyPolicy
+)
+
+// RequiredPolicy names the resource-based policy AWS requires for a request
+// whatever the identity policies say.
+type RequiredPolicy uint8
+
+// The required resource-based policies.
+const (
+	// RequiresNone: identity policies may allow on their own.
+	RequiresNone RequiredPolicy = requiredNone
+	// RequiresTrust: the role's trust policy must allow (sts:AssumeRole*,
+	// sts:TagSession, sts:SetSourceIdentity on a role).
+	RequiresTrust RequiredPolicy = requiredTrust
+	// RequiresKeyPolicy: the KMS key's key policy must allow, or delegate
+	// to the account.
+	RequiresKeyPolicy RequiredPolicy = requiredKeyPolicy
+)
+
+// Required says which resource-based policy AWS requires for action (any
+// case) on resource.
+func Required(action, resource string) RequiredPolicy {
+	svc, name, _ := strings.Cut(strings.ToLower(action), ":")
+	return RequiredPolicy(requiredResourcePolicy(svc, name, resource))
+}
+
+// requiredResourcePolicy says which resource-based policy the lower-case
+// action svc:name on resource needs.
+func requiredResourcePolicy(svc, name, resource string) int {
+	switch svc {
+	case "sts":
+		switch name {
+		case "assumerole", "assumerolewithsaml", "assumerolewithwebidentity", "tagsession", "setsourceidentity":
+			if strings.Contains(resource, ":role/") {
+				return requiredTrust
+			}
+		}
+	case "kms":
+		if strings.Contains(resource, ":key/") {
+			return requiredKeyPolicy
+		}
+	}
+	return requiredNone
 }
 
 func toLowerASCII(s string) string {

@@ -48,20 +48,25 @@ func (g *gen) some(max int, list ...string) []string {
 
 var (
 	genActionPatterns = []string{"*", "s3:*", "s3:Get*", "s3:GetObject", "S3:GETOBJECT", "s3:?etObject", "iam:List*",
-		"iam:*User*", "ec2:Describe*", "*:Get*", "s3*", "sts:AssumeRole", "logs:*", "s3:Put?bject", "s3:PutObject", "iam:GetUser"}
+		"iam:*User*", "ec2:Describe*", "*:Get*", "s3*", "sts:AssumeRole", "logs:*", "s3:Put?bject", "s3:PutObject", "iam:GetUser",
+		"kms:*", "iam:Delete*"}
 	genActions = []string{"s3:GetObject", "s3:PutObject", "s3:ListBucket", "iam:ListUsers", "iam:GetUser",
-		"ec2:DescribeInstances", "sts:AssumeRole", "logs:PutLogEvents", "S3:getobject", "IAM:listUSERS"}
+		"ec2:DescribeInstances", "sts:AssumeRole", "logs:PutLogEvents", "S3:getobject", "IAM:listUSERS",
+		"kms:Decrypt", "iam:DeletePolicy", "IAM:DeleteRole"}
 	genResourcePatterns = []string{"*", "arn:aws:s3:::bucket", "arn:aws:s3:::bucket/*", "arn:aws:s3:::bucket/${aws:username}/*",
 		"arn:aws:s3:::*", "arn:aws:s3:::b*t/*", "arn:aws:logs:*:*:*", "arn:aws:logs:us-east-1:111122223333:log-group:app:*",
 		"arn:aws:logs:*:*:log-group:ap*", "arn:aws:iam::*:role/*", "arn:aws:iam::${aws:PrincipalAccount}:user/${aws:username}",
 		"arn:aws:s3:::a*c", "arn:aws:s3:::a?b*", "arn:aws:s3:::bucket/${aws:PrincipalTag/team, 'none'}/*", "arn:aws:s3:::bucket/${*}",
 		"arn:aws:*:*:111122223333:*", "arn:aws:ec2:*:*:instance/*", "arn:aws:s3:::bucket/*/file.txt", "arn:aws:s3:::*${aws:username}*",
 		"arn:aws:s3:::a*:c", "arn:aws:logs:us-*:*:log-group:app*", "arn:aws:iam::111122223333:user/alice", "arn:aws:s3:::bucket/${aws:userid}", "arn:aws:s3:::bucket/${aws:username}/**", "arn:aws:s3:::bucket/${aws:username}${*}*",
-		"arn:aws:s3:::bucket/${aws:username}?*", "arn:aws:s3:::${aws:PrincipalTag/team}"}
+		"arn:aws:s3:::bucket/${aws:username}?*", "arn:aws:s3:::${aws:PrincipalTag/team}", "arn:aws:kms:*:*:key/*",
+		"arn:aws:iam::*:role/aws-service-role/*", "arn:aws:iam::aws:policy/*"}
 	genResources = []string{"arn:aws:s3:::bucket", "arn:aws:s3:::bucket/alice/file.txt", "arn:aws:s3:::bucket/bob/x",
 		"arn:aws:s3:::other/key", "arn:aws:logs:us-east-1:111122223333:log-group:app:log-stream:s1", "arn:aws:iam::111122223333:role/app",
 		"arn:aws:iam::111122223333:user/alice", "*", "", "arn:aws:s3:::a:b:c", "arn:aws:s3:::abc", "arn:aws:ec2:us-east-1:111122223333:instance/i-1",
-		"arn:aws:s3:::bucket/none/x", "arn:aws:s3:::bucket/*", "arn:aws:s3:::bucket/blue/y"}
+		"arn:aws:s3:::bucket/none/x", "arn:aws:s3:::bucket/*", "arn:aws:s3:::bucket/blue/y",
+		"arn:aws:kms:us-east-1:111122223333:key/k1", "arn:aws:iam::aws:policy/AdministratorAccess",
+		"arn:aws:iam::111122223333:role/aws-service-role/ec2.amazonaws.com/AWSServiceRoleForEC2"}
 	genPrincipalEntries = []string{"*", "111122223333", "444455556666", "arn:aws:iam::111122223333:root", "arn:aws:iam::444455556666:root",
 		"arn:aws:iam::111122223333:user/alice", "arn:aws:iam::111122223333:user/dev/bob", "arn:aws:iam::111122223333:role/app",
 		"arn:aws:sts::111122223333:assumed-role/app/s1", "arn:aws:sts::111122223333:federated-user/fed", "AIDAALICE00000000001",

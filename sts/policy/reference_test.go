@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -742,6 +743,15 @@ func refDecide(set *Set, r *Request) refDecision {
 			trust = true
 		}
 	}
+	// Resource policies AWS requires: a role's trust policy to assume it, a
+	// KMS key's key policy to use it.
+	action, res := asciiLower(r.Action), r.Resource.ARN
+	keyPolicy := strings.HasPrefix(action, "kms:") && strings.Contains(res, ":key/")
+	for _, a := range []string{"sts:assumerole", "sts:assumerolewithsaml", "sts:assumerolewithwebidentity", "sts:tagsession", "sts:setsourceidentity"} {
+		if action == a && strings.Contains(res, ":role/") {
+			trust = true
+		}
+	}
 	var d refDecision
 	keep := func(f func(h refHit) bool) {
 		for _, h := range hits {
@@ -769,13 +779,16 @@ func refDecide(set *Set, r *Request) refDecision {
 			d.result, d.reason = ImplicitlyDenied, ReasonNoResourceAllow
 		}
 	// 3. Same account: a resource policy that names the user or the session
-	// itself allows on its own.
+	// itself allows on its own; a trust policy so, but the caller's
+	// permissions boundary must still allow.
+	case trust && !crossAccount && resourceBest == pmDirect && !boundary:
+		d.result, d.reason = ImplicitlyDenied, ReasonNoBoundaryAllow
 	case !crossAccount && resourceBest == pmDirect:
 		d.result, d.reason = Allowed, ReasonResourcePolicy
 		keep(func(h refHit) bool { return h.m.layer == LayerResource && h.pm == pmDirect })
 	// Across accounts (and always for a trust policy) the resource policy
 	// must allow…
-	case (crossAccount || trust) && resourceBest == pmNone:
+	case (crossAccount || trust || keyPolicy) && resourceBest == pmNone:
 		d.result, d.reason = ImplicitlyDenied, ReasonNoResourceAllow
 	// 4. …and so must the identity side: identity policies (or, in the same
 	// account, a resource policy naming the role; the root user needs none)…
@@ -804,5 +817,26 @@ func refDecide(set *Set, r *Request) refDecision {
 			return true
 		})
 	}
+	// AWS managed policies and service-linked roles: AWS refuses their
+	// changes whatever the policies allow.
+	if d.result == Allowed && refAWSOwned(action, res) {
+		d = refDecision{result: ImplicitlyDenied, reason: ReasonAWSOwned}
+	}
 	return d
+}
+
+// refAWSOwned: the IAM actions AWS refuses to customers on its own managed
+// policies and on service-linked roles.
+func refAWSOwned(action, resource string) bool {
+	managed := regexp.MustCompile(`^arn:[^:]+:iam::aws:policy/`)
+	slr := regexp.MustCompile(`^arn:[^:]+:iam::[^:]*:role/aws-service-role/`)
+	switch {
+	case managed.MatchString(resource):
+		return slices.Contains([]string{"iam:deletepolicy", "iam:createpolicyversion", "iam:setdefaultpolicyversion",
+			"iam:deletepolicyversion", "iam:tagpolicy", "iam:untagpolicy"}, action)
+	case slr.MatchString(resource):
+		return slices.Contains([]string{"iam:deleterole", "iam:updateassumerolepolicy", "iam:putrolepolicy", "iam:deleterolepolicy",
+			"iam:attachrolepolicy", "iam:detachrolepolicy", "iam:putrolepermissionsboundary", "iam:deleterolepermissionsboundary"}, action)
+	}
+	return false
 }
