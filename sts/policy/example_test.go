@@ -62,6 +62,6 @@ func ExampleValidate() {
 		fmt.Printf("%d:%d %s: %s\n", e.Line, e.Column, e.Path, e.Message)
 	}
 	// Output:
-	// 2:37 $.Statement[0].Principal: Policy document should not specify a principal.
 	// 3:4 $.Statement[1]: Policy statement must contain resources.
+	// 2:37 $.Statement[0].Principal: Policy document should not specify a principal.
 }

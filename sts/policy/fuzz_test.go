@@ -2,6 +2,8 @@ package policy
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -16,6 +18,16 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"Statement":[}`))
 	f.Add([]byte(`[1,2,{"a":null}]`))
 	f.Add([]byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"Null":{"aws:x":"true"},"DateLessThan":{"aws:CurrentTime":"${aws:TokenIssueTime}"}}}]}`))
+	// The grammar cases: documents IAM accepts and refuses.
+	files, _ := filepath.Glob("testdata/conformance/grammar/*.json")
+	for _, file := range files {
+		var gf grammarFile
+		if data, err := os.ReadFile(file); err == nil && json.Unmarshal(data, &gf) == nil {
+			for _, c := range append(gf.Valid, gf.Invalid...) {
+				f.Add([]byte(c.Document))
+			}
+		}
+	}
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		for k := KindIdentity; k <= KindSCP; k++ {
 			p, err := Parse(doc, k)

@@ -275,8 +275,9 @@ func Parse(doc []byte, kind Kind, optFns ...func(*ParseOptions)) (*Policy, error
 	return p, nil
 }
 
-// Validate returns every fault of doc against AWS's grammar for kind, in
-// document order; none means IAM accepts it.
+// Validate returns every fault of doc against AWS's grammar for kind: first
+// the one IAM reports (Parse's error), then the others in document order;
+// none means IAM accepts it.
 func Validate(doc []byte, kind Kind, optFns ...func(*ParseOptions)) []*Error {
 	var o ParseOptions
 	for _, fn := range optFns {
@@ -462,13 +463,18 @@ func first(faults []fault) *Error {
 	return faults[best].err
 }
 
+// errs lists the faults: the one IAM reports first, then the others in
+// document order.
 func errs(faults []fault) []*Error {
 	if len(faults) == 0 {
 		return nil
 	}
-	out := make([]*Error, len(faults))
-	for i, f := range faults {
-		out[i] = f.err
+	lead := first(faults)
+	out := append(make([]*Error, 0, len(faults)), lead)
+	for _, f := range faults {
+		if f.err != lead {
+			out = append(out, f.err)
+		}
 	}
 	return out
 }

@@ -188,15 +188,15 @@ func TestParseStatementShape(t *testing.T) {
 	}
 }
 
-func TestValidateListsEveryFaultInOrder(t *testing.T) {
+func TestValidateListsIAMsFaultThenTheRestInOrder(t *testing.T) {
 	src := doc(`{"Sid":"a-b","Effect":"Permit","Action":"GetObject","Resource":"bucket"}`, `{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}`)
 	var got []string
 	for _, e := range Validate([]byte(src), KindIdentity) {
 		got = append(got, e.Path+": "+e.Message)
 	}
 	want := []string{
+		"$.Statement[0].Effect: " + msgSyntax, // IAM's answer first
 		"$.Statement[0].Sid: " + msgSidAlnum,
-		"$.Statement[0].Effect: " + msgSyntax,
 		"$.Statement[0].Action: " + msgVendor,
 		`$.Statement[0].Resource: Resource bucket must be in ARN format or "*".`,
 		"$.Statement[1].Principal: " + msgPrincipalForbidden,
