@@ -186,6 +186,15 @@ func TestPolicySimulateDecisions(t *testing.T) {
 		{"root user",
 			[]string{"--principal", "123456789012", "--action", "iam:CreateUser"},
 			[]string{"iam:CreateUser * allowed"}},
+		{"assuming a role needs its trust policy, whatever the identity policy says",
+			[]string{"--policy", "AdministratorAccess", "--principal", alice, "--action", "sts:AssumeRole", "--resource", "arn:aws:iam::123456789012:role/ci"},
+			[]string{"sts:AssumeRole arn:aws:iam::123456789012:role/ci implicitDeny"}},
+		{"a KMS key needs its key policy",
+			[]string{"--policy", "AdministratorAccess", "--principal", alice, "--action", "kms:Decrypt", "--resource", "arn:aws:kms:us-east-1:123456789012:key/k1"},
+			[]string{"kms:Decrypt arn:aws:kms:us-east-1:123456789012:key/k1 implicitDeny"}},
+		{"AWS managed policies cannot be changed, even by root",
+			[]string{"--principal", "123456789012", "--action", "iam:DeletePolicy,iam:GetPolicy", "--resource", "arn:aws:iam::aws:policy/AdministratorAccess"},
+			[]string{"iam:DeletePolicy arn:aws:iam::aws:policy/AdministratorAccess implicitDeny", "iam:GetPolicy arn:aws:iam::aws:policy/AdministratorAccess allowed"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
