@@ -2,12 +2,16 @@ package daemon
 
 import (
 	"context"
+	"errors"
+	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -204,5 +208,33 @@ default_role = "deploy"
 		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
 			t.Errorf("%s left after the stop", f)
 		}
+	}
+}
+
+// TestBusyPort: a listener that cannot be opened (the port is taken, by a
+// second daemon or another user squatting it) makes Run return the
+// "address in use" error with its hint, after closing what it had opened.
+// It used to panic closing the listeners.
+func TestBusyPort(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	addr := netip.MustParseAddrPort(busy.Addr().String())
+	const up = "upstream \"sts\" {\n  endpoint = \"http://127.0.0.1:1\"\n  region = \"eu-west-1\"\n}\n"
+	for _, c := range []struct{ name, cfg string }{
+		{"imds", "listen {\n  imds = \"" + addr.String() + "\"\n  container = \"127.0.0.1:0\"\n}\n"},
+		{"container after imds", "listen {\n  imds = \"127.0.0.1:0\"\n  container = \"" + addr.String() + "\"\n}\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := Run(context.Background(), Options{
+				LoadConfig: func() (*config.Config, error) { return config.Parse([]byte(up+c.cfg), "test.hcl") },
+				RuntimeDir: t.TempDir(), Notify: func(string) error { return nil },
+			})
+			if err == nil || !errors.Is(err, syscall.EADDRINUSE) || !strings.Contains(err.Error(), "another process") {
+				t.Fatalf("Run with a busy port: %v, want address in use with the hint", err)
+			}
+		})
 	}
 }

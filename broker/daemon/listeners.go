@@ -50,11 +50,12 @@ func (l *listeners) close() {
 
 // openListeners takes the sockets systemd handed over (LISTEN_FDS, by
 // FileDescriptorName) and opens the others from the flags or the config.
-func openListeners(cfg *config.Config, o Options, log hclog.Logger) (ls *listeners, err error) {
-	ls = &listeners{}
+func openListeners(cfg *config.Config, o Options, log hclog.Logger) (*listeners, error) {
+	ls := &listeners{}
+	ok := false
 	defer func() {
-		if err != nil {
-			ls.close()
+		if !ok {
+			ls.close() // what was opened before the failure
 		}
 	}()
 	handed, err := activation.ListenersWithNames()
@@ -131,6 +132,7 @@ func openListeners(cfg *config.Config, o Options, log hclog.Logger) (ls *listene
 		return nil, err
 	}
 	ls.removeControl = true
+	ok = true
 	return ls, nil
 }
 
