@@ -16,6 +16,7 @@ import (
 	"github.com/credbroker/credbroker/broker/control"
 	"github.com/credbroker/credbroker/broker/daemon"
 	"github.com/credbroker/credbroker/broker/keystore"
+	"github.com/credbroker/credbroker/internal/harden"
 )
 
 // serveFlags are the command-line contract of DESIGN.md for `credbroker serve`.
@@ -88,6 +89,10 @@ func addrFlag(name, v string) (netip.AddrPort, error) {
 }
 
 func runServe(cmd *cobra.Command, a *app, f *serveFlags) error {
+	// Before any secret is read: no core dump may hold them.
+	if err := harden.NoCoreDumps(); err != nil {
+		a.log.Warn("the daemon stays dumpable: a core dump would hold its secrets; set LimitCORE=0 (systemd) or ulimit -c 0", "error", err)
+	}
 	o := daemon.Options{RuntimeDir: config.RuntimeDir(f.runtimeDir, os.Getenv), Logger: a.log}
 	var err error
 	if o.IMDSAddr, err = addrFlag("imds-addr", f.imdsAddr); err != nil {
