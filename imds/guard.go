@@ -188,3 +188,41 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// GuardOptions configure Guard.
+type GuardOptions struct {
+	// AllowedHosts are Host header values accepted besides the address the
+	// connection arrived on and "localhost" (host names or IP literals,
+	// without port).
+	AllowedHosts []string
+	// AllowedPeers are non-loopback peer prefixes let in.
+	AllowedPeers []netip.Prefix
+	// MaxBodyBytes bounds request bodies. Default 1024.
+	MaxBodyBytes int64
+	// Logger receives refusals (debug) and panics (error).
+	Logger hclog.Logger
+}
+
+// Guard puts the endpoints' request hardening in front of another handler
+// on a TCP listener (metrics, for one): panic recovery, the peer check,
+// the Host check against DNS rebinding, and the body limit. Refusals are
+// answered in plain text.
+func Guard(h http.Handler, optFns ...func(*GuardOptions)) (http.Handler, error) {
+	o := GuardOptions{MaxBodyBytes: 1024}
+	for _, fn := range optFns {
+		fn(&o)
+	}
+	if o.Logger == nil {
+		o.Logger = hclog.NewNullLogger()
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 1024
+	}
+	render := func(w http.ResponseWriter, e *apiError) { http.Error(w, e.msg, e.status) }
+	next := func(w http.ResponseWriter, r *http.Request, _ connInfo) { h.ServeHTTP(w, r) }
+	g, err := newGuard(o.Logger, []string{"localhost"}, o.AllowedHosts, o.AllowedPeers, o.MaxBodyBytes, render, next)
+	if err != nil {
+		return nil, fmt.Errorf("imds: %w", err)
+	}
+	return g, nil
+}

@@ -130,3 +130,33 @@ func TestGuardPanic(t *testing.T) {
 	}()
 	abort.ServeHTTP(httptest.NewRecorder(), guardRequest("127.0.0.1:1", "127.0.0.1:2", "localhost"))
 }
+
+// TestGuardWrapsAnyHandler: Guard gives another handler (metrics) the
+// endpoints' peer and Host checks.
+func TestGuardWrapsAnyHandler(t *testing.T) {
+	inner := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(299) })
+	g, err := Guard(inner, func(o *GuardOptions) { o.AllowedHosts = []string{"metrics.internal"} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		remote, host string
+		status       int
+	}{
+		{"127.0.0.1:5000", "127.0.0.1:9100", 299},
+		{"127.0.0.1:5000", "localhost:9100", 299},
+		{"127.0.0.1:5000", "metrics.internal", 299},
+		{"127.0.0.1:5000", "attacker.example:9100", 403},
+		{"127.0.0.1:5000", "169.254.169.254", 403}, // IMDS's names are not the metrics'
+		{"192.0.2.7:5000", "127.0.0.1:9100", 403},
+	} {
+		w := httptest.NewRecorder()
+		g.ServeHTTP(w, guardRequest(c.remote, "127.0.0.1:9100", c.host))
+		if w.Code != c.status {
+			t.Errorf("%s with Host %q: %d, want %d", c.remote, c.host, w.Code, c.status)
+		}
+	}
+	if _, err := Guard(inner, func(o *GuardOptions) { o.AllowedHosts = []string{"http://x/"} }); err == nil {
+		t.Error("a URL was taken as a host name")
+	}
+}

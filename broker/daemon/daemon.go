@@ -433,7 +433,13 @@ func (d *daemon) buildServers(tokenFile string) error {
 		addr := d.eps.Metrics
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", metrics)
-		d.add("metrics", ln, mux, func(ctx context.Context) error {
+		// Role and user names: the Host check keeps a web page (DNS
+		// rebinding) from reading them through a browser.
+		guarded, err := imds.Guard(mux, func(o *imds.GuardOptions) { o.Logger = log.Named("metrics") })
+		if err != nil {
+			return err
+		}
+		d.add("metrics", ln, guarded, func(ctx context.Context) error {
 			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/metrics", nil)
 			return expect(hc, req, http.StatusOK)
 		})

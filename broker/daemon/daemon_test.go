@@ -173,6 +173,14 @@ default_role = "deploy"
 	} else {
 		resp.Body.Close()
 	}
+	// DNS rebinding: a page of attacker.example resolved to 127.0.0.1.
+	req, _ := http.NewRequest(http.MethodGet, "http://"+eps.Metrics+"/metrics", nil)
+	req.Host = "attacker.example:" + strings.Split(eps.Metrics, ":")[1]
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("metrics with a foreign Host: %v %v, want 403", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	n.wait(t, "WATCHDOG=1")
 	n.wait(t, "WATCHDOG=1")
 
