@@ -87,6 +87,10 @@ type Options struct {
 	// before READY. Default 2s.
 	ProbeInterval time.Duration
 	Logger        hclog.Logger
+	// ConnLimits bound the connections per uid and in total (the
+	// zero value: imds's defaults, the total kept under the file
+	// descriptor limit).
+	ConnLimits imds.ConnLimits
 	// Broker options (tests).
 	Broker []func(*broker.Options)
 }
@@ -107,6 +111,8 @@ type daemon struct {
 	b      *broker.Broker
 	tokens *imds.TokenSet
 	res    *peer.Resolver
+	lim    *imds.ConnLimiter // the TCP listeners'
+	ctlLim *imds.ConnLimiter // the control socket's
 	ls     *listeners
 	epsMu  sync.Mutex // guards eps once the servers run (reload changes Region)
 	eps    control.Endpoints
@@ -357,6 +363,10 @@ func (d *daemon) start(ctx context.Context) error {
 		return err
 	}
 	d.res = peer.New()
+	d.lim, d.ctlLim = newLimiters(d.res, d.o.ConnLimits, d.log.Named("limits"))
+	if err := registerLimitMetrics(d.b.Registry(), d.lim); err != nil {
+		return err
+	}
 	if d.ls, err = openListeners(cfg, d.o, d.log); err != nil {
 		return err
 	}
@@ -458,11 +468,16 @@ func (d *daemon) buildServers(tokenFile string) error {
 	return nil
 }
 
-// add serves h on ln; the endpoints' servers get the peer resolver and
-// imds's limits.
+// add serves h on ln; the endpoints' servers get the peer resolver,
+// imds's timeouts and the connection limits.
 func (d *daemon) add(name string, ln net.Listener, h http.Handler, probe func(context.Context) error) {
 	srv := imds.NewServer(h, d.log.Named(name))
 	srv.ConnContext = d.res.ConnContext
+	lim := d.lim
+	if name == "control" {
+		lim = d.ctlLim
+	}
+	ln = lim.Listener(ln)
 	if name == "core" {
 		// The core's requests carry bodies (IAM policies) and may take a
 		// policy evaluation: wider limits.
@@ -473,7 +488,10 @@ func (d *daemon) add(name string, ln net.Listener, h http.Handler, probe func(co
 		srv.WriteTimeout = 60 * time.Second
 	}
 	s := &server{name: name, ln: ln, srv: srv, probe: probe, served: make(chan struct{})}
-	srv.ConnState = s.connState
+	srv.ConnState = func(c net.Conn, st http.ConnState) {
+		lim.ConnState(c, st)
+		s.connState(c, st)
+	}
 	d.srvs = append(d.srvs, s)
 }
 
@@ -588,10 +606,15 @@ func (d *daemon) serve(ctx context.Context) error {
 		watchdog = t.C
 		d.log.Debug("watchdog on", "interval", d.o.Watchdog)
 	}
+	release := time.NewTicker(releaseEvery)
+	defer release.Stop()
+	var releasedAt uint64
 	for {
 		select {
 		case <-ctx.Done():
 			return d.stop()
+		case <-release.C:
+			releasedAt = d.releaseMemory(releasedAt)
 		case <-d.o.Reload:
 			d.reload(ctx)
 		case <-watchdog:

@@ -157,10 +157,28 @@ func FromContext(ctx context.Context) (*Caller, error) {
 		return nil, errors.New("peer: no connection in context (is Resolver.ConnContext set on the http.Server?)")
 	}
 	l.once.Do(func() {
+		if known, ok := l.conn.(interface{ PeerInfo() any }); ok {
+			// A connection limiter identified it already (IdentifyConn).
+			if c, ok := known.PeerInfo().(*Caller); ok && c != nil {
+				l.c, l.conn = c, nil
+				return
+			}
+		}
 		l.c, l.err = l.r.LookupConn(l.conn)
 		l.conn = nil
 	})
 	return l.c, l.err
+}
+
+// IdentifyConn is LookupConn for a connection limiter (imds.ConnLimiter):
+// the uid, and the Caller as the info the limiter keeps on the connection,
+// where FromContext finds it instead of looking up again.
+func (r *Resolver) IdentifyConn(c net.Conn) (uint32, any, error) {
+	caller, err := r.LookupConn(c)
+	if err != nil {
+		return 0, nil, err
+	}
+	return caller.UID(), caller, nil
 }
 
 // Options configure a Resolver.

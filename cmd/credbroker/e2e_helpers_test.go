@@ -86,6 +86,9 @@ type e2e struct {
 	secret     string
 	sts        *ststest.Server
 	env        []string // the base environment of every child
+	// launch, when set, runs serve through it: launch[0] with launch[1:],
+	// then the binary and its arguments (a shell setting limits).
+	launch []string
 }
 
 func newE2E(t testing.TB) *e2e {
@@ -316,7 +319,11 @@ func (e *e2e) serve(extraEnv []string, args ...string) *daemonProc {
 	n := newNotifySocket(e.t, e.root)
 	all := append([]string{"--log-level", "debug", "serve", "--config", e.cfgPath, "--runtime-dir", e.runtimeDir,
 		"--imds-addr", "127.0.0.1:0", "--container-addr", "127.0.0.1:0"}, args...)
-	cmd := e.command(append([]string{"NOTIFY_SOCKET=" + n.path}, extraEnv...), e.bin, all...)
+	name := e.bin
+	if len(e.launch) > 0 {
+		name, all = e.launch[0], append(append(append([]string{}, e.launch[1:]...), e.bin), all...)
+	}
+	cmd := e.command(append([]string{"NOTIFY_SOCKET=" + n.path}, extraEnv...), name, all...)
 	d := &daemonProc{t: e.t, cmd: cmd, stderr: newLockedBuffer(), notify: n, exited: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = d.stderr, d.stderr
 	if err := cmd.Start(); err != nil {
