@@ -71,11 +71,15 @@ type Options struct {
 	Keys KeyStore
 	// Tokens are the container endpoint's tokens; IssueToken adds to it.
 	Tokens *imds.TokenSet
-	// Logger receives the broker's log; AuditLogger the audit lines (one
-	// per credential handed out). Default: no logging; audit defaults to
-	// Logger.Named("audit").
+	// Logger receives the broker's log; AuditLogger the audit trail (a
+	// line per client connection and session, the repeats summed up; see
+	// auditor). Default: no logging; audit defaults to Logger.Named("audit").
 	Logger      hclog.Logger
 	AuditLogger hclog.Logger
+	// AuditSummaryEvery is how often the audit trail sums up the
+	// credentials handed out again on a connection already logged.
+	// Default DefaultAuditSummaryEvery.
+	AuditSummaryEvery time.Duration
 	// Identify finds the caller of an endpoint request from its context.
 	// Default: the peer package's connection context (peer.FromContext).
 	Identify func(ctx context.Context, c imds.Caller) (Caller, error)
@@ -210,7 +214,7 @@ func New(cfg *config.Config, optFns ...func(*Options)) (*Broker, error) {
 		so.MissWait = 250 * time.Millisecond
 	}}, o.Session...)
 	b.cache = session.New(sessOpts...)
-	b.auditor = newAuditor(o.AuditLogger)
+	b.auditor = newAuditor(o.AuditLogger, o.AuditSummaryEvery, o.Now)
 	b.bindings.Store(&map[session.Key]*binding{})
 	st, err := b.compile(cfg, o.Upstream, o.Keys)
 	if err != nil {

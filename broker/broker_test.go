@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -548,6 +549,62 @@ func TestAudit(t *testing.T) {
 	}
 	if strings.Contains(all, cr.SecretAccessKey) || strings.Contains(all, cr.SessionToken) {
 		t.Error("a secret reached the audit log")
+	}
+}
+
+// TestAuditSummary: the first credential of a session on a connection is
+// a full line; the repeats on that connection are counted and summed up in
+// one line (at the interval, here at Close); another connection of the
+// same uid is a line of its own. Lines and counts add up to every
+// credential handed out, as the metrics count them.
+func TestAuditSummary(t *testing.T) {
+	e := newEnv(t, baseConfig)
+	conn1 := &fakeCaller{uid: 1001, user: "alice", pid: 4242, exe: "/usr/bin/aws"}
+	conn2 := &fakeCaller{uid: 1001, user: "alice", pid: 4244, exe: "/usr/bin/aws"}
+	ic := imds.Caller{Endpoint: imds.EndpointIMDS, Remote: netip.MustParseAddrPort("127.0.0.1:40001")}
+	get := func(c Caller, n int) {
+		ctx := as(context.Background(), c)
+		for i := 0; i < n; i++ {
+			_, err := e.b.Credentials(ctx, ic, "deploy")
+			if errors.Is(err, imds.ErrNotReady) {
+				e.session("deploy", nil).sess.Warm(ctx)
+				_, err = e.b.Credentials(ctx, ic, "deploy")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	get(conn1, 50)
+	get(conn2, 1)
+	e.b.Close()
+	var full, again []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(e.audit.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("%v: %s", err, line)
+		}
+		switch rec["@message"] {
+		case "credentials handed out":
+			full = append(full, rec)
+		case "credentials handed out again":
+			again = append(again, rec)
+		}
+	}
+	if len(full) != 2 || len(again) != 1 {
+		t.Fatalf("%d full lines and %d summaries, want 2 and 1:\n%s", len(full), len(again), e.audit.String())
+	}
+	pids := map[any]bool{full[0]["pid"]: true, full[1]["pid"]: true}
+	if !pids[float64(4242)] || !pids[float64(4244)] {
+		t.Errorf("full lines of pids %v, want 4242 and 4244", pids)
+	}
+	s := again[0]
+	if s["count"] != float64(49) || s["uid"] != float64(1001) || s["role"] != "deploy" || s["client"] != "127.0.0.1:40001" ||
+		s["access_key_id"] != full[0]["access_key_id"] || s["endpoint"] != "imds" {
+		t.Errorf("summary %v, want 49 more of uid 1001's deploy session on 127.0.0.1:40001", s)
+	}
+	if n := e.b.metrics.role("deploy").served[viaIMDS].Load(); n != 51 {
+		t.Errorf("metrics count %d served, want 51", n)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -97,7 +98,7 @@ func (b *Broker) Credentials(ctx context.Context, ic imds.Caller, role string) (
 	}
 	out := bd.endpointCreds(creds, b.o.Now)
 	r.stats.served[endpointOf(ic.Endpoint)].Add(1)
-	b.auditor.served(endpointNames[endpointOf(ic.Endpoint)], c, bd, creds)
+	b.auditor.served(endpointNames[endpointOf(ic.Endpoint)], c, ic.Remote, bd, creds)
 	return out, nil
 }
 
@@ -167,7 +168,7 @@ func (b *Broker) CredentialsFor(ctx context.Context, c Caller, role string) (aws
 		return aws.Credentials{}, err
 	}
 	r.stats.served[viaControl].Add(1)
-	b.auditor.served(endpointNames[viaControl], c, bd, creds)
+	b.auditor.served(endpointNames[viaControl], c, netip.AddrPort{}, bd, creds)
 	return creds, nil
 }
 

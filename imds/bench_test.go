@@ -8,14 +8,14 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os/exec"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/credbroker/credbroker/internal/wrkbench"
 )
 
 // The load benchmarks drive the credentials path of each endpoint over real
@@ -373,92 +373,13 @@ func BenchmarkWrkContainerCredentials(b *testing.B) {
 	runWrk(b, h, false, DefaultContainerPath, "Authorization: "+tok)
 }
 
-type wrkResult struct{ rps, p50, p99 float64 }
-
 func runWrk(b *testing.B, h http.Handler, hopLimit bool, path, hdr string) {
-	wrk, err := exec.LookPath("wrk")
-	if err != nil {
-		b.Skip("wrk is not installed (apt-get install wrk)")
-	}
 	ours := startServer(b, NewServer(h, nil), hopLimit)
 	body := fetch(b, ours, path, hdr)
 	ct := "text/plain"
 	if !hopLimit {
 		ct = "application/json"
 	}
-	base := startServer(b, &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", ct)
-		w.Write(body)
-	})}, false)
-	run := func(addr string) wrkResult {
-		out, err := exec.Command(wrk, "-t2", "-c64", "-d2s", "--latency", "-H", hdr, "http://"+addr+path).CombinedOutput()
-		if err != nil {
-			b.Fatalf("wrk: %v\n%s", err, out)
-		}
-		if bytes.Contains(out, []byte("Non-2xx")) {
-			b.Fatalf("wrk saw errors:\n%s", out)
-		}
-		return parseWrk(b, string(out))
-	}
-	const rounds = 4
-	var ro, rb []wrkResult
-	for i := 0; i < rounds; i++ {
-		if i%2 == 0 {
-			rb, ro = append(rb, run(base)), append(ro, run(ours))
-		} else {
-			ro, rb = append(ro, run(ours)), append(rb, run(base))
-		}
-	}
-	med := func(f func(i int) float64) float64 {
-		v := make([]float64, rounds)
-		for i := range v {
-			v[i] = f(i)
-		}
-		slices.Sort(v)
-		return (v[rounds/2-1] + v[rounds/2]) / 2
-	}
-	b.ReportMetric(med(func(i int) float64 { return ro[i].rps }), "req/s")
-	b.ReportMetric(med(func(i int) float64 { return rb[i].rps }), "base-req/s")
-	b.ReportMetric(med(func(i int) float64 { return ro[i].rps / rb[i].rps }), "ratio-req/s")
-	b.ReportMetric(med(func(i int) float64 { return ro[i].p50 }), "p50-µs")
-	b.ReportMetric(med(func(i int) float64 { return ro[i].p99 }), "p99-µs")
-	b.ReportMetric(med(func(i int) float64 { return rb[i].p50 }), "base-p50-µs")
-	b.ReportMetric(med(func(i int) float64 { return rb[i].p99 }), "base-p99-µs")
-	b.ReportMetric(med(func(i int) float64 { return ro[i].p99 / rb[i].p99 }), "ratio-p99")
-}
-
-// parseWrk reads Requests/sec and the 50% and 99% latencies (in µs).
-func parseWrk(b *testing.B, out string) wrkResult {
-	var r wrkResult
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.Fields(line)
-		switch {
-		case len(f) == 2 && f[0] == "Requests/sec:":
-			r.rps, _ = strconv.ParseFloat(f[1], 64)
-		case len(f) == 2 && f[0] == "50%":
-			r.p50 = wrkDuration(f[1])
-		case len(f) == 2 && f[0] == "99%":
-			r.p99 = wrkDuration(f[1])
-		}
-	}
-	if r.rps == 0 || r.p50 == 0 || r.p99 == 0 {
-		b.Fatalf("cannot read wrk's output:\n%s", out)
-	}
-	return r
-}
-
-func wrkDuration(s string) float64 {
-	for _, u := range []struct {
-		suffix string
-		us     float64
-	}{{"us", 1}, {"ms", 1e3}, {"s", 1e6}, {"m", 60e6}} {
-		if v, ok := strings.CutSuffix(s, u.suffix); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			if err != nil {
-				return 0
-			}
-			return f * u.us
-		}
-	}
-	return 0
+	base := wrkbench.Yardstick(b, body, ct)
+	wrkbench.Compare(b, "http://"+ours+path, base+path, hdr).ReportTo(b)
 }

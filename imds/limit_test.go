@@ -63,10 +63,12 @@ type limitServer struct {
 	lim     *ConnLimiter
 	entered chan struct{}
 	release chan struct{}
+	idle    chan struct{} // a connection went idle (after the limiter knew)
 }
 
 func newLimitServer(t *testing.T, perPeer, total int) *limitServer {
-	s := &limitServer{t: t, ids: newUIDByPort(), entered: make(chan struct{}, 16), release: make(chan struct{})}
+	s := &limitServer{t: t, ids: newUIDByPort(), entered: make(chan struct{}, 16), release: make(chan struct{}),
+		idle: make(chan struct{}, 64)}
 	s.lim = NewConnLimiter(s.ids, func(o *ConnLimits) { o.PerPeer, o.Total = perPeer, total })
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -74,7 +76,12 @@ func newLimitServer(t *testing.T, perPeer, total int) *limitServer {
 	}
 	s.addr = ln.Addr().String()
 	srv := &http.Server{
-		ConnState:   s.lim.ConnState,
+		ConnState: func(c net.Conn, st http.ConnState) {
+			s.lim.ConnState(c, st)
+			if st == http.StateIdle {
+				s.idle <- struct{}{}
+			}
+		},
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context { return context.WithValue(ctx, connKey{}, c) },
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/busy" {
@@ -149,11 +156,20 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
+// want sends a request and checks the answer; with 200, it waits until
+// the server has put the connection back to idle.
 func (s *limitServer) want(c *limitClient, path string, status int, body string) {
 	s.t.Helper()
 	got, b, err := c.get(path)
 	if err != nil || got != status || (body != "" && b != body) {
 		s.t.Fatalf("GET %s: %d %q %v, want %d %q", path, got, b, err, status, body)
+	}
+	if status == 200 {
+		select {
+		case <-s.idle:
+		case <-time.After(5 * time.Second):
+			s.t.Fatal("the connection did not go idle")
+		}
 	}
 }
 

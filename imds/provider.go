@@ -40,10 +40,61 @@ func newProvider(src Source, now func() time.Time, timeout time.Duration, log hc
 }
 
 // bound returns the context for the Source calls of one request: the
-// request's, cut off after the source timeout.
+// request's, cut off after the source timeout. Its timer is made only if
+// something waits on it (a cache miss): a source answering from what it
+// holds, as it should, costs the request no timer.
 func (p *provider) bound(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, p.timeout)
+	b := &budget{Context: ctx, deadline: time.Now().Add(p.timeout)}
+	return b, b.cancel
 }
+
+// budget is a context with a deadline whose timer starts on the first call
+// of Done or Err.
+type budget struct {
+	context.Context // the request's
+	deadline        time.Time
+
+	once sync.Once
+	ctx  context.Context // the real one, from the first Done or Err (or cancel)
+	stop context.CancelFunc
+}
+
+func (b *budget) init() {
+	b.once.Do(func() { b.ctx, b.stop = context.WithDeadline(b.Context, b.deadline) })
+}
+
+// Deadline is the earlier of the request's and the source timeout's.
+func (b *budget) Deadline() (time.Time, bool) {
+	if d, ok := b.Context.Deadline(); ok && d.Before(b.deadline) {
+		return d, true
+	}
+	return b.deadline, true
+}
+
+// Done starts the timer.
+func (b *budget) Done() <-chan struct{} {
+	b.init()
+	return b.ctx.Done()
+}
+
+// Err starts the timer (a caller polling Err gets DeadlineExceeded in time).
+func (b *budget) Err() error {
+	b.init()
+	return b.ctx.Err()
+}
+
+// cancel releases the timer, if one was made, and ends the context.
+func (b *budget) cancel() {
+	b.once.Do(func() { b.ctx, b.stop = canceled, func() {} })
+	b.stop()
+}
+
+// canceled is the Done and Err of a budget canceled before anything waited.
+var canceled = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
 
 // role returns the caller's role name.
 func (p *provider) role(ctx context.Context, c Caller) (RoleInfo, failure) {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -89,6 +90,9 @@ type e2e struct {
 	// launch, when set, runs serve through it: launch[0] with launch[1:],
 	// then the binary and its arguments (a shell setting limits).
 	launch []string
+	// serveOut, when set, takes serve's output instead of the test's
+	// buffer (a file, for runs that log a lot).
+	serveOut io.Writer
 }
 
 func newE2E(t testing.TB) *e2e {
@@ -326,6 +330,9 @@ func (e *e2e) serve(extraEnv []string, args ...string) *daemonProc {
 	cmd := e.command(append([]string{"NOTIFY_SOCKET=" + n.path}, extraEnv...), name, all...)
 	d := &daemonProc{t: e.t, cmd: cmd, stderr: newLockedBuffer(), notify: n, exited: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = d.stderr, d.stderr
+	if e.serveOut != nil {
+		cmd.Stdout, cmd.Stderr = e.serveOut, e.serveOut
+	}
 	if err := cmd.Start(); err != nil {
 		e.t.Fatal(err)
 	}

@@ -3,12 +3,18 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/credbroker/credbroker/imds"
+	"github.com/credbroker/credbroker/internal/wrkbench"
 )
 
 // rssKiB reads a process's resident set size.
@@ -81,4 +87,76 @@ func BenchmarkCredentialProcess(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkWrkDaemon: the daemon as shipped (default log level: the audit
+// trail on, written to a file as the journal would take it) under wrk, 64
+// keep-alive connections, against a minimal net/http server answering the
+// same body, in alternating rounds of the same run. The target is ≥ 0.9×
+// the yardstick's throughput and ≤ 1.5× its p99, on both endpoints.
+func BenchmarkWrkDaemon(b *testing.B) {
+	e := newE2E(b)
+	e.writeConfig(e2eRoles())
+	e.addKey()
+	logFile, err := os.Create(filepath.Join(e.root, "serve.log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer logFile.Close()
+	e.serveOut = logFile
+	d := e.serve(nil, "--log-level", "info")
+	tokFile, err := os.ReadFile(d.eps.TokenFile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, url, hdr string
+	}{
+		{"imds", d.eps.IMDSURL() + "latest/meta-data/iam/security-credentials/deploy", imds.TokenHeader + ": " + newIMDSToken(b, d.eps.IMDSURL())},
+		{"container", d.eps.ContainerURL(), "Authorization: " + strings.TrimSpace(string(tokFile))},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			body, ct := fetchBody(b, c.url, c.hdr)
+			base := wrkbench.Yardstick(b, body, ct)
+			for b.Loop() {
+				wrkbench.Compare(b, c.url, base, c.hdr).ReportTo(b)
+			}
+		})
+	}
+}
+
+// newIMDSToken gets an IMDSv2 token good for 6 hours.
+func newIMDSToken(tb testing.TB, base string) string {
+	tb.Helper()
+	req, _ := http.NewRequest(http.MethodPut, base+"latest/api/token", nil)
+	req.Header.Set(imds.TokenTTLHeader, "21600")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	tok, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		tb.Fatalf("IMDS token: %d %v", resp.StatusCode, err)
+	}
+	return string(tok)
+}
+
+// fetchBody GETs url with the header "Name: value" and returns the body
+// and its Content-Type.
+func fetchBody(tb testing.TB, url, hdr string) ([]byte, string) {
+	tb.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	k, v, _ := strings.Cut(hdr, ": ")
+	req.Header.Set(k, v)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 {
+		tb.Fatalf("GET %s: %d %v %s", url, resp.StatusCode, err, body)
+	}
+	return body, resp.Header.Get("Content-Type")
 }
