@@ -119,7 +119,7 @@ func BenchmarkWrkDaemon(b *testing.B) {
 			body, ct := fetchBody(b, c.url, c.hdr)
 			base := wrkbench.Yardstick(b, body, ct)
 			for b.Loop() {
-				wrkbench.Compare(b, c.url, base, c.hdr).ReportTo(b)
+				wrkbench.Compare(b, c.url, base, c.hdr, func(o *wrkbench.Options) { o.Rounds = 6 }).ReportTo(b)
 			}
 		})
 	}
