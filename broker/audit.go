@@ -4,7 +4,6 @@ import (
 	"net/netip"
 	"reflect"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -43,7 +42,7 @@ type auditKey struct {
 type auditCount struct {
 	rec   auditRecord
 	first time.Time
-	n     atomic.Uint64
+	n     uint64 // guarded by auditor.seenMu while the count is in auditor.seen
 }
 
 // Audit trail defaults.
@@ -106,8 +105,8 @@ func (a *auditor) served(ep string, c Caller, client netip.AddrPort, bd *binding
 		k := auditKey{endpoint: ep, caller: c, role: bd.key.Role, keyID: creds.AccessKeyID}
 		a.seenMu.Lock()
 		if n := a.seen[k]; n != nil {
+			n.n++ // under the lock: a summary swapping the map sees it or the next one does
 			a.seenMu.Unlock()
-			n.n.Add(1)
 			return
 		}
 		rec := auditRecord{endpoint: ep, caller: c, client: client, role: bd.key.Role, sessionName: bd.sessionName,
@@ -179,7 +178,7 @@ func (a *auditor) summarize() {
 	a.seenMu.Unlock()
 	now := a.now()
 	for _, c := range seen {
-		n := c.n.Load()
+		n := c.n
 		if n == 0 {
 			continue
 		}

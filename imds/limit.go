@@ -139,11 +139,11 @@ func (l *ConnLimiter) ConnState(c net.Conn, st http.ConnState) {
 		return
 	}
 	switch st {
-	case http.StateIdle, http.StateActive:
-		l.mu.Lock()
-		lc.idle = st == http.StateIdle
-		lc.since = l.now()
-		l.mu.Unlock()
+	case http.StateIdle:
+		lc.since.Store(l.now().UnixNano())
+		lc.idle.Store(true)
+	case http.StateActive:
+		lc.idle.Store(false)
 	}
 }
 
@@ -192,7 +192,7 @@ func (l *ConnLimiter) admit(c net.Conn) *limitedConn {
 		l.evicted.Add(1)
 		victim.Conn.Close()
 	}
-	return &limitedConn{Conn: c, l: l, since: l.now()}
+	return &limitedConn{Conn: c, l: l}
 }
 
 // idlestOfBiggest returns the longest-idle connection of the peer with
@@ -212,9 +212,13 @@ func (l *ConnLimiter) idlestOfBiggest() *limitedConn {
 
 func (p *peerConns) idlest() *limitedConn {
 	var v *limitedConn
+	var vSince int64
 	for c := range p.conns {
-		if c.idle && (v == nil || c.since.Before(v.since)) {
-			v = c
+		if !c.idle.Load() {
+			continue
+		}
+		if since := c.since.Load(); v == nil || since < vSince {
+			v, vSince = c, since
 		}
 	}
 	return v
@@ -310,10 +314,12 @@ type limitedConn struct {
 
 	// Guarded by l.mu.
 	key     peerKey
-	counted bool      // in l.peers[key]
-	gone    bool      // taken out of the counts
-	idle    bool      // between requests
-	since   time.Time // of the last idle/active change
+	counted bool // in l.peers[key]
+	gone    bool // taken out of the counts
+
+	// Set by ConnState, without the lock (every request changes them).
+	idle  atomic.Bool  // between requests
+	since atomic.Int64 // when it went idle, UnixNano
 
 	closeOnce sync.Once
 }

@@ -136,6 +136,9 @@ type server struct {
 
 // connState counts the server's connections.
 func (s *server) connState(_ net.Conn, st http.ConnState) {
+	if st == http.StateActive || st == http.StateIdle {
+		return // every request: no lock
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch st {
