@@ -390,7 +390,10 @@ func (b *Broker) binding(st *state, r *roleState, c Caller) *binding {
 
 // bindingFor returns the session of role r for template values v.
 func (b *Broker) bindingFor(st *state, r *roleState, v config.Vars) *binding {
-	key := session.Key{Role: r.cfg.Name, Binding: r.cfg.Binding(v)}
+	key := session.Key{Role: r.cfg.Name}
+	if r.perCaller { // r.cfg.Binding is "" otherwise, but walks the templates to find out
+		key.Binding = r.cfg.Binding(v)
+	}
 	if bd := (*b.bindings.Load())[key]; bd != nil {
 		return bd
 	}

@@ -44,15 +44,20 @@ func newProvider(src Source, now func() time.Time, timeout time.Duration, log hc
 // something waits on it (a cache miss): a source answering from what it
 // holds, as it should, costs the request no timer.
 func (p *provider) bound(ctx context.Context) (context.Context, context.CancelFunc) {
-	b := &budget{Context: ctx, deadline: time.Now().Add(p.timeout)}
+	b := &budget{Context: ctx, timeout: p.timeout}
 	return b, b.cancel
 }
 
 // budget is a context with a deadline whose timer starts on the first call
-// of Done or Err.
+// of Done or Err. The timeout counts from the first call of Deadline, Done
+// or Err: the source's work before it asks is microseconds of cache
+// lookup, and a request that never asks reads no clock.
 type budget struct {
 	context.Context // the request's
-	deadline        time.Time
+	timeout         time.Duration
+
+	dlOnce   sync.Once
+	deadline time.Time
 
 	once sync.Once
 	ctx  context.Context // the real one, from the first Done or Err (or cancel)
@@ -60,15 +65,21 @@ type budget struct {
 }
 
 func (b *budget) init() {
-	b.once.Do(func() { b.ctx, b.stop = context.WithDeadline(b.Context, b.deadline) })
+	b.once.Do(func() { b.ctx, b.stop = context.WithDeadline(b.Context, b.due()) })
+}
+
+func (b *budget) due() time.Time {
+	b.dlOnce.Do(func() { b.deadline = time.Now().Add(b.timeout) })
+	return b.deadline
 }
 
 // Deadline is the earlier of the request's and the source timeout's.
 func (b *budget) Deadline() (time.Time, bool) {
-	if d, ok := b.Context.Deadline(); ok && d.Before(b.deadline) {
+	due := b.due()
+	if d, ok := b.Context.Deadline(); ok && d.Before(due) {
 		return d, true
 	}
-	return b.deadline, true
+	return due, true
 }
 
 // Done starts the timer.
