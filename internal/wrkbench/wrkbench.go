@@ -6,13 +6,16 @@ package wrkbench
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Options of a comparison. The zero value: 4 rounds of 2 s, 2 threads,
@@ -22,10 +25,16 @@ type Options struct {
 	Duration    string // wrk's -d
 	Threads     int    // wrk's -t
 	Connections int    // wrk's -c
+	// OursPID and BasePID, when set, are the processes serving each side
+	// (each serving nothing else during its runs): their CPU time per
+	// request is measured too, a figure that load from other processes on
+	// the machine disturbs far less than throughput.
+	OursPID, BasePID int
 }
 
-// Result is one wrk run: requests per second and latency percentiles in µs.
-type Result struct{ RPS, P50, P99 float64 }
+// Result is one wrk run: requests per second, latency percentiles in µs,
+// and (when the server's pid is known) its CPU time per request in µs.
+type Result struct{ RPS, P50, P99, CPU float64 }
 
 // Report holds the runs of both sides, pair by pair.
 type Report struct{ Ours, Base []Result }
@@ -54,26 +63,32 @@ func Compare(tb testing.TB, ours, base, hdr string, optFns ...func(*Options)) Re
 	if err != nil {
 		tb.Skip("wrk is not installed (apt-get install wrk; .ci/run installs it)")
 	}
-	run := func(url string) Result {
+	run := func(url string, pid int) Result {
 		args := []string{"-t" + strconv.Itoa(o.Threads), "-c" + strconv.Itoa(o.Connections), "-d" + o.Duration, "--latency"}
 		if hdr != "" {
 			args = append(args, "-H", hdr)
 		}
+		cpu0 := cpuTime(tb, pid)
 		out, err := exec.Command(wrk, append(args, url)...).CombinedOutput()
 		if err != nil {
 			tb.Fatalf("wrk: %v\n%s", err, out)
 		}
+		cpu := cpuTime(tb, pid) - cpu0
 		if bytes.Contains(out, []byte("Non-2xx")) || bytes.Contains(out, []byte("Socket errors")) {
 			tb.Fatalf("wrk saw errors against %s:\n%s", url, out)
 		}
-		return parse(tb, string(out))
+		r := parse(tb, string(out))
+		if pid != 0 && r.Requests > 0 {
+			r.CPU = cpu.Seconds() * 1e6 / r.Requests
+		}
+		return r.Result
 	}
 	var r Report
 	for i := 0; i < o.Rounds; i++ {
 		if i%2 == 0 {
-			r.Base, r.Ours = append(r.Base, run(base)), append(r.Ours, run(ours))
+			r.Base, r.Ours = append(r.Base, run(base, o.BasePID)), append(r.Ours, run(ours, o.OursPID))
 		} else {
-			r.Ours, r.Base = append(r.Ours, run(ours)), append(r.Base, run(base))
+			r.Ours, r.Base = append(r.Ours, run(ours, o.OursPID)), append(r.Base, run(base, o.BasePID))
 		}
 	}
 	return r
@@ -113,14 +128,63 @@ func (r Report) ReportTo(b *testing.B) {
 	b.ReportMetric(r.median(func(_, y Result) float64 { return y.P50 }), "base-p50-µs")
 	b.ReportMetric(r.median(func(_, y Result) float64 { return y.P99 }), "base-p99-µs")
 	b.ReportMetric(r.RatioP99(), "ratio-p99")
+	if r.Ours[0].CPU > 0 && r.Base[0].CPU > 0 {
+		b.ReportMetric(r.median(func(o, _ Result) float64 { return o.CPU }), "cpu-µs/req")
+		b.ReportMetric(r.median(func(_, y Result) float64 { return y.CPU }), "base-cpu-µs/req")
+		b.ReportMetric(r.RatioCPU(), "ratio-cpu")
+	}
 }
 
-// parse reads Requests/sec and the 50% and 99% latencies (in µs).
-func parse(tb testing.TB, out string) Result {
-	var r Result
+// RatioCPU is the median of base/ours CPU time per request over the pairs
+// (like RatioRPS, above 1 when ours is cheaper), 0 when not measured.
+func (r Report) RatioCPU() float64 {
+	return r.median(func(o, b Result) float64 {
+		if o.CPU == 0 {
+			return 0
+		}
+		return b.CPU / o.CPU
+	})
+}
+
+// cpuTime is the user+system CPU time pid has used (0 for pid 0).
+func cpuTime(tb testing.TB, pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		tb.Fatalf("reading the CPU time of %d: %v", pid, err)
+	}
+	// The fields after the command name (which may hold spaces), from
+	// field 3: utime and stime are fields 14 and 15, in clock ticks.
+	i := bytes.LastIndexByte(b, ')')
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		tb.Fatalf("/proc/%d/stat: %q", pid, b)
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / clockTicks
+}
+
+// clockTicks is USER_HZ, 100 on every Linux architecture Go supports.
+const clockTicks = 100
+
+// run is a Result with the number of requests made.
+type run struct {
+	Result
+	Requests float64
+}
+
+// parse reads Requests/sec, the request count and the 50% and 99%
+// latencies (in µs).
+func parse(tb testing.TB, out string) run {
+	var r run
 	for _, line := range strings.Split(out, "\n") {
 		f := strings.Fields(line)
 		switch {
+		case len(f) > 2 && f[1] == "requests" && f[2] == "in":
+			r.Requests, _ = strconv.ParseFloat(f[0], 64)
 		case len(f) == 2 && f[0] == "Requests/sec:":
 			r.RPS, _ = strconv.ParseFloat(f[1], 64)
 		case len(f) == 2 && f[0] == "50%":
