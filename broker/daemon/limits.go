@@ -17,11 +17,11 @@ import (
 // lookups, the journal, upstream connections.
 const fdReserve = 256
 
-// Control socket limits: only the daemon's own uid can connect (0600), and
-// the CLI opens one connection per command.
+// Control socket limits: the CLI opens a connection per command, and a
+// running `exec` may hold one for its life.
 const (
-	controlPerPeer = 32
-	controlTotal   = 64
+	controlPerPeer = 64
+	controlTotal   = 256
 )
 
 // newLimiters returns the limiter shared by the TCP listeners (IMDS,
