@@ -23,10 +23,12 @@
 //
 // Both handlers refuse peers that are not loopback (unless configured), Host
 // headers that do not name the endpoint (DNS rebinding), oversized bodies,
-// and recover from panics. The caller owns the listeners: use NewServer for
-// the recommended timeouts, HopLimitListener on the IMDS listener for EC2's
-// hop limit, and CheckContainerURL to decide whether the container endpoint
-// needs TLS.
+// and recover from panics; Guard puts the same checks in front of any other
+// handler. The caller owns the listeners: use NewServer for the recommended
+// timeouts, a ConnLimiter to bound the connections of each peer (uid, told
+// by a PeerIdentifier the caller provides) and in total, HopLimitListener on
+// the IMDS listener for EC2's hop limit, and CheckContainerURL to decide
+// whether the container endpoint needs TLS.
 //
 // Wire facts followed here come from the SDKs that consume them:
 // aws-sdk-go-v2 (feature/ec2/imds, credentials/ec2rolecreds,
