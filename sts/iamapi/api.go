@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -94,7 +95,7 @@ func (a *API) Actions() []string {
 }
 
 func (a *API) handlers() map[string]sts.Handler {
-	return map[string]sts.Handler{
+	hs := map[string]sts.Handler{
 		// Users.
 		"CreateUser":   a.createUser,
 		"GetUser":      a.getUser,
@@ -219,6 +220,8 @@ func (a *API) handlers() map[string]sts.Handler {
 		"ListAccountAliases": a.listAccountAliases,
 		"DeleteAccountAlias": a.deleteAccountAlias,
 	}
+	maps.Copy(hs, a.moreHandlers())
+	return hs
 }
 
 // view and update run fn in a store transaction.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image/png"
 	"net/url"
+	"strings"
 
 	"github.com/pquerna/otp"
 
@@ -288,10 +289,7 @@ func (a *API) listVirtualMFADevices(ctx context.Context, c *sts.Call) (any, erro
 }
 
 func (a *API) deleteVirtualMFADevice(ctx context.Context, c *sts.Call) (any, error) {
-	serial := c.Params.String("SerialNumber")
-	d, err := loaded(ctx, c, "iam:DeleteVirtualMFADevice", serial,
-		func(tx *store.Tx) (account.VirtualMFADevice, error) { return tx.VirtualMFADevice(serial) },
-		func(d account.VirtualMFADevice) target { return target{arn: d.Serial, tags: d.Tags} })
+	d, err := loadMFA(ctx, c, "iam:DeleteVirtualMFADevice")
 	if err != nil {
 		return nil, err
 	}
@@ -301,4 +299,41 @@ func (a *API) deleteVirtualMFADevice(ctx context.Context, c *sts.Call) (any, err
 // constantEqual compares two codes in constant time.
 func constantEqual(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}
+
+type getMFADeviceResult struct {
+	UserName     string          `xml:"UserName,omitempty"`
+	SerialNumber string          `xml:"SerialNumber"`
+	EnableDate   query.Timestamp `xml:"EnableDate"`
+}
+
+// getMFADevice answers the device SerialNumber assigned to UserName (default: the
+// caller), authorized on the user as ListMFADevices is.
+func (a *API) getMFADevice(ctx context.Context, c *sts.Call) (any, error) {
+	name, err := userName(c)
+	if err != nil {
+		return nil, err
+	}
+	u, err := loadUser(ctx, c, "iam:GetMFADevice", name)
+	if err != nil {
+		return nil, err
+	}
+	serial := c.Params.String("SerialNumber")
+	var ds []account.VirtualMFADevice
+	if err := view(ctx, c, func(tx *store.Tx) error {
+		ds, err = tx.MFADevices(u.Name)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	for _, d := range ds {
+		if strings.EqualFold(d.Serial, serial) {
+			out := &getMFADeviceResult{UserName: u.Name, SerialNumber: d.Serial, EnableDate: ts(d.Enabled)}
+			if u.IsRoot() {
+				out.UserName = ""
+			}
+			return out, nil
+		}
+	}
+	return nil, account.Errorf(account.NoSuchEntity, "MFA Device with serial number %s does not exist for user %s.", serial, u.Name)
 }

@@ -1,0 +1,77 @@
+package iamapi
+
+import (
+	"context"
+
+	"github.com/credbroker/credbroker/sts"
+	"github.com/credbroker/credbroker/sts/account"
+	"github.com/credbroker/credbroker/sts/store"
+)
+
+// tagged is an entity that carries tags, loaded and authorized for one action.
+type tagged struct {
+	ref  account.Ref
+	tags account.Tags
+}
+
+// tagLoader reads the entity a Tag…/Untag…/List…Tags request names and authorizes
+// action on it (with opts: the request's tag keys).
+type tagLoader func(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (tagged, error)
+
+// taggingOf returns the Tag…, Untag… and List…Tags handlers of an entity type
+// (noun: "InstanceProfile", "MFADevice", …) that load loads.
+func taggingOf(noun string, load tagLoader) map[string]sts.Handler {
+	return map[string]sts.Handler{
+		"Tag" + noun: func(ctx context.Context, c *sts.Call) (any, error) {
+			tags := readTags(c.Params, "Tags")
+			e, err := load(ctx, c, "iam:Tag"+noun, requestTagOpts(tags)...)
+			if err != nil {
+				return nil, err
+			}
+			return ok(update(ctx, c, func(tx *store.Tx) error { return tx.TagResource(e.ref, tags) }))
+		},
+		"Untag" + noun: func(ctx context.Context, c *sts.Call) (any, error) {
+			keys := c.Params.Strings("TagKeys")
+			e, err := load(ctx, c, "iam:Untag"+noun, untagOpts(keys))
+			if err != nil {
+				return nil, err
+			}
+			return ok(update(ctx, c, func(tx *store.Tx) error { return tx.UntagResource(e.ref, keys) }))
+		},
+		"List" + noun + "Tags": func(ctx context.Context, c *sts.Call) (any, error) {
+			e, err := load(ctx, c, "iam:List"+noun+"Tags")
+			if err != nil {
+				return nil, err
+			}
+			return tagsPage(e.tags, c)
+		},
+	}
+}
+
+func loadProfileTags(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (tagged, error) {
+	p, err := loadProfile(ctx, c, action, c.Params.String("InstanceProfileName"), opts...)
+	return tagged{ref: account.InstanceProfileRef(p.Name), tags: p.Tags}, err
+}
+
+func loadOIDCTags(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (tagged, error) {
+	p, err := loadOIDC(ctx, c, action, opts...)
+	return tagged{ref: account.OIDCProviderRef(p.ARN), tags: p.Tags}, err
+}
+
+func loadMFATags(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (tagged, error) {
+	d, err := loadMFA(ctx, c, action, opts...)
+	return tagged{ref: account.MFADeviceRef(d.Serial), tags: d.Tags}, err
+}
+
+// loadMFA reads the virtual MFA device SerialNumber and authorizes action on it.
+func loadMFA(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (account.VirtualMFADevice, error) {
+	serial := c.Params.String("SerialNumber")
+	return loaded(ctx, c, action, serial,
+		func(tx *store.Tx) (account.VirtualMFADevice, error) {
+			d, err := tx.VirtualMFADevice(serial)
+			clear(d.Seed)
+			d.Seed = nil
+			return d, err
+		},
+		func(d account.VirtualMFADevice) target { return target{arn: d.Serial, tags: d.Tags} }, opts...)
+}

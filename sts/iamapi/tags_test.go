@@ -1,0 +1,166 @@
+package iamapi_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/google/go-cmp/cmp"
+)
+
+// taggable is one entity type's Tag…, Untag… and List…Tags, called on the entity id.
+type taggable struct {
+	name    string
+	create  func(f *fixture) string // returns the id the calls take
+	missing string
+	tag     func(c *iam.Client, ctx context.Context, id string, tags []types.Tag) error
+	untag   func(c *iam.Client, ctx context.Context, id string, keys []string) error
+	list    func(c *iam.Client, ctx context.Context, id string, max *int32, marker *string) ([]types.Tag, *string, error)
+}
+
+var taggables = []taggable{
+	{
+		name: "instance profile",
+		create: func(f *fixture) string {
+			check(f.t, ignore(f.rootClient().CreateInstanceProfile(f.ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String("web")})))
+			return "web"
+		},
+		missing: "nope",
+		tag: func(c *iam.Client, ctx context.Context, id string, tags []types.Tag) error {
+			return ignore(c.TagInstanceProfile(ctx, &iam.TagInstanceProfileInput{InstanceProfileName: &id, Tags: tags}))
+		},
+		untag: func(c *iam.Client, ctx context.Context, id string, keys []string) error {
+			return ignore(c.UntagInstanceProfile(ctx, &iam.UntagInstanceProfileInput{InstanceProfileName: &id, TagKeys: keys}))
+		},
+		list: func(c *iam.Client, ctx context.Context, id string, max *int32, marker *string) ([]types.Tag, *string, error) {
+			out, err := c.ListInstanceProfileTags(ctx, &iam.ListInstanceProfileTagsInput{InstanceProfileName: &id, MaxItems: max, Marker: marker})
+			if err != nil {
+				return nil, nil, err
+			}
+			return out.Tags, out.Marker, nil
+		},
+	},
+	{
+		name: "OIDC provider",
+		create: func(f *fixture) string {
+			out := must[*iam.CreateOpenIDConnectProviderOutput](f.t)(f.rootClient().CreateOpenIDConnectProvider(f.ctx, &iam.CreateOpenIDConnectProviderInput{
+				Url: aws.String("https://token.example.com"), ClientIDList: []string{"sts.amazonaws.com"}}))
+			return aws.ToString(out.OpenIDConnectProviderArn)
+		},
+		missing: "arn:aws:iam::123456789012:oidc-provider/missing.example.com",
+		tag: func(c *iam.Client, ctx context.Context, id string, tags []types.Tag) error {
+			return ignore(c.TagOpenIDConnectProvider(ctx, &iam.TagOpenIDConnectProviderInput{OpenIDConnectProviderArn: &id, Tags: tags}))
+		},
+		untag: func(c *iam.Client, ctx context.Context, id string, keys []string) error {
+			return ignore(c.UntagOpenIDConnectProvider(ctx, &iam.UntagOpenIDConnectProviderInput{OpenIDConnectProviderArn: &id, TagKeys: keys}))
+		},
+		list: func(c *iam.Client, ctx context.Context, id string, max *int32, marker *string) ([]types.Tag, *string, error) {
+			out, err := c.ListOpenIDConnectProviderTags(ctx, &iam.ListOpenIDConnectProviderTagsInput{OpenIDConnectProviderArn: &id, MaxItems: max, Marker: marker})
+			if err != nil {
+				return nil, nil, err
+			}
+			return out.Tags, out.Marker, nil
+		},
+	},
+	{
+		name: "MFA device",
+		create: func(f *fixture) string {
+			out := must[*iam.CreateVirtualMFADeviceOutput](f.t)(f.rootClient().CreateVirtualMFADevice(f.ctx, &iam.CreateVirtualMFADeviceInput{VirtualMFADeviceName: aws.String("phone")}))
+			return aws.ToString(out.VirtualMFADevice.SerialNumber)
+		},
+		missing: "arn:aws:iam::123456789012:mfa/missing",
+		tag: func(c *iam.Client, ctx context.Context, id string, tags []types.Tag) error {
+			return ignore(c.TagMFADevice(ctx, &iam.TagMFADeviceInput{SerialNumber: &id, Tags: tags}))
+		},
+		untag: func(c *iam.Client, ctx context.Context, id string, keys []string) error {
+			return ignore(c.UntagMFADevice(ctx, &iam.UntagMFADeviceInput{SerialNumber: &id, TagKeys: keys}))
+		},
+		list: func(c *iam.Client, ctx context.Context, id string, max *int32, marker *string) ([]types.Tag, *string, error) {
+			out, err := c.ListMFADeviceTags(ctx, &iam.ListMFADeviceTagsInput{SerialNumber: &id, MaxItems: max, Marker: marker})
+			if err != nil {
+				return nil, nil, err
+			}
+			return out.Tags, out.Marker, nil
+		},
+	},
+}
+
+// onlyTeamA allows tagging only what is tagged team=a, and never the key "owner".
+const onlyTeamA = `{"Version":"2012-10-17","Statement":[
+ {"Effect":"Allow","Action":["iam:Tag*","iam:Untag*","iam:List*Tags"],"Resource":"*","Condition":{"StringEquals":{"aws:ResourceTag/team":"a"}}},
+ {"Effect":"Deny","Action":"iam:Tag*","Resource":"*","Condition":{"ForAnyValue:StringEquals":{"aws:TagKeys":["owner"]}}}]}`
+
+func TestTagsOnEveryTaggable(t *testing.T) {
+	for _, tc := range taggables {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			c, ctx := f.rootClient(), f.ctx
+			id := tc.create(f)
+			tags := []types.Tag{{Key: aws.String("team"), Value: aws.String("b")}, {Key: aws.String("env"), Value: aws.String("prod")}, {Key: aws.String("cost"), Value: aws.String("1")}}
+			check(t, tc.tag(c, ctx, id, tags))
+			got, marker, err := tc.list(c, ctx, id, aws.Int32(2), nil)
+			check(t, err)
+			rest, last, err := tc.list(c, ctx, id, aws.Int32(2), marker)
+			check(t, err)
+			if len(got) != 2 || marker == nil || len(rest) != 1 || last != nil {
+				t.Fatalf("pages = %v (%v), %v (%v)", got, marker, rest, last)
+			}
+			if diff := cmp.Diff(tagMap(append(got, rest...)), map[string]string{"team": "b", "env": "prod", "cost": "1"}); diff != "" {
+				t.Errorf("tags (-got +want):\n%s", diff)
+			}
+			check(t, tc.untag(c, ctx, id, []string{"cost", "absent"}))
+			got, _, err = tc.list(c, ctx, id, nil, nil)
+			check(t, err)
+			if diff := cmp.Diff(tagMap(got), map[string]string{"team": "b", "env": "prod"}); diff != "" {
+				t.Errorf("after untag (-got +want):\n%s", diff)
+			}
+			// Too many tags: IAM's quota of 50.
+			many := make([]types.Tag, 49)
+			for i := range many {
+				many[i] = types.Tag{Key: aws.String("k" + string(rune('A'+i%26)) + string(rune('a'+i/26))), Value: aws.String("v")}
+			}
+			err = tc.tag(c, ctx, id, many)
+			wantErr(t, err, "LimitExceeded", http.StatusConflict, "")
+
+			// The resource's tags and the request's keys are condition keys.
+			user := f.client(f.inlineUser("tagger", onlyTeamA))
+			err = tc.tag(user, ctx, id, []types.Tag{{Key: aws.String("x"), Value: aws.String("y")}})
+			wantErr(t, err, "AccessDenied", http.StatusForbidden, "because no identity-based policy allows")
+			check(t, tc.tag(c, ctx, id, []types.Tag{{Key: aws.String("team"), Value: aws.String("a")}}))
+			check(t, tc.tag(user, ctx, id, []types.Tag{{Key: aws.String("x"), Value: aws.String("y")}}))
+			err = tc.tag(user, ctx, id, []types.Tag{{Key: aws.String("owner"), Value: aws.String("me")}})
+			wantErr(t, err, "AccessDenied", http.StatusForbidden, "with an explicit deny")
+			check(t, tc.untag(user, ctx, id, []string{"x"}))
+
+			// A missing entity: NoSuchEntity for a caller allowed to know, AccessDenied else.
+			_, _, err = tc.list(c, ctx, tc.missing, nil, nil)
+			wantErr(t, err, "NoSuchEntity", http.StatusNotFound, "")
+			_, _, err = tc.list(user, ctx, tc.missing, nil, nil)
+			wantErr(t, err, "AccessDenied", http.StatusForbidden, "")
+		})
+	}
+}
+
+func TestGetMFADevice(t *testing.T) {
+	f := newFixture(t)
+	c, ctx := f.rootClient(), f.ctx
+	self := f.client(f.inlineUser("dana", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:GetMFADevice","Resource":"arn:aws:iam::*:user/${aws:username}"}]}`))
+	f.user("erin")
+	serial := aws.ToString(must[*iam.CreateVirtualMFADeviceOutput](t)(c.CreateVirtualMFADevice(ctx, &iam.CreateVirtualMFADeviceInput{VirtualMFADeviceName: aws.String("dana")})).VirtualMFADevice.SerialNumber)
+	_, err := c.GetMFADevice(ctx, &iam.GetMFADeviceInput{SerialNumber: &serial, UserName: aws.String("dana")})
+	wantErr(t, err, "NoSuchEntity", http.StatusNotFound, "does not exist for user dana")
+	f.update(func(tx *storeTx) error { return tx.EnableMFADevice("dana", serial) })
+
+	got := must[*iam.GetMFADeviceOutput](t)(self.GetMFADevice(ctx, &iam.GetMFADeviceInput{SerialNumber: &serial}))
+	if aws.ToString(got.UserName) != "dana" || aws.ToString(got.SerialNumber) != serial || got.EnableDate == nil ||
+		!got.EnableDate.Equal(f.clock.Now()) {
+		t.Errorf("GetMFADevice = %+v", got)
+	}
+	_, err = c.GetMFADevice(ctx, &iam.GetMFADeviceInput{SerialNumber: &serial, UserName: aws.String("erin")})
+	wantErr(t, err, "NoSuchEntity", http.StatusNotFound, "")
+	_, err = self.GetMFADevice(ctx, &iam.GetMFADeviceInput{SerialNumber: &serial, UserName: aws.String("erin")})
+	wantErr(t, err, "AccessDenied", http.StatusForbidden, "iam:GetMFADevice on resource: arn:aws:iam::123456789012:user/erin")
+}
