@@ -20,9 +20,10 @@ const (
 	KindInstanceProfile
 	KindMFADevice
 	KindOIDCProvider
+	KindServerCertificate
 )
 
-var kindNames = [...]string{"", "user", "group", "role", "policy", "instance profile", "MFA device", "OpenID Connect provider"}
+var kindNames = [...]string{"", "user", "group", "role", "policy", "instance profile", "MFA device", "OpenID Connect provider", "server certificate"}
 
 // String returns the kind as IAM's messages name it ("user", "role", …).
 func (k Kind) String() string {
@@ -59,6 +60,9 @@ func MFADeviceRef(serial string) Ref { return Ref{KindMFADevice, serial} }
 
 // OIDCProviderRef names an OpenID Connect provider by ARN.
 func OIDCProviderRef(arn string) Ref { return Ref{KindOIDCProvider, arn} }
+
+// ServerCertificateRef names a server certificate.
+func ServerCertificateRef(name string) Ref { return Ref{KindServerCertificate, name} }
 
 // Tag is one resource tag.
 type Tag struct {

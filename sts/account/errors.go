@@ -18,6 +18,16 @@ const (
 	ValidationError         Code = "ValidationError"
 	MalformedPolicyDocument Code = "MalformedPolicyDocument"
 	PasswordPolicyViolation Code = "PasswordPolicyViolation"
+	// Codes of SSH public keys, certificates and service-specific credentials.
+	InvalidPublicKey              Code = "InvalidPublicKey"
+	UnrecognizedPublicKeyEncoding Code = "UnrecognizedPublicKeyEncoding"
+	DuplicateSSHPublicKey         Code = "DuplicateSSHPublicKey"
+	MalformedCertificate          Code = "MalformedCertificate"
+	InvalidCertificate            Code = "InvalidCertificate"
+	DuplicateCertificate          Code = "DuplicateCertificate"
+	KeyPairMismatch               Code = "KeyPairMismatch"
+	NotSupportedService           Code = "NotSupportedService"
+	UnmodifiableEntity            Code = "UnmodifiableEntity"
 )
 
 // Error is a client-facing IAM error: Code and Message are what AWS would answer. It never

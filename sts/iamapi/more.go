@@ -13,9 +13,33 @@ import (
 func (a *API) moreHandlers() map[string]sts.Handler {
 	hs := map[string]sts.Handler{
 		"GetMFADevice": a.getMFADevice,
+		// SSH public keys.
+		"UploadSSHPublicKey": a.uploadSSHPublicKey,
+		"GetSSHPublicKey":    a.getSSHPublicKey,
+		"ListSSHPublicKeys":  a.listSSHPublicKeys,
+		"UpdateSSHPublicKey": a.updateSSHPublicKey,
+		"DeleteSSHPublicKey": a.deleteSSHPublicKey,
+		// Signing certificates.
+		"UploadSigningCertificate": a.uploadSigningCertificate,
+		"ListSigningCertificates":  a.listSigningCertificates,
+		"UpdateSigningCertificate": a.updateSigningCertificate,
+		"DeleteSigningCertificate": a.deleteSigningCertificate,
+		// Server certificates.
+		"UploadServerCertificate": a.uploadServerCertificate,
+		"GetServerCertificate":    a.getServerCertificate,
+		"ListServerCertificates":  a.listServerCertificates,
+		"UpdateServerCertificate": a.updateServerCertificate,
+		"DeleteServerCertificate": a.deleteServerCertificate,
+		// Service-specific credentials.
+		"CreateServiceSpecificCredential": a.createServiceSpecificCredential,
+		"ListServiceSpecificCredentials":  a.listServiceSpecificCredentials,
+		"ResetServiceSpecificCredential":  a.resetServiceSpecificCredential,
+		"UpdateServiceSpecificCredential": a.updateServiceSpecificCredential,
+		"DeleteServiceSpecificCredential": a.deleteServiceSpecificCredential,
 	}
 	maps.Copy(hs, taggingOf("InstanceProfile", loadProfileTags))
 	maps.Copy(hs, taggingOf("OpenIDConnectProvider", loadOIDCTags))
 	maps.Copy(hs, taggingOf("MFADevice", loadMFATags))
+	maps.Copy(hs, taggingOf("ServerCertificate", loadServerCertTags))
 	return hs
 }

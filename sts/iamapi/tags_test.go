@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -80,6 +81,30 @@ var taggables = []taggable{
 		},
 		list: func(c *iam.Client, ctx context.Context, id string, max *int32, marker *string) ([]types.Tag, *string, error) {
 			out, err := c.ListMFADeviceTags(ctx, &iam.ListMFADeviceTagsInput{SerialNumber: &id, MaxItems: max, Marker: marker})
+			if err != nil {
+				return nil, nil, err
+			}
+			return out.Tags, out.Marker, nil
+		},
+	},
+	{
+		name: "server certificate",
+		create: func(f *fixture) string {
+			now := f.clock.Now()
+			leaf := makeCert(f.t, "www.example.com", now.Add(-time.Hour), now.Add(time.Hour), nil, false)
+			check(f.t, ignore(f.rootClient().UploadServerCertificate(f.ctx, &iam.UploadServerCertificateInput{ServerCertificateName: aws.String("www"),
+				CertificateBody: aws.String(leaf.pem), PrivateKey: aws.String(leaf.keyPEM(f.t))})))
+			return "www"
+		},
+		missing: "nope",
+		tag: func(c *iam.Client, ctx context.Context, id string, tags []types.Tag) error {
+			return ignore(c.TagServerCertificate(ctx, &iam.TagServerCertificateInput{ServerCertificateName: &id, Tags: tags}))
+		},
+		untag: func(c *iam.Client, ctx context.Context, id string, keys []string) error {
+			return ignore(c.UntagServerCertificate(ctx, &iam.UntagServerCertificateInput{ServerCertificateName: &id, TagKeys: keys}))
+		},
+		list: func(c *iam.Client, ctx context.Context, id string, max *int32, marker *string) ([]types.Tag, *string, error) {
+			out, err := c.ListServerCertificateTags(ctx, &iam.ListServerCertificateTagsInput{ServerCertificateName: &id, MaxItems: max, Marker: marker})
 			if err != nil {
 				return nil, nil, err
 			}

@@ -57,7 +57,7 @@ func (tx *Tx) check() []error {
 	kinds := []struct {
 		bucket string
 		kind   byte
-	}{{bUsers, nUser}, {bGroups, nGroup}, {bRoles, nRole}, {bPolicies, nPolicy}, {bProfiles, nProfile}}
+	}{{bUsers, nUser}, {bGroups, nGroup}, {bRoles, nRole}, {bPolicies, nPolicy}, {bProfiles, nProfile}, {bServerCerts, nServerCert}}
 	ids := map[string]bool{tx.s.accountID: true}
 	for _, k := range kinds {
 		scan(k.bucket, nil, func(key, v []byte) {
@@ -135,6 +135,28 @@ func (tx *Tx) check() []error {
 			bad("MFA device %s: %v", k, err)
 		}
 	})
+	scan(bServerCerts, nil, func(k, _ []byte) {
+		rec, err := tx.serverCertRecordByID(string(k))
+		if err == nil {
+			_, err = tx.s.sealer.open(purposeServerKey, rec.ID, rec.SealedKey)
+		}
+		if err != nil {
+			bad("server certificate %s: %v", k, err)
+		}
+	})
+	scan(bUserCreds, nil, func(k, _ []byte) {
+		c, _, err := tx.userCredRecord(string(k))
+		switch {
+		case err != nil:
+			bad("credential %s: %v", k, err)
+		case !ids[c.UserID]:
+			bad("credential %s: owner %s is missing", k, c.UserID)
+		case c.SealedSecret != nil:
+			if _, err := tx.UserCredentialSecret(c.ID); err != nil {
+				bad("credential %s: %v", k, err)
+			}
+		}
+	})
 	scan(bSecrets, nil, func(k, _ []byte) {
 		if _, err := tx.Secret(string(k)); err != nil {
 			bad("secret %s: %v", k, err)
@@ -174,6 +196,16 @@ func (tx *Tx) check() []error {
 		case rUserMFA:
 			if v, _ := tx.kv.Get(bMFA, []byte(b)); v == nil || !ids[a] {
 				bad("relation %s %s→%s joins a missing entity", rel, a, b)
+			}
+		case rUserCred:
+			if len(b) < 2 {
+				bad("relation %s %s→%s is malformed", rel, a, b)
+			} else if c, ok, _ := tx.userCredRecord(b[1:]); !ok || !ids[a] || c.UserID != a || byte(c.Kind) != b[0] {
+				bad("relation %s %s→%s joins a missing entity", rel, a, b)
+			}
+		case rCertDigest:
+			if c, ok, _ := tx.userCredRecord(b); !ok || c.Digest != a {
+				bad("relation %s %s→%s joins a missing certificate", rel, a, b)
 			}
 		default:
 			bad("relation %q is of unknown kind", k)

@@ -82,6 +82,12 @@ func (tx *Tx) holder(ref account.Ref) (*holder, error) {
 			return nil, err
 		}
 		return &holder{ref: ref, name: p.ARN, tags: &p.Tags, save: func() error { return tx.put(bOIDC, []byte(p.ARN), p) }}, nil
+	case account.KindServerCertificate:
+		rec, err := tx.serverCertRecord(ref.Name)
+		if err != nil {
+			return nil, err
+		}
+		return &holder{ref: ref, name: rec.Name, tags: &rec.Tags, save: func() error { return tx.put(bServerCerts, []byte(rec.ID), rec) }}, nil
 	}
 	return nil, fmt.Errorf("store: unknown entity kind %d", ref.Kind)
 }

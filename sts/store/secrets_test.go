@@ -72,6 +72,18 @@ func TestNoPlaintextSecrets(t *testing.T) {
 			return err
 		}
 		secrets["root secret"] = []byte(k.Secret)
+		svc, err := tx.AddUserCredential("bob", account.UserCredential{Kind: account.CredServiceSpecific, ServiceName: "codecommit.amazonaws.com",
+			Secret: "service-password-" + base64.StdEncoding.EncodeToString(master[:12])})
+		if err != nil {
+			return err
+		}
+		secrets["service-specific password"] = []byte(svc.Secret)
+		serverKey := make([]byte, 121) // stands for a PKCS #8 key: the store seals whatever it is given
+		_, _ = crand.Read(serverKey)
+		secrets["server certificate key"] = serverKey
+		if _, err := tx.UploadServerCertificate(account.ServerCertificate{Name: "www", Body: "-----BEGIN CERTIFICATE-----", PrivateKey: bytes.Clone(serverKey)}); err != nil {
+			return err
+		}
 		signing := make([]byte, 32)
 		_, _ = crand.Read(signing)
 		secrets["signing key"] = signing
@@ -81,6 +93,16 @@ func TestNoPlaintextSecrets(t *testing.T) {
 	// Rewrite records that hold sealed values, as the IAM API will: renames, status.
 	err = s.Update(ctx, func(tx *Tx) error {
 		if _, err := tx.UpdateUser("alice", "alice2", "/x/"); err != nil {
+			return err
+		}
+		if _, err := tx.UpdateServerCertificate("www", "www2", "/elb/"); err != nil {
+			return err
+		}
+		svcs, err := tx.UserCredentials(account.CredServiceSpecific, "bob")
+		if err != nil {
+			return err
+		}
+		if _, err := tx.UpdateUserCredential(account.CredServiceSpecific, "bob", svcs[0].ID, func(c *account.UserCredential) error { c.Status = account.KeyInactive; return nil }); err != nil {
 			return err
 		}
 		return tx.UpdateAccessKey("AKIAIOSFODNN7EXAMPLE", account.KeyInactive)

@@ -25,21 +25,23 @@ const schemaVersion = "1"
 
 // Buckets.
 const (
-	bMeta     = "meta"
-	bUsers    = "users"
-	bGroups   = "groups"
-	bRoles    = "roles"
-	bPolicies = "policies"
-	bVersions = "versions"
-	bProfiles = "profiles"
-	bNames    = "names"
-	bKeys     = "keys"
-	bLogins   = "logins"
-	bMFA      = "mfa"
-	bOIDC     = "oidc"
-	bSecrets  = "secrets"
-	bRel      = "rel"
-	bUsage    = "usage"
+	bMeta        = "meta"
+	bUsers       = "users"
+	bGroups      = "groups"
+	bRoles       = "roles"
+	bPolicies    = "policies"
+	bVersions    = "versions"
+	bProfiles    = "profiles"
+	bNames       = "names"
+	bKeys        = "keys"
+	bLogins      = "logins"
+	bMFA         = "mfa"
+	bOIDC        = "oidc"
+	bSecrets     = "secrets"
+	bRel         = "rel"
+	bUsage       = "usage"
+	bUserCreds   = "usercreds" // SSH public keys, signing certificates, service-specific credentials
+	bServerCerts = "servercerts"
 )
 
 // Meta keys.

@@ -82,11 +82,12 @@ func (tx *Tx) del(bucket string, key []byte) error {
 
 // Name index kinds.
 const (
-	nUser    = 'u'
-	nGroup   = 'g'
-	nRole    = 'r'
-	nPolicy  = 'p'
-	nProfile = 'i'
+	nUser       = 'u'
+	nGroup      = 'g'
+	nRole       = 'r'
+	nPolicy     = 'p'
+	nProfile    = 'i'
+	nServerCert = 's'
 )
 
 // lookupName returns the id indexed under name, or "".
@@ -107,6 +108,8 @@ const (
 	rRoleProfile  = "rp" // role id → instance profile id
 	rUserKey      = "uk" // user id (account id for root) → access key id
 	rUserMFA      = "um" // user id → lower-case MFA serial
+	rUserCred     = "uc" // user id → credential kind letter + credential id
+	rCertDigest   = "cd" // signing certificate SHA-256 → certificate id (account-wide)
 	relSeparator  = 0
 	relPresentVal = 1
 )

@@ -216,6 +216,9 @@ func (tx *Tx) DeleteUser(name string) error {
 			return orErr(err, conflict("%s", c.msg))
 		}
 	}
+	if err := tx.userCredentialConflict(u.ID); err != nil {
+		return err
+	}
 	if lp, err := tx.kv.Get(bLogins, []byte(u.ID)); err != nil || lp != nil {
 		return orErr(err, conflict("Cannot delete entity, must delete login profile first."))
 	}

@@ -1,0 +1,158 @@
+package iamapi
+
+import (
+	"context"
+	"strings"
+
+	"github.com/credbroker/credbroker/sts"
+	"github.com/credbroker/credbroker/sts/account"
+	"github.com/credbroker/credbroker/sts/query"
+	"github.com/credbroker/credbroker/sts/store"
+)
+
+// Server certificates: the certificate, its chain and its private key checked to
+// match on upload; the private key is sealed by the store and no call returns it.
+
+type serverCertMetaXML struct {
+	Path       string          `xml:"Path"`
+	Name       string          `xml:"ServerCertificateName"`
+	ID         string          `xml:"ServerCertificateId"`
+	ARN        string          `xml:"Arn"`
+	UploadDate query.Timestamp `xml:"UploadDate"`
+	Expiration query.Timestamp `xml:"Expiration"`
+}
+
+func serverCertMeta(c account.ServerCertificate) serverCertMetaXML {
+	return serverCertMetaXML{Path: c.Path, Name: c.Name, ID: c.ID, ARN: c.ARN, UploadDate: ts(c.Uploaded), Expiration: ts(c.Expiration)}
+}
+
+type uploadServerCertResult struct {
+	ServerCertificateMetadata serverCertMetaXML `xml:"ServerCertificateMetadata"`
+	Tags                      *members[tagXML]  `xml:"Tags,omitempty"`
+}
+
+func (a *API) uploadServerCertificate(ctx context.Context, c *sts.Call) (any, error) {
+	sc := account.ServerCertificate{Name: c.Params.String("ServerCertificateName"), Path: c.Params.String("Path"), Tags: readTags(c.Params, "Tags")}
+	if sc.Path == "" {
+		sc.Path = "/"
+	}
+	arn := account.ServerCertificateARN(c.AccountID(), sc.Path, sc.Name)
+	if err := c.Authorize("iam:UploadServerCertificate", arn, requestTagOpts(sc.Tags)...); err != nil {
+		return nil, err
+	}
+	if len(sc.Tags) > 0 {
+		if err := c.Authorize("iam:TagServerCertificate", arn, requestTagOpts(sc.Tags)...); err != nil {
+			return nil, err
+		}
+	}
+	b, err := account.ParseServerCertificate(c.Params.String("CertificateBody"), c.Params.String("CertificateChain"),
+		c.Params.String("PrivateKey"), c.Now)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(b.PrivateKey)
+	sc.Body, sc.Expiration, sc.PrivateKey = account.NormalizedPEM(b.Cert), b.Cert.NotAfter.UTC(), b.PrivateKey
+	var chain strings.Builder
+	for _, x := range b.Chain {
+		chain.WriteString(account.NormalizedPEM(x))
+	}
+	sc.Chain = chain.String()
+	err = update(ctx, c, func(tx *store.Tx) error {
+		sc, err = tx.UploadServerCertificate(sc)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &uploadServerCertResult{ServerCertificateMetadata: serverCertMeta(sc), Tags: optList(tagsXML(sc.Tags))}, nil
+}
+
+// loadServerCert reads the certificate ServerCertificateName and authorizes action on it.
+func loadServerCert(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (account.ServerCertificate, error) {
+	name := c.Params.String("ServerCertificateName")
+	return loaded(ctx, c, action, account.ServerCertificateARN(c.AccountID(), "/", name),
+		func(tx *store.Tx) (account.ServerCertificate, error) { return tx.ServerCertificate(name) },
+		func(sc account.ServerCertificate) target { return target{arn: sc.ARN, tags: sc.Tags} }, opts...)
+}
+
+func loadServerCertTags(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (tagged, error) {
+	sc, err := loadServerCert(ctx, c, action, opts...)
+	return tagged{ref: account.ServerCertificateRef(sc.Name), tags: sc.Tags}, err
+}
+
+type serverCertXML struct {
+	ServerCertificateMetadata serverCertMetaXML `xml:"ServerCertificateMetadata"`
+	CertificateBody           string            `xml:"CertificateBody"`
+	CertificateChain          string            `xml:"CertificateChain,omitempty"`
+	Tags                      *members[tagXML]  `xml:"Tags,omitempty"`
+}
+
+type getServerCertResult struct {
+	ServerCertificate serverCertXML `xml:"ServerCertificate"`
+}
+
+func (a *API) getServerCertificate(ctx context.Context, c *sts.Call) (any, error) {
+	sc, err := loadServerCert(ctx, c, "iam:GetServerCertificate")
+	if err != nil {
+		return nil, err
+	}
+	return &getServerCertResult{ServerCertificate: serverCertXML{ServerCertificateMetadata: serverCertMeta(sc),
+		CertificateBody: sc.Body, CertificateChain: sc.Chain, Tags: optList(tagsXML(sc.Tags))}}, nil
+}
+
+type listServerCertsResult struct {
+	List members[serverCertMetaXML] `xml:"ServerCertificateMetadataList"`
+	page
+}
+
+func (a *API) listServerCertificates(ctx context.Context, c *sts.Call) (any, error) {
+	if err := c.Authorize("iam:ListServerCertificates", "*"); err != nil {
+		return nil, err
+	}
+	var certs []account.ServerCertificate
+	var next string
+	if err := view(ctx, c, func(tx *store.Tx) error {
+		var err error
+		certs, next, err = tx.ServerCertificates(c.Params.String("PathPrefix"), pageOf(c.Params))
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	out := make([]serverCertMetaXML, len(certs))
+	for i, sc := range certs {
+		out[i] = serverCertMeta(sc)
+	}
+	return &listServerCertsResult{List: list(out), page: pageResult(next)}, nil
+}
+
+// updateServerCertificate renames or moves a certificate; the caller needs
+// iam:UpdateServerCertificate on both the old and the new ARN, as IAM requires.
+func (a *API) updateServerCertificate(ctx context.Context, c *sts.Call) (any, error) {
+	sc, err := loadServerCert(ctx, c, "iam:UpdateServerCertificate")
+	if err != nil {
+		return nil, err
+	}
+	newName, newPath := c.Params.String("NewServerCertificateName"), c.Params.String("NewPath")
+	to := sc
+	if newName != "" {
+		to.Name = newName
+	}
+	if newPath != "" {
+		to.Path = newPath
+	}
+	if err := c.Authorize("iam:UpdateServerCertificate", account.ServerCertificateARN(c.AccountID(), to.Path, to.Name), tagOpts(sc.Tags)...); err != nil {
+		return nil, err
+	}
+	return ok(update(ctx, c, func(tx *store.Tx) error {
+		_, err := tx.UpdateServerCertificate(sc.Name, newName, newPath)
+		return err
+	}))
+}
+
+func (a *API) deleteServerCertificate(ctx context.Context, c *sts.Call) (any, error) {
+	sc, err := loadServerCert(ctx, c, "iam:DeleteServerCertificate")
+	if err != nil {
+		return nil, err
+	}
+	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.DeleteServerCertificate(sc.Name) }))
+}
