@@ -489,4 +489,10 @@ type Account struct {
 	Created        time.Time       `json:"created"` // also the root user's creation date
 	Aliases        []string        `json:"aliases,omitempty"`
 	PasswordPolicy *PasswordPolicy `json:"password_policy,omitempty"` // nil: AWS's default rules
+	// STSGlobalEndpointTokenVersion is SetSecurityTokenServicePreferences' choice: 2
+	// (v2Token, valid in all regions) or 1 (v1Token; 0 reads as 1).
+	STSGlobalEndpointTokenVersion int `json:"sts_token_version,omitempty"`
+	// OutboundWebIdentityIssuer is the issuer of the web identity tokens STS vends for
+	// the account once EnableOutboundWebIdentityFederation ran; "" while disabled.
+	OutboundWebIdentityIssuer string `json:"outbound_issuer,omitempty"`
 }

@@ -28,6 +28,8 @@ const (
 	KeyPairMismatch               Code = "KeyPairMismatch"
 	NotSupportedService           Code = "NotSupportedService"
 	UnmodifiableEntity            Code = "UnmodifiableEntity"
+	FeatureEnabled                Code = "FeatureEnabled"
+	FeatureDisabled               Code = "FeatureDisabled"
 )
 
 // Error is a client-facing IAM error: Code and Message are what AWS would answer. It never

@@ -36,6 +36,8 @@ type API struct {
 
 	reportMu sync.Mutex
 	report   *credentialReport
+
+	jobs jobs // last-accessed and Organizations access reports
 }
 
 // New returns the IAM API.

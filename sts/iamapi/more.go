@@ -30,12 +30,30 @@ func (a *API) moreHandlers() map[string]sts.Handler {
 		"ListServerCertificates":  a.listServerCertificates,
 		"UpdateServerCertificate": a.updateServerCertificate,
 		"DeleteServerCertificate": a.deleteServerCertificate,
+		// Account-level calls of a standalone account.
+		"GenerateOrganizationsAccessReport":    a.generateOrganizationsAccessReport,
+		"GetOrganizationsAccessReport":         a.getOrganizationsAccessReport,
+		"CreateDelegationRequest":              a.createDelegationRequest,
+		"ListDelegationRequests":               a.listDelegationRequests,
+		"EnableOutboundWebIdentityFederation":  a.enableOutboundWebIdentityFederation,
+		"DisableOutboundWebIdentityFederation": a.disableOutboundWebIdentityFederation,
+		"GetOutboundWebIdentityFederationInfo": a.getOutboundWebIdentityFederationInfo,
+		"SetSecurityTokenServicePreferences":   a.setSecurityTokenServicePreferences,
+		"GetHumanReadableSummary":              a.getHumanReadableSummary,
 		// Service-specific credentials.
 		"CreateServiceSpecificCredential": a.createServiceSpecificCredential,
 		"ListServiceSpecificCredentials":  a.listServiceSpecificCredentials,
 		"ResetServiceSpecificCredential":  a.resetServiceSpecificCredential,
 		"UpdateServiceSpecificCredential": a.updateServiceSpecificCredential,
 		"DeleteServiceSpecificCredential": a.deleteServiceSpecificCredential,
+	}
+	for _, action := range []string{"ListOrganizationsFeatures", "EnableOrganizationsRootCredentialsManagement",
+		"DisableOrganizationsRootCredentialsManagement", "EnableOrganizationsRootSessions", "DisableOrganizationsRootSessions"} {
+		hs[action] = organizationsFeature(action)
+	}
+	for _, action := range []string{"GetDelegationRequest", "AcceptDelegationRequest", "AssociateDelegationRequest",
+		"RejectDelegationRequest", "UpdateDelegationRequest", "SendDelegationToken"} {
+		hs[action] = delegationRequestCall(action)
 	}
 	maps.Copy(hs, taggingOf("InstanceProfile", loadProfileTags))
 	maps.Copy(hs, taggingOf("OpenIDConnectProvider", loadOIDCTags))

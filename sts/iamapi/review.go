@@ -440,7 +440,8 @@ func (a *API) getAccountSummary(ctx context.Context, c *sts.Call) (any, error) {
 		return nil, err
 	}
 	var sum store.Summary
-	var rootMFA, rootKeys, rootPassword bool
+	var rootMFA, rootKeys, rootPassword, rootCerts bool
+	var tokenVersion int
 	err := view(ctx, c, func(tx *store.Tx) error {
 		var err error
 		if sum, err = tx.Summary(); err != nil {
@@ -456,7 +457,13 @@ func (a *API) getAccountSummary(ctx context.Context, c *sts.Call) (any, error) {
 		}
 		_, lpErr := tx.LoginProfile(account.RootUserName)
 		rootMFA, rootKeys, rootPassword = len(mfa) > 0, len(keys) > 0, lpErr == nil
-		return nil
+		certs, err := tx.UserCredentials(account.CredSigningCertificate, account.RootUserName)
+		if err != nil {
+			return err
+		}
+		acct, err := tx.Account()
+		rootCerts, tokenVersion = len(certs) > 0, max(acct.STSGlobalEndpointTokenVersion, 1)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -471,19 +478,19 @@ func (a *API) getAccountSummary(ctx context.Context, c *sts.Call) (any, error) {
 		{"Users", sum.Users}, {"UsersQuota", 5000}, {"Groups", sum.Groups}, {"GroupsQuota", 300},
 		{"Roles", sum.Roles}, {"RolesQuota", 1000}, {"Policies", sum.Policies}, {"PoliciesQuota", 1500},
 		{"InstanceProfiles", sum.InstanceProfiles}, {"InstanceProfilesQuota", 1000},
-		{"ServerCertificates", 0}, {"ServerCertificatesQuota", 20},
+		{"ServerCertificates", sum.ServerCertificates}, {"ServerCertificatesQuota", account.MaxServerCertificatesPerAccount},
 		{"MFADevices", sum.MFADevices}, {"MFADevicesInUse", sum.MFADevicesInUse}, {"Providers", sum.Providers},
 		{"PolicyVersionsInUse", sum.PolicyVersionsInUse}, {"PolicyVersionsInUseQuota", 10000},
 		{"VersionsPerPolicyQuota", account.MaxPolicyVersions}, {"PolicySizeQuota", store.MaxManagedPolicySize},
 		{"UserPolicySizeQuota", 2048}, {"GroupPolicySizeQuota", 5120}, {"RolePolicySizeQuota", 10240},
 		{"AssumeRolePolicySizeQuota", 2048}, {"GroupsPerUserQuota", account.MaxGroupsPerUser},
-		{"AccessKeysPerUserQuota", account.MaxAccessKeysPerUser}, {"SigningCertificatesPerUserQuota", 2},
+		{"AccessKeysPerUserQuota", account.MaxAccessKeysPerUser}, {"SigningCertificatesPerUserQuota", account.MaxSigningCertificatesPerUser},
 		{"AttachedPoliciesPerUserQuota", account.MaxManagedPoliciesPerOne},
 		{"AttachedPoliciesPerGroupQuota", account.MaxManagedPoliciesPerOne},
 		{"AttachedPoliciesPerRoleQuota", account.MaxManagedPoliciesPerOne},
 		{"AccountMFAEnabled", b(rootMFA)}, {"AccountAccessKeysPresent", b(rootKeys)},
-		{"AccountPasswordPresent", b(rootPassword)}, {"AccountSigningCertificatesPresent", 0},
-		{"GlobalEndpointTokenVersion", 1},
+		{"AccountPasswordPresent", b(rootPassword)}, {"AccountSigningCertificatesPresent", b(rootCerts)},
+		{"GlobalEndpointTokenVersion", tokenVersion},
 	}
 	var r summaryResult
 	r.SummaryMap.Entry = entries

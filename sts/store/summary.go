@@ -9,6 +9,7 @@ type Summary struct {
 	Providers                                        int // OIDC providers
 	PolicyVersionsInUse                              int // versions of policies that are attached
 	AccessKeys                                       int
+	ServerCertificates                               int
 }
 
 // Summary counts entities by walking indexes; it decodes no entity.
@@ -31,6 +32,7 @@ func (tx *Tx) Summary() (Summary, error) {
 		{bRel, relKey(rUserMFA, "", "")[:len(rUserMFA)+1], &sum.MFADevicesInUse},
 		{bOIDC, nil, &sum.Providers},
 		{bKeys, nil, &sum.AccessKeys},
+		{bNames, []byte{nServerCert, '/'}, &sum.ServerCertificates},
 	}
 	for _, st := range steps {
 		if err := count(st.bucket, st.prefix, st.n); err != nil {
