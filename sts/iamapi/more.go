@@ -40,6 +40,10 @@ func (a *API) moreHandlers() map[string]sts.Handler {
 		"GetOutboundWebIdentityFederationInfo": a.getOutboundWebIdentityFederationInfo,
 		"SetSecurityTokenServicePreferences":   a.setSecurityTokenServicePreferences,
 		"GetHumanReadableSummary":              a.getHumanReadableSummary,
+		// Service-linked roles.
+		"CreateServiceLinkedRole":            a.createServiceLinkedRole,
+		"DeleteServiceLinkedRole":            a.deleteServiceLinkedRole,
+		"GetServiceLinkedRoleDeletionStatus": a.getServiceLinkedRoleDeletionStatus,
 		// Service-specific credentials.
 		"CreateServiceSpecificCredential": a.createServiceSpecificCredential,
 		"ListServiceSpecificCredentials":  a.listServiceSpecificCredentials,

@@ -13,6 +13,9 @@ func (tx *Tx) CreateRole(r account.Role) (account.Role, error) {
 	if err := tx.checkWritable(); err != nil {
 		return account.Role{}, err
 	}
+	if account.IsServiceLinkedPath(r.Path) && !tx.asAWS {
+		return account.Role{}, account.Errorf(account.InvalidInput, "The path %s is reserved for service-linked roles: create them with CreateServiceLinkedRole.", r.Path)
+	}
 	if r.Path == "" {
 		r.Path = "/"
 	}
@@ -157,6 +160,11 @@ func (tx *Tx) UpdateRole(name string, u RoleUpdate) (account.Role, error) {
 	if err != nil {
 		return account.Role{}, err
 	}
+	if u.AssumeRolePolicy != "" || u.MaxSessionDuration != 0 || !u.RevokeSessionsBefore.IsZero() {
+		if err := tx.modifiable(r); err != nil {
+			return account.Role{}, err
+		}
+	}
 	if u.Description != nil {
 		r.Description = *u.Description
 	}
@@ -186,6 +194,9 @@ func (tx *Tx) DeleteRole(name string) error {
 	}
 	r, err := tx.Role(name)
 	if err != nil {
+		return err
+	}
+	if err := tx.modifiable(r); err != nil {
 		return err
 	}
 	if n, err := tx.relCount(rRoleProfile, r.ID); err != nil || n > 0 {

@@ -42,6 +42,7 @@ const (
 	bUsage       = "usage"
 	bUserCreds   = "usercreds" // SSH public keys, signing certificates, service-specific credentials
 	bServerCerts = "servercerts"
+	bTasks       = "tasks" // service-linked role deletion tasks
 )
 
 // Meta keys.

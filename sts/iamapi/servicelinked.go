@@ -1,0 +1,136 @@
+package iamapi
+
+import (
+	"context"
+	"strings"
+
+	"github.com/credbroker/credbroker/sts"
+	"github.com/credbroker/credbroker/sts/account"
+	"github.com/credbroker/credbroker/sts/store"
+)
+
+// serviceLinked is what AWS creates for a service principal: the role's name and the
+// AWS managed policy (under policy/aws-service-role/) that grants its permissions.
+type serviceLinked struct {
+	roleName, policy string
+	customSuffix     bool // the service allows more than one role (CustomSuffix)
+}
+
+// serviceLinkedRoles are the service-linked roles of the services the IAM guides and
+// the services' own guides name, with AWS's role and policy names.
+var serviceLinkedRoles = map[string]serviceLinked{
+	"autoscaling.amazonaws.com":                      {"AWSServiceRoleForAutoScaling", "AutoScalingServiceRolePolicy", true},
+	"elasticbeanstalk.amazonaws.com":                 {"AWSServiceRoleForElasticBeanstalk", "AWSElasticBeanstalkServiceRolePolicy", false},
+	"ecs.amazonaws.com":                              {"AWSServiceRoleForECS", "AmazonECSServiceRolePolicy", false},
+	"eks.amazonaws.com":                              {"AWSServiceRoleForAmazonEKS", "AmazonEKSServiceRolePolicy", false},
+	"elasticloadbalancing.amazonaws.com":             {"AWSServiceRoleForElasticLoadBalancing", "AWSElasticLoadBalancingServiceRolePolicy", false},
+	"rds.amazonaws.com":                              {"AWSServiceRoleForRDS", "AmazonRDSServiceRolePolicy", false},
+	"spot.amazonaws.com":                             {"AWSServiceRoleForEC2Spot", "AWSEC2SpotServiceRolePolicy", false},
+	"support.amazonaws.com":                          {"AWSServiceRoleForSupport", "AWSSupportServiceRolePolicy", false},
+	"trustedadvisor.amazonaws.com":                   {"AWSServiceRoleForTrustedAdvisor", "AWSTrustedAdvisorServiceRolePolicy", false},
+	"organizations.amazonaws.com":                    {"AWSServiceRoleForOrganizations", "AWSOrganizationsServiceTrustPolicy", false},
+	"config.amazonaws.com":                           {"AWSServiceRoleForConfig", "AWSConfigServiceRolePolicy", false},
+	"cloudtrail.amazonaws.com":                       {"AWSServiceRoleForCloudTrail", "CloudTrailServiceRolePolicy", false},
+	"guardduty.amazonaws.com":                        {"AWSServiceRoleForAmazonGuardDuty", "AmazonGuardDutyServiceRolePolicy", false},
+	"securityhub.amazonaws.com":                      {"AWSServiceRoleForSecurityHub", "AWSSecurityHubServiceRolePolicy", false},
+	"access-analyzer.amazonaws.com":                  {"AWSServiceRoleForAccessAnalyzer", "AccessAnalyzerServiceRolePolicy", false},
+	"ssm.amazonaws.com":                              {"AWSServiceRoleForAmazonSSM", "AmazonSSMServiceRolePolicy", false},
+	"sso.amazonaws.com":                              {"AWSServiceRoleForSSO", "AWSSSOServiceRolePolicy", false},
+	"backup.amazonaws.com":                           {"AWSServiceRoleForBackup", "AWSBackupServiceLinkedRolePolicyForBackup", false},
+	"replicator.lambda.amazonaws.com":                {"AWSServiceRoleForLambdaReplicator", "AWSLambdaReplicator", false},
+	"elasticmapreduce.amazonaws.com":                 {"AWSServiceRoleForEMRCleanup", "AmazonEMRCleanupPolicy", false},
+	"dynamodb.application-autoscaling.amazonaws.com": {"AWSServiceRoleForApplicationAutoScaling_DynamoDBTable", "AWSApplicationAutoscalingDynamoDBTablePolicy", false},
+	"ecs.application-autoscaling.amazonaws.com":      {"AWSServiceRoleForApplicationAutoScaling_ECSService", "AWSApplicationAutoscalingECSServicePolicy", false},
+}
+
+const serviceTrustTemplate = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["%s"]},"Action":["sts:AssumeRole"]}]}`
+
+// createServiceLinkedRole creates the service's role at /aws-service-role/SERVICE/,
+// trusted by the service, with the service's AWS managed policy attached when the core
+// has it. iam:AWSServiceName is the service, as IAM sets it.
+func (a *API) createServiceLinkedRole(ctx context.Context, c *sts.Call) (any, error) {
+	svc, suffix := c.Params.String("AWSServiceName"), c.Params.String("CustomSuffix")
+	spec, known := serviceLinkedRoles[svc]
+	path := account.ServiceLinkedPathPrefix + svc + "/"
+	name := spec.roleName
+	if suffix != "" {
+		name += "_" + suffix
+	}
+	if err := c.Authorize("iam:CreateServiceLinkedRole", account.RoleARN(c.AccountID(), path, name), contextKey("iam:AWSServiceName", svc)); err != nil {
+		return nil, err
+	}
+	switch {
+	case !known:
+		return nil, account.Errorf(account.InvalidInput, "Unrecognized service principal provided: %s", quoteName(svc))
+	case suffix != "" && !spec.customSuffix:
+		return nil, account.Errorf(account.InvalidInput, "Custom suffix is not allowed for %s", spec.roleName)
+	}
+	r := account.Role{Name: name, Path: path, Description: c.Params.String("Description"),
+		AssumeRolePolicy: strings.Replace(serviceTrustTemplate, "%s", svc, 1)}
+	var out account.Role
+	err := update(ctx, c, func(tx *store.Tx) error {
+		var err error
+		if _, err := tx.Role(name); err == nil {
+			return account.Errorf(account.InvalidInput, "Service role name %s has been taken in this account, please try a different suffix.", name)
+		}
+		if arn := "arn:aws:iam::aws:policy/aws-service-role/" + spec.policy; c.Catalog() != nil {
+			if _, ok := c.Catalog().Lookup(arn); ok {
+				r.ManagedPolicies = []string{arn}
+			}
+		}
+		out, err = tx.CreateServiceLinkedRole(r)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	x := roleOf(out, true)
+	x.RoleLastUsed = nil
+	return &roleResult{Role: x}, nil
+}
+
+type deleteServiceLinkedRoleResult struct {
+	DeletionTaskID string `xml:"DeletionTaskId"`
+}
+
+// deleteServiceLinkedRole deletes the role at once (no resource of a real service uses
+// it here) and answers the deletion task's id in AWS's form.
+func (a *API) deleteServiceLinkedRole(ctx context.Context, c *sts.Call) (any, error) {
+	r, err := loadRole(ctx, c, "iam:DeleteServiceLinkedRole", c.Params.String("RoleName"))
+	if err != nil {
+		return nil, err
+	}
+	task := "task" + r.Path + r.Name + "/" + c.RequestID
+	return &deleteServiceLinkedRoleResult{DeletionTaskID: task}, update(ctx, c, func(tx *store.Tx) error {
+		return tx.DeleteServiceLinkedRole(r.Name, task)
+	})
+}
+
+type deletionStatusResult struct {
+	Status string `xml:"Status"`
+}
+
+// getServiceLinkedRoleDeletionStatus is authorized on the deleted role's ARN, which the
+// task id names.
+func (a *API) getServiceLinkedRoleDeletionStatus(ctx context.Context, c *sts.Call) (any, error) {
+	task := c.Params.String("DeletionTaskId")
+	rest, ok := strings.CutPrefix(task, "task"+account.ServiceLinkedPathPrefix)
+	i := strings.LastIndexByte(rest, '/')
+	j := strings.LastIndexByte(rest[:max(i, 0)], '/')
+	if !ok || i < 0 || j < 0 {
+		return nil, account.Errorf(account.InvalidInput, "DeletionTaskId %s is not valid: it must look like task/aws-service-role/SERVICE/ROLE/ID.", quoteName(task))
+	}
+	roleARN := account.RoleARN(c.AccountID(), account.ServiceLinkedPathPrefix+rest[:j+1], rest[j+1:i])
+	if err := c.Authorize("iam:GetServiceLinkedRoleDeletionStatus", roleARN); err != nil {
+		return nil, err
+	}
+	var status string
+	if err := view(ctx, c, func(tx *store.Tx) error {
+		var err error
+		status, _, err = tx.ServiceLinkedRoleDeletionStatus(task)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	return &deletionStatusResult{Status: status}, nil
+}

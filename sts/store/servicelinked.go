@@ -1,0 +1,91 @@
+package store
+
+import (
+	"github.com/credbroker/credbroker/sts/account"
+)
+
+// Service-linked roles are created and deleted for a service by AWS (here: by
+// CreateServiceLinkedRole and DeleteServiceLinkedRole); customers cannot change their
+// trust or permissions policies, nor delete them, through the ordinary role calls.
+
+// modifiable refuses a change to a service-linked role unless AWS itself makes it.
+func (tx *Tx) modifiable(r account.Role) error {
+	if account.IsServiceLinkedRole(r) && !tx.asAWS {
+		return account.ErrProtectedRole(r.Name)
+	}
+	return nil
+}
+
+// modifiableHolder is holder for a change of policies or boundary.
+func (tx *Tx) modifiableHolder(ref account.Ref) (*holder, error) {
+	if ref.Kind == account.KindRole {
+		r, err := tx.Role(ref.Name)
+		if err != nil {
+			return nil, err
+		}
+		if err := tx.modifiable(r); err != nil {
+			return nil, err
+		}
+	}
+	return tx.holder(ref)
+}
+
+// CreateServiceLinkedRole creates r (its path under /aws-service-role/, its trust
+// policy and policies set by the caller) as AWS does for a service.
+func (tx *Tx) CreateServiceLinkedRole(r account.Role) (account.Role, error) {
+	if !account.IsServiceLinkedPath(r.Path) {
+		return account.Role{}, account.Errorf(account.InvalidInput, "A service-linked role's path must start with %s.", account.ServiceLinkedPathPrefix)
+	}
+	tx.asAWS = true
+	defer func() { tx.asAWS = false }()
+	return tx.CreateRole(r)
+}
+
+// serviceLinkedTask is a deletion task of a service-linked role.
+type serviceLinkedTask struct {
+	Status  string `json:"status"`
+	RoleARN string `json:"role"`
+}
+
+// DeleteServiceLinkedRole deletes the service-linked role name with its policies, as
+// the service does once it no longer uses the role, and records the deletion task
+// taskID as SUCCEEDED. A role that is not service-linked is InvalidInput.
+func (tx *Tx) DeleteServiceLinkedRole(name, taskID string) error {
+	if err := tx.checkWritable(); err != nil {
+		return err
+	}
+	r, err := tx.Role(name)
+	if err != nil {
+		return err
+	}
+	if !account.IsServiceLinkedRole(r) {
+		return account.Errorf(account.InvalidInput, "Role %s is not a service-linked role.", r.Name)
+	}
+	tx.asAWS = true
+	defer func() { tx.asAWS = false }()
+	for _, arn := range r.ManagedPolicies {
+		if err := tx.DetachPolicy(account.RoleRef(r.Name), arn); err != nil {
+			return err
+		}
+	}
+	for _, p := range r.InlinePolicies {
+		if err := tx.DeleteInlinePolicy(account.RoleRef(r.Name), p.Name); err != nil {
+			return err
+		}
+	}
+	if err := tx.DeleteRole(r.Name); err != nil {
+		return err
+	}
+	return tx.put(bTasks, []byte(taskID), serviceLinkedTask{Status: "SUCCEEDED", RoleARN: r.ARN})
+}
+
+// ServiceLinkedRoleDeletionStatus returns the status of a deletion task and the ARN of
+// the role it deleted.
+func (tx *Tx) ServiceLinkedRoleDeletionStatus(taskID string) (status, roleARN string, err error) {
+	var t serviceLinkedTask
+	ok, err := tx.get(bTasks, []byte(taskID), &t)
+	if err != nil || !ok {
+		return "", "", orErr(err, notFound("Deletion task %s cannot be found.", taskID))
+	}
+	return t.Status, t.RoleARN, nil
+}
