@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -132,7 +133,29 @@ func (c *Call) Decide(action, resource string, opts ...AuthzOption) (policy.Deci
 		d = set.Decide(&req, buf[:0])
 	}
 	c.record(action, d.Result)
+	if d.Result == policy.Allowed {
+		c.recordAccess(action)
+	}
 	return d, nil
+}
+
+// accessRecorder is the store's record of last-accessed data (*store.Store has it).
+type accessRecorder interface {
+	RecordServiceAccess(principalID, action, region string, at time.Time)
+}
+
+// recordAccess notes that the calling user or role was allowed action, for IAM's
+// last-accessed reports (GetServiceLastAccessedDetails). Root and federated users
+// are not entities those reports cover.
+func (c *Call) recordAccess(action string) {
+	rec, ok := c.core.st.(accessRecorder)
+	if !ok || c.Caller == nil {
+		return
+	}
+	id, _, _ := strings.Cut(c.Caller.UserID, ":")
+	if strings.HasPrefix(id, account.PrefixUser) || strings.HasPrefix(id, account.PrefixRole) {
+		rec.RecordServiceAccess(id, action, c.Region, c.Now)
+	}
 }
 
 // mayCallIAM applies AWS's rule for temporary credentials that are not a role's.

@@ -44,6 +44,11 @@ func (a *API) moreHandlers() map[string]sts.Handler {
 		"CreateServiceLinkedRole":            a.createServiceLinkedRole,
 		"DeleteServiceLinkedRole":            a.deleteServiceLinkedRole,
 		"GetServiceLinkedRoleDeletionStatus": a.getServiceLinkedRoleDeletionStatus,
+		// Last-accessed data.
+		"GenerateServiceLastAccessedDetails":        a.generateServiceLastAccessedDetails,
+		"GetServiceLastAccessedDetails":             a.getServiceLastAccessedDetails,
+		"GetServiceLastAccessedDetailsWithEntities": a.getServiceLastAccessedDetailsWithEntities,
+		"ListPoliciesGrantingServiceAccess":         a.listPoliciesGrantingServiceAccess,
 		// Service-specific credentials.
 		"CreateServiceSpecificCredential": a.createServiceSpecificCredential,
 		"ListServiceSpecificCredentials":  a.listServiceSpecificCredentials,
