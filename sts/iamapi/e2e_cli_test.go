@@ -349,25 +349,7 @@ func TestCLIWalkthrough(t *testing.T) {
 // TestBoto3 runs a few IAM calls through boto3 (testdata/boto3_smoke.py): modeled
 // exceptions, paginators, documents decoded into dicts, datetimes.
 func TestBoto3(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs Python: not in -short mode")
-	}
-	py, err := exec.LookPath("python3")
-	if err != nil || exec.Command(py, "-c", "import boto3").Run() != nil {
-		t.Skip("python3 with boto3 is not installed")
-	}
-	f := newFixtureClock(t, true)
-	c := newCLI(t, f.srv.URL)
-	cmd := exec.Command(py, filepath.Join("testdata", "boto3_smoke.py"))
-	cmd.Env = append(c.env, "AWS_ACCESS_KEY_ID="+f.root.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+f.root.SecretAccessKey)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("boto3_smoke.py: %v\n%s", err, stderr.String())
-	}
-	var got map[string]any
-	check(t, json.Unmarshal(out, &got))
+	got := runBoto3(t, newFixtureClock(t, true), "boto3_smoke.py")
 	want := map[string]any{
 		"arn": "arn:aws:iam::123456789012:user/boto-user", "tags": map[string]any{"via": "boto3"}, "created_is_datetime": true,
 		"policy_roundtrip": true, "secret_len": 40.0, "users": []any{"boto-user"},

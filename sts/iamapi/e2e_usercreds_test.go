@@ -82,8 +82,10 @@ func TestCLIUserCredentials(t *testing.T) {
 	c.run(nil, "root", "iam", "delete-user", "--user-name", "git")
 }
 
-// TestBoto3UserCredentials: the same through boto3, with its modelled exceptions.
-func TestBoto3UserCredentials(t *testing.T) {
+// runBoto3 runs a script of testdata with python3 and boto3 against the fixture's
+// core as root (with extra environment variables), and decodes the JSON it prints.
+func runBoto3(t *testing.T, f *fixture, script string, env ...string) map[string]any {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("runs Python: not in -short mode")
 	}
@@ -91,22 +93,27 @@ func TestBoto3UserCredentials(t *testing.T) {
 	if err != nil || exec.Command(py, "-c", "import boto3").Run() != nil {
 		t.Skip("python3 with boto3 is not installed: apt-get install python3-boto3")
 	}
-	f := newFixtureClock(t, true)
 	c := newCLI(t, f.srv.URL)
-	key := sshKeygen(t, "ed25519", 0)
-	now := time.Now()
-	cert := makeCert(t, "boto", now.Add(-time.Hour), now.Add(time.Hour), nil, false)
-	cmd := exec.Command(py, filepath.Join("testdata", "boto3_usercreds.py"))
-	cmd.Env = append(c.env, "AWS_ACCESS_KEY_ID="+f.root.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+f.root.SecretAccessKey,
-		"SSH_KEY="+writeTemp(t, "id.pub", key.line), "CERT="+writeTemp(t, "cert.pem", cert.pem))
+	cmd := exec.Command(py, filepath.Join("testdata", script))
+	cmd.Env = append(append(c.env, "AWS_ACCESS_KEY_ID="+f.root.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+f.root.SecretAccessKey), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		t.Fatalf("boto3_usercreds.py: %v\n%s", err, stderr.String())
+		t.Fatalf("%s: %v\n%s", script, err, stderr.String())
 	}
 	var got map[string]any
 	check(t, json.Unmarshal(out, &got))
+	return got
+}
+
+// TestBoto3UserCredentials: the same through boto3, with its modelled exceptions.
+func TestBoto3UserCredentials(t *testing.T) {
+	f := newFixtureClock(t, true)
+	key := sshKeygen(t, "ed25519", 0)
+	now := time.Now()
+	cert := makeCert(t, "boto", now.Add(-time.Hour), now.Add(time.Hour), nil, false)
+	got := runBoto3(t, f, "boto3_usercreds.py", "SSH_KEY="+writeTemp(t, "id.pub", key.line), "CERT="+writeTemp(t, "cert.pem", cert.pem))
 	want := map[string]any{
 		"fingerprint": key.md5, "status": "Active", "upload_date_is_datetime": true, "pem_header": "-----BEGIN PUBLIC KEY-----",
 		"listed": []any{[]any{true, "Inactive"}}, "duplicate": "DuplicateSSHPublicKey",

@@ -90,11 +90,10 @@ func (a *API) generateServiceLastAccessedDetails(ctx context.Context, c *sts.Cal
 	return &generateJobResult{JobID: c.RequestID}, nil
 }
 
-// subject is what a report covers: the principals whose accesses count and the
-// policies whose grants list the services.
+// subject is what a report covers: the principals (users and roles) whose accesses
+// count and the policies whose grants list the services.
 type subject struct {
 	principals []principalInfo
-	refs       []account.Ref // users and roles, parallel to the first principals
 	docs       []grantingPolicy
 }
 
@@ -114,7 +113,7 @@ func buildLastAccessed(tx *store.Tx, c *sts.Call, arn string) (*lastAccessedRepo
 	}
 	rep := &lastAccessedReport{principals: sub.principals, accesses: map[string][]lastAccess{}}
 	accessed := map[string]bool{}
-	for i := range sub.refs {
+	for i := range sub.principals {
 		list, err := tx.ServiceAccesses(sub.principals[i].ID)
 		if err != nil {
 			return nil, err
@@ -142,28 +141,37 @@ func buildLastAccessed(tx *store.Tx, c *sts.Call, arn string) (*lastAccessedRepo
 // subjectOf resolves the user, group, role or managed policy arn.
 func subjectOf(tx *store.Tx, c *sts.Call, arn string) (subject, error) {
 	var sub subject
-	addUser := func(u account.User) {
-		sub.principals = append(sub.principals, principalInfo{ARN: u.ARN, Name: u.Name, ID: u.ID, Path: u.Path, Type: "USER"})
-		sub.refs = append(sub.refs, account.UserRef(u.Name))
-	}
-	addRole := func(r account.Role) {
-		sub.principals = append(sub.principals, principalInfo{ARN: r.ARN, Name: r.Name, ID: r.ID, Path: r.Path, Type: "ROLE"})
-		sub.refs = append(sub.refs, account.RoleRef(r.Name))
-	}
-	addMembers := func(group string) error {
-		for p := (store.Page{MaxItems: 1000}); ; {
-			us, next, err := tx.GroupMembers(group, p)
+	// add adds a user or role, or a group's members.
+	add := func(ref account.Ref) error {
+		switch ref.Kind {
+		case account.KindUser:
+			u, err := tx.User(ref.Name)
 			if err != nil {
 				return err
 			}
-			for _, u := range us {
-				addUser(u)
+			sub.principals = append(sub.principals, principalInfo{ARN: u.ARN, Name: u.Name, ID: u.ID, Path: u.Path, Type: "USER"})
+		case account.KindRole:
+			r, err := tx.Role(ref.Name)
+			if err != nil {
+				return err
 			}
-			if next == "" {
-				return nil
+			sub.principals = append(sub.principals, principalInfo{ARN: r.ARN, Name: r.Name, ID: r.ID, Path: r.Path, Type: "ROLE"})
+		case account.KindGroup:
+			for p := (store.Page{MaxItems: 1000}); ; {
+				us, next, err := tx.GroupMembers(ref.Name, p)
+				if err != nil {
+					return err
+				}
+				for _, u := range us {
+					sub.principals = append(sub.principals, principalInfo{ARN: u.ARN, Name: u.Name, ID: u.ID, Path: u.Path, Type: "USER"})
+				}
+				if next == "" {
+					return nil
+				}
+				p.Marker = next
 			}
-			p.Marker = next
 		}
+		return nil
 	}
 	if account.IsAWSManagedPolicyARN(arn) || strings.Contains(arn, ":policy/") {
 		doc, err := managedPolicyDocument(tx, c, arn)
@@ -176,23 +184,8 @@ func subjectOf(tx *store.Tx, c *sts.Call, arn string) (subject, error) {
 			return sub, err
 		}
 		for _, e := range ents {
-			switch e.Kind {
-			case account.KindUser:
-				u, err := tx.User(e.Name)
-				if err != nil {
-					return sub, err
-				}
-				addUser(u)
-			case account.KindRole:
-				r, err := tx.Role(e.Name)
-				if err != nil {
-					return sub, err
-				}
-				addRole(r)
-			case account.KindGroup:
-				if err := addMembers(e.Name); err != nil {
-					return sub, err
-				}
+			if err := add(account.Ref{Kind: e.Kind, Name: e.Name}); err != nil {
+				return sub, err
 			}
 		}
 		return sub, nil
@@ -201,23 +194,8 @@ func subjectOf(tx *store.Tx, c *sts.Call, arn string) (subject, error) {
 	if err != nil {
 		return sub, err
 	}
-	switch ref.Kind {
-	case account.KindUser:
-		u, err := tx.User(ref.Name)
-		if err != nil {
-			return sub, err
-		}
-		addUser(u)
-	case account.KindRole:
-		r, err := tx.Role(ref.Name)
-		if err != nil {
-			return sub, err
-		}
-		addRole(r)
-	case account.KindGroup:
-		if err := addMembers(ref.Name); err != nil {
-			return sub, err
-		}
+	if err := add(ref); err != nil {
+		return sub, err
 	}
 	sub.docs, err = grantingPolicies(tx, c, ref)
 	return sub, err

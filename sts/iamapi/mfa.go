@@ -301,12 +301,6 @@ func constantEqual(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
-type getMFADeviceResult struct {
-	UserName     string          `xml:"UserName,omitempty"`
-	SerialNumber string          `xml:"SerialNumber"`
-	EnableDate   query.Timestamp `xml:"EnableDate"`
-}
-
 // getMFADevice answers the device SerialNumber assigned to UserName (default: the
 // caller), authorized on the user as ListMFADevices is.
 func (a *API) getMFADevice(ctx context.Context, c *sts.Call) (any, error) {
@@ -328,7 +322,7 @@ func (a *API) getMFADevice(ctx context.Context, c *sts.Call) (any, error) {
 	}
 	for _, d := range ds {
 		if strings.EqualFold(d.Serial, serial) {
-			out := &getMFADeviceResult{UserName: u.Name, SerialNumber: d.Serial, EnableDate: ts(d.Enabled)}
+			out := &mfaDeviceXML{UserName: u.Name, SerialNumber: d.Serial, EnableDate: ts(d.Enabled)}
 			if u.IsRoot() {
 				out.UserName = ""
 			}

@@ -56,9 +56,14 @@ func (a *API) createRole(ctx context.Context, c *sts.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	x := roleOf(out, true)
+	return createdRole(out), nil
+}
+
+// createdRole is the result of a role creation: the role without RoleLastUsed.
+func createdRole(r account.Role) *roleResult {
+	x := roleOf(r, true)
 	x.RoleLastUsed = nil
-	return &roleResult{Role: x}, nil
+	return &roleResult{Role: x}
 }
 
 func (a *API) getRole(ctx context.Context, c *sts.Call) (any, error) {

@@ -84,9 +84,7 @@ func (a *API) createServiceLinkedRole(ctx context.Context, c *sts.Call) (any, er
 	if err != nil {
 		return nil, err
 	}
-	x := roleOf(out, true)
-	x.RoleLastUsed = nil
-	return &roleResult{Role: x}, nil
+	return createdRole(out), nil
 }
 
 type deleteServiceLinkedRoleResult struct {
