@@ -41,8 +41,12 @@ type usageLog struct {
 func usageID(kind usageKind, id string) string { return string(kind) + "/" + id }
 
 func (s *Store) record(kind usageKind, id string, r usageRecord) {
+	s.recordKey(usageID(kind, id), r)
+}
+
+// recordKey is record with the usage key k made by the caller.
+func (s *Store) recordKey(k string, r usageRecord) {
 	r.Date = r.Date.UTC().Truncate(time.Second)
-	k := usageID(kind, id)
 	s.usage.mu.Lock()
 	defer s.usage.mu.Unlock()
 	if old, ok := s.usage.pending[k]; !ok || r.Date.After(old.Date) || r.Date.Equal(old.Date) {
@@ -72,7 +76,8 @@ func (s *Store) RecordPasswordUse(userID string, at time.Time) {
 // allowed action ("s3:GetObject") at at in region: the last-accessed data of
 // GetServiceLastAccessedDetails. It costs a map write, no I/O.
 func (s *Store) RecordServiceAccess(principalID, action, region string, at time.Time) {
-	s.record(usageAccess, principalID+"/"+action, usageRecord{Date: at, Region: region})
+	// One concatenation: this runs on every allowed request.
+	s.recordKey(string(usageAccess)+"/"+principalID+"/"+action, usageRecord{Date: at, Region: region})
 }
 
 // ServiceAccess is one action a principal was last allowed, when and where.
