@@ -75,13 +75,61 @@
 // statement; MissingContextValues lists the condition keys and policy variables of
 // the statements naming the action that the context lacks.
 //
+// # Keys, certificates and other credentials
+//
+// UploadSSHPublicKey takes an OpenSSH line (ssh-rsa of 2048 bits or more, ssh-ed25519)
+// or a PEM public key, parsed with golang.org/x/crypto/ssh; the fingerprint is the MD5
+// one (colon-separated hex, as `ssh-keygen -l -E md5` prints it) and GetSSHPublicKey
+// answers the SSH or the PKIX PEM encoding. Signing certificates are one PEM X.509
+// certificate valid at upload. UploadServerCertificate checks that each certificate of
+// the chain signed the one before it and that the private key (PKCS #1, SEC 1 or
+// PKCS #8, unencrypted) is the certificate's; the key is sealed by the store and no call
+// returns it. Service-specific credentials are CodeCommit's and Amazon Keyspaces' user
+// name and password, and Amazon Bedrock's API keys (alias, secret, CredentialAgeDays);
+// the secret is sealed at rest and shown only by Create and Reset. IAM's quotas hold:
+// five SSH keys and two signing certificates per user, two credentials per user and
+// service, twenty server certificates; DeleteUser refuses while any remains.
+//
+// # Service-linked roles
+//
+// CreateServiceLinkedRole makes the service's role (AWSServiceRoleFor…, at
+// /aws-service-role/SERVICE/, trusted by the service, with the service's AWS managed
+// policy when the catalog has it) for the services of a built-in table;
+// DeleteServiceLinkedRole deletes it at once and its task is SUCCEEDED. The store
+// refuses the ordinary calls that would change or delete such a role (UnmodifiableEntity)
+// and CreateRole on that path; the description may be edited.
+//
+// # Last-accessed data
+//
+// The core records, for each request it allows, the IAM user or role, the action, the
+// time and the region. GenerateServiceLastAccessedDetails reports, for a user, group
+// (its members), role or managed policy (the users and roles it is attached to), each
+// service its policies allow (wildcards and NotAction cover the services of a built-in
+// table and those used) with the last use, and each action at ACTION_LEVEL. Reports are
+// made at once and kept in memory for four hours.
+//
+// # Calls that need an organization or a partner
+//
+// The core's account is in no organization: the centralized root access calls answer
+// OrganizationNotFoundException, an Organizations access report job completes FAILED
+// with AWSOrganizationsNotInUseException, delegation requests do not exist (CreateDelegationRequest
+// is InvalidInput), and GetHumanReadableSummary answers NOT_SUPPORTED. Outbound web
+// identity federation is enabled with an issuer in AWS's form kept on the account.
+//
 // # Choices where IAM's behaviour is not documented
 //
 // The credential report is made at once (the first GenerateCredentialReport answers
 // STARTED, as IAM's), kept in memory for four hours (ReportExpired after), and lost on
-// restart (ReportNotPresent). A wrong OldPassword is AccessDenied. AWS managed
-// policies have stable made-up ids (ANPA…). GetAccountAuthorizationDetails lists the
-// AWS managed policies in use (all of the core's with Filter AWSManagedPolicy).
+// restart (ReportNotPresent); so are last-accessed and Organizations reports. A wrong
+// OldPassword is AccessDenied. AWS managed policies have stable made-up ids (ANPA…).
+// GetAccountAuthorizationDetails lists the AWS managed policies in use (all of the
+// core's with Filter AWSManagedPolicy). Signing certificate ids are 32 random base32
+// characters; the SSH fingerprint is 47 characters although the model says 48; an
+// unknown job id is NoSuchEntity; a service without a service-linked role in the table
+// is InvalidInput ("Unrecognized service principal provided: …"); the wording of the
+// key and certificate refusals (InvalidPublicKey, MalformedCertificate, KeyPairMismatch,
+// DuplicateSSHPublicKey) and of DeleteUser's conflicts for the new credential kinds is
+// the core's own, as IAM does not document it.
 //
 // # Performance
 //
