@@ -417,7 +417,15 @@ func reportRow(tx *store.Tx, u account.User, pp *account.PasswordPolicy) []strin
 		}
 		row = append(row, strconv.FormatBool(k.Status == account.KeyActive), reportTime(k.Created), used, region, service)
 	}
-	return append(row, "false", na, "false", na)
+	certs, _ := tx.UserCredentials(account.CredSigningCertificate, u.Name)
+	for i := range 2 {
+		if i >= len(certs) {
+			row = append(row, "false", na)
+			continue
+		}
+		row = append(row, strconv.FormatBool(certs[i].Status == account.KeyActive), reportTime(certs[i].Created))
+	}
+	return row
 }
 
 // GetAccountSummary.

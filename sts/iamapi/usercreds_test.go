@@ -1,18 +1,21 @@
 package iamapi_test
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/csv"
 	"encoding/pem"
 	"math/big"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -249,6 +252,30 @@ func TestSigningCertificates(t *testing.T) {
 	}
 	_, err = c.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String("dana")})
 	wantErr(t, err, "DeleteConflict", http.StatusConflict, "must delete signing certificates first")
+	// The credential report shows both, in upload order (the same second here: either).
+	check(t, ignore(c.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{})))
+	report := must[*iam.GetCredentialReportOutput](t)(c.GetCredentialReport(ctx, &iam.GetCredentialReportInput{}))
+	rows, err := csv.NewReader(bytes.NewReader(report.Content)).ReadAll()
+	check(t, err)
+	col := map[string]int{}
+	for i, name := range rows[0] {
+		col[name] = i
+	}
+	found := false
+	for _, r := range rows[1:] {
+		if r[0] != "dana" {
+			continue
+		}
+		found = true
+		active := []string{r[col["cert_1_active"]], r[col["cert_2_active"]]}
+		slices.Sort(active)
+		if !slices.Equal(active, []string{"false", "true"}) || r[col["cert_1_last_rotated"]] != now.Format("2006-01-02T15:04:05+00:00") {
+			t.Errorf("credential report row %v", r)
+		}
+	}
+	if !found {
+		t.Errorf("no row for dana in %v", rows)
+	}
 
 	// Without UserName, the caller's own: root's.
 	rootCert := makeCert(t, "root", now.Add(-time.Hour), now.Add(time.Hour), nil, false)
