@@ -5,8 +5,10 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -124,4 +126,42 @@ func TestListPoliciesGrantingServiceAccess(t *testing.T) {
 	}
 	_, err := c.ListPoliciesGrantingServiceAccess(ctx, &iam.ListPoliciesGrantingServiceAccessInput{Arn: aws.String("arn:aws:iam::123456789012:role/none"), ServiceNamespaces: []string{"iam"}})
 	wantErr(t, err, "NoSuchEntity", http.StatusNotFound, "")
+}
+
+// TestServiceLastAccessedRoleSession: a role's sessions count for the role.
+func TestServiceLastAccessedRoleSession(t *testing.T) {
+	f := newFixture(t)
+	c, ctx := f.rootClient(), f.ctx
+	opsKey := f.user("ops", adminARN)
+	roleARN := aws.ToString(must[*iam.CreateRoleOutput](t)(c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("reader"),
+		AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}`)})).Role.Arn)
+	check(t, ignore(c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("reader"), PolicyArn: aws.String(iamReadOnlyARN)})))
+	stsc := sts.New(sts.Options{BaseEndpoint: aws.String(f.srv.URL), Region: "eu-west-1", HTTPClient: f.srv.Client(),
+		Credentials: credentials.StaticCredentialsProvider{Value: opsKey}, RetryMaxAttempts: 1})
+	out := must[*sts.AssumeRoleOutput](t)(stsc.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: &roleARN, RoleSessionName: aws.String("reading")}))
+	sess := iam.New(iam.Options{BaseEndpoint: aws.String(f.srv.URL), Region: "eu-west-1", HTTPClient: f.srv.Client(), RetryMaxAttempts: 1,
+		Credentials: credentials.StaticCredentialsProvider{Value: aws.Credentials{AccessKeyID: *out.Credentials.AccessKeyId,
+			SecretAccessKey: *out.Credentials.SecretAccessKey, SessionToken: *out.Credentials.SessionToken}}})
+	check(t, ignore(sess.ListRoles(ctx, &iam.ListRolesInput{})))
+
+	job := must[*iam.GenerateServiceLastAccessedDetailsOutput](t)(c.GenerateServiceLastAccessedDetails(ctx, &iam.GenerateServiceLastAccessedDetailsInput{Arn: &roleARN})).JobId
+	rep := must[*iam.GetServiceLastAccessedDetailsOutput](t)(c.GetServiceLastAccessedDetails(ctx, &iam.GetServiceLastAccessedDetailsInput{JobId: job}))
+	var found bool
+	for _, s := range rep.ServicesLastAccessed {
+		if aws.ToString(s.ServiceNamespace) == "iam" {
+			found = true
+			if aws.ToString(s.LastAuthenticatedEntity) != roleARN || aws.ToString(s.LastAuthenticatedRegion) != "eu-west-1" || s.LastAuthenticated == nil {
+				t.Errorf("iam = %+v", s)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("IAMReadOnlyAccess grants iam: %+v", rep.ServicesLastAccessed)
+	}
+	// The user that assumed the role used STS.
+	ujob := must[*iam.GenerateServiceLastAccessedDetailsOutput](t)(c.GenerateServiceLastAccessedDetails(ctx, &iam.GenerateServiceLastAccessedDetailsInput{Arn: aws.String("arn:aws:iam::123456789012:user/ops")})).JobId
+	urep := must[*iam.GetServiceLastAccessedDetailsWithEntitiesOutput](t)(c.GetServiceLastAccessedDetailsWithEntities(ctx, &iam.GetServiceLastAccessedDetailsWithEntitiesInput{JobId: ujob, ServiceNamespace: aws.String("sts")}))
+	if len(urep.EntityDetailsList) != 1 || urep.EntityDetailsList[0].LastAuthenticated == nil {
+		t.Errorf("ops's sts use = %+v", urep.EntityDetailsList)
+	}
 }
