@@ -216,6 +216,9 @@ func (tx *Tx) DeleteRole(name string) error {
 	if err := tx.deleteUsage(usageRole, r.ID); err != nil {
 		return err
 	}
+	if err := tx.deleteAccessUsage(r.ID); err != nil {
+		return err
+	}
 	if err := tx.del(bNames, nameKey(nRole, r.Name)); err != nil {
 		return err
 	}

@@ -968,3 +968,41 @@ func TestConcurrentUse(t *testing.T) {
 		ok(t, "Check", s.Check(ctx))
 	})
 }
+
+// TestServiceAccessRecords: last-accessed records merge pending and stored uses, keep
+// the newest, and go with a deleted user.
+func TestServiceAccessRecords(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *Store, _ *clock) {
+		ctx := context.Background()
+		var u account.User
+		update(t, s, func(tx *Tx) error {
+			var err error
+			u, err = tx.CreateUser(account.User{Name: "dana"})
+			return err
+		})
+		t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		s.RecordServiceAccess(u.ID, "iam:GetUser", "us-east-1", t0)
+		s.RecordServiceAccess(u.ID, "iam:GetUser", "eu-west-1", t0.Add(-time.Hour)) // older: ignored
+		s.RecordServiceAccess(u.ID, "s3:GetObject", "eu-west-1", t0.Add(time.Minute))
+		ok(t, "FlushUsage", s.FlushUsage(ctx))
+		s.RecordServiceAccess(u.ID, "s3:GetObject", "eu-west-2", t0.Add(2*time.Minute)) // pending
+		read := func() []ServiceAccess {
+			var out []ServiceAccess
+			view(t, s, func(tx *Tx) error {
+				var err error
+				out, err = tx.ServiceAccesses(u.ID)
+				return err
+			})
+			return out
+		}
+		want := []ServiceAccess{{"iam:GetUser", t0, "us-east-1"}, {"s3:GetObject", t0.Add(2 * time.Minute), "eu-west-2"}}
+		if diff := cmp.Diff(read(), want); diff != "" {
+			t.Errorf("ServiceAccesses (-got +want):\n%s", diff)
+		}
+		ok(t, "FlushUsage", s.FlushUsage(ctx))
+		update(t, s, func(tx *Tx) error { return tx.DeleteUser("dana") })
+		if got := read(); len(got) != 0 {
+			t.Errorf("after DeleteUser: %+v", got)
+		}
+	})
+}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -143,6 +144,24 @@ func (tx *Tx) putUsage(kind usageKind, id string, r usageRecord) error {
 
 func (tx *Tx) deleteUsage(kind usageKind, id string) error {
 	return tx.kv.Delete(bUsage, []byte(usageID(kind, id)))
+}
+
+// deleteAccessUsage deletes the last-accessed records of a deleted user or role.
+func (tx *Tx) deleteAccessUsage(principalID string) error {
+	prefix := []byte(usageID(usageAccess, principalID+"/"))
+	var keys [][]byte
+	if err := tx.kv.Scan(bUsage, prefix, nil, func(k, _ []byte) bool {
+		keys = append(keys, bytes.Clone(k))
+		return true
+	}); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := tx.kv.Delete(bUsage, k); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // putQuiet writes a record without moving the generation (usage-like data).

@@ -239,6 +239,9 @@ func (tx *Tx) DeleteUser(name string) error {
 	if err := tx.deleteUsage(usagePassword, u.ID); err != nil {
 		return err
 	}
+	if err := tx.deleteAccessUsage(u.ID); err != nil {
+		return err
+	}
 	return tx.del(bUsers, []byte(u.ID))
 }
 
