@@ -37,6 +37,17 @@ func FuzzIAMRequest(f *testing.F) {
 		"Action=UpdateAccountPasswordPolicy&MinimumPasswordLength=8&MaxPasswordAge=0",
 		"Action=CreateLoginProfile&UserName=u&Password=x%00y",
 		"Action=ListEntitiesForPolicy&PolicyArn=arn:aws:iam::aws:policy/AdministratorAccess&EntityFilter=User&PathPrefix=/a/",
+		// The areas of issue 13: keys, certificates, task ids, ARNs and job ids read by hand.
+		"Action=UploadSSHPublicKey&UserName=u&SSHPublicKeyBody=" + url.QueryEscape("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA== c"),
+		"Action=UploadSigningCertificate&CertificateBody=" + url.QueryEscape("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"),
+		"Action=UploadServerCertificate&ServerCertificateName=s&CertificateBody=x&PrivateKey=" + url.QueryEscape("-----BEGIN PRIVATE KEY-----\nAA==\n-----END PRIVATE KEY-----") + "&CertificateChain=y",
+		"Action=GetServiceLinkedRoleDeletionStatus&DeletionTaskId=task/aws-service-role/a/b/c",
+		"Action=CreateServiceLinkedRole&AWSServiceName=autoscaling.amazonaws.com&CustomSuffix=x",
+		"Action=GenerateServiceLastAccessedDetails&Arn=arn:aws:iam::123456789012:policy/p&Granularity=ACTION_LEVEL",
+		"Action=GetServiceLastAccessedDetailsWithEntities&JobId=00000000-0000-4000-8000-000000000000&ServiceNamespace=iam&Marker=bzE",
+		"Action=ListPoliciesGrantingServiceAccess&Arn=arn:aws:iam::123456789012:group/g&ServiceNamespaces.member.1=s3",
+		"Action=GetHumanReadableSummary&EntityArn=arn:aws:iam::123456789012:role/a/b/c",
+		"Action=ListServiceSpecificCredentials&AllUsers=true&ServiceName=codecommit.amazonaws.com&Marker=bzE",
 	}
 	for _, s := range seeds {
 		f.Add(s)
