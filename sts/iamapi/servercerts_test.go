@@ -103,6 +103,9 @@ func TestServerCertificates(t *testing.T) {
 		check(t, ignore(c.UploadServerCertificate(ctx, &iam.UploadServerCertificateInput{ServerCertificateName: aws.String("c" + string(rune('a'+i))),
 			CertificateBody: aws.String(leaf.pem), PrivateKey: aws.String(leaf.keyPEM(t))})))
 	}
+	if sum := must[*iam.GetAccountSummaryOutput](t)(c.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})); sum.SummaryMap["ServerCertificates"] != 20 {
+		t.Errorf("summary ServerCertificates = %d", sum.SummaryMap["ServerCertificates"])
+	}
 	_, err = c.UploadServerCertificate(ctx, &iam.UploadServerCertificateInput{ServerCertificateName: aws.String("one-too-many"),
 		CertificateBody: aws.String(leaf.pem), PrivateKey: aws.String(leaf.keyPEM(t))})
 	wantErr(t, err, "LimitExceeded", http.StatusConflict, "ServerCertificatesPerAccount: 20")

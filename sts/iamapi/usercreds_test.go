@@ -280,6 +280,9 @@ func TestSigningCertificates(t *testing.T) {
 	// Without UserName, the caller's own: root's.
 	rootCert := makeCert(t, "root", now.Add(-time.Hour), now.Add(time.Hour), nil, false)
 	check(t, ignore(c.UploadSigningCertificate(ctx, &iam.UploadSigningCertificateInput{CertificateBody: aws.String(rootCert.pem)})))
+	if sum := must[*iam.GetAccountSummaryOutput](t)(c.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})); sum.SummaryMap["AccountSigningCertificatesPresent"] != 1 {
+		t.Errorf("AccountSigningCertificatesPresent = %d", sum.SummaryMap["AccountSigningCertificatesPresent"])
+	}
 	rl := must[*iam.ListSigningCertificatesOutput](t)(c.ListSigningCertificates(ctx, &iam.ListSigningCertificatesInput{}))
 	if len(rl.Certificates) != 1 || aws.ToString(rl.Certificates[0].CertificateBody) != rootCert.pem {
 		t.Errorf("root's certificates = %+v", rl.Certificates)
