@@ -2,6 +2,7 @@ package iamapi
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 
 	"github.com/credbroker/credbroker/sts"
@@ -43,7 +44,23 @@ var serviceLinkedRoles = map[string]serviceLinked{
 	"ecs.application-autoscaling.amazonaws.com":      {"AWSServiceRoleForApplicationAutoScaling_ECSService", "AWSApplicationAutoscalingECSServicePolicy", false},
 }
 
-const serviceTrustTemplate = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":["%s"]},"Action":["sts:AssumeRole"]}]}`
+// serviceTrust is the trust policy AWS gives a service-linked role: the service may
+// assume it.
+func serviceTrust(service string) (string, error) {
+	type principal struct {
+		Service []string `json:"Service"`
+	}
+	type statement struct {
+		Effect    string    `json:"Effect"`
+		Principal principal `json:"Principal"`
+		Action    []string  `json:"Action"`
+	}
+	doc, err := json.Marshal(struct {
+		Version   string      `json:"Version"`
+		Statement []statement `json:"Statement"`
+	}{"2012-10-17", []statement{{"Allow", principal{[]string{service}}, []string{"sts:AssumeRole"}}}})
+	return string(doc), err
+}
 
 // createServiceLinkedRole creates the service's role at /aws-service-role/SERVICE/,
 // trusted by the service, with the service's AWS managed policy attached when the core
@@ -65,10 +82,13 @@ func (a *API) createServiceLinkedRole(ctx context.Context, c *sts.Call) (any, er
 	case suffix != "" && !spec.customSuffix:
 		return nil, account.Errorf(account.InvalidInput, "Custom suffix is not allowed for %s", spec.roleName)
 	}
-	r := account.Role{Name: name, Path: path, Description: c.Params.String("Description"),
-		AssumeRolePolicy: strings.Replace(serviceTrustTemplate, "%s", svc, 1)}
+	trust, err := serviceTrust(svc)
+	if err != nil {
+		return nil, err
+	}
+	r := account.Role{Name: name, Path: path, Description: c.Params.String("Description"), AssumeRolePolicy: trust}
 	var out account.Role
-	err := update(ctx, c, func(tx *store.Tx) error {
+	err = update(ctx, c, func(tx *store.Tx) error {
 		var err error
 		if _, err := tx.Role(name); err == nil {
 			return account.Errorf(account.InvalidInput, "Service role name %s has been taken in this account, please try a different suffix.", name)
