@@ -112,7 +112,8 @@ type deleteServiceLinkedRoleResult struct {
 }
 
 // deleteServiceLinkedRole deletes the role at once (no resource of a real service uses
-// it here) and answers the deletion task's id in AWS's form.
+// it here; a role in an instance profile is in use and its task fails) and answers the
+// deletion task's id in AWS's form.
 func (a *API) deleteServiceLinkedRole(ctx context.Context, c *sts.Call) (any, error) {
 	r, err := loadRole(ctx, c, "iam:DeleteServiceLinkedRole", c.Params.String("RoleName"))
 	if err != nil {
@@ -124,8 +125,13 @@ func (a *API) deleteServiceLinkedRole(ctx context.Context, c *sts.Call) (any, er
 	})
 }
 
+type deletionReasonXML struct {
+	Reason string `xml:"Reason"`
+}
+
 type deletionStatusResult struct {
-	Status string `xml:"Status"`
+	Status string             `xml:"Status"`
+	Reason *deletionReasonXML `xml:"Reason,omitempty"`
 }
 
 // getServiceLinkedRoleDeletionStatus is authorized on the deleted role's ARN, which the
@@ -142,13 +148,17 @@ func (a *API) getServiceLinkedRoleDeletionStatus(ctx context.Context, c *sts.Cal
 	if err := c.Authorize("iam:GetServiceLinkedRoleDeletionStatus", roleARN); err != nil {
 		return nil, err
 	}
-	var status string
+	var status, reason string
 	if err := view(ctx, c, func(tx *store.Tx) error {
 		var err error
-		status, _, err = tx.ServiceLinkedRoleDeletionStatus(task)
+		status, reason, err = tx.ServiceLinkedRoleDeletionStatus(task)
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	return &deletionStatusResult{Status: status}, nil
+	out := &deletionStatusResult{Status: status}
+	if reason != "" {
+		out.Reason = &deletionReasonXML{Reason: reason}
+	}
+	return out, nil
 }

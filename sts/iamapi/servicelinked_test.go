@@ -74,6 +74,16 @@ func TestServiceLinkedRoles(t *testing.T) {
 	_, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("fake"), Path: aws.String("/aws-service-role/x.amazonaws.com/"), AssumeRolePolicyDocument: aws.String(ec2Trust)})
 	wantErr(t, err, "InvalidInput", http.StatusBadRequest, "reserved for service-linked roles")
 
+	// In use (in an instance profile), its deletion task fails and says why.
+	check(t, ignore(c.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: aws.String("ip")})))
+	check(t, ignore(c.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: aws.String("ip"), RoleName: name})))
+	busy := must[*iam.DeleteServiceLinkedRoleOutput](t)(c.DeleteServiceLinkedRole(ctx, &iam.DeleteServiceLinkedRoleInput{RoleName: name})).DeletionTaskId
+	bst := must[*iam.GetServiceLinkedRoleDeletionStatusOutput](t)(c.GetServiceLinkedRoleDeletionStatus(ctx, &iam.GetServiceLinkedRoleDeletionStatusInput{DeletionTaskId: busy}))
+	if bst.Status != "FAILED" || bst.Reason == nil || !strings.Contains(aws.ToString(bst.Reason.Reason), "instance profile") {
+		t.Errorf("busy deletion = %+v", bst)
+	}
+	check(t, ignore(c.RemoveRoleFromInstanceProfile(ctx, &iam.RemoveRoleFromInstanceProfileInput{InstanceProfileName: aws.String("ip"), RoleName: name})))
+
 	// DeleteServiceLinkedRole: a task, that succeeds.
 	del := must[*iam.DeleteServiceLinkedRoleOutput](t)(c.DeleteServiceLinkedRole(ctx, &iam.DeleteServiceLinkedRoleInput{RoleName: name}))
 	task := aws.ToString(del.DeletionTaskId)

@@ -45,11 +45,14 @@ func (tx *Tx) CreateServiceLinkedRole(r account.Role) (account.Role, error) {
 type serviceLinkedTask struct {
 	Status  string `json:"status"`
 	RoleARN string `json:"role"`
+	Reason  string `json:"reason,omitempty"`
 }
 
 // DeleteServiceLinkedRole deletes the service-linked role name with its policies, as
 // the service does once it no longer uses the role, and records the deletion task
-// taskID as SUCCEEDED. A role that is not service-linked is InvalidInput.
+// taskID as SUCCEEDED; a role still in an instance profile is in use: the task is
+// FAILED with the reason and the role stays. A role that is not service-linked is
+// InvalidInput.
 func (tx *Tx) DeleteServiceLinkedRole(name, taskID string) error {
 	if err := tx.checkWritable(); err != nil {
 		return err
@@ -60,6 +63,13 @@ func (tx *Tx) DeleteServiceLinkedRole(name, taskID string) error {
 	}
 	if !account.IsServiceLinkedRole(r) {
 		return account.Errorf(account.InvalidInput, "Role %s is not a service-linked role.", r.Name)
+	}
+	if n, err := tx.relCount(rRoleProfile, r.ID); err != nil || n > 0 {
+		if err != nil {
+			return err
+		}
+		return tx.put(bTasks, []byte(taskID), serviceLinkedTask{Status: "FAILED", RoleARN: r.ARN,
+			Reason: "The role is in use: remove it from its instance profiles first."})
 	}
 	tx.asAWS = true
 	defer func() { tx.asAWS = false }()
@@ -79,13 +89,13 @@ func (tx *Tx) DeleteServiceLinkedRole(name, taskID string) error {
 	return tx.put(bTasks, []byte(taskID), serviceLinkedTask{Status: "SUCCEEDED", RoleARN: r.ARN})
 }
 
-// ServiceLinkedRoleDeletionStatus returns the status of a deletion task and the ARN of
-// the role it deleted.
-func (tx *Tx) ServiceLinkedRoleDeletionStatus(taskID string) (status, roleARN string, err error) {
+// ServiceLinkedRoleDeletionStatus returns the status of a deletion task (SUCCEEDED or
+// FAILED) and, for a failed one, why.
+func (tx *Tx) ServiceLinkedRoleDeletionStatus(taskID string) (status, reason string, err error) {
 	var t serviceLinkedTask
 	ok, err := tx.get(bTasks, []byte(taskID), &t)
 	if err != nil || !ok {
 		return "", "", orErr(err, notFound("Deletion task %s cannot be found.", taskID))
 	}
-	return t.Status, t.RoleARN, nil
+	return t.Status, t.Reason, nil
 }
