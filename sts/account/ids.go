@@ -11,16 +11,13 @@ import (
 
 // ID prefixes, as AWS uses them for unique ids and access key ids.
 const (
-	PrefixUser              = "AIDA" // IAM user unique id
-	PrefixRole              = "AROA" // role unique id (and the first half of an assumed role's)
-	PrefixGroup             = "AGPA" // group unique id
-	PrefixPolicy            = "ANPA" // customer managed policy id
-	PrefixInstanceProfile   = "AIPA" // instance profile id
-	PrefixAccessKey         = "AKIA" // long-term access key id
-	PrefixSessionKey        = "ASIA" // temporary (STS) access key id
-	PrefixSSHPublicKey      = "APKA" // SSH public key id
-	PrefixServiceCredential = "ACCA" // service-specific credential id
-	PrefixServerCertificate = "ASCA" // server certificate id
+	PrefixUser            = "AIDA" // IAM user unique id
+	PrefixRole            = "AROA" // role unique id (and the first half of an assumed role's)
+	PrefixGroup           = "AGPA" // group unique id
+	PrefixPolicy          = "ANPA" // customer managed policy id
+	PrefixInstanceProfile = "AIPA" // instance profile id
+	PrefixAccessKey       = "AKIA" // long-term access key id
+	PrefixSessionKey      = "ASIA" // temporary (STS) access key id
 )
 
 const (

@@ -28,6 +28,17 @@ const (
 	CredServiceSpecific    CredentialKind = 'p'
 )
 
+// ID prefixes of the credentials and certificates, as AWS forms their ids.
+const (
+	PrefixSSHPublicKey      = "APKA" // SSH public key id (20 characters)
+	PrefixServiceCredential = "ACCA" // service-specific credential id (21)
+	PrefixServerCertificate = "ASCA" // server certificate id (21)
+)
+
+// RuleServerCertificateName is the constraint on server certificate names: the
+// instance profile name's (1–128 [\w+=,.@-]+).
+const RuleServerCertificateName = RuleInstanceProfileName
+
 // IAM's quotas on users' credentials and server certificates.
 const (
 	MaxSSHPublicKeysPerUser         = 5

@@ -15,29 +15,28 @@ type Rule uint8
 
 // Rules for the strings IAM constrains.
 const (
-	RuleUserName              Rule = iota + 1 // 1–64 [\w+=,.@-]+
-	RuleGroupName                             // 1–128 [\w+=,.@-]+
-	RuleRoleName                              // 1–64 [\w+=,.@-]+
-	RulePolicyName                            // 1–128 [\w+=,.@-]+
-	RuleInstanceProfileName                   // 1–128 [\w+=,.@-]+
-	RuleMFADeviceName                         // 1–226 [\w+=,.@-]+
-	RuleRoleSessionName                       // 2–64 [\w+=,.@-]* (STS)
-	RulePath                                  // 1–512: "/" or /[\x21-\x7E]+/
-	RulePolicyPath                            // 1–512: ((/[A-Za-z0-9.,+@=_-]+)*)/
-	RuleRoleDescription                       // 0–1000 printable Latin-1
-	RulePolicyDescription                     // 0–1000
-	RulePolicyDocument                        // 1–131072 of \t \n \r and U+0020–U+00FF
-	RuleTagKey                                // 1–128 [\p{L}\p{Z}\p{N}_.:/=+\-@]+
-	RuleTagValue                              // 0–256 [\p{L}\p{Z}\p{N}_.:/=+\-@]*
-	RuleSerialNumber                          // 9–256 [\w+=/:,.@-]+
-	RulePolicyVersionID                       // v[1-9][0-9]*(\.[A-Za-z0-9-]*)?
-	RuleAccountAlias                          // 3–63 lower-case letters, digits, single hyphens inside
-	RulePassword                              // 1–128 of \t \n \r and U+0020–U+00FF; never echoed
-	RuleThumbprint                            // 40 characters
-	RuleClientID                              // 1–255 characters
-	RuleOIDCURL                               // 1–255 characters
-	RuleAccessKeyID                           // 16–128 [\w]+
-	RuleServerCertificateName                 // 1–128 [\w+=,.@-]+
+	RuleUserName            Rule = iota + 1 // 1–64 [\w+=,.@-]+
+	RuleGroupName                           // 1–128 [\w+=,.@-]+
+	RuleRoleName                            // 1–64 [\w+=,.@-]+
+	RulePolicyName                          // 1–128 [\w+=,.@-]+
+	RuleInstanceProfileName                 // 1–128 [\w+=,.@-]+
+	RuleMFADeviceName                       // 1–226 [\w+=,.@-]+
+	RuleRoleSessionName                     // 2–64 [\w+=,.@-]* (STS)
+	RulePath                                // 1–512: "/" or /[\x21-\x7E]+/
+	RulePolicyPath                          // 1–512: ((/[A-Za-z0-9.,+@=_-]+)*)/
+	RuleRoleDescription                     // 0–1000 printable Latin-1
+	RulePolicyDescription                   // 0–1000
+	RulePolicyDocument                      // 1–131072 of \t \n \r and U+0020–U+00FF
+	RuleTagKey                              // 1–128 [\p{L}\p{Z}\p{N}_.:/=+\-@]+
+	RuleTagValue                            // 0–256 [\p{L}\p{Z}\p{N}_.:/=+\-@]*
+	RuleSerialNumber                        // 9–256 [\w+=/:,.@-]+
+	RulePolicyVersionID                     // v[1-9][0-9]*(\.[A-Za-z0-9-]*)?
+	RuleAccountAlias                        // 3–63 lower-case letters, digits, single hyphens inside
+	RulePassword                            // 1–128 of \t \n \r and U+0020–U+00FF; never echoed
+	RuleThumbprint                          // 40 characters
+	RuleClientID                            // 1–255 characters
+	RuleOIDCURL                             // 1–255 characters
+	RuleAccessKeyID                         // 16–128 [\w]+
 	ruleCount
 )
 
@@ -63,29 +62,28 @@ const (
 
 // rules is filled once at package initialisation and only read afterwards.
 var rules = [ruleCount]ruleSpec{
-	RuleUserName:              spec(1, 64, namePattern, namePattern),
-	RuleGroupName:             spec(1, 128, namePattern, namePattern),
-	RuleRoleName:              spec(1, 64, namePattern, namePattern),
-	RulePolicyName:            spec(1, 128, namePattern, namePattern),
-	RuleInstanceProfileName:   spec(1, 128, namePattern, namePattern),
-	RuleMFADeviceName:         spec(1, 226, namePattern, namePattern),
-	RuleRoleSessionName:       spec(2, 64, `[\w+=,.@-]*`, `[\w+=,.@-]*`),
-	RulePath:                  spec(1, 512, `(\u002F)|(\u002F[\u0021-\u007E]+\u002F)`, `/|/[\x21-\x7E]+/`),
-	RulePolicyPath:            spec(1, 512, `((/[A-Za-z0-9\.,\+@=_-]+)*)/`, `(/[A-Za-z0-9.,+@=_-]+)*/`),
-	RuleRoleDescription:       spec(0, 1000, `[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*`, `[\t\n\r\x20-\x7E\x{A1}-\x{FF}]*`),
-	RulePolicyDescription:     spec(0, 1000, "", ""),
-	RulePolicyDocument:        spec(1, 131072, `[\u0009\u000A\u000D\u0020-\u00FF]+`, `[\t\n\r\x20-\x{FF}]+`),
-	RuleTagKey:                spec(1, 128, tagPattern+"+", tagPattern+"+"),
-	RuleTagValue:              spec(0, 256, tagPattern+"*", tagPattern+"*"),
-	RuleSerialNumber:          spec(9, 256, `[\w+=/:,.@-]+`, `[\w+=/:,.@-]+`),
-	RulePolicyVersionID:       spec(0, 0, `v[1-9][0-9]*(\.[A-Za-z0-9-]*)?`, `v[1-9][0-9]*(\.[A-Za-z0-9-]*)?`),
-	RuleAccountAlias:          spec(3, 63, `^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$`, ""),
-	RulePassword:              {min: 1, max: 128, pattern: `[\u0009\u000A\u000D\u0020-\u00FF]+`, re: regexp.MustCompile(`^[\t\n\r\x20-\x{FF}]+$`), sensitive: true},
-	RuleThumbprint:            spec(40, 40, "", ""),
-	RuleClientID:              spec(1, 255, "", ""),
-	RuleOIDCURL:               spec(1, 255, "", ""),
-	RuleAccessKeyID:           spec(16, 128, `[\w]+`, `\w+`),
-	RuleServerCertificateName: spec(1, 128, namePattern, namePattern),
+	RuleUserName:            spec(1, 64, namePattern, namePattern),
+	RuleGroupName:           spec(1, 128, namePattern, namePattern),
+	RuleRoleName:            spec(1, 64, namePattern, namePattern),
+	RulePolicyName:          spec(1, 128, namePattern, namePattern),
+	RuleInstanceProfileName: spec(1, 128, namePattern, namePattern),
+	RuleMFADeviceName:       spec(1, 226, namePattern, namePattern),
+	RuleRoleSessionName:     spec(2, 64, `[\w+=,.@-]*`, `[\w+=,.@-]*`),
+	RulePath:                spec(1, 512, `(\u002F)|(\u002F[\u0021-\u007E]+\u002F)`, `/|/[\x21-\x7E]+/`),
+	RulePolicyPath:          spec(1, 512, `((/[A-Za-z0-9\.,\+@=_-]+)*)/`, `(/[A-Za-z0-9.,+@=_-]+)*/`),
+	RuleRoleDescription:     spec(0, 1000, `[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*`, `[\t\n\r\x20-\x7E\x{A1}-\x{FF}]*`),
+	RulePolicyDescription:   spec(0, 1000, "", ""),
+	RulePolicyDocument:      spec(1, 131072, `[\u0009\u000A\u000D\u0020-\u00FF]+`, `[\t\n\r\x20-\x{FF}]+`),
+	RuleTagKey:              spec(1, 128, tagPattern+"+", tagPattern+"+"),
+	RuleTagValue:            spec(0, 256, tagPattern+"*", tagPattern+"*"),
+	RuleSerialNumber:        spec(9, 256, `[\w+=/:,.@-]+`, `[\w+=/:,.@-]+`),
+	RulePolicyVersionID:     spec(0, 0, `v[1-9][0-9]*(\.[A-Za-z0-9-]*)?`, `v[1-9][0-9]*(\.[A-Za-z0-9-]*)?`),
+	RuleAccountAlias:        spec(3, 63, `^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$`, ""),
+	RulePassword:            {min: 1, max: 128, pattern: `[\u0009\u000A\u000D\u0020-\u00FF]+`, re: regexp.MustCompile(`^[\t\n\r\x20-\x{FF}]+$`), sensitive: true},
+	RuleThumbprint:          spec(40, 40, "", ""),
+	RuleClientID:            spec(1, 255, "", ""),
+	RuleOIDCURL:             spec(1, 255, "", ""),
+	RuleAccessKeyID:         spec(16, 128, `[\w]+`, `\w+`),
 }
 
 // Check reports whether value satisfies the rule; field is the API parameter name used in

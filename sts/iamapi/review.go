@@ -492,7 +492,7 @@ func (a *API) getAccountSummary(ctx context.Context, c *sts.Call) (any, error) {
 		{"VersionsPerPolicyQuota", account.MaxPolicyVersions}, {"PolicySizeQuota", store.MaxManagedPolicySize},
 		{"UserPolicySizeQuota", 2048}, {"GroupPolicySizeQuota", 5120}, {"RolePolicySizeQuota", 10240},
 		{"AssumeRolePolicySizeQuota", 2048}, {"GroupsPerUserQuota", account.MaxGroupsPerUser},
-		{"AccessKeysPerUserQuota", account.MaxAccessKeysPerUser}, {"SigningCertificatesPerUserQuota", account.MaxSigningCertificatesPerUser},
+		{"AccessKeysPerUserQuota", account.MaxAccessKeysPerUser}, {"SigningCertificatesPerUserQuota", 2},
 		{"AttachedPoliciesPerUserQuota", account.MaxManagedPoliciesPerOne},
 		{"AttachedPoliciesPerGroupQuota", account.MaxManagedPoliciesPerOne},
 		{"AttachedPoliciesPerRoleQuota", account.MaxManagedPoliciesPerOne},

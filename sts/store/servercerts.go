@@ -10,7 +10,11 @@ type serverCertRecord struct {
 	SealedKey []byte `json:"key"`
 }
 
-const purposeServerKey = "server-certificate-key"
+const (
+	bServerCerts     = "servercerts"
+	nServerCert      = 's' // name index kind
+	purposeServerKey = "server-certificate-key"
+)
 
 // UploadServerCertificate stores c (Name, Path default "/", Body, Chain, Expiration,
 // Tags and PrivateKey, already checked to match) with its private key sealed. An

@@ -41,6 +41,8 @@ func (tx *Tx) CreateServiceLinkedRole(r account.Role) (account.Role, error) {
 	return tx.CreateRole(r)
 }
 
+const bTasks = "tasks" // service-linked role deletion tasks
+
 // serviceLinkedTask is a deletion task of a service-linked role.
 type serviceLinkedTask struct {
 	Status  string `json:"status"`

@@ -25,24 +25,21 @@ const schemaVersion = "1"
 
 // Buckets.
 const (
-	bMeta        = "meta"
-	bUsers       = "users"
-	bGroups      = "groups"
-	bRoles       = "roles"
-	bPolicies    = "policies"
-	bVersions    = "versions"
-	bProfiles    = "profiles"
-	bNames       = "names"
-	bKeys        = "keys"
-	bLogins      = "logins"
-	bMFA         = "mfa"
-	bOIDC        = "oidc"
-	bSecrets     = "secrets"
-	bRel         = "rel"
-	bUsage       = "usage"
-	bUserCreds   = "usercreds" // SSH public keys, signing certificates, service-specific credentials
-	bServerCerts = "servercerts"
-	bTasks       = "tasks" // service-linked role deletion tasks
+	bMeta     = "meta"
+	bUsers    = "users"
+	bGroups   = "groups"
+	bRoles    = "roles"
+	bPolicies = "policies"
+	bVersions = "versions"
+	bProfiles = "profiles"
+	bNames    = "names"
+	bKeys     = "keys"
+	bLogins   = "logins"
+	bMFA      = "mfa"
+	bOIDC     = "oidc"
+	bSecrets  = "secrets"
+	bRel      = "rel"
+	bUsage    = "usage"
 )
 
 // Meta keys.

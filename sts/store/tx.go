@@ -83,12 +83,11 @@ func (tx *Tx) del(bucket string, key []byte) error {
 
 // Name index kinds.
 const (
-	nUser       = 'u'
-	nGroup      = 'g'
-	nRole       = 'r'
-	nPolicy     = 'p'
-	nProfile    = 'i'
-	nServerCert = 's'
+	nUser    = 'u'
+	nGroup   = 'g'
+	nRole    = 'r'
+	nPolicy  = 'p'
+	nProfile = 'i'
 )
 
 // lookupName returns the id indexed under name, or "".
@@ -109,8 +108,6 @@ const (
 	rRoleProfile  = "rp" // role id → instance profile id
 	rUserKey      = "uk" // user id (account id for root) → access key id
 	rUserMFA      = "um" // user id → lower-case MFA serial
-	rUserCred     = "uc" // user id → credential kind letter + credential id
-	rCertDigest   = "cd" // signing certificate SHA-256 → certificate id (account-wide)
 	relSeparator  = 0
 	relPresentVal = 1
 )

@@ -15,7 +15,13 @@ type userCredRecord struct {
 	SealedSecret []byte `json:"secret,omitempty"`
 }
 
-const purposeServiceCredential = "service-credential"
+const (
+	bUserCreds = "usercreds" // SSH public keys, signing certificates, service-specific credentials
+	rUserCred  = "uc"        // relation: user id → credential kind letter + credential id
+	// rCertDigest relates a signing certificate's SHA-256 to its id (account-wide).
+	rCertDigest              = "cd"
+	purposeServiceCredential = "service-credential"
+)
 
 // credKinds describes each kind of user credential: its quota and IAM's messages.
 var credKinds = map[account.CredentialKind]struct {
