@@ -11,9 +11,3 @@ func IsServiceLinkedPath(path string) bool { return strings.HasPrefix(path, Serv
 
 // IsServiceLinkedRole reports whether r is a service-linked role.
 func IsServiceLinkedRole(r Role) bool { return IsServiceLinkedPath(r.Path) }
-
-// ErrProtectedRole is IAM's refusal to change or delete a service-linked role through
-// the ordinary role calls.
-func ErrProtectedRole(name string) error {
-	return Errorf(UnmodifiableEntity, "Cannot perform the operation on the protected role '%s' - this role is only modifiable by AWS", name)
-}

@@ -95,9 +95,10 @@
 // CreateServiceLinkedRole makes the service's role (AWSServiceRoleFor…, at
 // /aws-service-role/SERVICE/, trusted by the service, with the service's AWS managed
 // policy when the catalog has it) for the services of a built-in table;
-// DeleteServiceLinkedRole deletes it at once and its task is SUCCEEDED. The store
-// refuses the ordinary calls that would change or delete such a role (UnmodifiableEntity)
-// and CreateRole on that path; the description may be edited.
+// DeleteServiceLinkedRole deletes it at once with its policies and its task is
+// SUCCEEDED (FAILED, with the reason, while the role is in an instance profile). The
+// ordinary role calls cannot change or delete it: the policy engine refuses them
+// (policy.AWSOwned).
 //
 // # Last-accessed data
 //

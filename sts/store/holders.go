@@ -120,7 +120,7 @@ func (tx *Tx) AttachPolicy(ref account.Ref, arn string) error {
 	if err := tx.checkWritable(); err != nil {
 		return err
 	}
-	h, err := tx.modifiableHolder(ref)
+	h, err := tx.holder(ref)
 	if err != nil {
 		return err
 	}
@@ -149,7 +149,7 @@ func (tx *Tx) DetachPolicy(ref account.Ref, arn string) error {
 	if err := tx.checkWritable(); err != nil {
 		return err
 	}
-	h, err := tx.modifiableHolder(ref)
+	h, err := tx.holder(ref)
 	if err != nil {
 		return err
 	}
@@ -203,7 +203,7 @@ func (tx *Tx) SetPermissionsBoundary(ref account.Ref, arn string) error {
 	if err := tx.checkWritable(); err != nil {
 		return err
 	}
-	h, err := tx.modifiableHolder(ref)
+	h, err := tx.holder(ref)
 	if err != nil {
 		return err
 	}
@@ -248,7 +248,7 @@ func (tx *Tx) PutInlinePolicy(ref account.Ref, name, document string) error {
 	if err := account.ValidatePolicyDocument("policyDocument", document); err != nil {
 		return err
 	}
-	h, err := tx.modifiableHolder(ref)
+	h, err := tx.holder(ref)
 	if err != nil {
 		return err
 	}
@@ -299,7 +299,7 @@ func (tx *Tx) DeleteInlinePolicy(ref account.Ref, name string) error {
 	if err := tx.checkWritable(); err != nil {
 		return err
 	}
-	h, err := tx.modifiableHolder(ref)
+	h, err := tx.holder(ref)
 	if err != nil {
 		return err
 	}

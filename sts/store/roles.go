@@ -13,9 +13,6 @@ func (tx *Tx) CreateRole(r account.Role) (account.Role, error) {
 	if err := tx.checkWritable(); err != nil {
 		return account.Role{}, err
 	}
-	if account.IsServiceLinkedPath(r.Path) && !tx.asAWS {
-		return account.Role{}, account.Errorf(account.InvalidInput, "The path %s is reserved for service-linked roles: create them with CreateServiceLinkedRole.", r.Path)
-	}
 	if r.Path == "" {
 		r.Path = "/"
 	}
@@ -160,11 +157,6 @@ func (tx *Tx) UpdateRole(name string, u RoleUpdate) (account.Role, error) {
 	if err != nil {
 		return account.Role{}, err
 	}
-	if u.AssumeRolePolicy != "" || u.MaxSessionDuration != 0 || !u.RevokeSessionsBefore.IsZero() {
-		if err := tx.modifiable(r); err != nil {
-			return account.Role{}, err
-		}
-	}
 	if u.Description != nil {
 		r.Description = *u.Description
 	}
@@ -196,9 +188,6 @@ func (tx *Tx) DeleteRole(name string) error {
 	if err != nil {
 		return err
 	}
-	if err := tx.modifiable(r); err != nil {
-		return err
-	}
 	if n, err := tx.relCount(rRoleProfile, r.ID); err != nil || n > 0 {
 		return orErr(err, conflict("Cannot delete entity, must remove roles from instance profile first."))
 	}
@@ -214,9 +203,6 @@ func (tx *Tx) DeleteRole(name string) error {
 		}
 	}
 	if err := tx.deleteUsage(usageRole, r.ID); err != nil {
-		return err
-	}
-	if err := tx.deleteAccessUsage(r.ID); err != nil {
 		return err
 	}
 	if err := tx.del(bNames, nameKey(nRole, r.Name)); err != nil {

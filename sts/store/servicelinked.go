@@ -5,30 +5,8 @@ import (
 )
 
 // Service-linked roles are created and deleted for a service by AWS (here: by
-// CreateServiceLinkedRole and DeleteServiceLinkedRole); customers cannot change their
-// trust or permissions policies, nor delete them, through the ordinary role calls.
-
-// modifiable refuses a change to a service-linked role unless AWS itself makes it.
-func (tx *Tx) modifiable(r account.Role) error {
-	if account.IsServiceLinkedRole(r) && !tx.asAWS {
-		return account.ErrProtectedRole(r.Name)
-	}
-	return nil
-}
-
-// modifiableHolder is holder for a change of policies or boundary.
-func (tx *Tx) modifiableHolder(ref account.Ref) (*holder, error) {
-	if ref.Kind == account.KindRole {
-		r, err := tx.Role(ref.Name)
-		if err != nil {
-			return nil, err
-		}
-		if err := tx.modifiable(r); err != nil {
-			return nil, err
-		}
-	}
-	return tx.holder(ref)
-}
+// CreateServiceLinkedRole and DeleteServiceLinkedRole). That customers cannot change
+// them through the ordinary role calls is the policy engine's rule (policy.AWSOwned).
 
 // CreateServiceLinkedRole creates r (its path under /aws-service-role/, its trust
 // policy and policies set by the caller) as AWS does for a service.
@@ -36,8 +14,6 @@ func (tx *Tx) CreateServiceLinkedRole(r account.Role) (account.Role, error) {
 	if !account.IsServiceLinkedPath(r.Path) {
 		return account.Role{}, account.Errorf(account.InvalidInput, "A service-linked role's path must start with %s.", account.ServiceLinkedPathPrefix)
 	}
-	tx.asAWS = true
-	defer func() { tx.asAWS = false }()
 	return tx.CreateRole(r)
 }
 
@@ -73,8 +49,6 @@ func (tx *Tx) DeleteServiceLinkedRole(name, taskID string) error {
 		return tx.put(bTasks, []byte(taskID), serviceLinkedTask{Status: "FAILED", RoleARN: r.ARN,
 			Reason: "The role is in use: remove it from its instance profiles first."})
 	}
-	tx.asAWS = true
-	defer func() { tx.asAWS = false }()
 	for _, arn := range r.ManagedPolicies {
 		if err := tx.DetachPolicy(account.RoleRef(r.Name), arn); err != nil {
 			return err

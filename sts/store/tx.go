@@ -24,7 +24,6 @@ type Tx struct {
 	kv       kv.Tx
 	writable bool
 	changed  bool // an authorization-relevant write happened: bump the generation
-	asAWS    bool // AWS itself acts (service-linked roles): protected roles may change
 }
 
 // AccountID returns the store's account id.

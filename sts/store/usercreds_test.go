@@ -106,42 +106,61 @@ func TestUserCredentialsAndServerCertificates(t *testing.T) {
 	})
 }
 
-// TestServiceLinkedRoleProtection: the ordinary calls cannot change a service-linked
-// role; the service-linked calls can.
-func TestServiceLinkedRoleProtection(t *testing.T) {
+// TestServiceLinkedRoleTasks: service-linked roles live on their path; deleting one
+// takes its policies along, or fails as a task while the role is in use.
+func TestServiceLinkedRoleTasks(t *testing.T) {
 	eachBackend(t, func(t *testing.T, s *Store, _ *clock) {
 		ctx := context.Background()
 		const trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"x.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
 		slr := account.Role{Name: "AWSServiceRoleForX", Path: "/aws-service-role/x.amazonaws.com/", AssumeRolePolicy: trust,
 			InlinePolicies: account.InlinePolicies{{Name: "p", Document: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"x:*","Resource":"*"}]}`}}}
-		err := s.Update(ctx, func(tx *Tx) error { _, err := tx.CreateRole(slr); return err })
-		wantCode(t, "CreateRole on the reserved path", err, account.InvalidInput, "")
-		update(t, s, func(tx *Tx) error { _, err := tx.CreateServiceLinkedRole(slr); return err })
-		ref := account.RoleRef(slr.Name)
-		protected := "Cannot perform the operation on the protected role 'AWSServiceRoleForX' - this role is only modifiable by AWS"
-		for what, fn := range map[string]func(tx *Tx) error{
-			"DeleteRole":         func(tx *Tx) error { return tx.DeleteRole(slr.Name) },
-			"PutInlinePolicy":    func(tx *Tx) error { return tx.PutInlinePolicy(ref, "q", slr.InlinePolicies[0].Document) },
-			"DeleteInlinePolicy": func(tx *Tx) error { return tx.DeleteInlinePolicy(ref, "p") },
-			"AttachPolicy":       func(tx *Tx) error { return tx.AttachPolicy(ref, "arn:aws:iam::aws:policy/AdministratorAccess") },
-			"trust policy": func(tx *Tx) error {
-				_, err := tx.UpdateRole(slr.Name, RoleUpdate{AssumeRolePolicy: trust})
-				return err
-			},
-		} {
-			wantCode(t, what, s.Update(ctx, fn), account.UnmodifiableEntity, protected)
-		}
-		desc := "edited"
-		update(t, s, func(tx *Tx) error { _, err := tx.UpdateRole(slr.Name, RoleUpdate{Description: &desc}); return err })
-		update(t, s, func(tx *Tx) error { return tx.DeleteServiceLinkedRole(slr.Name, "task/x") })
-		view(t, s, func(tx *Tx) error {
-			st, _, err := tx.ServiceLinkedRoleDeletionStatus("task/x")
-			if st != "SUCCEEDED" {
-				t.Errorf("status %s", st)
-			}
-			_, rerr := tx.Role(slr.Name)
-			wantCode(t, "deleted role", rerr, account.NoSuchEntity, "")
+		err := s.Update(ctx, func(tx *Tx) error {
+			_, err := tx.CreateServiceLinkedRole(account.Role{Name: "plain", Path: "/", AssumeRolePolicy: trust})
 			return err
+		})
+		wantCode(t, "a service-linked role off its path", err, account.InvalidInput, "")
+		update(t, s, func(tx *Tx) error {
+			if _, err := tx.CreateServiceLinkedRole(slr); err != nil {
+				return err
+			}
+			if _, err := tx.CreateRole(account.Role{Name: "plain", AssumeRolePolicy: trust}); err != nil {
+				return err
+			}
+			if _, err := tx.CreateInstanceProfile(account.InstanceProfile{Name: "ip"}); err != nil {
+				return err
+			}
+			return tx.AddRoleToInstanceProfile("ip", slr.Name)
+		})
+		err = s.Update(ctx, func(tx *Tx) error { return tx.DeleteServiceLinkedRole("plain", "task/plain") })
+		wantCode(t, "an ordinary role", err, account.InvalidInput, "Role plain is not a service-linked role.")
+		status := func(task string) (string, string) {
+			var st, reason string
+			view(t, s, func(tx *Tx) error {
+				var err error
+				st, reason, err = tx.ServiceLinkedRoleDeletionStatus(task)
+				return err
+			})
+			return st, reason
+		}
+		update(t, s, func(tx *Tx) error { return tx.DeleteServiceLinkedRole(slr.Name, "task/busy") })
+		if st, reason := status("task/busy"); st != "FAILED" || reason == "" {
+			t.Errorf("in use: %s %q", st, reason)
+		}
+		update(t, s, func(tx *Tx) error {
+			if err := tx.RemoveRoleFromInstanceProfile("ip", slr.Name); err != nil {
+				return err
+			}
+			return tx.DeleteServiceLinkedRole(slr.Name, "task/x")
+		})
+		if st, _ := status("task/x"); st != "SUCCEEDED" {
+			t.Errorf("status %s", st)
+		}
+		view(t, s, func(tx *Tx) error {
+			_, err := tx.Role(slr.Name)
+			wantCode(t, "deleted role", err, account.NoSuchEntity, "")
+			_, _, err = tx.ServiceLinkedRoleDeletionStatus("task/none")
+			wantCode(t, "unknown task", err, account.NoSuchEntity, "")
+			return nil
 		})
 		if err := s.Check(ctx); err != nil {
 			t.Fatal(err)
