@@ -21,6 +21,7 @@ import (
 
 	"github.com/credbroker/credbroker/broker/config"
 	"github.com/credbroker/credbroker/broker/keystore"
+	"github.com/credbroker/credbroker/broker/peer"
 	"github.com/credbroker/credbroker/broker/rules"
 	"github.com/credbroker/credbroker/broker/session"
 	"github.com/credbroker/credbroker/imds"
@@ -80,6 +81,9 @@ type Options struct {
 	// credentials handed out again on a connection already logged.
 	// Default DefaultAuditSummaryEvery.
 	AuditSummaryEvery time.Duration
+	// WatchExit calls gone when process pid exits (default
+	// peer.WatchExit, a pidfd); IssueToken withdraws exec tokens with it.
+	WatchExit func(pid int, gone func()) (stop func(), err error)
 	// Identify finds the caller of an endpoint request from its context.
 	// Default: the peer package's connection context (peer.FromContext).
 	Identify func(ctx context.Context, c imds.Caller) (Caller, error)
@@ -123,6 +127,9 @@ type Broker struct {
 
 	mfaMu sync.Mutex
 	mfa   map[mfaKey]mfaSession
+
+	watchMu sync.Mutex
+	watches map[[sha256.Size]byte]func() // exec tokens' exit watches, by token digest
 }
 
 // state is one configuration, compiled.
@@ -200,6 +207,9 @@ func New(cfg *config.Config, optFns ...func(*Options)) (*Broker, error) {
 	}
 	if o.Identify == nil {
 		o.Identify = identifyPeer
+	}
+	if o.WatchExit == nil {
+		o.WatchExit = peer.WatchExit
 	}
 	b := &Broker{o: o, log: o.Logger, started: o.Now(), mfa: map[mfaKey]mfaSession{}}
 	b.metrics = newMetrics(b)
@@ -476,6 +486,12 @@ func needsHuman(err error) bool {
 
 // Close stops refreshes, aborts fetches under way and flushes the audit log.
 func (b *Broker) Close() {
+	b.watchMu.Lock()
+	for k, stop := range b.watches {
+		stop()
+		delete(b.watches, k)
+	}
+	b.watchMu.Unlock()
 	b.cache.Close()
 	b.auditor.close()
 }

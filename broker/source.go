@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -53,11 +54,24 @@ func (b *Broker) decide(st *state, c Caller) (rules.Decision, error) {
 	return d, nil
 }
 
-// Role returns the role the rules give the caller (imds.Source).
-func (b *Broker) Role(ctx context.Context, ic imds.Caller) (imds.RoleInfo, error) {
+// identify finds the caller of an endpoint request, and refuses a token
+// bound to another uid than the caller's.
+func (b *Broker) identify(ctx context.Context, ic imds.Caller) (Caller, error) {
 	c, err := b.o.Identify(ctx, ic)
 	if err != nil {
-		return imds.RoleInfo{}, fmt.Errorf("%w: the caller cannot be identified: %v", imds.ErrNoRole, err)
+		return nil, fmt.Errorf("%w: the caller cannot be identified: %v", imds.ErrNoRole, err)
+	}
+	if ic.UIDBound && c.UID() != ic.BoundUID {
+		return nil, fmt.Errorf("%w: uid %d presented a container token issued to uid %d", imds.ErrNoRole, c.UID(), ic.BoundUID)
+	}
+	return c, nil
+}
+
+// Role returns the role the rules give the caller (imds.Source).
+func (b *Broker) Role(ctx context.Context, ic imds.Caller) (imds.RoleInfo, error) {
+	c, err := b.identify(ctx, ic)
+	if err != nil {
+		return imds.RoleInfo{}, err
 	}
 	st := b.state.Load()
 	d, err := b.decide(st, c)
@@ -76,9 +90,9 @@ func (b *Broker) Role(ctx context.Context, ic imds.Caller) (imds.RoleInfo, error
 // container token it presented is bound to. It never waits for STS longer
 // than the cache's miss wait: a session not fetched yet is ErrNotReady.
 func (b *Broker) Credentials(ctx context.Context, ic imds.Caller, role string) (imds.Credentials, error) {
-	c, err := b.o.Identify(ctx, ic)
+	c, err := b.identify(ctx, ic)
 	if err != nil {
-		return imds.Credentials{}, fmt.Errorf("%w: the caller cannot be identified: %v", imds.ErrNoRole, err)
+		return imds.Credentials{}, err
 	}
 	st := b.state.Load()
 	var r *roleState
@@ -172,29 +186,61 @@ func (b *Broker) CredentialsFor(ctx context.Context, c Caller, role string) (aws
 	return creds, nil
 }
 
-// IssueToken returns a new container endpoint token bound to role, for a
-// caller its rules allow that role (`credbroker exec ROLE`), and starts
-// fetching the role's session. RevokeToken withdraws it.
+// IssueToken returns a new container endpoint token bound to role and to
+// the caller's uid, for a caller its rules allow that role (`credbroker exec
+// ROLE`), and starts fetching the role's session. The token is withdrawn
+// by RevokeToken, or when the caller's process exits however it ends
+// (SIGKILL included): the broker watches it through a pidfd. A caller
+// whose process cannot be watched gets no token.
 func (b *Broker) IssueToken(ctx context.Context, c Caller, role string) (string, error) {
 	st := b.state.Load()
 	r, err := b.allowed(st, c, role)
 	if err != nil {
 		return "", err
 	}
+	pid, err := c.PID()
+	if err != nil {
+		return "", fmt.Errorf("a container token is withdrawn when its process exits, and the process of uid %d cannot be found: %w", c.UID(), err)
+	}
 	tok, err := imds.NewToken(nil)
 	if err != nil {
 		return "", err
 	}
-	if err := b.o.Tokens.Add(tok, role); err != nil {
+	if err := b.o.Tokens.AddBinding(tok, imds.Binding{Role: role, UIDBound: true, UID: c.UID()}); err != nil {
 		return "", err
 	}
-	bd := b.binding(st, r, c)
-	if err := bd.sess.Warm(ctx); err != nil {
+	key := sha256.Sum256([]byte(tok))
+	stop, err := b.o.WatchExit(pid, func() {
+		if b.forgetWatch(key) && b.o.Tokens.Remove(tok) {
+			b.log.Info("container token withdrawn: its process exited", "role", role, "uid", c.UID(), "pid", pid)
+		}
+	})
+	if err != nil {
 		b.o.Tokens.Remove(tok)
 		return "", err
 	}
-	b.log.Info("container token issued", "role", role, "uid", c.UID())
+	b.watchMu.Lock()
+	if b.watches == nil {
+		b.watches = map[[sha256.Size]byte]func(){}
+	}
+	b.watches[key] = stop
+	b.watchMu.Unlock()
+	bd := b.binding(st, r, c)
+	if err := bd.sess.Warm(ctx); err != nil {
+		b.RevokeToken(tok)
+		return "", err
+	}
+	b.log.Info("container token issued", "role", role, "uid", c.UID(), "pid", pid)
 	return tok, nil
+}
+
+// forgetWatch drops the watch of a token; it reports whether there was one.
+func (b *Broker) forgetWatch(key [sha256.Size]byte) bool {
+	b.watchMu.Lock()
+	defer b.watchMu.Unlock()
+	_, ok := b.watches[key]
+	delete(b.watches, key)
+	return ok
 }
 
 // RevokeToken stops accepting a token IssueToken returned (tokens bound to
@@ -203,5 +249,30 @@ func (b *Broker) RevokeToken(tok string) bool {
 	if role, ok := b.o.Tokens.Lookup(tok); !ok || role == "" {
 		return false
 	}
+	key := sha256.Sum256([]byte(tok))
+	b.watchMu.Lock()
+	stop := b.watches[key]
+	delete(b.watches, key)
+	b.watchMu.Unlock()
+	if stop != nil {
+		stop()
+	}
 	return b.o.Tokens.Remove(tok)
+}
+
+// UserToken returns the container token of the caller's uid (`credbroker
+// env`): bound to that uid, to no role (the caller gets the role its rules
+// give, as from IMDS), and the same every time for as long as the
+// daemon's container token stays. A caller the rules give no role gets an
+// error that says so.
+func (b *Broker) UserToken(c Caller) (string, error) {
+	st := b.state.Load()
+	d, err := b.decide(st, c)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrNotAllowed, err)
+	}
+	if d.Role == "" || st.roles[d.Role] == nil {
+		return "", fmt.Errorf("%w: uid %d matches no client rule and there is no default_role", ErrNotAllowed, c.UID())
+	}
+	return b.o.Tokens.UserToken(c.UID())
 }

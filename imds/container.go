@@ -161,13 +161,15 @@ func (h *Container) serve(w http.ResponseWriter, r *http.Request, c connInfo) {
 		h.render(w, errMissingAuth)
 		return
 	}
-	bound, ok := h.tokens.Lookup(auth[0])
+	tb, ok := h.tokens.Binding(auth[0])
 	if !ok || len(auth) != 1 {
 		h.opts.Logger.Debug("refused a container request with a wrong token", "remote", r.RemoteAddr)
 		h.render(w, errWrongAuth)
 		return
 	}
-	caller := Caller{Remote: c.remote, Local: c.local, Endpoint: EndpointContainer, BoundRole: bound}
+	bound := tb.Role
+	caller := Caller{Remote: c.remote, Local: c.local, Endpoint: EndpointContainer, BoundRole: bound,
+		UIDBound: tb.UIDBound, BoundUID: tb.UID}
 	ctx, cancel := h.prov.bound(r.Context())
 	defer cancel()
 	role := bound

@@ -145,6 +145,29 @@ func FuzzTokenVerify(f *testing.F) {
 	})
 }
 
+// FuzzUserToken: only the tokens UserToken derived are accepted, each for
+// its own uid.
+func FuzzUserToken(f *testing.F) {
+	s := NewTokenSet()
+	s.SetUserKey([]byte("0123456789abcdef0123456789abcdef"))
+	good, _ := s.UserToken(1001)
+	f.Add(good)
+	f.Add(good[:len(good)-1])
+	f.Add("cbu1.1002." + good[len("cbu1.1001."):])
+	f.Add("cbu1.")
+	f.Add("cbu1.4294967295.AAAA")
+	f.Fuzz(func(t *testing.T, tok string) {
+		b, ok := s.Binding(tok)
+		if !ok {
+			return
+		}
+		want, _ := s.UserToken(b.UID)
+		if tok != want || !b.UIDBound || b.Role != "" {
+			t.Fatalf("forged token %q accepted as %+v", tok, b)
+		}
+	})
+}
+
 func FuzzParseTTL(f *testing.F) {
 	for _, s := range []string{"1", "21600", "21601", "0", "+5", "-5", " 5", "05", "1e3", ""} {
 		f.Add(s)

@@ -43,6 +43,12 @@ type Caller struct {
 	// BoundRole is the role the container token was bound to (TokenSet.Add),
 	// or "" when the token is not bound or on the IMDS endpoint.
 	BoundRole string
+	// UIDBound says the container token was issued to the user BoundUID
+	// only (TokenSet.AddBinding, TokenSet.UserToken): the Source must refuse
+	// it, with an error wrapping ErrNoRole, to a caller of any other uid or
+	// one it cannot identify.
+	UIDBound bool
+	BoundUID uint32
 }
 
 // RoleInfo is the role a caller gets, as IMDS presents it.

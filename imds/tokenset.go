@@ -1,6 +1,7 @@
 package imds
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -9,24 +10,46 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 )
 
 // TokenSet is the set of Authorization tokens the container endpoint accepts.
 // Each token may be bound to one role (how `credbroker exec ROLE` hands a
-// child process exactly that role). Only SHA-256 digests are kept: a token is
-// looked up by its digest and the digests compared in constant time. Lookups
-// are lock-free; changes copy the (small) set. Safe for concurrent use.
+// child process exactly that role) and to the uid it was issued to. Only
+// SHA-256 digests are kept: a token is looked up by its digest and the
+// digests compared in constant time. Lookups are lock-free; changes copy the
+// (small) set. Safe for concurrent use.
+//
+// Besides the tokens added, a set with a user key (SetUserKey) accepts the
+// per-user tokens UserToken derives from it: bound to their uid, stateless,
+// one per uid for as long as the key stays.
 type TokenSet struct {
-	mu  sync.Mutex // serialises writers
-	cur atomic.Pointer[map[[sha256.Size]byte]tokenEntry]
+	mu      sync.Mutex // serialises writers
+	cur     atomic.Pointer[map[[sha256.Size]byte]tokenEntry]
+	userKey atomic.Pointer[[]byte]
+}
+
+// Binding is what a token is good for. The zero value is a token of any
+// caller, whose role the Source decides.
+type Binding struct {
+	// Role, if set, is the only role the token gets.
+	Role string
+	// UIDBound says the token works only for a caller of uid UID (the
+	// Source checks the caller of the connection against it).
+	UIDBound bool
+	UID      uint32
 }
 
 type tokenEntry struct {
 	digest [sha256.Size]byte
-	role   string
+	bind   Binding
 }
+
+// userTokenPrefix starts every per-user token: "cbu1.<uid>.<mac>".
+const userTokenPrefix = "cbu1."
 
 // Token length bounds: long enough to be unguessable, short enough for a header.
 const (
@@ -70,8 +93,17 @@ func checkToken(token string) error {
 // Add accepts token from now on. role binds it to that role; "" leaves the
 // role to the Source. Adding a token again replaces its binding.
 func (s *TokenSet) Add(token, role string) error {
+	return s.AddBinding(token, Binding{Role: role})
+}
+
+// AddBinding accepts token from now on for what b allows. Adding a token
+// again replaces its binding.
+func (s *TokenSet) AddBinding(token string, b Binding) error {
 	if err := checkToken(token); err != nil {
 		return err
+	}
+	if strings.HasPrefix(token, userTokenPrefix) {
+		return fmt.Errorf("imds: a container token must not start with %q (the per-user tokens' prefix)", userTokenPrefix)
 	}
 	d := sha256.Sum256([]byte(token))
 	s.mu.Lock()
@@ -81,13 +113,16 @@ func (s *TokenSet) Add(token, role string) error {
 	for k, v := range old {
 		m[k] = v
 	}
-	m[d] = tokenEntry{digest: d, role: role}
+	m[d] = tokenEntry{digest: d, bind: b}
 	s.cur.Store(&m)
 	return nil
 }
 
 // Remove stops accepting token; it reports whether the token was in the set.
 func (s *TokenSet) Remove(token string) bool {
+	if strings.HasPrefix(token, userTokenPrefix) {
+		return false // derived, never added
+	}
 	d := sha256.Sum256([]byte(token))
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -110,16 +145,76 @@ func (s *TokenSet) Len() int { return len(*s.cur.Load()) }
 
 // Lookup reports whether token is accepted and the role it is bound to.
 func (s *TokenSet) Lookup(token string) (role string, ok bool) {
+	b, ok := s.Binding(token)
+	return b.Role, ok
+}
+
+// Binding reports whether token is accepted, and what for.
+func (s *TokenSet) Binding(token string) (Binding, bool) {
 	if len(token) > maxTokenLen {
-		return "", false
+		return Binding{}, false
+	}
+	if strings.HasPrefix(token, userTokenPrefix) {
+		return s.userBinding(token)
 	}
 	var buf [maxTokenLen]byte // hash without a heap copy of the token
 	d := sha256.Sum256(buf[:copy(buf[:], token)])
 	e, found := (*s.cur.Load())[d]
 	if !found || subtle.ConstantTimeCompare(e.digest[:], d[:]) != 1 {
-		return "", false
+		return Binding{}, false
 	}
-	return e.role, true
+	return e.bind, true
+}
+
+// SetUserKey sets the secret UserToken derives per-user tokens from (at
+// least 16 bytes); tokens derived from an earlier key stop working.
+func (s *TokenSet) SetUserKey(key []byte) error {
+	if len(key) < minTokenLen {
+		return fmt.Errorf("imds: a user token key must be at least %d bytes, not %d", minTokenLen, len(key))
+	}
+	k := append([]byte(nil), key...)
+	s.userKey.Store(&k)
+	return nil
+}
+
+// UserToken returns the token of uid: bound to that uid, to no role (the
+// Source gives the caller its own), and the same for as long as the user
+// key stays, so handing it out again costs nothing and stores nothing.
+func (s *TokenSet) UserToken(uid uint32) (string, error) {
+	k := s.userKey.Load()
+	if k == nil {
+		return "", fmt.Errorf("imds: this token set has no user key (SetUserKey)")
+	}
+	id := strconv.FormatUint(uint64(uid), 10)
+	return userTokenPrefix + id + "." + base64.RawURLEncoding.EncodeToString(userMAC(*k, id)), nil
+}
+
+func userMAC(key []byte, uid string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("credbroker container token for uid "))
+	m.Write([]byte(uid))
+	return m.Sum(nil)
+}
+
+// userBinding checks a per-user token's MAC in constant time.
+func (s *TokenSet) userBinding(token string) (Binding, bool) {
+	k := s.userKey.Load()
+	if k == nil {
+		return Binding{}, false
+	}
+	id, mac, ok := strings.Cut(token[len(userTokenPrefix):], ".")
+	if !ok || len(id) == 0 || len(id) > 10 || (len(id) > 1 && id[0] == '0') {
+		return Binding{}, false
+	}
+	uid, err := strconv.ParseUint(id, 10, 32)
+	if err != nil {
+		return Binding{}, false
+	}
+	got, err := base64.RawURLEncoding.Strict().DecodeString(mac)
+	if err != nil || !hmac.Equal(got, userMAC(*k, id)) {
+		return Binding{}, false
+	}
+	return Binding{UIDBound: true, UID: uint32(uid)}, true
 }
 
 // WriteTokenFile writes token to path with mode 0600, atomically (a temporary

@@ -130,3 +130,53 @@ func TestWriteTokenFile(t *testing.T) {
 		t.Error("a refused write changed the file")
 	}
 }
+
+func TestTokenSetBindingsAndUserTokens(t *testing.T) {
+	s := NewTokenSet()
+	exec, _ := NewToken(nil)
+	if err := s.AddBinding(exec, Binding{Role: "deploy", UIDBound: true, UID: 1001}); err != nil {
+		t.Fatal(err)
+	}
+	if b, ok := s.Binding(exec); !ok || b != (Binding{Role: "deploy", UIDBound: true, UID: 1001}) {
+		t.Errorf("Binding(exec) = %+v %v", b, ok)
+	}
+	if _, err := s.UserToken(1001); err == nil {
+		t.Error("UserToken without a key")
+	}
+	if err := s.SetUserKey([]byte("short")); err == nil {
+		t.Error("a 5-byte user key accepted")
+	}
+	if err := s.SetUserKey([]byte("0123456789abcdef0123")); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := s.UserToken(1001)
+	u0, _ := s.UserToken(0)
+	if !strings.HasPrefix(u, "cbu1.1001.") || checkToken(u) != nil {
+		t.Errorf("user token %q", u)
+	}
+	if b, ok := s.Binding(u); !ok || b != (Binding{UIDBound: true, UID: 1001}) {
+		t.Errorf("Binding(user token) = %+v %v", b, ok)
+	}
+	if b, ok := s.Binding(u0); !ok || b.UID != 0 || !b.UIDBound {
+		t.Errorf("Binding(uid 0 token) = %+v %v", b, ok)
+	}
+	mac := strings.TrimPrefix(u, "cbu1.1001.")
+	for _, forged := range []string{
+		"cbu1.1002." + mac, "cbu1.01001." + mac, "cbu1.+1001." + mac, "cbu1.1001." + mac + "A", "cbu1.1001." + mac[1:],
+		"cbu1.1001." + mac + "=", "cbu1.4294968297." + mac, "cbu1.1001", "cbu1..", "cbu2.1001." + mac,
+	} {
+		if b, ok := s.Binding(forged); ok {
+			t.Errorf("forged %q accepted as %+v", forged, b)
+		}
+	}
+	if err := s.Add(u, ""); err == nil {
+		t.Error("a token with the user prefix was added")
+	}
+	if s.Remove(u) {
+		t.Error("Remove of a derived token reported it present")
+	}
+	s.SetUserKey([]byte("another key, another daemon"))
+	if _, ok := s.Binding(u); ok {
+		t.Error("a user token outlived its key")
+	}
+}

@@ -111,6 +111,14 @@ func (c *Client) IssueToken(ctx context.Context, role string) (TokenGrant, error
 	return g, err
 }
 
+// UserToken asks for the caller's own container token (bound to its uid,
+// its role the one its client rules give).
+func (c *Client) UserToken(ctx context.Context) (TokenGrant, error) {
+	var g TokenGrant
+	err := c.do(ctx, http.MethodPost, "/v1/user-token", struct{}{}, &g)
+	return g, err
+}
+
 // RevokeToken withdraws a token IssueToken returned.
 func (c *Client) RevokeToken(ctx context.Context, tok string) error {
 	return c.do(ctx, http.MethodDelete, "/v1/tokens", tokenRequest{Token: tok}, nil)

@@ -8,8 +8,14 @@
 //	GET    /v1/credentials/ROLE   credential_process JSON (`credbroker credential-process`)
 //	POST   /v1/tokens             {"role"} → a container token bound to ROLE (`credbroker exec`)
 //	DELETE /v1/tokens             {"token"} → withdraws it when the command ends
+//	POST   /v1/user-token         → the caller's own container token, bound to its uid (`credbroker env`)
 //	POST   /v1/mfa                {"role","code"} → an MFA session (`credbroker mfa`)
 //	GET    /metrics               Prometheus metrics
+//
+// The socket may be open to every local user (the system service's is):
+// other users than the daemon's own and root reach only the routes that
+// answer for the caller alone (health, credentials, tokens, user-token,
+// mfa); every other route, present or future, is the owner's.
 //
 // Errors are JSON {"code","message"}: 403 NotAllowed, 404 UnknownRole,
 // 400 BadRequest, 503 Unavailable (the upstream failed; the message says
@@ -26,6 +32,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -43,6 +50,7 @@ type Backend interface {
 	CredentialsFor(ctx context.Context, c broker.Caller, role string) (aws.Credentials, error)
 	IssueToken(ctx context.Context, c broker.Caller, role string) (string, error)
 	RevokeToken(tok string) bool
+	UserToken(c broker.Caller) (string, error)
 	StartMFA(ctx context.Context, c broker.Caller, role, code string) (time.Time, error)
 }
 
@@ -57,6 +65,10 @@ type Options struct {
 	Identify func(ctx context.Context) (broker.Caller, error)
 	// Timeout bounds a request that waits on the upstream. Default 30s.
 	Timeout time.Duration
+	// Owner reports whether uid may use every route (status, metrics,
+	// and any route not made for every user). Default: the daemon's own
+	// effective uid and root.
+	Owner func(uid uint32) bool
 }
 
 // ProcessCredentials is the JSON `credential_process` prints (Version 1).
@@ -124,12 +136,17 @@ func NewHandler(b Backend, optFns ...func(*Options)) http.Handler {
 	if o.Endpoints == nil {
 		o.Endpoints = func() Endpoints { return Endpoints{} }
 	}
+	if o.Owner == nil {
+		me := uint32(os.Geteuid())
+		o.Owner = func(uid uint32) bool { return uid == me || uid == 0 }
+	}
 	h := &handler{b: b, o: o, mux: http.NewServeMux()}
 	h.mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok\n") })
 	h.mux.HandleFunc("GET /v1/status", h.status)
 	h.mux.HandleFunc("GET /v1/credentials/{role}", h.credentials)
 	h.mux.HandleFunc("POST /v1/tokens", h.issueToken)
 	h.mux.HandleFunc("DELETE /v1/tokens", h.revokeToken)
+	h.mux.HandleFunc("POST /v1/user-token", h.userToken)
 	h.mux.HandleFunc("POST /v1/mfa", h.mfa)
 	if o.Metrics != nil {
 		h.mux.Handle("GET /metrics", o.Metrics)
@@ -137,9 +154,42 @@ func NewHandler(b Backend, optFns ...func(*Options)) http.Handler {
 	return h
 }
 
+// everyUser are the routes (method and path prefix) that answer for the
+// caller alone, open to every local user.
+var everyUser = []struct{ method, prefix string }{
+	{http.MethodGet, "/v1/health"},
+	{http.MethodGet, "/v1/credentials/"},
+	{http.MethodPost, "/v1/tokens"},
+	{http.MethodDelete, "/v1/tokens"},
+	{http.MethodPost, "/v1/user-token"},
+	{http.MethodPost, "/v1/mfa"},
+}
+
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	if !h.open(r) {
+		c, err := h.caller(r)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if !h.o.Owner(c.UID()) {
+			h.fail(w, r, &apiError{status: http.StatusForbidden, Code: "NotAllowed",
+				Message: fmt.Sprintf("%s %s is for the daemon's own user and root, not uid %d", r.Method, r.URL.Path, c.UID())})
+			return
+		}
+	}
 	h.mux.ServeHTTP(w, r)
+}
+
+// open reports whether r is for a route of every user.
+func (h *handler) open(r *http.Request) bool {
+	for _, e := range everyUser {
+		if r.Method == e.method && (r.URL.Path == e.prefix || strings.HasSuffix(e.prefix, "/") && strings.HasPrefix(r.URL.Path, e.prefix)) {
+			return true
+		}
+	}
+	return false
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -241,6 +291,25 @@ func (h *handler) issueToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, TokenGrant{Token: tok, Role: req.Role, ContainerURL: ep.ContainerURL(), Region: ep.Region})
+}
+
+func (h *handler) userToken(w http.ResponseWriter, r *http.Request) {
+	c, err := h.caller(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	ep := h.o.Endpoints()
+	if ep.Container == "" {
+		h.fail(w, r, &apiError{status: http.StatusServiceUnavailable, Code: "NoContainerEndpoint", Message: "the daemon serves no container endpoint (listen { container = ... } is off)"})
+		return
+	}
+	tok, err := h.b.UserToken(c)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, TokenGrant{Token: tok, ContainerURL: ep.ContainerURL(), Region: ep.Region})
 }
 
 func (h *handler) revokeToken(w http.ResponseWriter, r *http.Request) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -35,6 +36,10 @@ func (stubBackend) IssueToken(_ context.Context, _ broker.Caller, role string) (
 	return "token-token-token-token", nil
 }
 func (stubBackend) RevokeToken(tok string) bool { return tok == "token-token-token-token" }
+
+func (stubBackend) UserToken(c broker.Caller) (string, error) {
+	return fmt.Sprintf("cbu1.%d.user-token-user-token", c.UID()), nil
+}
 func (stubBackend) StartMFA(_ context.Context, _ broker.Caller, role, code string) (time.Time, error) {
 	if role != "ok" || code != "123456" {
 		return time.Time{}, broker.ErrNotAllowed
