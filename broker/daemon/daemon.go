@@ -28,6 +28,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"net/netip"
@@ -363,6 +364,10 @@ func (d *daemon) start(ctx context.Context) error {
 		return err
 	}
 	if err := d.tokens.Add(tok, ""); err != nil {
+		return err
+	}
+	// Per-user tokens (`credbroker env`) derive from it: they change with it.
+	if err := d.tokens.SetUserKey([]byte(tok)); err != nil {
 		return err
 	}
 	d.res = peer.New()
@@ -739,6 +744,11 @@ func (d *daemon) stop() error {
 	wg.Wait()
 	d.srvs = nil
 	control.RemoveEndpoints(d.o.RuntimeDir)
+	// The token goes with the daemon: the next start draws a new one (as
+	// systemd's RuntimeDirectory= does for the system service).
+	if err := os.Remove(filepath.Join(d.o.RuntimeDir, control.TokenFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		d.log.Warn("removing the container token file", "error", err)
+	}
 	d.log.Info("stopped")
 	return nil
 }

@@ -136,8 +136,11 @@ func openListeners(cfg *config.Config, o Options, log hclog.Logger) (*listeners,
 	return ls, nil
 }
 
-// listenControl opens the control socket, mode 0600. A socket file left
-// by a daemon that died is replaced; one a live daemon answers on is not.
+// listenControl opens the control socket, mode 0666: every local user may
+// connect (the control API tells callers apart by SO_PEERCRED and answers
+// other users only for themselves; a user daemon's runtime directory is
+// 0700 anyway). A socket file left by a daemon that died is replaced; one
+// a live daemon answers on is not.
 func listenControl(path string) (net.Listener, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
@@ -161,7 +164,7 @@ func listenControl(path string) (net.Listener, error) {
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
 	l.(*net.UnixListener).SetUnlinkOnClose(false)
-	if err := os.Chmod(path, 0o600); err != nil {
+	if err := os.Chmod(path, 0o666); err != nil {
 		l.Close()
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}

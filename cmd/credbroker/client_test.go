@@ -23,13 +23,16 @@ func TestWriteEnv(t *testing.T) {
 		t.Skip("no sh")
 	}
 	for name, tc := range map[string]struct {
-		eps  control.Endpoints
-		want []string
+		eps   control.Endpoints
+		token string
+		want  []string
 	}{
 		"all": {
 			eps: control.Endpoints{IMDS: "127.0.0.1:8911", Container: "[::1]:8912", Core: "127.0.0.1:8913",
 				TokenFile: "/run/it's $HOME `here`/container.token", Region: "eu-west-1"},
+			token: "cbu1.1000.it's-$HOME",
 			want: []string{
+				"AWS_CONTAINER_AUTHORIZATION_TOKEN=cbu1.1000.it's-$HOME",
 				"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=/run/it's $HOME `here`/container.token",
 				"AWS_CONTAINER_CREDENTIALS_FULL_URI=http://[::1]:8912/v1/credentials",
 				"AWS_DEFAULT_REGION=eu-west-1",
@@ -40,12 +43,13 @@ func TestWriteEnv(t *testing.T) {
 			},
 		},
 		"imds only": {
-			eps:  control.Endpoints{IMDS: "127.0.0.1:8911", TokenFile: "/run/credbroker/container.token", Region: "us-east-1"},
-			want: []string{"AWS_DEFAULT_REGION=us-east-1", "AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:8911/", "AWS_REGION=us-east-1"},
+			eps:   control.Endpoints{IMDS: "127.0.0.1:8911", TokenFile: "/run/credbroker/container.token", Region: "us-east-1"},
+			token: "cbu1.1000.abcdefabcdefabcdef",
+			want:  []string{"AWS_DEFAULT_REGION=us-east-1", "AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:8911/", "AWS_REGION=us-east-1"},
 		},
 	} {
 		var buf bytes.Buffer
-		writeEnv(&buf, tc.eps)
+		writeEnv(&buf, tc.eps, tc.token)
 		for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
 			if !strings.HasPrefix(line, "export AWS_") {
 				t.Errorf("%s: line %q", name, line)

@@ -166,8 +166,13 @@ func TestE2E(t *testing.T) {
 	})
 	t.Run("env", func(t *testing.T) {
 		vars := e.envLines(t)
+		tok, file := varOf(vars, "AWS_CONTAINER_AUTHORIZATION_TOKEN"), varOf(vars, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE")
+		if b, err := os.ReadFile(file); err != nil || string(b) != tok || !strings.HasPrefix(tok, fmt.Sprintf("cbu1.%d.", os.Getuid())) {
+			t.Errorf("env: token %q, its file %q holds %q (%v)", tok, file, b, err)
+		}
 		want := []string{
-			"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=" + filepath.Join(e.runtimeDir, control.TokenFile),
+			"AWS_CONTAINER_AUTHORIZATION_TOKEN=" + tok,
+			"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=" + file,
 			"AWS_CONTAINER_CREDENTIALS_FULL_URI=" + d.eps.ContainerURL(),
 			"AWS_DEFAULT_REGION=eu-west-1",
 			"AWS_EC2_METADATA_SERVICE_ENDPOINT=" + d.eps.IMDSURL(),
@@ -181,7 +186,7 @@ func TestE2E(t *testing.T) {
 			t.Errorf("token file: %v %v", fi, err)
 		}
 		fi, err = os.Stat(filepath.Join(e.runtimeDir, control.SocketFile))
-		if err != nil || fi.Mode().Perm() != 0o600 || fi.Mode()&fs.ModeSocket == 0 {
+		if err != nil || fi.Mode().Perm() != 0o666 || fi.Mode()&fs.ModeSocket == 0 {
 			t.Errorf("control socket: %v %v", fi, err)
 		}
 		// Through the container endpoint, as eval "$(credbroker env)" leaves it.

@@ -10,10 +10,13 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -55,12 +58,9 @@ Signals are passed on to COMMAND, and its exit code is credbroker's.`,
   credbroker exec dev-admin -- python3 -c 'import boto3; print(boto3.client("sts").get_caller_identity()["Arn"])'`,
 		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			argv := args[1:]
-			if argv[0] == "--" {
-				argv = argv[1:]
-			}
-			if len(argv) == 0 {
-				return fmt.Errorf("exec %s: no command after --", args[0])
+			argv, err := execArgs(cmd, args)
+			if err != nil {
+				return err
 			}
 			return runExec(cmd, a, &f, args[0], argv)
 		},
@@ -72,9 +72,36 @@ Signals are passed on to COMMAND, and its exit code is credbroker's.`,
 	return cmd
 }
 
+// execArgs returns COMMAND and its arguments from ROLE [FLAGS] [--] COMMAND
+// [ARG...]: flags are parsed up to COMMAND (so `exec ROLE --runtime-dir X
+// -- cmd` works as `exec --runtime-dir X ROLE -- cmd`); after it every
+// argument is COMMAND's.
+func execArgs(cmd *cobra.Command, args []string) ([]string, error) {
+	rest := args[1:]
+	dash := slices.Index(rest, "--")
+	if dash > 0 && strings.HasPrefix(rest[0], "-") {
+		fs := cmd.Flags()
+		if err := fs.Parse(rest[:dash]); err != nil {
+			return nil, fmt.Errorf("exec %s: %w", args[0], err)
+		}
+		if extra := fs.Args(); len(extra) > 0 {
+			return nil, fmt.Errorf("exec %s: %q before -- is not a flag of exec (the command goes after --)", args[0], extra[0])
+		}
+		rest = rest[dash:]
+	}
+	if len(rest) > 0 && rest[0] == "--" {
+		rest = rest[1:]
+	}
+	if len(rest) == 0 {
+		return nil, fmt.Errorf("exec %s: no command after --", args[0])
+	}
+	return rest, nil
+}
+
 // grant is where the child gets its credentials, and how to withdraw them.
 type grant struct {
 	token, url, region string
+	core               string // the embedded core's URL, when the daemon serves it
 	done               func()
 }
 
@@ -94,7 +121,7 @@ func runExec(cmd *cobra.Command, a *app, f *execFlags, role string, argv []strin
 	}
 	defer g.done()
 
-	dir, err := os.MkdirTemp("", "credbroker-exec-")
+	dir, err := execTempDir(a)
 	if err != nil {
 		return err
 	}
@@ -106,8 +133,56 @@ func runExec(cmd *cobra.Command, a *app, f *execFlags, role string, argv []strin
 	child := exec.Command(path, argv[1:]...)
 	child.Args[0] = argv[0]
 	child.Stdin, child.Stdout, child.Stderr = os.Stdin, os.Stdout, os.Stderr
-	child.Env = execEnv(os.Environ(), g.url, tokenFile, g.region, role)
+	child.Env = withCore(execEnv(os.Environ(), g.url, tokenFile, g.region, role), g.core)
 	return runChild(child)
+}
+
+// execDirPrefix names exec's token directories: credbroker-exec-PID-*.
+const execDirPrefix = "credbroker-exec-"
+
+// execTempDir makes the directory of this exec's token file, under
+// $XDG_RUNTIME_DIR when it is the caller's (a tmpfs emptied at logout),
+// else the temp directory, named after this process; first it removes the
+// ones of execs that are gone (SIGKILLed: no defer ran), whose tokens the
+// daemon withdrew when they exited.
+func execTempDir(a *app) (string, error) {
+	base := os.Getenv("XDG_RUNTIME_DIR")
+	if !ownDir(base) {
+		base = os.TempDir()
+	}
+	sweepExecDirs(base, a.log)
+	return os.MkdirTemp(base, fmt.Sprintf("%s%d-", execDirPrefix, os.Getpid()))
+}
+
+// sweepExecDirs removes base/credbroker-exec-PID-* of this user whose PID
+// no longer runs.
+func sweepExecDirs(base string, log hclog.Logger) {
+	matches, _ := filepath.Glob(filepath.Join(base, execDirPrefix+"*"))
+	for _, m := range matches {
+		pidStr, _, ok := strings.Cut(strings.TrimPrefix(filepath.Base(m), execDirPrefix), "-")
+		pid, err := strconv.Atoi(pidStr)
+		if !ok || err != nil || pid <= 0 || !ownDir(m) {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			log.Debug("removing the token directory of an exec that is gone", "dir", m, "pid", pid)
+			os.RemoveAll(m)
+		}
+	}
+}
+
+// withCore adds the embedded core's AWS_ENDPOINT_URL_STS and _IAM to env,
+// unless env names them already.
+func withCore(env []string, core string) []string {
+	if core == "" {
+		return env
+	}
+	for _, k := range []string{"AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_IAM"} {
+		if !slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, k+"=") }) {
+			env = append(env, k+"="+core)
+		}
+	}
+	return env
 }
 
 // execEnv is the child's environment: the container endpoint and the
@@ -202,7 +277,11 @@ func daemonGrant(ctx context.Context, cmd *cobra.Command, f *execFlags, role str
 	if err != nil {
 		return grant{}, err
 	}
-	return grant{token: g.Token, url: g.ContainerURL, region: g.Region, done: func() {
+	var core string
+	if e, err := control.ReadEndpoints(config.RuntimeDir(f.runtimeDir, os.Getenv)); err == nil {
+		core = e.CoreURL()
+	}
+	return grant{token: g.Token, url: g.ContainerURL, region: g.Region, core: core, done: func() {
 		rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		c.RevokeToken(rctx, g.Token)

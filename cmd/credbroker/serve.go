@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -115,7 +114,7 @@ func runServe(cmd *cobra.Command, a *app, f *serveFlags) error {
 		o.Ready = func(e control.Endpoints) {
 			fmt.Fprintln(out, "# credbroker --dev is ready. In another shell:")
 			fmt.Fprintln(out, "#   eval \"$(credbroker env --runtime-dir "+shellQuote(o.RuntimeDir)+")\"")
-			writeEnv(out, e)
+			writeEnv(out, e, "")
 		}
 	} else {
 		path := f.config
@@ -150,24 +149,6 @@ func runServe(cmd *cobra.Command, a *app, f *serveFlags) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
-}
-
-// writeEnv prints the export lines for e (DESIGN.md): shell-quoted.
-func writeEnv(w io.Writer, e control.Endpoints) {
-	line := func(k, v string) {
-		if v != "" {
-			fmt.Fprintf(w, "export %s=%s\n", k, shellQuote(v))
-		}
-	}
-	line("AWS_EC2_METADATA_SERVICE_ENDPOINT", e.IMDSURL())
-	line("AWS_CONTAINER_CREDENTIALS_FULL_URI", e.ContainerURL())
-	if e.ContainerURL() != "" {
-		line("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", e.TokenFile)
-	}
-	line("AWS_REGION", e.Region)
-	line("AWS_DEFAULT_REGION", e.Region)
-	line("AWS_ENDPOINT_URL_STS", e.CoreURL())
-	line("AWS_ENDPOINT_URL_IAM", e.CoreURL())
 }
 
 // shellQuote quotes s for POSIX shells: in single quotes, each single quote
