@@ -121,3 +121,46 @@ func TestWriteStatus(t *testing.T) {
 		t.Errorf("status (-want +got):\n%s", d)
 	}
 }
+
+// TestExecArgs: flags between ROLE and -- are exec's; after it, or from
+// the first word without it, everything is the command's.
+func TestExecArgs(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		want    []string
+		runtime string
+		err     string
+	}{
+		{args: []string{"deploy", "--", "aws", "s3", "ls"}, want: []string{"aws", "s3", "ls"}},
+		{args: []string{"deploy", "aws", "--debug"}, want: []string{"aws", "--debug"}},
+		{args: []string{"deploy", "--runtime-dir", "/tmp/cb", "--", "aws", "--runtime-dir", "x"}, want: []string{"aws", "--runtime-dir", "x"}, runtime: "/tmp/cb"},
+		{args: []string{"deploy", "--runtime-dir=/r", "--", "sh", "-c", "-- x"}, want: []string{"sh", "-c", "-- x"}, runtime: "/r"},
+		{args: []string{"deploy", "--"}, err: "no command after --"},
+		{args: []string{"deploy", "--nope", "--", "true"}, err: "unknown flag: --nope"},
+		{args: []string{"deploy", "--runtime-dir", "/r", "stray", "--", "true"}, err: `"stray" before --`},
+	} {
+		cmd := newExecCmd(&app{})
+		got, err := execArgs(cmd, tc.args)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("execArgs(%q) = %q, %v; want error %q", tc.args, got, err, tc.err)
+			}
+			continue
+		}
+		rd, _ := cmd.Flags().GetString("runtime-dir")
+		if err != nil || !slices.Equal(got, tc.want) || rd != tc.runtime {
+			t.Errorf("execArgs(%q) = %q (runtime-dir %q), %v; want %q (%q)", tc.args, got, rd, err, tc.want, tc.runtime)
+		}
+	}
+}
+
+func TestWithCore(t *testing.T) {
+	got := withCore([]string{"PATH=/bin", "AWS_ENDPOINT_URL_IAM=http://mine"}, "http://127.0.0.1:9")
+	want := []string{"PATH=/bin", "AWS_ENDPOINT_URL_IAM=http://mine", "AWS_ENDPOINT_URL_STS=http://127.0.0.1:9"}
+	if !slices.Equal(got, want) {
+		t.Errorf("withCore = %q, want %q", got, want)
+	}
+	if got := withCore([]string{"PATH=/bin"}, ""); !slices.Equal(got, []string{"PATH=/bin"}) {
+		t.Errorf("withCore without a core = %q", got)
+	}
+}

@@ -483,6 +483,18 @@ func TestE2EDev(t *testing.T) {
 	if got, err = c.Output(); err != nil {
 		t.Fatalf("iam get-instance-profile: %v\n%s", err, stderrOf(err))
 	}
+	// exec in a fresh shell (no AWS_* at all), ROLE's flags after it, as
+	// its --help example runs: the core's endpoints reach the command.
+	c = exec.Command(e.bin, "exec", "dev-admin", "--runtime-dir", e.runtimeDir, "--", "python3", "-c", boto3Script)
+	c.Env, c.Dir = base, e.home
+	if got, err := c.Output(); err != nil || !strings.Contains(string(got), "assumed-role/dev-admin/") {
+		t.Errorf("exec dev-admin --runtime-dir DIR -- python3 (sts): %v %s\n%s", err, got, stderrOf(err))
+	}
+	c = exec.Command(e.bin, "exec", "dev-admin", "--runtime-dir", e.runtimeDir, "--", "aws", "iam", "list-users", "--output", "json")
+	c.Env, c.Dir = base, e.home
+	if got, err := c.Output(); err != nil || !strings.Contains(string(got), `"UserName": "dev"`) {
+		t.Errorf("exec dev-admin -- aws iam list-users: %v %s\n%s", err, got, stderrOf(err))
+	}
 	var ip struct {
 		InstanceProfile struct{ InstanceProfileId, Arn string }
 	}
