@@ -408,7 +408,7 @@ client "alice" {
 	if mfaKey == "" || signer != mfaKey {
 		t.Errorf("role assumed with %q, MFA session %q", signer, mfaKey)
 	}
-	if s := e.b.Status().Roles[0].Sessions[0]; s.NeedsHuman || s.State != "ready" {
+	if s := e.b.Status().Roles[0].Sessions[0]; s.NeedsHuman || s.State != "ready" || s.LastError != "" || s.LastErrorCode != "" {
 		t.Errorf("status after MFA: %+v", s)
 	}
 }

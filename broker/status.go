@@ -79,7 +79,10 @@ func (b *Broker) Status() Status {
 				Expires: timePtr(s.Expires), LastRefresh: timePtr(s.LastRefresh), NextAttempt: timePtr(s.NextAttempt),
 				Refreshing: s.Refreshing, BelowFloor: s.BelowFloor, NeedsHuman: sessionNeedsHuman(s), Failures: s.Failures,
 			}
-			if s.LastError != nil {
+			// Only a failure that is still the last word: after a good
+			// refresh (say, once `credbroker mfa` made the MFA session) an
+			// old error would send the reader after a fault that is gone.
+			if s.LastError != nil && s.Failures > 0 {
 				ss.LastError, ss.LastErrorCode, ss.LastErrorAt = s.LastError.Message, s.LastError.Code, timePtr(s.LastErrorAt)
 			}
 			rs.Sessions = append(rs.Sessions, ss)
