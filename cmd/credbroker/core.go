@@ -303,8 +303,7 @@ The daemon must not be running (it holds the store); while it runs, use aws iam 
 			if err := cs.st.Update(cmdContext(cmd), func(tx *store.Tx) error { return gaad.Import(tx, doc) }); err != nil {
 				return fmt.Errorf("importing %s (nothing was imported): %w", args[0], err)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "Imported %d users, %d groups, %d roles and %d policies into account %s.\n",
-				len(doc.UserDetailList), len(doc.GroupDetailList), len(doc.RoleDetailList), len(doc.Policies), cs.st.AccountID())
+			fmt.Fprintln(cmd.OutOrStdout(), importSummary(doc, cs.st.AccountID()))
 			if unknown, err := unknownManaged(doc); err != nil {
 				return err
 			} else if len(unknown) > 0 {
@@ -314,6 +313,24 @@ The daemon must not be running (it holds the store); while it runs, use aws iam 
 			return nil
 		},
 	}
+}
+
+// importSummary says what an import of doc put into the core: the AWS
+// managed policies a document lists are not imported (the core has its
+// own), so they are counted apart.
+func importSummary(doc *gaad.Document, acct string) string {
+	aws := 0
+	for _, p := range doc.Policies {
+		if account.IsAWSManagedPolicyARN(p.Arn) {
+			aws++
+		}
+	}
+	msg := fmt.Sprintf("Imported %d users, %d groups, %d roles and %d customer managed policies into account %s.",
+		len(doc.UserDetailList), len(doc.GroupDetailList), len(doc.RoleDetailList), len(doc.Policies)-aws, acct)
+	if aws > 0 {
+		msg += fmt.Sprintf(" The %d AWS managed policies listed were not imported (the core has its own).", aws)
+	}
+	return msg
 }
 
 func newCoreExportCmd(a *app, f *coreFlags) *cobra.Command {
