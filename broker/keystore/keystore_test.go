@@ -437,6 +437,20 @@ func TestMasterKey(t *testing.T) {
 	if list, _ := s.List(); len(list) != 0 {
 		t.Errorf("the master key shows up as an access key: %+v", list)
 	}
+	// Reading an existing core: a missing key is an error, and none is made.
+	noCreate := func(o *MasterKeyOptions) { o.NoCreate = true }
+	if mk, _ := NewMasterKey(config.MasterKey{Source: config.MasterKeyKeyring, Name: "mk"}, s, noCreate); mk != nil {
+		if got, err := mk.MasterKey(context.Background()); err != nil || !bytes.Equal(got, a) {
+			t.Errorf("NoCreate of an existing key: %v", err)
+		}
+	}
+	other, _ := NewMasterKey(config.MasterKey{Source: config.MasterKeyKeyring, Name: "other"}, s, noCreate)
+	if _, err := other.MasterKey(context.Background()); err == nil || !strings.Contains(err.Error(), `no master key "other"`) {
+		t.Errorf("NoCreate of a missing key: %v", err)
+	}
+	if _, err := s.kr.Get(masterPrefix + "other"); err == nil {
+		t.Error("NoCreate made a master key")
+	}
 
 	dir := t.TempDir()
 	key := bytes.Repeat([]byte{0xab}, 32)

@@ -33,6 +33,9 @@ type MasterKeyOptions struct {
 	Getenv func(string) string
 	// Rand makes a new key for the keyring source. Default crypto/rand.
 	Rand io.Reader
+	// NoCreate: a keyring master key that is missing is an error, not
+	// made (for reading an existing core, whose key a new one cannot be).
+	NoCreate bool
 }
 
 // NewMasterKey returns the provider the config's master_key describes.
@@ -50,7 +53,7 @@ func NewMasterKey(m config.MasterKey, store *Store, optFns ...func(*MasterKeyOpt
 		if store.Backend() == config.BackendSystemdCredentials {
 			return nil, errors.New("keystore: the systemd-credentials keyring is read-only; use master_key { source = \"credential\" }")
 		}
-		return &keyringMasterKey{s: store, name: m.Name, rand: o.Rand}, nil
+		return &keyringMasterKey{s: store, name: m.Name, rand: o.Rand, noCreate: o.NoCreate}, nil
 	case config.MasterKeyFile:
 		return fileMasterKey{path: m.Path, strict: true}, nil
 	case config.MasterKeyCredential:
@@ -66,9 +69,10 @@ func NewMasterKey(m config.MasterKey, store *Store, optFns ...func(*MasterKeyOpt
 
 // keyringMasterKey keeps the key in the keyring, made on first use.
 type keyringMasterKey struct {
-	s    *Store
-	name string
-	rand io.Reader
+	s        *Store
+	name     string
+	rand     io.Reader
+	noCreate bool
 }
 
 func (k *keyringMasterKey) MasterKey(context.Context) ([]byte, error) {
@@ -83,6 +87,9 @@ func (k *keyringMasterKey) MasterKey(context.Context) ([]byte, error) {
 	}
 	if !errors.Is(err, keyring.ErrKeyNotFound) {
 		return nil, fmt.Errorf("keystore: reading master key %q from the %s: %w", k.name, k.s.desc, err)
+	}
+	if k.noCreate {
+		return nil, fmt.Errorf("keystore: no master key %q in the %s (name the key the core was made with: the config's master_key, or --master-key-file)", k.name, k.s.desc)
 	}
 	key := make([]byte, MasterKeySize)
 	if _, err := io.ReadFull(k.rand, key); err != nil {

@@ -89,7 +89,7 @@ func openCoreStore(cmd *cobra.Command, a *app, f *coreFlags, create bool, accoun
 	_, statErr := os.Stat(path)
 	switch {
 	case create && statErr == nil:
-		return nil, fmt.Errorf("%s already holds a core: init runs once (read it with `credbroker core export --state-dir %s`)", path, dir)
+		return nil, fmt.Errorf("%s already holds a core: init runs once (read it with `credbroker core export%s`)", path, sameCoreFlags(f, dir))
 	case !create && errors.Is(statErr, os.ErrNotExist):
 		return nil, fmt.Errorf("no core in %s: create it with `credbroker core init --state-dir %s`", dir, dir)
 	}
@@ -127,6 +127,19 @@ func openCoreStore(cmd *cobra.Command, a *app, f *coreFlags, create bool, accoun
 	return &coreStore{st: st, path: path, cfg: cfg}, nil
 }
 
+// sameCoreFlags repeats the flags that name this core and its master key,
+// for a hint to run another core command on it.
+func sameCoreFlags(f *coreFlags, dir string) string {
+	var b strings.Builder
+	for _, fl := range [][2]string{{"--config", f.keys.configPath}, {"--state-dir", dir}, {"--master-key-file", f.masterKeyFile},
+		{"--keyring-backend", f.keys.backend}, {"--keyctl-scope", f.keys.scope}} {
+		if fl[1] != "" {
+			b.WriteString(" " + fl[0] + " " + shellQuote(fl[1]))
+		}
+	}
+	return b.String()
+}
+
 // masterKey is --master-key-file (made by init when missing), else the config's.
 func masterKey(cmd *cobra.Command, a *app, f *coreFlags, cfg *config.Config, create bool) (store.KeySource, error) {
 	if f.masterKeyFile != "" {
@@ -152,7 +165,7 @@ func masterKey(cmd *cobra.Command, a *app, f *coreFlags, cfg *config.Config, cre
 			return nil, err
 		}
 	}
-	return keystore.NewMasterKey(mk, ks)
+	return keystore.NewMasterKey(mk, ks, func(o *keystore.MasterKeyOptions) { o.NoCreate = !create })
 }
 
 func cmdContext(cmd *cobra.Command) context.Context {

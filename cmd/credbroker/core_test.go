@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -66,8 +67,21 @@ func TestCoreInitImportExport(t *testing.T) {
 		t.Fatalf("stored key %s: user %s, secret matches %v, %v", keyID, k.UserName, k.Secret == secret, err)
 	}
 
-	if _, _, err := runCLI(t, "", append([]string{"core", "init"}, flags...)...); err == nil || !strings.Contains(err.Error(), "already holds a core") {
-		t.Errorf("second init: %v", err)
+	_, _, err = runCLI(t, "", append([]string{"core", "init"}, flags...)...)
+	if err == nil || !strings.Contains(err.Error(), "already holds a core") {
+		t.Fatalf("second init: %v", err)
+	}
+	// Its hint is a command that works as printed.
+	hint := regexp.MustCompile("`credbroker (core export[^`]*)`").FindStringSubmatch(err.Error())
+	if hint == nil {
+		t.Fatalf("second init's hint: %v", err)
+	}
+	hintArgs, herr := exec.Command("sh", "-c", `for a in `+hint[1]+`; do printf '%s\n' "$a"; done`).Output()
+	if herr != nil {
+		t.Fatal(herr)
+	}
+	if out, errOut, err := runCLI(t, "", strings.Split(strings.TrimSpace(string(hintArgs)), "\n")...); err != nil || !strings.Contains(out, "UserDetailList") {
+		t.Errorf("the hint %q: %v\n%s", hint[1], err, errOut)
 	}
 
 	// Import a real account's GAAD, export it back.
