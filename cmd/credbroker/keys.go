@@ -104,7 +104,7 @@ func ttyPrompt(w io.Writer) func(string) (string, error) {
 }
 
 func newKeysAddCmd(a *app, f *keysFlags) *cobra.Command {
-	var replace bool
+	var replace, check bool
 	cmd := &cobra.Command{
 		Use:   "add NAME",
 		Short: "Store an IAM user's access key under NAME",
@@ -113,9 +113,16 @@ source "keyring" "NAME" uses).
 
 On a terminal, asks for the access key id and then the secret (not echoed).
 Otherwise reads stdin: two lines (the key id, then the secret), the JSON that
-` + "`aws iam create-access-key`" + ` prints, or the CSV the IAM console downloads:
+` + "`aws iam create-access-key`" + ` prints, or the CSV the IAM console downloads.
 
-  aws iam create-access-key --user-name alice | credbroker keys add alice`,
+Check that NAME is free before IAM makes the key (--check reads nothing and
+stores nothing), or a refused key is left active in IAM with no copy kept:
+
+  credbroker keys add --check alice &&
+    aws iam create-access-key --user-name alice | credbroker keys add alice
+
+When NAME is taken, the key on stdin is not stored, and the error names it
+with the command that deletes it from IAM.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
@@ -127,9 +134,17 @@ Otherwise reads stdin: two lines (the key id, then the secret), the JSON that
 				return err
 			}
 			if old, err := s.Get(name); err == nil && !replace {
-				return fmt.Errorf("a key named %q (%s) is already in the %s: use --replace to overwrite it, or `credbroker keys rotate %s` to rotate it", name, old.AccessKeyID, s, name)
+				taken := fmt.Errorf("a key named %q (%s) is already in the %s: use --replace to overwrite it, or `credbroker keys rotate %s` to rotate it", name, old.AccessKeyID, s, name)
+				if check {
+					return taken
+				}
+				return fmt.Errorf("%w%s", taken, orphaned(cmd.InOrStdin()))
 			} else if err != nil && !errors.Is(err, keystore.ErrNotFound) {
 				return err
+			}
+			if check {
+				fmt.Fprintf(cmd.OutOrStdout(), "%q is free in the %s.\n", name, s)
+				return nil
 			}
 			id, secret, err := readKey(cmd.InOrStdin(), cmd.ErrOrStderr())
 			if err != nil {
@@ -143,7 +158,31 @@ Otherwise reads stdin: two lines (the key id, then the secret), the JSON that
 		},
 	}
 	cmd.Flags().BoolVar(&replace, "replace", false, "overwrite a key already stored under NAME")
+	cmd.Flags().BoolVar(&check, "check", false, "only check that NAME is free (and the keyring opens): run it before `aws iam create-access-key`")
 	return cmd
+}
+
+// orphaned reads a key piped to a refused `keys add` and says how to delete
+// it from IAM, where `aws iam create-access-key` has just made it active
+// ("" when stdin is a terminal or holds no key). It never quotes the secret.
+func orphaned(in io.Reader) string {
+	if file, ok := in.(*os.File); ok && term.IsTerminal(int(file.Fd())) {
+		return ""
+	}
+	data, err := io.ReadAll(io.LimitReader(in, 64<<10))
+	if err != nil {
+		return ""
+	}
+	id, _, err := keystore.ParseKeyInput(data)
+	if err != nil {
+		return ""
+	}
+	var created struct{ AccessKey struct{ UserName string } }
+	user := ""
+	if json.Unmarshal(data, &created) == nil && created.AccessKey.UserName != "" {
+		user = " --user-name " + shellQuote(created.AccessKey.UserName)
+	}
+	return fmt.Sprintf(".\nThe key %s on stdin was NOT stored. If IAM has just made it, it is active with no copy kept: delete it with\n  aws iam delete-access-key%s --access-key-id %s\n(next time, run `credbroker keys add --check NAME` first)", id, user, id)
 }
 
 // readKey reads a key from a terminal (prompting, the secret unechoed) or

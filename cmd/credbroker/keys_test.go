@@ -94,8 +94,23 @@ func testKeysAddListRotateRemove(t *testing.T, setUp keysBackend) {
 		t.Fatalf("second add: %v", err)
 	}
 	bob := `{"AccessKey": {"UserName": "bob", "AccessKeyId": "AKIABOBBOBBOBBOBBOB1", "Status": "Active", "SecretAccessKey": "bobsecretbobsecret", "CreateDate": "2025-01-01T00:00:00Z"}}`
+	// --check, before IAM makes a key: a free name passes, a taken one fails.
+	if out, _, err := runCLI(t, "", "keys", "add", "--check", "bob", "--config", cfg); err != nil || !strings.Contains(out, `"bob" is free`) {
+		t.Errorf("add --check of a free name: %q %v", out, err)
+	}
+	if _, _, err := runCLI(t, "", "keys", "add", "--check", "alice", "--config", cfg); err == nil || !strings.Contains(err.Error(), "already in the") {
+		t.Errorf("add --check of a taken name: %v", err)
+	}
 	if _, _, err := runCLI(t, bob, "keys", "add", "bob", "--config", cfg); err != nil {
 		t.Fatal(err)
+	}
+	// A key piped to a taken name: refused, named, with the command that
+	// deletes it from IAM; the secret is not quoted.
+	piped := strings.ReplaceAll(bob, "AKIABOBBOBBOBBOBBOB1", "AKIABOBBOBBOBBOBBOB2")
+	_, _, err = runCLI(t, piped, "keys", "add", "bob", "--config", cfg)
+	if err == nil || !strings.Contains(err.Error(), "aws iam delete-access-key --user-name 'bob' --access-key-id AKIABOBBOBBOBBOBBOB2") ||
+		strings.Contains(err.Error(), "bobsecretbobsecret") {
+		t.Errorf("add of a key to a taken name: %v", err)
 	}
 
 	out, _, err = runCLI(t, "", "keys", "list", "--config", cfg)
