@@ -8,7 +8,7 @@ BENCHTIME ?= 1s
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(shell $(GO) env GOPATH)/bin/staticcheck)
 
-.PHONY: all build dev test test-short bench lint fuzz clean tools man completions package nfpm
+.PHONY: all build dev test test-short bench lint fuzz clean tools man completions package nfpm gotestsum
 
 # Packages (make package): where they and the generated docs go, the version
 # (the tag at HEAD, v1.2.3 -> 1.2.3, else 0.0.0~git<commit time>.<hash>: '~'
@@ -21,6 +21,8 @@ PKG_VERSION ?= $(shell t=$$(git describe --tags --exact-match --match 'v[0-9]*' 
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
 export SOURCE_DATE_EPOCH
 NFPM_VERSION := v2.43.0
+GOTESTSUM_VERSION := v1.12.3
+GOTESTSUM   ?= $(shell $(GO) env GOPATH)/bin/gotestsum
 NFPM        ?= $(shell $(GO) env GOPATH)/bin/nfpm
 # gen-docs runs on the build machine, whatever GOARCH the package is for.
 GENDOCS      = GOARCH= CGO_ENABLED=0 $(GO) run -trimpath -ldflags '$(LDFLAGS)' ./cmd/credbroker gen-docs
@@ -34,9 +36,11 @@ build:
 dev:
 	$(GO) run ./cmd/credbroker serve --dev
 
-## test: lint, then every test (unit, SDK and end-to-end with the real aws CLI and boto3)
-test: lint nfpm
-	$(GO) test -race -count=1 -timeout 12m ./...
+## test: lint, then every test (unit, SDK and end-to-end with the real aws CLI and boto3),
+## a line per package, the output of each failure, and at the end every skipped test
+## with its reason (gotestsum's summary), so a skip is never silent
+test: lint nfpm gotestsum
+	$(GOTESTSUM) --format pkgname-and-test-fails --format-icons text -- -race -count=1 -timeout 12m ./...
 
 test-short:
 	$(GO) test -short -count=1 ./...
@@ -80,6 +84,11 @@ package: build man completions nfpm
 	  CREDBROKER_VERSION='$(PKG_VERSION)' CREDBROKER_ARCH='$(GOARCH)' CREDBROKER_BIN='$(BIN)' \
 	  CREDBROKER_DIST='$(DIST)' $(NFPM) package --config packaging/nfpm.yaml --packager $$p --target $(DIST)/ || exit 1; \
 	done
+
+# gotestsum, pinned: runs `go test -json` and summarises it (skips included).
+gotestsum:
+	@$(GO) version -m $(GOTESTSUM) 2>/dev/null | grep -qE 'mod[[:space:]]+gotest.tools/gotestsum[[:space:]]+$(GOTESTSUM_VERSION)([[:space:]]|$$)' || \
+	  { echo "installing gotestsum $(GOTESTSUM_VERSION)"; GOBIN='$(dir $(GOTESTSUM))' $(GO) install gotest.tools/gotestsum@$(GOTESTSUM_VERSION); }
 
 # nfpm, pinned: a build tool, not a library of the product.
 nfpm:
