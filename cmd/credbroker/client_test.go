@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -162,5 +164,33 @@ func TestWithCore(t *testing.T) {
 	}
 	if got := withCore([]string{"PATH=/bin"}, ""); !slices.Equal(got, []string{"PATH=/bin"}) {
 		t.Errorf("withCore without a core = %q", got)
+	}
+}
+
+// TestUserTokenPath: env's token file goes to a directory of the caller's
+// own, 0700, one file per daemon; never into a directory of someone else.
+func TestUserTokenPath(t *testing.T) {
+	xdg := t.TempDir()
+	t.Setenv("XDG_RUNTIME_DIR", xdg)
+	a, err := userTokenPath("/run/credbroker")
+	b, _ := userTokenPath("/tmp/other")
+	if err != nil || filepath.Dir(a) != filepath.Join(xdg, "credbroker-env") || a == b {
+		t.Fatalf("userTokenPath = %q, %q, %v", a, b, err)
+	}
+	if fi, err := os.Stat(filepath.Dir(a)); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("directory %v %v", fi, err)
+	}
+	// XDG_RUNTIME_DIR not a directory: the cache directory instead.
+	cache := t.TempDir()
+	t.Setenv("XDG_RUNTIME_DIR", filepath.Join(xdg, "missing"))
+	t.Setenv("XDG_CACHE_HOME", cache)
+	if c, err := userTokenPath("/run/credbroker"); err != nil || filepath.Dir(c) != filepath.Join(cache, "credbroker-env") {
+		t.Errorf("without XDG_RUNTIME_DIR: %q %v", c, err)
+	}
+	// A symlink in the way (planted by another user in a shared HOME) is refused.
+	os.RemoveAll(filepath.Join(cache, "credbroker-env"))
+	os.Symlink(t.TempDir(), filepath.Join(cache, "credbroker-env"))
+	if c, err := userTokenPath("/run/credbroker"); err == nil {
+		t.Errorf("a symlinked directory was used: %q", c)
 	}
 }

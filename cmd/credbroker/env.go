@@ -124,6 +124,9 @@ func userTokenPath(dir string) (string, error) {
 	if err := os.MkdirAll(d, 0o700); err != nil {
 		return "", fmt.Errorf("token file directory: %w", err)
 	}
+	if fi, err := os.Lstat(d); err != nil || !fi.IsDir() || !ownDir(d) {
+		return "", fmt.Errorf("token file directory %s is not a directory of uid %d (is HOME another user's?)", d, os.Geteuid())
+	}
 	if err := os.Chmod(d, 0o700); err != nil {
 		return "", fmt.Errorf("token file directory: %w", err)
 	}
