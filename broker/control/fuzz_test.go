@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,6 +81,43 @@ func FuzzControlAPI(f *testing.F) {
 			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Code == "" || e.Message == "" {
 				t.Fatalf("%s %q: error body %q", method, path, rec.Body.String())
 			}
+		}
+	})
+}
+
+// FuzzControlAPIOtherUser: a caller who is not the daemon's owner (the
+// socket is open to every local user) gets status, metrics or any route
+// not made for every user refused; what answers 200 is one of those that
+// answer for the caller alone.
+func FuzzControlAPIOtherUser(f *testing.F) {
+	for _, s := range []struct{ method, path string }{
+		{"GET", "/v1/status"}, {"GET", "/metrics"}, {"GET", "/v1/health"}, {"POST", "/v1/user-token"},
+		{"GET", "/v1/credentials/ok"}, {"GET", "/v1/status/"}, {"GET", "//v1/status"}, {"POST", "/v1/reload"},
+		{"GET", "/v1/credentials/../status"}, {"GET", "/v1/health/../status"},
+	} {
+		f.Add(s.method, s.path, []byte(`{"role":"ok"}`))
+	}
+	other := peer.NewCaller(4321, os.Getpid())
+	h := control.NewHandler(stubBackend{}, func(o *control.Options) {
+		o.Identify = func(context.Context) (broker.Caller, error) { return other, nil }
+		o.Endpoints = func() control.Endpoints { return control.Endpoints{Container: "127.0.0.1:1"} }
+		o.Metrics = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("secret_metric 1\n")) })
+		o.Owner = func(uid uint32) bool { return uid == 0 }
+	})
+	open := map[string]bool{"GET /v1/health": true, "POST /v1/user-token": true, "GET /v1/credentials/ok": true, "POST /v1/tokens": true, "POST /v1/mfa": true}
+	f.Fuzz(func(t *testing.T, method, path string, body []byte) {
+		req, err := http.NewRequest(method, "http://credbroker/", bytes.NewReader(body))
+		if err != nil {
+			return
+		}
+		req.URL.Path = path
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if strings.Contains(rec.Body.String(), "secret_metric") || strings.Contains(rec.Body.String(), `"upstream"`) {
+			t.Fatalf("%s %q: uid 4321 got the owner's answer %q", method, path, rec.Body.String())
+		}
+		if rec.Code == 200 && !open[method+" "+path] {
+			t.Fatalf("%s %q: 200 for a route that is not every user's", method, path)
 		}
 	})
 }
