@@ -278,9 +278,8 @@ func (h *handler) issueToken(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	ep := h.o.Endpoints()
-	if ep.Container == "" {
-		h.fail(w, r, &apiError{status: http.StatusServiceUnavailable, Code: "NoContainerEndpoint", Message: "the daemon serves no container endpoint (listen { container = ... } is off)"})
+	ep, ok := h.container(w, r)
+	if !ok {
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.o.Timeout)
@@ -293,15 +292,25 @@ func (h *handler) issueToken(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, TokenGrant{Token: tok, Role: req.Role, ContainerURL: ep.ContainerURL(), Region: ep.Region})
 }
 
+// container returns the endpoints when a container endpoint is served;
+// else it answers that there is none.
+func (h *handler) container(w http.ResponseWriter, r *http.Request) (Endpoints, bool) {
+	ep := h.o.Endpoints()
+	if ep.Container == "" {
+		h.fail(w, r, &apiError{status: http.StatusServiceUnavailable, Code: "NoContainerEndpoint", Message: "the daemon serves no container endpoint (listen { container = ... } is off)"})
+		return ep, false
+	}
+	return ep, true
+}
+
 func (h *handler) userToken(w http.ResponseWriter, r *http.Request) {
 	c, err := h.caller(r)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	ep := h.o.Endpoints()
-	if ep.Container == "" {
-		h.fail(w, r, &apiError{status: http.StatusServiceUnavailable, Code: "NoContainerEndpoint", Message: "the daemon serves no container endpoint (listen { container = ... } is off)"})
+	ep, ok := h.container(w, r)
+	if !ok {
 		return
 	}
 	tok, err := h.b.UserToken(c)

@@ -85,7 +85,8 @@ func asUser(uid uint32, env []string, argv ...string) *exec.Cmd {
 	return cmd
 }
 
-// evalEnv evaluates export lines in sh and returns the AWS_* variables set.
+// evalEnv evaluates export lines in sh and returns the AWS_* variables set,
+// sorted.
 func evalEnv(t *testing.T, lines string) []string {
 	t.Helper()
 	sh := exec.Command("sh", "-c", lines+"\nenv")

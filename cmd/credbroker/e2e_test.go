@@ -119,21 +119,7 @@ func (e *e2e) envLines(t *testing.T) []string {
 	if err != nil {
 		t.Fatalf("env: %v %s", err, errOut)
 	}
-	sh := exec.Command("sh", "-c", out+"\nenv")
-	sh.Env = []string{"PATH=/usr/bin:/bin"}
-	got, err := sh.Output()
-	if err != nil {
-		t.Fatalf("eval of %q: %v", out, err)
-	}
-	var vars []string
-	for _, line := range strings.Split(string(got), "\n") {
-		if k, _, ok := strings.Cut(line, "="); ok && (strings.HasPrefix(k, "AWS_CONTAINER_") || strings.HasPrefix(k, "AWS_EC2_") ||
-			strings.HasPrefix(k, "AWS_ENDPOINT_URL_") || k == "AWS_REGION" || k == "AWS_DEFAULT_REGION") {
-			vars = append(vars, line)
-		}
-	}
-	slices.Sort(vars)
-	return vars
+	return evalEnv(t, out)
 }
 
 func TestE2E(t *testing.T) {
