@@ -183,6 +183,13 @@ func TestE2EOlderSDKsAndOtherUsers(t *testing.T) {
 		if _, err := run(noPlain); err == nil {
 			t.Error("Debian's aws worked without AWS_CONTAINER_AUTHORIZATION_TOKEN: the test no longer proves it is needed")
 		}
+		// Through exec too (its child gets the plain variable as well).
+		out, errOut, err := e.run("", "exec", "deploy", "--", aws, "sts", "get-caller-identity", "--endpoint-url", e.sts.URL(), "--output", "json")
+		var id2 callerIdentity
+		json.Unmarshal([]byte(out), &id2)
+		if err != nil || id2.keyOf() != deployKey {
+			t.Errorf("credbroker exec deploy -- Debian's aws: %+v %v %s", id2, err, errOut)
+		}
 	})
 	t.Run("Go SDK v2", func(t *testing.T) {
 		for _, v := range vars {
@@ -211,6 +218,15 @@ func TestE2EOlderSDKsAndOtherUsers(t *testing.T) {
 		json.Unmarshal(got, &keys)
 		if keys.Legacy != deployKey || keys.Chain != deployKey {
 			t.Errorf("JS SDK v3: fromContainerMetadata %s, fromNodeProviderChain %s; want %s", keys.Legacy, keys.Chain, deployKey)
+		}
+		// Through exec: a role of its own, for the legacy provider too.
+		cmd = e.command([]string{"NODE_PATH=" + mods}, e.bin, "exec", "readonly", "--", "node", "-e", jsScript)
+		got, err = cmd.Output()
+		keys.Legacy, keys.Chain = "", ""
+		json.Unmarshal(got, &keys)
+		ro := e.status().sessionKey("readonly")
+		if err != nil || keys.Legacy != ro || keys.Chain != ro || ro == "" {
+			t.Errorf("exec readonly -- node: %+v %v %s; want %s", keys, err, stderrOf(err), ro)
 		}
 	})
 	t.Run("other users", func(t *testing.T) {

@@ -41,13 +41,16 @@ func newExecCmd(a *app) *cobra.Command {
 		Use:   "exec ROLE -- COMMAND [ARG...]",
 		Short: "Run one command with the credentials of ROLE",
 		Long: `Run COMMAND with ROLE's credentials, through the container credentials endpoint:
-the command's SDKs find AWS_CONTAINER_CREDENTIALS_FULL_URI and a token file bound
-to ROLE (the IMDS and key variables are removed from its environment, so
-nothing else is picked first).
+the command's SDKs find AWS_CONTAINER_CREDENTIALS_FULL_URI and a token bound to
+ROLE and to your uid, as a file (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE) and, for
+older SDKs, as AWS_CONTAINER_AUTHORIZATION_TOKEN (the IMDS and key variables are
+removed from its environment, so nothing else is picked first). When the daemon
+serves the embedded core, AWS_ENDPOINT_URL_STS and _IAM point at it.
 
 With a broker running (its control socket in the runtime directory), the token
 comes from it and works only for ROLE, which your client rules must allow (your
-own role or one of its allow_roles); it is withdrawn when COMMAND ends. Without
+own role or one of its allow_roles); it is withdrawn when COMMAND ends, or when
+credbroker exec itself is killed (the daemon watches it). Without
 one, credbroker starts an endpoint in this process from the config file, for as
 long as COMMAND runs (as aws-vault does).
 
@@ -133,7 +136,11 @@ func runExec(cmd *cobra.Command, a *app, f *execFlags, role string, argv []strin
 	child := exec.Command(path, argv[1:]...)
 	child.Args[0] = argv[0]
 	child.Stdin, child.Stdout, child.Stderr = os.Stdin, os.Stdout, os.Stderr
-	child.Env = withCore(execEnv(os.Environ(), g.url, tokenFile, g.region, role), g.core)
+	// The plain variable too: older SDKs read no token file (Debian 12's
+	// awscli, the JS SDK v3's fromContainerMetadata). The token is bound to
+	// this uid and withdrawn when exec ends; README says what it exposes.
+	env := append(execEnv(os.Environ(), g.url, tokenFile, g.region, role), "AWS_CONTAINER_AUTHORIZATION_TOKEN="+g.token)
+	child.Env = withCore(env, g.core)
 	return runChild(child)
 }
 
