@@ -61,6 +61,11 @@ type Options struct {
 	// RuntimeDir holds the control socket, the token file and
 	// endpoints.json. Required.
 	RuntimeDir string
+	// UserKeyFile keeps the key of the per-user container tokens (`credbroker
+	// env`) across restarts, so users' shells keep working: made 0600 when
+	// missing. "" derives them from the container token, which a stop
+	// removes (then they change at every start).
+	UserKeyFile string
 	// IMDSAddr, ContainerAddr and CoreAddr override the config's listen
 	// addresses (flags); the zero value keeps the config's.
 	IMDSAddr, ContainerAddr, CoreAddr netip.AddrPort
@@ -366,8 +371,15 @@ func (d *daemon) start(ctx context.Context) error {
 	if err := d.tokens.Add(tok, ""); err != nil {
 		return err
 	}
-	// Per-user tokens (`credbroker env`) derive from it: they change with it.
-	if err := d.tokens.SetUserKey([]byte(tok)); err != nil {
+	// Per-user tokens (`credbroker env`) derive from the user key file's
+	// key, else from this token (and change with it).
+	userKey := tok
+	if d.o.UserKeyFile != "" {
+		if userKey, err = containerToken(d.o.UserKeyFile); err != nil {
+			return fmt.Errorf("the user token key: %w", err)
+		}
+	}
+	if err := d.tokens.SetUserKey([]byte(userKey)); err != nil {
 		return err
 	}
 	d.res = peer.New()

@@ -352,3 +352,44 @@ func TestE2EExecTokenSIGKILL(t *testing.T) {
 		t.Errorf("the next exec left the dead one's directory %s", dir)
 	}
 }
+
+// TestE2EUserTokenAcrossRestarts: under systemd's StateDirectory= a user's
+// env token survives a restart of the daemon (a package upgrade must not
+// break every user's shell: old SDKs do not fall back to IMDS); without one
+// the token changes with the daemon's, whose file a stop removes.
+func TestE2EUserTokenAcrossRestarts(t *testing.T) {
+	e := newE2E(t)
+	e.writeConfig(e2eRoles())
+	e.addKey()
+	userToken := func(extra []string) (string, string) {
+		d := e.serve(extra)
+		tok := varOf(e.envLines(t), "AWS_CONTAINER_AUTHORIZATION_TOKEN")
+		url := d.eps.ContainerURL()
+		if code := containerGet(t, url, tok); code != http.StatusOK {
+			t.Fatalf("the user token: %d", code)
+		}
+		if err := d.stop(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(filepath.Join(e.runtimeDir, "container.token")); err == nil {
+			t.Error("container.token left after stop")
+		}
+		return tok, url
+	}
+	state := []string{"STATE_DIRECTORY=" + e.stateDir}
+	first, _ := userToken(state)
+	d := e.serve(state)
+	if code := containerGet(t, d.eps.ContainerURL(), first); code != http.StatusOK {
+		t.Errorf("after a restart with STATE_DIRECTORY, the shell's token gets %d, want 200", code)
+	}
+	if fi, err := os.Stat(filepath.Join(e.stateDir, userKeyFile)); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("user key file: %v %v", fi, err)
+	}
+	d.stop()
+	// Without a state directory: a new token after every start.
+	plain, _ := userToken(nil)
+	d = e.serve(nil)
+	if code := containerGet(t, d.eps.ContainerURL(), plain); code != http.StatusForbidden {
+		t.Errorf("without STATE_DIRECTORY, the old token gets %d after a restart, want 403", code)
+	}
+}

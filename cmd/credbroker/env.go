@@ -39,8 +39,10 @@ broker, read from its runtime directory (the addresses it really listens on):
 The token is yours: the daemon issues it to your uid through its control
 socket and the container endpoint accepts it from your uid only, for the
 role your client rules give you (what IMDS gives you too). It is the same
-on every call, written under $XDG_RUNTIME_DIR (else your cache directory),
-and changes when the daemon restarts: run env again then. When the daemon
+on every call, written under $XDG_RUNTIME_DIR (else your cache directory).
+It survives restarts of a daemon run with systemd's StateDirectory= (the
+system service); others give new tokens at each start: run env again then.
+When the daemon
 has no role for you, the container lines are left out and SDKs use IMDS.
 
 SDKs try the container endpoint before IMDS, so with both set they use the

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -93,6 +94,10 @@ func runServe(cmd *cobra.Command, a *app, f *serveFlags) error {
 		a.log.Warn("the daemon stays dumpable: a core dump would hold its secrets; set LimitCORE=0 (systemd) or ulimit -c 0", "error", err)
 	}
 	o := daemon.Options{RuntimeDir: config.RuntimeDir(f.runtimeDir, os.Getenv), Logger: a.log}
+	// Under systemd's StateDirectory=, users' env tokens survive restarts.
+	if sd, _, _ := strings.Cut(os.Getenv("STATE_DIRECTORY"), ":"); sd != "" && !f.dev {
+		o.UserKeyFile = filepath.Join(sd, userKeyFile)
+	}
 	var err error
 	if o.IMDSAddr, err = addrFlag("imds-addr", f.imdsAddr); err != nil {
 		return err
@@ -150,6 +155,10 @@ func runServe(cmd *cobra.Command, a *app, f *serveFlags) error {
 	}
 	return nil
 }
+
+// userKeyFile, in $STATE_DIRECTORY, keeps the key of users' container
+// tokens across restarts.
+const userKeyFile = "user-tokens.key"
 
 // shellQuote quotes s for POSIX shells: in single quotes, each single quote
 // in s closing the quotes, escaped, then reopening them.
