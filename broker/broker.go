@@ -128,8 +128,7 @@ type Broker struct {
 	mfaMu sync.Mutex
 	mfa   map[mfaKey]mfaSession
 
-	watchMu sync.Mutex
-	watches map[[sha256.Size]byte]func() // exec tokens' exit watches, by token digest
+	execs execWatches // exec tokens' exit watches
 }
 
 // state is one configuration, compiled.
@@ -486,12 +485,7 @@ func needsHuman(err error) bool {
 
 // Close stops refreshes, aborts fetches under way and flushes the audit log.
 func (b *Broker) Close() {
-	b.watchMu.Lock()
-	for k, stop := range b.watches {
-		stop()
-		delete(b.watches, k)
-	}
-	b.watchMu.Unlock()
+	b.execs.stopAll()
 	b.cache.Close()
 	b.auditor.close()
 }

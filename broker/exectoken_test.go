@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os/exec"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -129,5 +130,78 @@ func TestUserToken(t *testing.T) {
 	e.b.Tokens().SetUserKey([]byte("another-daemon-token-9876543210"))
 	if _, ok := e.b.Tokens().Binding(tok); ok {
 		t.Error("a user token outlived its key")
+	}
+}
+
+// fakeWatch is a WatchExit whose processes exit when the test says so.
+type fakeWatch struct {
+	mu      sync.Mutex
+	gone    map[int]func()
+	stopped int
+	exitNow bool // the process exits while the watch starts
+}
+
+func (f *fakeWatch) watch(pid int, gone func()) (func(), error) {
+	if f.exitNow {
+		gone()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.gone == nil {
+		f.gone = map[int]func(){}
+	}
+	f.gone[pid] = gone
+	return func() { f.mu.Lock(); f.stopped++; f.mu.Unlock() }, nil
+}
+
+// TestExecTokensPerUIDCap: one uid holds at most MaxExecTokensPerUID exec
+// tokens (each costs the daemon a pidfd); another uid is not affected; a
+// token freed makes room again.
+func TestExecTokensPerUIDCap(t *testing.T) {
+	fw := &fakeWatch{}
+	e := newEnv(t, baseConfig, func(o *envOptions) {
+		o.broker = append(o.broker, func(o *Options) { o.WatchExit = fw.watch })
+	})
+	ctx := context.Background()
+	var toks []string
+	for i := range MaxExecTokensPerUID {
+		tok, err := e.b.IssueToken(ctx, &fakeCaller{uid: 1001, user: "alice", pid: 10000 + i}, "mine")
+		if err != nil {
+			t.Fatalf("token %d: %v", i, err)
+		}
+		toks = append(toks, tok)
+	}
+	if _, err := e.b.IssueToken(ctx, &fakeCaller{uid: 1001, user: "alice", pid: 20000}, "mine"); !errors.Is(err, ErrNotAllowed) {
+		t.Fatalf("token %d of one uid: %v, want ErrNotAllowed", MaxExecTokensPerUID+1, err)
+	}
+	if _, err := e.b.IssueToken(ctx, &fakeCaller{uid: 1002, user: "bob", pid: 30000}, "readonly"); err != nil {
+		t.Errorf("bob, while alice is at her cap: %v", err)
+	}
+	if !e.b.RevokeToken(toks[0]) || fw.stopped != 1 {
+		t.Fatalf("revoke: stopped %d watches", fw.stopped)
+	}
+	fw.gone[10001]() // a process exits: its token goes, and its slot
+	if _, ok := e.b.Tokens().Binding(toks[1]); ok {
+		t.Error("the token of an exited process is still accepted")
+	}
+	for i := range 2 {
+		if _, err := e.b.IssueToken(ctx, &fakeCaller{uid: 1001, user: "alice", pid: 40000 + i}, "mine"); err != nil {
+			t.Errorf("after two slots freed, token %d: %v", i, err)
+		}
+	}
+}
+
+// TestExecTokenProcessExitsDuringIssue: a process that exits while its
+// watch starts gets no token, and none stays accepted.
+func TestExecTokenProcessExitsDuringIssue(t *testing.T) {
+	fw := &fakeWatch{exitNow: true}
+	e := newEnv(t, baseConfig, func(o *envOptions) {
+		o.broker = append(o.broker, func(o *Options) { o.WatchExit = fw.watch })
+	})
+	if tok, err := e.b.IssueToken(context.Background(), &fakeCaller{uid: 1001, user: "alice", pid: 50000}, "mine"); err == nil {
+		t.Errorf("a token %q for a process that exited", tok)
+	}
+	if n := e.b.Tokens().Len(); n != 0 {
+		t.Errorf("%d tokens accepted after the process exited", n)
 	}
 }

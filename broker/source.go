@@ -206,25 +206,28 @@ func (b *Broker) IssueToken(ctx context.Context, c Caller, role string) (string,
 	if err != nil {
 		return "", err
 	}
-	if err := b.o.Tokens.AddBinding(tok, imds.Binding{Role: role, UIDBound: true, UID: c.UID()}); err != nil {
+	key := sha256.Sum256([]byte(tok))
+	if err := b.execs.reserve(key, c.UID()); err != nil {
 		return "", err
 	}
-	key := sha256.Sum256([]byte(tok))
+	if err := b.o.Tokens.AddBinding(tok, imds.Binding{Role: role, UIDBound: true, UID: c.UID()}); err != nil {
+		b.execs.take(key)
+		return "", err
+	}
 	stop, err := b.o.WatchExit(pid, func() {
-		if b.forgetWatch(key) && b.o.Tokens.Remove(tok) {
+		if b.execs.take(key) && b.o.Tokens.Remove(tok) {
 			b.log.Info("container token withdrawn: its process exited", "role", role, "uid", c.UID(), "pid", pid)
 		}
 	})
 	if err != nil {
+		b.execs.take(key)
 		b.o.Tokens.Remove(tok)
 		return "", err
 	}
-	b.watchMu.Lock()
-	if b.watches == nil {
-		b.watches = map[[sha256.Size]byte]func(){}
+	if !b.execs.started(key, stop) { // exited already: gone withdrew it
+		stop()
+		return "", fmt.Errorf("the process %d of uid %d exited before its container token was issued", pid, c.UID())
 	}
-	b.watches[key] = stop
-	b.watchMu.Unlock()
 	bd := b.binding(st, r, c)
 	if err := bd.sess.Warm(ctx); err != nil {
 		b.RevokeToken(tok)
@@ -234,29 +237,13 @@ func (b *Broker) IssueToken(ctx context.Context, c Caller, role string) (string,
 	return tok, nil
 }
 
-// forgetWatch drops the watch of a token; it reports whether there was one.
-func (b *Broker) forgetWatch(key [sha256.Size]byte) bool {
-	b.watchMu.Lock()
-	defer b.watchMu.Unlock()
-	_, ok := b.watches[key]
-	delete(b.watches, key)
-	return ok
-}
-
 // RevokeToken stops accepting a token IssueToken returned (tokens bound to
 // a role only: the daemon's own container token stays).
 func (b *Broker) RevokeToken(tok string) bool {
 	if role, ok := b.o.Tokens.Lookup(tok); !ok || role == "" {
 		return false
 	}
-	key := sha256.Sum256([]byte(tok))
-	b.watchMu.Lock()
-	stop := b.watches[key]
-	delete(b.watches, key)
-	b.watchMu.Unlock()
-	if stop != nil {
-		stop()
-	}
+	b.execs.take(sha256.Sum256([]byte(tok)))
 	return b.o.Tokens.Remove(tok)
 }
 
