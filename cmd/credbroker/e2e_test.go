@@ -250,11 +250,7 @@ role=$(echo "$out" | head -n 1)
 if [ "$code" != 200 ]; then echo "$code"; exit 0; fi
 key=$(%s -sf -H "X-aws-ec2-metadata-token: $tok" "${base}latest/meta-data/iam/security-credentials/$role" | sed -n 's/.*"AccessKeyId" *: *"\([^"]*\)".*/\1/p')
 echo "200 $role $key"`, d.eps.IMDSURL(), curl, curl, curl)
-			cmd := exec.Command("sh", "-c", script)
-			cmd.Dir = "/"
-			cmd.Env = []string{"PATH=/usr/bin:/bin"}
-			cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: 65534}}
-			out, err := cmd.CombinedOutput()
+			out, err := asUser(uid, []string{"PATH=/usr/bin:/bin"}, "sh", "-c", script).CombinedOutput()
 			if err != nil {
 				t.Fatalf("client as %d: %v %s", uid, err, out)
 			}
