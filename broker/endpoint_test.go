@@ -24,6 +24,7 @@ import (
 
 	"github.com/credbroker/credbroker/broker/peer"
 	"github.com/credbroker/credbroker/imds"
+	"github.com/credbroker/credbroker/internal/clocktest"
 )
 
 // serve runs h on a loopback listener with the peer resolver, as the
@@ -178,7 +179,7 @@ func TestSDKThroughEndpoints(t *testing.T) {
 // it really expires; status says so; the session recovers with the
 // upstream.
 func TestOutage(t *testing.T) {
-	clock := newFakeClock(time.Now().UTC().Truncate(time.Second))
+	clock := clocktest.New(time.Now().UTC().Truncate(time.Second))
 	e := newEnv(t, baseConfig, func(o *envOptions) { o.network = true; o.clock = clock })
 	e.sts.SetNow(clock.Now)
 	ctx := as(context.Background(), alice)
@@ -268,7 +269,7 @@ func waitFetch(t *testing.T, ch chan error) error {
 // TestSlowUpstream: while a refresh hangs on a 5-second upstream, callers
 // through the real IMDS listener are served from the cache at once.
 func TestSlowUpstream(t *testing.T) {
-	clock := newFakeClock(time.Now().UTC().Truncate(time.Second))
+	clock := clocktest.New(time.Now().UTC().Truncate(time.Second))
 	e := newEnv(t, localConfig(), func(o *envOptions) {
 		o.network = true
 		o.clock = clock

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +15,8 @@ import (
 	"github.com/credbroker/credbroker/broker/keystore"
 	"github.com/credbroker/credbroker/broker/session"
 	"github.com/credbroker/credbroker/imds"
-	"github.com/credbroker/credbroker/internal/ststest"
+	"github.com/credbroker/credbroker/internal/awsfake"
+	"github.com/credbroker/credbroker/internal/clocktest"
 )
 
 const (
@@ -123,18 +123,18 @@ func (f *fetchWatch) Missed(session.Key) {}
 // in memory holding alice's key.
 type env struct {
 	t       testing.TB
-	sts     *ststest.Server
+	sts     *awsfake.Server
 	keys    *keystore.Store
 	b       *Broker
 	log     *logBuffer
 	audit   *logBuffer
 	fetches *fetchWatch
-	clock   *fakeClock
+	clock   *clocktest.Clock
 }
 
 type envOptions struct {
 	network bool // STS over loopback instead of in-process
-	clock   *fakeClock
+	clock   *clocktest.Clock
 	getenv  func(string) string
 	broker  []func(*Options)
 }
@@ -145,7 +145,7 @@ func newEnv(t testing.TB, hcl string, optFns ...func(*envOptions)) *env {
 	for _, fn := range optFns {
 		fn(&eo)
 	}
-	e := &env{t: t, sts: ststest.New(), keys: keystore.NewMemory(), log: newLogBuffer(), audit: newLogBuffer(),
+	e := &env{t: t, sts: awsfake.New(), keys: keystore.NewMemory(), log: newLogBuffer(), audit: newLogBuffer(),
 		fetches: &fetchWatch{ch: make(chan error, 64)}, clock: eo.clock}
 	e.sts.AddUser("alice", aliceKeyID, aliceSecret)
 	if err := e.keys.Put("alice", keystore.Key{AccessKeyID: aliceKeyID, SecretAccessKey: aliceSecret}); err != nil {
@@ -194,67 +194,4 @@ func newEnv(t testing.TB, hcl string, optFns ...func(*envOptions)) *env {
 func (e *env) session(role string, c Caller) *binding {
 	st := e.b.state.Load()
 	return e.b.binding(st, st.roles[role], c)
-}
-
-// fakeClock is a session.Clock whose time moves only with Advance; timers
-// due run in Advance's goroutine, in order.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*fakeTimer
-}
-
-type fakeTimer struct {
-	c  *fakeClock
-	at time.Time
-	f  func()
-}
-
-func newFakeClock(start time.Time) *fakeClock { return &fakeClock{now: start} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) AfterFunc(d time.Duration, f func()) session.Timer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &fakeTimer{c: c, at: c.now.Add(d), f: f}
-	c.timers = append(c.timers, t)
-	return t
-}
-
-func (t *fakeTimer) Stop() bool {
-	t.c.mu.Lock()
-	defer t.c.mu.Unlock()
-	for i, x := range t.c.timers {
-		if x == t {
-			t.c.timers = append(t.c.timers[:i], t.c.timers[i+1:]...)
-			return true
-		}
-	}
-	return false
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	target := c.now.Add(d)
-	for {
-		sort.SliceStable(c.timers, func(i, j int) bool { return c.timers[i].at.Before(c.timers[j].at) })
-		if len(c.timers) == 0 || c.timers[0].at.After(target) {
-			break
-		}
-		t := c.timers[0]
-		c.timers = c.timers[1:]
-		if t.at.After(c.now) {
-			c.now = t.at
-		}
-		c.mu.Unlock()
-		t.f()
-		c.mu.Lock()
-	}
-	c.now = target
-	c.mu.Unlock()
 }

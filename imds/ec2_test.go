@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/ec2rolecreds"
 	sdkimds "github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
+	"github.com/credbroker/credbroker/internal/clocktest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -508,7 +509,7 @@ func TestEC2CallerPassed(t *testing.T) {
 }
 
 func TestNewEC2Validation(t *testing.T) {
-	src := newFakeSource(newTestClock())
+	src := newFakeSource(clocktest.New(clocktest.Start))
 	for name, fn := range map[string]func(*EC2Options){
 		"az of another region": func(o *EC2Options) { o.Instance = Instance{Region: "us-west-2", AvailabilityZone: "us-east-1a"} },
 		"az without letter":    func(o *EC2Options) { o.Instance = Instance{Region: "us-west-2", AvailabilityZone: "us-west-2"} },

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/credbroker/credbroker/internal/clocktest"
 )
 
 // fuzzRequest builds a request as net/http would hand it to the handler,
@@ -29,7 +31,7 @@ func fuzzRequest(method, path, host, headers string) *http.Request {
 }
 
 func FuzzEC2Router(f *testing.F) {
-	clock := newTestClock()
+	clock := clocktest.New(clocktest.Start)
 	src := newFakeSource(clock)
 	log, logs := testLogger(f)
 	h, err := NewEC2(src, func(o *EC2Options) { o.Now = clock.Now; o.Logger = log })
@@ -91,7 +93,7 @@ func FuzzEC2Router(f *testing.F) {
 }
 
 func FuzzContainerRouter(f *testing.F) {
-	clock := newTestClock()
+	clock := clocktest.New(clocktest.Start)
 	src := newFakeSource(clock)
 	tokens := NewTokenSet()
 	const tok = "c0ntainer-t0ken-for-fuzzing"

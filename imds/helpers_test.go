@@ -10,36 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credbroker/credbroker/internal/clocktest"
 	"github.com/hashicorp/go-hclog"
 )
-
-// testClock is a controllable clock.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newTestClock() *testClock {
-	return &testClock{t: time.Date(2025, 3, 14, 15, 9, 26, 535_000_000, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // fakeSource hands every caller role "dev-admin" (unless the token is bound)
 // and mints credentials on its clock: a new generation (new key id) whenever
 // the current one has less than 15 minutes left, as the broker would.
 type fakeSource struct {
-	clock    *testClock
+	clock    *clocktest.Clock
 	lifetime time.Duration
 
 	mu       sync.Mutex
@@ -55,7 +34,7 @@ type fakeSource struct {
 	callers  []Caller
 }
 
-func newFakeSource(clock *testClock) *fakeSource {
+func newFakeSource(clock *clocktest.Clock) *fakeSource {
 	return &fakeSource{
 		clock:    clock,
 		lifetime: time.Hour,
@@ -165,7 +144,7 @@ func testLogger(t testing.TB) (hclog.Logger, *logBuffer) {
 
 // env is one test setup: both endpoints over real loopback listeners.
 type env struct {
-	clock     *testClock
+	clock     *clocktest.Clock
 	src       *fakeSource
 	tokens    *TokenSet
 	token     string
@@ -178,7 +157,7 @@ type env struct {
 
 func newEnv(t testing.TB, ec2Opts func(*EC2Options), contOpts func(*ContainerOptions)) *env {
 	t.Helper()
-	e := &env{clock: newTestClock()}
+	e := &env{clock: clocktest.New(clocktest.Start)}
 	e.src = newFakeSource(e.clock)
 	logger, buf := testLogger(t)
 	e.log = buf

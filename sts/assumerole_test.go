@@ -276,13 +276,13 @@ func TestAssumeRoleMFA(t *testing.T) {
 	_, err = c.AssumeRole(f.ctx, in(serial, good))
 	assertAPIError(t, err, "AccessDenied", "MultiFactorAuthentication failed with invalid MFA one time pass code.", 403)
 	// The next time step's code is accepted.
-	f.clock.Add(30 * time.Second)
+	f.clock.Advance(30 * time.Second)
 	if _, err := c.AssumeRole(f.ctx, in(serial, f.code(seed))); err != nil {
 		t.Fatal(err)
 	}
 
 	// A GetSessionToken session made with MFA carries it to AssumeRole.
-	f.clock.Add(30 * time.Second)
+	f.clock.Advance(30 * time.Second)
 	st, err := c.GetSessionToken(f.ctx, &awssts.GetSessionTokenInput{SerialNumber: aws.String(serial), TokenCode: aws.String(f.code(seed))})
 	if err != nil {
 		t.Fatal(err)

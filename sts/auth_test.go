@@ -80,13 +80,11 @@ func TestAuthenticationErrors(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			// The core's clock follows the signing time, so that only the token's own
 			// expiry (or the signature's age) is in question.
-			f.clock.mu.Lock()
-			f.clock.t = c.at
+			f.clock.Set(c.at)
 			if name == "old signature" {
-				f.clock.t = now
+				f.clock.Set(now)
 			}
-			f.clock.mu.Unlock()
-			defer func() { f.clock.mu.Lock(); f.clock.t = now; f.clock.mu.Unlock() }()
+			defer f.clock.Set(now)
 			svc := "sts"
 			if strings.Contains(c.form, "2010-05-08") {
 				svc = "iam"
@@ -137,14 +135,14 @@ func TestRevokedSessions(t *testing.T) {
 		return f.client(sessionCreds(out.Credentials))
 	}
 	old := assume()
-	f.clock.Add(time.Second)
+	f.clock.Advance(time.Second)
 	f.update(func(tx *store.Tx) error {
 		_, err := tx.UpdateRole("app", store.RoleUpdate{RevokeSessionsBefore: store.RevokeNow(f.clock.Now())})
 		return err
 	})
 	_, err := old.GetCallerIdentity(f.ctx, &awssts.GetCallerIdentityInput{})
 	assertAPIError(t, err, "AccessDenied", "User: arn:aws:sts::123456789012:assumed-role/app/s1 is not authorized to perform: sts:GetCallerIdentity with an explicit deny in an identity-based policy", 403)
-	f.clock.Add(2 * time.Second)
+	f.clock.Advance(2 * time.Second)
 	if _, err := assume().GetCallerIdentity(f.ctx, &awssts.GetCallerIdentityInput{}); err != nil {
 		t.Fatalf("a session issued after the revocation: %v", err)
 	}

@@ -20,30 +20,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/credbroker/credbroker/internal/clocktest"
 	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/store"
 )
 
 const testAccount = "123456789012"
-
-// clock is a settable clock shared by the store, the core and the clients.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // fixture is a core over a memory store, served by an httptest server.
 type fixture struct {
@@ -52,7 +35,7 @@ type fixture struct {
 	store *store.Store
 	core  *sts.Core
 	srv   *httptest.Server
-	clock *clock
+	clock *clocktest.Clock
 	logs  *logBuffer
 }
 
@@ -61,7 +44,7 @@ type fixtureOpt = func(*sts.Options)
 func newFixture(t *testing.T, opts ...fixtureOpt) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	clk := clocktest.New(time.Now().UTC().Truncate(time.Second))
 	st, err := store.OpenMemory(ctx, testAccount, func(o *store.Options) {
 		o.Now = clk.Now
 		o.UsageFlushInterval = -1

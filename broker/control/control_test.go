@@ -18,13 +18,13 @@ import (
 	"github.com/credbroker/credbroker/broker/keystore"
 	"github.com/credbroker/credbroker/broker/peer"
 	"github.com/credbroker/credbroker/imds"
-	"github.com/credbroker/credbroker/internal/ststest"
+	"github.com/credbroker/credbroker/internal/awsfake"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-func setup(t *testing.T) (*control.Client, *ststest.Server, *broker.Broker) {
+func setup(t *testing.T) (*control.Client, *awsfake.Server, *broker.Broker) {
 	t.Helper()
-	fake := ststest.New()
+	fake := awsfake.New()
 	fake.AddUser("alice", "AKIAALICE0000EXAMPLE", "aliceSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY")
 	fake.SetMFACode("arn:aws:iam::123456789012:mfa/alice", "246810")
 	keys := keystore.NewMemory()

@@ -18,7 +18,7 @@ import (
 	"github.com/credbroker/credbroker/broker/config"
 	"github.com/credbroker/credbroker/broker/control"
 	"github.com/credbroker/credbroker/broker/keystore"
-	"github.com/credbroker/credbroker/internal/ststest"
+	"github.com/credbroker/credbroker/internal/awsfake"
 )
 
 func TestContainerTokenSurvivesRestart(t *testing.T) {
@@ -114,7 +114,7 @@ func (n *notes) wait(t *testing.T, want string) string {
 // TestRun runs the daemon in-process (under the race detector in `make
 // test`): ready, watchdog, a refused and an accepted reload, a stop.
 func TestRun(t *testing.T) {
-	fake := ststest.New()
+	fake := awsfake.New()
 	if err := fake.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -12,11 +12,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/credbroker/credbroker/broker/keystore/iamfake"
+	"github.com/credbroker/credbroker/internal/awsfake"
 )
 
 type rotation struct {
-	fake   *iamfake.Server
+	fake   *awsfake.Server
 	store  *Store
 	r      *Rotator
 	sleeps []time.Duration
@@ -26,8 +26,8 @@ type rotation struct {
 // the kernel keyring, and a Rotator whose clients are the SDK's.
 func newRotation(t *testing.T) *rotation {
 	needKeyctl(t)
-	x := &rotation{fake: iamfake.New("123456789012", "alice")}
-	x.fake.AddKey(testID, testSecret)
+	x := &rotation{fake: awsfake.New()}
+	x.fake.AddUser("alice", testID, testSecret)
 	srv := httptest.NewServer(x.fake)
 	t.Cleanup(srv.Close)
 	x.store = openKeyctl(t, "user", uniqueName(t))
@@ -76,7 +76,7 @@ func testRotate(t *testing.T, x *rotation) {
 	if res.OldKeyID != testID || res.NewKeyID == testID || res.Resumed || res.UserARN != "arn:aws:iam::123456789012:user/alice" {
 		t.Errorf("result %+v", res)
 	}
-	if diff := cmp.Diff([]string{res.NewKeyID}, x.fake.Keys()); diff != "" {
+	if diff := cmp.Diff([]string{res.NewKeyID}, x.fake.Keys("alice")); diff != "" {
 		t.Errorf("IAM keys (-want +got):\n%s", diff)
 	}
 	k, err := x.store.Get("alice")
@@ -106,8 +106,8 @@ func TestRotateInterruptedBeforeDelete(t *testing.T) {
 	// State after the interruption: IAM has both; the keyring the new key
 	// with the old as previous.
 	k, _ := x.store.Get("alice")
-	if k.Previous == nil || k.Previous.AccessKeyID != testID || len(x.fake.Keys()) != 2 {
-		t.Fatalf("keyring %#v previous %#v; IAM %v", k, k.Previous, x.fake.Keys())
+	if k.Previous == nil || k.Previous.AccessKeyID != testID || len(x.fake.Keys("alice")) != 2 {
+		t.Fatalf("keyring %#v previous %#v; IAM %v", k, k.Previous, x.fake.Keys("alice"))
 	}
 	list, _ := x.store.List()
 	if len(list) != 1 || list[0].PreviousKeyID != testID {
@@ -122,7 +122,7 @@ func TestRotateInterruptedBeforeDelete(t *testing.T) {
 	if n := x.fake.Calls("CreateAccessKey"); n != 1 {
 		t.Errorf("%d keys created, want 1", n)
 	}
-	if diff := cmp.Diff([]string{k.AccessKeyID}, x.fake.Keys()); diff != "" {
+	if diff := cmp.Diff([]string{k.AccessKeyID}, x.fake.Keys("alice")); diff != "" {
 		t.Errorf("IAM keys (-want +got):\n%s", diff)
 	}
 	if done, _ := x.store.Get("alice"); done.Previous != nil {
@@ -173,7 +173,7 @@ func TestRotateStoreFailsRollsBack(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "deleted again") {
 		t.Fatalf("err = %v", err)
 	}
-	if diff := cmp.Diff([]string{testID}, x.fake.Keys()); diff != "" {
+	if diff := cmp.Diff([]string{testID}, x.fake.Keys("alice")); diff != "" {
 		t.Errorf("IAM keys after rollback (-want +got):\n%s", diff)
 	}
 	if k, _ := x.store.Get("alice"); k.AccessKeyID != testID || k.Previous != nil {
@@ -183,7 +183,7 @@ func TestRotateStoreFailsRollsBack(t *testing.T) {
 
 func TestRotateStrayKey(t *testing.T) {
 	x := newRotation(t)
-	x.fake.AddKey("AKIASTRAYSTRAYSTRAY1", "lostsecretlostsecret")
+	x.fake.AddUser("alice", "AKIASTRAYSTRAYSTRAY1", "lostsecretlostsecret")
 	_, err := x.r.Rotate(context.Background(), "alice")
 	if err == nil || !strings.Contains(err.Error(), "aws iam delete-access-key --access-key-id AKIASTRAYSTRAYSTRAY1") {
 		t.Fatalf("err = %v", err)
@@ -200,8 +200,8 @@ func TestRotateNewKeyNeverWorks(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "both keys are kept") || !strings.Contains(err.Error(), "InvalidClientTokenId") {
 		t.Fatalf("err = %v", err)
 	}
-	if len(x.fake.Keys()) != 2 {
-		t.Errorf("IAM keys %v: the old key must stay", x.fake.Keys())
+	if len(x.fake.Keys("alice")) != 2 {
+		t.Errorf("IAM keys %v: the old key must stay", x.fake.Keys("alice"))
 	}
 	var total time.Duration
 	for _, d := range x.sleeps {

@@ -42,10 +42,10 @@ type Clock interface {
 	AfterFunc(d time.Duration, f func()) Timer
 }
 
-// Timer is a pending AfterFunc.
-type Timer interface {
-	Stop() bool
-}
+// Timer is a pending AfterFunc. It is an alias of the unnamed interface so
+// that any clock whose AfterFunc returns interface{ Stop() bool } (the
+// project's fake clock, internal/clocktest) satisfies Clock.
+type Timer = interface{ Stop() bool }
 
 type realClock struct{}
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/smithy-go"
+	"github.com/credbroker/credbroker/internal/clocktest"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -22,7 +23,7 @@ var t0 = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 // upstream is a fake STS: it mints credentials of life from the fake
 // clock, or fails with fail; with a gate it blocks until the gate opens.
 type upstream struct {
-	clock *fakeClock
+	clock *clocktest.Clock
 	mu    sync.Mutex
 	calls int
 	life  time.Duration
@@ -69,7 +70,7 @@ func (u *upstream) count() int {
 }
 
 type fixture struct {
-	clock *fakeClock
+	clock *clocktest.Clock
 	up    *upstream
 	cache *Cache
 	s     *Session
@@ -96,7 +97,7 @@ func (b *syncBuffer) String() string {
 // newFixture builds a cache on a fake clock with jitter r (0 = none).
 func newFixture(t *testing.T, life time.Duration, r float64, optFns ...func(*Options)) *fixture {
 	t.Helper()
-	f := &fixture{clock: newFakeClock(t0), logs: &syncBuffer{}}
+	f := &fixture{clock: clocktest.New(t0), logs: &syncBuffer{}}
 	f.up = &upstream{clock: f.clock, life: life}
 	f.cache = New(append([]func(*Options){func(o *Options) {
 		o.Clock = f.clock

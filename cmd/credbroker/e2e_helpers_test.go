@@ -21,7 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/credbroker/credbroker/broker/control"
-	"github.com/credbroker/credbroker/internal/ststest"
+	"github.com/credbroker/credbroker/internal/awsfake"
 )
 
 // The end-to-end tests build the credbroker binary, run `credbroker serve`
@@ -85,7 +85,7 @@ type e2e struct {
 	cfgPath    string
 	keyring    string
 	secret     string
-	sts        *ststest.Server
+	sts        *awsfake.Server
 	env        []string // the base environment of every child
 	// launch, when set, runs serve through it: launch[0] with launch[1:],
 	// then the binary and its arguments (a shell setting limits).
@@ -97,7 +97,7 @@ type e2e struct {
 
 func newE2E(t testing.TB) *e2e {
 	t.Helper()
-	e := &e2e{t: t, bin: credbrokerBin(t), root: t.TempDir(), sts: ststest.New()}
+	e := &e2e{t: t, bin: credbrokerBin(t), root: t.TempDir(), sts: awsfake.New()}
 	e.home = filepath.Join(e.root, "home")
 	e.runtimeDir = filepath.Join(e.root, "run")
 	e.stateDir = filepath.Join(e.root, "state")

@@ -15,7 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/credbroker/credbroker/broker/keystore/iamfake"
+	"github.com/credbroker/credbroker/internal/awsfake"
 )
 
 const (
@@ -73,8 +73,8 @@ func TestKeysAddListRotateRemove(t *testing.T) { onEachKeysBackend(t, testKeysAd
 // setUp makes.
 func testKeysAddListRotateRemove(t *testing.T, setUp keysBackend) {
 	root, cfg := keysEnv(t)
-	fake := iamfake.New("123456789012", "alice")
-	fake.AddKey(cliKeyID, cliSecret)
+	fake := awsfake.New()
+	fake.AddUser("alice", cliKeyID, cliSecret)
 	fake.SetNewKeyDelay(1)
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
@@ -122,7 +122,7 @@ func testKeysAddListRotateRemove(t *testing.T, setUp keysBackend) {
 	if err != nil {
 		t.Fatalf("rotate: %v", err)
 	}
-	keys := fake.Keys()
+	keys := fake.Keys("alice")
 	if len(keys) != 1 || keys[0] == cliKeyID || !strings.Contains(out, keys[0]+" replaces "+cliKeyID) || !strings.Contains(out, "arn:aws:iam::123456789012:user/alice") {
 		t.Fatalf("rotate printed %q; IAM keys %v", out, keys)
 	}

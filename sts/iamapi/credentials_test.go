@@ -51,7 +51,7 @@ func TestAccessKeys(t *testing.T) {
 	wantErr(t, err, "NoSuchEntity", http.StatusNotFound, "cannot be found")
 
 	// Used keys say when and where.
-	f.clock.Add(time.Minute)
+	f.clock.Advance(time.Minute)
 	lu := must[*iam.GetAccessKeyLastUsedOutput](t)(self.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: aws.String(creds.AccessKeyID)}))
 	if aws.ToString(lu.UserName) != "dana" || lu.AccessKeyLastUsed.LastUsedDate == nil ||
 		aws.ToString(lu.AccessKeyLastUsed.ServiceName) != "iam" || aws.ToString(lu.AccessKeyLastUsed.Region) != "us-east-1" {
@@ -216,7 +216,7 @@ func TestVirtualMFA(t *testing.T) {
 	_, err = self.ResyncMFADevice(ctx, &iam.ResyncMFADeviceInput{UserName: aws.String("dana"), SerialNumber: &serial,
 		AuthenticationCode1: aws.String(code(-1)), AuthenticationCode2: aws.String(code(0))})
 	wantErr(t, err, "InvalidAuthenticationCode", http.StatusForbidden, "")
-	f.clock.Add(5 * time.Minute) // a device whose clock drifted: resync accepts codes further out
+	f.clock.Advance(5 * time.Minute) // a device whose clock drifted: resync accepts codes further out
 	check(t, ignore(self.ResyncMFADevice(ctx, &iam.ResyncMFADeviceInput{UserName: aws.String("dana"), SerialNumber: &serial,
 		AuthenticationCode1: aws.String(code(6)), AuthenticationCode2: aws.String(code(7))})))
 

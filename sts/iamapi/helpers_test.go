@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/smithy-go"
 
+	"github.com/credbroker/credbroker/internal/clocktest"
 	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/iamapi"
@@ -25,29 +25,6 @@ import (
 
 const testAccount = "123456789012"
 
-// clock is a settable clock shared by the store, the core and the test; a real one
-// follows time.Now from its start, for clients that sign with the real time.
-type clock struct {
-	mu   sync.Mutex
-	t    time.Time
-	real time.Time // when set, Now is t plus the time since real
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.real.IsZero() {
-		return c.t.Add(time.Since(c.real)).UTC()
-	}
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // fixture is a core with the IAM API over a memory store, served by httptest.
 type fixture struct {
 	t     testing.TB
@@ -56,7 +33,7 @@ type fixture struct {
 	core  *sts.Core
 	api   *iamapi.API
 	srv   *httptest.Server
-	clock *clock
+	clock *clocktest.Clock
 	root  aws.Credentials
 }
 
@@ -69,9 +46,9 @@ func newFixture(t testing.TB) *fixture { return newFixtureClock(t, false) }
 func newFixtureClock(t testing.TB, real bool) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	clk := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	clk := clocktest.New(time.Now().UTC().Truncate(time.Second))
 	if real {
-		clk.real = time.Now()
+		clk.Run()
 	}
 	cat, err := policy.BuiltinCatalog()
 	if err != nil {

@@ -5,27 +5,15 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/credbroker/credbroker/internal/clocktest"
 	"github.com/credbroker/credbroker/sts/oidc"
 	"github.com/credbroker/credbroker/sts/oidc/oidctest"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 func kindOf(err error) oidc.Kind {
 	var oe *oidc.Error
@@ -39,7 +27,7 @@ func TestVerifyDiscovery(t *testing.T) {
 	k1 := oidctest.NewRSAKey(t, "k1")
 	ec := oidctest.NewECKey(t, "ec1")
 	iss := oidctest.NewIssuer(t, k1, ec)
-	clk := &clock{t: time.Now().Truncate(time.Second)}
+	clk := clocktest.New(time.Now().Truncate(time.Second))
 	v := oidc.New(func(o *oidc.Options) { o.HTTPClient = iss.Client(); o.Now = clk.Now })
 	defer v.Close()
 	ctx := context.Background()
@@ -142,7 +130,7 @@ func hsToken(t *testing.T, claims map[string]any) string {
 func TestRefetchOnUnknownKidIsRateLimited(t *testing.T) {
 	k1, k2 := oidctest.NewRSAKey(t, "k1"), oidctest.NewRSAKey(t, "k2")
 	iss := oidctest.NewIssuer(t, k1)
-	clk := &clock{t: time.Now().Truncate(time.Second)}
+	clk := clocktest.New(time.Now().Truncate(time.Second))
 	v := oidc.New(func(o *oidc.Options) {
 		o.HTTPClient = iss.Client()
 		o.Now = clk.Now
@@ -167,7 +155,7 @@ func TestRefetchOnUnknownKidIsRateLimited(t *testing.T) {
 	if n := iss.Fetches.Load(); n != 1 {
 		t.Fatalf("%d fetches, want 1", n)
 	}
-	clk.Add(61 * time.Second)
+	clk.Advance(61 * time.Second)
 	for i := 0; i < 5; i++ {
 		if _, err := v.Verify(ctx, sign(k2), prov); err != nil {
 			t.Fatalf("after the interval: %v", err)
@@ -177,7 +165,7 @@ func TestRefetchOnUnknownKidIsRateLimited(t *testing.T) {
 		t.Fatalf("%d fetches, want 2", n)
 	}
 	// Keys past their TTL are fetched again; an outage then keeps the old keys.
-	clk.Add(2 * time.Hour)
+	clk.Advance(2 * time.Hour)
 	iss.Server.Close()
 	if _, err := v.Verify(ctx, sign(k1), prov); err != nil {
 		t.Fatalf("known key through an outage: %v", err)

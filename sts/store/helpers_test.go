@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credbroker/credbroker/internal/clocktest"
 	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/store/kv"
 )
@@ -20,12 +21,6 @@ const (
 
 var testEpoch = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 
-// clock is a test clock that moves only when told.
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time          { return c.t }
-func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
-
 func testKey() KeySource {
 	return KeySourceFunc(func(context.Context) ([]byte, error) {
 		k := make([]byte, MasterKeySize)
@@ -37,14 +32,14 @@ func testKey() KeySource {
 }
 
 // eachBackend runs fn against a new memory store and a new bbolt store.
-func eachBackend(t *testing.T, fn func(t *testing.T, s *Store, c *clock)) {
+func eachBackend(t *testing.T, fn func(t *testing.T, s *Store, c *clocktest.Clock)) {
 	t.Helper()
 	for _, name := range []string{"memory", "bolt"} {
 		t.Run(name, func(t *testing.T) {
-			c := &clock{t: testEpoch}
+			c := clocktest.New(testEpoch)
 			opts := func(o *Options) {
 				o.AccountID = testAccount
-				o.Now = c.now
+				o.Now = c.Now
 				o.UsageFlushInterval = -1
 			}
 			var db kv.DB = kv.NewMemory()

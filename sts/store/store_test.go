@@ -11,12 +11,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/credbroker/credbroker/internal/clocktest"
 	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/store/kv"
 )
 
 func TestUsers(t *testing.T) {
-	eachBackend(t, func(t *testing.T, s *Store, c *clock) {
+	eachBackend(t, func(t *testing.T, s *Store, c *clocktest.Clock) {
 		update(t, s, func(tx *Tx) error {
 			u, err := tx.CreateUser(account.User{Name: "Alice", Path: "/eng/", Tags: account.Tags{{Key: "team", Value: "core"}}})
 			ok(t, "CreateUser", err)
@@ -102,7 +103,7 @@ func TestUsers(t *testing.T) {
 }
 
 func TestDeleteUserConflicts(t *testing.T) {
-	eachBackend(t, func(t *testing.T, s *Store, c *clock) {
+	eachBackend(t, func(t *testing.T, s *Store, c *clocktest.Clock) {
 		var keyID string
 		update(t, s, func(tx *Tx) error {
 			_, err := tx.CreateUser(account.User{Name: "bob"})
@@ -160,7 +161,7 @@ func TestDeleteUserConflicts(t *testing.T) {
 }
 
 func TestGroups(t *testing.T) {
-	eachBackend(t, func(t *testing.T, s *Store, c *clock) {
+	eachBackend(t, func(t *testing.T, s *Store, c *clocktest.Clock) {
 		update(t, s, func(tx *Tx) error {
 			for _, n := range []string{"Admins", "Developers"} {
 				_, err := tx.CreateGroup(account.Group{Name: n})
@@ -217,7 +218,7 @@ func TestGroups(t *testing.T) {
 }
 
 func TestRoles(t *testing.T) {
-	eachBackend(t, func(t *testing.T, s *Store, c *clock) {
+	eachBackend(t, func(t *testing.T, s *Store, c *clocktest.Clock) {
 		update(t, s, func(tx *Tx) error {
 			r, err := tx.CreateRole(account.Role{Name: "web", Path: "/service/", AssumeRolePolicy: trustEC2, Description: "web servers"})
 			ok(t, "CreateRole", err)
@@ -257,16 +258,16 @@ func TestRoles(t *testing.T) {
 			return nil
 		})
 		// Revocation and updates.
-		c.advance(90 * time.Minute)
+		c.Advance(90 * time.Minute)
 		update(t, s, func(tx *Tx) error {
 			desc := ""
-			r, err := tx.UpdateRole("web", RoleUpdate{Description: &desc, MaxSessionDuration: 4 * time.Hour, RevokeSessionsBefore: RevokeNow(c.now().Add(300 * time.Millisecond))})
+			r, err := tx.UpdateRole("web", RoleUpdate{Description: &desc, MaxSessionDuration: 4 * time.Hour, RevokeSessionsBefore: RevokeNow(c.Now().Add(300 * time.Millisecond))})
 			ok(t, "UpdateRole", err)
 			if r.Description != "" || r.MaxSessionDuration != 4*time.Hour {
 				t.Errorf("UpdateRole result %+v", r)
 			}
-			if !r.SessionRevoked(c.now()) || r.SessionRevoked(c.now().Add(time.Second)) {
-				t.Errorf("revocation at %v: issued now revoked=%v, issued 1 s later revoked=%v", r.RevokeSessionsBefore, r.SessionRevoked(c.now()), r.SessionRevoked(c.now().Add(time.Second)))
+			if !r.SessionRevoked(c.Now()) || r.SessionRevoked(c.Now().Add(time.Second)) {
+				t.Errorf("revocation at %v: issued now revoked=%v, issued 1 s later revoked=%v", r.RevokeSessionsBefore, r.SessionRevoked(c.Now()), r.SessionRevoked(c.Now().Add(time.Second)))
 			}
 			_, err = tx.UpdateRole("web", RoleUpdate{MaxSessionDuration: 30 * time.Minute})
 			wantCode(t, "30 min", err, account.ValidationError, "")
@@ -281,7 +282,7 @@ func TestRoles(t *testing.T) {
 }
 
 func TestPoliciesFor(t *testing.T) {
-	eachBackend(t, func(t *testing.T, s *Store, c *clock) {
+	eachBackend(t, func(t *testing.T, s *Store, c *clocktest.Clock) {
 		var boundaryARN, s3ARN string
 		update(t, s, func(tx *Tx) error {
 			p, err := tx.CreatePolicy(account.ManagedPolicy{Name: "S3Read", Path: "/app/"}, allowS3)
@@ -348,7 +349,7 @@ func TestPoliciesFor(t *testing.T) {
 }
 
 func TestManagedPolicies(t *testing.T) {
-	eachBackend(t, func(t *testing.T, s *Store, c *clock) {
+	eachBackend(t, func(t *testing.T, s *Store, c *clocktest.Clock) {
 		var arn string
 		update(t, s, func(tx *Tx) error {
 			p, err := tx.CreatePolicy(account.ManagedPolicy{Name: "Logs", Path: "/team/", Description: "logs"}, allowS3)
@@ -364,7 +365,7 @@ func TestManagedPolicies(t *testing.T) {
 			_, err = tx.Policy("arn:aws:iam::123456789012:policy/Logs")
 			wantCode(t, "wrong path", err, account.NoSuchEntity, "")
 			for i := 2; i <= 5; i++ {
-				c.advance(time.Minute)
+				c.Advance(time.Minute)
 				v, err := tx.CreatePolicyVersion(arn, allowS3, false)
 				ok(t, "CreatePolicyVersion", err)
 				if v.ID != fmt.Sprintf("v%d", i) {
@@ -433,7 +434,7 @@ func TestManagedPolicies(t *testing.T) {
 }
 
 func TestInlineAndTags(t *testing.T) {
-	eachBackend(t, func(t *testing.T, s *Store, c *clock) {
+	eachBackend(t, func(t *testing.T, s *Store, c *clocktest.Clock) {
 		update(t, s, func(tx *Tx) error {
 			_, err := tx.CreateRole(account.Role{Name: "r", AssumeRolePolicy: trustEC2})
 			ok(t, "CreateRole", err)
@@ -482,7 +483,7 @@ func TestInlineAndTags(t *testing.T) {
 }
 
 func TestAccessKeys(t *testing.T) {
-	eachBackend(t, func(t *testing.T, s *Store, c *clock) {
+	eachBackend(t, func(t *testing.T, s *Store, c *clocktest.Clock) {
 		ctx := context.Background()
 		var k1, k2 account.AccessKey
 		update(t, s, func(tx *Tx) error {
@@ -490,7 +491,7 @@ func TestAccessKeys(t *testing.T) {
 			ok(t, "CreateUser", err)
 			k1, err = tx.CreateAccessKey("ci")
 			ok(t, "CreateAccessKey", err)
-			c.advance(time.Second)
+			c.Advance(time.Second)
 			k2, err = tx.CreateAccessKey("ci")
 			ok(t, "CreateAccessKey", err)
 			_, err = tx.CreateAccessKey("ci")
@@ -580,7 +581,7 @@ func TestAccessKeys(t *testing.T) {
 }
 
 func TestPutAccessKey(t *testing.T) {
-	eachBackend(t, func(t *testing.T, s *Store, c *clock) {
+	eachBackend(t, func(t *testing.T, s *Store, c *clocktest.Clock) {
 		update(t, s, func(tx *Tx) error {
 			_, err := tx.CreateUser(account.User{Name: "dev"})
 			ok(t, "CreateUser", err)
@@ -599,7 +600,7 @@ func TestPutAccessKey(t *testing.T) {
 }
 
 func TestMFADevices(t *testing.T) {
-	eachBackend(t, func(t *testing.T, s *Store, c *clock) {
+	eachBackend(t, func(t *testing.T, s *Store, c *clocktest.Clock) {
 		var serial string
 		var seed []byte
 		update(t, s, func(tx *Tx) error {
@@ -671,7 +672,7 @@ func TestMFADevices(t *testing.T) {
 }
 
 func TestOIDCAndAccount(t *testing.T) {
-	eachBackend(t, func(t *testing.T, s *Store, c *clock) {
+	eachBackend(t, func(t *testing.T, s *Store, c *clocktest.Clock) {
 		const url = "https://token.actions.githubusercontent.com"
 		thumb := strings.Repeat("a", 40)
 		update(t, s, func(tx *Tx) error {
@@ -721,7 +722,7 @@ func TestOIDCAndAccount(t *testing.T) {
 }
 
 func TestLoginProfiles(t *testing.T) {
-	eachBackend(t, func(t *testing.T, s *Store, c *clock) {
+	eachBackend(t, func(t *testing.T, s *Store, c *clocktest.Clock) {
 		h := account.Argon2id{Time: 1, MemoryKiB: 64, Threads: 1}
 		hash := func(pw string) string {
 			x, err := h.Hash(pw, strings.NewReader(strings.Repeat("salt", 4)))
@@ -737,10 +738,10 @@ func TestLoginProfiles(t *testing.T) {
 			ok(t, "CreateLoginProfile", err)
 			_, err = tx.CreateLoginProfile(account.LoginProfile{UserName: "eve", PasswordHash: hash("x")})
 			wantCode(t, "twice", err, account.EntityAlreadyExists, "Login Profile for user eve already exists.")
-			c.advance(time.Hour)
+			c.Advance(time.Hour)
 			for _, pw := range []string{"second-Pass2", "third-Pass3"} {
 				_, err = tx.UpdateLoginProfile("eve", func(lp *account.LoginProfile) error {
-					lp.SetPassword(hash(pw), c.now(), 2)
+					lp.SetPassword(hash(pw), c.Now(), 2)
 					lp.PasswordResetRequired = false
 					return nil
 				})
@@ -767,7 +768,7 @@ func TestLoginProfiles(t *testing.T) {
 }
 
 func TestSecrets(t *testing.T) {
-	eachBackend(t, func(t *testing.T, s *Store, c *clock) {
+	eachBackend(t, func(t *testing.T, s *Store, c *clocktest.Clock) {
 		update(t, s, func(tx *Tx) error {
 			ok(t, "PutSecret", tx.PutSecret("signing-key/k1", []byte("one")))
 			ok(t, "PutSecret", tx.PutSecret("signing-key/k2", []byte("two")))
@@ -791,7 +792,7 @@ func TestSecrets(t *testing.T) {
 }
 
 func TestGenerationAndRollback(t *testing.T) {
-	eachBackend(t, func(t *testing.T, s *Store, c *clock) {
+	eachBackend(t, func(t *testing.T, s *Store, c *clocktest.Clock) {
 		ctx := context.Background()
 		g0 := s.Generation()
 		ch := s.Changed()
@@ -840,7 +841,7 @@ func TestGenerationAndRollback(t *testing.T) {
 }
 
 func TestCheckFindsDamage(t *testing.T) {
-	eachBackend(t, func(t *testing.T, s *Store, c *clock) {
+	eachBackend(t, func(t *testing.T, s *Store, c *clocktest.Clock) {
 		ctx := context.Background()
 		update(t, s, func(tx *Tx) error {
 			_, err := tx.CreateUser(account.User{Name: "u"})
@@ -859,7 +860,7 @@ func TestCheckFindsDamage(t *testing.T) {
 }
 
 func TestSummary(t *testing.T) {
-	eachBackend(t, func(t *testing.T, s *Store, c *clock) {
+	eachBackend(t, func(t *testing.T, s *Store, c *clocktest.Clock) {
 		update(t, s, func(tx *Tx) error {
 			for i := range 3 {
 				_, err := tx.CreateUser(account.User{Name: fmt.Sprintf("u%d", i)})
@@ -900,7 +901,7 @@ func TestSummary(t *testing.T) {
 // a writer under the race detector, and checks that a committed deactivation is seen by
 // every lookup that starts after it.
 func TestConcurrentUse(t *testing.T) {
-	eachBackend(t, func(t *testing.T, s *Store, c *clock) {
+	eachBackend(t, func(t *testing.T, s *Store, c *clocktest.Clock) {
 		ctx := context.Background()
 		var keys []account.AccessKey
 		update(t, s, func(tx *Tx) error {
