@@ -459,19 +459,22 @@ func TestMasterKey(t *testing.T) {
 	} {
 		p := filepath.Join(dir, name)
 		os.WriteFile(p, content, 0o600)
-		got, err := fileMasterKey{path: p, strict: true}.MasterKey(context.Background())
+		got, err := fileKey(t, p).MasterKey(context.Background())
 		if err != nil || !bytes.Equal(got, key) {
 			t.Errorf("%s: %x, %v", name, got, err)
 		}
 	}
-	loose := filepath.Join(dir, "loose")
-	os.WriteFile(loose, key, 0o644)
-	if _, err := (fileMasterKey{path: loose, strict: true}).MasterKey(context.Background()); err == nil || !strings.Contains(err.Error(), "chmod 600") {
-		t.Errorf("a world-readable key file: %v", err)
+	for _, mode := range []os.FileMode{0o644, 0o640, 0o604} {
+		loose := filepath.Join(dir, "loose")
+		os.WriteFile(loose, key, mode)
+		os.Chmod(loose, mode)
+		if _, err := fileKey(t, loose).MasterKey(context.Background()); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+			t.Errorf("a key file of mode %04o: %v", mode, err)
+		}
 	}
 	short := filepath.Join(dir, "short")
 	os.WriteFile(short, []byte("abc"), 0o600)
-	if _, err := (fileMasterKey{path: short}).MasterKey(context.Background()); err == nil {
+	if _, err := fileKey(t, short).MasterKey(context.Background()); err == nil {
 		t.Error("a 3-byte key accepted")
 	}
 	env := func(k string) string { return map[string]string{"CREDENTIALS_DIRECTORY": dir}[k] }
@@ -512,4 +515,14 @@ func TestMemoryStore(t *testing.T) {
 	if _, err := s.Get("dev"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("after Remove: %v", err)
 	}
+}
+
+// fileKey is the provider of master_key { source = "file", path = path }.
+func fileKey(t *testing.T, path string) MasterKeyProvider {
+	t.Helper()
+	mk, err := NewMasterKey(config.MasterKey{Source: config.MasterKeyFile, Path: path}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mk
 }

@@ -4,21 +4,19 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/99designs/keyring"
 
 	"github.com/credbroker/credbroker/broker/config"
+	"github.com/credbroker/credbroker/internal/masterkey"
 )
 
 // MasterKeySize is the length of the embedded core's master key.
-const MasterKeySize = 32
+const MasterKeySize = masterkey.Size
 
 // MasterKeyProvider gives the embedded core's store its master key. (The
 // store declares the same one-method interface on its side; this is the
@@ -55,14 +53,14 @@ func NewMasterKey(m config.MasterKey, store *Store, optFns ...func(*MasterKeyOpt
 		}
 		return &keyringMasterKey{s: store, name: m.Name, rand: o.Rand, noCreate: o.NoCreate}, nil
 	case config.MasterKeyFile:
-		return fileMasterKey{path: m.Path, strict: true}, nil
+		return fileMasterKey(func() ([]byte, error) { return masterkey.ReadFile(m.Path) }), nil
 	case config.MasterKeyCredential:
 		dir := o.Getenv("CREDENTIALS_DIRECTORY")
 		if dir == "" {
-			return nil, fmt.Errorf("keystore: master key credential %q: $CREDENTIALS_DIRECTORY is not set; run under systemd with LoadCredentialEncrypted=%s:/etc/credstore.encrypted/%s (made with `head -c32 /dev/urandom | systemd-creds encrypt --name=%s - /etc/credstore.encrypted/%s`)", m.Name, m.Name, m.Name, m.Name, m.Name)
+			_, err := masterkey.ReadCredential(dir, m.Name) // the error says how to set it up
+			return nil, fmt.Errorf("keystore: %w", err)
 		}
-		// systemd makes the directory and files private to the service.
-		return fileMasterKey{path: filepath.Join(dir, m.Name)}, nil
+		return fileMasterKey(func() ([]byte, error) { return masterkey.ReadCredential(dir, m.Name) }), nil
 	}
 	return nil, fmt.Errorf("keystore: unknown master key source %q", m.Source)
 }
@@ -79,7 +77,7 @@ func (k *keyringMasterKey) MasterKey(context.Context) ([]byte, error) {
 	item := masterPrefix + k.name
 	it, err := k.s.kr.Get(item)
 	if err == nil {
-		key, derr := decodeMasterKey(it.Data)
+		key, derr := masterkey.Decode(it.Data)
 		if derr != nil {
 			return nil, fmt.Errorf("keystore: master key %q in the %s: %w", k.name, k.s.desc, derr)
 		}
@@ -103,47 +101,13 @@ func (k *keyringMasterKey) MasterKey(context.Context) ([]byte, error) {
 	return key, nil
 }
 
-// fileMasterKey reads the key from a file; strict refuses a file others
-// may read.
-type fileMasterKey struct {
-	path   string
-	strict bool
-}
+// fileMasterKey reads the key from a file with internal/masterkey's rules.
+type fileMasterKey func() ([]byte, error)
 
 func (f fileMasterKey) MasterKey(context.Context) ([]byte, error) {
-	if f.strict {
-		st, err := os.Stat(f.path)
-		if err != nil {
-			return nil, fmt.Errorf("keystore: master key file: %w", err)
-		}
-		if st.Mode().Perm()&0o077 != 0 {
-			return nil, fmt.Errorf("keystore: master key file %s is readable by others (mode %04o); chmod 600 it", f.path, st.Mode().Perm())
-		}
-	}
-	data, err := os.ReadFile(f.path)
+	key, err := f()
 	if err != nil {
-		return nil, fmt.Errorf("keystore: master key: %w", err)
-	}
-	key, err := decodeMasterKey(data)
-	if err != nil {
-		return nil, fmt.Errorf("keystore: master key in %s: %w", f.path, err)
+		return nil, fmt.Errorf("keystore: %w", err)
 	}
 	return key, nil
-}
-
-// decodeMasterKey accepts 32 raw bytes, or 32 bytes in hex or base64.
-func decodeMasterKey(data []byte) ([]byte, error) {
-	if len(data) == MasterKeySize {
-		return append([]byte(nil), data...), nil
-	}
-	text := strings.TrimSpace(string(data))
-	if b, err := hex.DecodeString(text); err == nil && len(b) == MasterKeySize {
-		return b, nil
-	}
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		if b, err := enc.DecodeString(text); err == nil && len(b) == MasterKeySize {
-			return b, nil
-		}
-	}
-	return nil, fmt.Errorf("it must hold %d bytes: raw, hex or base64 (e.g. `head -c32 /dev/urandom`)", MasterKeySize)
 }

@@ -138,6 +138,14 @@ func TestCoreInitImportExport(t *testing.T) {
 	if _, _, err := runCLI(t, "", "core", "export", "--config", cfg, "--state-dir", state, "--master-key-file", wrong); err == nil {
 		t.Error("export with the wrong master key succeeded")
 	}
+	// --master-key-file applies the rule of the config's source = "file": a key
+	// its group may read is refused.
+	if err := os.Chmod(mk, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := runCLI(t, "", append([]string{"core", "export"}, flags...)...); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("export with a group-readable master key: %v", err)
+	}
 }
 
 // TestCoreInitKeyring keeps the master key (the config's default source) and the

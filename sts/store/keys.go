@@ -5,18 +5,15 @@ import (
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
-	"encoding/base64"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sync"
+
+	"github.com/credbroker/credbroker/internal/masterkey"
 )
 
 // MasterKeySize is the size of the master key: an AES-256 key.
-const MasterKeySize = 32
+const MasterKeySize = masterkey.Size
 
 // KeySource supplies the master key that encrypts the store's data key. The master key
 // is never written to the store file. The broker's keyring layer implements KeySource to
@@ -35,24 +32,18 @@ func (f KeySourceFunc) MasterKey(ctx context.Context) ([]byte, error) { return f
 // CredentialKey reads the master key from the systemd credential name: the file
 // $CREDENTIALS_DIRECTORY/name that LoadCredential=name:/path (or LoadCredentialEncrypted=)
 // gives the service. getenv is os.Getenv outside tests. The file holds 32 raw bytes, or
-// 64 hex digits, or the base64 of 32 bytes (see WriteKeyFile).
+// 64 hex digits, or the base64 of 32 bytes (see WriteKeyFile); internal/masterkey's
+// ReadCredential is the rule.
 func CredentialKey(name string, getenv func(string) string) KeySource {
 	dir := getenv("CREDENTIALS_DIRECTORY")
-	return KeySourceFunc(func(context.Context) ([]byte, error) {
-		if dir == "" {
-			return nil, fmt.Errorf("master key credential %q: $CREDENTIALS_DIRECTORY is not set; run under systemd with LoadCredential=%s:/path/to/key, or name a key file", name, name)
-		}
-		if name == "" || name != filepath.Base(name) {
-			return nil, fmt.Errorf("master key credential name %q must be a plain file name", name)
-		}
-		return readKeyFile(filepath.Join(dir, name))
-	})
+	return KeySourceFunc(func(context.Context) ([]byte, error) { return masterkey.ReadCredential(dir, name) })
 }
 
 // FileKey reads the master key from the file at path (same formats as CredentialKey).
-// The file must not be readable by others.
+// The file must not be accessible to its group or other users (internal/masterkey's
+// ReadFile, the rule of the config's master_key source "file" too).
 func FileKey(path string) KeySource {
-	return KeySourceFunc(func(context.Context) ([]byte, error) { return readKeyFile(path) })
+	return KeySourceFunc(func(context.Context) ([]byte, error) { return masterkey.ReadFile(path) })
 }
 
 // MemoryKey returns a KeySource holding a random key in memory only, for stores that live
@@ -77,67 +68,7 @@ func MemoryKey(rand io.Reader) KeySource {
 // WriteKeyFile creates path (it must not exist) with a new random master key in base64,
 // mode 0600, and syncs it. That file can be named by FileKey, or handed to systemd's
 // LoadCredential= / `systemd-creds encrypt`.
-func WriteKeyFile(path string, rand io.Reader) error {
-	key := make([]byte, MasterKeySize)
-	if _, err := io.ReadFull(rand, key); err != nil {
-		return fmt.Errorf("generating a master key: %w", err)
-	}
-	defer clear(key)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return fmt.Errorf("creating master key file: %w", err)
-	}
-	_, werr := f.WriteString(base64.StdEncoding.EncodeToString(key) + "\n")
-	serr := f.Sync()
-	cerr := f.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		return fmt.Errorf("writing master key file %s: %w", path, err)
-	}
-	return nil
-}
-
-func readKeyFile(path string) ([]byte, error) {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("master key file: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("master key file %s is not a regular file", path)
-	}
-	if fi.Mode().Perm()&0o007 != 0 {
-		return nil, fmt.Errorf("master key file %s is accessible to other users (mode %v): chmod o-rwx it", path, fi.Mode().Perm())
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("master key file: %w", err)
-	}
-	defer clear(raw)
-	key, err := decodeKey(raw)
-	if err != nil {
-		return nil, fmt.Errorf("master key file %s: %w", path, err)
-	}
-	return key, nil
-}
-
-// decodeKey accepts 32 raw bytes, 64 hex digits or base64 of 32 bytes (whitespace around
-// the text forms ignored). Errors never include the key material.
-func decodeKey(raw []byte) ([]byte, error) {
-	if len(raw) == MasterKeySize {
-		return bytes.Clone(raw), nil
-	}
-	text := bytes.TrimSpace(raw)
-	if len(text) == 2*MasterKeySize {
-		if k, err := hex.DecodeString(string(text)); err == nil {
-			return k, nil
-		}
-	}
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		if k, err := enc.DecodeString(string(text)); err == nil && len(k) == MasterKeySize {
-			return k, nil
-		}
-	}
-	return nil, fmt.Errorf("it must hold a %d-byte key: raw, hex or base64 (%d bytes found)", MasterKeySize, len(raw))
-}
+func WriteKeyFile(path string, rand io.Reader) error { return masterkey.WriteFile(path, rand) }
 
 // sealer encrypts records with the store's data key (AES-256-GCM, random 96-bit nonce)
 // and binds each ciphertext to the record that holds it through the additional data, so a

@@ -189,6 +189,7 @@ func TestKeySources(t *testing.T) {
 	write("b64", []byte(base64.StdEncoding.EncodeToString(key)+"\n"), 0o600)
 	write("short", []byte("c2hvcnQta2V5LW1hdGVyaWFs"), 0o600)
 	write("open", key, 0o644)
+	write("group", key, 0o640)
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 	systemd := env(map[string]string{"CREDENTIALS_DIRECTORY": dir})
 	for _, name := range []string{"raw", "hex", "b64"} {
@@ -201,11 +202,13 @@ func TestKeySources(t *testing.T) {
 		src  KeySource
 		want string
 	}{
-		"no CREDENTIALS_DIRECTORY": {CredentialKey("raw", env(nil)), "LoadCredential=raw"},
+		"no CREDENTIALS_DIRECTORY": {CredentialKey("raw", env(nil)), "LoadCredentialEncrypted=raw"},
 		"path in the name":         {CredentialKey("../raw", systemd), "plain file name"},
 		"missing":                  {CredentialKey("absent", systemd), "no such file"},
 		"wrong size":               {FileKey(filepath.Join(dir, "short")), "32-byte key"},
 		"readable by others":       {FileKey(filepath.Join(dir, "open")), "accessible to other users"},
+		"readable by the group":    {FileKey(filepath.Join(dir, "group")), "chmod 600"},
+		"credential for others":    {CredentialKey("open", systemd), "chmod o-rwx"},
 	}
 	for name, c := range cases {
 		_, err := c.src.MasterKey(ctx)
