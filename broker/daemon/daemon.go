@@ -76,7 +76,7 @@ type Options struct {
 	// OpenCore opens the embedded IAM/STS core for upstream "core". keys
 	// is the open keyring (nil when the config needs none). Without it an
 	// upstream "core" fails with broker.ErrNoCore.
-	OpenCore func(ctx context.Context, cfg *config.Config, keys *keystore.Store) (broker.Core, error)
+	OpenCore OpenCoreFunc
 	// Reload asks for a reload (the command sends on SIGHUP).
 	Reload <-chan struct{}
 	// Ready is called once, when the daemon is ready, with its endpoints.
@@ -207,9 +207,6 @@ func Run(ctx context.Context, o Options) error {
 	if o.Logger == nil {
 		o.Logger = hclog.NewNullLogger()
 	}
-	if o.OpenKeys == nil {
-		o.OpenKeys = func(k config.Keyring) (*keystore.Store, error) { return keystore.Open(keystore.FromConfig(k)) }
-	}
 	if o.Notify == nil {
 		o.Notify = func(s string) error { _, err := sddaemon.SdNotify(false, s); return err }
 	}
@@ -240,36 +237,15 @@ func (d *daemon) status(format string, args ...any) {
 	d.notify("STATUS=" + fmt.Sprintf(format, args...))
 }
 
-// needsKeys reports whether the config reads the keyring.
-func needsKeys(cfg *config.Config) bool {
-	for _, s := range cfg.Sources {
-		if s.Kind == config.SourceKeyring {
-			return true
-		}
-	}
-	return cfg.Upstream.Kind == config.UpstreamCore && cfg.Upstream.MasterKey.Source == config.MasterKeyKeyring
+// setup is the daemon's SetupOptions.
+func (d *daemon) setup() SetupOptions {
+	o := SetupOptions{OpenKeys: d.o.OpenKeys, OpenCore: d.o.OpenCore, Logger: d.log}
+	o.defaults()
+	return o
 }
 
-// lockedKeys stands for a keyring that could not be opened: every read
-// says why, as a failure that needs a person.
-type lockedKeys struct{ err error }
-
-func (k lockedKeys) Get(string) (keystore.Key, error) { return keystore.Key{}, k.err }
-
-func (d *daemon) openKeys(cfg *config.Config) {
-	d.keys, d.keyErr = nil, nil
-	if !needsKeys(cfg) {
-		return
-	}
-	k, err := d.o.OpenKeys(cfg.Keyring)
-	if err != nil {
-		d.keyErr = fmt.Errorf("%w: opening the keyring at start-up failed (%v); fix it, then reload (SIGHUP) or restart", keystore.ErrLocked, err)
-		d.log.Error("cannot open the keyring; roles with keyring sources are reported in status until it opens", "error", err)
-		return
-	}
-	d.keys = k
-	d.log.Info("keyring open", "keyring", k.String())
-}
+// openKeys (re)opens the keyring when cfg needs one.
+func (d *daemon) openKeys(cfg *config.Config) { d.keys, d.keyErr = openKeys(cfg, d.setup()) }
 
 // watchKeys follows the open keyring's changes (a Secret Service
 // collection unlocked) for the life of ctx or until the keyring is opened
@@ -302,36 +278,7 @@ func (d *daemon) watchKeys(ctx context.Context) {
 }
 
 func (d *daemon) brokerKeys() broker.KeyStore {
-	switch {
-	case d.keyErr != nil:
-		return lockedKeys{d.keyErr}
-	case d.keys == nil:
-		return nil
-	}
-	return d.keys
-}
-
-// upstream builds the configured upstream.
-func (d *daemon) upstream(ctx context.Context, cfg *config.Config) (*broker.Upstream, broker.Core, error) {
-	u := cfg.Upstream
-	switch u.Kind {
-	case config.UpstreamSTS:
-		region := u.Region
-		if region == "" {
-			region = cfg.Region
-		}
-		return broker.NewSTSUpstream(region, func(o *broker.UpstreamOptions) { o.Endpoint = u.Endpoint }), nil, nil
-	case config.UpstreamCore:
-		if d.o.OpenCore == nil {
-			return nil, nil, broker.ErrNoCore
-		}
-		core, err := d.o.OpenCore(ctx, cfg, d.keys)
-		if err != nil {
-			return nil, nil, err
-		}
-		return broker.NewEmbeddedUpstream(core, cfg.Region), core, nil
-	}
-	return nil, nil, fmt.Errorf("unknown upstream %q", u.Kind)
+	return Backends{Keys: d.keys, KeyErr: d.keyErr}.BrokerKeys()
 }
 
 func (d *daemon) start(ctx context.Context) error {
@@ -344,8 +291,8 @@ func (d *daemon) start(ctx context.Context) error {
 	for _, w := range cfg.Warnings {
 		d.log.Warn("config: " + config.FormatDiagnostic(w))
 	}
-	d.openKeys(cfg)
-	d.up, d.core, err = d.upstream(ctx, cfg)
+	bk, err := Setup(ctx, cfg, d.setup())
+	d.keys, d.keyErr, d.up, d.core = bk.Keys, bk.KeyErr, bk.Upstream, bk.Core
 	if err != nil {
 		return err
 	}
@@ -691,12 +638,12 @@ func (d *daemon) reloadConfig(ctx context.Context) error {
 		if cfg.Upstream.Kind == config.UpstreamCore || old.Upstream.Kind == config.UpstreamCore {
 			return errors.New("switching to, from or within the embedded core takes a restart; keep the upstream block as it was to reload")
 		}
-		if up, _, err = d.upstream(ctx, cfg); err != nil {
+		if up, _, err = newUpstream(ctx, cfg, d.keys, d.o.OpenCore); err != nil {
 			return err
 		}
 	}
 	keysBefore, errBefore := d.keys, d.keyErr
-	if !reflect.DeepEqual(keyringOf(cfg.Keyring), keyringOf(old.Keyring)) || d.keyErr != nil || (d.keys == nil && needsKeys(cfg)) {
+	if !reflect.DeepEqual(keyringOf(cfg.Keyring), keyringOf(old.Keyring)) || d.keyErr != nil || (d.keys == nil && NeedsKeys(cfg)) {
 		d.openKeys(cfg)
 	}
 	if err := d.b.Reload(cfg, up, d.brokerKeys()); err != nil {

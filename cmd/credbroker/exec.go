@@ -23,6 +23,7 @@ import (
 	"github.com/credbroker/credbroker/broker"
 	"github.com/credbroker/credbroker/broker/config"
 	"github.com/credbroker/credbroker/broker/control"
+	"github.com/credbroker/credbroker/broker/daemon"
 	"github.com/credbroker/credbroker/broker/keystore"
 	"github.com/credbroker/credbroker/broker/peer"
 	"github.com/credbroker/credbroker/broker/session"
@@ -319,36 +320,32 @@ func inProcessGrant(ctx context.Context, cmd *cobra.Command, a *app, f *execFlag
 	if a.logLevel == "info" { // keep the command's terminal for the command
 		log, _ = logging.New("credbroker", logging.Options{Level: "warn", Format: a.logFormat})
 	}
-	var keys *keystore.Store
-	var bkeys broker.KeyStore
-	for _, s := range cfg.Sources {
-		if s.Kind == config.SourceKeyring && keys == nil {
-			var err error
-			keys, err = keystore.Open(keystore.FromConfig(cfg.Keyring), func(o *keystore.Options) {
+	// The keyring and upstream as the daemon opens them (one set-up for both).
+	var keyErr error // this process serves one command: a keyring that does not open is fatal
+	bk, err := daemon.Setup(ctx, cfg, daemon.SetupOptions{
+		OpenKeys: func(k config.Keyring) (*keystore.Store, error) {
+			s, err := keystore.Open(keystore.FromConfig(k), func(o *keystore.Options) {
 				o.Logger = log
 				o.Prompt = ttyPrompt(cmd.ErrOrStderr())
 			})
-			if err != nil {
-				return grant{}, err
-			}
-			bkeys = keys
-		}
+			keyErr = err
+			return s, err
+		},
+		OpenCore: openCore(log),
+		Logger:   log.Named("setup"),
+	})
+	if keyErr != nil {
+		err = keyErr
 	}
-	var up *broker.Upstream
-	var core broker.Core
-	switch cfg.Upstream.Kind {
-	case config.UpstreamSTS:
-		region := cfg.Upstream.Region
-		up = broker.NewSTSUpstream(region, func(o *broker.UpstreamOptions) { o.Endpoint = cfg.Upstream.Endpoint })
-	default:
-		var err error
-		if core, err = openCore(log)(ctx, cfg, keys); err != nil {
-			return grant{}, err
+	if err != nil {
+		if bk.Core != nil {
+			bk.Core.Close()
 		}
-		up = broker.NewEmbeddedUpstream(core, cfg.Region)
+		return grant{}, err
 	}
+	up, core := bk.Upstream, bk.Core
 	b, err := broker.New(cfg, func(o *broker.Options) {
-		o.Upstream, o.Keys, o.Logger = up, bkeys, log.Named("broker")
+		o.Upstream, o.Keys, o.Logger = up, bk.BrokerKeys(), log.Named("broker")
 	})
 	if err != nil {
 		return grant{}, err
