@@ -315,26 +315,18 @@ func (b *Broker) compileLocked(cfg *config.Config, up *Upstream, keys KeyStore) 
 	return st, nil
 }
 
-// fingerprint is everything a role's session depends on.
+// fingerprint is everything a role's session depends on: the role's and its
+// source's configuration (every field, config.Fingerprint), the upstream's and
+// the keyring's generations, and the fingerprint of a source role.
 func (b *Broker) fingerprint(r *roleState, depth int) string {
-	c, s := r.cfg, r.src
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "up=%d|arn=%s|dur=%s|name=%s|ext=%s|mfa=%s|pol=%s|arns=%q|si=%s|ttk=%q|",
-		b.upGen, c.ARN, c.Duration, c.SessionName.String(), c.ExternalID, c.MFASerial, c.Policy, c.PolicyARNs,
-		c.SourceIdentity.String(), c.TransitiveTagKeys)
-	tags := make([]string, 0, len(c.Tags))
-	for k, v := range c.Tags {
-		tags = append(tags, k+"="+v.String())
-	}
-	sort.Strings(tags)
-	fmt.Fprintf(&sb, "tags=%q|src=%s:%s:%s:%s:%s:%s:%s|", tags, s.Kind, s.Name, s.Key, s.Provider, s.TokenFile, s.Audience, s.TokenEnv)
+	fp := fmt.Sprintf("up=%d|role=%s|src=%s|", b.upGen, config.Fingerprint(*r.cfg), config.Fingerprint(*r.src))
 	switch {
-	case s.Kind == config.SourceKeyring:
-		fmt.Fprintf(&sb, "keys=%d", b.keysGen)
+	case r.src.Kind == config.SourceKeyring:
+		fp += fmt.Sprintf("keys=%d", b.keysGen)
 	case r.srcRole != nil && depth < 16:
-		sb.WriteString("chain=" + b.fingerprint(r.srcRole, depth+1))
+		fp += "chain=" + b.fingerprint(r.srcRole, depth+1)
 	}
-	return sb.String()
+	return fp
 }
 
 // accountOf is the account id of an IAM ARN.

@@ -34,7 +34,6 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"reflect"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -629,11 +628,10 @@ func (d *daemon) reloadConfig(ctx context.Context) error {
 	for _, w := range cfg.Warnings {
 		d.log.Warn("config: " + config.FormatDiagnostic(w))
 	}
-	if !reflect.DeepEqual(listenOf(cfg.Listen), listenOf(old.Listen)) || !reflect.DeepEqual(cfg.IMDS.AllowedRemote, old.IMDS.AllowedRemote) ||
-		cfg.IMDS.RequireV2 != old.IMDS.RequireV2 || cfg.IMDS.HopLimit != old.IMDS.HopLimit {
+	if changed(cfg.Listen, old.Listen) || changed(cfg.IMDS, old.IMDS) {
 		d.log.Warn("listen and imds settings take effect at the next restart")
 	}
-	up, upChanged := d.up, !sameUpstream(cfg.Upstream, old.Upstream) || cfg.Region != old.Region
+	up, upChanged := d.up, changed(cfg.Upstream, old.Upstream) || cfg.Region != old.Region
 	if upChanged {
 		if cfg.Upstream.Kind == config.UpstreamCore || old.Upstream.Kind == config.UpstreamCore {
 			return errors.New("switching to, from or within the embedded core takes a restart; keep the upstream block as it was to reload")
@@ -643,7 +641,7 @@ func (d *daemon) reloadConfig(ctx context.Context) error {
 		}
 	}
 	keysBefore, errBefore := d.keys, d.keyErr
-	if !reflect.DeepEqual(keyringOf(cfg.Keyring), keyringOf(old.Keyring)) || d.keyErr != nil || (d.keys == nil && NeedsKeys(cfg)) {
+	if changed(cfg.Keyring, old.Keyring) || d.keyErr != nil || (d.keys == nil && NeedsKeys(cfg)) {
 		d.openKeys(cfg)
 	}
 	if err := d.b.Reload(cfg, up, d.brokerKeys()); err != nil {
@@ -664,22 +662,9 @@ func (d *daemon) reloadConfig(ctx context.Context) error {
 	return nil
 }
 
-// listenOf and keyringOf drop the positions before comparing.
-func listenOf(l config.Listen) config.Listen {
-	l.Pos = config.Position{}
-	return l
-}
-
-func keyringOf(k config.Keyring) config.Keyring {
-	k.Pos = config.Position{}
-	return k
-}
-
-func sameUpstream(a, b config.Upstream) bool {
-	a.Pos, b.Pos = config.Position{}, config.Position{}
-	a.MasterKey.Pos, b.MasterKey.Pos = config.Position{}, config.Position{}
-	return reflect.DeepEqual(a, b)
-}
+// changed reports whether two versions of a config block differ in anything
+// but where they were written.
+func changed[T any](a, b T) bool { return config.Fingerprint(a) != config.Fingerprint(b) }
 
 // stop shuts down gracefully: no new connections; every connection
 // accepted gets its answer (bounded by ShutdownTimeout); then the broker
