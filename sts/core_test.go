@@ -15,6 +15,7 @@ import (
 
 	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/account"
+	"github.com/credbroker/credbroker/sts/internal/coretest"
 	"github.com/credbroker/credbroker/sts/store"
 )
 
@@ -57,7 +58,7 @@ func TestDevAccount(t *testing.T) {
 	}
 	srv := httptest.NewServer(core.Handler())
 	defer srv.Close()
-	f := &fixture{t: t, ctx: ctx, srv: srv}
+	f := &fixture{t: t, ctx: ctx, srv: srv, c: &coretest.Core{T: t, Srv: srv}}
 	devc := f.client(aws.Credentials{AccessKeyID: dev.AccessKeyID, SecretAccessKey: dev.SecretAccessKey})
 	out, err := devc.AssumeRole(ctx, &awssts.AssumeRoleInput{RoleArn: aws.String(dev.RoleARN), RoleSessionName: aws.String("dev-session"), DurationSeconds: aws.Int32(43200)})
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,132 +17,55 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
-	"github.com/hashicorp/go-hclog"
 
 	"github.com/credbroker/credbroker/internal/clocktest"
 	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/account"
+	"github.com/credbroker/credbroker/sts/internal/coretest"
 	"github.com/credbroker/credbroker/sts/store"
 )
 
-const testAccount = "123456789012"
+const testAccount = coretest.Account
 
-// fixture is a core over a memory store, served by an httptest server.
+// fixture is a core over a memory store, served by an httptest server
+// (coretest's), with the names these tests use.
 type fixture struct {
+	c     *coretest.Core
 	t     *testing.T
 	ctx   context.Context
 	store *store.Store
 	core  *sts.Core
 	srv   *httptest.Server
 	clock *clocktest.Clock
-	logs  *logBuffer
+	logs  *coretest.LogBuffer
 }
 
 type fixtureOpt = func(*sts.Options)
 
 func newFixture(t *testing.T, opts ...fixtureOpt) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	clk := clocktest.New(time.Now().UTC().Truncate(time.Second))
-	st, err := store.OpenMemory(ctx, testAccount, func(o *store.Options) {
-		o.Now = clk.Now
-		o.UsageFlushInterval = -1
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	logs := &logBuffer{}
-	logger := hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Debug, JSONFormat: true})
-	core, err := sts.New(ctx, st, append([]fixtureOpt{func(o *sts.Options) {
-		o.Now = clk.Now
-		o.Logger = logger
-	}}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { core.Close() })
-	srv := httptest.NewServer(core.Handler())
-	t.Cleanup(srv.Close)
-	return &fixture{t: t, ctx: ctx, store: st, core: core, srv: srv, clock: clk, logs: logs}
+	c := coretest.New(t, func(o *coretest.Options) { o.Core = opts })
+	return &fixture{c: c, t: t, ctx: c.Ctx, store: c.Store, core: c.Core, srv: c.Srv, clock: c.Clock, logs: c.Logs}
 }
 
 // update runs fn in a store transaction and fails the test on error.
-func (f *fixture) update(fn func(tx *store.Tx) error) {
-	f.t.Helper()
-	if err := f.store.Update(f.ctx, fn); err != nil {
-		f.t.Fatal(err)
-	}
-}
+func (f *fixture) update(fn func(tx *store.Tx) error) { f.t.Helper(); f.c.Update(fn) }
 
 // user creates an IAM user with inline policies (name → document) and an access key.
 func (f *fixture) user(name string, policies map[string]string, tags ...account.Tag) aws.Credentials {
 	f.t.Helper()
-	var k account.AccessKey
-	f.update(func(tx *store.Tx) error {
-		if _, err := tx.CreateUser(account.User{Name: name, Tags: tags}); err != nil {
-			return err
-		}
-		for pn, doc := range policies {
-			if err := tx.PutInlinePolicy(account.UserRef(name), pn, doc); err != nil {
-				return err
-			}
-		}
-		var err error
-		k, err = tx.CreateAccessKey(name)
-		return err
-	})
-	return aws.Credentials{AccessKeyID: k.ID, SecretAccessKey: k.Secret}
+	return f.c.User(name, coretest.Entity{Inline: policies, Tags: tags})
 }
 
 // client returns an SDK STS client signing with creds (anonymous when empty).
 func (f *fixture) client(creds aws.Credentials) *awssts.Client {
-	return awssts.New(awssts.Options{
-		BaseEndpoint:     aws.String(f.srv.URL),
-		Region:           "us-east-1",
-		Credentials:      credentials.StaticCredentialsProvider{Value: creds},
-		HTTPClient:       f.srv.Client(),
-		RetryMaxAttempts: 1,
-	})
-}
-
-// logBuffer collects log output safely across goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf = append(l.buf, p...)
-	return len(p), nil
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return string(l.buf)
+	return awssts.NewFromConfig(f.c.Config(creds))
 }
 
 // role creates a role with a trust policy and inline policies.
 func (f *fixture) role(name, trust string, maxSession time.Duration, policies map[string]string, tags ...account.Tag) account.Role {
 	f.t.Helper()
-	var r account.Role
-	f.update(func(tx *store.Tx) error {
-		var err error
-		r, err = tx.CreateRole(account.Role{Name: name, AssumeRolePolicy: trust, MaxSessionDuration: maxSession, Tags: tags})
-		if err != nil {
-			return err
-		}
-		for pn, doc := range policies {
-			if err := tx.PutInlinePolicy(account.RoleRef(name), pn, doc); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return r
+	return f.c.Role(account.Role{Name: name, AssumeRolePolicy: trust, MaxSessionDuration: maxSession}, coretest.Entity{Inline: policies, Tags: tags})
 }
 
 // mfaDevice creates and enables a virtual MFA device for user and returns its serial and

@@ -31,7 +31,7 @@ type getUserResult struct {
 
 // iamService is a two-action IAM service, as the IAM API package registers its own.
 func iamService(t *testing.T) *sts.Service {
-	raw, err := os.ReadFile("testdata/model_iam.json.gz")
+	raw, err := os.ReadFile("iamapi/model_iam.json.gz") // the IAM API's embedded model
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,11 +7,9 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/smithy-go"
 
@@ -19,14 +17,16 @@ import (
 	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/iamapi"
-	"github.com/credbroker/credbroker/sts/policy"
+	"github.com/credbroker/credbroker/sts/internal/coretest"
 	"github.com/credbroker/credbroker/sts/store"
 )
 
-const testAccount = "123456789012"
+const testAccount = coretest.Account
 
-// fixture is a core with the IAM API over a memory store, served by httptest.
+// fixture is a core with the IAM API over a memory store, served by httptest
+// (coretest's), with the names these tests use.
 type fixture struct {
+	c     *coretest.Core
 	t     testing.TB
 	ctx   context.Context
 	store *store.Store
@@ -45,39 +45,15 @@ func newFixture(t testing.TB) *fixture { return newFixtureClock(t, false) }
 // newFixtureClock is newFixture with a clock that runs (real) or stands still.
 func newFixtureClock(t testing.TB, real bool) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	clk := clocktest.New(time.Now().UTC().Truncate(time.Second))
-	if real {
-		clk.Run()
-	}
-	cat, err := policy.BuiltinCatalog()
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.OpenMemory(ctx, testAccount, func(o *store.Options) {
-		o.Now = clk.Now
-		o.UsageFlushInterval = -1
-		o.AWSManagedPolicyExists = func(arn string) bool { _, ok := cat.Lookup(arn); return ok }
+	var api *iamapi.API
+	c := coretest.New(t, func(o *coretest.Options) {
+		o.RunningClock = real
+		o.Register = func(core *sts.Core) (err error) {
+			api, err = iamapi.Register(core, func(o *iamapi.Options) { o.Argon2id = cheapHash })
+			return err
+		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	core, err := sts.New(ctx, st, func(o *sts.Options) {
-		o.Now = clk.Now
-		o.Catalog = cat
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { core.Close() })
-	api, err := iamapi.Register(core, func(o *iamapi.Options) { o.Argon2id = cheapHash })
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(core.Handler())
-	t.Cleanup(srv.Close)
-	f := &fixture{t: t, ctx: ctx, store: st, core: core, api: api, srv: srv, clock: clk}
+	f := &fixture{c: c, t: t, ctx: c.Ctx, store: c.Store, core: c.Core, api: api, srv: c.Srv, clock: c.Clock}
 	f.update(func(tx *store.Tx) error {
 		k, err := tx.CreateAccessKey(account.RootUserName)
 		f.root = aws.Credentials{AccessKeyID: k.ID, SecretAccessKey: k.Secret}
@@ -87,22 +63,11 @@ func newFixtureClock(t testing.TB, real bool) *fixture {
 }
 
 // update runs fn in a store transaction and fails the test on error.
-func (f *fixture) update(fn func(tx *store.Tx) error) {
-	f.t.Helper()
-	if err := f.store.Update(f.ctx, fn); err != nil {
-		f.t.Fatal(err)
-	}
-}
+func (f *fixture) update(fn func(tx *store.Tx) error) { f.t.Helper(); f.c.Update(fn) }
 
 // client returns an IAM client signing with creds.
 func (f *fixture) client(creds aws.Credentials) *iam.Client {
-	return iam.New(iam.Options{
-		BaseEndpoint:     aws.String(f.srv.URL),
-		Region:           "us-east-1",
-		Credentials:      credentials.StaticCredentialsProvider{Value: creds},
-		HTTPClient:       f.srv.Client(),
-		RetryMaxAttempts: 1,
-	})
+	return iam.NewFromConfig(f.c.Config(creds))
 }
 
 // rootClient signs as the account's root user.
@@ -112,39 +77,13 @@ func (f *fixture) rootClient() *iam.Client { return f.client(f.root) }
 // the store, and returns the key.
 func (f *fixture) user(name string, managed ...string) aws.Credentials {
 	f.t.Helper()
-	var k account.AccessKey
-	f.update(func(tx *store.Tx) error {
-		if _, err := tx.CreateUser(account.User{Name: name}); err != nil {
-			return err
-		}
-		for _, arn := range managed {
-			if err := tx.AttachPolicy(account.UserRef(name), arn); err != nil {
-				return err
-			}
-		}
-		var err error
-		k, err = tx.CreateAccessKey(name)
-		return err
-	})
-	return aws.Credentials{AccessKeyID: k.ID, SecretAccessKey: k.Secret}
+	return f.c.User(name, coretest.Entity{Managed: managed})
 }
 
 // inlineUser creates a user with one inline policy and an access key.
 func (f *fixture) inlineUser(name, doc string) aws.Credentials {
 	f.t.Helper()
-	var k account.AccessKey
-	f.update(func(tx *store.Tx) error {
-		if _, err := tx.CreateUser(account.User{Name: name}); err != nil {
-			return err
-		}
-		if err := tx.PutInlinePolicy(account.UserRef(name), "p", doc); err != nil {
-			return err
-		}
-		var err error
-		k, err = tx.CreateAccessKey(name)
-		return err
-	})
-	return aws.Credentials{AccessKeyID: k.ID, SecretAccessKey: k.Secret}
+	return f.c.User(name, coretest.Entity{Inline: map[string]string{"p": doc}})
 }
 
 // wantErr checks that err is the AWS error code with HTTP status and (when msg is

@@ -179,7 +179,7 @@ func TestValidateHidesSensitiveValues(t *testing.T) {
 }
 
 func TestEveryModelPatternCompiles(t *testing.T) {
-	for _, name := range []string{"model_sts.json.gz", "testdata/model_iam.json.gz"} {
+	for _, name := range []string{"model_sts.json.gz", "iamapi/model_iam.json.gz"} {
 		m := loadModel(t, name)
 		seen := map[*Shape]bool{}
 		var walk func(s *Shape)
