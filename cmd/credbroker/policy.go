@@ -463,35 +463,31 @@ var layerTypes = map[policy.Layer]string{
 }
 
 func (s *simulation) evaluate(req *policy.Request) evaluationResult {
-	d := s.set.Evaluate(req)
+	sim := policy.Simulate(&s.set, req, nil)
 	r := evaluationResult{
-		EvalActionName:    req.Action,
-		EvalResourceName:  req.Resource.ARN,
-		EvalDecision:      d.Result.EvalDecision(),
+		EvalActionName:    sim.Action,
+		EvalResourceName:  sim.Resource,
+		EvalDecision:      sim.Decision.Result.EvalDecision(),
 		MatchedStatements: []statementRef{},
-		Reason:            d.Reason.String(),
+		Reason:            sim.Decision.Reason.String(),
 	}
-	for _, m := range d.Statements {
+	for _, m := range sim.Matched {
 		sp := s.byPolicy[m.Policy]
-		st := m.Policy.Statements()[m.Statement]
 		ref := statementRef{
 			SourcePolicyID:   sp.source,
 			SourcePolicyType: layerTypes[m.Layer],
-			Sid:              st.Sid,
-			Effect:           st.Effect.String(),
-			StartPosition:    position(st.Start),
-			EndPosition:      position(st.End),
+			Sid:              m.Sid,
+			Effect:           m.Effect.String(),
+			StartPosition:    position(m.Start),
+			EndPosition:      position(m.End),
 		}
 		if sp.managed && m.Layer == policy.LayerIdentity {
 			ref.SourcePolicyType = "aws-managed"
 		}
 		r.MatchedStatements = append(r.MatchedStatements, ref)
 	}
-	if s.boundary != nil {
-		// Whether the boundary on its own allows the request.
-		alone := policy.Set{Identity: []*policy.Policy{s.boundary.p}}
-		bd := alone.Evaluate(req)
-		r.PermissionsBoundaryDecisionDetail = &boundaryDetail{AllowedByPermissionsBoundary: bd.Result == policy.Allowed}
+	if sim.AllowedByBoundary != nil {
+		r.PermissionsBoundaryDecisionDetail = &boundaryDetail{AllowedByPermissionsBoundary: *sim.AllowedByBoundary}
 	}
 	return r
 }

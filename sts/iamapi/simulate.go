@@ -373,10 +373,6 @@ func (s *simulation) run(c *sts.Call) (any, error) {
 	for _, k := range s.context {
 		given[strings.ToLower(k.Name)] = true
 	}
-	var bound policy.Set
-	if s.set.Boundary != nil {
-		bound.Identity = []*policy.Policy{s.set.Boundary}
-	}
 	out := make([]evaluationXML, 0, len(items))
 	var buf [16]policy.Match
 	for _, cl := range items {
@@ -388,22 +384,24 @@ func (s *simulation) run(c *sts.Call) (any, error) {
 			withTrust.Resource = append(slices.Clip(s.set.Resource), t)
 			set = &withTrust
 		}
-		d := set.Decide(&req, buf[:0])
-		r := evaluationXML{EvalActionName: req.Action, EvalResourceName: req.Resource.ARN, EvalDecision: d.Result.EvalDecision(),
-			MatchedStatements: list(make([]statementXML, 0, len(d.Statements))), MissingContextValues: list(s.missing(req.Action, given))}
-		for _, m := range d.Statements {
-			src := s.sources[m.Policy]
-			st := m.Policy.Statements()[m.Statement]
-			r.MatchedStatements.Member = append(r.MatchedStatements.Member, statementXML{SourcePolicyID: src.id, SourcePolicyType: src.typ,
-				StartPosition: positionXML(st.Start), EndPosition: positionXML(st.End)})
-		}
-		if s.set.Boundary != nil {
-			bd := bound.Decide(&req, buf[:0])
-			r.PermissionsBoundaryDecisionDetail = &boundaryDetailXML{AllowedByPermissionsBoundary: bd.Result == policy.Allowed}
-		}
-		out = append(out, r)
+		out = append(out, s.render(policy.Simulate(set, &req, buf[:0]), given))
 	}
 	return &simulateResult{EvaluationResults: list(out), page: pageResult(next)}, nil
+}
+
+// render is one decision in IAM's words.
+func (s *simulation) render(sim policy.Simulated, given map[string]bool) evaluationXML {
+	r := evaluationXML{EvalActionName: sim.Action, EvalResourceName: sim.Resource, EvalDecision: sim.Decision.Result.EvalDecision(),
+		MatchedStatements: list(make([]statementXML, 0, len(sim.Matched))), MissingContextValues: list(s.missing(sim.Action, given))}
+	for _, m := range sim.Matched {
+		src := s.sources[m.Policy]
+		r.MatchedStatements.Member = append(r.MatchedStatements.Member, statementXML{SourcePolicyID: src.id, SourcePolicyType: src.typ,
+			StartPosition: positionXML(m.Start), EndPosition: positionXML(m.End)})
+	}
+	if sim.AllowedByBoundary != nil {
+		r.PermissionsBoundaryDecisionDetail = &boundaryDetailXML{AllowedByPermissionsBoundary: *sim.AllowedByBoundary}
+	}
+	return r
 }
 
 // missing lists the condition keys (and policy variables) of the statements that
