@@ -250,7 +250,6 @@ type simPolicy struct {
 
 type simulation struct {
 	set      policy.Set
-	boundary *simPolicy
 	byPolicy map[*policy.Policy]*simPolicy
 	catalog  *policy.Catalog
 }
@@ -303,71 +302,17 @@ func runSimulate(cmd *cobra.Command, f *simulateFlags, now func() time.Time) err
 		return err
 	}
 	sim := &simulation{catalog: catalog, byPolicy: map[*policy.Policy]*simPolicy{}}
-	for _, ref := range f.policies {
-		sp, err := sim.load(ref, policy.KindIdentity, true)
-		if err != nil {
-			return err
-		}
-		sim.set.Identity = append(sim.set.Identity, sp.p)
-	}
-	if f.boundary != "" {
-		if sim.boundary, err = sim.load(f.boundary, policy.KindBoundary, true); err != nil {
-			return err
-		}
-		sim.set.Boundary = sim.boundary.p
-	}
-	for _, ref := range f.sessions {
-		sp, err := sim.load(ref, policy.KindSession, true)
-		if err != nil {
-			return err
-		}
-		sim.set.Session = append(sim.set.Session, sp.p)
-	}
-	for _, rp := range []struct {
-		file string
-		kind policy.Kind
-	}{{f.resourcePolicy, policy.KindResource}, {f.trustPolicy, policy.KindTrust}} {
-		if rp.file == "" {
-			continue
-		}
-		sp, err := sim.load(rp.file, rp.kind, false)
-		if err != nil {
-			return err
-		}
-		sim.set.Resource = append(sim.set.Resource, sp.p)
-	}
-	for _, ref := range f.scps {
-		sp, err := sim.load(ref, policy.KindSCP, false)
-		if err != nil {
-			return err
-		}
-		sim.set.SCP = append(sim.set.SCP, []*policy.Policy{sp.p})
-	}
-
-	principal, err := parsePrincipal(f.principal)
-	if err != nil {
+	if err := sim.loadAll(f); err != nil {
 		return err
 	}
-	for _, kv := range f.principalTags {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return fmt.Errorf("--principal-tag %q: want KEY=VALUE", kv)
-		}
-		principal.Tags = append(principal.Tags, policy.Tag{Key: k, Value: v})
-	}
-	ctx := policy.Context{CurrentTime: now().UTC().Truncate(time.Second)}
-	for _, c := range f.contexts {
-		key, err := parseContextEntry(c)
-		if err != nil {
-			return err
-		}
-		ctx.Keys = append(ctx.Keys, key)
+	principal, ctx, err := simulatedCaller(f, now)
+	if err != nil {
+		return err
 	}
 	resources := f.resources
 	if len(resources) == 0 {
 		resources = []string{"*"}
 	}
-
 	var results []evaluationResult
 	for _, action := range f.actions {
 		for _, res := range resources {
@@ -376,8 +321,83 @@ func runSimulate(cmd *cobra.Command, f *simulateFlags, now func() time.Time) err
 			results = append(results, sim.evaluate(&req))
 		}
 	}
-	out := cmd.OutOrStdout()
-	if f.output == "json" {
+	return writeResults(cmd.OutOrStdout(), f.output, results)
+}
+
+// loadAll loads the policies the flags name into the set, each in its layer.
+func (s *simulation) loadAll(f *simulateFlags) error {
+	for _, ref := range f.policies {
+		sp, err := s.load(ref, policy.KindIdentity, true)
+		if err != nil {
+			return err
+		}
+		s.set.Identity = append(s.set.Identity, sp.p)
+	}
+	if f.boundary != "" {
+		sp, err := s.load(f.boundary, policy.KindBoundary, true)
+		if err != nil {
+			return err
+		}
+		s.set.Boundary = sp.p
+	}
+	for _, ref := range f.sessions {
+		sp, err := s.load(ref, policy.KindSession, true)
+		if err != nil {
+			return err
+		}
+		s.set.Session = append(s.set.Session, sp.p)
+	}
+	for _, rp := range []struct {
+		file string
+		kind policy.Kind
+	}{{f.resourcePolicy, policy.KindResource}, {f.trustPolicy, policy.KindTrust}} {
+		if rp.file == "" {
+			continue
+		}
+		sp, err := s.load(rp.file, rp.kind, false)
+		if err != nil {
+			return err
+		}
+		s.set.Resource = append(s.set.Resource, sp.p)
+	}
+	for _, ref := range f.scps {
+		sp, err := s.load(ref, policy.KindSCP, false)
+		if err != nil {
+			return err
+		}
+		s.set.SCP = append(s.set.SCP, []*policy.Policy{sp.p})
+	}
+	return nil
+}
+
+// simulatedCaller is the principal (with its tags) and the condition keys of
+// the simulated requests.
+func simulatedCaller(f *simulateFlags, now func() time.Time) (policy.Principal, policy.Context, error) {
+	principal, err := parsePrincipal(f.principal)
+	if err != nil {
+		return policy.Principal{}, policy.Context{}, err
+	}
+	for _, kv := range f.principalTags {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return policy.Principal{}, policy.Context{}, fmt.Errorf("--principal-tag %q: want KEY=VALUE", kv)
+		}
+		principal.Tags = append(principal.Tags, policy.Tag{Key: k, Value: v})
+	}
+	ctx := policy.Context{CurrentTime: now().UTC().Truncate(time.Second)}
+	for _, c := range f.contexts {
+		key, err := parseContextEntry(c)
+		if err != nil {
+			return policy.Principal{}, policy.Context{}, err
+		}
+		ctx.Keys = append(ctx.Keys, key)
+	}
+	return principal, ctx, nil
+}
+
+// writeResults prints the decisions as JSON (IAM's EvaluationResults) or a table.
+func writeResults(out io.Writer, format string, results []evaluationResult) error {
+	if format == "json" {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(struct {

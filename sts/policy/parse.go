@@ -505,8 +505,18 @@ func (ps *parser) statement(n *jnode, path string, index int) Statement {
 	ps.effect(n, path, &s)
 	ps.sid(n, path, &s)
 	ps.principalElements(n, path, &s)
+	ps.actionElements(n, path, &s)
+	ps.resourceElements(n, path, index, &s)
 
-	// Action, NotAction
+	// Condition
+	if c := n.get("Condition"); c != nil {
+		s.Condition = ps.conditions(c, path+".Condition")
+	}
+	return s
+}
+
+// actionElements checks a statement's Action and NotAction into s.
+func (ps *parser) actionElements(n *jnode, path string, s *Statement) {
 	a, na := n.get("Action"), n.get("NotAction")
 	switch {
 	case a != nil && na != nil:
@@ -518,8 +528,11 @@ func (ps *parser) statement(n *jnode, path string, index int) Statement {
 	default:
 		s.NotAction = ps.actions(na, path+".NotAction", 1)
 	}
+}
 
-	// Resource, NotResource
+// resourceElements checks a statement's Resource and NotResource into s
+// (index is the statement's place in the document).
+func (ps *parser) resourceElements(n *jnode, path string, index int, s *Statement) {
 	r, nr := n.get("Resource"), n.get("NotResource")
 	switch {
 	case ps.kind == KindTrust:
@@ -538,12 +551,6 @@ func (ps *parser) statement(n *jnode, path string, index int) Statement {
 	case ps.kind != KindResource:
 		ps.fault(n, 0, path, msgNoResources, stageResources)
 	}
-
-	// Condition
-	if c := n.get("Condition"); c != nil {
-		s.Condition = ps.conditions(c, path+".Condition")
-	}
-	return s
 }
 
 // effect reads Effect: Allow or Deny in any case passes IAM's syntax check,
