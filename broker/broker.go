@@ -338,8 +338,6 @@ func accountOf(arn string) string {
 	return parts[4]
 }
 
-// instanceProfileID makes a stable IAM-style id for the instance profile
-// IMDS reports for a role.
 // roleInfo is what IMDS iam/info says of role r: the instance profile the
 // upstream knows holds it (the embedded core), else one named after it.
 func roleInfo(up *Upstream, r *config.Role, account string) imds.RoleInfo {
@@ -354,6 +352,8 @@ func roleInfo(up *Upstream, r *config.Role, account string) imds.RoleInfo {
 	return imds.RoleInfo{Name: r.Name, InstanceProfileARN: "arn:aws:iam::" + account + ":instance-profile/" + r.Name, InstanceProfileID: instanceProfileID(r.ARN)}
 }
 
+// instanceProfileID makes a stable IAM-style id for the instance profile
+// IMDS reports for a role the upstream knows no instance profile of.
 func instanceProfileID(roleARN string) string {
 	sum := sha256.Sum256([]byte("instance-profile:" + roleARN))
 	return "AIPA" + base32.StdEncoding.EncodeToString(sum[:])[:17]

@@ -7,7 +7,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 )
 
-// Default addresses and limits (see /work/brief/contracts.md and DESIGN.md).
+// Default addresses and limits (README.md, "The endpoints" and "Configuration").
 const (
 	DefaultIMDSAddr      = "127.0.0.1:8911"
 	DefaultContainerAddr = "127.0.0.1:8912"

@@ -95,7 +95,7 @@ func openCore(log hclog.Logger) func(ctx context.Context, cfg *config.Config, ke
 	}
 }
 
-// The demo account of `serve --dev` (DESIGN.md).
+// The demo account of `serve --dev` (README.md, "Try it").
 const (
 	devAccount = sts.DevAccountID
 	devUser    = sts.DevUserName

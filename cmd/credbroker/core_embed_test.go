@@ -15,7 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 )
 
-// TestDevCore: the core serve --dev builds (DESIGN.md) authenticates the
+// TestDevCore: the core serve --dev builds (README.md, "Try it") authenticates the
 // user dev with the key it put in the in-memory keystore, and lets dev
 // assume dev-admin, through the Go SDK's own STS client and signer.
 func TestDevCore(t *testing.T) {

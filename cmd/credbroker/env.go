@@ -164,7 +164,7 @@ func controlClient(runtimeDir string) *control.Client {
 	return control.NewClient(path)
 }
 
-// writeEnv prints the export lines for e (DESIGN.md): shell-quoted.
+// writeEnv prints the export lines for e (README.md, "The endpoints"): shell-quoted.
 // plainToken, if set, is printed as AWS_CONTAINER_AUTHORIZATION_TOKEN for
 // the SDKs that read no token file.
 func writeEnv(w io.Writer, e control.Endpoints, plainToken string) {

@@ -19,7 +19,7 @@ import (
 	"github.com/credbroker/credbroker/internal/harden"
 )
 
-// serveFlags are the command-line contract of DESIGN.md for `credbroker serve`.
+// serveFlags are the command line of `credbroker serve` (README.md, "Commands").
 type serveFlags struct {
 	config        string
 	dev           bool

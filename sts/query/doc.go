@@ -32,6 +32,7 @@
 //
 //	B=$(python3 -c "import botocore,os;print(os.path.dirname(botocore.__file__))")
 //	go run ./sts/query/internal/modelgen -in $B/data/sts/2011-06-15/service-2.json.gz -out sts/model_sts.json.gz
+//	go run ./sts/query/internal/modelgen -in $B/data/iam/2010-05-08/service-2.json.gz -out sts/iamapi/model_iam.json.gz
 //
 // # Responses
 //

@@ -4,9 +4,11 @@
 // sensitivity) and the error codes with their HTTP statuses. Documentation and output
 // shapes are dropped. The result is written gzipped, for go:embed.
 //
-//	go run ./sts/query/internal/modelgen -in "$BOTOCORE/data/sts/2011-06-15/service-2.json.gz" -out sts/model/sts.json.gz
+//	go run ./sts/query/internal/modelgen -in "$BOTOCORE/data/sts/2011-06-15/service-2.json.gz" -out sts/model_sts.json.gz
+//	go run ./sts/query/internal/modelgen -in "$BOTOCORE/data/iam/2010-05-08/service-2.json.gz" -out sts/iamapi/model_iam.json.gz
 //
 // where BOTOCORE is $(python3 -c "import botocore,os;print(os.path.dirname(botocore.__file__))").
+// The packages embed those two files (sts/model_sts.json.gz, sts/iamapi/model_iam.json.gz).
 package main
 
 import (
