@@ -12,6 +12,7 @@ import (
 
 	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/account"
+	"github.com/credbroker/credbroker/sts/policy"
 	"github.com/credbroker/credbroker/sts/query"
 	"github.com/credbroker/credbroker/sts/store"
 )
@@ -490,8 +491,8 @@ func (a *API) getAccountSummary(ctx context.Context, c *sts.Call) (any, error) {
 		{"MFADevices", sum.MFADevices}, {"MFADevicesInUse", sum.MFADevicesInUse}, {"Providers", sum.Providers},
 		{"PolicyVersionsInUse", sum.PolicyVersionsInUse}, {"PolicyVersionsInUseQuota", 10000},
 		{"VersionsPerPolicyQuota", account.MaxPolicyVersions}, {"PolicySizeQuota", store.MaxManagedPolicySize},
-		{"UserPolicySizeQuota", 2048}, {"GroupPolicySizeQuota", 5120}, {"RolePolicySizeQuota", 10240},
-		{"AssumeRolePolicySizeQuota", 2048}, {"GroupsPerUserQuota", account.MaxGroupsPerUser},
+		{"UserPolicySizeQuota", policy.MaxUserInlineSize}, {"GroupPolicySizeQuota", policy.MaxGroupInlineSize},
+		{"RolePolicySizeQuota", policy.MaxRoleInlineSize}, {"AssumeRolePolicySizeQuota", policy.MaxTrustSize}, {"GroupsPerUserQuota", account.MaxGroupsPerUser},
 		{"AccessKeysPerUserQuota", account.MaxAccessKeysPerUser}, {"SigningCertificatesPerUserQuota", 2},
 		{"AttachedPoliciesPerUserQuota", account.MaxManagedPoliciesPerOne},
 		{"AttachedPoliciesPerGroupQuota", account.MaxManagedPoliciesPerOne},

@@ -81,6 +81,18 @@ const (
 	LimitSCP
 )
 
+// IAM's, STS's and Organizations' policy size quotas, in characters: the one
+// table of them (the store and the IAM API's account summary read it too).
+const (
+	MaxManagedSize     = 6144  // a customer managed policy (PolicySize)
+	MaxUserInlineSize  = 2048  // a user's inline policies together
+	MaxRoleInlineSize  = 10240 // a role's inline policies together
+	MaxGroupInlineSize = 5120  // a group's inline policies together
+	MaxTrustSize       = 2048  // a role's trust policy (ACLSizePerRole)
+	MaxSessionSize     = 2048  // a session policy (white space counted)
+	MaxSCPSize         = 5120  // a service control policy (white space counted)
+)
+
 type limitRule struct {
 	max        int
 	whitespace bool // white space counts
@@ -89,22 +101,26 @@ type limitRule struct {
 }
 
 var limitRules = [...]limitRule{
-	LimitManaged: {6144, false, CodeLimitExceeded, func(string) string { return "Cannot exceed quota for PolicySize: 6144" }},
-	LimitInlineUser: {2048, false, CodeLimitExceeded, func(n string) string {
-		return "Maximum policy size of 2048 bytes exceeded for user " + n
+	LimitManaged: {MaxManagedSize, false, CodeLimitExceeded, func(string) string {
+		return fmt.Sprintf("Cannot exceed quota for PolicySize: %d", MaxManagedSize)
 	}},
-	LimitInlineRole: {10240, false, CodeLimitExceeded, func(n string) string {
-		return "Maximum policy size of 10240 bytes exceeded for role " + n
+	LimitInlineUser: {MaxUserInlineSize, false, CodeLimitExceeded, func(n string) string {
+		return fmt.Sprintf("Maximum policy size of %d bytes exceeded for user %s", MaxUserInlineSize, n)
 	}},
-	LimitInlineGroup: {5120, false, CodeLimitExceeded, func(n string) string {
-		return "Maximum policy size of 5120 bytes exceeded for group " + n
+	LimitInlineRole: {MaxRoleInlineSize, false, CodeLimitExceeded, func(n string) string {
+		return fmt.Sprintf("Maximum policy size of %d bytes exceeded for role %s", MaxRoleInlineSize, n)
 	}},
-	LimitTrust: {2048, false, CodeLimitExceeded, func(string) string { return "Cannot exceed quota for ACLSizePerRole: 2048" }},
-	LimitSession: {2048, true, CodeValidationError, func(string) string {
-		return "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to 2048"
+	LimitInlineGroup: {MaxGroupInlineSize, false, CodeLimitExceeded, func(n string) string {
+		return fmt.Sprintf("Maximum policy size of %d bytes exceeded for group %s", MaxGroupInlineSize, n)
 	}},
-	LimitSCP: {5120, true, CodeLimitExceeded, func(string) string {
-		return "The policy document exceeds the maximum size of 5120 characters for a service control policy."
+	LimitTrust: {MaxTrustSize, false, CodeLimitExceeded, func(string) string {
+		return fmt.Sprintf("Cannot exceed quota for ACLSizePerRole: %d", MaxTrustSize)
+	}},
+	LimitSession: {MaxSessionSize, true, CodeValidationError, func(string) string {
+		return fmt.Sprintf("1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to %d", MaxSessionSize)
+	}},
+	LimitSCP: {MaxSCPSize, true, CodeLimitExceeded, func(string) string {
+		return fmt.Sprintf("The policy document exceeds the maximum size of %d characters for a service control policy.", MaxSCPSize)
 	}},
 }
 

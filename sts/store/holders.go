@@ -8,6 +8,7 @@ import (
 	"unicode"
 
 	"github.com/credbroker/credbroker/sts/account"
+	"github.com/credbroker/credbroker/sts/policy"
 )
 
 // holder is an entity loaded for a change to its policies, boundary or tags; the pointers
@@ -40,7 +41,7 @@ func (tx *Tx) holder(ref account.Ref) (*holder, error) {
 			return nil, err
 		}
 		return &holder{ref: ref, key: holderKey(nUser, u.ID), name: u.Name, inline: &u.InlinePolicies, managed: &u.ManagedPolicies,
-			boundary: &u.PermissionsBoundary, tags: &u.Tags, inlineQuota: 2048, quotaName: "PoliciesPerUser",
+			boundary: &u.PermissionsBoundary, tags: &u.Tags, inlineQuota: policy.MaxUserInlineSize, quotaName: "PoliciesPerUser",
 			save: func() error { return tx.put(bUsers, []byte(u.ID), u) }}, nil
 	case account.KindGroup:
 		g, err := tx.Group(ref.Name)
@@ -48,7 +49,7 @@ func (tx *Tx) holder(ref account.Ref) (*holder, error) {
 			return nil, err
 		}
 		return &holder{ref: ref, key: holderKey(nGroup, g.ID), name: g.Name, inline: &g.InlinePolicies, managed: &g.ManagedPolicies,
-			inlineQuota: 5120, quotaName: "PoliciesPerGroup",
+			inlineQuota: policy.MaxGroupInlineSize, quotaName: "PoliciesPerGroup",
 			save: func() error { return tx.put(bGroups, []byte(g.ID), g) }}, nil
 	case account.KindRole:
 		r, err := tx.Role(ref.Name)
@@ -56,7 +57,7 @@ func (tx *Tx) holder(ref account.Ref) (*holder, error) {
 			return nil, err
 		}
 		return &holder{ref: ref, key: holderKey(nRole, r.ID), name: r.Name, inline: &r.InlinePolicies, managed: &r.ManagedPolicies,
-			boundary: &r.PermissionsBoundary, tags: &r.Tags, inlineQuota: 10240, quotaName: "PoliciesPerRole",
+			boundary: &r.PermissionsBoundary, tags: &r.Tags, inlineQuota: policy.MaxRoleInlineSize, quotaName: "PoliciesPerRole",
 			save: func() error { return tx.put(bRoles, []byte(r.ID), r) }}, nil
 	case account.KindPolicy:
 		p, err := tx.Policy(ref.Name)

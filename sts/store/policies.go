@@ -10,11 +10,12 @@ import (
 	"time"
 
 	"github.com/credbroker/credbroker/sts/account"
+	"github.com/credbroker/credbroker/sts/policy"
 )
 
 // MaxManagedPolicySize is IAM's quota for one managed policy document (characters, not
 // counting whitespace).
-const MaxManagedPolicySize = 6144
+const MaxManagedPolicySize = policy.MaxManagedSize
 
 // CreatePolicy creates a customer managed policy with document as its default version v1
 // (CreatePolicy). Name is required; Path defaults to "/"; ID and dates are set.
