@@ -434,25 +434,49 @@ func (d *daemon) buildServers(tokenFile string) error {
 	return nil
 }
 
-// add serves h on ln; the endpoints' servers get the peer resolver,
-// imds's timeouts and the connection limits.
+// listenerSpec is what a listener's server has of its own; the zero value
+// is imds.NewServer's limits and the TCP listeners' connection limits.
+type listenerSpec struct {
+	read, write    time.Duration // 0: imds's
+	maxHeaderBytes int           // 0: imds's
+	// control: connections count against the control socket's limits.
+	control bool
+}
+
+// listenerSpecs are the listeners that differ from imds's.
+var listenerSpecs = map[string]listenerSpec{
+	// The core's requests carry bodies (IAM policies) and may take a policy
+	// evaluation: wider limits.
+	"core": {read: 30 * time.Second, write: 30 * time.Second, maxHeaderBytes: 64 << 10},
+	// The control socket waits on the upstream for credential-process and
+	// exec, and has connection limits of its own.
+	"control": {write: 60 * time.Second, control: true},
+}
+
+func (l listenerSpec) apply(srv *http.Server) {
+	if l.read > 0 {
+		srv.ReadTimeout = l.read
+	}
+	if l.write > 0 {
+		srv.WriteTimeout = l.write
+	}
+	if l.maxHeaderBytes > 0 {
+		srv.MaxHeaderBytes = l.maxHeaderBytes
+	}
+}
+
+// add serves h on ln; the endpoints' servers get the peer resolver, imds's
+// timeouts and the connection limits, or the listener's own (listenerSpecs).
 func (d *daemon) add(name string, ln net.Listener, h http.Handler, probe func(context.Context) error) {
+	spec := listenerSpecs[name]
 	srv := imds.NewServer(h, d.log.Named(name))
 	srv.ConnContext = d.res.ConnContext
+	spec.apply(srv)
 	lim := d.lim
-	if name == "control" {
+	if spec.control {
 		lim = d.ctlLim
 	}
 	ln = lim.Listener(ln)
-	if name == "core" {
-		// The core's requests carry bodies (IAM policies) and may take a
-		// policy evaluation: wider limits.
-		srv.ReadTimeout, srv.WriteTimeout, srv.MaxHeaderBytes = 30*time.Second, 30*time.Second, 64<<10
-	}
-	if name == "control" {
-		// Waits on the upstream for credential-process and exec.
-		srv.WriteTimeout = 60 * time.Second
-	}
 	s := &server{name: name, ln: ln, srv: srv, probe: probe, served: make(chan struct{})}
 	srv.ConnState = func(c net.Conn, st http.ConnState) {
 		lim.ConnState(c, st)

@@ -18,7 +18,10 @@ import (
 	"github.com/credbroker/credbroker/broker/config"
 	"github.com/credbroker/credbroker/broker/control"
 	"github.com/credbroker/credbroker/broker/keystore"
+	"github.com/credbroker/credbroker/broker/peer"
+	"github.com/credbroker/credbroker/imds"
 	"github.com/credbroker/credbroker/internal/awsfake"
+	"github.com/hashicorp/go-hclog"
 )
 
 func TestContainerTokenSurvivesRestart(t *testing.T) {
@@ -246,5 +249,30 @@ func TestBusyPort(t *testing.T) {
 				t.Fatalf("Run with a busy port: %v, want address in use with the hint", err)
 			}
 		})
+	}
+}
+
+// Each listener's server gets imds's limits, or its own from listenerSpecs.
+func TestListenerLimits(t *testing.T) {
+	cases := map[string]struct {
+		read, write time.Duration
+		header      int
+	}{
+		"imds":      {imds.ReadTimeout, imds.WriteTimeout, imds.MaxHeaderBytes},
+		"container": {imds.ReadTimeout, imds.WriteTimeout, imds.MaxHeaderBytes},
+		"metrics":   {imds.ReadTimeout, imds.WriteTimeout, imds.MaxHeaderBytes},
+		"core":      {30 * time.Second, 30 * time.Second, 64 << 10},
+		"control":   {imds.ReadTimeout, 60 * time.Second, imds.MaxHeaderBytes},
+	}
+	d := &daemon{log: hclog.NewNullLogger(), res: peer.New()}
+	defer d.res.Close()
+	for name := range cases {
+		d.add(name, nil, http.NotFoundHandler(), nil)
+	}
+	for _, s := range d.srvs {
+		c := cases[s.name]
+		if s.srv.ReadTimeout != c.read || s.srv.WriteTimeout != c.write || s.srv.MaxHeaderBytes != c.header {
+			t.Errorf("%s: read %v write %v headers %d, want %v %v %d", s.name, s.srv.ReadTimeout, s.srv.WriteTimeout, s.srv.MaxHeaderBytes, c.read, c.write, c.header)
+		}
 	}
 }
