@@ -525,9 +525,11 @@ func variables(s string) []string {
 	}
 }
 
-func (a *API) simulatePrincipalPolicy(ctx context.Context, c *sts.Call) (any, error) {
+// principalSimulation authorizes action on PolicySourceArn and reads the
+// policies of that user, group or role with the PolicyInputList's.
+func principalSimulation(ctx context.Context, c *sts.Call, action string) (*simulation, error) {
 	src := c.Params.String("PolicySourceArn")
-	if err := c.Authorize("iam:SimulatePrincipalPolicy", src); err != nil {
+	if err := c.Authorize(action, src); err != nil {
 		return nil, err
 	}
 	var s simulation
@@ -539,6 +541,14 @@ func (a *API) simulatePrincipalPolicy(ctx context.Context, c *sts.Call) (any, er
 		return nil, err
 	}
 	s.set.Identity = append(s.set.Identity, extra...)
+	return &s, nil
+}
+
+func (a *API) simulatePrincipalPolicy(ctx context.Context, c *sts.Call) (any, error) {
+	s, err := principalSimulation(ctx, c, "iam:SimulatePrincipalPolicy")
+	if err != nil {
+		return nil, err
+	}
 	boundary := s.set.Boundary
 	if err := s.common(c); err != nil {
 		return nil, err
@@ -594,19 +604,10 @@ func contextKeys(ps []*policy.Policy) *contextKeysResult {
 }
 
 func (a *API) getContextKeysForPrincipalPolicy(ctx context.Context, c *sts.Call) (any, error) {
-	src := c.Params.String("PolicySourceArn")
-	if err := c.Authorize("iam:GetContextKeysForPrincipalPolicy", src); err != nil {
-		return nil, err
-	}
-	var s simulation
-	if err := s.principalSet(ctx, c, src); err != nil {
-		return nil, err
-	}
-	extra, err := s.inputList(c, "PolicyInputList", policy.KindIdentity)
+	s, err := principalSimulation(ctx, c, "iam:GetContextKeysForPrincipalPolicy")
 	if err != nil {
 		return nil, err
 	}
-	s.set.Identity = append(s.set.Identity, extra...)
 	return contextKeys(s.policies()), nil
 }
 
