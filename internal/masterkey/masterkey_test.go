@@ -83,3 +83,25 @@ func TestWriteFile(t *testing.T) {
 		t.Errorf("ReadFile of a written key: %d bytes, %v", len(got), err)
 	}
 }
+
+// Decode reads whatever a key file holds: it returns 32 bytes or an error,
+// and its error never repeats the file's content.
+func FuzzDecode(f *testing.F) {
+	key := bytes.Repeat([]byte{0x5A}, Size)
+	f.Add(key)
+	f.Add([]byte(hex.EncodeToString(key) + "\n"))
+	f.Add([]byte(base64.StdEncoding.EncodeToString(key)))
+	f.Add([]byte(" c2hvcnQta2V5LW1hdGVyaWFs \n"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		k, err := Decode(raw)
+		if err != nil {
+			if text := strings.TrimSpace(string(raw)); len(text) >= 8 && strings.Contains(err.Error(), text) {
+				t.Fatalf("the error shows the input: %v", err)
+			}
+			return
+		}
+		if len(k) != Size {
+			t.Fatalf("Decode returned %d bytes", len(k))
+		}
+	})
+}
