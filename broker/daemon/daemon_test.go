@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credbroker/credbroker/broker"
 	"github.com/credbroker/credbroker/broker/config"
 	"github.com/credbroker/credbroker/broker/control"
 	"github.com/credbroker/credbroker/broker/keystore"
@@ -273,6 +274,46 @@ func TestListenerLimits(t *testing.T) {
 		c := cases[s.name]
 		if s.srv.ReadTimeout != c.read || s.srv.WriteTimeout != c.write || s.srv.MaxHeaderBytes != c.header {
 			t.Errorf("%s: read %v write %v headers %d, want %v %v %d", s.name, s.srv.ReadTimeout, s.srv.WriteTimeout, s.srv.MaxHeaderBytes, c.read, c.write, c.header)
+		}
+	}
+}
+
+// The keyring opens for keyring sources and for an embedded core whose master
+// key it keeps, for the daemon and exec alike (Setup).
+func TestSetupOpensKeyringWhenNeeded(t *testing.T) {
+	keyringSource := []config.Source{{Kind: config.SourceKeyring, Name: "alice"}}
+	webSource := []config.Source{{Kind: config.SourceWebIdentity, Name: "ci"}}
+	core := func(src config.MasterKeySource) config.Upstream {
+		return config.Upstream{Kind: config.UpstreamCore, MasterKey: config.MasterKey{Source: src}}
+	}
+	cases := map[string]struct {
+		cfg  config.Config
+		want bool
+	}{
+		"keyring source, sts":        {config.Config{Sources: keyringSource, Upstream: config.Upstream{Kind: config.UpstreamSTS}}, true},
+		"web identity, sts":          {config.Config{Sources: webSource, Upstream: config.Upstream{Kind: config.UpstreamSTS}}, false},
+		"web identity, core keyring": {config.Config{Sources: webSource, Upstream: core(config.MasterKeyKeyring)}, true},
+		"web identity, core file":    {config.Config{Sources: webSource, Upstream: core(config.MasterKeyFile)}, false},
+	}
+	for name, c := range cases {
+		opened := false
+		var gotKeys *keystore.Store
+		bk, err := Setup(context.Background(), &c.cfg, SetupOptions{
+			OpenKeys: func(config.Keyring) (*keystore.Store, error) { opened = true; return keystore.NewMemory(), nil },
+			OpenCore: func(_ context.Context, _ *config.Config, keys *keystore.Store) (broker.Core, error) {
+				gotKeys = keys
+				return nil, errors.New("no core in this test")
+			},
+		})
+		if opened != c.want || NeedsKeys(&c.cfg) != c.want {
+			t.Errorf("%s: keyring opened %v, want %v", name, opened, c.want)
+		}
+		if c.cfg.Upstream.Kind == config.UpstreamCore {
+			if err == nil || (gotKeys != nil) != c.want {
+				t.Errorf("%s: the core got keys %v (err %v), want %v", name, gotKeys != nil, err, c.want)
+			}
+		} else if err != nil || bk.Upstream == nil || (bk.BrokerKeys() != nil) != c.want {
+			t.Errorf("%s: %+v, %v", name, bk, err)
 		}
 	}
 }
