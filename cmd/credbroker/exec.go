@@ -332,7 +332,7 @@ func inProcessGrant(ctx context.Context, cmd *cobra.Command, a *app, f *execFlag
 			return s, err
 		},
 		OpenCore: openCore(log),
-		Logger:   log.Named("setup"),
+		Logger:   hclog.NewNullLogger(), // its lines are the daemon's; exec returns the error
 	})
 	if keyErr != nil {
 		err = keyErr
