@@ -13,7 +13,7 @@ import (
 	"github.com/credbroker/credbroker/broker/control"
 	"github.com/credbroker/credbroker/broker/keystore"
 	"github.com/credbroker/credbroker/broker/keystore/keystoretest"
-	"github.com/credbroker/credbroker/internal/ststest"
+	"github.com/credbroker/credbroker/internal/awsfake"
 )
 
 // TestRunLockedSecretService runs the daemon on a real GNOME Keyring whose
@@ -24,7 +24,7 @@ import (
 func TestRunLockedSecretService(t *testing.T) {
 	ss := keystoretest.StartSecretService(t, t.TempDir())
 	prompts := ss.Prompts(t)
-	fake := ststest.New()
+	fake := awsfake.New()
 	if err := fake.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func runWithKeyring(t *testing.T, dir, cfgText, want string, opts ...func(*keyst
 func TestRunPass(t *testing.T) {
 	store := t.TempDir()
 	keystoretest.StartPass(t, store)
-	fake := ststest.New()
+	fake := awsfake.New()
 	if err := fake.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func roleStates(t *testing.T, c *control.Client) map[string]broker.SessionStatus
 func TestRunPassLocked(t *testing.T) {
 	store := t.TempDir()
 	keystoretest.StartPassLocked(t, store, "gpg passphrase of the test")
-	fake := ststest.New()
+	fake := awsfake.New()
 	if err := fake.Start(); err != nil {
 		t.Fatal(err)
 	}
