@@ -66,6 +66,22 @@ func BenchmarkDecideSmall(b *testing.B) {
 	}
 }
 
+// BenchmarkSimulateSmall is the simulator's decision (policy.Simulate, as the
+// CLI and IAM's SimulatePrincipalPolicy make it) on DecideSmall's principal and
+// request: compare with BenchmarkDecideSmall in the same run for what listing
+// the deciding statements costs.
+func BenchmarkSimulateSmall(b *testing.B) {
+	set, req := smallFixture(b)
+	var buf [16]Match
+	if s := Simulate(set, req, buf[:0]); s.Decision.Result != Allowed || len(s.Matched) == 0 {
+		b.Fatalf("fixture simulates %+v", s)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		Simulate(set, req, buf[:0])
+	}
+}
+
 // BenchmarkReferenceSmall is DecideSmall's same-run baseline: the reference
 // evaluator (no compilation) on the same principal and request.
 func BenchmarkReferenceSmall(b *testing.B) {
