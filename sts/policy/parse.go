@@ -52,7 +52,7 @@ func ParseKind(s string) (Kind, error) {
 	return 0, fmt.Errorf("unknown policy kind %q (want identity, resource, trust, boundary, session or scp)", s)
 }
 
-// principalRule reports whether statements of this kind must (true) or must
+// needsPrincipal reports whether statements of this kind must (true) or must
 // not (false) name a principal.
 func (k Kind) needsPrincipal() bool { return k == KindResource || k == KindTrust }
 
