@@ -973,7 +973,7 @@ func TestConcurrentUse(t *testing.T) {
 // TestServiceAccessRecords: last-accessed records merge pending and stored uses, keep
 // the newest, and go with a deleted user.
 func TestServiceAccessRecords(t *testing.T) {
-	eachBackend(t, func(t *testing.T, s *Store, _ *clock) {
+	eachBackend(t, func(t *testing.T, s *Store, _ *clocktest.Clock) {
 		ctx := context.Background()
 		var u account.User
 		update(t, s, func(tx *Tx) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/credbroker/credbroker/internal/clocktest"
 	"github.com/credbroker/credbroker/sts/account"
 )
 
@@ -11,7 +12,7 @@ import (
 // both backends, with their indexes kept in the same transaction (Check agrees after
 // every step) and IAM's quotas and conflicts.
 func TestUserCredentialsAndServerCertificates(t *testing.T) {
-	eachBackend(t, func(t *testing.T, s *Store, _ *clock) {
+	eachBackend(t, func(t *testing.T, s *Store, _ *clocktest.Clock) {
 		ctx := context.Background()
 		checked := func(step string) {
 			t.Helper()
@@ -109,7 +110,7 @@ func TestUserCredentialsAndServerCertificates(t *testing.T) {
 // TestServiceLinkedRoleTasks: service-linked roles live on their path; deleting one
 // takes its policies along, or fails as a task while the role is in use.
 func TestServiceLinkedRoleTasks(t *testing.T) {
-	eachBackend(t, func(t *testing.T, s *Store, _ *clock) {
+	eachBackend(t, func(t *testing.T, s *Store, _ *clocktest.Clock) {
 		ctx := context.Background()
 		const trust = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"x.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
 		slr := account.Role{Name: "AWSServiceRoleForX", Path: "/aws-service-role/x.amazonaws.com/", AssumeRolePolicy: trust,
