@@ -81,6 +81,7 @@ type Core struct {
 
 	regMu    sync.Mutex
 	services atomic.Pointer[map[string]*Service]
+	routes   atomic.Pointer[[]*route]
 
 	cache    atomic.Pointer[genCache]
 	nothing  *policy.Policy // allows nothing: see allowNothingDoc
@@ -186,6 +187,10 @@ type exchange struct {
 }
 
 func (c *Core) serve(w http.ResponseWriter, r *http.Request) {
+	if rt := c.routeFor(r); rt != nil {
+		rt.Handler.ServeHTTP(w, r)
+		return
+	}
 	start := c.now()
 	x := exchange{requestID: c.requestID()}
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
