@@ -2,7 +2,9 @@ package rolesanywhere_test
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -149,3 +151,7 @@ func (f *fixture) profile(name string, roles ...string) string {
 // trustRA is a trust policy that lets Roles Anywhere assume the role.
 const trustRA = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"rolesanywhere.amazonaws.com"},
 "Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"]}]}`
+
+func asError[T error](err error, target *T) bool { return errors.As(err, target) }
+
+func containsStr(s, sub string) bool { return strings.Contains(s, sub) }

@@ -1,0 +1,161 @@
+package rolesanywhere_test
+
+import (
+	"crypto/elliptic"
+	"crypto/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/ThalesGroup/crypto11"
+	"github.com/miekg/pkcs11"
+
+	"github.com/credbroker/credbroker/broker/x509cred"
+	"github.com/credbroker/credbroker/internal/x509test"
+)
+
+// The broker's x509 client is the second client of CreateSession (AWS's signing
+// helper is the first): its sessions must work, with a key from files and with a key
+// that never leaves a PKCS #11 token.
+
+// TestBrokerClientFileKey: RSA and ECDSA keys from files, with an intermediate.
+func TestBrokerClientFileKey(t *testing.T) {
+	f := newFixture(t)
+	dir := t.TempDir()
+	root := x509test.NewCA(t, "Root CA", x509test.ECDSA)
+	inter := root.Issue(t, x509test.Template{CommonName: "Intermediate CA", CA: true, KeyType: x509test.RSA})
+	roleARN := f.role("svc", trustRA)
+	anchorARN := f.anchor("root", root.PEM())
+	profileARN := f.profile("p", roleARN)
+	interPath := filepath.Join(dir, "inter.pem")
+	if err := os.WriteFile(interPath, inter.PEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, k := range map[string]x509test.KeyType{"rsa": x509test.RSA, "ecdsa": x509test.ECDSA} {
+		t.Run(name, func(t *testing.T) {
+			leaf := inter.Issue(t, x509test.Template{CommonName: "svc-" + name, KeyType: k})
+			certPath, keyPath := leaf.WriteFiles(t, dir, name)
+			id, err := x509cred.LoadFiles(certPath, keyPath, interPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := &x509cred.Client{Endpoint: f.srv.URL, Region: testRegion, HTTPClient: f.srv.Client()}
+			creds, err := c.CreateSession(f.ctx, id, x509cred.SessionInput{TrustAnchorARN: anchorARN, ProfileARN: profileARN, RoleARN: roleARN})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := f.callerARN(t, helperOutput{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken})
+			if want := "arn:aws:sts::123456789012:assumed-role/svc/" + leaf.Cert.SerialNumber.Text(16); got != want {
+				t.Fatalf("caller %s, want %s", got, want)
+			}
+			// A certificate from a CA the anchor does not hold is refused in AWS's words.
+			stranger := x509test.NewCA(t, "Other", x509test.RSA).Issue(t, x509test.Template{CommonName: "x", KeyType: k})
+			sc, sk := stranger.WriteFiles(t, dir, name+"-stranger")
+			sid, err := x509cred.LoadFiles(sc, sk, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.CreateSession(f.ctx, sid, x509cred.SessionInput{TrustAnchorARN: anchorARN, ProfileARN: profileARN, RoleARN: roleARN})
+			var xe *x509cred.Error
+			if !asError(err, &xe) || xe.Code != "AccessDeniedException" || xe.Status != 403 {
+				t.Fatalf("stranger: %v", err)
+			}
+		})
+	}
+}
+
+// softHSM makes a SoftHSM token in a temporary directory and returns its module.
+func softHSM(t *testing.T, label, pin string) string {
+	t.Helper()
+	module := "/usr/lib/softhsm/libsofthsm2.so"
+	util, err := exec.LookPath("softhsm2-util")
+	if _, serr := os.Stat(module); err != nil || serr != nil {
+		t.Skip("SoftHSM is not installed: apt-get install -y softhsm2")
+	}
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "softhsm2.conf")
+	if err := os.MkdirAll(filepath.Join(dir, "tokens"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(conf, []byte("directories.tokendir = "+filepath.Join(dir, "tokens")+"\nobjectstore.backend = file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SOFTHSM2_CONF", conf)
+	out, err := exec.Command(util, "--init-token", "--free", "--label", label, "--pin", pin, "--so-pin", "so-"+pin).CombinedOutput()
+	if err != nil {
+		t.Fatalf("softhsm2-util --init-token: %v\n%s", err, out)
+	}
+	return module
+}
+
+// TestBrokerClientSoftHSM: an ECDSA key generated in a SoftHSM token, marked
+// sensitive and not extractable, signs CreateSession through crypto11; the token
+// refuses to give the key's value out.
+func TestBrokerClientSoftHSM(t *testing.T) {
+	const label, pin, keyLabel = "credbroker-test", "4711", "edge-key"
+	module := softHSM(t, label, pin)
+	f := newFixture(t)
+	dir := t.TempDir()
+
+	ctx, err := crypto11.Configure(&crypto11.Config{Path: module, TokenLabel: label, Pin: pin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := make([]byte, 8)
+	if _, err := rand.Read(id); err != nil {
+		t.Fatal(err)
+	}
+	key, err := ctx.GenerateECDSAKeyPairWithLabel(id, []byte(keyLabel), elliptic.P256())
+	if err != nil {
+		ctx.Close()
+		t.Fatal(err)
+	}
+	ext, err := ctx.GetAttribute(key, crypto11.CkaExtractable)
+	if err != nil || !slices.Equal(ext.Value, []byte{0}) {
+		ctx.Close()
+		t.Fatalf("CKA_EXTRACTABLE = %v (%v), want false", ext, err)
+	}
+	if _, err := ctx.GetAttribute(key, pkcs11.CKA_VALUE); err == nil {
+		ctx.Close()
+		t.Fatal("the token gave out the private key's value")
+	}
+	pub := key.Public()
+	if err := ctx.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	root := x509test.NewCA(t, "HSM Root", x509test.RSA)
+	leaf := root.Issue(t, x509test.Template{CommonName: "hsm-host", PublicKey: pub})
+	certPath, _ := leaf.WriteFiles(t, dir, "hsm")
+	roleARN := f.role("hsm", trustRA)
+	anchorARN := f.anchor("root", root.PEM())
+	profileARN := f.profile("p", roleARN)
+
+	hid, err := x509cred.OpenPKCS11(x509cred.PKCS11{Module: module, TokenLabel: label, KeyLabel: keyLabel, PIN: pin, CertFile: certPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &x509cred.Client{Endpoint: f.srv.URL, Region: testRegion, HTTPClient: f.srv.Client()}
+	creds, err := c.CreateSession(f.ctx, hid, x509cred.SessionInput{TrustAnchorARN: anchorARN, ProfileARN: profileARN, RoleARN: roleARN})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := f.callerARN(t, helperOutput{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken})
+	if want := "arn:aws:sts::123456789012:assumed-role/hsm/" + leaf.Cert.SerialNumber.Text(16); got != want {
+		t.Fatalf("caller %s, want %s", got, want)
+	}
+
+	if err := hid.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A wrong PIN is refused by the token, and the error does not carry the PIN.
+	_, err = x509cred.OpenPKCS11(x509cred.PKCS11{Module: module, TokenLabel: label, KeyLabel: keyLabel, PIN: "9999", CertFile: certPath})
+	if err == nil {
+		t.Fatal("a wrong PIN opened the token")
+	}
+	if containsStr(err.Error(), "9999") {
+		t.Fatalf("the error carries the PIN: %v", err)
+	}
+}
