@@ -1,16 +1,9 @@
 package rolesanywhere_test
 
 import (
-	"crypto/elliptic"
-	"crypto/rand"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"slices"
 	"testing"
-
-	"github.com/ThalesGroup/crypto11"
-	"github.com/miekg/pkcs11"
 
 	"github.com/credbroker/credbroker/broker/x509cred"
 	"github.com/credbroker/credbroker/internal/x509test"
@@ -66,65 +59,16 @@ func TestBrokerClientFileKey(t *testing.T) {
 	}
 }
 
-// softHSM makes a SoftHSM token in a temporary directory and returns its module.
-func softHSM(t *testing.T, label, pin string) string {
-	t.Helper()
-	module := "/usr/lib/softhsm/libsofthsm2.so"
-	util, err := exec.LookPath("softhsm2-util")
-	if _, serr := os.Stat(module); err != nil || serr != nil {
-		t.Skip("SoftHSM is not installed: apt-get install -y softhsm2")
-	}
-	dir := t.TempDir()
-	conf := filepath.Join(dir, "softhsm2.conf")
-	if err := os.MkdirAll(filepath.Join(dir, "tokens"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(conf, []byte("directories.tokendir = "+filepath.Join(dir, "tokens")+"\nobjectstore.backend = file\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("SOFTHSM2_CONF", conf)
-	out, err := exec.Command(util, "--init-token", "--free", "--label", label, "--pin", pin, "--so-pin", "so-"+pin).CombinedOutput()
-	if err != nil {
-		t.Fatalf("softhsm2-util --init-token: %v\n%s", err, out)
-	}
-	return module
-}
-
 // TestBrokerClientSoftHSM: an ECDSA key generated in a SoftHSM token, marked
 // sensitive and not extractable, signs CreateSession through crypto11; the token
 // refuses to give the key's value out.
 func TestBrokerClientSoftHSM(t *testing.T) {
 	const label, pin, keyLabel = "credbroker-test", "4711", "edge-key"
-	module := softHSM(t, label, pin)
+	module := x509test.SoftHSM(t, label, pin)
 	f := newFixture(t)
 	dir := t.TempDir()
 
-	ctx, err := crypto11.Configure(&crypto11.Config{Path: module, TokenLabel: label, Pin: pin})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := make([]byte, 8)
-	if _, err := rand.Read(id); err != nil {
-		t.Fatal(err)
-	}
-	key, err := ctx.GenerateECDSAKeyPairWithLabel(id, []byte(keyLabel), elliptic.P256())
-	if err != nil {
-		ctx.Close()
-		t.Fatal(err)
-	}
-	ext, err := ctx.GetAttribute(key, crypto11.CkaExtractable)
-	if err != nil || !slices.Equal(ext.Value, []byte{0}) {
-		ctx.Close()
-		t.Fatalf("CKA_EXTRACTABLE = %v (%v), want false", ext, err)
-	}
-	if _, err := ctx.GetAttribute(key, pkcs11.CKA_VALUE); err == nil {
-		ctx.Close()
-		t.Fatal("the token gave out the private key's value")
-	}
-	pub := key.Public()
-	if err := ctx.Close(); err != nil {
-		t.Fatal(err)
-	}
+	pub := x509test.TokenKey(t, module, label, pin, keyLabel)
 
 	root := x509test.NewCA(t, "HSM Root", x509test.RSA)
 	leaf := root.Issue(t, x509test.Template{CommonName: "hsm-host", PublicKey: pub})
