@@ -216,8 +216,8 @@ type Source struct {
 	// (PrivateKey) or a key in a PKCS #11 token (PKCS11Module, PKCS11Token,
 	// PKCS11Key, the PIN read from PINFile at every use).
 	Certificate, Intermediates, PrivateKey string
-	PKCS11Module, PKCS11Token, PKCS11Key  string
-	PINFile                               string
+	PKCS11Module, PKCS11Token, PKCS11Key   string
+	PINFile                                string
 	// X509: the Roles Anywhere trust anchor and profile, and where CreateSession
 	// is sent: Endpoint ("": the core when the upstream is the core, else AWS's
 	// Roles Anywhere of Region); Region ("": the trust anchor's).

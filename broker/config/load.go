@@ -142,14 +142,14 @@ type rawKeyring struct {
 }
 
 type rawSource struct {
-	Kind      string    `hcl:"kind,label"`
-	Name      string    `hcl:"name,label"`
-	Key       *string   `hcl:"key,optional"`
-	Provider  *string   `hcl:"provider,optional"`
-	TokenFile *string   `hcl:"token_file,optional"`
-	Audience  *string   `hcl:"audience,optional"`
-	TokenEnv  *string   `hcl:"token_env,optional"`
-	Role      *string   `hcl:"role,optional"`
+	Kind      string  `hcl:"kind,label"`
+	Name      string  `hcl:"name,label"`
+	Key       *string `hcl:"key,optional"`
+	Provider  *string `hcl:"provider,optional"`
+	TokenFile *string `hcl:"token_file,optional"`
+	Audience  *string `hcl:"audience,optional"`
+	TokenEnv  *string `hcl:"token_env,optional"`
+	Role      *string `hcl:"role,optional"`
 
 	Certificate    *string `hcl:"certificate,optional"`
 	Intermediates  *string `hcl:"intermediates,optional"`
