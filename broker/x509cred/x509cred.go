@@ -197,7 +197,7 @@ func (e *Error) ErrorMessage() string { return e.Message }
 
 // CreateSession gets a role session for id.
 func (c *Client) CreateSession(ctx context.Context, id Identity, in SessionInput) (aws.Credentials, error) {
-	req, err := c.request(ctx, id, in)
+	req, err := c.NewRequest(ctx, id, in)
 	if err != nil {
 		return aws.Credentials{}, err
 	}
@@ -260,8 +260,9 @@ func accountOf(arn string) string {
 	return ""
 }
 
-// request builds the signed CreateSession request.
-func (c *Client) request(ctx context.Context, id Identity, in SessionInput) (*http.Request, error) {
+// NewRequest returns the signed CreateSession request (for callers that send it
+// themselves, such as benchmarks).
+func (c *Client) NewRequest(ctx context.Context, id Identity, in SessionInput) (*http.Request, error) {
 	endpoint := c.Endpoint
 	if endpoint == "" {
 		endpoint = Endpoint(c.Region)

@@ -47,6 +47,9 @@ type API struct {
 	o    Options
 	log  hclog.Logger
 	ops  []operation
+
+	entities entityCache
+	chains   chainCache
 }
 
 // Register serves Roles Anywhere on core's endpoint.
@@ -64,7 +67,7 @@ func Register(core *sts.Core, optFns ...func(*Options)) (*API, error) {
 	if o.MaxSkew <= 0 {
 		o.MaxSkew = 5 * time.Minute
 	}
-	a := &API{core: core, o: o, log: o.Logger}
+	a := &API{core: core, o: o, log: o.Logger, chains: chainCache{max: 4096}}
 	a.ops = a.operations()
 	if err := core.AddRoute(sts.Route{Service: ServiceName, Match: Match, Handler: a}); err != nil {
 		return nil, fmt.Errorf("roles anywhere: %w", err)

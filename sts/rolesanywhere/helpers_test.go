@@ -2,6 +2,8 @@ package rolesanywhere_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http/httptest"
 	"strings"
@@ -155,3 +157,8 @@ const trustRA = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Princip
 func asError[T error](err error, target *T) bool { return errors.As(err, target) }
 
 func containsStr(s, sub string) bool { return strings.Contains(s, sub) }
+
+func sha256hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}

@@ -213,36 +213,34 @@ func (a *API) createSession(ctx context.Context, r *http.Request, body []byte) (
 	}
 	acct := a.core.AccountID()
 
+	ents, err := a.entities.get(ctx, a.core.Store())
+	if err != nil {
+		return nil, err
+	}
+
 	// The trust anchor: enabled, and the certificate chains to it.
 	kind, taID, ok := parseEntityARN(in.TrustAnchorARN, acct)
-	if !ok || kind != kindAnchor {
+	ta := ents.anchors[taID]
+	if !ok || kind != kindAnchor || ta == nil {
 		return nil, notFound("Trust anchor not found")
 	}
-	ta, err := load[anchor](ctx, a.core.Store(), kindAnchor, taID)
-	if err != nil {
-		return nil, err
-	}
-	if !ta.Entity.Enabled {
+	if !ta.Enabled {
 		return nil, denied("Trust anchor is disabled")
 	}
-	verified, err := verifyChain(leaf, chain, ta.Entity.Source.SourceData.X509CertificateData, now)
+	verified, err := a.verifyChain(ta, leaf, chain, now)
 	if err != nil {
 		return nil, err
 	}
-	if err := a.checkRevoked(ctx, ta.Entity.ARN, verified); err != nil {
+	if err := checkRevoked(ents.crls[ta.ARN], verified); err != nil {
 		return nil, err
 	}
 
 	// The profile: enabled, and it lists the role.
 	kind, pID, ok := parseEntityARN(in.ProfileARN, acct)
-	if !ok || kind != kindProfile {
+	p := ents.profiles[pID]
+	if !ok || kind != kindProfile || p == nil {
 		return nil, notFound("Profile not found")
 	}
-	prof, err := load[profile](ctx, a.core.Store(), kindProfile, pID)
-	if err != nil {
-		return nil, err
-	}
-	p := prof.Entity
 	if !p.Enabled {
 		return nil, denied("Profile is disabled")
 	}
@@ -272,7 +270,7 @@ func (a *API) createSession(ctx context.Context, r *http.Request, body []byte) (
 	rs, err := a.core.AssumeRoleForService(ctx, sts.ServiceSession{
 		Service: ServicePrincipal, RoleARN: in.RoleARN, SessionName: name, SourceIdentity: sourceIdentity,
 		Tags:     certTags(leaf, p.AttributeMappings),
-		Keys:     []policy.ContextKey{{Name: "aws:SourceArn", Values: []string{ta.Entity.ARN}}, {Name: "aws:SourceAccount", Values: []string{acct}}},
+		Keys:     []policy.ContextKey{{Name: "aws:SourceArn", Values: []string{ta.ARN}}, {Name: "aws:SourceAccount", Values: []string{acct}}},
 		Duration: dur, Policy: compactPolicy(p.SessionPolicy), PolicyARNs: p.ManagedPolicyARNs,
 		SourceIP: peerAddr(r), SecureTransport: r.TLS != nil,
 	})
@@ -324,15 +322,24 @@ func compactPolicy(doc string) string {
 }
 
 // verifyChain verifies leaf, with the intermediates of chain, to a CA of the anchor's
-// bundle at now, and returns the verified chain (leaf first).
-func verifyChain(leaf *x509.Certificate, chain []*x509.Certificate, bundle string, now time.Time) ([]*x509.Certificate, error) {
+// bundle at now, and returns the verified chain (leaf first). A chain that verified
+// before is taken from the cache, its validity periods checked again.
+func (a *API) verifyChain(ta *anchorEntry, leaf *x509.Certificate, chain []*x509.Certificate, now time.Time) ([]*x509.Certificate, error) {
 	if now.Before(leaf.NotBefore) || now.After(leaf.NotAfter) {
 		return nil, denied("Certificate is expired or not yet valid")
 	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM([]byte(bundle)) {
-		return nil, denied("Untrusted certificate. Insufficient certificate")
+	k := chainKey(ta, leaf, chain)
+	if v, ok := a.chains.get(k, now); ok {
+		return v, nil
 	}
+	v, err := verifyChain(ta.roots, leaf, chain, now)
+	if err == nil {
+		a.chains.put(k, v)
+	}
+	return v, err
+}
+
+func verifyChain(roots *x509.CertPool, leaf *x509.Certificate, chain []*x509.Certificate, now time.Time) ([]*x509.Certificate, error) {
 	inter := x509.NewCertPool()
 	for _, c := range chain {
 		inter.AddCert(c)
@@ -350,22 +357,10 @@ func verifyChain(leaf *x509.Certificate, chain []*x509.Certificate, bundle strin
 	return chains[0], nil
 }
 
-// checkRevoked refuses a chain any certificate of which an enabled CRL of the anchor,
-// signed by the certificate's issuer, lists.
-func (a *API) checkRevoked(ctx context.Context, anchorARN string, chain []*x509.Certificate) error {
-	crls, err := list[crl](ctx, a.core.Store(), kindCRL)
-	if err != nil {
-		return err
-	}
-	for _, rec := range crls {
-		c := rec.Entity
-		if !c.Enabled || c.TrustAnchorARN != anchorARN {
-			continue
-		}
-		rl, err := parseCRL(c.Data)
-		if err != nil {
-			continue
-		}
+// checkRevoked refuses a chain any certificate of which one of the anchor's enabled
+// CRLs, signed by the certificate's issuer, lists.
+func checkRevoked(crls []*x509.RevocationList, chain []*x509.Certificate) error {
+	for _, rl := range crls {
 		for i := 0; i+1 < len(chain); i++ {
 			cert, issuer := chain[i], chain[i+1]
 			if rl.CheckSignatureFrom(issuer) != nil {

@@ -210,6 +210,41 @@ func TestCreateSessionRefusals(t *testing.T) {
 	}
 }
 
+// TestCreateSessionSeesChanges: what CreateSession caches (entities, verified chains)
+// follows the store: a CRL imported and an anchor disabled after a session was
+// granted refuse the next one.
+func TestCreateSessionSeesChanges(t *testing.T) {
+	f := newFixture(t)
+	dir := t.TempDir()
+	root := x509test.NewCA(t, "Root CA", x509test.ECDSA)
+	leaf := root.Issue(t, x509test.Template{CommonName: "c"})
+	certPath, keyPath := leaf.WriteFiles(t, dir, "c")
+	roleARN := f.role("r", trustRA)
+	anchorARN, profileARN := f.anchor("a", root.PEM()), f.profile("p", roleARN)
+	run := func(want string) {
+		t.Helper()
+		_, stderr, err := f.runHelper(t, certPath, keyPath, "", anchorARN, profileARN, roleARN)
+		if (want == "") != (err == nil) || !strings.Contains(stderr, want) {
+			t.Fatalf("helper: %v, stderr %q, want %q", err, stderr, want)
+		}
+	}
+	run("")
+	c := f.ra(f.root)
+	crl, err := c.ImportCrl(f.ctx, &ra.ImportCrlInput{Name: aws.String("crl"), CrlData: root.CRL(t, leaf), TrustAnchorArn: aws.String(anchorARN), Enabled: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run("Certificate revoked")
+	if _, err := c.DisableCrl(f.ctx, &ra.DisableCrlInput{CrlId: crl.Crl.CrlId}); err != nil {
+		t.Fatal(err)
+	}
+	run("")
+	if _, err := c.DisableTrustAnchor(f.ctx, &ra.DisableTrustAnchorInput{TrustAnchorId: aws.String(idOf(anchorARN))}); err != nil {
+		t.Fatal(err)
+	}
+	run("Trust anchor is disabled")
+}
+
 func or(a, b string) string {
 	if a != "" {
 		return a
