@@ -1,8 +1,12 @@
 package rolesanywhere_test
 
 import (
+	"encoding/base64"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/credbroker/credbroker/broker/x509cred"
@@ -101,5 +105,60 @@ func TestBrokerClientSoftHSM(t *testing.T) {
 	}
 	if containsStr(err.Error(), "9999") {
 		t.Fatalf("the error carries the PIN: %v", err)
+	}
+}
+
+// TestCreateSessionSignatureRefusals: a request changed after signing, one signed by
+// another key than the certificate's, one whose scope names another serial, and one
+// without the certificate are refused.
+func TestCreateSessionSignatureRefusals(t *testing.T) {
+	f := newFixture(t)
+	root := x509test.NewCA(t, "Root CA", x509test.RSA)
+	leaf := root.Issue(t, x509test.Template{CommonName: "a", KeyType: x509test.ECDSA})
+	other := root.Issue(t, x509test.Template{CommonName: "b", KeyType: x509test.ECDSA})
+	roleARN := f.role("r", trustRA)
+	otherRole := f.role("r2", trustRA)
+	anchorARN, profileARN := f.anchor("a", root.PEM()), f.profile("p", roleARN, otherRole)
+	in := x509cred.SessionInput{TrustAnchorARN: anchorARN, ProfileARN: profileARN, RoleARN: roleARN}
+	c := &x509cred.Client{Endpoint: f.srv.URL, Region: testRegion, HTTPClient: f.srv.Client()}
+	good, err := x509cred.NewIdentity(leaf.Cert, nil, leaf.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		change func(r *http.Request)
+		code   string
+		status int
+	}{
+		"unchanged":      {func(*http.Request) {}, "", 201},
+		"query changed":  {func(r *http.Request) { r.URL.RawQuery = strings.Replace(r.URL.RawQuery, "%2Fr&", "%2Fr2&", 1) }, "AccessDeniedException", 403},
+		"other key":      {func(r *http.Request) { r.Header.Set("X-Amz-X509", base64.StdEncoding.EncodeToString(other.Cert.Raw)) }, "AccessDeniedException", 403},
+		"no certificate": {func(r *http.Request) { r.Header.Del("X-Amz-X509") }, "ValidationException", 400},
+		"serial in scope": {func(r *http.Request) {
+			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "Credential="+leaf.Cert.SerialNumber.String(), "Credential=1", 1))
+		}, "AccessDeniedException", 403},
+		"other algorithm": {func(r *http.Request) {
+			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "ECDSA", "RSA", 1))
+		}, "AccessDeniedException", 403},
+		"unknown algorithm": {func(r *http.Request) {
+			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "ECDSA", "DSA", 1))
+		}, "ValidationException", 400},
+	} {
+		t.Run(name, func(t *testing.T) {
+			req, err := c.NewRequest(f.ctx, good, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.change(req)
+			resp, err := f.srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status || resp.Header.Get("X-Amzn-ErrorType") != tc.code {
+				t.Fatalf("%d %s %s, want %d %s", resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"), body, tc.status, tc.code)
+			}
+		})
 	}
 }
