@@ -2,6 +2,7 @@ package rolesanywhere_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 
@@ -165,4 +166,45 @@ func TestManagementAPIAuthorization(t *testing.T) {
 	bad := f.ra(aws.Credentials{AccessKeyID: *key.AccessKey.AccessKeyId, SecretAccessKey: "wrong"})
 	_, err = bad.ListTrustAnchors(f.ctx, &ra.ListTrustAnchorsInput{})
 	wantErr(t, err, "SignatureDoesNotMatchException", http.StatusForbidden)
+}
+
+// TestTagsAndPages: TagResource/UntagResource change what ListTagsForResource says,
+// and the lists page with pageSize and nextToken as the SDK's paginator reads them.
+func TestTagsAndPages(t *testing.T) {
+	f := newFixture(t)
+	c := f.ra(f.root)
+	var arns []string
+	for i := range 5 {
+		arns = append(arns, f.profile(fmt.Sprintf("p%d", i), "arn:aws:iam::123456789012:role/r"))
+	}
+	if _, err := c.TagResource(f.ctx, &ra.TagResourceInput{ResourceArn: aws.String(arns[0]),
+		Tags: []types.Tag{{Key: aws.String("a"), Value: aws.String("1")}, {Key: aws.String("b"), Value: aws.String("2")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.UntagResource(f.ctx, &ra.UntagResourceInput{ResourceArn: aws.String(arns[0]), TagKeys: []string{"a"}}); err != nil {
+		t.Fatal(err)
+	}
+	tags, err := c.ListTagsForResource(f.ctx, &ra.ListTagsForResourceInput{ResourceArn: aws.String(arns[0])})
+	if err != nil || len(tags.Tags) != 1 || *tags.Tags[0].Key != "b" || *tags.Tags[0].Value != "2" {
+		t.Fatalf("tags %+v %v", tags, err)
+	}
+	_, err = c.TagResource(f.ctx, &ra.TagResourceInput{ResourceArn: aws.String("arn:aws:rolesanywhere:us-east-1:123456789012:profile/nope"),
+		Tags: []types.Tag{{Key: aws.String("a"), Value: aws.String("1")}}})
+	wantErr(t, err, "ResourceNotFoundException", http.StatusNotFound)
+
+	p := ra.NewListProfilesPaginator(c, &ra.ListProfilesInput{PageSize: aws.Int32(2)})
+	var pages, seen int
+	for p.HasMorePages() {
+		out, err := p.NextPage(f.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		seen += len(out.Profiles)
+	}
+	if pages != 3 || seen != 5 {
+		t.Fatalf("%d pages, %d profiles; want 3 and 5", pages, seen)
+	}
+	_, err = c.ListProfiles(f.ctx, &ra.ListProfilesInput{PageSize: aws.Int32(1000)})
+	wantErr(t, err, "ValidationException", http.StatusBadRequest)
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -349,6 +350,8 @@ func (a *API) operations() []operation {
 		{"EnableCrl", http.MethodPost, "/crl/{crlId}/enable", http.StatusOK, a.enableCRL(true)},
 		{"DisableCrl", http.MethodPost, "/crl/{crlId}/disable", http.StatusOK, a.enableCRL(false)},
 		{"ListTagsForResource", http.MethodGet, "/ListTagsForResource", http.StatusOK, a.listTags},
+		{"TagResource", http.MethodPost, "/TagResource", http.StatusCreated, a.tagResource},
+		{"UntagResource", http.MethodPost, "/UntagResource", http.StatusOK, a.untagResource},
 	}
 }
 
@@ -489,7 +492,7 @@ func (a *API) listTrustAnchors(ctx context.Context, in *input) (any, error) {
 	for _, r := range recs {
 		out = append(out, r.Entity)
 	}
-	return map[string]any{"trustAnchors": out}, nil
+	return page(in, "trustAnchors", out)
 }
 
 // Profiles.
@@ -644,7 +647,7 @@ func (a *API) listProfiles(ctx context.Context, in *input) (any, error) {
 	for _, r := range recs {
 		out = append(out, r.Entity)
 	}
-	return map[string]any{"profiles": out}, nil
+	return page(in, "profiles", out)
 }
 
 // CRLs.
@@ -799,7 +802,7 @@ func (a *API) listCRLs(ctx context.Context, in *input) (any, error) {
 	for _, r := range recs {
 		out = append(out, r.Entity)
 	}
-	return map[string]any{"crls": out}, nil
+	return page(in, "crls", out)
 }
 
 func (a *API) listTags(ctx context.Context, in *input) (any, error) {
@@ -839,6 +842,91 @@ func (a *API) listTags(ctx context.Context, in *input) (any, error) {
 		tags = []tag{}
 	}
 	return map[string]any{"tags": tags}, nil
+}
+
+// page returns one page of items under key, with nextToken (the index of the next
+// item) when more follow: pageSize 1 to 100 (default 50), as AWS's lists.
+func page[T any](in *input, key string, items []T) (any, error) {
+	size, start := 50, 0
+	if ps := in.query["pageSize"]; len(ps) > 0 {
+		n, err := strconv.Atoi(ps[0])
+		if err != nil || n < 1 || n > 100 {
+			return nil, invalid("pageSize must be between 1 and 100.")
+		}
+		size = n
+	}
+	if nt := in.query["nextToken"]; len(nt) > 0 {
+		n, err := strconv.Atoi(nt[0])
+		if err != nil || n < 0 || n > len(items) {
+			return nil, invalid("nextToken is not valid.")
+		}
+		start = n
+	}
+	end := min(start+size, len(items))
+	out := map[string]any{key: items[start:end]}
+	if end < len(items) {
+		out["nextToken"] = strconv.Itoa(end)
+	}
+	return out, nil
+}
+
+// retag changes the tags of the resource named by the body's resourceArn.
+func (a *API) retag(ctx context.Context, in *input, fn func([]tag) ([]tag, error)) (any, error) {
+	arn, _, err := in.str("resourceArn")
+	if err != nil {
+		return nil, err
+	}
+	kind, id, ok := parseEntityARN(arn, in.call.AccountID())
+	if !ok || !slices.Contains([]string{kindAnchor, kindProfile, kindCRL}, kind) {
+		return nil, invalid("resourceArn is not the ARN of a Roles Anywhere resource of this account.")
+	}
+	if err := a.authorize(in, arn); err != nil {
+		return nil, err
+	}
+	st := in.call.Store()
+	switch kind {
+	case kindAnchor:
+		_, err = update(ctx, st, kind, id, func(r *record[anchor]) (e error) { r.Tags, e = fn(r.Tags); return })
+	case kindProfile:
+		_, err = update(ctx, st, kind, id, func(r *record[profile]) (e error) { r.Tags, e = fn(r.Tags); return })
+	default:
+		_, err = update(ctx, st, kind, id, func(r *record[crl]) (e error) { r.Tags, e = fn(r.Tags); return })
+	}
+	if err != nil {
+		return nil, err
+	}
+	return struct{}{}, nil
+}
+
+func (a *API) tagResource(ctx context.Context, in *input) (any, error) {
+	add, err := in.tags()
+	if err != nil {
+		return nil, err
+	}
+	return a.retag(ctx, in, func(cur []tag) ([]tag, error) {
+		for _, t := range add {
+			i := slices.IndexFunc(cur, func(c tag) bool { return c.Key == t.Key })
+			if i >= 0 {
+				cur[i] = t
+			} else {
+				cur = append(cur, t)
+			}
+		}
+		if len(cur) > 200 {
+			return nil, invalid("A resource may have at most 200 tags.")
+		}
+		return cur, nil
+	})
+}
+
+func (a *API) untagResource(ctx context.Context, in *input) (any, error) {
+	var keys []string
+	if _, err := in.decode("tagKeys", &keys); err != nil {
+		return nil, err
+	}
+	return a.retag(ctx, in, func(cur []tag) ([]tag, error) {
+		return slices.DeleteFunc(cur, func(c tag) bool { return slices.Contains(keys, c.Key) }), nil
+	})
 }
 
 func firstErr(errs ...error) error {
