@@ -95,7 +95,7 @@ func verifySignature(r *http.Request, body []byte, a x509Auth, amzDate string, l
 	crHash := sha256.Sum256(canon)
 	sts := a.alg + "\n" + amzDate + "\n" + a.date + "/" + a.region + "/" + a.service + "/aws4_request\n" + hex.EncodeToString(crHash[:])
 	digest := sha256.Sum256([]byte(sts))
-	bad := denied("The request signature we calculated does not match the signature you provided.")
+	bad := denied("Invalid signature") // the real service's words (rolesanywhere-credential-helper#128)
 	switch pub := leaf.PublicKey.(type) {
 	case *rsa.PublicKey:
 		if a.alg != AlgRSA || rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], a.signature) != nil {
@@ -258,7 +258,7 @@ func (a *API) createSession(ctx context.Context, r *http.Request, body []byte) (
 	name := serialHex(leaf.SerialNumber)
 	if in.RoleSessionName != "" {
 		if !p.AcceptRoleSessionName {
-			return nil, denied("The profile does not accept a role session name.")
+			return nil, denied("Not authorized to set roleSessionName.") // the real service's words (rolesanywhere-credential-helper#19)
 		}
 		name = in.RoleSessionName
 	}

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ra "github.com/aws/aws-sdk-go-v2/service/rolesanywhere"
+
 	"github.com/credbroker/credbroker/broker/x509cred"
 	"github.com/credbroker/credbroker/internal/x509test"
 )
@@ -156,9 +159,44 @@ func TestCreateSessionSignatureRefusals(t *testing.T) {
 			}
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
+			if name == "query changed" && !strings.Contains(string(body), "Invalid signature") {
+				t.Errorf("message %s, want the real service's Invalid signature", body)
+			}
 			if resp.StatusCode != tc.status || resp.Header.Get("X-Amzn-ErrorType") != tc.code {
 				t.Fatalf("%d %s %s, want %d %s", resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"), body, tc.status, tc.code)
 			}
 		})
+	}
+}
+
+// TestCreateSessionRoleSessionName: a roleSessionName is refused unless the profile
+// accepts one, in the real service's words; accepted, it names the session.
+func TestCreateSessionRoleSessionName(t *testing.T) {
+	f := newFixture(t)
+	root := x509test.NewCA(t, "Root CA", x509test.RSA)
+	leaf := root.Issue(t, x509test.Template{CommonName: "a"})
+	roleARN := f.role("r", trustRA)
+	anchorARN, profileARN := f.anchor("a", root.PEM()), f.profile("p", roleARN)
+	id, err := x509cred.NewIdentity(leaf.Cert, nil, leaf.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &x509cred.Client{Endpoint: f.srv.URL, Region: testRegion, HTTPClient: f.srv.Client()}
+	in := x509cred.SessionInput{TrustAnchorARN: anchorARN, ProfileARN: profileARN, RoleARN: roleARN, SessionName: "deploy-7"}
+	_, err = c.CreateSession(f.ctx, id, in)
+	var xe *x509cred.Error
+	if !asError(err, &xe) || xe.Code != "AccessDeniedException" || xe.Message != "Not authorized to set roleSessionName." {
+		t.Fatalf("not accepted by the profile: %v", err)
+	}
+	if _, err := f.ra(f.root).UpdateProfile(f.ctx, &ra.UpdateProfileInput{ProfileId: aws.String(idOf(profileARN)), AcceptRoleSessionName: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	creds, err := c.CreateSession(f.ctx, id, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := f.callerARN(t, helperOutput{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken})
+	if got != "arn:aws:sts::123456789012:assumed-role/r/deploy-7" {
+		t.Fatalf("caller %s", got)
 	}
 }
