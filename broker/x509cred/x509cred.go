@@ -214,8 +214,13 @@ func (c *Client) CreateSession(ctx context.Context, id Identity, in SessionInput
 	if err != nil {
 		return aws.Credentials{}, fmt.Errorf("CreateSession: reading the answer: %w", err)
 	}
-	if resp.StatusCode/100 != 2 {
-		e := &Error{Status: resp.StatusCode, Code: resp.Header.Get("X-Amzn-ErrorType")}
+	return parseResponse(resp.StatusCode, resp.Header, body, in.RoleARN)
+}
+
+// parseResponse reads CreateSession's answer: the session, or Roles Anywhere's error.
+func parseResponse(status int, h http.Header, body []byte, roleARN string) (aws.Credentials, error) {
+	if status/100 != 2 {
+		e := &Error{Status: status, Code: h.Get("X-Amzn-ErrorType")}
 		var m struct {
 			Message string `json:"message"`
 		}
@@ -225,7 +230,7 @@ func (c *Client) CreateSession(ctx context.Context, id Identity, in SessionInput
 			e.Code = e.Code[:i]
 		}
 		if e.Code == "" {
-			e.Code = http.StatusText(resp.StatusCode)
+			e.Code = http.StatusText(status)
 		}
 		return aws.Credentials{}, e
 	}
@@ -249,7 +254,7 @@ func (c *Client) CreateSession(ctx context.Context, id Identity, in SessionInput
 		return aws.Credentials{}, errors.New("CreateSession answered credentials without a key or an expiration")
 	}
 	return aws.Credentials{AccessKeyID: cr.AccessKeyID, SecretAccessKey: cr.SecretAccessKey, SessionToken: cr.SessionToken,
-		Source: "credbroker x509", CanExpire: true, Expires: exp.UTC(), AccountID: accountOf(in.RoleARN)}, nil
+		Source: "credbroker x509", CanExpire: true, Expires: exp.UTC(), AccountID: accountOf(roleARN)}, nil
 }
 
 func accountOf(arn string) string {
