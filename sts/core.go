@@ -155,7 +155,7 @@ func New(ctx context.Context, st Store, optFns ...func(*Options)) (*Core, error)
 }
 
 // Handler returns the core's http.Handler: STS and IAM on "/", told apart by the
-// SigV4 credential scope. Mount it as it is: http.ServeMux patterns would clean paths
+// SigV4 credential scope, and the APIs added with AddRoute (Roles Anywhere) in front. Mount it as it is: http.ServeMux patterns would clean paths
 // that clients may have signed.
 func (c *Core) Handler() http.Handler { return c.handler }
 
