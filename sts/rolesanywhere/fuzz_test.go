@@ -1,6 +1,7 @@
 package rolesanywhere
 
 import (
+	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -40,5 +41,33 @@ func FuzzSessionInput(f *testing.F) {
 			_, _ = parseCertHeader(v)
 		}
 		_, _, _ = parseEntityARN(q, "123456789012")
+	})
+}
+
+// FuzzManagementInput: the management API's JSON bodies never panic the readers, and
+// a profile they accept keeps AWS's bounds.
+func FuzzManagementInput(f *testing.F) {
+	f.Add(`{"name":"p","roleArns":["arn:aws:iam::1:role/r"],"durationSeconds":900,"tags":[{"key":"k","value":"v"}]}`)
+	f.Add(`{"durationSeconds":"x","sessionPolicy":"{","source":{"sourceType":"CERTIFICATE_BUNDLE","sourceData":{"x509CertificateData":"-----BEGIN CERTIFICATE-----"}}}`)
+	f.Add(`{"crlData":"AAAA","enabled":"yes"}`)
+	f.Fuzz(func(t *testing.T, body string) {
+		in := &input{}
+		if json.Unmarshal([]byte(body), &in.json) != nil {
+			return
+		}
+		var p profile
+		if err := in.profileFields(&p); err == nil && p.DurationSeconds != 0 && (p.DurationSeconds < 900 || p.DurationSeconds > 43200) {
+			t.Fatalf("accepted durationSeconds %d", p.DurationSeconds)
+		}
+		_, _ = in.name()
+		_, _ = in.tags()
+		var src source
+		if ok, err := in.decode("source", &src); ok && err == nil {
+			_ = checkBundle(src.SourceData.X509CertificateData)
+		}
+		var data []byte
+		if ok, err := in.decode("crlData", &data); ok && err == nil {
+			_, _ = parseCRL(data)
+		}
 	})
 }
