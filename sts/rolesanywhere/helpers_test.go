@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	ra "github.com/aws/aws-sdk-go-v2/service/rolesanywhere"
 	"github.com/aws/aws-sdk-go-v2/service/rolesanywhere/types"
 
+	"github.com/credbroker/credbroker/internal/clocktest"
 	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/iamapi"
@@ -29,23 +29,9 @@ const (
 	testRegion  = "us-east-1"
 )
 
-// clock follows the real time (AWS's signing helper signs with it) plus an offset.
-type clock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset).UTC()
-}
-
-func (c *clock) Skew(d time.Duration) {
-	c.mu.Lock()
-	c.offset = d
-	c.mu.Unlock()
-}
+// skew sets the core's clock d away from the wall clock (AWS's signing helper signs
+// with the wall clock); 0 puts it back.
+func (f *fixture) skew(d time.Duration) { f.clock.Set(time.Now().UTC().Add(d)) }
 
 // fixture is a core with IAM and Roles Anywhere over a memory store, served by
 // httptest.
@@ -55,14 +41,15 @@ type fixture struct {
 	store *store.Store
 	core  *sts.Core
 	srv   *httptest.Server
-	clock *clock
+	clock *clocktest.Clock
 	root  aws.Credentials
 }
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	clk := &clock{}
+	clk := clocktest.New(time.Now().UTC())
+	clk.Run() // clients sign with the real time
 	st, err := store.OpenMemory(ctx, testAccount, func(o *store.Options) {
 		o.Now = clk.Now
 		o.UsageFlushInterval = -1

@@ -192,8 +192,8 @@ func TestCreateSessionRefusals(t *testing.T) {
 		"trust policy":     {cert: wrongCN, want: "AccessDeniedException: Unable to assume role"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			f.clock.Skew(tc.skew)
-			defer f.clock.Skew(0)
+			f.skew(tc.skew)
+			defer f.skew(0)
 			certPath, keyPath := tc.cert.WriteFiles(t, dir, strings.ReplaceAll(name, " ", "-"))
 			a, p, r := or(tc.anchor, anchorARN), or(tc.profile, profileARN), or(tc.role, roleARN)
 			_, stderr, err := f.runHelper(t, certPath, keyPath, "", a, p, r)
