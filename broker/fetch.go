@@ -34,6 +34,10 @@ func (b *Broker) fetcher(st *state, r *roleState, v config.Vars, sessionName str
 		return session.FetchFunc(func(ctx context.Context) (aws.Credentials, error) {
 			return b.fetchChained(ctx, st, r, v, sessionName)
 		})
+	case config.SourceX509:
+		return session.FetchFunc(func(ctx context.Context) (aws.Credentials, error) {
+			return b.fetchWithX509(ctx, st, r)
+		})
 	}
 	return session.FetchFunc(func(context.Context) (aws.Credentials, error) {
 		return aws.Credentials{}, &session.Error{Kind: session.NonRecoverable, Code: "BadSource", Message: fmt.Sprintf("source %q has unknown kind %q", r.src.Name, r.src.Kind)}

@@ -40,6 +40,12 @@ type Upstream struct {
 	// embedded core does); IMDS iam/info reports it. Without it, iam/info
 	// reports a profile named after the role.
 	Profiles InstanceProfileLookup
+	// RolesAnywhereEndpoint and RolesAnywhereHTTP are where x509 sources send
+	// CreateSession when they name no endpoint of their own: the upstream's own
+	// endpoint (the core serves Roles Anywhere on it), or, for AWS's STS ("" here),
+	// AWS's Roles Anywhere of the source's region.
+	RolesAnywhereEndpoint string
+	RolesAnywhereHTTP     *http.Client
 }
 
 // InstanceProfileLookup finds the instance profile holding the role roleARN,
@@ -85,7 +91,8 @@ func NewSTSUpstream(region string, optFns ...func(*UpstreamOptions)) *Upstream {
 	if hc == nil {
 		hc = &http.Client{}
 	}
-	return &Upstream{Client: sts.New(so), Name: name, Probe: func(ctx context.Context) error { return probe(ctx, hc, probeURL) }}
+	return &Upstream{Client: sts.New(so), Name: name, Probe: func(ctx context.Context) error { return probe(ctx, hc, probeURL) },
+		RolesAnywhereEndpoint: o.Endpoint, RolesAnywhereHTTP: hc}
 }
 
 // regionalEndpoint is AWS STS's regional endpoint of region.

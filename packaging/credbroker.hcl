@@ -99,6 +99,19 @@ source "role" "via-deploy" {
   role = "deploy"
 }
 
+# An X.509 certificate (IAM Roles Anywhere's CreateSession): a key file
+# (private_key) or a key that stays in a PKCS #11 token (pkcs11_module,
+# pkcs11_token, pkcs11_key, pin_file). Sessions come from the core when the
+# upstream is the core, else from AWS's Roles Anywhere of region (default:
+# the trust anchor's); endpoint overrides both.
+source "x509" "edge" {
+  certificate      = "/etc/credbroker/edge.pem"
+  intermediates    = "/etc/credbroker/issuing-ca.pem"
+  private_key      = "/etc/credbroker/edge.key"
+  trust_anchor_arn = "arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/00000000-0000-4000-8000-000000000001"
+  profile_arn      = "arn:aws:rolesanywhere:us-east-1:123456789012:profile/00000000-0000-4000-8000-000000000002"
+}
+
 # Roles: what the broker hands out, under the name IMDS lists.
 role "deploy" {
   arn      = "arn:aws:iam::123456789012:role/deploy"
@@ -136,6 +149,12 @@ role "ci" {
   arn          = "arn:aws:iam::123456789012:role/ci"
   source       = "github"
   session_name = "github-{host}"
+}
+
+# Roles Anywhere names the session after the certificate's serial number.
+role "edge" {
+  arn    = "arn:aws:iam::123456789012:role/edge"
+  source = "edge"
 }
 
 # A role may also read role_arn, source_profile, mfa_serial, external_id,

@@ -1,6 +1,8 @@
 package signer
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"slices"
 	"strconv"
@@ -402,4 +404,21 @@ func appendCanonicalRequest(b []byte, in *canonicalInput, vr variant) []byte {
 	b = append(b, '\n')
 	b = append(b, in.payloadHash...)
 	return b
+}
+
+// CanonicalRequest returns r's canonical request as SigV4 builds it in AWS's
+// documented reading (the path normalized and encoded once more), over the headers
+// signedHeaders names (lower case, ';'-separated) and the SHA-256 of body. Roles
+// Anywhere's AWS4-X509-RSA-SHA256 and AWS4-X509-ECDSA-SHA256 sign the hash of this
+// same canonical request with a certificate's key instead of an HMAC.
+func CanonicalRequest(r *http.Request, signedHeaders string, body []byte) []byte {
+	sum := sha256.Sum256(body)
+	var payload [2 * sha256.Size]byte
+	hex.Encode(payload[:], sum[:])
+	in := canonicalInput{r: r, path: requestPath(r), normalize: true, escape: true,
+		signedHeaders: signedHeaders, payloadHash: payload[:]}
+	if q := r.URL.RawQuery; q != "" {
+		in.query, _ = canonicalQuery(nil, make([]byte, 0, 3*len(q)), q, false)
+	}
+	return appendCanonicalRequest(nil, &in, 0)
 }

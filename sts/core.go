@@ -81,6 +81,7 @@ type Core struct {
 
 	regMu    sync.Mutex
 	services atomic.Pointer[map[string]*Service]
+	routes   atomic.Pointer[[]*route]
 
 	cache    atomic.Pointer[genCache]
 	nothing  *policy.Policy // allows nothing: see allowNothingDoc
@@ -154,7 +155,7 @@ func New(ctx context.Context, st Store, optFns ...func(*Options)) (*Core, error)
 }
 
 // Handler returns the core's http.Handler: STS and IAM on "/", told apart by the
-// SigV4 credential scope. Mount it as it is: http.ServeMux patterns would clean paths
+// SigV4 credential scope, and the APIs added with AddRoute (Roles Anywhere) in front. Mount it as it is: http.ServeMux patterns would clean paths
 // that clients may have signed.
 func (c *Core) Handler() http.Handler { return c.handler }
 
@@ -186,6 +187,10 @@ type exchange struct {
 }
 
 func (c *Core) serve(w http.ResponseWriter, r *http.Request) {
+	if rt := c.routeFor(r); rt != nil {
+		rt.Handler.ServeHTTP(w, r)
+		return
+	}
 	start := c.now()
 	x := exchange{requestID: c.requestID()}
 	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {

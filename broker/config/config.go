@@ -185,6 +185,7 @@ const (
 	SourceKeyring     SourceKind = "keyring"      // an IAM user's key in the keyring
 	SourceWebIdentity SourceKind = "web_identity" // an OIDC token (AssumeRoleWithWebIdentity)
 	SourceRole        SourceKind = "role"         // another role's session (chaining)
+	SourceX509        SourceKind = "x509"         // an X.509 certificate (Roles Anywhere's CreateSession)
 )
 
 // Web identity token providers.
@@ -210,6 +211,18 @@ type Source struct {
 
 	// Role: the broker's name of the role whose session signs (chaining).
 	Role string
+
+	// X509: the certificate (PEM), its intermediates, and its key: a PEM file
+	// (PrivateKey) or a key in a PKCS #11 token (PKCS11Module, PKCS11Token,
+	// PKCS11Key, the PIN read from PINFile at every use).
+	Certificate, Intermediates, PrivateKey string
+	PKCS11Module, PKCS11Token, PKCS11Key   string
+	PINFile                                string
+	// X509: the Roles Anywhere trust anchor and profile, and where CreateSession
+	// is sent: Endpoint ("": the core when the upstream is the core, else AWS's
+	// Roles Anywhere of Region); Region ("": the trust anchor's).
+	TrustAnchorARN, ProfileARN string
+	Endpoint, Region           string
 
 	// Implicit is set for sources made from a profile's
 	// web_identity_token_file rather than a source block.

@@ -142,16 +142,29 @@ type rawKeyring struct {
 }
 
 type rawSource struct {
-	Kind      string    `hcl:"kind,label"`
-	Name      string    `hcl:"name,label"`
-	Key       *string   `hcl:"key,optional"`
-	Provider  *string   `hcl:"provider,optional"`
-	TokenFile *string   `hcl:"token_file,optional"`
-	Audience  *string   `hcl:"audience,optional"`
-	TokenEnv  *string   `hcl:"token_env,optional"`
-	Role      *string   `hcl:"role,optional"`
-	Body      hcl.Body  `hcl:",body"`
-	DefRange  hcl.Range `hcl:",def_range"`
+	Kind      string  `hcl:"kind,label"`
+	Name      string  `hcl:"name,label"`
+	Key       *string `hcl:"key,optional"`
+	Provider  *string `hcl:"provider,optional"`
+	TokenFile *string `hcl:"token_file,optional"`
+	Audience  *string `hcl:"audience,optional"`
+	TokenEnv  *string `hcl:"token_env,optional"`
+	Role      *string `hcl:"role,optional"`
+
+	Certificate    *string `hcl:"certificate,optional"`
+	Intermediates  *string `hcl:"intermediates,optional"`
+	PrivateKey     *string `hcl:"private_key,optional"`
+	PKCS11Module   *string `hcl:"pkcs11_module,optional"`
+	PKCS11Token    *string `hcl:"pkcs11_token,optional"`
+	PKCS11Key      *string `hcl:"pkcs11_key,optional"`
+	PINFile        *string `hcl:"pin_file,optional"`
+	TrustAnchorARN *string `hcl:"trust_anchor_arn,optional"`
+	ProfileARN     *string `hcl:"profile_arn,optional"`
+	Endpoint       *string `hcl:"endpoint,optional"`
+	Region         *string `hcl:"region,optional"`
+
+	Body     hcl.Body  `hcl:",body"`
+	DefRange hcl.Range `hcl:",def_range"`
 }
 
 type rawRole struct {
@@ -428,6 +441,17 @@ func (r *resolver) source(raw *rawSource) Source {
 	}
 	s.TokenEnv = str(raw.TokenEnv, "")
 	s.Role = str(raw.Role, "")
+	home := func(p *string) string { return expandHome(str(p, ""), r.o.Getenv) }
+	s.Certificate, s.Intermediates, s.PrivateKey = home(raw.Certificate), home(raw.Intermediates), home(raw.PrivateKey)
+	s.PKCS11Module, s.PKCS11Token, s.PKCS11Key = str(raw.PKCS11Module, ""), str(raw.PKCS11Token, ""), str(raw.PKCS11Key, "")
+	s.PINFile = home(raw.PINFile)
+	s.TrustAnchorARN, s.ProfileARN = str(raw.TrustAnchorARN, ""), str(raw.ProfileARN, "")
+	s.Endpoint, s.Region = str(raw.Endpoint, ""), str(raw.Region, "")
+	if s.Kind == SourceX509 && s.Region == "" {
+		if parts := strings.SplitN(s.TrustAnchorARN, ":", 6); len(parts) == 6 {
+			s.Region = parts[3]
+		}
+	}
 	return s
 }
 

@@ -263,9 +263,48 @@ func (v *validator) sources() {
 			} else if v.c.Role(s.Role) == nil {
 				v.errorf(s.Pos.Of("role"), "Unknown role", "%s: role = %q names no role. Use one of: %s.", where, s.Role, v.roleNames())
 			}
+		case SourceX509:
+			v.misplaced(s.Pos, where, "key", "provider", "token_file", "audience", "token_env", "role")
+			v.x509(s, where)
 		default:
-			v.errorf(&s.Pos.Block, "Unknown source kind", "source %q: the kinds are \"keyring\" (an IAM user's key in the keyring), \"web_identity\" (an OIDC token) and \"role\" (another role's session).", s.Kind)
+			v.errorf(&s.Pos.Block, "Unknown source kind", "source %q: the kinds are \"keyring\" (an IAM user's key in the keyring), \"web_identity\" (an OIDC token), \"role\" (another role's session) and \"x509\" (a certificate, through Roles Anywhere).", s.Kind)
 		}
+	}
+}
+
+// x509 checks an x509 source: a certificate, one key (a file or a PKCS #11 token),
+// the trust anchor and profile.
+func (v *validator) x509(s *Source, where string) {
+	abs := func(name, val, what string) {
+		if val != "" && !path.IsAbs(val) {
+			v.errorf(s.Pos.Of(name), "Relative path", "%s: %s = %q must be an absolute path (%s).", where, name, val, what)
+		}
+	}
+	if s.Certificate == "" {
+		v.errorf(&s.Pos.Block, "Missing certificate", "%s needs certificate = the absolute path of its PEM certificate.", where)
+	}
+	abs("certificate", s.Certificate, "the PEM certificate")
+	abs("intermediates", s.Intermediates, "PEM intermediate CA certificates")
+	abs("private_key", s.PrivateKey, "the PEM private key, readable by the daemon only")
+	abs("pin_file", s.PINFile, "the token's user PIN")
+	token := s.PKCS11Module != "" || s.PKCS11Token != "" || s.PKCS11Key != "" || s.PINFile != ""
+	switch {
+	case s.PrivateKey != "" && token:
+		v.errorf(s.Pos.Of("private_key"), "Two keys", "%s: give private_key (a key file) or pkcs11_module, pkcs11_token, pkcs11_key and pin_file (a key in a token), not both.", where)
+	case s.PrivateKey == "" && !token:
+		v.errorf(&s.Pos.Block, "Missing key", "%s needs private_key = a PEM key file, or pkcs11_module, pkcs11_token, pkcs11_key and pin_file for a key in a PKCS #11 token.", where)
+	case token && (s.PKCS11Module == "" || s.PKCS11Token == "" || s.PKCS11Key == "" || s.PINFile == ""):
+		v.errorf(&s.Pos.Block, "Incomplete token", "%s: a key in a token needs pkcs11_module (the module's .so), pkcs11_token (the token label), pkcs11_key (the key label) and pin_file.", where)
+	}
+	abs("pkcs11_module", s.PKCS11Module, "the token's PKCS #11 library")
+	for _, a := range []struct{ name, val, kind string }{{"trust_anchor_arn", s.TrustAnchorARN, "trust-anchor"}, {"profile_arn", s.ProfileARN, "profile"}} {
+		parts := strings.SplitN(a.val, ":", 6)
+		if len(parts) != 6 || parts[0] != "arn" || parts[2] != "rolesanywhere" || !strings.HasPrefix(parts[5], a.kind+"/") {
+			v.errorf(s.Pos.Of(a.name), "Roles Anywhere ARN", "%s needs %s = arn:aws:rolesanywhere:REGION:ACCOUNT:%s/ID.", where, a.name, a.kind)
+		}
+	}
+	if s.Region == "" {
+		v.errorf(s.Pos.Of("region"), "Missing region", "%s: region is the trust anchor's region (read from trust_anchor_arn when it is set).", where)
 	}
 }
 

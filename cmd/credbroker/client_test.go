@@ -40,6 +40,7 @@ func TestWriteEnv(t *testing.T) {
 				"AWS_DEFAULT_REGION=eu-west-1",
 				"AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:8911/",
 				"AWS_ENDPOINT_URL_IAM=http://127.0.0.1:8913",
+				"AWS_ENDPOINT_URL_ROLESANYWHERE=http://127.0.0.1:8913",
 				"AWS_ENDPOINT_URL_STS=http://127.0.0.1:8913",
 				"AWS_REGION=eu-west-1",
 			},

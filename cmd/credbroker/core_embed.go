@@ -16,6 +16,7 @@ import (
 	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/iamapi"
 	"github.com/credbroker/credbroker/sts/policy"
+	"github.com/credbroker/credbroker/sts/rolesanywhere"
 	"github.com/credbroker/credbroker/sts/store"
 )
 
@@ -53,11 +54,14 @@ var (
 )
 
 // newCore returns the embedded core serving the account in st, with the STS
-// and IAM APIs; it takes ownership of st.
+// and IAM APIs and Roles Anywhere; it takes ownership of st.
 func newCore(ctx context.Context, st *store.Store, log hclog.Logger) (broker.Core, error) {
 	c, err := sts.New(ctx, st, func(o *sts.Options) { o.Logger = log })
 	if err == nil {
-		if _, err = iamapi.Register(c); err != nil {
+		if _, err = iamapi.Register(c); err == nil {
+			_, err = rolesanywhere.Register(c, func(o *rolesanywhere.Options) { o.Logger = log })
+		}
+		if err != nil {
 			c.Close()
 		}
 	}

@@ -35,6 +35,7 @@ broker, read from its runtime directory (the addresses it really listens on):
                                            the JS SDK v3's fromContainerMetadata)
   AWS_REGION, AWS_DEFAULT_REGION           the configured region
   AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL_IAM   the embedded core, when served
+  AWS_ENDPOINT_URL_ROLESANYWHERE           the core's Roles Anywhere, when served
 
 The token is yours: the daemon issues it to your uid through its control
 socket and the container endpoint accepts it from your uid only, for the
@@ -183,4 +184,5 @@ func writeEnv(w io.Writer, e control.Endpoints, plainToken string) {
 	line("AWS_DEFAULT_REGION", e.Region)
 	line("AWS_ENDPOINT_URL_STS", e.CoreURL())
 	line("AWS_ENDPOINT_URL_IAM", e.CoreURL())
+	line("AWS_ENDPOINT_URL_ROLESANYWHERE", e.CoreURL())
 }

@@ -1,0 +1,54 @@
+package x509cred_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/credbroker/credbroker/broker/x509cred"
+	"github.com/credbroker/credbroker/internal/x509test"
+)
+
+// TestLoadFiles: a certificate with its own key loads (PKCS #8, RSA and ECDSA); a key
+// of another certificate, a missing file or a file that is no key is refused, and no
+// error carries the key's content.
+func TestLoadFiles(t *testing.T) {
+	dir := t.TempDir()
+	ca := x509test.NewCA(t, "CA", x509test.RSA)
+	rsaLeaf := ca.Issue(t, x509test.Template{CommonName: "r", KeyType: x509test.RSA})
+	ecLeaf := ca.Issue(t, x509test.Template{CommonName: "e", KeyType: x509test.ECDSA})
+	rc, rk := rsaLeaf.WriteFiles(t, dir, "rsa")
+	ec, ek := ecLeaf.WriteFiles(t, dir, "ec")
+	chain := filepath.Join(dir, "chain.pem")
+	if err := os.WriteFile(chain, ca.PEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ cert, key string }{{rc, rk}, {ec, ek}} {
+		id, err := x509cred.LoadFiles(tc.cert, tc.key, chain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(id.Chain()) != 1 || id.Certificate().Subject.CommonName == "" {
+			t.Errorf("identity %v %v", id.Certificate().Subject, id.Chain())
+		}
+	}
+	keyPEM, _ := os.ReadFile(ek)
+	for name, tc := range map[string]struct{ cert, key, want string }{
+		"other key":   {rc, ek, "is not the key of the certificate"},
+		"no key file": {rc, filepath.Join(dir, "nope"), "reading the private key"},
+		"cert as key": {rc, rc, "is no unencrypted private key"},
+		"no cert":     {filepath.Join(dir, "nope"), rk, "reading the certificate"},
+		"key as cert": {rk, rk, "holds no PEM certificate"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := x509cred.LoadFiles(tc.cert, tc.key, "")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), string(keyPEM[40:80])) {
+				t.Fatal("the error carries the key")
+			}
+		})
+	}
+}

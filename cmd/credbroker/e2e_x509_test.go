@@ -1,0 +1,224 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/credbroker/credbroker/internal/x509test"
+)
+
+// jsonKeys returns the keys of a JSON object in the order they are written.
+func jsonKeys(t *testing.T, b []byte) []string {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("not a JSON object: %s", b)
+	}
+	var keys []string
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k.(string))
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return keys
+}
+
+// TestE2EX509 is X.509 identities end to end, on the built binary and the persistent
+// core: root sets up Roles Anywhere with the aws CLI at the endpoint `env` prints;
+// AWS's signing helper, as the aws CLI's credential_process, gets a session from the
+// core; then the broker's x509 sources — a key file, and a key generated inside a
+// SoftHSM token — get sessions too, and `credbroker credential-process` prints what
+// the helper prints.
+func TestE2EX509(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	e := newE2E(t)
+	helper := x509test.Helper(t)
+	const acct, label, pin, keyLabel = "111122223333", "credbroker-e2e", "2468", "hsm-key"
+	module := x509test.SoftHSM(t, label, pin)
+	hsmPub := x509test.TokenKey(t, module, label, pin, keyLabel)
+	hsmEnv := []string{x509test.SoftHSMEnv()}
+
+	pki := filepath.Join(e.root, "pki")
+	if err := os.MkdirAll(pki, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	root := x509test.NewCA(t, "E2E Root", x509test.RSA)
+	inter := root.Issue(t, x509test.Template{CommonName: "E2E Issuing CA", CA: true, KeyType: x509test.ECDSA})
+	leaf := inter.Issue(t, x509test.Template{CommonName: "edge-1", KeyType: x509test.RSA})
+	hsmLeaf := inter.Issue(t, x509test.Template{CommonName: "hsm-1", PublicKey: hsmPub})
+	certPath, keyPath := leaf.WriteFiles(t, pki, "edge")
+	hsmCert, _ := hsmLeaf.WriteFiles(t, pki, "hsm")
+	interPath := filepath.Join(pki, "inter.pem")
+	pinPath := filepath.Join(pki, "pin")
+	for p, b := range map[string][]byte{interPath: inter.PEM(), pinPath: []byte(pin + "\n")} {
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	state, keyFile := filepath.Join(e.root, "core"), filepath.Join(e.root, "master.key")
+	writeCfg := func(rest string) {
+		e.cfgPath = filepath.Join(e.root, "credbroker.hcl")
+		cfg := fmt.Sprintf(`region = "us-east-1"
+upstream "core" {
+  state_dir  = %q
+  account_id = %q
+  master_key {
+    source = "file"
+    path   = %q
+  }
+}
+keyring {
+  backend      = "keyctl"
+  keyctl_scope = "user"
+  name         = %q
+}
+`, state, acct, keyFile, e.keyring) + rest
+		if err := os.WriteFile(e.cfgPath, []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeCfg("")
+	out, errOut, err := e.run("", "core", "init", "--config", e.cfgPath, "--master-key-file", keyFile, "--account-id", acct)
+	if err != nil {
+		t.Fatalf("core init: %v\n%s%s", err, out, errOut)
+	}
+	m := regexp.MustCompile(`aws_access_key_id\s+=\s+(AKIA\w+)\s+aws_secret_access_key\s+=\s+(\S+)`).FindStringSubmatch(out + errOut)
+	if m == nil {
+		t.Fatalf("core init printed no root key:\n%s%s", out, errOut)
+	}
+
+	d := e.serve(hsmEnv, "--core-addr", "127.0.0.1:0")
+	envOut, errOut, err := e.run("", "env")
+	if err != nil {
+		t.Fatalf("env: %v\n%s", err, errOut)
+	}
+	em := regexp.MustCompile(`export AWS_ENDPOINT_URL_ROLESANYWHERE='(http://[^']+)'`).FindStringSubmatch(envOut)
+	if em == nil || em[1] != "http://"+d.eps.Core {
+		t.Fatalf("env prints no AWS_ENDPOINT_URL_ROLESANYWHERE of the core (%s):\n%s", d.eps.Core, envOut)
+	}
+	coreURL := em[1]
+	rootEnv := []string{"AWS_ACCESS_KEY_ID=" + m[1], "AWS_SECRET_ACCESS_KEY=" + m[2], "AWS_DEFAULT_REGION=us-east-1",
+		"AWS_ENDPOINT_URL_IAM=" + coreURL, "AWS_ENDPOINT_URL_STS=" + coreURL, "AWS_ENDPOINT_URL_ROLESANYWHERE=" + coreURL}
+	awsAs := func(env []string, args ...string) []byte {
+		t.Helper()
+		b, err := e.command(env, "aws", append(args, "--output", "json")...).Output()
+		if err != nil {
+			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, stderrOf(err))
+		}
+		return b
+	}
+	field := func(b []byte, path ...string) string {
+		t.Helper()
+		var v any
+		if err := json.Unmarshal(b, &v); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range path {
+			v = v.(map[string]any)[p]
+		}
+		return v.(string)
+	}
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"rolesanywhere.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"],"Condition":{"StringEquals":{"aws:PrincipalTag/x509Issuer/CN":"E2E Issuing CA"}}}]}`
+	edgeRole := field(awsAs(rootEnv, "iam", "create-role", "--role-name", "edge", "--assume-role-policy-document", trust), "Role", "Arn")
+	hsmRole := field(awsAs(rootEnv, "iam", "create-role", "--role-name", "hsm", "--assume-role-policy-document", trust), "Role", "Arn")
+	src, _ := json.Marshal(map[string]any{"sourceType": "CERTIFICATE_BUNDLE", "sourceData": map[string]string{"x509CertificateData": string(root.PEM())}})
+	anchorARN := field(awsAs(rootEnv, "rolesanywhere", "create-trust-anchor", "--name", "e2e", "--enabled", "--source", string(src)), "trustAnchor", "trustAnchorArn")
+	profileARN := field(awsAs(rootEnv, "rolesanywhere", "create-profile", "--name", "e2e", "--enabled", "--role-arns", edgeRole, hsmRole), "profile", "profileArn")
+
+	// AWS's signing helper as the aws CLI's credential_process.
+	helperArgs := []string{"credential-process", "--certificate", certPath, "--private-key", keyPath, "--intermediates", interPath,
+		"--trust-anchor-arn", anchorARN, "--profile-arn", profileARN, "--role-arn", edgeRole, "--endpoint", coreURL}
+	helperOut, err := e.command(nil, helper, helperArgs...).Output()
+	if err != nil {
+		t.Fatalf("helper: %v\n%s", err, stderrOf(err))
+	}
+	conf := fmt.Sprintf("[profile helper]\nregion = us-east-1\ncredential_process = %s %s\n", helper, strings.Join(helperArgs, " "))
+	if err := os.WriteFile(filepath.Join(e.home, ".aws", "config"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stsEnv := []string{"AWS_ENDPOINT_URL_STS=" + coreURL}
+	if arn := field(awsAs(stsEnv, "sts", "get-caller-identity", "--profile", "helper"), "Arn"); arn != "arn:aws:sts::"+acct+":assumed-role/edge/"+leaf.Cert.SerialNumber.Text(16) {
+		t.Fatalf("aws CLI with the helper: %s", arn)
+	}
+	if err := d.stop(); err != nil {
+		t.Fatalf("serve: %v\n%s", err, d.stderr.String())
+	}
+
+	// The broker's x509 sources: a key file, and the key in the token.
+	writeCfg(fmt.Sprintf(`source "x509" "edge" {
+  certificate      = %q
+  private_key      = %q
+  intermediates    = %q
+  trust_anchor_arn = %q
+  profile_arn      = %q
+}
+source "x509" "hsm" {
+  certificate      = %q
+  intermediates    = %q
+  pkcs11_module    = %q
+  pkcs11_token     = %q
+  pkcs11_key       = %q
+  pin_file         = %q
+  trust_anchor_arn = %q
+  profile_arn      = %q
+}
+role "edge" {
+  arn    = %q
+  source = "edge"
+}
+role "hsm" {
+  arn    = %q
+  source = "hsm"
+}
+client "me" {
+  uids        = [%d]
+  role        = "edge"
+  allow_roles = ["hsm"]
+}
+`, certPath, keyPath, interPath, anchorARN, profileARN, hsmCert, interPath, module, label, keyLabel, pinPath, anchorARN, profileARN,
+		edgeRole, hsmRole, os.Getuid()))
+	d = e.serve(hsmEnv, "--core-addr", "127.0.0.1:0")
+	defer d.stop()
+	brokerOut, errOut, err := e.run("", "credential-process", "edge")
+	if err != nil {
+		t.Fatalf("credential-process edge: %v\n%s\n%s", err, errOut, d.stderr.String())
+	}
+	if got, want := jsonKeys(t, []byte(brokerOut)), jsonKeys(t, helperOut); !slices.Equal(got, want) {
+		t.Errorf("credential-process prints keys %v, AWS's helper %v", got, want)
+	}
+	var bo, ho struct {
+		Version    int
+		Expiration string
+	}
+	_ = json.Unmarshal([]byte(brokerOut), &bo)
+	_ = json.Unmarshal(helperOut, &ho)
+	exp := regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`)
+	if bo.Version != 1 || ho.Version != 1 || !exp.MatchString(bo.Expiration) || !exp.MatchString(ho.Expiration) {
+		t.Errorf("credential-process %s; helper %s", brokerOut, helperOut)
+	}
+	conf = fmt.Sprintf("[profile edge]\nregion = us-east-1\ncredential_process = %s credential-process edge\n\n[profile hsm]\nregion = us-east-1\ncredential_process = %s credential-process hsm\n", e.bin, e.bin)
+	if err := os.WriteFile(filepath.Join(e.home, ".aws", "config"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stsEnv = []string{"AWS_ENDPOINT_URL_STS=http://" + d.eps.Core} // the restarted core's port
+	for role, serial := range map[string]string{"edge": leaf.Cert.SerialNumber.Text(16), "hsm": hsmLeaf.Cert.SerialNumber.Text(16)} {
+		if arn := field(awsAs(stsEnv, "sts", "get-caller-identity", "--profile", role), "Arn"); arn != "arn:aws:sts::"+acct+":assumed-role/"+role+"/"+serial {
+			t.Errorf("aws CLI with credbroker credential-process %s: %s", role, arn)
+		}
+	}
+}

@@ -1,0 +1,939 @@
+package rolesanywhere
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/credbroker/credbroker/sts/account"
+	"github.com/credbroker/credbroker/sts/store"
+)
+
+// The kinds of entity, as they appear in ARNs (arn:aws:rolesanywhere:REGION:ACCOUNT:KIND/ID)
+// and in the names of their sealed records ("rolesanywhere/KIND/ID").
+const (
+	kindAnchor  = "trust-anchor"
+	kindProfile = "profile"
+	kindCRL     = "crl"
+)
+
+// tag is a Roles Anywhere tag.
+type tag struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+type sourceData struct {
+	X509CertificateData string `json:"x509CertificateData,omitempty"`
+	AcmPcaArn           string `json:"acmPcaArn,omitempty"`
+}
+
+type source struct {
+	SourceType string     `json:"sourceType"`
+	SourceData sourceData `json:"sourceData"`
+}
+
+// anchor is a trust anchor: the CA bundle that end-entity certificates must chain to.
+type anchor struct {
+	ID        string    `json:"trustAnchorId"`
+	ARN       string    `json:"trustAnchorArn"`
+	Name      string    `json:"name"`
+	Enabled   bool      `json:"enabled"`
+	Source    source    `json:"source"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	Tags      []tag     `json:"-"`
+}
+
+type mappingRule struct {
+	Specifier string `json:"specifier"`
+}
+
+type attributeMapping struct {
+	CertificateField string        `json:"certificateField"`
+	MappingRules     []mappingRule `json:"mappingRules"`
+}
+
+// profile lists the roles a session may be for, and what narrows the session.
+type profile struct {
+	ID                        string             `json:"profileId"`
+	ARN                       string             `json:"profileArn"`
+	Name                      string             `json:"name"`
+	Enabled                   bool               `json:"enabled"`
+	RoleARNs                  []string           `json:"roleArns"`
+	ManagedPolicyARNs         []string           `json:"managedPolicyArns,omitempty"`
+	SessionPolicy             string             `json:"sessionPolicy,omitempty"`
+	DurationSeconds           int32              `json:"durationSeconds"`
+	AcceptRoleSessionName     bool               `json:"acceptRoleSessionName"`
+	RequireInstanceProperties bool               `json:"requireInstanceProperties"`
+	AttributeMappings         []attributeMapping `json:"attributeMappings"`
+	CreatedBy                 string             `json:"createdBy"`
+	CreatedAt                 time.Time          `json:"createdAt"`
+	UpdatedAt                 time.Time          `json:"updatedAt"`
+	Tags                      []tag              `json:"-"`
+}
+
+// crl is an imported certificate revocation list of a trust anchor.
+type crl struct {
+	ID             string    `json:"crlId"`
+	ARN            string    `json:"crlArn"`
+	Name           string    `json:"name"`
+	Enabled        bool      `json:"enabled"`
+	TrustAnchorARN string    `json:"trustAnchorArn"`
+	Data           []byte    `json:"crlData"`
+	CreatedAt      time.Time `json:"createdAt"`
+	UpdatedAt      time.Time `json:"updatedAt"`
+	Tags           []tag     `json:"-"`
+}
+
+// record is what the store holds of an entity: the entity and its tags.
+type record[T any] struct {
+	Entity T     `json:"e"`
+	Tags   []tag `json:"t,omitempty"`
+}
+
+func recordName(kind, id string) string { return "rolesanywhere/" + kind + "/" + id }
+
+// defaultProfileMappings are the attribute mappings AWS gives a new profile.
+func defaultProfileMappings() []attributeMapping {
+	rules := func(s ...string) []mappingRule {
+		out := make([]mappingRule, len(s))
+		for i, x := range s {
+			out[i] = mappingRule{Specifier: x}
+		}
+		return out
+	}
+	return []attributeMapping{
+		{CertificateField: "x509Subject", MappingRules: rules("CN", "C", "ST", "L", "O", "OU")},
+		{CertificateField: "x509Issuer", MappingRules: rules("CN", "C", "ST", "L", "O", "OU")},
+		{CertificateField: "x509SAN", MappingRules: rules("DNS", "URI", "Name")},
+	}
+}
+
+func newUUID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:], nil
+}
+
+func (in *input) arn(kind, id string) string {
+	region := in.call.Region
+	return "arn:" + account.Partition + ":" + ServiceName + ":" + region + ":" + in.call.AccountID() + ":" + kind + "/" + id
+}
+
+// parseEntityARN returns the kind and id of a Roles Anywhere ARN of account acct.
+func parseEntityARN(s, acct string) (kind, id string, ok bool) {
+	parts := strings.SplitN(s, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != ServiceName || parts[4] != acct {
+		return "", "", false
+	}
+	kind, id, ok = strings.Cut(parts[5], "/")
+	return kind, id, ok && id != "" && !strings.Contains(id, "/")
+}
+
+// load reads the record kind/id.
+func load[T any](ctx context.Context, st storeView, kind, id string) (*record[T], error) {
+	var rec record[T]
+	err := st.View(ctx, func(tx *store.Tx) error {
+		b, err := tx.Secret(recordName(kind, id))
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(b, &rec)
+	})
+	if errors.Is(err, account.ErrNoSuchEntity) {
+		return nil, notFound("Resource not found")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading %s %s: %w", kind, id, err)
+	}
+	return &rec, nil
+}
+
+func save[T any](tx *store.Tx, kind, id string, rec *record[T]) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	return tx.PutSecret(recordName(kind, id), b)
+}
+
+// update changes the record kind/id in one transaction.
+func update[T any](ctx context.Context, st storeView, kind, id string, fn func(*record[T]) error) (*record[T], error) {
+	var rec record[T]
+	err := st.Update(ctx, func(tx *store.Tx) error {
+		b, err := tx.Secret(recordName(kind, id))
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(b, &rec); err != nil {
+			return err
+		}
+		if err := fn(&rec); err != nil {
+			return err
+		}
+		return save(tx, kind, id, &rec)
+	})
+	if errors.Is(err, account.ErrNoSuchEntity) {
+		return nil, notFound("Resource not found")
+	}
+	return &rec, err
+}
+
+func list[T any](ctx context.Context, st storeView, kind string) ([]record[T], error) {
+	var out []record[T]
+	err := st.View(ctx, func(tx *store.Tx) error {
+		names, err := tx.SecretNames(recordName(kind, ""))
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			b, err := tx.Secret(n)
+			if err != nil {
+				return err
+			}
+			var rec record[T]
+			if err := json.Unmarshal(b, &rec); err != nil {
+				return fmt.Errorf("record %s: %w", n, err)
+			}
+			out = append(out, rec)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func remove(ctx context.Context, st storeView, kind, id string) error {
+	err := st.Update(ctx, func(tx *store.Tx) error { return tx.DeleteSecret(recordName(kind, id)) })
+	if errors.Is(err, account.ErrNoSuchEntity) {
+		return notFound("Resource not found")
+	}
+	return err
+}
+
+// storeView is what the entities need of the core's store.
+type storeView interface {
+	View(ctx context.Context, fn func(*store.Tx) error) error
+	Update(ctx context.Context, fn func(*store.Tx) error) error
+}
+
+// Body readers.
+
+func (in *input) str(name string) (string, bool, error) {
+	raw, ok := in.json[name]
+	if !ok || string(raw) == "null" {
+		return "", false, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", false, invalid(name + " must be a string.")
+	}
+	return s, true, nil
+}
+
+func (in *input) boolean(name string) (bool, bool, error) {
+	raw, ok := in.json[name]
+	if !ok || string(raw) == "null" {
+		return false, false, nil
+	}
+	var b bool
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return false, false, invalid(name + " must be a boolean.")
+	}
+	return b, true, nil
+}
+
+func (in *input) decode(name string, v any) (bool, error) {
+	raw, ok := in.json[name]
+	if !ok || string(raw) == "null" {
+		return false, nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return false, invalid(name + " is not of the expected form.")
+	}
+	return true, nil
+}
+
+func (in *input) name() (string, error) {
+	n, ok, err := in.str("name")
+	if err != nil {
+		return "", err
+	}
+	if !ok || n == "" || len(n) > 255 {
+		return "", invalid("name must have 1 to 255 characters.")
+	}
+	return n, nil
+}
+
+func (in *input) tags() ([]tag, error) {
+	var t []tag
+	if _, err := in.decode("tags", &t); err != nil {
+		return nil, err
+	}
+	if len(t) > 200 {
+		return nil, invalid("tags may hold at most 200 tags.")
+	}
+	for _, x := range t {
+		if x.Key == "" || len(x.Key) > 128 || len(x.Value) > 256 {
+			return nil, invalid("A tag key must have 1 to 128 characters and a value at most 256.")
+		}
+	}
+	return t, nil
+}
+
+// checkBundle checks a trust anchor's CERTIFICATE_BUNDLE: PEM CA certificates.
+func checkBundle(pemData string) error {
+	rest := []byte(pemData)
+	n := 0
+	for {
+		var blk *pem.Block
+		blk, rest = pem.Decode(rest)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			return invalid("The certificate bundle holds a certificate that does not parse.")
+		}
+		if !c.IsCA || !c.BasicConstraintsValid {
+			return invalid("The certificate bundle must hold CA certificates only.")
+		}
+		n++
+	}
+	if n == 0 {
+		return invalid("The certificate bundle holds no PEM certificate.")
+	}
+	return nil
+}
+
+// Operations.
+
+func (a *API) operations() []operation {
+	return []operation{
+		{"CreateTrustAnchor", http.MethodPost, "/trustanchors", http.StatusCreated, a.createTrustAnchor},
+		{"GetTrustAnchor", http.MethodGet, "/trustanchor/{trustAnchorId}", http.StatusOK, a.getTrustAnchor},
+		{"UpdateTrustAnchor", http.MethodPatch, "/trustanchor/{trustAnchorId}", http.StatusOK, a.updateTrustAnchor},
+		{"DeleteTrustAnchor", http.MethodDelete, "/trustanchor/{trustAnchorId}", http.StatusOK, a.deleteTrustAnchor},
+		{"ListTrustAnchors", http.MethodGet, "/trustanchors", http.StatusOK, a.listTrustAnchors},
+		{"EnableTrustAnchor", http.MethodPost, "/trustanchor/{trustAnchorId}/enable", http.StatusOK, a.enableTrustAnchor(true)},
+		{"DisableTrustAnchor", http.MethodPost, "/trustanchor/{trustAnchorId}/disable", http.StatusOK, a.enableTrustAnchor(false)},
+		{"CreateProfile", http.MethodPost, "/profiles", http.StatusCreated, a.createProfile},
+		{"GetProfile", http.MethodGet, "/profile/{profileId}", http.StatusOK, a.getProfile},
+		{"UpdateProfile", http.MethodPatch, "/profile/{profileId}", http.StatusOK, a.updateProfile},
+		{"DeleteProfile", http.MethodDelete, "/profile/{profileId}", http.StatusOK, a.deleteProfile},
+		{"ListProfiles", http.MethodGet, "/profiles", http.StatusOK, a.listProfiles},
+		{"EnableProfile", http.MethodPost, "/profile/{profileId}/enable", http.StatusOK, a.enableProfile(true)},
+		{"DisableProfile", http.MethodPost, "/profile/{profileId}/disable", http.StatusOK, a.enableProfile(false)},
+		{"ImportCrl", http.MethodPost, "/crls", http.StatusCreated, a.importCRL},
+		{"GetCrl", http.MethodGet, "/crl/{crlId}", http.StatusOK, a.getCRL},
+		{"UpdateCrl", http.MethodPatch, "/crl/{crlId}", http.StatusOK, a.updateCRL},
+		{"DeleteCrl", http.MethodDelete, "/crl/{crlId}", http.StatusOK, a.deleteCRL},
+		{"ListCrls", http.MethodGet, "/crls", http.StatusOK, a.listCRLs},
+		{"EnableCrl", http.MethodPost, "/crl/{crlId}/enable", http.StatusOK, a.enableCRL(true)},
+		{"DisableCrl", http.MethodPost, "/crl/{crlId}/disable", http.StatusOK, a.enableCRL(false)},
+		{"ListTagsForResource", http.MethodGet, "/ListTagsForResource", http.StatusOK, a.listTags},
+		{"TagResource", http.MethodPost, "/TagResource", http.StatusCreated, a.tagResource},
+		{"UntagResource", http.MethodPost, "/UntagResource", http.StatusOK, a.untagResource},
+	}
+}
+
+func (a *API) authorize(in *input, resource string) error {
+	return in.call.Authorize(ServiceName+":"+in.call.Action, resource)
+}
+
+// Trust anchors.
+
+func (a *API) createTrustAnchor(ctx context.Context, in *input) (any, error) {
+	name, err := in.name()
+	if err != nil {
+		return nil, err
+	}
+	var src source
+	if ok, err := in.decode("source", &src); err != nil || !ok {
+		return nil, firstErr(err, invalid("source is required."))
+	}
+	if src.SourceType != "CERTIFICATE_BUNDLE" {
+		return nil, invalid("Only the sourceType CERTIFICATE_BUNDLE is served here (AWS_ACM_PCA and SELF_SIGNED_REPOSITORY need AWS).")
+	}
+	if err := checkBundle(src.SourceData.X509CertificateData); err != nil {
+		return nil, err
+	}
+	enabled, _, err := in.boolean("enabled")
+	if err != nil {
+		return nil, err
+	}
+	tags, err := in.tags()
+	if err != nil {
+		return nil, err
+	}
+	id, err := newUUID()
+	if err != nil {
+		return nil, err
+	}
+	arn := in.arn(kindAnchor, id)
+	if err := a.authorize(in, arn); err != nil {
+		return nil, err
+	}
+	now := in.call.Now.UTC()
+	ta := anchor{ID: id, ARN: arn, Name: name, Enabled: enabled, Source: src, CreatedAt: now, UpdatedAt: now}
+	rec := &record[anchor]{Entity: ta, Tags: tags}
+	if err := in.call.Store().Update(ctx, func(tx *store.Tx) error { return save(tx, kindAnchor, id, rec) }); err != nil {
+		return nil, err
+	}
+	return map[string]any{"trustAnchor": ta}, nil
+}
+
+func (a *API) anchorFor(ctx context.Context, in *input) (*record[anchor], error) {
+	id := in.labels["trustAnchorId"]
+	if err := a.authorize(in, in.arn(kindAnchor, id)); err != nil {
+		return nil, err
+	}
+	return load[anchor](ctx, in.call.Store(), kindAnchor, id)
+}
+
+func (a *API) getTrustAnchor(ctx context.Context, in *input) (any, error) {
+	rec, err := a.anchorFor(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"trustAnchor": rec.Entity}, nil
+}
+
+func (a *API) updateTrustAnchor(ctx context.Context, in *input) (any, error) {
+	id := in.labels["trustAnchorId"]
+	if err := a.authorize(in, in.arn(kindAnchor, id)); err != nil {
+		return nil, err
+	}
+	name, hasName, err := in.str("name")
+	if err != nil {
+		return nil, err
+	}
+	var src source
+	hasSrc, err := in.decode("source", &src)
+	if err != nil {
+		return nil, err
+	}
+	if hasSrc {
+		if err := checkBundle(src.SourceData.X509CertificateData); err != nil {
+			return nil, err
+		}
+	}
+	rec, err := update(ctx, in.call.Store(), kindAnchor, id, func(r *record[anchor]) error {
+		if hasName {
+			r.Entity.Name = name
+		}
+		if hasSrc {
+			r.Entity.Source = src
+		}
+		r.Entity.UpdatedAt = in.call.Now.UTC()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"trustAnchor": rec.Entity}, nil
+}
+
+func (a *API) deleteTrustAnchor(ctx context.Context, in *input) (any, error) {
+	rec, err := a.anchorFor(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	if err := remove(ctx, in.call.Store(), kindAnchor, rec.Entity.ID); err != nil {
+		return nil, err
+	}
+	return map[string]any{"trustAnchor": rec.Entity}, nil
+}
+
+func (a *API) enableTrustAnchor(on bool) func(context.Context, *input) (any, error) {
+	return func(ctx context.Context, in *input) (any, error) {
+		id := in.labels["trustAnchorId"]
+		if err := a.authorize(in, in.arn(kindAnchor, id)); err != nil {
+			return nil, err
+		}
+		rec, err := update(ctx, in.call.Store(), kindAnchor, id, func(r *record[anchor]) error {
+			r.Entity.Enabled, r.Entity.UpdatedAt = on, in.call.Now.UTC()
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"trustAnchor": rec.Entity}, nil
+	}
+}
+
+func (a *API) listTrustAnchors(ctx context.Context, in *input) (any, error) {
+	if err := a.authorize(in, "*"); err != nil {
+		return nil, err
+	}
+	recs, err := list[anchor](ctx, in.call.Store(), kindAnchor)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]anchor, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, r.Entity)
+	}
+	return page(in, "trustAnchors", out)
+}
+
+// Profiles.
+
+func (in *input) profileFields(p *profile) error {
+	if _, err := in.decode("roleArns", &p.RoleARNs); err != nil {
+		return err
+	}
+	if _, err := in.decode("managedPolicyArns", &p.ManagedPolicyARNs); err != nil {
+		return err
+	}
+	if s, ok, err := in.str("sessionPolicy"); err != nil {
+		return err
+	} else if ok {
+		if !json.Valid([]byte(s)) {
+			return invalid("sessionPolicy is not a valid JSON policy document.")
+		}
+		p.SessionPolicy = s
+	}
+	var d int32
+	if ok, err := in.decode("durationSeconds", &d); err != nil {
+		return err
+	} else if ok {
+		if d < 900 || d > 43200 {
+			return invalid("durationSeconds must be between 900 and 43200.")
+		}
+		p.DurationSeconds = d
+	}
+	if b, ok, err := in.boolean("acceptRoleSessionName"); err != nil {
+		return err
+	} else if ok {
+		p.AcceptRoleSessionName = b
+	}
+	if len(p.RoleARNs) > 250 {
+		return invalid("roleArns may hold at most 250 roles.")
+	}
+	return nil
+}
+
+func (a *API) createProfile(ctx context.Context, in *input) (any, error) {
+	name, err := in.name()
+	if err != nil {
+		return nil, err
+	}
+	id, err := newUUID()
+	if err != nil {
+		return nil, err
+	}
+	now := in.call.Now.UTC()
+	p := profile{ID: id, ARN: in.arn(kindProfile, id), Name: name, DurationSeconds: 3600,
+		AttributeMappings: defaultProfileMappings(), CreatedBy: in.call.Caller.ARN, CreatedAt: now, UpdatedAt: now}
+	if err := in.profileFields(&p); err != nil {
+		return nil, err
+	}
+	if b, _, err := in.boolean("requireInstanceProperties"); err != nil {
+		return nil, err
+	} else {
+		p.RequireInstanceProperties = b
+	}
+	if p.Enabled, _, err = in.boolean("enabled"); err != nil {
+		return nil, err
+	}
+	tags, err := in.tags()
+	if err != nil {
+		return nil, err
+	}
+	if err := a.authorize(in, p.ARN); err != nil {
+		return nil, err
+	}
+	rec := &record[profile]{Entity: p, Tags: tags}
+	if err := in.call.Store().Update(ctx, func(tx *store.Tx) error { return save(tx, kindProfile, id, rec) }); err != nil {
+		return nil, err
+	}
+	return map[string]any{"profile": p}, nil
+}
+
+func (a *API) getProfile(ctx context.Context, in *input) (any, error) {
+	id := in.labels["profileId"]
+	if err := a.authorize(in, in.arn(kindProfile, id)); err != nil {
+		return nil, err
+	}
+	rec, err := load[profile](ctx, in.call.Store(), kindProfile, id)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"profile": rec.Entity}, nil
+}
+
+func (a *API) updateProfile(ctx context.Context, in *input) (any, error) {
+	id := in.labels["profileId"]
+	if err := a.authorize(in, in.arn(kindProfile, id)); err != nil {
+		return nil, err
+	}
+	name, hasName, err := in.str("name")
+	if err != nil {
+		return nil, err
+	}
+	rec, err := update(ctx, in.call.Store(), kindProfile, id, func(r *record[profile]) error {
+		if hasName {
+			r.Entity.Name = name
+		}
+		r.Entity.UpdatedAt = in.call.Now.UTC()
+		return in.profileFields(&r.Entity)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"profile": rec.Entity}, nil
+}
+
+func (a *API) deleteProfile(ctx context.Context, in *input) (any, error) {
+	id := in.labels["profileId"]
+	if err := a.authorize(in, in.arn(kindProfile, id)); err != nil {
+		return nil, err
+	}
+	rec, err := load[profile](ctx, in.call.Store(), kindProfile, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := remove(ctx, in.call.Store(), kindProfile, id); err != nil {
+		return nil, err
+	}
+	return map[string]any{"profile": rec.Entity}, nil
+}
+
+func (a *API) enableProfile(on bool) func(context.Context, *input) (any, error) {
+	return func(ctx context.Context, in *input) (any, error) {
+		id := in.labels["profileId"]
+		if err := a.authorize(in, in.arn(kindProfile, id)); err != nil {
+			return nil, err
+		}
+		rec, err := update(ctx, in.call.Store(), kindProfile, id, func(r *record[profile]) error {
+			r.Entity.Enabled, r.Entity.UpdatedAt = on, in.call.Now.UTC()
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"profile": rec.Entity}, nil
+	}
+}
+
+func (a *API) listProfiles(ctx context.Context, in *input) (any, error) {
+	if err := a.authorize(in, "*"); err != nil {
+		return nil, err
+	}
+	recs, err := list[profile](ctx, in.call.Store(), kindProfile)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]profile, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, r.Entity)
+	}
+	return page(in, "profiles", out)
+}
+
+// CRLs.
+
+func (a *API) importCRL(ctx context.Context, in *input) (any, error) {
+	name, err := in.name()
+	if err != nil {
+		return nil, err
+	}
+	var data []byte
+	if ok, err := in.decode("crlData", &data); err != nil || !ok {
+		return nil, firstErr(err, invalid("crlData is required."))
+	}
+	if _, err := parseCRL(data); err != nil {
+		return nil, err
+	}
+	taARN, _, err := in.str("trustAnchorArn")
+	if err != nil {
+		return nil, err
+	}
+	kind, taID, ok := parseEntityARN(taARN, in.call.AccountID())
+	if !ok || kind != kindAnchor {
+		return nil, invalid("trustAnchorArn is not the ARN of a trust anchor of this account.")
+	}
+	if _, err := load[anchor](ctx, in.call.Store(), kindAnchor, taID); err != nil {
+		return nil, err
+	}
+	enabled, _, err := in.boolean("enabled")
+	if err != nil {
+		return nil, err
+	}
+	tags, err := in.tags()
+	if err != nil {
+		return nil, err
+	}
+	id, err := newUUID()
+	if err != nil {
+		return nil, err
+	}
+	now := in.call.Now.UTC()
+	c := crl{ID: id, ARN: in.arn(kindCRL, id), Name: name, Enabled: enabled, TrustAnchorARN: taARN, Data: data, CreatedAt: now, UpdatedAt: now}
+	if err := a.authorize(in, c.ARN); err != nil {
+		return nil, err
+	}
+	rec := &record[crl]{Entity: c, Tags: tags}
+	if err := in.call.Store().Update(ctx, func(tx *store.Tx) error { return save(tx, kindCRL, id, rec) }); err != nil {
+		return nil, err
+	}
+	return map[string]any{"crl": c}, nil
+}
+
+// parseCRL reads a CRL in DER or PEM.
+func parseCRL(data []byte) (*x509.RevocationList, error) {
+	if blk, _ := pem.Decode(data); blk != nil {
+		data = blk.Bytes
+	}
+	l, err := x509.ParseRevocationList(data)
+	if err != nil {
+		return nil, invalid("crlData is not a valid X.509 CRL.")
+	}
+	return l, nil
+}
+
+func (a *API) getCRL(ctx context.Context, in *input) (any, error) {
+	id := in.labels["crlId"]
+	if err := a.authorize(in, in.arn(kindCRL, id)); err != nil {
+		return nil, err
+	}
+	rec, err := load[crl](ctx, in.call.Store(), kindCRL, id)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"crl": rec.Entity}, nil
+}
+
+func (a *API) updateCRL(ctx context.Context, in *input) (any, error) {
+	id := in.labels["crlId"]
+	if err := a.authorize(in, in.arn(kindCRL, id)); err != nil {
+		return nil, err
+	}
+	name, hasName, err := in.str("name")
+	if err != nil {
+		return nil, err
+	}
+	var data []byte
+	hasData, err := in.decode("crlData", &data)
+	if err != nil {
+		return nil, err
+	}
+	if hasData {
+		if _, err := parseCRL(data); err != nil {
+			return nil, err
+		}
+	}
+	rec, err := update(ctx, in.call.Store(), kindCRL, id, func(r *record[crl]) error {
+		if hasName {
+			r.Entity.Name = name
+		}
+		if hasData {
+			r.Entity.Data = data
+		}
+		r.Entity.UpdatedAt = in.call.Now.UTC()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"crl": rec.Entity}, nil
+}
+
+func (a *API) deleteCRL(ctx context.Context, in *input) (any, error) {
+	id := in.labels["crlId"]
+	if err := a.authorize(in, in.arn(kindCRL, id)); err != nil {
+		return nil, err
+	}
+	rec, err := load[crl](ctx, in.call.Store(), kindCRL, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := remove(ctx, in.call.Store(), kindCRL, id); err != nil {
+		return nil, err
+	}
+	return map[string]any{"crl": rec.Entity}, nil
+}
+
+func (a *API) enableCRL(on bool) func(context.Context, *input) (any, error) {
+	return func(ctx context.Context, in *input) (any, error) {
+		id := in.labels["crlId"]
+		if err := a.authorize(in, in.arn(kindCRL, id)); err != nil {
+			return nil, err
+		}
+		rec, err := update(ctx, in.call.Store(), kindCRL, id, func(r *record[crl]) error {
+			r.Entity.Enabled, r.Entity.UpdatedAt = on, in.call.Now.UTC()
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"crl": rec.Entity}, nil
+	}
+}
+
+func (a *API) listCRLs(ctx context.Context, in *input) (any, error) {
+	if err := a.authorize(in, "*"); err != nil {
+		return nil, err
+	}
+	recs, err := list[crl](ctx, in.call.Store(), kindCRL)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]crl, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, r.Entity)
+	}
+	return page(in, "crls", out)
+}
+
+func (a *API) listTags(ctx context.Context, in *input) (any, error) {
+	arn := ""
+	if v := in.query["resourceArn"]; len(v) > 0 {
+		arn = v[0]
+	}
+	kind, id, ok := parseEntityARN(arn, in.call.AccountID())
+	if !ok || !slices.Contains([]string{kindAnchor, kindProfile, kindCRL}, kind) {
+		return nil, invalid("resourceArn is not the ARN of a Roles Anywhere resource of this account.")
+	}
+	if err := a.authorize(in, arn); err != nil {
+		return nil, err
+	}
+	var tags []tag
+	switch kind {
+	case kindAnchor:
+		rec, err := load[anchor](ctx, in.call.Store(), kind, id)
+		if err != nil {
+			return nil, err
+		}
+		tags = rec.Tags
+	case kindProfile:
+		rec, err := load[profile](ctx, in.call.Store(), kind, id)
+		if err != nil {
+			return nil, err
+		}
+		tags = rec.Tags
+	default:
+		rec, err := load[crl](ctx, in.call.Store(), kind, id)
+		if err != nil {
+			return nil, err
+		}
+		tags = rec.Tags
+	}
+	if tags == nil {
+		tags = []tag{}
+	}
+	return map[string]any{"tags": tags}, nil
+}
+
+// page returns one page of items under key, with nextToken (the index of the next
+// item) when more follow: pageSize 1 to 100 (default 50), as AWS's lists.
+func page[T any](in *input, key string, items []T) (any, error) {
+	size, start := 50, 0
+	if ps := in.query["pageSize"]; len(ps) > 0 {
+		n, err := strconv.Atoi(ps[0])
+		if err != nil || n < 1 || n > 100 {
+			return nil, invalid("pageSize must be between 1 and 100.")
+		}
+		size = n
+	}
+	if nt := in.query["nextToken"]; len(nt) > 0 {
+		n, err := strconv.Atoi(nt[0])
+		if err != nil || n < 0 || n > len(items) {
+			return nil, invalid("nextToken is not valid.")
+		}
+		start = n
+	}
+	end := min(start+size, len(items))
+	out := map[string]any{key: items[start:end]}
+	if end < len(items) {
+		out["nextToken"] = strconv.Itoa(end)
+	}
+	return out, nil
+}
+
+// retag changes the tags of the resource named by the body's resourceArn.
+func (a *API) retag(ctx context.Context, in *input, fn func([]tag) ([]tag, error)) (any, error) {
+	arn, _, err := in.str("resourceArn")
+	if err != nil {
+		return nil, err
+	}
+	kind, id, ok := parseEntityARN(arn, in.call.AccountID())
+	if !ok || !slices.Contains([]string{kindAnchor, kindProfile, kindCRL}, kind) {
+		return nil, invalid("resourceArn is not the ARN of a Roles Anywhere resource of this account.")
+	}
+	if err := a.authorize(in, arn); err != nil {
+		return nil, err
+	}
+	st := in.call.Store()
+	switch kind {
+	case kindAnchor:
+		_, err = update(ctx, st, kind, id, func(r *record[anchor]) (e error) { r.Tags, e = fn(r.Tags); return })
+	case kindProfile:
+		_, err = update(ctx, st, kind, id, func(r *record[profile]) (e error) { r.Tags, e = fn(r.Tags); return })
+	default:
+		_, err = update(ctx, st, kind, id, func(r *record[crl]) (e error) { r.Tags, e = fn(r.Tags); return })
+	}
+	if err != nil {
+		return nil, err
+	}
+	return struct{}{}, nil
+}
+
+func (a *API) tagResource(ctx context.Context, in *input) (any, error) {
+	add, err := in.tags()
+	if err != nil {
+		return nil, err
+	}
+	return a.retag(ctx, in, func(cur []tag) ([]tag, error) {
+		for _, t := range add {
+			i := slices.IndexFunc(cur, func(c tag) bool { return c.Key == t.Key })
+			if i >= 0 {
+				cur[i] = t
+			} else {
+				cur = append(cur, t)
+			}
+		}
+		if len(cur) > 200 {
+			return nil, invalid("A resource may have at most 200 tags.")
+		}
+		return cur, nil
+	})
+}
+
+func (a *API) untagResource(ctx context.Context, in *input) (any, error) {
+	var keys []string
+	if _, err := in.decode("tagKeys", &keys); err != nil {
+		return nil, err
+	}
+	return a.retag(ctx, in, func(cur []tag) ([]tag, error) {
+		return slices.DeleteFunc(cur, func(c tag) bool { return slices.Contains(keys, c.Key) }), nil
+	})
+}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
