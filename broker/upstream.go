@@ -1,19 +1,19 @@
 package broker
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/credbroker/credbroker/internal/inprocess"
 )
 
 // STSAPI is what the broker needs of an STS client. *sts.Client satisfies
@@ -152,68 +152,7 @@ func NewEmbeddedUpstream(core http.Handler, region string) *Upstream {
 // InProcessTransport returns an http.RoundTripper that answers every
 // request by calling h in the same process, as an http.Server would: the
 // request arrives with its Host, RequestURI and a loopback RemoteAddr.
-func InProcessTransport(h http.Handler) http.RoundTripper { return inProcess{h} }
-
-type inProcess struct{ h http.Handler }
-
-func (t inProcess) RoundTrip(r *http.Request) (resp *http.Response, err error) {
-	in := r.Clone(r.Context())
-	in.RequestURI = r.URL.RequestURI()
-	in.RemoteAddr = "127.0.0.1:0"
-	if in.Host == "" {
-		in.Host = r.URL.Host
-	}
-	if in.Body == nil {
-		in.Body = http.NoBody
-	}
-	in.Proto, in.ProtoMajor, in.ProtoMinor = "HTTP/1.1", 1, 1
-	w := &recorder{header: http.Header{}}
-	defer func() {
-		if p := recover(); p != nil {
-			resp, err = nil, fmt.Errorf("in-process handler panicked: %v", p)
-		}
-	}()
-	t.h.ServeHTTP(w, in)
-	if r.Body != nil {
-		r.Body.Close()
-	}
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return &http.Response{
-		Status:        strconv.Itoa(w.status) + " " + http.StatusText(w.status),
-		StatusCode:    w.status,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        w.header,
-		Body:          io.NopCloser(bytes.NewReader(w.body.Bytes())),
-		ContentLength: int64(w.body.Len()),
-		Request:       r,
-	}, nil
-}
-
-// recorder is the http.ResponseWriter of an in-process call.
-type recorder struct {
-	header http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (w *recorder) Header() http.Header { return w.header }
-
-func (w *recorder) WriteHeader(status int) {
-	if w.status == 0 {
-		w.status = status
-	}
-}
-
-func (w *recorder) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.body.Write(b)
-}
+func InProcessTransport(h http.Handler) http.RoundTripper { return inprocess.Transport(h) }
 
 // signedWith makes one STS call sign with creds.
 func signedWith(creds aws.Credentials) func(*sts.Options) {

@@ -164,7 +164,7 @@ func (c *Core) authenticate(ctx context.Context, st *authStash, res signer.Resul
 		cl.Principal = policy.Principal{Type: policy.PrincipalAssumedRole, ARN: s.PrincipalARN, RoleARN: s.IdentityARN,
 			Account: acct, UserID: s.UniqueID, Tags: mergeTags(cl.entry.tags, s.Tags)}
 		cl.revoked = !cl.entry.revokeBefore.IsZero() && s.IssuedAt.Before(cl.entry.revokeBefore)
-	case session.KindSessionToken:
+	case session.KindSessionToken, session.KindConsole:
 		userID := s.UniqueID
 		if cl.entry, err = c.userEntry(ctx, g, userID); err != nil {
 			return cl, err

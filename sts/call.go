@@ -98,7 +98,7 @@ func WithResourcePolicies(ps ...*policy.Policy) AuthzOption {
 // global condition keys; opts add the rest.
 //
 // As AWS, a GetFederationToken session may not call IAM, and a GetSessionToken
-// session may call IAM only when it was made with MFA.
+// session may call IAM only when it was made with MFA; a console sign-in may.
 func (c *Call) Authorize(action, resource string, opts ...AuthzOption) error {
 	d, err := c.Decide(action, resource, opts...)
 	if err != nil {

@@ -4,16 +4,13 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/base32"
-	"errors"
 	"time"
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/hotp"
 
-	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/policy"
 	"github.com/credbroker/credbroker/sts/query"
-	"github.com/credbroker/credbroker/sts/store"
 )
 
 // TOTPPeriod is the time step of virtual MFA devices (RFC 6238, as AWS's).
@@ -80,33 +77,5 @@ func (c *Core) checkMFA(ctx context.Context, call *Call, serial, code string) (t
 	if cl.entry.root {
 		userID = cl.Account
 	}
-	now := call.Now
-	err := c.st.Update(ctx, func(tx *store.Tx) error {
-		d, err := tx.VirtualMFADevice(serial)
-		if errors.Is(err, account.ErrNoSuchEntity) {
-			return errMFASerial()
-		}
-		if err != nil {
-			return err
-		}
-		if d.UserID != userID || d.Enabled.IsZero() {
-			return errMFASerial()
-		}
-		step, ok := MatchTOTP(d.Seed, code, now, 1)
-		if !ok {
-			return errMFACode()
-		}
-		fresh, err := tx.AcceptMFAStep(d.Serial, step)
-		if err != nil {
-			return err
-		}
-		if !fresh {
-			return errMFACode()
-		}
-		return nil
-	})
-	if err != nil {
-		return time.Time{}, err
-	}
-	return now, nil
+	return c.acceptCode(ctx, serial, userID, code, call.Now, errMFASerial(), errMFACode())
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/credbroker/credbroker/broker/config"
 	"github.com/credbroker/credbroker/broker/keystore"
 	"github.com/credbroker/credbroker/sts"
+	"github.com/credbroker/credbroker/sts/console"
 	"github.com/credbroker/credbroker/sts/iamapi"
 	"github.com/credbroker/credbroker/sts/policy"
 	"github.com/credbroker/credbroker/sts/rolesanywhere"
@@ -29,11 +30,16 @@ import (
 // embeddedCore is the core and the store it serves; closing it closes both,
 // the core first.
 type embeddedCore struct {
-	core *sts.Core
-	st   *store.Store
+	core    *sts.Core
+	st      *store.Store
+	console http.Handler // the IAM console (/console) and /federation
 }
 
 func (c embeddedCore) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if c.console != nil && console.Serves(r.URL.Path) {
+		c.console.ServeHTTP(w, r)
+		return
+	}
 	c.core.Handler().ServeHTTP(w, r)
 }
 
@@ -54,12 +60,15 @@ var (
 )
 
 // newCore returns the embedded core serving the account in st, with the STS
-// and IAM APIs and Roles Anywhere; it takes ownership of st.
+// and IAM APIs, Roles Anywhere and the console; it takes ownership of st.
 func newCore(ctx context.Context, st *store.Store, log hclog.Logger) (broker.Core, error) {
 	c, err := sts.New(ctx, st, func(o *sts.Options) { o.Logger = log })
+	var con *console.Console
 	if err == nil {
 		if _, err = iamapi.Register(c); err == nil {
-			_, err = rolesanywhere.Register(c, func(o *rolesanywhere.Options) { o.Logger = log })
+			if _, err = rolesanywhere.Register(c, func(o *rolesanywhere.Options) { o.Logger = log }); err == nil {
+				con, err = console.New(c, func(o *console.Options) { o.Logger = log.Named("console") })
+			}
 		}
 		if err != nil {
 			c.Close()
@@ -69,7 +78,7 @@ func newCore(ctx context.Context, st *store.Store, log hclog.Logger) (broker.Cor
 		st.Close()
 		return nil, fmt.Errorf("starting the embedded core: %w", err)
 	}
-	return embeddedCore{core: c, st: st}, nil
+	return embeddedCore{core: c, st: st, console: con.Handler()}, nil
 }
 
 // openCore opens the embedded core of upstream "core": its encrypted

@@ -55,6 +55,7 @@ Start here:
 		newEnvCmd(a),
 		newExecCmd(a),
 		newCredentialProcessCmd(a),
+		newConsoleCmd(a),
 		newKeysCmd(a),
 		newMFACmd(a),
 		newStatusCmd(a),

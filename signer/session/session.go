@@ -32,6 +32,9 @@ const (
 	KindAssumedRole   Kind = "assumed-role"   // AssumeRole, AssumeRoleWithWebIdentity, …
 	KindFederatedUser Kind = "federated-user" // GetFederationToken
 	KindSessionToken  Kind = "session-token"  // GetSessionToken
+	// KindConsole is a console sign-in of the root user or an IAM user (password and,
+	// with a device, MFA), made by the core itself, not by an STS call.
+	KindConsole Kind = "console"
 )
 
 // Tag is one session tag.
@@ -204,7 +207,7 @@ func validKID(id string) bool {
 // from the signing key, c.AccessKeyID and c.Expiry.
 func (s *Sealer) Seal(c *Claims) (token, secret string, err error) {
 	switch {
-	case c.Kind != KindAssumedRole && c.Kind != KindFederatedUser && c.Kind != KindSessionToken:
+	case c.Kind != KindAssumedRole && c.Kind != KindFederatedUser && c.Kind != KindSessionToken && c.Kind != KindConsole:
 		return "", "", fmt.Errorf("session: unknown kind %q", c.Kind)
 	case c.AccessKeyID == "":
 		return "", "", errors.New("session: claims have no access key id")

@@ -1,0 +1,245 @@
+package console
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+)
+
+// Recommendation is one of the guides' security recommendations, with its state and
+// the page that fixes it.
+type Recommendation struct {
+	ID, Title, Detail string
+	OK                bool
+	FixURL, FixLabel  string
+}
+
+type dashboardView struct {
+	Users, Groups, Roles, Policies int32
+	SignInURL                      string
+	Recommendations                []Recommendation
+}
+
+const adminPolicyARN = "arn:aws:iam::aws:policy/AdministratorAccess"
+
+// staleAfter is the age from which an access key or a role counts as unused or old.
+const staleAfter = 90 * 24 * time.Hour
+
+// dashboard shows the account's counts, its sign-in URL and the recommendations,
+// from IAM calls made as the signed-in principal.
+func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, s *session) {
+	ctx, cl := callCtx(r), c.client(s)
+	sum, err := cl.GetAccountSummary(ctx, &iam.GetAccountSummaryInput{})
+	if err != nil {
+		c.render(w, r, s, "dashboard", "IAM dashboard", nil, err)
+		return
+	}
+	m := sum.SummaryMap
+	v := dashboardView{Users: m["Users"], Groups: m["Groups"], Roles: m["Roles"], Policies: m["Policies"],
+		SignInURL: c.signInURL(ctx, r)}
+	v.Recommendations = c.recommendations(ctx, cl, m)
+	c.render(w, r, s, "dashboard", "IAM dashboard", v, nil)
+}
+
+// signInURL is the account's console sign-in URL, by alias when it has one.
+func (c *Console) signInURL(ctx context.Context, r *http.Request) string {
+	name := c.core.AccountID()
+	if a, err := c.core.AccountAliases(ctx); err == nil && len(a) > 0 {
+		name = a[0]
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + Prefix + "/signin/" + url.PathEscape(name)
+}
+
+// recommendations evaluates the guides' recommendations. A check whose IAM call
+// fails says so (with IAM's message) instead of passing.
+func (c *Console) recommendations(ctx context.Context, cl *iam.Client, sum map[string]int32) []Recommendation {
+	recs := []Recommendation{
+		{ID: "root-mfa", Title: "Add MFA for the root user", OK: sum["AccountMFAEnabled"] == 1,
+			FixURL: Prefix + "/users/" + rootPathName, FixLabel: "Assign MFA to the root user"},
+		{ID: "root-keys", Title: "No access keys for the root user", OK: sum["AccountAccessKeysPresent"] == 0,
+			FixURL: Prefix + "/users/" + rootPathName, FixLabel: "Delete the root user's access keys"},
+	}
+	pp := Recommendation{ID: "password-policy", Title: "Set a password policy", OK: true,
+		FixURL: Prefix + "/account#password-policy", FixLabel: "Set the password policy"}
+	if _, err := cl.GetAccountPasswordPolicy(ctx, &iam.GetAccountPasswordPolicyInput{}); err != nil {
+		pp.OK = false
+		if errCode(err) != "NoSuchEntity" {
+			pp.Detail = errText(err)
+		}
+	}
+	recs = append(recs, pp)
+	recs = append(recs, c.reportRecommendations(ctx, cl)...)
+	recs = append(recs, c.attachedRecommendations(ctx, cl)...)
+	recs = append(recs, c.roleRecommendation(ctx, cl))
+	return recs
+}
+
+// reportRecommendations: MFA for every user with a console password; access keys
+// unused or older than 90 days (from the credential report).
+func (c *Console) reportRecommendations(ctx context.Context, cl *iam.Client) []Recommendation {
+	mfa := Recommendation{ID: "user-mfa", Title: "MFA for every user with a console password", OK: true,
+		FixURL: Prefix + "/users", FixLabel: "Assign MFA"}
+	keys := Recommendation{ID: "old-keys", Title: "No access keys unused or older than 90 days", OK: true,
+		FixURL: Prefix + "/users", FixLabel: "Rotate or delete the keys"}
+	rows, err := c.report(ctx, cl)
+	if err != nil {
+		mfa.OK, keys.OK = false, false
+		mfa.Detail, keys.Detail = errText(err), errText(err)
+		return []Recommendation{mfa, keys}
+	}
+	now := c.now()
+	var noMFA, stale []string
+	for _, row := range rows {
+		if row["user"] == "<root_account>" {
+			continue
+		}
+		if row["password_enabled"] == "true" && row["mfa_active"] != "true" {
+			noMFA = append(noMFA, row["user"])
+		}
+		for _, k := range []string{"1", "2"} {
+			if row["access_key_"+k+"_active"] != "true" {
+				continue
+			}
+			rotated := parseReportTime(row["access_key_"+k+"_last_rotated"])
+			used := parseReportTime(row["access_key_"+k+"_last_used_date"])
+			last := rotated
+			if used.After(last) {
+				last = used
+			}
+			if now.Sub(rotated) > staleAfter || now.Sub(last) > staleAfter {
+				stale = append(stale, row["user"])
+				break
+			}
+		}
+	}
+	if len(noMFA) > 0 {
+		mfa.OK, mfa.Detail = false, "Without MFA: "+listSome(noMFA)
+		mfa.FixURL = Prefix + "/users/" + url.PathEscape(noMFA[0])
+	}
+	if len(stale) > 0 {
+		keys.OK, keys.Detail = false, "Keys to rotate: "+listSome(stale)
+		keys.FixURL = Prefix + "/users/" + url.PathEscape(stale[0])
+	}
+	return []Recommendation{mfa, keys}
+}
+
+// attachedRecommendations: policies attached to groups rather than users; no user
+// with AdministratorAccess attached directly.
+func (c *Console) attachedRecommendations(ctx context.Context, cl *iam.Client) []Recommendation {
+	direct := Recommendation{ID: "user-policies", Title: "Attach policies to groups, not to users", OK: true,
+		FixURL: Prefix + "/groups", FixLabel: "Use groups"}
+	admins := Recommendation{ID: "user-admins", Title: "No user with AdministratorAccess attached directly", OK: true,
+		FixURL: Prefix + "/groups", FixLabel: "Give administrators a group"}
+	var users []string
+	pols, err := cl.ListPolicies(ctx, &iam.ListPoliciesInput{OnlyAttached: true, MaxItems: aws.Int32(1000)})
+	if err == nil {
+		for _, p := range pols.Policies {
+			ents, e := cl.ListEntitiesForPolicy(ctx, &iam.ListEntitiesForPolicyInput{PolicyArn: p.Arn, EntityFilter: types.EntityTypeUser, MaxItems: aws.Int32(100)})
+			if e != nil {
+				err = e
+				break
+			}
+			for _, u := range ents.PolicyUsers {
+				users = append(users, aws.ToString(u.UserName))
+				if aws.ToString(p.Arn) == adminPolicyARN {
+					admins.OK = false
+					admins.Detail = "AdministratorAccess attached to " + aws.ToString(u.UserName)
+					admins.FixURL = Prefix + "/users/" + url.PathEscape(aws.ToString(u.UserName))
+				}
+			}
+		}
+	}
+	if err != nil {
+		direct.OK, admins.OK, direct.Detail, admins.Detail = false, false, errText(err), errText(err)
+	} else if len(users) > 0 {
+		direct.OK, direct.Detail = false, "Policies attached to: "+listSome(users)
+		direct.FixURL = Prefix + "/users/" + url.PathEscape(users[0])
+	}
+	return []Recommendation{direct, admins}
+}
+
+// maxRolesChecked bounds the GetRole calls of the unused-roles check.
+const maxRolesChecked = 50
+
+// roleRecommendation: no role unused for 90 days (roles older than that).
+func (c *Console) roleRecommendation(ctx context.Context, cl *iam.Client) Recommendation {
+	rec := Recommendation{ID: "unused-roles", Title: "No roles unused for 90 days", OK: true,
+		FixURL: Prefix + "/roles", FixLabel: "Review the roles"}
+	out, err := cl.ListRoles(ctx, &iam.ListRolesInput{MaxItems: aws.Int32(maxRolesChecked)})
+	if err != nil {
+		rec.OK, rec.Detail = false, errText(err)
+		return rec
+	}
+	var unused []string
+	now := c.now()
+	for _, ro := range out.Roles {
+		if now.Sub(aws.ToTime(ro.CreateDate)) < staleAfter {
+			continue
+		}
+		g, err := cl.GetRole(ctx, &iam.GetRoleInput{RoleName: ro.RoleName})
+		if err != nil {
+			rec.OK, rec.Detail = false, errText(err)
+			return rec
+		}
+		if lu := g.Role.RoleLastUsed; lu == nil || lu.LastUsedDate == nil || now.Sub(*lu.LastUsedDate) > staleAfter {
+			unused = append(unused, aws.ToString(ro.RoleName))
+		}
+	}
+	if len(unused) > 0 {
+		rec.OK, rec.Detail = false, "Unused: "+listSome(unused)
+		rec.FixURL = Prefix + "/roles/" + url.PathEscape(unused[0])
+	}
+	return rec
+}
+
+func listSome(names []string) string {
+	if len(names) > 5 {
+		return strings.Join(names[:5], ", ") + " and others"
+	}
+	return strings.Join(names, ", ")
+}
+
+// report returns the credential report's rows (GenerateCredentialReport, then
+// GetCredentialReport), as maps by column.
+func (c *Console) report(ctx context.Context, cl *iam.Client) ([]map[string]string, error) {
+	if _, err := cl.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{}); err != nil {
+		return nil, err
+	}
+	out, err := cl.GetCredentialReport(ctx, &iam.GetCredentialReportInput{})
+	if err != nil {
+		return nil, err
+	}
+	recs, err := csv.NewReader(bytes.NewReader(out.Content)).ReadAll()
+	if err != nil || len(recs) == 0 {
+		return nil, userError("The credential report could not be read.")
+	}
+	head := recs[0]
+	rows := make([]map[string]string, 0, len(recs)-1)
+	for _, rec := range recs[1:] {
+		row := make(map[string]string, len(head))
+		for i, h := range head {
+			if i < len(rec) {
+				row[h] = rec[i]
+			}
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+func parseReportTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339, s)
+	return t
+}

@@ -1,0 +1,99 @@
+package console
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+)
+
+func (c *Console) groupsPage(w http.ResponseWriter, r *http.Request, s *session) {
+	in := &iam.ListGroupsInput{MaxItems: aws.Int32(pageSize)}
+	if m := r.URL.Query().Get("marker"); m != "" {
+		in.Marker = aws.String(m)
+	}
+	out, err := c.client(s).ListGroups(callCtx(r), in)
+	if err != nil {
+		c.render(w, r, s, "groups", "Groups", nil, err)
+		return
+	}
+	c.render(w, r, s, "groups", "Groups", listView{Items: out.Groups, NextMarker: aws.ToString(out.Marker)}, nil)
+}
+
+// createGroup is CreateGroup, then AttachGroupPolicy for the policy chosen.
+func (c *Console) createGroup(w http.ResponseWriter, r *http.Request, s *session) {
+	ctx, cl := callCtx(r), c.client(s)
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	if _, err := cl.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String(name)}); err != nil {
+		c.render(w, r, s, "groups", "Groups", nil, err)
+		return
+	}
+	if arn := strings.TrimSpace(r.PostFormValue("arn")); arn != "" {
+		if _, err := cl.AttachGroupPolicy(ctx, &iam.AttachGroupPolicyInput{GroupName: aws.String(name), PolicyArn: aws.String(arn)}); err != nil {
+			c.renderGroup(w, r, s, name, err)
+			return
+		}
+	}
+	back(w, r, Prefix+"/groups/"+url.PathEscape(name))
+}
+
+type groupView struct {
+	Name     string
+	Group    *types.Group
+	Users    []types.User
+	Attached []types.AttachedPolicy
+}
+
+func (c *Console) groupPage(w http.ResponseWriter, r *http.Request, s *session) {
+	c.renderGroup(w, r, s, r.PathValue("name"), nil)
+}
+
+func (c *Console) renderGroup(w http.ResponseWriter, r *http.Request, s *session, name string, shown error) {
+	ctx, cl := callCtx(r), c.client(s)
+	v := groupView{Name: name}
+	err := func() error {
+		g, err := cl.GetGroup(ctx, &iam.GetGroupInput{GroupName: aws.String(name), MaxItems: aws.Int32(pageSize)})
+		if err != nil {
+			return err
+		}
+		v.Group, v.Users = g.Group, g.Users
+		a, err := cl.ListAttachedGroupPolicies(ctx, &iam.ListAttachedGroupPoliciesInput{GroupName: aws.String(name)})
+		if err != nil {
+			return err
+		}
+		v.Attached = a.AttachedPolicies
+		return nil
+	}()
+	if shown == nil {
+		shown = err
+	}
+	c.render(w, r, s, "group", "Group "+name, v, shown)
+}
+
+func (c *Console) groupOp(w http.ResponseWriter, r *http.Request, s *session) {
+	ctx, cl := callCtx(r), c.client(s)
+	name := r.PathValue("name")
+	g, f := aws.String(name), func(k string) *string { return aws.String(strings.TrimSpace(r.PostFormValue(k))) }
+	var err error
+	switch r.PathValue("op") {
+	case "policy-attach":
+		_, err = cl.AttachGroupPolicy(ctx, &iam.AttachGroupPolicyInput{GroupName: g, PolicyArn: f("arn")})
+	case "policy-detach":
+		_, err = cl.DetachGroupPolicy(ctx, &iam.DetachGroupPolicyInput{GroupName: g, PolicyArn: f("arn")})
+	case "user-add":
+		_, err = cl.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: g, UserName: f("user")})
+	case "user-remove":
+		_, err = cl.RemoveUserFromGroup(ctx, &iam.RemoveUserFromGroupInput{GroupName: g, UserName: f("user")})
+	default:
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		c.renderGroup(w, r, s, name, err)
+		return
+	}
+	back(w, r, Prefix+"/groups/"+url.PathEscape(name))
+}

@@ -1,0 +1,253 @@
+package console_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/credbroker/credbroker/sts"
+	"github.com/credbroker/credbroker/sts/account"
+	"github.com/credbroker/credbroker/sts/console"
+	"github.com/credbroker/credbroker/sts/store"
+)
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func csrfOf(t *testing.T, page string) string {
+	t.Helper()
+	m := csrfRE.FindStringSubmatch(page)
+	if m == nil {
+		t.Fatalf("no CSRF token in the page:\n%s", page)
+	}
+	return m[1]
+}
+
+func signin(t *testing.T, f *fixture, c *http.Client, user, password string) *http.Response {
+	t.Helper()
+	v := url.Values{"account": {f.dev.AccountID}, "user": {user}, "password": {password}, "kind": {"iam"}}
+	if user == "" {
+		v.Set("kind", "root")
+	}
+	return postForm(t, c, f.srv.URL+"/console/signin", v)
+}
+
+func body(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestSignInFailures: a wrong password and an unknown user get the same answer,
+// and failures are limited per user.
+func TestSignInFailures(t *testing.T) {
+	f := newFixture(t)
+	f.setPassword(t, "alice", "Alice-Passw0rd!", false)
+	wrong := signin(t, f, f.browser(t), "alice", "nope")
+	unknown := signin(t, f, f.browser(t), "mallory", "nope")
+	wb, ub := body(t, wrong), body(t, unknown)
+	if wrong.StatusCode != http.StatusUnauthorized || unknown.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("statuses %d, %d; want 401", wrong.StatusCode, unknown.StatusCode)
+	}
+	const msg = "Your authentication information is incorrect. Please try again."
+	if !strings.Contains(wb, msg) || !strings.Contains(ub, msg) {
+		t.Fatalf("messages do not both say %q", msg)
+	}
+	if len(wrong.Cookies()) != 0 {
+		t.Fatal("a failed sign-in set a cookie")
+	}
+	for range 4 {
+		body(t, signin(t, f, f.browser(t), "alice", "nope"))
+	}
+	locked := signin(t, f, f.browser(t), "alice", "Alice-Passw0rd!")
+	if b := body(t, locked); locked.StatusCode != http.StatusTooManyRequests || !strings.Contains(b, "Too many failed sign-ins") {
+		t.Fatalf("after 5 failures the right password got %d", locked.StatusCode)
+	}
+	if !strings.Contains(f.log.String(), `console sign-in: user=alice outcome=failure`) {
+		t.Errorf("failed sign-ins are not audited:\n%s", f.log.String())
+	}
+	if strings.Contains(f.log.String(), "Alice-Passw0rd") || strings.Contains(f.log.String(), "nope") {
+		t.Error("a password is in the log")
+	}
+}
+
+func TestSignInPerSourceLimit(t *testing.T) {
+	f := newFixture(t)
+	f.setPassword(t, "alice", "Alice-Passw0rd!", false)
+	for i := range 20 {
+		body(t, signin(t, f, f.browser(t), "user"+string(rune('a'+i)), "nope"))
+	}
+	resp := signin(t, f, f.browser(t), "alice", "Alice-Passw0rd!")
+	body(t, resp)
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("after 20 failures from one address: %d, want 429", resp.StatusCode)
+	}
+}
+
+// TestSessionCookieAndSignOut: the root user signs in, pages carry the security
+// headers, a POST without the CSRF token is refused, and sign-out ends the session
+// on the server (the old cookie no longer works).
+func TestSessionCookieAndSignOut(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser(t)
+	resp := signin(t, f, b, "", rootPassword)
+	body(t, resp)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("root sign-in: %d", resp.StatusCode)
+	}
+	ck := resp.Cookies()
+	if len(ck) != 1 || !ck[0].HttpOnly || ck[0].SameSite != http.SameSiteStrictMode || ck[0].Path != "/console" {
+		t.Fatalf("cookie %+v", ck)
+	}
+	r2, err := b.Get(f.srv.URL + "/console/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := body(t, r2)
+	if r2.StatusCode != http.StatusOK || !strings.Contains(page, "arn:aws:iam::123456789012:root") {
+		t.Fatalf("dashboard: %d\n%s", r2.StatusCode, page)
+	}
+	for h, want := range map[string]string{
+		"Content-Security-Policy": "frame-ancestors 'none'", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
+	} {
+		if !strings.Contains(r2.Header.Get(h), want) {
+			t.Errorf("%s: %q, want %q", h, r2.Header.Get(h), want)
+		}
+	}
+	noCSRF := postForm(t, b, f.srv.URL+"/console/groups", url.Values{"name": {"Sneaky"}})
+	if nb := body(t, noCSRF); noCSRF.StatusCode != http.StatusForbidden || !strings.Contains(nb, "CSRF") {
+		t.Fatalf("POST without CSRF token: %d %s", noCSRF.StatusCode, nb)
+	}
+	wrongCSRF := postForm(t, b, f.srv.URL+"/console/groups", url.Values{"name": {"Sneaky"}, "csrf": {"x" + csrfOf(t, page)}})
+	body(t, wrongCSRF)
+	if wrongCSRF.StatusCode != http.StatusForbidden {
+		t.Fatalf("POST with a wrong CSRF token: %d", wrongCSRF.StatusCode)
+	}
+	old := b.Jar.Cookies(mustURL(t, f.srv.URL+"/console/"))
+	out := postForm(t, b, f.srv.URL+"/console/signout", url.Values{"csrf": {csrfOf(t, page)}})
+	body(t, out)
+	// Replay the old cookie: the session is gone on the server.
+	req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/console/", nil)
+	for _, c := range old {
+		req.AddCookie(c)
+	}
+	r3, err := f.browser(t).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body(t, r3)
+	if r3.StatusCode != http.StatusSeeOther || r3.Header.Get("Location") != "/console/signin" {
+		t.Fatalf("old cookie after sign-out: %d %q, want a redirect to sign-in", r3.StatusCode, r3.Header.Get("Location"))
+	}
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// TestNotAuthorizedShowsAction: a user without IAM permissions sees IAM's
+// AccessDenied, naming the action, in the page.
+func TestNotAuthorizedShowsAction(t *testing.T) {
+	f := newFixture(t)
+	f.setPassword(t, "bob", "Bob-Passw0rd!", false)
+	b := f.browser(t)
+	body(t, signin(t, f, b, "bob", "Bob-Passw0rd!"))
+	resp, err := b.Get(f.srv.URL + "/console/users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := body(t, resp)
+	want := "User: arn:aws:iam::123456789012:user/bob is not authorized to perform: iam:ListUsers"
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(page, want) || !strings.Contains(page, `role="alert"`) {
+		t.Fatalf("users page for bob: %d, want 403 with %q in an alert:\n%s", resp.StatusCode, want, page)
+	}
+}
+
+// TestPasswordResetAndMFA: a user whose password must change sees only the
+// change-password page until ChangePassword succeeds; a user with an MFA device
+// is asked for its code, and a wrong code fails like a wrong password.
+func TestPasswordResetAndMFA(t *testing.T) {
+	now := time.Now()
+	f := newFixture(t, func(o *console.Options) { o.Now = func() time.Time { return now } })
+	f.setPassword(t, "carol", "Carol-Passw0rd!", true)
+	b := f.browser(t)
+	body(t, signin(t, f, b, "carol", "Carol-Passw0rd!"))
+	resp, err := b.Get(f.srv.URL + "/console/users")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body(t, resp)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/change-password" {
+		t.Fatalf("with PasswordResetRequired: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	page := get(t, b, f.srv.URL+"/console/change-password", http.StatusOK)
+	// carol may change her own password under the account's policy.
+	allowChange(t, f)
+	r2 := postForm(t, b, f.srv.URL+"/console/change-password", url.Values{"csrf": {csrfOf(t, page)},
+		"old": {"Carol-Passw0rd!"}, "new": {"Carol-New-Passw0rd!"}, "confirm": {"Carol-New-Passw0rd!"}})
+	if rb := body(t, r2); r2.StatusCode != http.StatusSeeOther {
+		t.Fatalf("change password: %d\n%s", r2.StatusCode, rb)
+	}
+
+	// An MFA device for carol.
+	seed := enableMFA(t, f, "carol")
+	b2 := f.browser(t)
+	first := signin(t, f, b2, "carol", "Carol-New-Passw0rd!")
+	fp := body(t, first)
+	m := regexp.MustCompile(`name="pending" value="([^"]+)"`).FindStringSubmatch(fp)
+	if m == nil {
+		t.Fatalf("no MFA step:\n%s", fp)
+	}
+	bad := postForm(t, b2, f.srv.URL+"/console/signin", url.Values{"pending": {m[1]}, "mfa": {"000000"}})
+	if bb := body(t, bad); bad.StatusCode != http.StatusUnauthorized || !strings.Contains(bb, "authentication information is incorrect") {
+		t.Fatalf("wrong MFA code: %d", bad.StatusCode)
+	}
+	// The pending sign-in was used up: start again, with the right code.
+	fp = body(t, signin(t, f, b2, "carol", "Carol-New-Passw0rd!"))
+	m = regexp.MustCompile(`name="pending" value="([^"]+)"`).FindStringSubmatch(fp)
+	code, _ := sts.TOTPCode(seed, sts.TOTPStep(now)+1)
+	good := postForm(t, b2, f.srv.URL+"/console/signin", url.Values{"pending": {m[1]}, "mfa": {code}})
+	body(t, good)
+	if good.StatusCode != http.StatusSeeOther || len(good.Cookies()) != 1 {
+		t.Fatalf("right MFA code: %d", good.StatusCode)
+	}
+}
+
+func allowChange(t *testing.T, f *fixture) {
+	t.Helper()
+	err := f.st.Update(context.Background(), func(tx *store.Tx) error {
+		return tx.SetPasswordPolicy(&account.PasswordPolicy{MinimumPasswordLength: 8, AllowUsersToChangePassword: true})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// enableMFA gives user an enabled virtual MFA device, in the store; it returns the seed.
+func enableMFA(t *testing.T, f *fixture, user string) []byte {
+	t.Helper()
+	seed := []byte("0123456789abcdefghij")
+	err := f.st.Update(context.Background(), func(tx *store.Tx) error {
+		d, err := tx.CreateVirtualMFADevice(account.VirtualMFADevice{Name: user, Path: "/", Seed: seed})
+		if err != nil {
+			return err
+		}
+		return tx.EnableMFADevice(user, d.Serial)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seed
+}
