@@ -214,10 +214,17 @@ func listSome(names []string) string {
 // report returns the credential report's rows (GenerateCredentialReport, then
 // GetCredentialReport), as maps by column.
 func (c *Console) report(ctx context.Context, cl *iam.Client) ([]map[string]string, error) {
-	if _, err := cl.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{}); err != nil {
-		return nil, err
+	var out *iam.GetCredentialReportOutput
+	var err error
+	// A report may expire between the two calls: then generate it again (twice at most).
+	for range 3 {
+		if _, err = cl.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{}); err != nil {
+			return nil, err
+		}
+		if out, err = cl.GetCredentialReport(ctx, &iam.GetCredentialReportInput{}); errCode(err) != "ReportExpired" {
+			break
+		}
 	}
-	out, err := cl.GetCredentialReport(ctx, &iam.GetCredentialReportInput{})
 	if err != nil {
 		return nil, err
 	}

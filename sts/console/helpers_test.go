@@ -50,9 +50,9 @@ func newFixture(t testing.TB, optFns ...func(*console.Options)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A fresh credential report on every request, so that the dashboard follows
-	// each change at once.
-	if _, err := iamapi.Register(core, func(o *iamapi.Options) { o.CredentialReportTTL = time.Nanosecond }); err != nil {
+	// A credential report lasts a second (not IAM's four hours), so that the
+	// dashboard follows each change soon.
+	if _, err := iamapi.Register(core, func(o *iamapi.Options) { o.CredentialReportTTL = time.Second }); err != nil {
 		t.Fatal(err)
 	}
 	con, err := console.New(core, append([]func(*console.Options){func(o *console.Options) { o.Logger = log.Named("console") }}, optFns...)...)
