@@ -89,20 +89,26 @@ func (c *Console) accountOp(w http.ResponseWriter, r *http.Request, s *session) 
 }
 
 type reportView struct {
-	Header []string
-	Rows   [][]string
+	Header     []string
+	Rows       [][]string
+	Page, Next int
+	Total      int
 }
 
+// reportColumns are the credential report's columns the page shows.
+var reportColumns = []string{"user", "arn", "password_enabled", "password_last_used", "mfa_active",
+	"access_key_1_active", "access_key_1_last_rotated", "access_key_1_last_used_date",
+	"access_key_2_active", "access_key_2_last_rotated"}
+
 // reportPage shows the credential report (GenerateCredentialReport,
-// GetCredentialReport); ?format=csv downloads it.
+// GetCredentialReport), pageSize rows a page; ?format=csv downloads it whole.
 func (c *Console) reportPage(w http.ResponseWriter, r *http.Request, s *session) {
 	ctx, cl := callCtx(r), c.client(s)
-	rows, err := c.report(ctx, cl)
-	if err != nil {
-		c.render(w, r, s, "report", "Credential report", nil, err)
-		return
-	}
 	if r.URL.Query().Get("format") == "csv" {
+		if _, err := c.report(ctx, s, cl); err != nil {
+			c.render(w, r, s, "report", "Credential report", nil, err)
+			return
+		}
 		out, err := cl.GetCredentialReport(ctx, &iam.GetCredentialReportInput{})
 		if err != nil {
 			c.render(w, r, s, "report", "Credential report", nil, err)
@@ -113,19 +119,23 @@ func (c *Console) reportPage(w http.ResponseWriter, r *http.Request, s *session)
 		_, _ = w.Write(out.Content)
 		return
 	}
-	cols := []string{"user", "arn", "password_enabled", "password_last_used", "mfa_active",
-		"access_key_1_active", "access_key_1_last_rotated", "access_key_1_last_used_date",
-		"access_key_2_active", "access_key_2_last_rotated"}
-	v := reportView{Header: cols}
-	for i, row := range rows {
-		if i >= 1000 {
-			break
-		}
-		line := make([]string, len(cols))
-		for j, k := range cols {
-			line[j] = row[k]
+	rep, err := c.report(ctx, s, cl)
+	if err != nil {
+		c.render(w, r, s, "report", "Credential report", nil, err)
+		return
+	}
+	page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+	page = max(page, 0)
+	v := reportView{Header: reportColumns, Page: page, Total: len(rep.rows)}
+	for i := page * pageSize; i < len(rep.rows) && i < (page+1)*pageSize; i++ {
+		line := make([]string, len(reportColumns))
+		for j, k := range reportColumns {
+			line[j] = rep.get(i, k)
 		}
 		v.Rows = append(v.Rows, line)
+	}
+	if (page+1)*pageSize < len(rep.rows) {
+		v.Next = page + 1
 	}
 	c.render(w, r, s, "report", "Credential report", v, nil)
 }

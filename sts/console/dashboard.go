@@ -45,7 +45,7 @@ func (c *Console) dashboard(w http.ResponseWriter, r *http.Request, s *session) 
 	m := sum.SummaryMap
 	v := dashboardView{Users: m["Users"], Groups: m["Groups"], Roles: m["Roles"], Policies: m["Policies"],
 		SignInURL: c.signInURL(ctx, r)}
-	v.Recommendations = c.recommendations(ctx, cl, m)
+	v.Recommendations = c.recommendations(ctx, s, cl, m)
 	c.render(w, r, s, "dashboard", "IAM dashboard", v, nil)
 }
 
@@ -64,7 +64,7 @@ func (c *Console) signInURL(ctx context.Context, r *http.Request) string {
 
 // recommendations evaluates the guides' recommendations. A check whose IAM call
 // fails says so (with IAM's message) instead of passing.
-func (c *Console) recommendations(ctx context.Context, cl *iam.Client, sum map[string]int32) []Recommendation {
+func (c *Console) recommendations(ctx context.Context, s *session, cl *iam.Client, sum map[string]int32) []Recommendation {
 	recs := []Recommendation{
 		{ID: "root-mfa", Title: "Add MFA for the root user", OK: sum["AccountMFAEnabled"] == 1,
 			FixURL: Prefix + "/users/" + rootPathName, FixLabel: "Assign MFA to the root user"},
@@ -80,7 +80,7 @@ func (c *Console) recommendations(ctx context.Context, cl *iam.Client, sum map[s
 		}
 	}
 	recs = append(recs, pp)
-	recs = append(recs, c.reportRecommendations(ctx, cl)...)
+	recs = append(recs, c.reportRecommendations(ctx, s, cl)...)
 	recs = append(recs, c.attachedRecommendations(ctx, cl)...)
 	recs = append(recs, c.roleRecommendation(ctx, cl))
 	return recs
@@ -88,12 +88,12 @@ func (c *Console) recommendations(ctx context.Context, cl *iam.Client, sum map[s
 
 // reportRecommendations: MFA for every user with a console password; access keys
 // unused or older than 90 days (from the credential report).
-func (c *Console) reportRecommendations(ctx context.Context, cl *iam.Client) []Recommendation {
+func (c *Console) reportRecommendations(ctx context.Context, s *session, cl *iam.Client) []Recommendation {
 	mfa := Recommendation{ID: "user-mfa", Title: "MFA for every user with a console password", OK: true,
 		FixURL: Prefix + "/users", FixLabel: "Assign MFA"}
 	keys := Recommendation{ID: "old-keys", Title: "No access keys unused or older than 90 days", OK: true,
 		FixURL: Prefix + "/users", FixLabel: "Rotate or delete the keys"}
-	rows, err := c.report(ctx, cl)
+	rep, err := c.report(ctx, s, cl)
 	if err != nil {
 		mfa.OK, keys.OK = false, false
 		mfa.Detail, keys.Detail = errText(err), errText(err)
@@ -101,25 +101,26 @@ func (c *Console) reportRecommendations(ctx context.Context, cl *iam.Client) []R
 	}
 	now := c.now()
 	var noMFA, stale []string
-	for _, row := range rows {
-		if row["user"] == "<root_account>" {
+	for i := range rep.rows {
+		user := rep.get(i, "user")
+		if user == "<root_account>" {
 			continue
 		}
-		if row["password_enabled"] == "true" && row["mfa_active"] != "true" {
-			noMFA = append(noMFA, row["user"])
+		if rep.get(i, "password_enabled") == "true" && rep.get(i, "mfa_active") != "true" {
+			noMFA = append(noMFA, user)
 		}
 		for _, k := range []string{"1", "2"} {
-			if row["access_key_"+k+"_active"] != "true" {
+			if rep.get(i, "access_key_"+k+"_active") != "true" {
 				continue
 			}
-			rotated := parseReportTime(row["access_key_"+k+"_last_rotated"])
-			used := parseReportTime(row["access_key_"+k+"_last_used_date"])
+			rotated := parseReportTime(rep.get(i, "access_key_"+k+"_last_rotated"))
+			used := parseReportTime(rep.get(i, "access_key_"+k+"_last_used_date"))
 			last := rotated
 			if used.After(last) {
 				last = used
 			}
 			if now.Sub(rotated) > staleAfter || now.Sub(last) > staleAfter {
-				stale = append(stale, row["user"])
+				stale = append(stale, user)
 				break
 			}
 		}
@@ -211,15 +212,43 @@ func listSome(names []string) string {
 	return strings.Join(names, ", ")
 }
 
-// report returns the credential report's rows (GenerateCredentialReport, then
-// GetCredentialReport), as maps by column.
-func (c *Console) report(ctx context.Context, cl *iam.Client) ([]map[string]string, error) {
+// credReport is a credential report as read: its CSV rows, by column name.
+type credReport struct {
+	col     map[string]int
+	rows    [][]string
+	fetched time.Time
+}
+
+// get returns column name of row i ("" when the report has no such column).
+func (r *credReport) get(i int, name string) string {
+	j, ok := r.col[name]
+	if !ok || j >= len(r.rows[i]) {
+		return ""
+	}
+	return r.rows[i][j]
+}
+
+// reportReuse is how long a session reuses the credential report it read, while
+// GenerateCredentialReport (authorized on every use) says no newer one was started.
+const reportReuse = time.Minute
+
+// report returns the credential report: GenerateCredentialReport, then
+// GetCredentialReport unless the session read the current report less than
+// reportReuse ago (a 10,000-user report is megabytes of XML to read again).
+func (c *Console) report(ctx context.Context, s *session, cl *iam.Client) (*credReport, error) {
 	var out *iam.GetCredentialReportOutput
 	var err error
 	// A report may expire between the two calls: then generate it again (twice at most).
 	for range 3 {
-		if _, err = cl.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{}); err != nil {
-			return nil, err
+		gen, gerr := cl.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{})
+		if gerr != nil {
+			return nil, gerr
+		}
+		c.mu.Lock()
+		cached := s.report
+		c.mu.Unlock()
+		if gen.State == types.ReportStateTypeComplete && cached != nil && c.now().Sub(cached.fetched) < reportReuse {
+			return cached, nil
 		}
 		if out, err = cl.GetCredentialReport(ctx, &iam.GetCredentialReportInput{}); errCode(err) != "ReportExpired" {
 			break
@@ -232,18 +261,14 @@ func (c *Console) report(ctx context.Context, cl *iam.Client) ([]map[string]stri
 	if err != nil || len(recs) == 0 {
 		return nil, userError("The credential report could not be read.")
 	}
-	head := recs[0]
-	rows := make([]map[string]string, 0, len(recs)-1)
-	for _, rec := range recs[1:] {
-		row := make(map[string]string, len(head))
-		for i, h := range head {
-			if i < len(rec) {
-				row[h] = rec[i]
-			}
-		}
-		rows = append(rows, row)
+	r := &credReport{col: map[string]int{}, rows: recs[1:], fetched: c.now()}
+	for i, h := range recs[0] {
+		r.col[h] = i
 	}
-	return rows, nil
+	c.mu.Lock()
+	s.report = r
+	c.mu.Unlock()
+	return r, nil
 }
 
 func parseReportTime(s string) time.Time {

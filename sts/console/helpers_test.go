@@ -39,6 +39,12 @@ const rootPassword = "Root-Passw0rd!-for-tests"
 
 func newFixture(t testing.TB, optFns ...func(*console.Options)) *fixture {
 	t.Helper()
+	return newFixtureTTL(t, time.Second, optFns...)
+}
+
+// newFixtureTTL is newFixture with a credential report that lasts ttl.
+func newFixtureTTL(t testing.TB, ttl time.Duration, optFns ...func(*console.Options)) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	st, dev, err := sts.OpenDev(ctx)
 	if err != nil {
@@ -50,9 +56,9 @@ func newFixture(t testing.TB, optFns ...func(*console.Options)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A credential report lasts a second (not IAM's four hours), so that the
-	// dashboard follows each change soon.
-	if _, err := iamapi.Register(core, func(o *iamapi.Options) { o.CredentialReportTTL = time.Second }); err != nil {
+	// newFixture's credential report lasts a second (not IAM's four hours), so
+	// that the dashboard follows each change soon.
+	if _, err := iamapi.Register(core, func(o *iamapi.Options) { o.CredentialReportTTL = ttl }); err != nil {
 		t.Fatal(err)
 	}
 	con, err := console.New(core, append([]func(*console.Options){func(o *console.Options) { o.Logger = log.Named("console") }}, optFns...)...)

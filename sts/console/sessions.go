@@ -34,8 +34,9 @@ type session struct {
 	// resetRequired: the user must change the password before anything else.
 	resetRequired bool
 
-	once sync.Once
-	iam  *iam.Client
+	once   sync.Once
+	iam    *iam.Client
+	report *credReport // the credential report as last read (guarded by Console.mu)
 }
 
 // randomToken returns n random bytes, base64url.
