@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -126,18 +127,19 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 }
 
 // destination returns the console path of dest (a path or a URL), or the
-// dashboard: login never redirects off the console.
+// dashboard: login never redirects off the console. The path is cleaned as a
+// browser would resolve it ("%2e%2e" is "..").
 func destination(dest string) string {
 	u, err := url.Parse(dest)
 	if err != nil || u.Path == "" {
 		return Prefix + "/"
 	}
-	p := u.EscapedPath()
-	if !strings.HasPrefix(p, Prefix+"/") || strings.Contains(p, "/../") || strings.HasPrefix(p, "//") {
+	p := path.Clean("/" + strings.ReplaceAll(u.Path, "\\", "/"))
+	if p == Prefix {
+		p = Prefix + "/"
+	}
+	if !strings.HasPrefix(p, Prefix+"/") {
 		return Prefix + "/"
 	}
-	if u.RawQuery != "" {
-		p += "?" + u.RawQuery
-	}
-	return p
+	return (&url.URL{Path: p, RawQuery: u.RawQuery}).String()
 }
