@@ -87,7 +87,7 @@ func BenchmarkPages(b *testing.B) {
 	f := newFixtureTTL(b, 4*time.Hour)
 	bigAccount(b, f)
 	jar := f.browser(b)
-	resp := postForm(b, jar, f.srv.URL+"/console/signin", url.Values{"account": {f.dev.AccountID}, "kind": {"root"}, "password": {rootPassword}})
+	resp := postForm(b, jar, f.srv.URL+"/console/signin", url.Values{"account": {f.dev.AccountID}, "kind": {"root"}, "password": {rootPassword}, "csrf": {signinCSRFOf(b, f, jar)}})
 	resp.Body.Close()
 	cookies := resp.Cookies()
 	if len(cookies) != 1 {

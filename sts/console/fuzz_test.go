@@ -55,8 +55,10 @@ func FuzzFederationAndSignIn(f *testing.F) {
 	f.Add("", "pending=zzz&mfa=123456")
 	f.Fuzz(func(t *testing.T, query, body string) {
 		for _, path := range []string{FederationPath, Prefix + "/signin"} {
-			req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
+			// With the sign-in form's token, so that the fuzzed fields reach the sign-in.
+			req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body+"&csrf=fuzz"))
 			req.URL.RawQuery = query
+			req.AddCookie(&http.Cookie{Name: signinCookie, Value: "fuzz"})
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			rec := httptest.NewRecorder()
 			h.ServeHTTP(rec, req)

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"crypto/subtle"
 	"errors"
 	"net/http"
 	"strings"
@@ -23,6 +24,7 @@ type pendingMFA struct {
 const pendingMFATTL = 5 * time.Minute
 
 type signinView struct {
+	CSRF    string
 	Account string
 	Root    bool
 	User    string
@@ -32,12 +34,30 @@ type signinView struct {
 
 func (v signinView) notice() string { return v.Msg }
 
+// signinCookie holds the sign-in form's CSRF token (double submit): a page of
+// another site cannot post a sign-in into this console (login CSRF).
+const signinCookie = "credbroker-signin"
+
 func (c *Console) signinPage(w http.ResponseWriter, r *http.Request) {
 	acct := r.PathValue("account")
 	if acct == "" {
 		acct = r.URL.Query().Get("account")
 	}
-	c.render(w, r, nil, "signin", "Sign in", signinView{Account: acct}, nil)
+	tok, err := c.randomToken(32)
+	if err != nil {
+		c.render(w, r, nil, "signin", "Sign in", signinView{Account: acct}, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: signinCookie, Value: tok, Path: Prefix, HttpOnly: true, Secure: r.TLS != nil,
+		SameSite: http.SameSiteStrictMode, MaxAge: int(pendingMFATTL / time.Second * 3)})
+	c.render(w, r, nil, "signin", "Sign in", signinView{Account: acct, CSRF: tok}, nil)
+}
+
+// signinCSRF reports whether the sign-in form's token matches its cookie.
+func signinCSRF(r *http.Request) bool {
+	ck, err := r.Cookie(signinCookie)
+	got := r.PostFormValue("csrf")
+	return err == nil && got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(ck.Value)) == 1
 }
 
 // accountMatches reports whether acct names the core's account, by id or alias.
@@ -60,8 +80,12 @@ func (c *Console) accountMatches(r *http.Request, acct string) bool {
 
 func (c *Console) signinPost(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if !signinCSRF(r) {
+		http.Error(w, "The sign-in form's token is missing or wrong: open the sign-in page again.", http.StatusForbidden)
+		return
+	}
 	acct := strings.TrimSpace(r.PostFormValue("account"))
-	v := signinView{Account: acct, Root: r.PostFormValue("kind") == "root", User: strings.TrimSpace(r.PostFormValue("user"))}
+	v := signinView{CSRF: r.PostFormValue("csrf"), Account: acct, Root: r.PostFormValue("kind") == "root", User: strings.TrimSpace(r.PostFormValue("user"))}
 	in := sts.SignInInput{UserName: v.User, Password: r.PostFormValue("password"), SourceIP: clientIP(r), Duration: c.o.SessionDuration}
 	if v.Root {
 		in.UserName, v.User = account.RootUserName, ""

@@ -18,7 +18,7 @@ import (
 
 var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
-func csrfOf(t *testing.T, page string) string {
+func csrfOf(t testing.TB, page string) string {
 	t.Helper()
 	m := csrfRE.FindStringSubmatch(page)
 	if m == nil {
@@ -27,9 +27,26 @@ func csrfOf(t *testing.T, page string) string {
 	return m[1]
 }
 
+// signinCSRFOf opens the sign-in page with c (its cookie goes to c's jar) and
+// returns the form's token.
+func signinCSRFOf(t testing.TB, f *fixture, c *http.Client) string {
+	t.Helper()
+	resp, err := c.Get(f.srv.URL + "/console/signin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	m := csrfRE.FindStringSubmatch(string(b))
+	if m == nil {
+		t.Fatalf("no token in the sign-in form:\n%s", b)
+	}
+	return m[1]
+}
+
 func signin(t *testing.T, f *fixture, c *http.Client, user, password string) *http.Response {
 	t.Helper()
-	v := url.Values{"account": {f.dev.AccountID}, "user": {user}, "password": {password}, "kind": {"iam"}}
+	v := url.Values{"account": {f.dev.AccountID}, "user": {user}, "password": {password}, "kind": {"iam"}, "csrf": {signinCSRFOf(t, f, c)}}
 	if user == "" {
 		v.Set("kind", "root")
 	}
@@ -210,7 +227,7 @@ func TestPasswordResetAndMFA(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no MFA step:\n%s", fp)
 	}
-	bad := postForm(t, b2, f.srv.URL+"/console/signin", url.Values{"pending": {m[1]}, "mfa": {"000000"}})
+	bad := postForm(t, b2, f.srv.URL+"/console/signin", url.Values{"pending": {m[1]}, "mfa": {"000000"}, "csrf": {csrfOf(t, fp)}})
 	if bb := body(t, bad); bad.StatusCode != http.StatusUnauthorized || !strings.Contains(bb, "authentication information is incorrect") {
 		t.Fatalf("wrong MFA code: %d", bad.StatusCode)
 	}
@@ -218,7 +235,7 @@ func TestPasswordResetAndMFA(t *testing.T) {
 	fp = body(t, signin(t, f, b2, "carol", "Carol-New-Passw0rd!"))
 	m = regexp.MustCompile(`name="pending" value="([^"]+)"`).FindStringSubmatch(fp)
 	code, _ := sts.TOTPCode(seed, sts.TOTPStep(now)+1)
-	good := postForm(t, b2, f.srv.URL+"/console/signin", url.Values{"pending": {m[1]}, "mfa": {code}})
+	good := postForm(t, b2, f.srv.URL+"/console/signin", url.Values{"pending": {m[1]}, "mfa": {code}, "csrf": {csrfOf(t, fp)}})
 	body(t, good)
 	if good.StatusCode != http.StatusSeeOther || len(good.Cookies()) != 1 {
 		t.Fatalf("right MFA code: %d", good.StatusCode)
@@ -250,4 +267,22 @@ func enableMFA(t *testing.T, f *fixture, user string) []byte {
 		t.Fatal(err)
 	}
 	return seed
+}
+
+// TestSignInNeedsFormToken: a sign-in posted without the sign-in page's token
+// (from another site: login CSRF) is refused.
+func TestSignInNeedsFormToken(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser(t)
+	tok := signinCSRFOf(t, f, b)
+	for name, v := range map[string]url.Values{
+		"no token":    {"account": {f.dev.AccountID}, "kind": {"root"}, "password": {rootPassword}},
+		"wrong token": {"account": {f.dev.AccountID}, "kind": {"root"}, "password": {rootPassword}, "csrf": {"x" + tok}},
+	} {
+		resp := postForm(t, b, f.srv.URL+"/console/signin", v)
+		body(t, resp)
+		if resp.StatusCode != http.StatusForbidden || len(resp.Cookies()) != 0 {
+			t.Errorf("%s: %d, cookies %v; want 403 and no session", name, resp.StatusCode, resp.Cookies())
+		}
+	}
 }
