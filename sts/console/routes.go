@@ -70,7 +70,10 @@ func (c *Console) authed(h pageHandler, resetOK bool) http.Handler {
 				return
 			}
 		}
-		if s.resetRequired && !resetOK {
+		c.mu.Lock()
+		reset := s.resetRequired
+		c.mu.Unlock()
+		if reset && !resetOK {
 			http.Redirect(w, r, Prefix+"/change-password", http.StatusSeeOther)
 			return
 		}

@@ -182,7 +182,10 @@ func (v changeView) notice() string { return v.Msg }
 
 func (c *Console) changePasswordPage(w http.ResponseWriter, r *http.Request, s *session) {
 	msg := ""
-	if s.resetRequired {
+	c.mu.Lock()
+	reset := s.resetRequired
+	c.mu.Unlock()
+	if reset {
 		msg = "You must change your password before you continue."
 	}
 	c.render(w, r, s, "password", "Change password", changeView{Msg: msg}, nil)
