@@ -99,6 +99,13 @@ func (c *Console) reportRecommendations(ctx context.Context, s *session, cl *iam
 		mfa.Detail, keys.Detail = errText(err), errText(err)
 		return []Recommendation{mfa, keys}
 	}
+	// The same report gives the same answer: work it out once per report read.
+	c.mu.Lock()
+	done := rep.recs
+	c.mu.Unlock()
+	if done != nil {
+		return done
+	}
 	now := c.now()
 	var noMFA, stale []string
 	for i := range rep.rows {
@@ -133,7 +140,11 @@ func (c *Console) reportRecommendations(ctx context.Context, s *session, cl *iam
 		keys.OK, keys.Detail = false, "Keys to rotate: "+listSome(stale)
 		keys.FixURL = Prefix + "/users/" + url.PathEscape(stale[0])
 	}
-	return []Recommendation{mfa, keys}
+	out := []Recommendation{mfa, keys}
+	c.mu.Lock()
+	rep.recs = out
+	c.mu.Unlock()
+	return out
 }
 
 // attachedRecommendations: policies attached to groups rather than users; no user
@@ -217,6 +228,7 @@ type credReport struct {
 	col     map[string]int
 	rows    [][]string
 	fetched time.Time
+	recs    []Recommendation // the recommendations it gives, once worked out (guarded by Console.mu)
 }
 
 // get returns column name of row i ("" when the report has no such column).
