@@ -62,6 +62,18 @@ func (c *Console) accountOp(w http.ResponseWriter, r *http.Request, s *session) 
 		if err == nil && alias != "" {
 			_, err = cl.CreateAccountAlias(ctx, &iam.CreateAccountAliasInput{AccountAlias: aws.String(alias)})
 		}
+	case "recommended-password-policy":
+		// The guides' advice: long passwords of every character class, expiring,
+		// not reused, that users may change themselves.
+		_, err = cl.UpdateAccountPasswordPolicy(ctx, &iam.UpdateAccountPasswordPolicyInput{
+			MinimumPasswordLength: aws.Int32(14), RequireSymbols: true, RequireNumbers: true,
+			RequireUppercaseCharacters: true, RequireLowercaseCharacters: true, AllowUsersToChangePassword: true,
+			MaxPasswordAge: aws.Int32(90), PasswordReusePrevention: aws.Int32(24),
+		})
+		if err == nil {
+			back(w, r, Prefix+"/")
+			return
+		}
 	case "password-policy":
 		on := func(k string) bool { return r.PostFormValue(k) == "on" }
 		num := func(k string) *int32 {

@@ -20,6 +20,9 @@ type Recommendation struct {
 	ID, Title, Detail string
 	OK                bool
 	FixURL, FixLabel  string
+	// FixPost makes the fix a button that posts to FixURL (with the CSRF token)
+	// instead of a link.
+	FixPost bool
 }
 
 type dashboardView struct {
@@ -72,7 +75,7 @@ func (c *Console) recommendations(ctx context.Context, s *session, cl *iam.Clien
 			FixURL: Prefix + "/users/" + rootPathName, FixLabel: "Delete the root user's access keys"},
 	}
 	pp := Recommendation{ID: "password-policy", Title: "Set a password policy", OK: true,
-		FixURL: Prefix + "/account#password-policy", FixLabel: "Set the password policy"}
+		FixURL: Prefix + "/account/recommended-password-policy", FixLabel: "Apply the recommended password policy", FixPost: true}
 	if _, err := cl.GetAccountPasswordPolicy(ctx, &iam.GetAccountPasswordPolicyInput{}); err != nil {
 		pp.OK = false
 		if errCode(err) != "NoSuchEntity" {

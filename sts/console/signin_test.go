@@ -286,3 +286,34 @@ func TestSignInNeedsFormToken(t *testing.T) {
 		}
 	}
 }
+
+// TestOneClickFixes: the dashboard's password-policy fix is one button, and a
+// user's key rotates in one click (new key shown once, old one inactive).
+func TestOneClickFixes(t *testing.T) {
+	f := newFixture(t)
+	b := f.browser(t)
+	body(t, signin(t, f, b, "", rootPassword))
+	page := get(t, b, f.srv.URL+"/console/", http.StatusOK)
+	if !strings.Contains(page, `id="fix-password-policy"`) {
+		t.Fatal("no one-click password policy fix on the dashboard")
+	}
+	resp := postForm(t, b, f.srv.URL+"/console/account/recommended-password-policy", url.Values{"csrf": {csrfOf(t, page)}})
+	body(t, resp)
+	page = get(t, b, f.srv.URL+"/console/", http.StatusOK)
+	if !regexp.MustCompile(`id="rec-password-policy" class="ok"`).MatchString(page) {
+		t.Fatalf("after the fix the recommendation is not done (%d)", resp.StatusCode)
+	}
+
+	up := get(t, b, f.srv.URL+"/console/users/dev", http.StatusOK)
+	old := f.dev.AccessKeyID
+	resp = postForm(t, b, f.srv.URL+"/console/users/dev/key-rotate", url.Values{"csrf": {csrfOf(t, up)}, "id": {old}})
+	rb := body(t, resp)
+	m := regexp.MustCompile(`id="new-key-id">([A-Z0-9]+)<`).FindStringSubmatch(rb)
+	if resp.StatusCode != http.StatusOK || m == nil || m[1] == old || !strings.Contains(rb, `id="new-key-secret"`) {
+		t.Fatalf("rotate: %d\n%s", resp.StatusCode, rb)
+	}
+	after := get(t, b, f.srv.URL+"/console/users/dev", http.StatusOK)
+	if !regexp.MustCompile(old + `</td><td>Inactive`).MatchString(after) {
+		t.Errorf("the old key is not inactive after the rotation")
+	}
+}

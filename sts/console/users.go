@@ -212,6 +212,17 @@ func (c *Console) userOp(w http.ResponseWriter, r *http.Request, s *session) {
 				SecretAccessKey: aws.ToString(k.AccessKey.SecretAccessKey)}, nil)
 			return
 		}
+	case "key-rotate":
+		// A new key, shown once, and the old one deactivated (not deleted: it can be
+		// activated again until the applications have moved).
+		var k *iam.CreateAccessKeyOutput
+		if k, err = cl.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: n}); err == nil {
+			if _, err = cl.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: n, AccessKeyId: f("id"), Status: types.StatusTypeInactive}); err == nil {
+				c.renderUser(w, r, s, pathName, &secretView{UserName: name, AccessKeyID: aws.ToString(k.AccessKey.AccessKeyId),
+					SecretAccessKey: aws.ToString(k.AccessKey.SecretAccessKey)}, nil)
+				return
+			}
+		}
 	case "key-status":
 		_, err = cl.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: n, AccessKeyId: f("id"), Status: types.StatusType(r.PostFormValue("status"))})
 	case "key-delete":

@@ -53,5 +53,11 @@
   }
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form.editor-form").forEach(setup);
+    // A failed action: move the focus to its message, for keyboards and screen readers.
+    var err = document.getElementById("error");
+    if (err) {
+      err.setAttribute("tabindex", "-1");
+      err.focus();
+    }
   });
 })();
