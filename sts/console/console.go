@@ -8,8 +8,10 @@ import (
 	"html/template"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -57,6 +59,10 @@ type Options struct {
 	Limits Limits
 	// Region the console signs its IAM calls for (default us-east-1).
 	Region string
+	// Hosts are the host names (without port) the console answers to besides IP
+	// addresses and localhost: any other Host header is refused, so that a web page
+	// cannot reach the console by DNS rebinding.
+	Hosts []string
 }
 
 // Console serves the IAM console and the federation endpoint. It is safe for
@@ -126,7 +132,26 @@ func New(core Core, optFns ...func(*Options)) (*Console, error) {
 
 // Handler returns the handler of /console/… and /federation, with the security
 // headers on every answer.
-func (c *Console) Handler() http.Handler { return secure(c.mux) }
+func (c *Console) Handler() http.Handler { return secure(c.hostCheck(c.mux)) }
+
+// hostCheck refuses a request whose Host is a name the console was not told of
+// (Options.Hosts): the answer a DNS-rebinding page gets.
+func (c *Console) hostCheck(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if hp, _, err := net.SplitHostPort(host); err == nil {
+			host = hp
+		}
+		host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+		if _, err := netip.ParseAddr(host); err != nil && !strings.EqualFold(host, "localhost") &&
+			!slices.ContainsFunc(c.o.Hosts, func(n string) bool { return strings.EqualFold(n, host) }) {
+			c.log.Warn("console request refused: unknown Host (DNS rebinding?)", "host", host, "source_ip", clientIP(r))
+			http.Error(w, "This host name is not the console's.", http.StatusMisdirectedRequest)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
 
 // Serves reports whether path is the console's or the federation endpoint's.
 func Serves(path string) bool {

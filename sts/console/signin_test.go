@@ -317,3 +317,28 @@ func TestOneClickFixes(t *testing.T) {
 		t.Errorf("the old key is not inactive after the rotation")
 	}
 }
+
+// TestHostCheck: a Host that is a name the console was not told of (a DNS
+// rebinding page's) is refused; addresses, localhost and configured names are not.
+func TestHostCheck(t *testing.T) {
+	f := newFixture(t, func(o *console.Options) { o.Hosts = []string{"iam.example.internal"} })
+	for host, want := range map[string]int{
+		"evil.example":              http.StatusMisdirectedRequest,
+		"evil.example:8913":         http.StatusMisdirectedRequest,
+		"127.0.0.1:8913":            http.StatusOK,
+		"[::1]:8913":                http.StatusOK,
+		"localhost:8913":            http.StatusOK,
+		"IAM.example.internal:8913": http.StatusOK,
+	} {
+		req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/console/signin", nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body(t, resp)
+		if resp.StatusCode != want {
+			t.Errorf("Host %s: %d, want %d", host, resp.StatusCode, want)
+		}
+	}
+}
