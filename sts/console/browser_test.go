@@ -26,6 +26,29 @@ type walker struct {
 func (w *walker) open(path, waitFor string) {
 	w.t.Helper()
 	w.Run("open "+path, chromedp.Navigate(w.url+path), chromedp.WaitVisible(css(waitFor)))
+	w.accessible(path)
+}
+
+// accessible checks what a screen reader needs of the page: a language, one h1,
+// a label for every control, a name for every button, alternative text for every
+// image, and no positive tabindex (focus follows the document order).
+func (w *walker) accessible(path string) {
+	w.t.Helper()
+	problems := w.js(`(function(){
+	  const p = [];
+	  if (!document.documentElement.lang) p.push("no lang");
+	  if (document.querySelectorAll("h1").length !== 1) p.push("not one h1");
+	  document.querySelectorAll("input:not([type=hidden]), select, textarea").forEach(e => {
+	    if (!e.labels || e.labels.length === 0) p.push("unlabelled " + e.tagName + "#" + e.id + "[name=" + e.name + "]");
+	  });
+	  document.querySelectorAll("button").forEach(b => { if (!b.textContent.trim()) p.push("unnamed button"); });
+	  document.querySelectorAll("img").forEach(i => { if (!i.alt) p.push("image without alt"); });
+	  document.querySelectorAll("[tabindex]").forEach(e => { if (e.tabIndex > 0) p.push("positive tabindex"); });
+	  return p.join("; ");
+	})()`)
+	if problems != "" {
+		w.t.Errorf("%s: %s", path, problems)
+	}
 }
 
 // fill types v into the input sel, as a user does.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -340,5 +342,39 @@ func TestHostCheck(t *testing.T) {
 		if resp.StatusCode != want {
 			t.Errorf("Host %s: %d, want %d", host, resp.StatusCode, want)
 		}
+	}
+}
+
+// TestCookieUnderTLS: served over TLS, the session cookie is Secure, __Host-
+// prefixed and HttpOnly, and the pages send HSTS.
+func TestCookieUnderTLS(t *testing.T) {
+	f := newFixture(t)
+	h := f.console.Handler()
+	srv := httptest.NewTLSServer(h)
+	defer srv.Close()
+	c := srv.Client()
+	jar, _ := cookiejar.New(nil)
+	c.Jar = jar
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	tf := &fixture{dev: f.dev, srv: srv}
+	resp := postForm(t, c, srv.URL+"/console/signin", url.Values{"account": {f.dev.AccountID}, "kind": {"root"},
+		"password": {rootPassword}, "csrf": {signinCSRFOf(t, tf, c)}})
+	body(t, resp)
+	var session *http.Cookie
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "__Host-credbroker-console" {
+			session = ck
+		}
+	}
+	if session == nil || !session.Secure || !session.HttpOnly || session.Path != "/" || session.SameSite != http.SameSiteStrictMode {
+		t.Fatalf("session cookie under TLS: %+v", resp.Cookies())
+	}
+	r2, err := c.Get(srv.URL + "/console/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body(t, r2)
+	if r2.StatusCode != http.StatusOK || r2.Header.Get("Strict-Transport-Security") == "" {
+		t.Fatalf("dashboard under TLS: %d, HSTS %q", r2.StatusCode, r2.Header.Get("Strict-Transport-Security"))
 	}
 }
