@@ -79,3 +79,24 @@ func (c *Core) checkMFA(ctx context.Context, call *Call, serial, code string) (t
 	}
 	return c.acceptCode(ctx, serial, userID, code, call.Now, errMFASerial(), errMFACode())
 }
+
+// MatchConsecutiveTOTP finds the time step s, within skew steps of now, at which
+// code1 is the code of step s and code2 that of step s+1 (IAM's EnableMFADevice and
+// ResyncMFADevice take two consecutive codes). Codes are compared in constant time.
+func MatchConsecutiveTOTP(seed []byte, code1, code2 string, now uint64, skew int) (uint64, bool) {
+	for d := -skew; d <= skew; d++ {
+		s := int64(now) + int64(d)
+		if s < 0 {
+			continue
+		}
+		c1, err1 := TOTPCode(seed, uint64(s))
+		c2, err2 := TOTPCode(seed, uint64(s)+1)
+		if err1 != nil || err2 != nil {
+			return 0, false
+		}
+		if subtle.ConstantTimeCompare([]byte(c1), []byte(code1)) == 1 && subtle.ConstantTimeCompare([]byte(c2), []byte(code2)) == 1 {
+			return uint64(s), true
+		}
+	}
+	return 0, false
+}

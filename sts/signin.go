@@ -3,6 +3,7 @@ package sts
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/credbroker/credbroker/signer/session"
 	"github.com/credbroker/credbroker/sts/account"
+	"github.com/credbroker/credbroker/sts/query"
 	"github.com/credbroker/credbroker/sts/store"
 )
 
@@ -238,4 +240,57 @@ func (c *Core) AccountAliases(ctx context.Context) ([]string, error) {
 		return err
 	})
 	return out, err
+}
+
+// enableSkew is how many time steps either side of now EnableRootMFA accepts, as
+// IAM's EnableMFADevice.
+const rootEnableSkew = 2
+
+// EnableRootMFA assigns the unassigned virtual MFA device serial (made with
+// CreateVirtualMFADevice) to the root user, checking two consecutive codes of it.
+// AWS lets only its console do this (no API can enable the root user's MFA), and so
+// does the core: creds must be a live console session of the root user itself.
+// Errors are *query.Error in IAM's codes; the attempt is an audit line.
+func (c *Core) EnableRootMFA(ctx context.Context, creds SessionCredentials, serial, code1, code2 string, src netip.Addr) error {
+	err := c.enableRootMFA(ctx, creds, serial, code1, code2)
+	outcome := "success"
+	if err != nil {
+		outcome = "failure"
+	}
+	s := "-"
+	if src.IsValid() {
+		s = src.String()
+	}
+	c.audit.Info("console root MFA", "serial", auditAction(serial), "outcome", outcome, "access_key_id", creds.AccessKeyID, "source_ip", s)
+	return err
+}
+
+func (c *Core) enableRootMFA(ctx context.Context, creds SessionCredentials, serial, code1, code2 string) error {
+	acct := c.st.AccountID()
+	claims, secret, err := c.sealer.Lookup(creds.AccessKeyID, creds.SessionToken)
+	if err != nil || subtle.ConstantTimeCompare([]byte(secret), []byte(creds.SecretAccessKey)) != 1 ||
+		claims.Kind != session.KindConsole || claims.PrincipalARN != account.RootARN(acct) {
+		return query.NewError(query.CodeAccessDenied, "Only the root user, signed in to the console, can assign the root user's MFA device.")
+	}
+	now := c.now()
+	return c.st.Update(ctx, func(tx *store.Tx) error {
+		d, err := tx.VirtualMFADevice(serial)
+		if err != nil {
+			return err
+		}
+		if d.UserID != "" {
+			return account.Errorf(account.EntityAlreadyExists, "MFA Device is already in use.")
+		}
+		step, ok := MatchConsecutiveTOTP(d.Seed, code1, code2, TOTPStep(now), rootEnableSkew)
+		if !ok {
+			return query.NewError("InvalidAuthenticationCode", "Authentication code for device is not valid.")
+		}
+		if err := tx.EnableMFADevice(account.RootUserName, d.Serial); err != nil {
+			return err
+		}
+		if _, err := tx.AcceptMFAStep(d.Serial, step+1); err != nil {
+			return err
+		}
+		return nil
+	})
 }

@@ -67,6 +67,10 @@ func New(t testing.TB) *Browser {
 		root = filepath.Join(os.TempDir(), "credbroker-test-artifacts")
 	}
 	dir := filepath.Join(root, regexp.MustCompile(`[^A-Za-z0-9_.-]+`).ReplaceAllString(t.Name(), "_"))
+	// This run's screenshots only.
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}

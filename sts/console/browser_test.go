@@ -172,10 +172,15 @@ func TestBrowserWalkthrough(t *testing.T) {
 		}
 	}
 
-	// MFA on the root user: IAM's EnableMFADevice needs a UserName, which the root
-	// user does not have, so the console cannot assign it (AWS's own console uses a
-	// private API); the recommendation stays to do, with its link.
+	// MFA on the root user: the recommendation's own fix link leads there (no IAM
+	// action does it: the console does, as AWS's does).
 	w.open("/console/", "#rec-root-mfa a.fix")
+	href := w.js(`document.querySelector("#rec-root-mfa a.fix").getAttribute("href")`)
+	w.enrollMFA(href)
+	if !w.rec("root-mfa") {
+		t.Error("root MFA enrolled, the recommendation is not done")
+	}
+	w.Shot("root-mfa-done")
 
 	// A password policy and the account alias.
 	w.open("/console/account", "#pp-form")

@@ -40,6 +40,7 @@ type Core interface {
 	AccountID() string
 	SignIn(ctx context.Context, in sts.SignInInput) (*sts.SignInResult, error)
 	AccountAliases(ctx context.Context) ([]string, error)
+	EnableRootMFA(ctx context.Context, creds sts.SessionCredentials, serial, code1, code2 string, src netip.Addr) error
 }
 
 // Options configure a Console.

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/aws/smithy-go"
+
+	"github.com/credbroker/credbroker/sts/query"
 )
 
 // routes builds the console's mux. Pages need a session; a session whose password
@@ -144,6 +146,12 @@ func errText(err error) string {
 	if errors.As(err, &ue) {
 		return string(ue)
 	}
+	// The core's own errors (EnableRootMFA): IAM's code and message; anything
+	// else is InternalFailure with a generic message.
+	qe := query.Classify(err)
+	if qe.Code != query.CodeInternalFailure {
+		return qe.Code + ": " + qe.Message
+	}
 	return "The request failed. See the core's log."
 }
 
@@ -158,6 +166,9 @@ func errStatus(err error) int {
 	case code == "NoSuchEntity":
 		return http.StatusNotFound
 	case code != "" || errors.As(err, new(userError)):
+		return http.StatusBadRequest
+	}
+	if qe := query.Classify(err); qe.Code != query.CodeInternalFailure {
 		return http.StatusBadRequest
 	}
 	return http.StatusInternalServerError

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"strings"
@@ -376,5 +377,21 @@ func TestCookieUnderTLS(t *testing.T) {
 	body(t, r2)
 	if r2.StatusCode != http.StatusOK || r2.Header.Get("Strict-Transport-Security") == "" {
 		t.Fatalf("dashboard under TLS: %d, HSTS %q", r2.StatusCode, r2.Header.Get("Strict-Transport-Security"))
+	}
+}
+
+// TestEnableRootMFAOnlyForRoot: the root user's MFA can be assigned only with a
+// console session of the root user itself, not with an administrator's role
+// session.
+func TestEnableRootMFAOnlyForRoot(t *testing.T) {
+	f := newFixture(t)
+	cr := f.devAdminCreds(t)
+	err := f.core.EnableRootMFA(context.Background(), sts.SessionCredentials{AccessKeyID: cr.AccessKeyID,
+		SecretAccessKey: cr.SecretAccessKey, SessionToken: cr.SessionToken}, "arn:aws:iam::123456789012:mfa/x", "123456", "654321", netip.Addr{})
+	if err == nil || !strings.Contains(err.Error(), "Only the root user") {
+		t.Fatalf("dev-admin enabling root MFA: %v", err)
+	}
+	if !strings.Contains(f.log.String(), "console root MFA: serial=arn:aws:iam::123456789012:mfa/x outcome=failure") {
+		t.Errorf("the attempt is not audited:\n%s", f.log.String())
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 
+	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/account"
 )
 
@@ -234,6 +235,13 @@ func (c *Console) userOp(w http.ResponseWriter, r *http.Request, s *session) {
 			return
 		}
 	case "mfa-enable":
+		if root {
+			// No IAM action enables the root user's MFA: AWS's console does it on
+			// its own, and so does this one (the core checks the session is root's).
+			cr := sts.SessionCredentials{AccessKeyID: s.creds.AccessKeyID, SecretAccessKey: s.creds.SecretAccessKey, SessionToken: s.creds.SessionToken}
+			err = c.core.EnableRootMFA(ctx, cr, r.PostFormValue("serial"), r.PostFormValue("code1"), r.PostFormValue("code2"), clientIP(r))
+			break
+		}
 		_, err = cl.EnableMFADevice(ctx, &iam.EnableMFADeviceInput{UserName: aws.String(name), SerialNumber: f("serial"),
 			AuthenticationCode1: f("code1"), AuthenticationCode2: f("code2")})
 	case "mfa-deactivate":

@@ -3,7 +3,6 @@ package iamapi
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
 	"image/png"
@@ -117,21 +116,7 @@ func errAuthCode() error {
 // consecutiveCodes finds the time step s (within skew steps of now) at which code1 is
 // the device's code and code2 the next one's.
 func consecutiveCodes(seed []byte, code1, code2 string, now uint64, skew int) (uint64, bool) {
-	for d := -skew; d <= skew; d++ {
-		s := int64(now) + int64(d)
-		if s < 0 {
-			continue
-		}
-		c1, err1 := sts.TOTPCode(seed, uint64(s))
-		c2, err2 := sts.TOTPCode(seed, uint64(s)+1)
-		if err1 != nil || err2 != nil {
-			return 0, false
-		}
-		if constantEqual(c1, code1) && constantEqual(c2, code2) {
-			return uint64(s), true
-		}
-	}
-	return 0, false
+	return sts.MatchConsecutiveTOTP(seed, code1, code2, now, skew)
 }
 
 // checkCodes verifies two consecutive codes of the device serial and records the
@@ -294,11 +279,6 @@ func (a *API) deleteVirtualMFADevice(ctx context.Context, c *sts.Call) (any, err
 		return nil, err
 	}
 	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.DeleteVirtualMFADevice(d.Serial) }))
-}
-
-// constantEqual compares two codes in constant time.
-func constantEqual(a, b string) bool {
-	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
 // getMFADevice answers the device SerialNumber assigned to UserName (default: the
