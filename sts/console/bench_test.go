@@ -100,6 +100,7 @@ func BenchmarkPages(b *testing.B) {
 		"/console/policy?arn=" + policyARN, "/console/account", "/console/credential-report"}
 	get := func(b *testing.B, path string) {
 		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.Host = "127.0.0.1:8913" // the console answers to addresses, not example.com
 		req.AddCookie(cookies[0])
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)
