@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/credbroker/credbroker/internal/clocktest"
 	"github.com/credbroker/credbroker/sts/console"
 )
 
@@ -81,11 +82,10 @@ func TestFederationLogin(t *testing.T) {
 }
 
 func TestSigninTokenExpires(t *testing.T) {
-	now := time.Now()
-	clock := func() time.Time { return now }
-	f := newFixture(t, func(o *console.Options) { o.Now = clock })
+	clock := clocktest.New(time.Now())
+	f := newFixture(t, func(o *console.Options) { o.Now = clock.Now })
 	_, tok := getSigninToken(t, f, f.devAdminCreds(t))
-	now = now.Add(15*time.Minute + time.Second)
+	clock.Advance(15*time.Minute + time.Second)
 	resp, err := f.browser(t).Get(loginURL(f, tok, "/console/"))
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credbroker/credbroker/internal/clocktest"
 	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/console"
@@ -199,8 +200,9 @@ func TestNotAuthorizedShowsAction(t *testing.T) {
 // change-password page until ChangePassword succeeds; a user with an MFA device
 // is asked for its code, and a wrong code fails like a wrong password.
 func TestPasswordResetAndMFA(t *testing.T) {
-	now := time.Now()
-	f := newFixture(t, func(o *console.Options) { o.Now = func() time.Time { return now } })
+	clock := clocktest.New(time.Now())
+	now := clock.Now()
+	f := newFixture(t, func(o *console.Options) { o.Now = clock.Now })
 	f.setPassword(t, "carol", "Carol-Passw0rd!", true)
 	b := f.browser(t)
 	body(t, signin(t, f, b, "carol", "Carol-Passw0rd!"))
