@@ -12,13 +12,17 @@ func (c *Core) stsService() *Service {
 	return &Service{
 		Model: c.stsModel,
 		Actions: map[string]Action{
-			"GetCallerIdentity":         {Handler: c.getCallerIdentity},
-			"GetAccessKeyInfo":          {Handler: c.getAccessKeyInfo},
-			"AssumeRole":                {Handler: c.assumeRole},
-			"GetSessionToken":           {Handler: c.getSessionToken},
-			"GetFederationToken":        {Handler: c.getFederationToken},
-			"AssumeRoleWithWebIdentity": {Handler: c.assumeRoleWithWebIdentity, Anonymous: true},
-			"AssumeRoleWithSAML":        {Handler: assumeRoleWithSAML, Anonymous: true},
+			"GetCallerIdentity":          {Handler: c.getCallerIdentity},
+			"GetAccessKeyInfo":           {Handler: c.getAccessKeyInfo},
+			"AssumeRole":                 {Handler: c.assumeRole},
+			"GetSessionToken":            {Handler: c.getSessionToken},
+			"GetFederationToken":         {Handler: c.getFederationToken},
+			"AssumeRoleWithWebIdentity":  {Handler: c.assumeRoleWithWebIdentity, Anonymous: true},
+			"AssumeRoleWithSAML":         {Handler: assumeRoleWithSAML, Anonymous: true},
+			"GetWebIdentityToken":        {Handler: c.getWebIdentityToken, EncodeDenials: true},
+			"DecodeAuthorizationMessage": {Handler: c.decodeAuthorizationMessage},
+			"AssumeRoot":                 {Handler: c.assumeRoot},
+			"GetDelegatedAccessToken":    {Handler: c.getDelegatedAccessToken},
 		},
 	}
 }
