@@ -306,3 +306,55 @@ func TestLargeAccountFits(t *testing.T) {
 	t.Logf("compiled account: %.1f MB", float64(heap)/(1<<20))
 	runtime.KeepAlive(acct)
 }
+
+// BenchmarkBuiltinCatalogStart is what a process pays for the AWS managed policies at
+// start (BuiltinCatalog: nothing is decoded yet). Compare with main's, which compiled
+// its ten policies there.
+func BenchmarkBuiltinCatalogStart(b *testing.B) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	var keep *Catalog
+	for i := 0; i < b.N; i++ {
+		c, err := BuiltinCatalog()
+		if err != nil {
+			b.Fatal(err)
+		}
+		keep = c
+	}
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.HeapAlloc)-float64(before.HeapAlloc), "retained-B")
+	runtime.KeepAlive(keep)
+}
+
+// BenchmarkBuiltinCatalogFirstUse is what the first Lookup pays, once per process:
+// decoding the embedded catalog (every AWS managed policy) and compiling the policy
+// looked up (AdministratorAccess, which the dev account attaches). retained-B is the
+// heap the decoded catalog keeps.
+func BenchmarkBuiltinCatalogFirstUse(b *testing.B) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	var keep []*ManagedPolicy
+	for i := 0; i < b.N; i++ {
+		all, err := loadBuiltin()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, m := range all {
+			if m.Name == "AdministratorAccess" {
+				if err := m.compile(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		keep = all
+	}
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.HeapAlloc)-float64(before.HeapAlloc), "retained-B")
+	runtime.KeepAlive(keep)
+}
