@@ -94,6 +94,8 @@ type Core struct {
 	webKeys webTokenKeys
 	authz   authzSealer
 
+	samlSeen samlReplay
+
 	handler http.Handler
 }
 

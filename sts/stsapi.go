@@ -18,7 +18,7 @@ func (c *Core) stsService() *Service {
 			"GetSessionToken":            {Handler: c.getSessionToken},
 			"GetFederationToken":         {Handler: c.getFederationToken},
 			"AssumeRoleWithWebIdentity":  {Handler: c.assumeRoleWithWebIdentity, Anonymous: true},
-			"AssumeRoleWithSAML":         {Handler: assumeRoleWithSAML, Anonymous: true},
+			"AssumeRoleWithSAML":         {Handler: c.assumeRoleWithSAML, Anonymous: true},
 			"GetWebIdentityToken":        {Handler: c.getWebIdentityToken, EncodeDenials: true},
 			"DecodeAuthorizationMessage": {Handler: c.decodeAuthorizationMessage},
 			"AssumeRoot":                 {Handler: c.assumeRoot},
@@ -64,10 +64,4 @@ func (c *Core) getAccessKeyInfo(_ context.Context, call *Call) (any, error) {
 		return nil, v.Err()
 	}
 	return &accessKeyInfo{account: acct}, nil
-}
-
-// assumeRoleWithSAML answers that SAML federation is not served: the core has no SAML
-// providers. (Its unsigned requests come to STS like AssumeRoleWithWebIdentity's.)
-func assumeRoleWithSAML(context.Context, *Call) (any, error) {
-	return nil, query.NewError(query.CodeInvalidAction, "AssumeRoleWithSAML is not supported by this STS endpoint: it has no SAML providers; use AssumeRoleWithWebIdentity with an OpenID Connect provider.")
 }

@@ -1,0 +1,346 @@
+package sts
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/credbroker/credbroker/signer/session"
+	"github.com/credbroker/credbroker/sts/account"
+	"github.com/credbroker/credbroker/sts/policy"
+	"github.com/credbroker/credbroker/sts/query"
+	"github.com/credbroker/credbroker/sts/saml"
+	"github.com/credbroker/credbroker/sts/store"
+)
+
+// AWS's SAML attributes and the service provider's names.
+const (
+	samlRoleAttr            = "https://aws.amazon.com/SAML/Attributes/Role"
+	samlSessionNameAttr     = "https://aws.amazon.com/SAML/Attributes/RoleSessionName"
+	samlSessionDurationAttr = "https://aws.amazon.com/SAML/Attributes/SessionDuration"
+	samlSignIn              = "https://signin.aws.amazon.com/saml"
+	samlEntityID            = "urn:amazon:webservices"
+	nameIDFormatPrefix      = "urn:oasis:names:tc:SAML:2.0:nameid-format:"
+)
+
+// SAML timing: the clock skew allowed on NotBefore/NotOnOrAfter, and how soon after
+// its IssueInstant a response must be redeemed (AWS: five minutes).
+const (
+	samlSkew        = time.Minute
+	samlRedeemLimit = 5 * time.Minute
+	maxSAMLSeen     = 1 << 16
+)
+
+var samlSessionNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+
+// samlReplay remembers the assertions redeemed until they expire, so that each is
+// redeemed once (in this process: a restart forgets them, as it forgets nothing else
+// the assertion's own NotOnOrAfter does not bound).
+type samlReplay struct {
+	mu   sync.Mutex
+	seen map[string]time.Time // issuer + "\x00" + ID → until
+}
+
+// redeem records the assertion, false when it was redeemed before (or the table is
+// full of unexpired assertions).
+func (r *samlReplay) redeem(issuer, id string, until, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.seen == nil {
+		r.seen = map[string]time.Time{}
+	}
+	key := issuer + "\x00" + id
+	if exp, ok := r.seen[key]; ok && now.Before(exp) {
+		return false
+	}
+	if len(r.seen) >= maxSAMLSeen {
+		for k, exp := range r.seen {
+			if !now.Before(exp) {
+				delete(r.seen, k)
+			}
+		}
+		if len(r.seen) >= maxSAMLSeen {
+			return false
+		}
+	}
+	r.seen[key] = until
+	return true
+}
+
+// samlError maps a refused response to STS's error.
+func samlError(err error) error {
+	var se *saml.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Kind {
+	case saml.Expired:
+		return &query.Error{Code: "ExpiredTokenException", Message: se.Message, Cause: err}
+	case saml.Rejected:
+		return &query.Error{Code: "IDPRejectedClaim", Message: se.Message, Cause: err}
+	}
+	return &query.Error{Code: "InvalidIdentityToken", Message: se.Message, Cause: err}
+}
+
+func invalidSAML(msg string) error { return query.NewError("InvalidIdentityToken", msg) }
+
+// samlProvider reads the SAML provider arn, nil when the account has none such.
+func (c *Core) samlProvider(ctx context.Context, arn string) (*account.SAMLProvider, error) {
+	var p account.SAMLProvider
+	err := c.st.View(ctx, func(tx *store.Tx) error {
+		var err error
+		p, err = tx.SAMLProvider(arn)
+		return err
+	})
+	if errors.Is(err, account.ErrNoSuchEntity) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading SAML provider %s: %w", arn, err)
+	}
+	return &p, nil
+}
+
+// samlResult is AssumeRoleWithSAML's result.
+type samlResult struct {
+	assumeRoleResult
+	subject, subjectType, issuer, audience, nameQualifier string
+}
+
+// MarshalQueryXML writes the result's elements.
+func (r *samlResult) MarshalQueryXML(w *query.XMLWriter) {
+	r.creds.marshal(w)
+	w.Start("AssumedRoleUser")
+	w.String("AssumedRoleId", r.assumedRoleID)
+	w.String("Arn", r.arn)
+	w.End("AssumedRoleUser")
+	if r.hasPacked {
+		w.Int("PackedPolicySize", int64(r.packed))
+	}
+	w.String("Subject", r.subject)
+	w.String("SubjectType", r.subjectType)
+	w.String("Issuer", r.issuer)
+	w.String("Audience", r.audience)
+	w.String("NameQualifier", r.nameQualifier)
+}
+
+// assumeRoleWithSAML is STS AssumeRoleWithSAML: the caller presents a SAML response
+// signed by an identity provider the account trusts (PrincipalArn, a SAML provider),
+// issued for AWS (audience, recipient) within its time limits and not redeemed
+// before; it must name the role with the provider in a Role attribute, and the
+// role's trust policy must allow sts:AssumeRoleWithSAML for Principal Federated =
+// the provider, with conditions on the saml:* keys.
+func (c *Core) assumeRoleWithSAML(ctx context.Context, call *Call) (any, error) {
+	p := call.Params
+	roleARN, provARN := p.String("RoleArn"), p.String("PrincipalArn")
+	prov, err := c.samlProvider(ctx, provARN)
+	if err != nil {
+		return nil, err
+	}
+	if prov == nil {
+		return nil, invalidSAML("Specified provider doesn't exist")
+	}
+	md, err := saml.ParseMetadata([]byte(prov.Metadata))
+	if err != nil {
+		return nil, fmt.Errorf("stored metadata of %s: %w", prov.ARN, err)
+	}
+	now := call.Now.UTC()
+	a, err := saml.Verify(p.String("SAMLAssertion"), md, now)
+	if err != nil {
+		return nil, samlError(err)
+	}
+	if err := checkSAMLUse(a, now); err != nil {
+		return nil, err
+	}
+	name, err := samlSessionName(a)
+	if err != nil {
+		return nil, err
+	}
+	if !samlNamesRole(a, roleARN, prov.ARN) {
+		call.record("sts:AssumeRoleWithSAML", policy.ImplicitlyDenied)
+		return nil, query.NewError(query.CodeAccessDenied, "Not authorized to perform sts:AssumeRoleWithSAML")
+	}
+
+	g := c.genCache()
+	target, err := c.targetRole(ctx, g, roleARN)
+	if err != nil {
+		return nil, err
+	}
+	deny := func() error {
+		call.record("sts:AssumeRoleWithSAML", policy.ImplicitlyDenied)
+		return query.NewError(query.CodeAccessDenied, "Not authorized to perform sts:AssumeRoleWithSAML")
+	}
+	if target == nil || target.trust == nil {
+		return nil, deny()
+	}
+	role := &target.role
+	keys := samlKeys(a, prov, c.st.AccountID())
+	set := policy.Set{Resource: []*policy.Policy{target.trust}}
+	req := policy.Request{Principal: policy.Principal{Type: policy.PrincipalFederated, ARN: prov.ARN, Account: c.st.AccountID()},
+		Action: "sts:AssumeRoleWithSAML", Resource: policy.Resource{ARN: role.ARN},
+		Context: policy.Context{CurrentTime: call.Now, SourceIP: call.SourceIP, SecureTransport: policy.BoolOf(call.SecureTransport), Keys: keys}}
+	var buf [4]policy.Match
+	if d := set.Decide(&req, buf[:0]); d.Result != policy.Allowed {
+		return nil, deny()
+	}
+
+	dur, err := samlDuration(p, a)
+	if err != nil {
+		return nil, err
+	}
+	if dur > roleMaxSession(role) {
+		return nil, query.NewError(query.CodeValidationError, "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+	}
+	var in sessionInput
+	if err := c.readSessionPolicies(ctx, p, &in); err != nil {
+		return nil, err
+	}
+	// Redeemed once: only an assertion that would have given credentials is spent.
+	if !c.samlSeen.redeem(a.Issuer, a.ID, a.NotOnOrAfter.Add(samlSkew), now) {
+		call.record("sts:AssumeRoleWithSAML", policy.ImplicitlyDenied)
+		return nil, invalidSAML("The SAML assertion has already been used (replay refused).")
+	}
+	call.record("sts:AssumeRoleWithSAML", policy.Allowed)
+	issued := now.Truncate(time.Second)
+	claims := &session.Claims{
+		Kind: session.KindAssumedRole, AccountID: c.st.AccountID(),
+		PrincipalARN: account.AssumedRoleARN(c.st.AccountID(), role.Name, name), IdentityARN: role.ARN,
+		UniqueID: role.ID + ":" + name, IssuedAt: issued, Expiry: issued.Add(dur),
+		SessionPolicy: in.policy, PolicyARNs: in.policyARNs, CallerARN: prov.ARN,
+	}
+	creds, err := c.mint(claims)
+	if err != nil {
+		return nil, err
+	}
+	c.st.RecordRoleUse(role.ID, call.Region, issued)
+	res := &samlResult{assumeRoleResult: assumeRoleResult{creds: creds, assumedRoleID: claims.UniqueID, arn: claims.PrincipalARN},
+		subject: a.Subject, subjectType: subjectType(a.SubjectFormat), issuer: a.Issuer, audience: a.Recipient,
+		nameQualifier: nameQualifier(a.Issuer, c.st.AccountID(), prov.Name)}
+	res.packed, res.hasPacked = in.packed()
+	return res, nil
+}
+
+// isSignIn reports whether u is AWS's sign-in endpoint for SAML (global or regional).
+func isSignIn(u string) bool {
+	if u == samlSignIn {
+		return true
+	}
+	host, ok := strings.CutPrefix(u, "https://")
+	if !ok {
+		return false
+	}
+	region, rest, ok := strings.Cut(host, ".")
+	return ok && rest == "signin.aws.amazon.com/saml" && region != "" && !strings.ContainsAny(region, "/:")
+}
+
+// checkSAMLUse checks that the assertion is meant for AWS, now.
+func checkSAMLUse(a *saml.Assertion, now time.Time) error {
+	audienceOK := false
+	for _, au := range a.Audiences {
+		if au == samlEntityID || isSignIn(au) {
+			audienceOK = true
+		}
+	}
+	if !audienceOK {
+		return invalidSAML("The SAML assertion's audience does not include AWS (urn:amazon:webservices or " + samlSignIn + ").")
+	}
+	if !isSignIn(a.Recipient) {
+		return invalidSAML("The SAML assertion's bearer SubjectConfirmationData must name the Recipient " + samlSignIn + ".")
+	}
+	switch {
+	case a.IssueInstant.After(now.Add(samlSkew)):
+		return invalidSAML("The SAML response was issued in the future.")
+	case now.After(a.IssueInstant.Add(samlRedeemLimit + samlSkew)):
+		return query.NewError("ExpiredTokenException", "Token must be redeemed within 5 minutes of issuance")
+	case !a.NotBefore.IsZero() && a.NotBefore.After(now.Add(samlSkew)):
+		return invalidSAML("The SAML assertion is not valid yet (NotBefore).")
+	case a.NotOnOrAfter.IsZero():
+		return invalidSAML("The SAML assertion has no NotOnOrAfter.")
+	case !now.Before(a.NotOnOrAfter.Add(samlSkew)):
+		return query.NewError("ExpiredTokenException", "The SAML assertion has expired (NotOnOrAfter).")
+	}
+	return nil
+}
+
+// samlSessionName is the RoleSessionName attribute.
+func samlSessionName(a *saml.Assertion) (string, error) {
+	vs := a.Attributes[samlSessionNameAttr]
+	if len(vs) == 0 {
+		return "", invalidSAML("RoleSessionName is required in AuthnResponse")
+	}
+	if len(vs) > 1 || !samlSessionNameRE.MatchString(vs[0]) {
+		return "", invalidSAML("RoleSessionName in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64}")
+	}
+	return vs[0], nil
+}
+
+// samlNamesRole reports whether a Role attribute value pairs roleARN with provARN,
+// in either order.
+func samlNamesRole(a *saml.Assertion, roleARN, provARN string) bool {
+	for _, v := range a.Attributes[samlRoleAttr] {
+		x, y, ok := strings.Cut(v, ",")
+		x, y = strings.TrimSpace(x), strings.TrimSpace(y)
+		if ok && ((x == roleARN && y == provARN) || (x == provARN && y == roleARN)) {
+			return true
+		}
+	}
+	return false
+}
+
+// samlDuration is DurationSeconds, else the SessionDuration attribute (900 to 43200),
+// else an hour.
+func samlDuration(p query.Params, a *saml.Assertion) (time.Duration, error) {
+	if n, ok := p.Int("DurationSeconds"); ok {
+		return time.Duration(n) * time.Second, nil
+	}
+	vs := a.Attributes[samlSessionDurationAttr]
+	if len(vs) == 0 {
+		return time.Hour, nil
+	}
+	n, err := strconv.Atoi(vs[0])
+	if err != nil || n < 900 || n > 43200 {
+		return 0, invalidSAML("SessionDuration in AuthnResponse must be a number of seconds from 900 to 43200")
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+// subjectType is SubjectType: "persistent" or "transient" for those NameID formats,
+// the format URI otherwise.
+func subjectType(format string) string {
+	switch format {
+	case nameIDFormatPrefix + "persistent":
+		return "persistent"
+	case nameIDFormatPrefix + "transient":
+		return "transient"
+	}
+	return format
+}
+
+// nameQualifier is saml:namequalifier, as AWS computes it: Base64(SHA1(issuer +
+// account id + "/" + the provider's name)).
+func nameQualifier(issuer, accountID, providerName string) string {
+	sum := sha1.Sum([]byte(issuer + accountID + "/" + providerName))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// samlKeys are the condition keys of a SAML federation request: saml:aud (the
+// recipient), saml:iss, saml:sub, saml:sub_type, saml:namequalifier, saml:doc
+// (ACCOUNT/PROVIDER-NAME), and aws:FederatedProvider.
+func samlKeys(a *saml.Assertion, prov *account.SAMLProvider, accountID string) []policy.ContextKey {
+	return []policy.ContextKey{
+		{Name: "saml:aud", Values: []string{a.Recipient}},
+		{Name: "saml:iss", Values: []string{a.Issuer}},
+		{Name: "saml:sub", Values: []string{a.Subject}},
+		{Name: "saml:sub_type", Values: []string{subjectType(a.SubjectFormat)}},
+		{Name: "saml:namequalifier", Values: []string{nameQualifier(a.Issuer, accountID, prov.Name)}},
+		{Name: "saml:doc", Values: []string{accountID + "/" + prov.Name}},
+		{Name: "aws:FederatedProvider", Values: []string{prov.ARN}},
+	}
+}
