@@ -108,29 +108,6 @@ func (c *Core) samlProvider(ctx context.Context, arn string) (*account.SAMLProvi
 	return &p, nil
 }
 
-// samlResult is AssumeRoleWithSAML's result.
-type samlResult struct {
-	assumeRoleResult
-	subject, subjectType, issuer, audience, nameQualifier string
-}
-
-// MarshalQueryXML writes the result's elements.
-func (r *samlResult) MarshalQueryXML(w *query.XMLWriter) {
-	r.creds.marshal(w)
-	w.Start("AssumedRoleUser")
-	w.String("AssumedRoleId", r.assumedRoleID)
-	w.String("Arn", r.arn)
-	w.End("AssumedRoleUser")
-	if r.hasPacked {
-		w.Int("PackedPolicySize", int64(r.packed))
-	}
-	w.String("Subject", r.subject)
-	w.String("SubjectType", r.subjectType)
-	w.String("Issuer", r.issuer)
-	w.String("Audience", r.audience)
-	w.String("NameQualifier", r.nameQualifier)
-}
-
 // assumeRoleWithSAML is STS AssumeRoleWithSAML: the caller presents a SAML response
 // signed by an identity provider the account trusts (PrincipalArn, a SAML provider),
 // issued for AWS (audience, recipient) within its time limits and not redeemed
@@ -220,9 +197,9 @@ func (c *Core) assumeRoleWithSAML(ctx context.Context, call *Call) (any, error) 
 		return nil, err
 	}
 	c.st.RecordRoleUse(role.ID, call.Region, issued)
-	res := &samlResult{assumeRoleResult: assumeRoleResult{creds: creds, assumedRoleID: claims.UniqueID, arn: claims.PrincipalARN},
-		subject: a.Subject, subjectType: subjectType(a.SubjectFormat), issuer: a.Issuer, audience: a.Recipient,
-		nameQualifier: nameQualifier(a.Issuer, c.st.AccountID(), prov.Name)}
+	res := &assumeRoleResult{creds: creds, assumedRoleID: claims.UniqueID, arn: claims.PrincipalARN,
+		saml: &samlIdentityResult{subject: a.Subject, subjectType: subjectType(a.SubjectFormat), issuer: a.Issuer,
+			audience: a.Recipient, nameQualifier: nameQualifier(a.Issuer, c.st.AccountID(), prov.Name)}}
 	res.packed, res.hasPacked = in.packed()
 	return res, nil
 }

@@ -165,7 +165,7 @@ func TestAssumeRoleWithSAMLXmlsec1(t *testing.T) {
 
 func samltestDecode(t *testing.T, b64 string) string {
 	t.Helper()
-	return string(mustStdB64(t, b64))
+	return string(mustB64(t, base64.StdEncoding, b64))
 }
 
 // wrap is a signature wrapping attack: the signed Assertion moved into the
@@ -181,13 +181,4 @@ func wrap(t *testing.T, signed string) string {
 	orig := signed[start:end]
 	evil := strings.Replace(strings.Replace(orig, "alice@example.com", "root@example.com", 1), `ID="_a`, `ID="_evil`, 1)
 	return signed[:start] + "<samlp:Extensions>" + orig + "</samlp:Extensions>" + evil + signed[end:]
-}
-
-func mustStdB64(t *testing.T, s string) []byte {
-	t.Helper()
-	b, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

@@ -93,8 +93,8 @@ func TestGetWebIdentityToken(t *testing.T) {
 			t.Errorf("%s: sub %q", alg, tok.Subject)
 		}
 		header, _, _ := strings.Cut(*out.WebIdentityToken, ".")
-		if !strings.Contains(string(mustB64(t, header)), `"alg":"`+alg+`"`) {
-			t.Errorf("%s: header %s", alg, mustB64(t, header))
+		if !strings.Contains(string(mustB64(t, base64.RawURLEncoding, header)), `"alg":"`+alg+`"`) {
+			t.Errorf("%s: header %s", alg, mustB64(t, base64.RawURLEncoding, header))
 		}
 		ns, _ := tok.Claims["https://sts.amazonaws.com/"].(map[string]any)
 		want := `{"aws_account":"123456789012","principal_tags":{"team":"blue"},"request_tags":{"job":"42"},"source_region":"us-east-1"}`
@@ -287,9 +287,9 @@ func encodedMessage(t *testing.T, err error) string {
 	return enc
 }
 
-func mustB64(t *testing.T, s string) []byte {
+func mustB64(t *testing.T, enc *base64.Encoding, s string) []byte {
 	t.Helper()
-	b, err := base64.RawURLEncoding.DecodeString(s)
+	b, err := enc.DecodeString(s)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,8 +50,8 @@ func TestCLISAMLFederation(t *testing.T) {
 
 	assertion := samltest.Encode(samltest.SignXmlsec1(t, idp.For(role.Role.Arn, prov.SAMLProviderArn, time.Now()), idp.Keys[0]))
 	var out struct {
-		AssumedRoleUser struct{ Arn string }
-		Credentials     struct{ AccessKeyId string }
+		AssumedRoleUser                                       struct{ Arn string }
+		Credentials                                           struct{ AccessKeyId string }
 		Subject, SubjectType, Issuer, Audience, NameQualifier string
 	}
 	args := []string{"sts", "assume-role-with-saml", "--role-arn", role.Role.Arn, "--principal-arn", prov.SAMLProviderArn, "--saml-assertion", assertion}
