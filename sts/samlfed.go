@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +26,9 @@ const (
 	samlRoleAttr            = "https://aws.amazon.com/SAML/Attributes/Role"
 	samlSessionNameAttr     = "https://aws.amazon.com/SAML/Attributes/RoleSessionName"
 	samlSessionDurationAttr = "https://aws.amazon.com/SAML/Attributes/SessionDuration"
+	samlPrincipalTagPrefix  = "https://aws.amazon.com/SAML/Attributes/PrincipalTag:"
+	samlTransitiveAttr      = "https://aws.amazon.com/SAML/Attributes/TransitiveTagKeys"
+	samlSourceIdentityAttr  = "https://aws.amazon.com/SAML/Attributes/SourceIdentity"
 	samlSignIn              = "https://signin.aws.amazon.com/saml"
 	samlEntityID            = "urn:amazon:webservices"
 	nameIDFormatPrefix      = "urn:oasis:names:tc:SAML:2.0:nameid-format:"
@@ -38,7 +42,8 @@ const (
 	maxSAMLSeen     = 1 << 16
 )
 
-var samlSessionNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+// samlNameRE is what RoleSessionName and SourceIdentity attributes must match.
+var samlNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 
 // samlReplay remembers the assertions redeemed until they expire, so that each is
 // redeemed once (in this process: a restart forgets them, as it forgets nothing else
@@ -158,14 +163,31 @@ func (c *Core) assumeRoleWithSAML(ctx context.Context, call *Call) (any, error) 
 		return nil, deny()
 	}
 	role := &target.role
+	var in sessionInput
+	sourceIdentity, err := samlSessionTags(a, &in)
+	if err != nil {
+		return nil, err
+	}
 	keys := samlKeys(a, prov, c.st.AccountID())
+	actions := []string{"sts:AssumeRoleWithSAML"}
+	if len(in.tags) > 0 {
+		actions = append(actions, "sts:TagSession")
+		keys = append(keys, policy.ContextKey{Name: "sts:TransitiveTagKeys", Values: in.transitive})
+	}
+	if sourceIdentity != "" {
+		actions = append(actions, "sts:SetSourceIdentity")
+		keys = append(keys, policy.ContextKey{Name: "sts:SourceIdentity", Values: []string{sourceIdentity}})
+	}
 	set := policy.Set{Resource: []*policy.Policy{target.trust}}
-	req := policy.Request{Principal: policy.Principal{Type: policy.PrincipalFederated, ARN: prov.ARN, Account: c.st.AccountID()},
-		Action: "sts:AssumeRoleWithSAML", Resource: policy.Resource{ARN: role.ARN},
-		Context: policy.Context{CurrentTime: call.Now, SourceIP: call.SourceIP, SecureTransport: policy.BoolOf(call.SecureTransport), Keys: keys}}
-	var buf [4]policy.Match
-	if d := set.Decide(&req, buf[:0]); d.Result != policy.Allowed {
-		return nil, deny()
+	for _, action := range actions {
+		req := policy.Request{Principal: policy.Principal{Type: policy.PrincipalFederated, ARN: prov.ARN, Account: c.st.AccountID()},
+			Action: action, Resource: policy.Resource{ARN: role.ARN},
+			Context: policy.Context{CurrentTime: call.Now, SourceIP: call.SourceIP, SecureTransport: policy.BoolOf(call.SecureTransport),
+				Keys: keys, RequestTags: policyTags(in.tags)}}
+		var buf [4]policy.Match
+		if d := set.Decide(&req, buf[:0]); d.Result != policy.Allowed {
+			return nil, deny()
+		}
 	}
 
 	dur, err := samlDuration(p, a)
@@ -175,7 +197,6 @@ func (c *Core) assumeRoleWithSAML(ctx context.Context, call *Call) (any, error) 
 	if dur > roleMaxSession(role) {
 		return nil, query.NewError(query.CodeValidationError, "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 	}
-	var in sessionInput
 	if err := c.readSessionPolicies(ctx, p, &in); err != nil {
 		return nil, err
 	}
@@ -190,14 +211,15 @@ func (c *Core) assumeRoleWithSAML(ctx context.Context, call *Call) (any, error) 
 		Kind: session.KindAssumedRole, AccountID: c.st.AccountID(),
 		PrincipalARN: account.AssumedRoleARN(c.st.AccountID(), role.Name, name), IdentityARN: role.ARN,
 		UniqueID: role.ID + ":" + name, IssuedAt: issued, Expiry: issued.Add(dur),
-		SessionPolicy: in.policy, PolicyARNs: in.policyARNs, CallerARN: prov.ARN,
+		SessionPolicy: in.policy, PolicyARNs: in.policyARNs, Tags: in.tags, TransitiveTagKeys: in.transitive,
+		SourceIdentity: sourceIdentity, CallerARN: prov.ARN,
 	}
 	creds, err := c.mint(claims)
 	if err != nil {
 		return nil, err
 	}
 	c.st.RecordRoleUse(role.ID, call.Region, issued)
-	res := &assumeRoleResult{creds: creds, assumedRoleID: claims.UniqueID, arn: claims.PrincipalARN,
+	res := &assumeRoleResult{creds: creds, assumedRoleID: claims.UniqueID, arn: claims.PrincipalARN, sourceIdentity: sourceIdentity,
 		saml: &samlIdentityResult{subject: a.Subject, subjectType: subjectType(a.SubjectFormat), issuer: a.Issuer,
 			audience: a.Recipient, nameQualifier: nameQualifier(a.Issuer, c.st.AccountID(), prov.Name)}}
 	res.packed, res.hasPacked = in.packed()
@@ -252,7 +274,7 @@ func samlSessionName(a *saml.Assertion) (string, error) {
 	if len(vs) == 0 {
 		return "", invalidSAML("RoleSessionName is required in AuthnResponse")
 	}
-	if len(vs) > 1 || !samlSessionNameRE.MatchString(vs[0]) {
+	if len(vs) > 1 || !samlNameRE.MatchString(vs[0]) {
 		return "", invalidSAML("RoleSessionName in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64}")
 	}
 	return vs[0], nil
@@ -269,6 +291,34 @@ func samlNamesRole(a *saml.Assertion, roleARN, provARN string) bool {
 		}
 	}
 	return false
+}
+
+// samlSessionTags reads the session tags (PrincipalTag:KEY attributes, one value
+// each), the TransitiveTagKeys attribute, and the SourceIdentity attribute, checked as
+// AssumeRole's parameters are.
+func samlSessionTags(a *saml.Assertion, in *sessionInput) (sourceIdentity string, err error) {
+	for name, vs := range a.Attributes {
+		key, ok := strings.CutPrefix(name, samlPrincipalTagPrefix)
+		if !ok {
+			continue
+		}
+		if key == "" || len(vs) != 1 {
+			return "", invalidSAML("Each PrincipalTag attribute in AuthnResponse must name a tag key and have one value")
+		}
+		in.tags = append(in.tags, session.Tag{Key: key, Value: vs[0]})
+	}
+	slices.SortFunc(in.tags, func(x, y session.Tag) int { return strings.Compare(x.Key, y.Key) })
+	in.transitive = a.Attributes[samlTransitiveAttr]
+	if err := checkSessionTags(nil, in); err != nil {
+		return "", err
+	}
+	if vs := a.Attributes[samlSourceIdentityAttr]; len(vs) > 0 {
+		if len(vs) > 1 || !samlNameRE.MatchString(vs[0]) || strings.HasPrefix(strings.ToLower(vs[0]), "aws:") {
+			return "", invalidSAML("SourceIdentity in AuthnResponse must match [\\w+=,.@-]{2,64} and not start with aws:")
+		}
+		sourceIdentity = vs[0]
+	}
+	return sourceIdentity, nil
 }
 
 // samlDuration is DurationSeconds, else the SessionDuration attribute (900 to 43200),

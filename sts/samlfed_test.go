@@ -139,6 +139,46 @@ func TestAssumeRoleWithSAML(t *testing.T) {
 	assertAPIErrorContains(t, err, "InvalidIdentityToken", "Specified provider doesn't exist")
 }
 
+// TestAssumeRoleWithSAMLSessionTags: PrincipalTag attributes become session tags and
+// SourceIdentity the session's, when the trust policy allows sts:TagSession and
+// sts:SetSourceIdentity.
+func TestAssumeRoleWithSAMLSessionTags(t *testing.T) {
+	s := newSAMLFixture(t)
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + s.provARN + `"},
+ "Action":["sts:AssumeRoleWithSAML","sts:TagSession","sts:SetSourceIdentity"],"Condition":{"StringEquals":{"aws:RequestTag/team":"blue"}}}]}`
+	tagged := s.role("tagged", trust, time.Hour, map[string]string{"mint": minterPolicy})
+	resp := func(role, id, team string) string {
+		r := s.idp.For(role, s.provARN, s.clock.Now())
+		r.AssertionID += id
+		r.Attributes["https://aws.amazon.com/SAML/Attributes/PrincipalTag:team"] = []string{team}
+		r.Attributes["https://aws.amazon.com/SAML/Attributes/SourceIdentity"] = []string{"alice-src"}
+		return samltest.Encode(samltest.SignGo(t, r.XML(false), s.idp.Keys[1], samltest.SignAssertion))
+	}
+	out, err := s.client(aws.Credentials{}).AssumeRoleWithSAML(s.ctx, &awssts.AssumeRoleWithSAMLInput{
+		RoleArn: aws.String(tagged.ARN), PrincipalArn: aws.String(s.provARN), SAMLAssertion: aws.String(resp(tagged.ARN, "t1", "blue"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.SourceIdentity == nil || *out.SourceIdentity != "alice-src" || out.PackedPolicySize == nil {
+		t.Errorf("SourceIdentity %v, PackedPolicySize %v", out.SourceIdentity, out.PackedPolicySize)
+	}
+	tok, err := s.client(sessionCreds(out.Credentials)).GetWebIdentityToken(s.ctx, &awssts.GetWebIdentityTokenInput{
+		Audience: []string{"https://api.example.com"}, SigningAlgorithm: aws.String("RS256")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := s.verifyWebToken(*tok.WebIdentityToken, "https://api.example.com").Claims["https://sts.amazonaws.com/"].(map[string]any)
+	if tags, _ := claims["principal_tags"].(map[string]any); tags["team"] != "blue" {
+		t.Errorf("the session's principal tags: %v", claims)
+	}
+	// The trust policy decides on the tags; without sts:TagSession tags are refused.
+	_, err = s.client(aws.Credentials{}).AssumeRoleWithSAML(s.ctx, &awssts.AssumeRoleWithSAMLInput{
+		RoleArn: aws.String(tagged.ARN), PrincipalArn: aws.String(s.provARN), SAMLAssertion: aws.String(resp(tagged.ARN, "t2", "red"))})
+	assertAPIErrorContains(t, err, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML")
+	_, err = s.assume(resp(s.roleARN, "t3", "blue"))
+	assertAPIErrorContains(t, err, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML")
+}
+
 // TestAssumeRoleWithSAMLXmlsec1: an assertion signed by xmlsec1 (libxmlsec1, as C
 // identity providers sign) is accepted, and refused once changed.
 func TestAssumeRoleWithSAMLXmlsec1(t *testing.T) {
