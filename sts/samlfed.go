@@ -134,6 +134,9 @@ func (c *Core) assumeRoleWithSAML(ctx context.Context, call *Call) (any, error) 
 		return nil, fmt.Errorf("stored metadata of %s: %w", prov.ARN, err)
 	}
 	now := call.Now.UTC()
+	if !prov.ValidUntil.IsZero() && now.After(prov.ValidUntil) {
+		return nil, invalidSAML("The SAML provider's metadata is no longer valid (ValidUntil has passed): update it with UpdateSAMLProvider.")
+	}
 	a, err := saml.Verify(p.String("SAMLAssertion"), md, now)
 	if err != nil {
 		return nil, samlError(err)
@@ -194,6 +197,12 @@ func (c *Core) assumeRoleWithSAML(ctx context.Context, call *Call) (any, error) 
 	if err != nil {
 		return nil, err
 	}
+	// The session ends at the AuthnStatement's SessionNotOnOrAfter if that is sooner.
+	if end := a.SessionNotOnOrAfter; !end.IsZero() && end.Sub(now.Truncate(time.Second)) < dur {
+		if dur = end.Sub(now.Truncate(time.Second)).Truncate(time.Second); dur < 15*time.Minute {
+			return nil, query.NewError("ExpiredTokenException", "The SAML session (SessionNotOnOrAfter) ends in less than 15 minutes.")
+		}
+	}
 	if dur > roleMaxSession(role) {
 		return nil, query.NewError(query.CodeValidationError, "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 	}
@@ -249,6 +258,9 @@ func checkSAMLUse(a *saml.Assertion, now time.Time) error {
 	}
 	if !audienceOK {
 		return invalidSAML("The SAML assertion's audience does not include AWS (urn:amazon:webservices or " + samlSignIn + ").")
+	}
+	if a.Destination != "" && !isSignIn(a.Destination) {
+		return invalidSAML("The SAML response's Destination must be " + samlSignIn + ".")
 	}
 	if !isSignIn(a.Recipient) {
 		return invalidSAML("The SAML assertion's bearer SubjectConfirmationData must name the Recipient " + samlSignIn + ".")

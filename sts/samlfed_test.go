@@ -70,6 +70,10 @@ func TestAssumeRoleWithSAML(t *testing.T) {
 			r.AssertionID += "rev"
 			r.Attributes["https://aws.amazon.com/SAML/Attributes/Role"] = []string{s.provARN + "," + s.roleARN}
 		}), cur), time.Hour},
+		"session ends at SessionNotOnOrAfter": {goSigned(with(func(r *samltest.Response) {
+			r.AssertionID += "end"
+			r.SessionNotOnOrAfter = now.Truncate(time.Second).Add(30 * time.Minute)
+		}), cur), 30 * time.Minute},
 		"sign-in URL as audience, SessionDuration": {goSigned(with(func(r *samltest.Response) {
 			r.AssertionID += "aud"
 			r.Audience = "https://signin.aws.amazon.com/saml"
@@ -137,6 +141,17 @@ func TestAssumeRoleWithSAML(t *testing.T) {
 	_, err := s.client(aws.Credentials{}).AssumeRoleWithSAML(s.ctx, &awssts.AssumeRoleWithSAMLInput{RoleArn: aws.String(s.roleARN),
 		PrincipalArn: aws.String("arn:aws:iam::123456789012:saml-provider/nope"), SAMLAssertion: aws.String(goSigned(base(), cur))})
 	assertAPIErrorContains(t, err, "InvalidIdentityToken", "Specified provider doesn't exist")
+
+	// A provider whose metadata's validUntil has passed takes no more assertions.
+	var stale account.SAMLProvider
+	s.update(func(tx *store.Tx) error {
+		var err error
+		stale, err = tx.CreateSAMLProvider(account.SAMLProvider{Name: "stale", Metadata: s.idp.Metadata(), UUID: "STALESTALESTALESTALESTALE1", ValidUntil: now.Add(-time.Hour)})
+		return err
+	})
+	_, err = s.client(aws.Credentials{}).AssumeRoleWithSAML(s.ctx, &awssts.AssumeRoleWithSAMLInput{RoleArn: aws.String(s.roleARN),
+		PrincipalArn: aws.String(stale.ARN), SAMLAssertion: aws.String(goSigned(s.idp.For(s.roleARN, stale.ARN, now), cur))})
+	assertAPIErrorContains(t, err, "InvalidIdentityToken", "ValidUntil has passed")
 }
 
 // TestAssumeRoleWithSAMLSessionTags: PrincipalTag attributes become session tags and

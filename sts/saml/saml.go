@@ -204,6 +204,10 @@ type Assertion struct {
 	// NotBefore and NotOnOrAfter bound the assertion's use (Conditions and the
 	// bearer confirmation, whichever is narrower).
 	NotBefore, NotOnOrAfter time.Time
+	// SessionNotOnOrAfter is the AuthnStatement's end of the session (zero when none).
+	SessionNotOnOrAfter time.Time
+	// Destination is the Response's Destination ("" when it has none).
+	Destination string
 	// Attributes are the AttributeStatement's values by attribute Name.
 	Attributes map[string][]string
 }
@@ -231,6 +235,9 @@ type assertionXML struct {
 		NotOnOrAfter string   `xml:"NotOnOrAfter,attr"`
 		Audiences    []string `xml:"urn:oasis:names:tc:SAML:2.0:assertion AudienceRestriction>Audience"`
 	} `xml:"urn:oasis:names:tc:SAML:2.0:assertion Conditions"`
+	Authn []struct {
+		SessionNotOnOrAfter string `xml:"SessionNotOnOrAfter,attr"`
+	} `xml:"urn:oasis:names:tc:SAML:2.0:assertion AuthnStatement"`
 	Attributes []struct {
 		Name   string   `xml:"Name,attr"`
 		Values []string `xml:"urn:oasis:names:tc:SAML:2.0:assertion AttributeValue"`
@@ -278,7 +285,12 @@ func Verify(encoded string, md *Metadata, now time.Time) (*Assertion, error) {
 	if err := decodeElement(assertion, &ax); err != nil {
 		return nil, invalid("Unable to parse the SAML assertion", err)
 	}
-	return build(&ax, resp.SelectAttrValue("IssueInstant", ""), md)
+	a, err := build(&ax, resp.SelectAttrValue("IssueInstant", ""), md)
+	if err != nil {
+		return nil, err
+	}
+	a.Destination = strings.TrimSpace(resp.SelectAttrValue("Destination", ""))
+	return a, nil
 }
 
 // verified returns the Assertion as the signature vouches for it: the Assertion of a
@@ -397,6 +409,15 @@ func build(ax *assertionXML, responseIssued string, md *Metadata) (*Assertion, e
 			a.NotOnOrAfter = t
 		}
 		break
+	}
+	for _, st := range ax.Authn {
+		t, err := parseTime(st.SessionNotOnOrAfter, false)
+		if err != nil {
+			return nil, invalid("The AuthnStatement's SessionNotOnOrAfter is not a date.", err)
+		}
+		if !t.IsZero() && (a.SessionNotOnOrAfter.IsZero() || t.Before(a.SessionNotOnOrAfter)) {
+			a.SessionNotOnOrAfter = t
+		}
 	}
 	for _, at := range ax.Attributes {
 		a.Attributes[at.Name] = append(a.Attributes[at.Name], trimAll(at.Values)...)

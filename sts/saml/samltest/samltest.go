@@ -87,9 +87,12 @@ type Response struct {
 	IssueInstant            time.Time
 	NotBefore, NotOnOrAfter time.Time
 	Audience, Recipient     string
+	Destination             string // the Response's; "" leaves it out
 	NameID, NameIDFormat    string
 	// Attributes by name; AWS's Role and RoleSessionName among them.
 	Attributes map[string][]string
+	// SessionNotOnOrAfter ends the AuthnStatement's session (zero: no such attribute).
+	SessionNotOnOrAfter time.Time
 	// InheritNS leaves the saml prefix to the Response: the Assertion does not
 	// declare it again.
 	InheritNS bool
@@ -102,7 +105,7 @@ func (p *IdP) For(roleARN, providerARN string, now time.Time) Response {
 	return Response{
 		ID: "_r" + id, AssertionID: "_a" + id, Issuer: p.EntityID, IssueInstant: now,
 		NotBefore: now.Add(-time.Minute), NotOnOrAfter: now.Add(5 * time.Minute),
-		Audience: "urn:amazon:webservices", Recipient: "https://signin.aws.amazon.com/saml",
+		Audience: "urn:amazon:webservices", Recipient: "https://signin.aws.amazon.com/saml", Destination: "https://signin.aws.amazon.com/saml",
 		NameID: "alice@example.com", NameIDFormat: "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
 		Attributes: map[string][]string{
 			"https://aws.amazon.com/SAML/Attributes/Role":            {roleARN + "," + providerARN},
@@ -135,6 +138,14 @@ func (r Response) XML(template bool) string {
 			`<ds:DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><ds:DigestValue/></ds:Reference>` +
 			`</ds:SignedInfo><ds:SignatureValue/><ds:KeyInfo><ds:X509Data><ds:X509Certificate/></ds:X509Data></ds:KeyInfo></ds:Signature>`
 	}
+	destination := ""
+	if r.Destination != "" {
+		destination = ` Destination="` + r.Destination + `"`
+	}
+	sessionEnd := ""
+	if !r.SessionNotOnOrAfter.IsZero() {
+		sessionEnd = ` SessionNotOnOrAfter="` + ts(r.SessionNotOnOrAfter) + `"`
+	}
 	assertionNS := ` xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"`
 	if r.InheritNS {
 		assertionNS = ""
@@ -148,7 +159,7 @@ func (r Response) XML(template bool) string {
 	}
 	cond += `><saml:AudienceRestriction><saml:Audience>` + r.Audience + `</saml:Audience></saml:AudienceRestriction></saml:Conditions>`
 	return `<samlp:Response xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"` +
-		` ID="` + r.ID + `" Version="2.0" IssueInstant="` + ts(r.IssueInstant) + `" Destination="` + r.Recipient + `">` +
+		` ID="` + r.ID + `" Version="2.0" IssueInstant="` + ts(r.IssueInstant) + `"` + destination + `>` +
 		`<saml:Issuer>` + r.Issuer + `</saml:Issuer>` +
 		`<samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status>` +
 		`<saml:Assertion` + assertionNS + ` ID="` + r.AssertionID + `" Version="2.0" IssueInstant="` + ts(r.IssueInstant) + `">` +
@@ -157,7 +168,7 @@ func (r Response) XML(template bool) string {
 		`<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">` +
 		`<saml:SubjectConfirmationData NotOnOrAfter="` + ts(r.NotOnOrAfter) + `" Recipient="` + r.Recipient + `"/>` +
 		`</saml:SubjectConfirmation></saml:Subject>` + cond +
-		`<saml:AuthnStatement AuthnInstant="` + ts(r.IssueInstant) + `"><saml:AuthnContext><saml:AuthnContextClassRef>` +
+		`<saml:AuthnStatement AuthnInstant="` + ts(r.IssueInstant) + `"` + sessionEnd + `><saml:AuthnContext><saml:AuthnContextClassRef>` +
 		`urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport</saml:AuthnContextClassRef></saml:AuthnContext></saml:AuthnStatement>` +
 		`<saml:AttributeStatement>` + attrs.String() + `</saml:AttributeStatement>` +
 		`</saml:Assertion></samlp:Response>`
