@@ -158,3 +158,29 @@ func callBare(t *testing.T, f *fixture, service, version, op string) string {
 	}
 	return doc.Code
 }
+
+// TestNoHandlerAnswersInvalidAction: a bare call (TestModelWalk) stops at parameter
+// validation, before the handler runs, so a handler that answers InvalidAction (a stub
+// calling itself "not supported") would pass the walk. Only the core's dispatch, for an
+// action it does not know, may answer InvalidAction.
+func TestNoHandlerAnswersInvalidAction(t *testing.T) {
+	allowed := map[string]bool{"core.go": true}
+	for _, dir := range []string{"..", "."} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range files {
+			if strings.HasSuffix(name, "_test.go") || (dir == ".." && allowed[filepath.Base(name)]) {
+				continue
+			}
+			src, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(src), "CodeInvalidAction") || strings.Contains(string(src), `"InvalidAction"`) {
+				t.Errorf("%s answers InvalidAction: serve the action, or leave it unregistered and list it in %s", name, notServedFile)
+			}
+		}
+	}
+}
