@@ -94,8 +94,6 @@ type Core struct {
 	webKeys webTokenKeys
 	authz   authzSealer
 
-	samlSeen samlReplay
-
 	handler http.Handler
 }
 

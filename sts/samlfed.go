@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/credbroker/credbroker/signer/session"
@@ -39,45 +38,10 @@ const (
 const (
 	samlSkew        = time.Minute
 	samlRedeemLimit = 5 * time.Minute
-	maxSAMLSeen     = 1 << 16
 )
 
 // samlNameRE is what RoleSessionName and SourceIdentity attributes must match.
 var samlNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
-
-// samlReplay remembers the assertions redeemed until they expire, so that each is
-// redeemed once (in this process: a restart forgets them, as it forgets nothing else
-// the assertion's own NotOnOrAfter does not bound).
-type samlReplay struct {
-	mu   sync.Mutex
-	seen map[string]time.Time // issuer + "\x00" + ID → until
-}
-
-// redeem records the assertion, false when it was redeemed before (or the table is
-// full of unexpired assertions).
-func (r *samlReplay) redeem(issuer, id string, until, now time.Time) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.seen == nil {
-		r.seen = map[string]time.Time{}
-	}
-	key := issuer + "\x00" + id
-	if exp, ok := r.seen[key]; ok && now.Before(exp) {
-		return false
-	}
-	if len(r.seen) >= maxSAMLSeen {
-		for k, exp := range r.seen {
-			if !now.Before(exp) {
-				delete(r.seen, k)
-			}
-		}
-		if len(r.seen) >= maxSAMLSeen {
-			return false
-		}
-	}
-	r.seen[key] = until
-	return true
-}
 
 // samlError maps a refused response to STS's error.
 func samlError(err error) error {
@@ -209,8 +173,17 @@ func (c *Core) assumeRoleWithSAML(ctx context.Context, call *Call) (any, error) 
 	if err := c.readSessionPolicies(ctx, p, &in); err != nil {
 		return nil, err
 	}
-	// Redeemed once: only an assertion that would have given credentials is spent.
-	if !c.samlSeen.redeem(a.Issuer, a.ID, a.NotOnOrAfter.Add(samlSkew), now) {
+	// Redeemed once, even across restarts: only an assertion that would have given
+	// credentials is spent.
+	var fresh bool
+	if err := c.st.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		fresh, err = tx.RedeemSAMLAssertion(a.Issuer+"\x00"+a.ID, a.NotOnOrAfter.Add(samlSkew), now)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("recording SAML assertion %s: %w", a.ID, err)
+	}
+	if !fresh {
 		call.record("sts:AssumeRoleWithSAML", policy.ImplicitlyDenied)
 		return nil, invalidSAML("The SAML assertion has already been used (replay refused).")
 	}

@@ -2,6 +2,7 @@ package sts_test
 
 import (
 	"encoding/base64"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/saml/samltest"
 	"github.com/credbroker/credbroker/sts/store"
@@ -138,7 +140,18 @@ func TestAssumeRoleWithSAML(t *testing.T) {
 			assertAPIErrorContains(t, err, c.code, c.msg)
 		})
 	}
-	_, err := s.client(aws.Credentials{}).AssumeRoleWithSAML(s.ctx, &awssts.AssumeRoleWithSAMLInput{RoleArn: aws.String(s.roleARN),
+	// A restarted core (a new one over the same store) refuses the replay too.
+	restarted, err := sts.New(s.ctx, s.store, func(o *sts.Options) { o.Now = s.clock.Now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer restarted.Close()
+	srv := httptest.NewServer(restarted.Handler())
+	defer srv.Close()
+	_, err = awssts.New(awssts.Options{BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", RetryMaxAttempts: 1}).AssumeRoleWithSAML(s.ctx,
+		&awssts.AssumeRoleWithSAMLInput{RoleArn: aws.String(s.roleARN), PrincipalArn: aws.String(s.provARN), SAMLAssertion: aws.String(signed)})
+	assertAPIErrorContains(t, err, "InvalidIdentityToken", "already been used")
+	_, err = s.client(aws.Credentials{}).AssumeRoleWithSAML(s.ctx, &awssts.AssumeRoleWithSAMLInput{RoleArn: aws.String(s.roleARN),
 		PrincipalArn: aws.String("arn:aws:iam::123456789012:saml-provider/nope"), SAMLAssertion: aws.String(goSigned(base(), cur))})
 	assertAPIErrorContains(t, err, "InvalidIdentityToken", "Specified provider doesn't exist")
 

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"encoding/json"
 	"slices"
+	"time"
 
 	"github.com/credbroker/credbroker/sts/account"
 )
@@ -91,4 +93,42 @@ func (tx *Tx) DeleteSAMLProvider(arn string) error {
 		return err
 	}
 	return tx.del(bSAML, []byte(arn))
+}
+
+// bSAMLRedeemed holds the SAML assertions redeemed, by key, until they expire.
+const bSAMLRedeemed = "saml-redeemed"
+
+// maxRedeemedPrune bounds how many expired records one redemption deletes.
+const maxRedeemedPrune = 64
+
+// RedeemSAMLAssertion records that the assertion key (issuer and ID) was redeemed,
+// to be refused until until; it reports false when the key was redeemed before and
+// has not expired at now. The record outlives a restart, and does not move the
+// store's generation. A few expired records are deleted on the way.
+func (tx *Tx) RedeemSAMLAssertion(key string, until, now time.Time) (bool, error) {
+	if err := tx.checkWritable(); err != nil {
+		return false, err
+	}
+	var prev time.Time
+	if ok, err := tx.get(bSAMLRedeemed, []byte(key), &prev); err != nil {
+		return false, err
+	} else if ok && now.Before(prev) {
+		return false, nil
+	}
+	var expired [][]byte
+	if err := tx.kv.Scan(bSAMLRedeemed, nil, nil, func(k, v []byte) bool {
+		var t time.Time
+		if json.Unmarshal(v, &t) == nil && !now.Before(t) {
+			expired = append(expired, slices.Clone(k))
+		}
+		return len(expired) < maxRedeemedPrune
+	}); err != nil {
+		return false, err
+	}
+	for _, k := range expired {
+		if err := tx.kv.Delete(bSAMLRedeemed, k); err != nil {
+			return false, err
+		}
+	}
+	return true, tx.putQuiet(bSAMLRedeemed, []byte(key), until.UTC())
 }
