@@ -29,6 +29,10 @@ func TestSAMLProviders(t *testing.T) {
 		got.ValidUntil.Before(time.Now().AddDate(99, 0, 0)) || len(got.Tags) != 1 {
 		t.Errorf("get: uuid %v created %v valid until %v tags %v", got.SAMLProviderUUID, got.CreateDate, got.ValidUntil, got.Tags)
 	}
+	sum := must[*iam.GetAccountSummaryOutput](t)(c.GetAccountSummary(f.ctx, &iam.GetAccountSummaryInput{}))
+	if sum.SummaryMap["Providers"] != 1 {
+		t.Errorf("GetAccountSummary Providers = %d, want the SAML provider counted", sum.SummaryMap["Providers"])
+	}
 	list := must[*iam.ListSAMLProvidersOutput](t)(c.ListSAMLProviders(f.ctx, &iam.ListSAMLProvidersInput{}))
 	if len(list.SAMLProviderList) != 1 || *list.SAMLProviderList[0].Arn != arn {
 		t.Errorf("list %+v", list.SAMLProviderList)
