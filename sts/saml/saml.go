@@ -65,6 +65,7 @@ type Error struct {
 	Err     error // the cause, for the log
 }
 
+// Error returns the message with its cause (for the log, not the client).
 func (e *Error) Error() string {
 	if e.Err != nil {
 		return e.Message + ": " + e.Err.Error()
@@ -72,6 +73,7 @@ func (e *Error) Error() string {
 	return e.Message
 }
 
+// Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
 func invalid(msg string, err error) *Error { return &Error{Kind: Invalid, Message: msg, Err: err} }
