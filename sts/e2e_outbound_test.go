@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/credbroker/credbroker/sts/store"
 )
 
 // verifyJWTScript verifies a GetWebIdentityToken token as a relying party written in
@@ -54,6 +56,11 @@ func TestEndToEndOutboundToken(t *testing.T) {
 		t.Skip("python3 cryptography is not installed (apt-get install python3-cryptography)")
 	}
 	base := e.env()
+	if err := e.store.Update(context.Background(), func(tx *store.Tx) error {
+		return tx.SetOutboundWebIdentityIssuer("https://0123abcd.tokens.sts.global.api.aws")
+	}); err != nil {
+		t.Fatal(err)
+	}
 	// The audience is not a URL: the aws CLI v1 fetches parameters that are.
 	for _, alg := range []string{"RS256", "ES384"} {
 		var out struct{ WebIdentityToken, Expiration string }

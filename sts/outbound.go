@@ -19,6 +19,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/credbroker/credbroker/signer/session"
+	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/oidc"
 	"github.com/credbroker/credbroker/sts/policy"
 	"github.com/credbroker/credbroker/sts/query"
@@ -252,6 +253,9 @@ func (c *Core) getWebIdentityToken(ctx context.Context, call *Call) (any, error)
 	if err := call.Authorize("sts:GetWebIdentityToken", "*", opts...); err != nil {
 		return nil, err
 	}
+	if err := c.outboundEnabled(ctx); err != nil {
+		return nil, err
+	}
 	now := call.Now.UTC().Truncate(time.Second)
 	exp := now.Add(dur)
 	if s := cl.Session; s != nil && exp.After(s.Expiry) {
@@ -287,6 +291,26 @@ func (c *Core) getWebIdentityToken(ctx context.Context, call *Call) (any, error)
 		return nil, fmt.Errorf("signing a web identity token: %w", err)
 	}
 	return &webIdentityTokenResult{token: signed, expires: exp}, nil
+}
+
+// outboundEnabled answers OutboundWebIdentityFederationDisabledException unless the
+// account enabled outbound web identity federation (IAM
+// EnableOutboundWebIdentityFederation), as AWS does. The tokens' iss stays the core's
+// own URL, where the keys that verify them are published.
+func (c *Core) outboundEnabled(ctx context.Context) error {
+	var acct account.Account
+	if err := c.st.View(ctx, func(tx *store.Tx) error {
+		var err error
+		acct, err = tx.Account()
+		return err
+	}); err != nil {
+		return err
+	}
+	if acct.OutboundWebIdentityIssuer == "" {
+		return query.NewError("OutboundWebIdentityFederationDisabledException",
+			"The outbound web identity federation feature is not enabled for this account: enable it with iam enable-outbound-web-identity-federation.")
+	}
+	return nil
 }
 
 // subjectARN is the sub of a caller's outbound token: the role's ARN for a role

@@ -175,6 +175,7 @@ func TestAssumeRoleWithSAMLSessionTags(t *testing.T) {
 	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"` + s.provARN + `"},
  "Action":["sts:AssumeRoleWithSAML","sts:TagSession","sts:SetSourceIdentity"],"Condition":{"StringEquals":{"aws:RequestTag/team":"blue"}}}]}`
 	tagged := s.role("tagged", trust, time.Hour, map[string]string{"mint": minterPolicy})
+	s.enableOutbound()
 	resp := func(role, id, team string) string {
 		r := s.idp.For(role, s.provARN, s.clock.Now())
 		r.AssertionID += id

@@ -40,6 +40,15 @@ func (f *fixture) get(path string) (int, []byte) {
 	return resp.StatusCode, body
 }
 
+// enableOutbound enables outbound web identity federation, as IAM's
+// EnableOutboundWebIdentityFederation does.
+func (f *fixture) enableOutbound() {
+	f.t.Helper()
+	f.update(func(tx *store.Tx) error {
+		return tx.SetOutboundWebIdentityIssuer("https://0123abcd.tokens.sts.global.api.aws")
+	})
+}
+
 // verifyWebToken checks raw with the key set the core publishes (found through its
 // discovery document) for audience aud, as a relying party would.
 func (f *fixture) verifyWebToken(raw, aud string) *oidc.Token {
@@ -76,6 +85,12 @@ func TestGetWebIdentityToken(t *testing.T) {
 	minter := f.user("minter", map[string]string{"mint": minterPolicy}, account.Tag{Key: "team", Value: "blue"})
 	decoder := f.user("decoder", map[string]string{"decode": decoderPolicy})
 	nobody := f.user("nobody", nil)
+
+	// Disabled until the account enables outbound federation, as AWS's.
+	_, err := f.client(minter).GetWebIdentityToken(f.ctx, &awssts.GetWebIdentityTokenInput{
+		Audience: []string{"https://api.example.com"}, SigningAlgorithm: aws.String("RS256")})
+	assertAPIErrorContains(t, err, "OutboundWebIdentityFederationDisabledException", "not enabled")
+	f.enableOutbound()
 
 	for _, alg := range []string{"RS256", "ES384"} {
 		out, err := f.client(minter).GetWebIdentityToken(f.ctx, &awssts.GetWebIdentityTokenInput{
@@ -151,6 +166,7 @@ func TestGetWebIdentityToken(t *testing.T) {
 
 func TestGetWebIdentityTokenRoleSession(t *testing.T) {
 	f := newFixture(t)
+	f.enableOutbound()
 	role := f.role("minting", trustAccount, 0, map[string]string{"mint": minterPolicy})
 	alice := f.user("alice", map[string]string{"assume": allowAssumeAll})
 	out, err := f.client(alice).AssumeRole(f.ctx, &awssts.AssumeRoleInput{RoleArn: &role.ARN, RoleSessionName: aws.String("s1"), DurationSeconds: aws.Int32(900)})
