@@ -181,7 +181,7 @@ func TestGetWebIdentityTokenRoleSession(t *testing.T) {
 	if got := f.verifyWebToken(*tok.WebIdentityToken, "https://api.example.com").Subject; got != role.ARN {
 		t.Errorf("sub %q, want the role's ARN %s", got, role.ARN)
 	}
-	f.clock.Add(12 * time.Minute) // three minutes of the session left
+	f.clock.Advance(12 * time.Minute) // three minutes of the session left
 	_, err = sess.GetWebIdentityToken(f.ctx, &awssts.GetWebIdentityTokenInput{Audience: []string{"https://api.example.com"}, SigningAlgorithm: aws.String("ES384")})
 	assertAPIErrorContains(t, err, "SessionDurationEscalationException", "beyond its original expiration time")
 }
@@ -219,7 +219,7 @@ func TestDecodeAuthorizationMessage(t *testing.T) {
 		})
 	}
 	// A day later the message has expired (signed at the core's time).
-	f.clock.Add(25 * time.Hour)
+	f.clock.Advance(25 * time.Hour)
 	status, body := f.rawCall(decoder, "sts", "Action=DecodeAuthorizationMessage&Version=2011-06-15&EncodedMessage="+enc, f.clock.Now())
 	if code, _ := errorOf(t, body); status != 400 || code != "InvalidAuthorizationMessageException" {
 		t.Errorf("a day later: %d %s", status, body)
