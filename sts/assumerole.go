@@ -17,7 +17,8 @@ import (
 // chainedMax is the longest session a role session may get by assuming a role.
 const chainedMax = time.Hour
 
-// assumeRoleResult is the result of AssumeRole and AssumeRoleWithWebIdentity.
+// assumeRoleResult is the result of AssumeRole, AssumeRoleWithWebIdentity and
+// AssumeRoleWithSAML.
 type assumeRoleResult struct {
 	creds          credentials
 	assumedRoleID  string
@@ -26,9 +27,13 @@ type assumeRoleResult struct {
 	hasPacked      bool
 	sourceIdentity string
 	web            *webIdentityResult
+	saml           *samlIdentityResult
 }
 
 type webIdentityResult struct{ subject, provider, audience string }
+
+// samlIdentityResult is what AssumeRoleWithSAML adds to the result.
+type samlIdentityResult struct{ subject, subjectType, issuer, audience, nameQualifier string }
 
 // MarshalQueryXML writes the result's elements.
 func (r *assumeRoleResult) MarshalQueryXML(w *query.XMLWriter) {
@@ -46,6 +51,13 @@ func (r *assumeRoleResult) MarshalQueryXML(w *query.XMLWriter) {
 	if r.web != nil {
 		w.String("Provider", r.web.provider)
 		w.String("Audience", r.web.audience)
+	}
+	if s := r.saml; s != nil {
+		w.String("Subject", s.subject)
+		w.String("SubjectType", s.subjectType)
+		w.String("Issuer", s.issuer)
+		w.String("Audience", s.audience)
+		w.String("NameQualifier", s.nameQualifier)
 	}
 	w.OptString("SourceIdentity", r.sourceIdentity)
 }

@@ -348,10 +348,12 @@ func TestAuditLogNeverHasSecrets(t *testing.T) {
 	}
 }
 
-func TestAssumeRoleWithSAMLIsRefusedClearly(t *testing.T) {
+// AssumeRoleWithSAML needs no signature (the assertion is the proof), like
+// AssumeRoleWithWebIdentity.
+func TestAssumeRoleWithSAMLIsAnonymous(t *testing.T) {
 	f := newFixture(t)
 	status, body := f.rawCall(aws.Credentials{}, "sts", "Action=AssumeRoleWithSAML&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fr&PrincipalArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Asaml-provider%2Fx&SAMLAssertion=PHNhbWw%2B", f.clock.Now())
-	if code, msg := errorOf(t, body); status != 400 || code != "InvalidAction" || !strings.Contains(msg, "AssumeRoleWithWebIdentity") {
+	if code, msg := errorOf(t, body); status != 400 || code != "InvalidIdentityToken" || msg != "Specified provider doesn't exist" {
 		t.Errorf("%d %s", status, body)
 	}
 }

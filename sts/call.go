@@ -37,10 +37,13 @@ type Call struct {
 	Region string
 	// Now is when the request arrived (aws:CurrentTime).
 	Now time.Time
+	// Host is the request's Host header (the core's address as the client knows it).
+	Host string
 
 	core     *Core
 	svc      *Service
 	decision string
+	lastReq  *policy.Request // the last request Decide decided, for encoded denials
 }
 
 // Store returns the account's store.
@@ -122,6 +125,10 @@ func (c *Call) Decide(action, resource string, opts ...AuthzOption) (policy.Deci
 	req, set := c.request(action, resource)
 	for _, o := range opts {
 		o(&req, &set)
+	}
+	if c.svc != nil && c.svc.Actions[c.Action].EncodeDenials {
+		kept := req
+		c.lastReq = &kept
 	}
 	var d policy.Decision
 	if c.Caller == nil {
@@ -217,6 +224,7 @@ func (c *Call) denied(action, resource string, d policy.Decision) *query.Error {
 	if c.svc != nil && c.svc.DenyReasons {
 		msg += denyReason(action, d)
 	}
+	msg += c.encodedSuffix(action, resource, d)
 	return query.NewError(query.CodeAccessDenied, msg)
 }
 

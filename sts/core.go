@@ -57,6 +57,11 @@ type Options struct {
 	// OIDC configures the verification of web identity tokens: the HTTP client for
 	// discovery and key set fetches, keys pinned for offline use, refetch limits.
 	OIDC []func(*oidc.Options)
+	// WebIdentityIssuer is the iss of GetWebIdentityToken's tokens, the URL under which
+	// the core's listener publishes /.well-known/openid-configuration and
+	// /.well-known/jwks.json (default: the scheme and Host a request reached the core
+	// with).
+	WebIdentityIssuer string
 	// SessionCacheSize bounds how many opened session tokens are kept by access key id
 	// (default 4096), and the other per-session caches.
 	SessionCacheSize int
@@ -86,6 +91,9 @@ type Core struct {
 	cache    atomic.Pointer[genCache]
 	nothing  *policy.Policy // allows nothing: see allowNothingDoc
 	sessPols boundedCache[string, *policy.Policy]
+
+	webKeys webTokenKeys
+	authz   authzSealer
 
 	handler http.Handler
 }
@@ -187,6 +195,9 @@ type exchange struct {
 }
 
 func (c *Core) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/.well-known/") && c.serveWellKnown(w, r) {
+		return
+	}
 	if rt := c.routeFor(r); rt != nil {
 		rt.Handler.ServeHTTP(w, r)
 		return
@@ -304,7 +315,7 @@ func (c *Core) dispatch(w http.ResponseWriter, r *http.Request, x *exchange, now
 	}
 	call := &Call{
 		Action: x.action, Service: x.service.Model.Service, Params: params, Caller: x.caller,
-		RequestID: x.requestID, SourceIP: x.sourceIP, SecureTransport: r.TLS != nil, Now: now,
+		RequestID: x.requestID, SourceIP: x.sourceIP, SecureTransport: r.TLS != nil, Now: now, Host: r.Host,
 		core: c, svc: x.service,
 	}
 	if x.caller != nil {

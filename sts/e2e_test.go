@@ -25,6 +25,7 @@ import (
 // pointed at it in an environment of their own.
 type e2e struct {
 	t       *testing.T
+	store   *store.Store
 	url     string
 	dev     sts.DevAccount
 	home    string
@@ -110,7 +111,7 @@ func newE2E(t *testing.T) *e2e {
 	write("credentials", fmt.Sprintf("[dev]\naws_access_key_id = %s\naws_secret_access_key = %s\n\n[intruder]\naws_access_key_id = %s\naws_secret_access_key = %s\n",
 		dev.AccessKeyID, dev.SecretAccessKey, intruder.ID, intruder.Secret))
 	write("config", fmt.Sprintf("[default]\nregion = us-east-1\n\n[profile admin]\nrole_arn = %s\nsource_profile = dev\nrole_session_name = cli-admin\n", dev.RoleARN))
-	return &e2e{t: t, url: "http://" + l.Addr().String(), dev: dev, home: home, python: python, aws: awsBin,
+	return &e2e{t: t, store: st, url: "http://" + l.Addr().String(), dev: dev, home: home, python: python, aws: awsBin,
 		ghToken: oidctest.Sign(t, ghKey, oidctest.GitHubClaims(gh, "octo-org/octo-repo", "refs/heads/main", time.Now()))}
 }
 

@@ -74,6 +74,10 @@ func FuzzDispatch(f *testing.F) {
 	seed("sts", "Action=GetFederationToken&Version=2011-06-15&Name=fed&DurationSeconds=900")
 	seed("sts", "Action=GetSessionToken&Version=2011-06-15&SerialNumber=arn%3Aaws%3Aiam%3A%3A123456789012%3Amfa%2Fx&TokenCode=123456")
 	seed("iam", "Action=ListUsers&Version=2010-05-08")
+	seed("sts", "Action=DecodeAuthorizationMessage&Version=2011-06-15&EncodedMessage=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+	seed("sts", "Action=GetWebIdentityToken&Version=2011-06-15&Audience.member.1=a&SigningAlgorithm=ES384&Tags.member.1.Key=k&Tags.member.1.Value=v")
+	seed("sts", "Action=AssumeRoot&Version=2011-06-15&TargetPrincipal=111122223333&TaskPolicyArn.arn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2Froot-task%2FS3UnlockBucketPolicy")
+	seed("sts", "Action=AssumeRoleWithSAML&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fapp&PrincipalArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Asaml-provider%2Fp&SAMLAssertion=PHNhbWxwOlJlc3BvbnNlLz4%3D")
 	f.Add("GET", "Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20260102%2Fus-east-1%2Fsts%2Faws4_request", "", "")
 	f.Add("POST", "", "Content-Type: application/x-www-form-urlencoded\n", "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Fapp&RoleSessionName=ab&WebIdentityToken=eyJ.eyJ.sig")
 

@@ -23,6 +23,11 @@ type Action struct {
 	// (AssumeRoleWithWebIdentity, AssumeRoleWithSAML). A signed call is verified
 	// all the same.
 	Anonymous bool
+	// EncodeDenials makes the action's AccessDenied messages end with an encoded
+	// authorization failure message, as EC2's and other AWS services' do: the
+	// decision's details, sealed, which a caller allowed sts:DecodeAuthorizationMessage
+	// may read.
+	EncodeDenials bool
 }
 
 // Service is one Query API the core serves on its endpoint. Requests are routed to it

@@ -129,8 +129,7 @@ func (c *Core) readSessionPolicies(ctx context.Context, p query.Params, in *sess
 }
 
 // readSessionTags reads Tags and TransitiveTagKeys (already checked against the
-// model), adds the transitive tags a role session passes on, and checks the packing
-// budget (PackedPolicyTooLarge).
+// model) and checks them with checkSessionTags.
 func readSessionTags(p query.Params, caller *session.Claims, in *sessionInput, transitiveAllowed bool) error {
 	for _, t := range p.List("Tags") {
 		in.tags = append(in.tags, session.Tag{Key: t.String("Key"), Value: t.String("Value")})
@@ -138,6 +137,13 @@ func readSessionTags(p query.Params, caller *session.Claims, in *sessionInput, t
 	if transitiveAllowed {
 		in.transitive = p.Strings("TransitiveTagKeys")
 	}
+	return checkSessionTags(caller, in)
+}
+
+// checkSessionTags checks in's tags and transitive keys as AWS does, adds the
+// transitive tags a role session passes on, and checks the packing budget
+// (PackedPolicyTooLarge).
+func checkSessionTags(caller *session.Claims, in *sessionInput) error {
 	for i, t := range in.tags {
 		if len(t.Key) >= 4 && strings.EqualFold(t.Key[:4], "aws:") {
 			return query.NewError(query.CodeInvalidParameterValue, "Tag keys can't start with aws:, which is reserved for AWS use.")

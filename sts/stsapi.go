@@ -12,13 +12,17 @@ func (c *Core) stsService() *Service {
 	return &Service{
 		Model: c.stsModel,
 		Actions: map[string]Action{
-			"GetCallerIdentity":         {Handler: c.getCallerIdentity},
-			"GetAccessKeyInfo":          {Handler: c.getAccessKeyInfo},
-			"AssumeRole":                {Handler: c.assumeRole},
-			"GetSessionToken":           {Handler: c.getSessionToken},
-			"GetFederationToken":        {Handler: c.getFederationToken},
-			"AssumeRoleWithWebIdentity": {Handler: c.assumeRoleWithWebIdentity, Anonymous: true},
-			"AssumeRoleWithSAML":        {Handler: assumeRoleWithSAML, Anonymous: true},
+			"GetCallerIdentity":          {Handler: c.getCallerIdentity},
+			"GetAccessKeyInfo":           {Handler: c.getAccessKeyInfo},
+			"AssumeRole":                 {Handler: c.assumeRole},
+			"GetSessionToken":            {Handler: c.getSessionToken},
+			"GetFederationToken":         {Handler: c.getFederationToken},
+			"AssumeRoleWithWebIdentity":  {Handler: c.assumeRoleWithWebIdentity, Anonymous: true},
+			"AssumeRoleWithSAML":         {Handler: c.assumeRoleWithSAML, Anonymous: true},
+			"GetWebIdentityToken":        {Handler: c.getWebIdentityToken, EncodeDenials: true},
+			"DecodeAuthorizationMessage": {Handler: c.decodeAuthorizationMessage},
+			"AssumeRoot":                 {Handler: c.assumeRoot},
+			"GetDelegatedAccessToken":    {Handler: c.getDelegatedAccessToken},
 		},
 	}
 }
@@ -60,10 +64,4 @@ func (c *Core) getAccessKeyInfo(_ context.Context, call *Call) (any, error) {
 		return nil, v.Err()
 	}
 	return &accessKeyInfo{account: acct}, nil
-}
-
-// assumeRoleWithSAML answers that SAML federation is not served: the core has no SAML
-// providers. (Its unsigned requests come to STS like AssumeRoleWithWebIdentity's.)
-func assumeRoleWithSAML(context.Context, *Call) (any, error) {
-	return nil, query.NewError(query.CodeInvalidAction, "AssumeRoleWithSAML is not supported by this STS endpoint: it has no SAML providers; use AssumeRoleWithWebIdentity with an OpenID Connect provider.")
 }

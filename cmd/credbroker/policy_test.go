@@ -245,7 +245,7 @@ func TestPolicySimulateTable(t *testing.T) {
 		{"ACTION", "RESOURCE", "DECISION", "MATCHED", "STATEMENTS", "WHY"},
 		{"s3:GetObject", "arn:aws:s3:::reports/q1.csv", "allowed", "developers.json:Read"},
 		{"s3:DeleteBucket", "arn:aws:s3:::reports/q1.csv", "explicitDeny", "developers.json:NoDelete", "[Deny]"},
-		{"iam:GetUser", "arn:aws:s3:::reports/q1.csv", "allowed", "IAMReadOnlyAccess:4:7"},
+		{"iam:GetUser", "arn:aws:s3:::reports/q1.csv", "allowed", "IAMReadOnlyAccess:4:9"},
 		{"kms:Decrypt", "arn:aws:s3:::reports/q1.csv", "implicitDeny", "-", "no", "identity-based"},
 	}
 	if len(lines) != len(want) {
@@ -277,7 +277,7 @@ func TestPolicySimulateErrors(t *testing.T) {
 		{"bad output", append(base, "--principal", "123456789012", "--output", "yaml"), `unknown --output "yaml"`},
 		{"bad principal tag", append(base, "--principal", "123456789012", "--principal-tag", "team"), "want KEY=VALUE"},
 		{"missing file", []string{"policy", "simulate", "--policy", td + "nope.json", "--principal", "123456789012", "--action", "s3:GetObject"}, "no such file"},
-		{"unknown managed policy", []string{"policy", "simulate", "--policy", "arn:aws:iam::aws:policy/ReadOnlyAccess", "--principal", "123456789012", "--action", "s3:GetObject"},
+		{"unknown managed policy", []string{"policy", "simulate", "--policy", "arn:aws:iam::aws:policy/NoSuchReadOnlyAccess", "--principal", "123456789012", "--action", "s3:GetObject"},
 			"not one of the built-in AWS managed policies"},
 		{"invalid policy file", []string{"policy", "simulate", "--policy", td + "bad.json", "--principal", "123456789012", "--action", "s3:GetObject"},
 			"bad.json:2:11: $.Statement[0].Sid: MalformedPolicyDocument"},

@@ -200,6 +200,15 @@ func (a *API) handlers() map[string]sts.Handler {
 		"ListMFADevices":         a.listMFADevices,
 		"ListVirtualMFADevices":  a.listVirtualMFADevices,
 		"DeleteVirtualMFADevice": a.deleteVirtualMFADevice,
+		// SAML providers.
+		"CreateSAMLProvider":   a.createSAMLProvider,
+		"GetSAMLProvider":      a.getSAMLProvider,
+		"ListSAMLProviders":    a.listSAMLProviders,
+		"UpdateSAMLProvider":   a.updateSAMLProvider,
+		"DeleteSAMLProvider":   a.deleteSAMLProvider,
+		"TagSAMLProvider":      a.tagSAMLProvider,
+		"UntagSAMLProvider":    a.untagSAMLProvider,
+		"ListSAMLProviderTags": a.listSAMLProviderTags,
 		// OpenID Connect providers.
 		"CreateOpenIDConnectProvider":             a.createOIDCProvider,
 		"GetOpenIDConnectProvider":                a.getOIDCProvider,

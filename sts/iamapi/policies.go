@@ -279,7 +279,7 @@ func (a *API) createPolicyVersion(ctx context.Context, c *sts.Call) (any, error)
 }
 
 // versions returns the versions of a managed policy, newest first; an AWS managed
-// policy has the one version the catalog holds.
+// policy's are the catalog's (at least its default version).
 func versions(c *sts.Call, tx *store.Tx, arn string) ([]account.PolicyVersion, error) {
 	if !account.IsAWSManagedPolicyARN(arn) {
 		return tx.PolicyVersions(arn)
@@ -288,7 +288,18 @@ func versions(c *sts.Call, tx *store.Tx, arn string) ([]account.PolicyVersion, e
 	if err != nil {
 		return nil, err
 	}
-	return []account.PolicyVersion{{ID: m.DefaultVersionID, Document: string(m.Document), Created: m.CreateDate, IsDefault: true}}, nil
+	known, err := c.Catalog().Versions(arn)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]account.PolicyVersion, 0, len(known)+1)
+	for _, v := range known {
+		out = append(out, account.PolicyVersion{ID: v.ID, Document: string(v.Document), Created: v.CreateDate, IsDefault: v.ID == m.DefaultVersionID})
+	}
+	if len(out) == 0 {
+		out = append(out, account.PolicyVersion{ID: m.DefaultVersionID, Document: string(m.Document), Created: m.CreateDate, IsDefault: true})
+	}
+	return out, nil
 }
 
 func (a *API) getPolicyVersion(ctx context.Context, c *sts.Call) (any, error) {

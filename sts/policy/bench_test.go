@@ -306,3 +306,53 @@ func TestLargeAccountFits(t *testing.T) {
 	t.Logf("compiled account: %.1f MB", float64(heap)/(1<<20))
 	runtime.KeepAlive(acct)
 }
+
+// BenchmarkBuiltinCatalogStart is what a process pays for the AWS managed policies at
+// start (BuiltinCatalog: nothing is decoded yet). Compare with main's, which compiled
+// its ten policies there.
+func BenchmarkBuiltinCatalogStart(b *testing.B) {
+	benchRetained(b, func() any {
+		c, err := BuiltinCatalog()
+		if err != nil {
+			b.Fatal(err)
+		}
+		return c
+	})
+}
+
+// BenchmarkBuiltinCatalogFirstUse is what the first Lookup pays, once per process:
+// decoding the embedded catalog (every AWS managed policy) and compiling the policy
+// looked up (AdministratorAccess, which the dev account attaches).
+func BenchmarkBuiltinCatalogFirstUse(b *testing.B) {
+	benchRetained(b, func() any {
+		all, err := loadBuiltin()
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, m := range all {
+			if m.Name == "AdministratorAccess" {
+				if err := m.compile(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		return all
+	})
+}
+
+// benchRetained runs fn b.N times and reports, as retained-B, the heap that the
+// last result keeps after a collection.
+func benchRetained(b *testing.B, fn func() any) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	var keep any
+	for i := 0; i < b.N; i++ {
+		keep = fn()
+	}
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.HeapAlloc)-float64(before.HeapAlloc), "retained-B")
+	runtime.KeepAlive(keep)
+}

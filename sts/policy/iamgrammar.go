@@ -97,7 +97,9 @@ func checkResource(r string) string {
 		if !hasRegion || region != "" {
 			return fmt.Sprintf(msgIAMRegion, r)
 		}
-		if resource == "*" || strings.ContainsAny(strings.SplitN(resource, "/", 2)[0], "*?") {
+		// "root" is the account's root user (arn:aws:iam::ACCOUNT:root), which AWS's
+		// own policies name (the root-task policies' NotResource).
+		if resource == "*" || resource == "root" || strings.ContainsAny(strings.SplitN(resource, "/", 2)[0], "*?") {
 			return ""
 		}
 		for _, t := range iamResourceTypes {

@@ -6,7 +6,7 @@ import "github.com/credbroker/credbroker/sts/account"
 type Summary struct {
 	Users, Groups, Roles, Policies, InstanceProfiles int
 	MFADevices, MFADevicesInUse                      int
-	Providers                                        int // OIDC providers
+	Providers                                        int // identity providers: OIDC and SAML
 	PolicyVersionsInUse                              int // versions of policies that are attached
 	AccessKeys                                       int
 	ServerCertificates                               int
@@ -31,6 +31,7 @@ func (tx *Tx) Summary() (Summary, error) {
 		{bMFA, nil, &sum.MFADevices},
 		{bRel, relKey(rUserMFA, "", "")[:len(rUserMFA)+1], &sum.MFADevicesInUse},
 		{bOIDC, nil, &sum.Providers},
+		{bSAML, nil, &sum.Providers},
 		{bKeys, nil, &sum.AccessKeys},
 		{bNames, []byte{nServerCert, '/'}, &sum.ServerCertificates},
 	}

@@ -9,9 +9,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/base64"
 	"encoding/json"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -20,6 +18,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/credbroker/credbroker/sts/oidc"
 )
 
 // Key is one signing key of an Issuer.
@@ -101,24 +101,20 @@ func (i *Issuer) JWKS() []byte {
 
 // JWKS renders keys as a JSON Web Key Set.
 func JWKS(keys ...Key) []byte {
-	var out []map[string]string
-	for _, k := range keys {
-		switch pub := k.Signer.Public().(type) {
-		case *rsa.PublicKey:
-			out = append(out, map[string]string{"kty": "RSA", "kid": k.ID, "use": "sig", "alg": "RS256",
-				"n": b64(pub.N.Bytes()), "e": b64(big.NewInt(int64(pub.E)).Bytes())})
-		case *ecdsa.PublicKey:
-			raw, _ := pub.Bytes()
-			size := (len(raw) - 1) / 2
-			out = append(out, map[string]string{"kty": "EC", "kid": k.ID, "use": "sig", "alg": "ES256", "crv": "P-256",
-				"x": b64(raw[1 : 1+size]), "y": b64(raw[1+size:])})
+	pubs := make([]oidc.PublicKey, len(keys))
+	for i, k := range keys {
+		alg := "RS256"
+		if _, ok := k.Signer.(*ecdsa.PrivateKey); ok {
+			alg = "ES256"
 		}
+		pubs[i] = oidc.PublicKey{ID: k.ID, Alg: alg, Key: k.Signer.Public()}
 	}
-	b, _ := json.Marshal(map[string]any{"keys": out})
+	b, err := oidc.MarshalJWKS(pubs...)
+	if err != nil {
+		panic(err) // test keys are RSA or ECDSA
+	}
 	return b
 }
-
-func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 // Sign returns a token with claims signed by k.
 func Sign(t testing.TB, k Key, claims map[string]any) string {

@@ -1,0 +1,358 @@
+package sts
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/credbroker/credbroker/signer/session"
+	"github.com/credbroker/credbroker/sts/account"
+	"github.com/credbroker/credbroker/sts/policy"
+	"github.com/credbroker/credbroker/sts/query"
+	"github.com/credbroker/credbroker/sts/saml"
+	"github.com/credbroker/credbroker/sts/store"
+)
+
+// AWS's SAML attributes and the service provider's names.
+const (
+	samlRoleAttr            = "https://aws.amazon.com/SAML/Attributes/Role"
+	samlSessionNameAttr     = "https://aws.amazon.com/SAML/Attributes/RoleSessionName"
+	samlSessionDurationAttr = "https://aws.amazon.com/SAML/Attributes/SessionDuration"
+	samlPrincipalTagPrefix  = "https://aws.amazon.com/SAML/Attributes/PrincipalTag:"
+	samlTransitiveAttr      = "https://aws.amazon.com/SAML/Attributes/TransitiveTagKeys"
+	samlSourceIdentityAttr  = "https://aws.amazon.com/SAML/Attributes/SourceIdentity"
+	samlSignIn              = "https://signin.aws.amazon.com/saml"
+	samlEntityID            = "urn:amazon:webservices"
+	nameIDFormatPrefix      = "urn:oasis:names:tc:SAML:2.0:nameid-format:"
+)
+
+// SAML timing: the clock skew allowed on NotBefore/NotOnOrAfter, and how soon after
+// its IssueInstant a response must be redeemed (AWS: five minutes).
+const (
+	samlSkew        = time.Minute
+	samlRedeemLimit = 5 * time.Minute
+)
+
+// samlNameRE is what RoleSessionName and SourceIdentity attributes must match.
+var samlNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+
+// samlError maps a refused response to STS's error.
+func samlError(err error) error {
+	var se *saml.Error
+	if !errors.As(err, &se) {
+		return err
+	}
+	switch se.Kind {
+	case saml.Expired:
+		return &query.Error{Code: "ExpiredTokenException", Message: se.Message, Cause: err}
+	case saml.Rejected:
+		return &query.Error{Code: "IDPRejectedClaim", Message: se.Message, Cause: err}
+	}
+	return &query.Error{Code: "InvalidIdentityToken", Message: se.Message, Cause: err}
+}
+
+func invalidSAML(msg string) error { return query.NewError("InvalidIdentityToken", msg) }
+
+// samlProvider reads the SAML provider arn, nil when the account has none such.
+func (c *Core) samlProvider(ctx context.Context, arn string) (*account.SAMLProvider, error) {
+	var p account.SAMLProvider
+	err := c.st.View(ctx, func(tx *store.Tx) error {
+		var err error
+		p, err = tx.SAMLProvider(arn)
+		return err
+	})
+	if errors.Is(err, account.ErrNoSuchEntity) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading SAML provider %s: %w", arn, err)
+	}
+	return &p, nil
+}
+
+// assumeRoleWithSAML is STS AssumeRoleWithSAML: the caller presents a SAML response
+// signed by an identity provider the account trusts (PrincipalArn, a SAML provider),
+// issued for AWS (audience, recipient) within its time limits and not redeemed
+// before; it must name the role with the provider in a Role attribute, and the
+// role's trust policy must allow sts:AssumeRoleWithSAML for Principal Federated =
+// the provider, with conditions on the saml:* keys.
+func (c *Core) assumeRoleWithSAML(ctx context.Context, call *Call) (any, error) {
+	p := call.Params
+	roleARN, provARN := p.String("RoleArn"), p.String("PrincipalArn")
+	prov, err := c.samlProvider(ctx, provARN)
+	if err != nil {
+		return nil, err
+	}
+	if prov == nil {
+		return nil, invalidSAML("Specified provider doesn't exist")
+	}
+	md, err := saml.ParseMetadata([]byte(prov.Metadata))
+	if err != nil {
+		return nil, fmt.Errorf("stored metadata of %s: %w", prov.ARN, err)
+	}
+	now := call.Now.UTC()
+	if !prov.ValidUntil.IsZero() && now.After(prov.ValidUntil) {
+		return nil, invalidSAML("The SAML provider's metadata is no longer valid (ValidUntil has passed): update it with UpdateSAMLProvider.")
+	}
+	a, err := saml.Verify(p.String("SAMLAssertion"), md, now)
+	if err != nil {
+		return nil, samlError(err)
+	}
+	if err := checkSAMLUse(a, now); err != nil {
+		return nil, err
+	}
+	name, err := samlSessionName(a)
+	if err != nil {
+		return nil, err
+	}
+	if !samlNamesRole(a, roleARN, prov.ARN) {
+		call.record("sts:AssumeRoleWithSAML", policy.ImplicitlyDenied)
+		return nil, query.NewError(query.CodeAccessDenied, "Not authorized to perform sts:AssumeRoleWithSAML")
+	}
+
+	g := c.genCache()
+	target, err := c.targetRole(ctx, g, roleARN)
+	if err != nil {
+		return nil, err
+	}
+	deny := func() error {
+		call.record("sts:AssumeRoleWithSAML", policy.ImplicitlyDenied)
+		return query.NewError(query.CodeAccessDenied, "Not authorized to perform sts:AssumeRoleWithSAML")
+	}
+	if target == nil || target.trust == nil {
+		return nil, deny()
+	}
+	role := &target.role
+	var in sessionInput
+	sourceIdentity, err := samlSessionTags(a, &in)
+	if err != nil {
+		return nil, err
+	}
+	keys := samlKeys(a, prov, c.st.AccountID())
+	actions := []string{"sts:AssumeRoleWithSAML"}
+	if len(in.tags) > 0 {
+		actions = append(actions, "sts:TagSession")
+		keys = append(keys, policy.ContextKey{Name: "sts:TransitiveTagKeys", Values: in.transitive})
+	}
+	if sourceIdentity != "" {
+		actions = append(actions, "sts:SetSourceIdentity")
+		keys = append(keys, policy.ContextKey{Name: "sts:SourceIdentity", Values: []string{sourceIdentity}})
+	}
+	set := policy.Set{Resource: []*policy.Policy{target.trust}}
+	for _, action := range actions {
+		req := policy.Request{Principal: policy.Principal{Type: policy.PrincipalFederated, ARN: prov.ARN, Account: c.st.AccountID()},
+			Action: action, Resource: policy.Resource{ARN: role.ARN},
+			Context: policy.Context{CurrentTime: call.Now, SourceIP: call.SourceIP, SecureTransport: policy.BoolOf(call.SecureTransport),
+				Keys: keys, RequestTags: policyTags(in.tags)}}
+		var buf [4]policy.Match
+		if d := set.Decide(&req, buf[:0]); d.Result != policy.Allowed {
+			return nil, deny()
+		}
+	}
+
+	dur, err := samlDuration(p, a)
+	if err != nil {
+		return nil, err
+	}
+	// The session ends at the AuthnStatement's SessionNotOnOrAfter if that is sooner.
+	if end := a.SessionNotOnOrAfter; !end.IsZero() && end.Sub(now.Truncate(time.Second)) < dur {
+		if dur = end.Sub(now.Truncate(time.Second)).Truncate(time.Second); dur < 15*time.Minute {
+			return nil, query.NewError("ExpiredTokenException", "The SAML session (SessionNotOnOrAfter) ends in less than 15 minutes.")
+		}
+	}
+	if dur > roleMaxSession(role) {
+		return nil, query.NewError(query.CodeValidationError, "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+	}
+	if err := c.readSessionPolicies(ctx, p, &in); err != nil {
+		return nil, err
+	}
+	// Redeemed once, even across restarts: only an assertion that would have given
+	// credentials is spent.
+	var fresh bool
+	if err := c.st.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		fresh, err = tx.RedeemSAMLAssertion(a.Issuer+"\x00"+a.ID, a.NotOnOrAfter.Add(samlSkew), now)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("recording SAML assertion %s: %w", a.ID, err)
+	}
+	if !fresh {
+		call.record("sts:AssumeRoleWithSAML", policy.ImplicitlyDenied)
+		return nil, invalidSAML("The SAML assertion has already been used (replay refused).")
+	}
+	call.record("sts:AssumeRoleWithSAML", policy.Allowed)
+	issued := now.Truncate(time.Second)
+	claims := &session.Claims{
+		Kind: session.KindAssumedRole, AccountID: c.st.AccountID(),
+		PrincipalARN: account.AssumedRoleARN(c.st.AccountID(), role.Name, name), IdentityARN: role.ARN,
+		UniqueID: role.ID + ":" + name, IssuedAt: issued, Expiry: issued.Add(dur),
+		SessionPolicy: in.policy, PolicyARNs: in.policyARNs, Tags: in.tags, TransitiveTagKeys: in.transitive,
+		SourceIdentity: sourceIdentity, CallerARN: prov.ARN,
+	}
+	creds, err := c.mint(claims)
+	if err != nil {
+		return nil, err
+	}
+	c.st.RecordRoleUse(role.ID, call.Region, issued)
+	res := &assumeRoleResult{creds: creds, assumedRoleID: claims.UniqueID, arn: claims.PrincipalARN, sourceIdentity: sourceIdentity,
+		saml: &samlIdentityResult{subject: a.Subject, subjectType: subjectType(a.SubjectFormat), issuer: a.Issuer,
+			audience: a.Recipient, nameQualifier: nameQualifier(a.Issuer, c.st.AccountID(), prov.Name)}}
+	res.packed, res.hasPacked = in.packed()
+	return res, nil
+}
+
+// isSignIn reports whether u is AWS's sign-in endpoint for SAML (global or regional).
+func isSignIn(u string) bool {
+	if u == samlSignIn {
+		return true
+	}
+	host, ok := strings.CutPrefix(u, "https://")
+	if !ok {
+		return false
+	}
+	region, rest, ok := strings.Cut(host, ".")
+	return ok && rest == "signin.aws.amazon.com/saml" && region != "" && !strings.ContainsAny(region, "/:")
+}
+
+// checkSAMLUse checks that the assertion is meant for AWS, now.
+func checkSAMLUse(a *saml.Assertion, now time.Time) error {
+	audienceOK := false
+	for _, au := range a.Audiences {
+		if au == samlEntityID || isSignIn(au) {
+			audienceOK = true
+		}
+	}
+	if !audienceOK {
+		return invalidSAML("The SAML assertion's audience does not include AWS (urn:amazon:webservices or " + samlSignIn + ").")
+	}
+	if a.Destination != "" && !isSignIn(a.Destination) {
+		return invalidSAML("The SAML response's Destination must be " + samlSignIn + ".")
+	}
+	if !isSignIn(a.Recipient) {
+		return invalidSAML("The SAML assertion's bearer SubjectConfirmationData must name the Recipient " + samlSignIn + ".")
+	}
+	switch {
+	case a.IssueInstant.After(now.Add(samlSkew)):
+		return invalidSAML("The SAML response was issued in the future.")
+	case now.After(a.IssueInstant.Add(samlRedeemLimit + samlSkew)):
+		return query.NewError("ExpiredTokenException", "Token must be redeemed within 5 minutes of issuance")
+	case !a.NotBefore.IsZero() && a.NotBefore.After(now.Add(samlSkew)):
+		return invalidSAML("The SAML assertion is not valid yet (NotBefore).")
+	case a.NotOnOrAfter.IsZero():
+		return invalidSAML("The SAML assertion has no NotOnOrAfter.")
+	case !now.Before(a.NotOnOrAfter.Add(samlSkew)):
+		return query.NewError("ExpiredTokenException", "The SAML assertion has expired (NotOnOrAfter).")
+	}
+	return nil
+}
+
+// samlSessionName is the RoleSessionName attribute.
+func samlSessionName(a *saml.Assertion) (string, error) {
+	vs := a.Attributes[samlSessionNameAttr]
+	if len(vs) == 0 {
+		return "", invalidSAML("RoleSessionName is required in AuthnResponse")
+	}
+	if len(vs) > 1 || !samlNameRE.MatchString(vs[0]) {
+		return "", invalidSAML("RoleSessionName in AuthnResponse must match [a-zA-Z_0-9+=,.@-]{2,64}")
+	}
+	return vs[0], nil
+}
+
+// samlNamesRole reports whether a Role attribute value pairs roleARN with provARN,
+// in either order.
+func samlNamesRole(a *saml.Assertion, roleARN, provARN string) bool {
+	for _, v := range a.Attributes[samlRoleAttr] {
+		x, y, ok := strings.Cut(v, ",")
+		x, y = strings.TrimSpace(x), strings.TrimSpace(y)
+		if ok && ((x == roleARN && y == provARN) || (x == provARN && y == roleARN)) {
+			return true
+		}
+	}
+	return false
+}
+
+// samlSessionTags reads the session tags (PrincipalTag:KEY attributes, one value
+// each), the TransitiveTagKeys attribute, and the SourceIdentity attribute, checked as
+// AssumeRole's parameters are.
+func samlSessionTags(a *saml.Assertion, in *sessionInput) (sourceIdentity string, err error) {
+	for name, vs := range a.Attributes {
+		key, ok := strings.CutPrefix(name, samlPrincipalTagPrefix)
+		if !ok {
+			continue
+		}
+		if key == "" || len(vs) != 1 {
+			return "", invalidSAML("Each PrincipalTag attribute in AuthnResponse must name a tag key and have one value")
+		}
+		in.tags = append(in.tags, session.Tag{Key: key, Value: vs[0]})
+	}
+	slices.SortFunc(in.tags, func(x, y session.Tag) int { return strings.Compare(x.Key, y.Key) })
+	in.transitive = a.Attributes[samlTransitiveAttr]
+	if err := checkSessionTags(nil, in); err != nil {
+		return "", err
+	}
+	if vs := a.Attributes[samlSourceIdentityAttr]; len(vs) > 0 {
+		if len(vs) > 1 || !samlNameRE.MatchString(vs[0]) || strings.HasPrefix(strings.ToLower(vs[0]), "aws:") {
+			return "", invalidSAML("SourceIdentity in AuthnResponse must match [\\w+=,.@-]{2,64} and not start with aws:")
+		}
+		sourceIdentity = vs[0]
+	}
+	return sourceIdentity, nil
+}
+
+// samlDuration is DurationSeconds, else the SessionDuration attribute (900 to 43200),
+// else an hour.
+func samlDuration(p query.Params, a *saml.Assertion) (time.Duration, error) {
+	if n, ok := p.Int("DurationSeconds"); ok {
+		return time.Duration(n) * time.Second, nil
+	}
+	vs := a.Attributes[samlSessionDurationAttr]
+	if len(vs) == 0 {
+		return time.Hour, nil
+	}
+	n, err := strconv.Atoi(vs[0])
+	if err != nil || n < 900 || n > 43200 {
+		return 0, invalidSAML("SessionDuration in AuthnResponse must be a number of seconds from 900 to 43200")
+	}
+	return time.Duration(n) * time.Second, nil
+}
+
+// subjectType is SubjectType: "persistent" or "transient" for those NameID formats,
+// the format URI otherwise.
+func subjectType(format string) string {
+	switch format {
+	case nameIDFormatPrefix + "persistent":
+		return "persistent"
+	case nameIDFormatPrefix + "transient":
+		return "transient"
+	}
+	return format
+}
+
+// nameQualifier is saml:namequalifier, as AWS computes it: Base64(SHA1(issuer +
+// account id + "/" + the provider's name)).
+func nameQualifier(issuer, accountID, providerName string) string {
+	sum := sha1.Sum([]byte(issuer + accountID + "/" + providerName))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// samlKeys are the condition keys of a SAML federation request: saml:aud (the
+// recipient), saml:iss, saml:sub, saml:sub_type, saml:namequalifier, saml:doc
+// (ACCOUNT/PROVIDER-NAME), and aws:FederatedProvider.
+func samlKeys(a *saml.Assertion, prov *account.SAMLProvider, accountID string) []policy.ContextKey {
+	return []policy.ContextKey{
+		{Name: "saml:aud", Values: []string{a.Recipient}},
+		{Name: "saml:iss", Values: []string{a.Issuer}},
+		{Name: "saml:sub", Values: []string{a.Subject}},
+		{Name: "saml:sub_type", Values: []string{subjectType(a.SubjectFormat)}},
+		{Name: "saml:namequalifier", Values: []string{nameQualifier(a.Issuer, accountID, prov.Name)}},
+		{Name: "saml:doc", Values: []string{accountID + "/" + prov.Name}},
+		{Name: "aws:FederatedProvider", Values: []string{prov.ARN}},
+	}
+}

@@ -1,0 +1,134 @@
+package store
+
+import (
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/credbroker/credbroker/sts/account"
+)
+
+// bSAML holds the SAML providers by ARN.
+const bSAML = "saml"
+
+// CreateSAMLProvider creates a SAML provider (its ARN is derived from its name, as
+// IAM's). The caller has parsed p.Metadata and set p.ValidUntil and p.UUID.
+func (tx *Tx) CreateSAMLProvider(p account.SAMLProvider) (account.SAMLProvider, error) {
+	if err := tx.checkWritable(); err != nil {
+		return account.SAMLProvider{}, err
+	}
+	if err := p.Validate(); err != nil {
+		return account.SAMLProvider{}, err
+	}
+	p.ARN = account.SAMLProviderARN(tx.s.accountID, p.Name)
+	if dup, err := tx.kv.Get(bSAML, []byte(p.ARN)); err != nil || dup != nil {
+		return account.SAMLProvider{}, orErr(err, exists("SAMLProvider %s already exists.", p.Name))
+	}
+	n := 0
+	if err := tx.kv.Scan(bSAML, nil, nil, func(_, _ []byte) bool { n++; return true }); err != nil {
+		return account.SAMLProvider{}, err
+	}
+	if n >= account.MaxSAMLProviders {
+		return account.SAMLProvider{}, account.Errorf(account.LimitExceeded, "Cannot exceed quota for SAMLProvidersPerAccount: %d", account.MaxSAMLProviders)
+	}
+	p.Created = tx.createdAt(p.Created)
+	if p.ValidUntil.IsZero() {
+		p.ValidUntil = p.Created.Add(account.SAMLProviderValidity)
+	}
+	return p, tx.put(bSAML, []byte(p.ARN), p)
+}
+
+// SAMLProvider returns the provider arn.
+func (tx *Tx) SAMLProvider(arn string) (account.SAMLProvider, error) {
+	var p account.SAMLProvider
+	ok, err := tx.get(bSAML, []byte(arn), &p)
+	if err != nil || !ok {
+		return p, orErr(err, notFound("Manifest not found for arn %s", arn))
+	}
+	p.ARN = arn
+	return p, nil
+}
+
+// SAMLProviders returns all SAML providers, by ARN.
+func (tx *Tx) SAMLProviders() ([]account.SAMLProvider, error) {
+	var out []account.SAMLProvider
+	var derr error
+	err := tx.kv.Scan(bSAML, nil, nil, func(k, _ []byte) bool {
+		var p account.SAMLProvider
+		p, derr = tx.SAMLProvider(string(k))
+		out = append(out, p)
+		return derr == nil
+	})
+	return out, orErr(err, derr)
+}
+
+// UpdateSAMLProvider changes a provider's metadata (with its ValidUntil) or tags
+// through fn; its name, ARN, UUID and creation date cannot change.
+func (tx *Tx) UpdateSAMLProvider(arn string, fn func(*account.SAMLProvider) error) (account.SAMLProvider, error) {
+	if err := tx.checkWritable(); err != nil {
+		return account.SAMLProvider{}, err
+	}
+	p, err := tx.SAMLProvider(arn)
+	if err != nil {
+		return p, err
+	}
+	next := p
+	next.Tags = slices.Clone(p.Tags)
+	if err := fn(&next); err != nil {
+		return p, err
+	}
+	next.Name, next.ARN, next.UUID, next.Created = p.Name, p.ARN, p.UUID, p.Created
+	if err := next.Validate(); err != nil {
+		return p, err
+	}
+	return next, tx.put(bSAML, []byte(arn), next)
+}
+
+// DeleteSAMLProvider deletes a provider.
+func (tx *Tx) DeleteSAMLProvider(arn string) error {
+	if err := tx.checkWritable(); err != nil {
+		return err
+	}
+	if _, err := tx.SAMLProvider(arn); err != nil {
+		return err
+	}
+	return tx.del(bSAML, []byte(arn))
+}
+
+// bSAMLRedeemed holds the SAML assertions redeemed, by key, until they expire.
+const bSAMLRedeemed = "saml-redeemed"
+
+// maxRedeemedPrune bounds how many expired records one redemption deletes.
+const maxRedeemedPrune = 64
+
+// RedeemSAMLAssertion records that the assertion key (issuer and ID) was redeemed,
+// to be refused until until; it reports false when the key was redeemed before and
+// has not expired at now. The record outlives a restart, and does not move the
+// store's generation. A few expired records are deleted on the way.
+func (tx *Tx) RedeemSAMLAssertion(key string, until, now time.Time) (bool, error) {
+	if err := tx.checkWritable(); err != nil {
+		return false, err
+	}
+	var prev time.Time
+	if ok, err := tx.get(bSAMLRedeemed, []byte(key), &prev); err != nil {
+		return false, err
+	} else if ok && now.Before(prev) {
+		return false, nil
+	}
+	var expired [][]byte
+	if err := tx.kv.Scan(bSAMLRedeemed, nil, nil, func(k, v []byte) bool {
+		var t time.Time
+		if json.Unmarshal(v, &t) == nil && !now.Before(t) {
+			expired = append(expired, slices.Clone(k))
+		}
+		return len(expired) < maxRedeemedPrune
+	}); err != nil {
+		return false, err
+	}
+	for _, k := range expired {
+		if err := tx.kv.Delete(bSAMLRedeemed, k); err != nil {
+			return false, err
+		}
+	}
+	return true, tx.putQuiet(bSAMLRedeemed, []byte(key), until.UTC())
+}
