@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -186,7 +187,7 @@ func Open(optFns ...func(*Options)) (*Store, error) {
 	}
 	backend := o.Backend
 	if backend == config.BackendAuto || backend == "" {
-		backend = autoBackend(o.Getenv)
+		backend = autoBackend(o.Getenv, slices.Contains(keyring.AvailableBackends(), keyring.SecretServiceBackend))
 	}
 	s := &Store{backend: backend, now: o.Now, log: o.Logger}
 	if backend == config.BackendSystemdCredentials {
@@ -243,10 +244,17 @@ func Open(optFns ...func(*Options)) (*Store, error) {
 }
 
 // autoBackend picks Secret Service when a D-Bus session bus is there, the
-// kernel keyring otherwise (on Linux).
-func autoBackend(getenv func(string) string) config.Backend {
+// kernel keyring otherwise (on Linux). busUp says whether the keyring
+// library reached a session bus when the process started: its init()
+// (through godbus) sets $DBUS_SESSION_BUS_ADDRESS to /run/user/UID/bus even
+// where that cannot be opened (a system service with ProtectHome=, where
+// /run/user answers EACCES), so the variable alone proves nothing.
+func autoBackend(getenv func(string) string, busUp bool) config.Backend {
 	if runtime.GOOS != "linux" {
 		return "platform"
+	}
+	if !busUp {
+		return config.BackendKeyctl
 	}
 	if a := getenv("DBUS_SESSION_BUS_ADDRESS"); a != "" && a != "disabled:" {
 		return config.BackendSecretService
