@@ -387,6 +387,12 @@ func TestShippedConfigs(t *testing.T) {
 	if sys.Upstream.Kind != config.UpstreamCore || sys.Upstream.StateDir != "/var/lib/credbroker" {
 		t.Errorf("credbroker.hcl: upstream %s in %q, want the core in the unit's StateDirectory", sys.Upstream.Kind, sys.Upstream.StateDir)
 	}
+	// It must start on a fresh host: no roles (so no upstream is opened),
+	// no rule naming a user, group or unit that may not exist.
+	if len(sys.Roles) != 0 || len(sys.Clients) != 0 || len(sys.Sources) != 0 || sys.DefaultRole != "" {
+		t.Errorf("credbroker.hcl: %d roles, %d client rules, %d sources, default role %q: as shipped it must name none (they name users and keys of a host)",
+			len(sys.Roles), len(sys.Clients), len(sys.Sources), sys.DefaultRole)
+	}
 	mk := sys.Upstream.MasterKey
 	creds := values(readUnit(t, "systemd/system/credbroker.service"), "Service", "LoadCredentialEncrypted")
 	if mk.Source != config.MasterKeyCredential || !slices.Contains(creds, mk.Name) {

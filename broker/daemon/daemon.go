@@ -232,10 +232,21 @@ func Run(ctx context.Context, o Options) error {
 	d := &daemon{o: o, log: o.Logger, tokens: imds.NewTokenSet(), reloads: make(chan chan error), probeSecret: rand.Text()}
 	defer d.close()
 	if err := d.start(ctx); err != nil {
+		d.status("cannot start: %s", oneLine(err.Error()))
 		return err
 	}
 	return d.serve(ctx)
 }
+
+// ConfigError is a configuration the daemon refuses at start: restarting
+// with the same file cannot help (`credbroker serve` exits 78, EX_CONFIG,
+// which the units do not restart on).
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the fault.
+func (e *ConfigError) Unwrap() error { return e.Err }
 
 func (d *daemon) notify(states ...string) {
 	if err := d.o.Notify(strings.Join(states, "\n")); err != nil {
@@ -295,7 +306,7 @@ func (d *daemon) start(ctx context.Context) error {
 	d.status("loading the configuration")
 	cfg, err := d.o.LoadConfig()
 	if err != nil {
-		return err
+		return &ConfigError{err}
 	}
 	d.cfg = cfg
 	for _, w := range cfg.Warnings {
@@ -324,7 +335,7 @@ func (d *daemon) start(ctx context.Context) error {
 		bo.AuditLogger = d.log.Named("audit")
 	}}, d.o.Broker...)...)
 	if err != nil {
-		return err
+		return &ConfigError{err}
 	}
 	d.watchKeys(ctx)
 	tokenFile := filepath.Join(d.o.RuntimeDir, control.TokenFile)
