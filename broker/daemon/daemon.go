@@ -125,7 +125,8 @@ type daemon struct {
 	epsMu  sync.Mutex // guards eps once the servers run (reload changes Region)
 	eps    control.Endpoints
 	srvs   []*server
-	// idle: the config has no roles, so no upstream was opened.
+	// idle: the config has no roles and its upstream could not be opened
+	// (a fresh host's core): a reload that adds roles takes a restart.
 	idle bool
 	// reloads carries reloads asked for on the control socket (credbroker
 	// reload, systemd's ExecReload); each gets the reload's result.
@@ -429,7 +430,7 @@ func (d *daemon) buildServers(tokenFile string) error {
 		if d.core == nil {
 			why := "the upstream is a remote STS"
 			if d.idle {
-				why = "the configuration has no roles, so the core is not opened"
+				why = "the core could not be opened (see above)"
 			}
 			log.Warn("the core listener is open but "+why+": nothing is served on it", "addr", ln.Addr())
 			ln.Close()
@@ -612,7 +613,7 @@ func (d *daemon) waitUpstream(ctx context.Context) error {
 
 func (d *daemon) serve(ctx context.Context) error {
 	ok, failed := d.warm(ctx)
-	if ok == 0 {
+	if ok == 0 && len(d.b.Roles()) > 0 {
 		if err := d.waitUpstream(ctx); err != nil {
 			return d.stop()
 		}
