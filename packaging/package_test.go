@@ -124,7 +124,7 @@ func TestPackages(t *testing.T) {
 	out := dpkgRoot(t, root, "-i", b.deb)
 	for _, want := range []string{"nothing is enabled or running",
 		"systemctl --user enable --now credbroker.service",
-		"systemctl enable --now credbroker-imds.socket credbroker-container.socket",
+		`PACKAGING.md ("On a host")`,
 		"systemd-creds encrypt --name=credbroker-master-key"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("postinst message lacks %q:\n%s", want, out)

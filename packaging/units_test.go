@@ -430,3 +430,29 @@ func mustRead(t *testing.T, path string) []byte {
 	}
 	return data
 }
+
+// TestUnitHardening: what issue 12 found missing under a real systemd, each
+// in every unit it applies to (make test-systemd checks them at runtime).
+func TestUnitHardening(t *testing.T) {
+	type want struct{ section, key, value string }
+	daemon := []want{
+		{"Service", "ExecReload", "/usr/bin/credbroker reload"}, // a refused config fails the reload
+		{"Service", "RestartPreventExitStatus", "78"},           // serve's EX_CONFIG is not retried
+		{"Unit", "StartLimitIntervalSec", "120s"},               // nothing loops forever
+		{"Unit", "StartLimitBurst", "5"},
+		{"Service", "LimitCORE", "0"}, // no core dump holds a secret
+	}
+	tests := map[string][]want{
+		"systemd/system/credbroker.service":            append(daemon, want{"Service", "InaccessiblePaths", "/dev/shm"}),
+		"systemd/user/credbroker.service":              daemon,
+		"systemd/system/credbroker-link-local.service": {{"Service", "LimitCORE", "0"}},
+	}
+	for file, wants := range tests {
+		lines := readUnit(t, file)
+		for _, w := range wants {
+			if got := values(lines, w.section, w.key); !slices.Contains(got, w.value) {
+				t.Errorf("%s: [%s] %s=%v, want %s", file, w.section, w.key, got, w.value)
+			}
+		}
+	}
+}

@@ -272,8 +272,9 @@ check "a config refused at start stops at once (exit 78, not restarted)" '! syst
 	systemctl is-failed -q credbroker.service'
 check "journal -p err: the fatal message" 'journalctl -q -u credbroker -p err -o cat | grep "credbroker: serve:"'
 check "a request to the socket does not hang while the config is refused" 'start=$(date +%s); curl -s -m 30 -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" http://169.254.169.254/latest/api/token; test $(( $(date +%s) - start )) -lt 25'
-check "the start limit stops a failing service (start-limit-hit)" 'for i in 1 2 3 4 5 6 7; do systemctl start credbroker.service 2>/dev/null; done;
-	test "$(systemctl show -p Result --value credbroker.service)" = start-limit-hit && systemctl status credbroker.service | grep -F "start-limit-hit" ||
+check "the status line says why it cannot start" 'systemctl status credbroker.service | grep -E "Status: \"cannot start: /etc/credbroker/credbroker.hcl:[0-9]+:[0-9]+: Invalid role ARN"'
+check "the start limit stops a failing service, and its sockets" 'for i in 1 2 3 4 5 6 7; do systemctl start credbroker.service 2>/dev/null; done;
+	journalctl -q -u credbroker.service -o cat | grep -F "Start request repeated too quickly" && systemctl is-failed -q credbroker-imds.socket ||
 	{ systemctl show -p Result,NRestarts,ExecMainStatus,StatusText credbroker.service; systemctl status credbroker.service | head -20; false; }'
 cin 'cp /root/good.hcl /etc/credbroker/credbroker.hcl && systemctl reset-failed credbroker.service credbroker-imds.socket credbroker-container.socket credbroker-core.socket;
 	systemctl start credbroker-imds.socket credbroker-container.socket credbroker-core.socket credbroker.service' >/dev/null 2>&1
