@@ -54,25 +54,32 @@ func runDaemon(t *testing.T, mu *sync.Mutex, current *string, keys *keystore.Sto
 	return control.Endpoints{}, nil
 }
 
-// TestReloadThroughControlSocket: `credbroker reload` (systemd's ExecReload)
-// gets the result of the reload: a refused config comes back with its
-// faults while the old one keeps serving; a good one is taken.
-func TestReloadThroughControlSocket(t *testing.T) {
+// aliceSTS is a fake STS that knows alice's key, and a keystore that holds
+// it; the fake stops with the test.
+func aliceSTS(t *testing.T) (url string, keys *keystore.Store) {
+	t.Helper()
 	fake := awsfake.New()
 	if err := fake.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer fake.Stop()
-	fake.AddUser("alice", "AKIAALICE0000EXAMPLE", "aliceSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY")
-	keys := keystore.NewMemory()
-	keys.Put("alice", keystore.Key{AccessKeyID: "AKIAALICE0000EXAMPLE", SecretAccessKey: "aliceSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY"})
-	cfgText := `
+	t.Cleanup(func() { fake.Stop() })
+	const id, secret = "AKIAALICE0000EXAMPLE", "aliceSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY"
+	fake.AddUser("alice", id, secret)
+	keys = keystore.NewMemory()
+	keys.Put("alice", keystore.Key{AccessKeyID: id, SecretAccessKey: secret})
+	return fake.URL(), keys
+}
+
+// aliceConfig serves role deploy, assumed with alice's key at stsURL, to
+// every caller; top goes first (a region), listen into the listen block.
+func aliceConfig(stsURL, top, listen string) string {
+	return top + `
 listen {
   imds      = "127.0.0.1:0"
   container = "127.0.0.1:0"
-}
+` + listen + `}
 upstream "sts" {
-  endpoint = "` + fake.URL() + `"
+  endpoint = "` + stsURL + `"
   region   = "eu-west-1"
 }
 source "keyring" "alice" {}
@@ -82,6 +89,14 @@ role "deploy" {
 }
 default_role = "deploy"
 `
+}
+
+// TestReloadThroughControlSocket: `credbroker reload` (systemd's ExecReload)
+// gets the result of the reload: a refused config comes back with its
+// faults while the old one keeps serving; a good one is taken.
+func TestReloadThroughControlSocket(t *testing.T) {
+	stsURL, keys := aliceSTS(t)
+	cfgText := aliceConfig(stsURL, "", "")
 	var mu sync.Mutex
 	current := cfgText
 	eps, _ := runDaemon(t, &mu, &current, keys)

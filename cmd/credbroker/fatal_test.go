@@ -1,11 +1,11 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/credbroker/credbroker/internal/logging"
 )
 
 // TestFatal: the message the process dies with is an error in the journal
@@ -25,13 +25,13 @@ func TestFatal(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			var st syscall.Stat_t
-			if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
-				t.Fatal(err)
-			}
 			t.Setenv("JOURNAL_STREAM", "")
 			if tc.journal {
-				t.Setenv("JOURNAL_STREAM", fmt.Sprintf("%d:%d", st.Dev, st.Ino))
+				id, err := logging.StreamID(f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Setenv("JOURNAL_STREAM", id)
 			}
 			fatal(f, "serve: bad config\n  at line 3")
 			got, err := os.ReadFile(f.Name())

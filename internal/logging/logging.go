@@ -72,15 +72,21 @@ func New(name string, o Options) (hclog.Logger, error) {
 // $JOURNAL_STREAM names its device and inode (systemd.exec(5)), so a child
 // whose stderr was redirected elsewhere does not take the journal's format.
 func OnJournal(f *os.File) bool {
-	dev, ino, ok := strings.Cut(os.Getenv("JOURNAL_STREAM"), ":")
-	if !ok {
+	env := os.Getenv("JOURNAL_STREAM")
+	if env == "" {
 		return false
 	}
+	id, err := StreamID(f)
+	return err == nil && id == env
+}
+
+// StreamID is f's "DEVICE:INODE", as systemd writes it to $JOURNAL_STREAM.
+func StreamID(f *os.File) (string, error) {
 	var st syscall.Stat_t
 	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
-		return false
+		return "", err
 	}
-	return strconv.FormatUint(uint64(st.Dev), 10) == dev && strconv.FormatUint(uint64(st.Ino), 10) == ino
+	return strconv.FormatUint(uint64(st.Dev), 10) + ":" + strconv.FormatUint(uint64(st.Ino), 10), nil
 }
 
 // Priority is the syslog priority journald files a line of level under

@@ -3,10 +3,8 @@ package logging
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"strings"
-	"syscall"
 	"testing"
 )
 
@@ -119,16 +117,17 @@ func TestOnJournal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var st syscall.Stat_t
-	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+	id, err := StreamID(f)
+	if err != nil {
 		t.Fatal(err)
 	}
+	dev, ino, _ := strings.Cut(id, ":")
 	tests := map[string]struct {
 		env  string
 		want bool
 	}{
-		"this file":    {env: fmt.Sprintf("%d:%d", st.Dev, st.Ino), want: true},
-		"another file": {env: fmt.Sprintf("%d:%d", st.Dev, st.Ino+1)},
+		"this file":    {env: id, want: true},
+		"another file": {env: dev + ":1" + ino},
 		"unset":        {env: ""},
 		"garbage":      {env: "journal"},
 	}
