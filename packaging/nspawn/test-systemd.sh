@@ -42,8 +42,8 @@ fail() {
 redact() { sed -E 's/(aws_secret_access_key *= *|"SecretAccessKey": *"|SecretAccessKey=)[^" ]+/\1<redacted>/g'; }
 
 [ "$(id -u)" = 0 ] || skip "needs root: systemd-nspawn boots a Debian root with systemd as PID 1"
-for tool in systemd-nspawn debootstrap nsenter flock curl; do
-	command -v "$tool" >/dev/null 2>&1 || skip "$tool not found: apt-get install systemd-container debootstrap util-linux curl (as .ci/run does)"
+for tool in systemd-nspawn debootstrap nsenter flock pgrep timeout; do
+	command -v "$tool" >/dev/null 2>&1 || skip "$tool not found: apt-get install systemd-container debootstrap util-linux procps (as .ci/run does)"
 done
 [ -f "$deb" ] || { echo "test-systemd: no package $deb"; exit 1; }
 
@@ -98,14 +98,14 @@ done
 # environment (no AWS_*, no ~/.aws); stdin is passed on.
 PATHS=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 cin() {
-	nsenter -t "$leader" -m -u -i -n -p -r -w -- /usr/bin/env -i PATH=$PATHS HOME=/root USER=root LANG=C.UTF-8 \
+	timeout 300 nsenter -t "$leader" -m -u -i -n -p -r -w -- /usr/bin/env -i PATH=$PATHS HOME=/root USER=root LANG=C.UTF-8 \
 		/bin/bash -c 'cd /root && eval "$1"' cin "$1"
 }
 # as USER SCRIPT runs it as a user of the container with a login's variables.
 as() {
 	local uid
 	uid=$(cin "id -u $1")
-	nsenter -t "$leader" -m -u -i -n -p -r -w -- /usr/bin/env -i PATH=$PATHS LANG=C.UTF-8 \
+	timeout 300 nsenter -t "$leader" -m -u -i -n -p -r -w -- /usr/bin/env -i PATH=$PATHS LANG=C.UTF-8 \
 		/usr/sbin/runuser -u "$1" -- /usr/bin/env HOME="/home/$1" USER="$1" LOGNAME="$1" \
 		XDG_RUNTIME_DIR="/run/user/$uid" EDITOR=/usr/local/bin/cb-test-editor \
 		/bin/bash -c 'cd && eval "$1"' as "$2"
@@ -175,9 +175,9 @@ EOF
 chmod 755 /usr/local/bin/cb-test-editor; useradd -m tester'
 
 imds_creds() { # imds_creds ADDR: the role's credentials through IMDSv2, as a user
-	echo 't=$(curl -sf -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" http://'"$1"'/latest/api/token) &&
-	r=$(curl -sf -H "X-aws-ec2-metadata-token: $t" http://'"$1"'/latest/meta-data/iam/security-credentials/) &&
-	curl -sf -H "X-aws-ec2-metadata-token: $t" http://'"$1"'/latest/meta-data/iam/security-credentials/$r | grep -q "\"AccessKeyId\""'
+	echo 't=$(curl -m 10 -sf -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" http://'"$1"'/latest/api/token) &&
+	r=$(curl -m 10 -sf -H "X-aws-ec2-metadata-token: $t" http://'"$1"'/latest/meta-data/iam/security-credentials/) &&
+	curl -m 10 -sf -H "X-aws-ec2-metadata-token: $t" http://'"$1"'/latest/meta-data/iam/security-credentials/$r | grep -q "\"AccessKeyId\""'
 }
 no403() { # no audit or refusal line with status 403 since the service's last start
 	echo 'inv=$(systemctl show -p InvocationID --value credbroker.service);
@@ -192,8 +192,8 @@ check "nothing enabled or running after install" '! systemctl is-enabled -q cred
 check "Depends installed ip (iproute2)" 'command -v ip'
 check "the shipped config starts on a fresh host (no core yet, no roles)" 'systemctl start credbroker.service &&
 	systemctl show -p StatusText --value credbroker.service | grep "serving 0 roles" &&
-	t=$(curl -sf -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" http://127.0.0.1:8911/latest/api/token) &&
-	test "$(curl -s -o /dev/null -w %{http_code} -H "X-aws-ec2-metadata-token: $t" http://127.0.0.1:8911/latest/meta-data/iam/security-credentials/)" = 404'
+	t=$(curl -m 10 -sf -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 60" http://127.0.0.1:8911/latest/api/token) &&
+	test "$(curl -m 10 -s -o /dev/null -w %{http_code} -H "X-aws-ec2-metadata-token: $t" http://127.0.0.1:8911/latest/meta-data/iam/security-credentials/)" = 404'
 cin 'systemctl stop credbroker.service'
 
 # --- the embedded core, the bootstrap, the role ---
@@ -221,13 +221,15 @@ check "IMDS on 127.0.0.1:8911 hands a user the role" "runuser -u tester -- bash 
 check "no 403 audit line from the daemon's own probes" "$(no403)"
 
 # --- link-local: the EC2 experience ---
+check "systemctl refuses to restart a socket while its service runs (why the README stops them first)" \
+	'! systemctl restart credbroker-imds.socket && journalctl -q -o cat -u credbroker-imds.socket | grep -F "already active, refusing"'
 step host-link-local
 check "IMDS and the container endpoint on their well-known addresses" 'ip -br address show dev lo | grep -F 169.254.169.254/32 && ip -br address show dev lo | grep -F 169.254.170.2/32'
 eventually "the service is up on 169.254.170.2 with no restart (probe not refused)" 20 \
 	'test "$(systemctl show -p SubState --value credbroker.service)" = running && test "$(systemctl show -p NRestarts --value credbroker.service)" = 0 &&
 	systemctl show -p StatusText --value credbroker.service | grep -F "1 sessions ready"'
 check "no 403 line from the probe of 169.254.170.2" "$(no403)"
-check "the container endpoint at 169.254.170.2 serves the token's holder" 'curl -sf -H "Authorization: $(cat /run/credbroker/container.token)" http://169.254.170.2/v1/credentials | grep -q AccessKeyId'
+check "the container endpoint at 169.254.170.2 serves the token's holder" 'curl -m 10 -sf -H "Authorization: $(cat /run/credbroker/container.token)" http://169.254.170.2/v1/credentials | grep -q AccessKeyId'
 step host-any-user tester
 if grep -q 'iam-role' <<<"$out" && grep -q 'assumed-role/deploy/' <<<"$out"; then
 	pass "aws (Debian 12's awscli 2.9, botocore 1.29) and boto3 get the role from 169.254.169.254 with no AWS_* and no ~/.aws"
@@ -308,7 +310,7 @@ if [ $rc -eq 0 ]; then pass "README step user-service"; else fail "README step u
 user_prop() { echo "runuser -u dev -- env XDG_RUNTIME_DIR=/run/user/\$(id -u dev) systemctl --user show -p $1 --value credbroker.service"; }
 # The example's session name names the caller: one session per caller, at its first call.
 eventually "the user unit is READY (Type=notify)" 20 "test \"\$($(user_prop ActiveState))\" = active && $(user_prop StatusText) | grep -F 'serving 1 roles'"
-check "the user unit's container endpoint serves dev" 'd=/run/user/$(id -u dev)/credbroker; runuser -u dev -- sh -c "curl -sf -H \"Authorization: \$(cat $d/container.token)\" http://\$(sed -nE \"s/.*\\\"container\\\": *\\\"([^\\\"]+)\\\".*/\\1/p\" $d/endpoints.json)/v1/credentials" | grep -q AccessKeyId'
+check "the user unit's container endpoint serves dev" 'd=/run/user/$(id -u dev)/credbroker; runuser -u dev -- sh -c "curl -m 10 -sf -H \"Authorization: \$(cat $d/container.token)\" http://\$(sed -nE \"s/.*\\\"container\\\": *\\\"([^\\\"]+)\\\".*/\\1/p\" $d/endpoints.json)/v1/credentials" | grep -q AccessKeyId'
 check "the user unit has no core dumps either" "test \"\$($(user_prop LimitCORE))\" = 0"
 
 # --- purge ---
