@@ -8,7 +8,7 @@ BENCHTIME ?= 1s
 STATICCHECK_VERSION := v0.8.2
 STATICCHECK ?= $(shell command -v staticcheck 2>/dev/null || echo $(shell $(GO) env GOPATH)/bin/staticcheck)
 
-.PHONY: all build dev test test-short bench lint fuzz clean tools man completions package nfpm gotestsum
+.PHONY: all build dev test test-short test-systemd bench lint fuzz clean tools man completions package nfpm gotestsum
 
 # Packages (make package): where they and the generated docs go, the version
 # (the tag at HEAD, v1.2.3 -> 1.2.3, else 0.0.0~git<commit time>.<hash>: '~'
@@ -41,6 +41,11 @@ dev:
 ## with its reason (gotestsum's summary), so a skip is never silent
 test: lint nfpm gotestsum
 	$(GOTESTSUM) --format pkgname-and-test-fails --format-icons text -- -race -count=1 -timeout 12m ./...
+
+## test-systemd: the .deb under a real systemd: a Debian 12 root booted in systemd-nspawn
+## follows packaging/README.md (root; the root is built once and cached: packaging/nspawn/)
+test-systemd: package
+	bash packaging/nspawn/test-systemd.sh '$(DIST)/credbroker_$(PKG_VERSION)-1_$(GOARCH).deb'
 
 test-short:
 	$(GO) test -short -count=1 ./...

@@ -1,7 +1,8 @@
 # credbroker configuration (HCL). Every setting shown with its default is
 # optional; `credbroker serve --config FILE` reports any mistake with the
 # file, line and column, and what to write instead. A SIGHUP reloads this
-# file; a bad new version is refused and the old one keeps serving.
+# file (so does `credbroker reload`, which `systemctl reload` runs); a bad
+# new version is refused and the old one keeps serving.
 #
 # Looked up, when --config is not given: $CREDBROKER_CONFIG, then
 # ~/.config/credbroker/credbroker.hcl (a user), then
@@ -31,6 +32,9 @@ listen {
 imds {
   require_v2     = true # refuse IMDSv1 (token-less) requests, as EC2 can
   hop_limit      = 1    # IP TTL of token responses: the token stays on this host
+  # Callers' source addresses, for IMDS and the container endpoint alike:
+  # loopback, plus the link-local addresses when serving there
+  # ("169.254.169.254/32", "169.254.170.2/32").
   allowed_remote = ["127.0.0.0/8", "::1/128"]
 }
 
@@ -78,118 +82,129 @@ keyring {
   # passphrase_credential = "keyring-passphrase"
 }
 
-# Sources: the identities roles are assumed with.
+# Sources, roles and client rules. As shipped there are none: the service
+# starts on a fresh host (with no roles, a core not made yet is no error)
+# and gives every caller no role (IMDS answers 404) until you add them.
+# They name users, groups, keys and
+# roles of your own; the examples below show each kind (uncomment, adapt,
+# then `systemctl restart credbroker.service`: the first roles open the
+# upstream; later changes take `systemctl reload credbroker.service`).
+# packaging/README.md walks through a first role on the embedded core.
+#
+# ---- examples: everything below is commented out as shipped ----
 
-# An IAM user's key, stored with `credbroker keys add alice`.
-source "keyring" "alice" {
-  key = "alice" # the keyring name; default: the source's name
-}
+## Sources: the identities roles are assumed with.
 
-# A CI job's OIDC token (AssumeRoleWithWebIdentity). provider is "file"
-# (token_file, re-read at every refresh), "github" (GitHub Actions'
-# ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN, with an audience) or "gitlab" (the
-# variable the job's id_tokens defines).
-source "web_identity" "github" {
-  provider = "github"
-  audience = "sts.amazonaws.com"
-}
-
-# Another role's session (role chaining; AWS caps the result at 1h).
-source "role" "via-deploy" {
-  role = "deploy"
-}
-
-# An X.509 certificate (IAM Roles Anywhere's CreateSession): a key file
-# (private_key) or a key that stays in a PKCS #11 token (pkcs11_module,
-# pkcs11_token, pkcs11_key, pin_file). Sessions come from the core when the
-# upstream is the core, else from AWS's Roles Anywhere of region (default:
-# the trust anchor's); endpoint overrides both.
-source "x509" "edge" {
-  certificate      = "/etc/credbroker/edge.pem"
-  intermediates    = "/etc/credbroker/issuing-ca.pem"
-  private_key      = "/etc/credbroker/edge.key"
-  trust_anchor_arn = "arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/00000000-0000-4000-8000-000000000001"
-  profile_arn      = "arn:aws:rolesanywhere:us-east-1:123456789012:profile/00000000-0000-4000-8000-000000000002"
-}
-
-# Roles: what the broker hands out, under the name IMDS lists.
-role "deploy" {
-  arn      = "arn:aws:iam::123456789012:role/deploy"
-  source   = "alice"
-  duration = "1h" # 30m to 12h; refreshed ahead, never handed out with < 15m left
-
-  # The session name; placeholders {user} (the caller's user name), {uid},
-  # {host}, {role}. A role whose name or tags use {user} or {uid} gets one
-  # session per caller, fetched at its first call; otherwise all callers
-  # share one, fetched at start-up. Default: "credbroker-{host}".
-  session_name = "credbroker-{user}"
-
-  # external_id = "a-shared-secret-of-the-trust-policy"
-  # mfa_serial  = "arn:aws:iam::123456789012:mfa/alice" # needs `credbroker mfa`
-
-  # A session policy narrows the role for this session.
-  policy = jsonencode({
-    Version   = "2012-10-17"
-    Statement = [{ Effect = "Allow", Action = ["s3:*", "sts:GetCallerIdentity"], Resource = "*" }]
-  })
-  policy_arns = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
-
-  tags                = { team = "platform", caller = "{user}" }
-  transitive_tag_keys = ["team"]
-  source_identity     = "{user}"
-}
-
-role "readonly" {
-  arn      = "arn:aws:iam::123456789012:role/readonly"
-  source   = "via-deploy"
-  duration = "1h"
-}
-
-role "ci" {
-  arn          = "arn:aws:iam::123456789012:role/ci"
-  source       = "github"
-  session_name = "github-{host}"
-}
-
-# Roles Anywhere names the session after the certificate's serial number.
-role "edge" {
-  arn    = "arn:aws:iam::123456789012:role/edge"
-  source = "edge"
-}
-
-# A role may also read role_arn, source_profile, mfa_serial, external_id,
-# duration_seconds, role_session_name and web_identity_token_file from a
-# profile of ~/.aws/config (aws_config_file, else $AWS_CONFIG_FILE); what the
-# role block sets wins. source_profile must name a source above:
-# role "prod" {
-#   profile = "prod"
+## An IAM user's key, stored with `credbroker keys add alice`.
+# source "keyring" "alice" {
+#   key = "alice" # the keyring name; default: the source's name
 # }
-# aws_config_file = "/etc/credbroker/aws-config"
 
-# Client rules: which caller gets which role. The caller of a loopback
-# connection is found from the kernel (the socket's owner, then its
-# process). The first rule that matches decides; within a rule every
-# criterion given must match, a criterion matching if any value does.
-# Criteria: uids, users, gids, groups (the process's groups), units (the
-# systemd unit, a pattern like "ci-*.service"), exes (the executable, as
-# /proc/PID/exe shows it, or a pattern).
-client "alice" {
-  users       = ["alice"]
-  role        = "deploy"
-  allow_roles = ["readonly"] # may also be asked for by name (exec, credential-process)
-}
+## A CI job's OIDC token (AssumeRoleWithWebIdentity). provider is "file"
+## (token_file, re-read at every refresh), "github" (GitHub Actions'
+## ACTIONS_ID_TOKEN_REQUEST_URL/TOKEN, with an audience) or "gitlab" (the
+## variable the job's id_tokens defines).
+# source "web_identity" "github" {
+#   provider = "github"
+#   audience = "sts.amazonaws.com"
+# }
 
-client "ci-runner" {
-  units = ["gitlab-runner.service", "actions.runner.*.service"]
-  role  = "ci"
-}
+## Another role's session (role chaining; AWS caps the result at 1h).
+# source "role" "via-deploy" {
+#   role = "deploy"
+# }
 
-client "terraform" {
-  groups = ["ops"]
-  exes   = ["/usr/bin/terraform", "/opt/terraform/*/terraform"]
-  role   = "deploy"
-}
+## An X.509 certificate (IAM Roles Anywhere's CreateSession): a key file
+## (private_key) or a key that stays in a PKCS #11 token (pkcs11_module,
+## pkcs11_token, pkcs11_key, pin_file). Sessions come from the core when the
+## upstream is the core, else from AWS's Roles Anywhere of region (default:
+## the trust anchor's); endpoint overrides both.
+# source "x509" "edge" {
+#   certificate      = "/etc/credbroker/edge.pem"
+#   intermediates    = "/etc/credbroker/issuing-ca.pem"
+#   private_key      = "/etc/credbroker/edge.key"
+#   trust_anchor_arn = "arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/00000000-0000-4000-8000-000000000001"
+#   profile_arn      = "arn:aws:rolesanywhere:us-east-1:123456789012:profile/00000000-0000-4000-8000-000000000002"
+# }
 
-# The role of a caller no rule matches. Without it such a caller gets no
-# role at all (IMDS answers 404), never someone else's.
-default_role = "readonly"
+## Roles: what the broker hands out, under the name IMDS lists.
+# role "deploy" {
+#   arn      = "arn:aws:iam::123456789012:role/deploy"
+#   source   = "alice"
+#   duration = "1h" # 30m to 12h; refreshed ahead, never handed out with < 15m left
+
+#   # The session name; placeholders {user} (the caller's user name), {uid},
+#   # {host}, {role}. A role whose name or tags use {user} or {uid} gets one
+#   # session per caller, fetched at its first call; otherwise all callers
+#   # share one, fetched at start-up. Default: "credbroker-{host}".
+#   session_name = "credbroker-{user}"
+
+#   # external_id = "a-shared-secret-of-the-trust-policy"
+#   # mfa_serial  = "arn:aws:iam::123456789012:mfa/alice" # needs `credbroker mfa`
+
+#   # A session policy narrows the role for this session.
+#   policy = jsonencode({
+#     Version   = "2012-10-17"
+#     Statement = [{ Effect = "Allow", Action = ["s3:*", "sts:GetCallerIdentity"], Resource = "*" }]
+#   })
+#   policy_arns = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+
+#   tags                = { team = "platform", caller = "{user}" }
+#   transitive_tag_keys = ["team"]
+#   source_identity     = "{user}"
+# }
+
+# role "readonly" {
+#   arn      = "arn:aws:iam::123456789012:role/readonly"
+#   source   = "via-deploy"
+#   duration = "1h"
+# }
+
+# role "ci" {
+#   arn          = "arn:aws:iam::123456789012:role/ci"
+#   source       = "github"
+#   session_name = "github-{host}"
+# }
+
+## Roles Anywhere names the session after the certificate's serial number.
+# role "edge" {
+#   arn    = "arn:aws:iam::123456789012:role/edge"
+#   source = "edge"
+# }
+
+## A role may also read role_arn, source_profile, mfa_serial, external_id,
+## duration_seconds, role_session_name and web_identity_token_file from a
+## profile of ~/.aws/config (aws_config_file, else $AWS_CONFIG_FILE); what the
+## role block sets wins. source_profile must name a source above:
+## role "prod" {
+##   profile = "prod"
+## }
+## aws_config_file = "/etc/credbroker/aws-config"
+
+## Client rules: which caller gets which role. The caller of a loopback
+## connection is found from the kernel (the socket's owner, then its
+## process). The first rule that matches decides; within a rule every
+## criterion given must match, a criterion matching if any value does.
+## Criteria: uids, users, gids, groups (the process's groups), units (the
+## systemd unit, a pattern like "ci-*.service"), exes (the executable, as
+## /proc/PID/exe shows it, or a pattern).
+# client "alice" {
+#   users       = ["alice"]
+#   role        = "deploy"
+#   allow_roles = ["readonly"] # may also be asked for by name (exec, credential-process)
+# }
+
+# client "ci-runner" {
+#   units = ["gitlab-runner.service", "actions.runner.*.service"]
+#   role  = "ci"
+# }
+
+# client "terraform" {
+#   groups = ["ops"]
+#   exes   = ["/usr/bin/terraform", "/opt/terraform/*/terraform"]
+#   role   = "deploy"
+# }
+
+## The role of a caller no rule matches. Without it such a caller gets no
+## role at all (IMDS answers 404), never someone else's.
+# default_role = "readonly"

@@ -387,6 +387,12 @@ func TestShippedConfigs(t *testing.T) {
 	if sys.Upstream.Kind != config.UpstreamCore || sys.Upstream.StateDir != "/var/lib/credbroker" {
 		t.Errorf("credbroker.hcl: upstream %s in %q, want the core in the unit's StateDirectory", sys.Upstream.Kind, sys.Upstream.StateDir)
 	}
+	// It must start on a fresh host: no roles (so no upstream is opened),
+	// no rule naming a user, group or unit that may not exist.
+	if len(sys.Roles) != 0 || len(sys.Clients) != 0 || len(sys.Sources) != 0 || sys.DefaultRole != "" {
+		t.Errorf("credbroker.hcl: %d roles, %d client rules, %d sources, default role %q: as shipped it must name none (they name users and keys of a host)",
+			len(sys.Roles), len(sys.Clients), len(sys.Sources), sys.DefaultRole)
+	}
 	mk := sys.Upstream.MasterKey
 	creds := values(readUnit(t, "systemd/system/credbroker.service"), "Service", "LoadCredentialEncrypted")
 	if mk.Source != config.MasterKeyCredential || !slices.Contains(creds, mk.Name) {
@@ -423,4 +429,30 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// TestUnitHardening: what issue 12 found missing under a real systemd, each
+// in every unit it applies to (make test-systemd checks them at runtime).
+func TestUnitHardening(t *testing.T) {
+	type want struct{ section, key, value string }
+	daemon := []want{
+		{"Service", "ExecReload", "/usr/bin/credbroker reload"}, // a refused config fails the reload
+		{"Service", "RestartPreventExitStatus", "78"},           // serve's EX_CONFIG is not retried
+		{"Unit", "StartLimitIntervalSec", "120s"},               // nothing loops forever
+		{"Unit", "StartLimitBurst", "5"},
+		{"Service", "LimitCORE", "0"}, // no core dump holds a secret
+	}
+	tests := map[string][]want{
+		"systemd/system/credbroker.service":            append(daemon, want{"Service", "InaccessiblePaths", "/dev/shm"}),
+		"systemd/user/credbroker.service":              daemon,
+		"systemd/system/credbroker-link-local.service": {{"Service", "LimitCORE", "0"}},
+	}
+	for file, wants := range tests {
+		lines := readUnit(t, file)
+		for _, w := range wants {
+			if got := values(lines, w.section, w.key); !slices.Contains(got, w.value) {
+				t.Errorf("%s: [%s] %s=%v, want %s", file, w.section, w.key, got, w.value)
+			}
+		}
+	}
 }

@@ -30,8 +30,45 @@ func env(vars map[string]string, files map[string]string) func(*LoadOptions) {
 
 var userEnv = map[string]string{"HOME": "/home/alice"}
 
+// exampleMarker starts the part of the packaged config that is commented out
+// as shipped (sources, roles and client rules name a host's own users).
+const exampleMarker = "# ---- examples: everything below is commented out as shipped ----\n"
+
+// uncommentedExample is the packaged config with its examples uncommented:
+// "# code" lines become code, "## text" lines comments.
+func uncommentedExample(t *testing.T) []byte {
+	t.Helper()
+	src, err := os.ReadFile("../../packaging/credbroker.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, tail, ok := strings.Cut(string(src), exampleMarker)
+	if !ok {
+		t.Fatalf("packaging/credbroker.hcl has no line %q", exampleMarker)
+	}
+	lines := strings.Split(tail, "\n")
+	for i, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "##"):
+			lines[i] = l[1:]
+		case strings.HasPrefix(l, "# "):
+			lines[i] = l[2:]
+		case l == "#":
+			lines[i] = ""
+		}
+	}
+	return []byte(head + strings.Join(lines, "\n"))
+}
+
 func TestExampleFileParses(t *testing.T) {
-	cfg, err := Load("../../packaging/credbroker.hcl", env(map[string]string{"HOME": "/home/alice"}, nil))
+	shipped, err := Load("../../packaging/credbroker.hcl", env(map[string]string{"HOME": "/home/alice"}, nil))
+	if err != nil {
+		t.Fatalf("the packaged config does not load:\n%v", err)
+	}
+	if len(shipped.Roles)+len(shipped.Clients)+len(shipped.Sources) != 0 {
+		t.Errorf("the packaged config names roles, rules or sources: it must start on a fresh host")
+	}
+	cfg, err := Parse(uncommentedExample(t), "credbroker.hcl", env(map[string]string{"HOME": "/home/alice"}, nil))
 	if err != nil {
 		t.Fatalf("the packaged example does not load:\n%v", err)
 	}

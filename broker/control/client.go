@@ -131,6 +131,12 @@ func (c *Client) StartMFA(ctx context.Context, role, code string) (time.Time, er
 	return r.Expires, err
 }
 
+// Reload asks the daemon to re-read its configuration; a refused one comes
+// back as an *Error whose message lists the faults.
+func (c *Client) Reload(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "/v1/reload", nil, nil)
+}
+
 // Metrics returns the Prometheus text exposition.
 func (c *Client) Metrics(ctx context.Context) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://credbroker/metrics", nil)

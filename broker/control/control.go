@@ -10,6 +10,8 @@
 //	DELETE /v1/tokens             {"token"} → withdraws it when the command ends
 //	POST   /v1/user-token         → the caller's own container token, bound to its uid (`credbroker env`)
 //	POST   /v1/mfa                {"role","code"} → an MFA session (`credbroker mfa`)
+//	POST   /v1/reload             re-reads the config; 204, or 422 ReloadRefused
+//	                              with the faults (`credbroker reload`, ExecReload)
 //	GET    /metrics               Prometheus metrics
 //
 // The socket may be open to every local user (the system service's is):
@@ -19,7 +21,7 @@
 //
 // Errors are JSON {"code","message"}: 403 NotAllowed, 404 UnknownRole,
 // 400 BadRequest, 503 Unavailable (the upstream failed; the message says
-// why and what to do).
+// why and what to do). Only the daemon's own user and root may reload.
 //
 // The runtime directory also holds endpoints.json (Endpoints), which
 // `credbroker env` and `exec` read to find the daemon's listeners.
@@ -69,6 +71,10 @@ type Options struct {
 	// and any route not made for every user). Default: the daemon's own
 	// effective uid and root.
 	Owner func(uid uint32) bool
+	// Reload re-reads the configuration and returns why it was refused
+	// (the old one keeps serving then). Without it POST /v1/reload
+	// answers 501.
+	Reload func(ctx context.Context) error
 }
 
 // ProcessCredentials is the JSON `credential_process` prints (Version 1).
@@ -148,6 +154,7 @@ func NewHandler(b Backend, optFns ...func(*Options)) http.Handler {
 	h.mux.HandleFunc("DELETE /v1/tokens", h.revokeToken)
 	h.mux.HandleFunc("POST /v1/user-token", h.userToken)
 	h.mux.HandleFunc("POST /v1/mfa", h.mfa)
+	h.mux.HandleFunc("POST /v1/reload", h.reload)
 	if o.Metrics != nil {
 		h.mux.Handle("GET /metrics", o.Metrics)
 	}
@@ -361,6 +368,22 @@ func (h *handler) mfa(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, mfaResponse{Expires: exp})
+}
+
+func (h *handler) reload(w http.ResponseWriter, r *http.Request) {
+	// Not a route of every user: ServeHTTP let only Owner through.
+	if h.o.Reload == nil {
+		h.fail(w, r, &apiError{status: http.StatusNotImplemented, Code: "NotImplemented", Message: "this daemon cannot reload"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.o.Timeout)
+	defer cancel()
+	if err := h.o.Reload(ctx); err != nil {
+		h.fail(w, r, &apiError{status: http.StatusUnprocessableEntity, Code: "ReloadRefused",
+			Message: "the new configuration is refused; the previous one keeps serving:\n" + err.Error()})
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // ErrNoDaemon: nothing answers on the control socket.

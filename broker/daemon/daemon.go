@@ -26,6 +26,8 @@ package daemon
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -40,6 +42,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	sddaemon "github.com/coreos/go-systemd/v22/daemon"
 	"github.com/hashicorp/go-hclog"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -122,6 +125,15 @@ type daemon struct {
 	epsMu  sync.Mutex // guards eps once the servers run (reload changes Region)
 	eps    control.Endpoints
 	srvs   []*server
+	// idle: the config has no roles and its upstream could not be opened
+	// (a fresh host's core): a reload that adds roles takes a restart.
+	idle bool
+	// reloads carries reloads asked for on the control socket (credbroker
+	// reload, systemd's ExecReload); each gets the reload's result.
+	reloads chan chan error
+	// probeSecret marks the daemon's own health probes of the core
+	// listener, answered before the core (no audit line per probe).
+	probeSecret string
 }
 
 // server is one listener and the http.Server on it.
@@ -218,13 +230,24 @@ func Run(ctx context.Context, o Options) error {
 	if o.ProbeInterval <= 0 {
 		o.ProbeInterval = 2 * time.Second
 	}
-	d := &daemon{o: o, log: o.Logger, tokens: imds.NewTokenSet()}
+	d := &daemon{o: o, log: o.Logger, tokens: imds.NewTokenSet(), reloads: make(chan chan error), probeSecret: rand.Text()}
 	defer d.close()
 	if err := d.start(ctx); err != nil {
+		d.status("cannot start: %s", oneLine(err.Error()))
 		return err
 	}
 	return d.serve(ctx)
 }
+
+// ConfigError is a configuration the daemon refuses at start: restarting
+// with the same file cannot help (`credbroker serve` exits 78, EX_CONFIG,
+// which the units do not restart on).
+type ConfigError struct{ Err error }
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the fault.
+func (e *ConfigError) Unwrap() error { return e.Err }
 
 func (d *daemon) notify(states ...string) {
 	if err := d.o.Notify(strings.Join(states, "\n")); err != nil {
@@ -284,7 +307,7 @@ func (d *daemon) start(ctx context.Context) error {
 	d.status("loading the configuration")
 	cfg, err := d.o.LoadConfig()
 	if err != nil {
-		return err
+		return &ConfigError{err}
 	}
 	d.cfg = cfg
 	for _, w := range cfg.Warnings {
@@ -293,7 +316,14 @@ func (d *daemon) start(ctx context.Context) error {
 	bk, err := Setup(ctx, cfg, d.setup())
 	d.keys, d.keyErr, d.up, d.core = bk.Keys, bk.KeyErr, bk.Upstream, bk.Core
 	if err != nil {
-		return err
+		if len(cfg.Roles) > 0 {
+			return err
+		}
+		// Nothing needs it yet (a fresh host: no roles, no core yet).
+		d.idle, d.up = true, idleUpstream()
+		d.log.Warn("no roles, and the upstream cannot be opened: serving no role until both are there (then restart)", "error", err)
+	} else if len(cfg.Roles) == 0 {
+		d.log.Warn("the configuration has no roles: every caller gets none until you add one")
 	}
 	if err := os.MkdirAll(d.o.RuntimeDir, 0o755); err != nil {
 		return fmt.Errorf("creating the runtime directory: %w", err)
@@ -306,7 +336,7 @@ func (d *daemon) start(ctx context.Context) error {
 		bo.AuditLogger = d.log.Named("audit")
 	}}, d.o.Broker...)...)
 	if err != nil {
-		return err
+		return &ConfigError{err}
 	}
 	d.watchKeys(ctx)
 	tokenFile := filepath.Join(d.o.RuntimeDir, control.TokenFile)
@@ -377,7 +407,12 @@ func (d *daemon) buildServers(tokenFile string) error {
 		})
 	}
 	if ln := d.ls.container; ln != nil {
-		h, err := imds.NewContainer(b, d.tokens, func(o *imds.ContainerOptions) { o.Logger = log.Named("container") })
+		h, err := imds.NewContainer(b, d.tokens, func(o *imds.ContainerOptions) {
+			o.Logger = log.Named("container")
+			// The well-known 169.254.170.2 is a caller's source address
+			// too (and the daemon's own probe's).
+			o.AllowedPeers = cfg.IMDS.AllowedRemote
+		})
 		if err != nil {
 			return err
 		}
@@ -393,14 +428,19 @@ func (d *daemon) buildServers(tokenFile string) error {
 	}
 	if ln := d.ls.core; ln != nil {
 		if d.core == nil {
-			log.Warn("the core listener is open but the upstream is a remote STS: nothing is served on it", "addr", ln.Addr())
+			why := "the upstream is a remote STS"
+			if d.idle {
+				why = "the core could not be opened (see above)"
+			}
+			log.Warn("the core listener is open but "+why+": nothing is served on it", "addr", ln.Addr())
 			ln.Close()
 		} else {
 			d.eps.Core = ln.Addr().String()
 			addr := d.eps.Core
-			d.add("core", ln, d.core, func(ctx context.Context) error {
+			d.add("core", ln, probed(d.probeSecret, d.core), func(ctx context.Context) error {
 				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/", nil)
-				return expect(hc, req, 0)
+				req.Header.Set(probeHeader, d.probeSecret)
+				return expect(hc, req, http.StatusNoContent)
 			})
 		}
 	}
@@ -428,6 +468,7 @@ func (d *daemon) buildServers(tokenFile string) error {
 			defer d.epsMu.Unlock()
 			return d.eps
 		}
+		o.Reload = d.askReload
 	})
 	cc := control.NewClient(d.ls.controlPath)
 	d.add("control", d.ls.control, ch, cc.Health)
@@ -572,7 +613,7 @@ func (d *daemon) waitUpstream(ctx context.Context) error {
 
 func (d *daemon) serve(ctx context.Context) error {
 	ok, failed := d.warm(ctx)
-	if ok == 0 {
+	if ok == 0 && len(d.b.Roles()) > 0 {
 		if err := d.waitUpstream(ctx); err != nil {
 			return d.stop()
 		}
@@ -606,7 +647,9 @@ func (d *daemon) serve(ctx context.Context) error {
 		case <-release.C:
 			releasedAt = d.releaseMemory(releasedAt)
 		case <-d.o.Reload:
-			d.reload(ctx)
+			_ = d.reload(ctx) // logged and in STATUS
+		case done := <-d.reloads:
+			done <- d.reload(ctx)
 		case <-watchdog:
 			if err := d.check(ctx); err != nil {
 				d.log.Error("health check failed; not telling the watchdog", "error", err)
@@ -626,19 +669,37 @@ func (d *daemon) summary(ok, failed int) string {
 	return s
 }
 
+// askReload asks the serve loop for a reload and waits for its result (the
+// control socket's POST /v1/reload).
+func (d *daemon) askReload(ctx context.Context) error {
+	done := make(chan error, 1)
+	select {
+	case d.reloads <- done:
+	case <-ctx.Done():
+		return fmt.Errorf("the daemon is busy (starting, or another reload): %w", ctx.Err())
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // reload reads the configuration again; on any problem the old one keeps
-// serving and the log and STATUS say why.
-func (d *daemon) reload(ctx context.Context) {
+// serving, and the log, STATUS and the result say why.
+func (d *daemon) reload(ctx context.Context) error {
 	d.notify("RELOADING=1", strings.TrimSuffix(sddaemon.SdNotifyMonotonicUsec(), "\n"), "STATUS=reloading the configuration")
 	d.log.Info("reloading the configuration")
 	err := d.reloadConfig(ctx)
 	if err != nil {
 		d.log.Error("reload refused; still serving the previous configuration", "error", err)
 		d.notify("READY=1", "STATUS=reload failed, still serving the previous configuration: "+oneLine(err.Error()))
-		return
+		return err
 	}
 	ok, failed := d.warm(ctx)
 	d.notify("READY=1", "STATUS="+d.summary(ok, failed))
+	return nil
 }
 
 func oneLine(s string) string { return strings.ReplaceAll(s, "\n", "; ") }
@@ -655,8 +716,13 @@ func (d *daemon) reloadConfig(ctx context.Context) error {
 	if changed(cfg.Listen, old.Listen) || changed(cfg.IMDS, old.IMDS) {
 		d.log.Warn("listen and imds settings take effect at the next restart")
 	}
+	if d.idle && len(cfg.Roles) > 0 {
+		return errors.New("the daemon started with no roles and no upstream open: restart it to serve the new roles (systemctl restart credbroker.service)")
+	}
 	up, upChanged := d.up, changed(cfg.Upstream, old.Upstream) || cfg.Region != old.Region
-	if upChanged {
+	if upChanged && d.idle {
+		up = idleUpstream()
+	} else if upChanged {
 		if cfg.Upstream.Kind == config.UpstreamCore || old.Upstream.Kind == config.UpstreamCore {
 			return errors.New("switching to, from or within the embedded core takes a restart; keep the upstream block as it was to reload")
 		}
@@ -740,4 +806,45 @@ func (d *daemon) close() {
 	if d.res != nil {
 		d.res.Close()
 	}
+}
+
+// probeHeader carries the daemon's probe secret (a random value of this
+// process, never logged): a request with it is the daemon's own health
+// check of the core listener, answered 204 before the core sees it, so the
+// watchdog's probes leave no audit line.
+const probeHeader = "X-Credbroker-Probe"
+
+// probed answers the daemon's own probes and passes every other request to
+// next.
+func probed(secret string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if v := r.Header.Get(probeHeader); v != "" && subtle.ConstantTimeCompare([]byte(v), []byte(secret)) == 1 {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// idleUpstream stands for the upstream of a configuration with no roles:
+// nothing calls it.
+func idleUpstream() *broker.Upstream {
+	return &broker.Upstream{Name: "none (no roles configured)", Client: noSTS{}}
+}
+
+// noSTS refuses every call: with no roles there is nothing to assume.
+type noSTS struct{}
+
+var errNoRoles = errors.New("no roles are configured")
+
+func (noSTS) AssumeRole(context.Context, *sts.AssumeRoleInput, ...func(*sts.Options)) (*sts.AssumeRoleOutput, error) {
+	return nil, errNoRoles
+}
+
+func (noSTS) AssumeRoleWithWebIdentity(context.Context, *sts.AssumeRoleWithWebIdentityInput, ...func(*sts.Options)) (*sts.AssumeRoleWithWebIdentityOutput, error) {
+	return nil, errNoRoles
+}
+
+func (noSTS) GetSessionToken(context.Context, *sts.GetSessionTokenInput, ...func(*sts.Options)) (*sts.GetSessionTokenOutput, error) {
+	return nil, errNoRoles
 }

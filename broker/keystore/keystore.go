@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -186,7 +187,7 @@ func Open(optFns ...func(*Options)) (*Store, error) {
 	}
 	backend := o.Backend
 	if backend == config.BackendAuto || backend == "" {
-		backend = autoBackend(o.Getenv)
+		backend = autoBackend(o.Getenv, dialBus)
 	}
 	s := &Store{backend: backend, now: o.Now, log: o.Logger}
 	if backend == config.BackendSystemdCredentials {
@@ -242,21 +243,56 @@ func Open(optFns ...func(*Options)) (*Store, error) {
 	return s, nil
 }
 
-// autoBackend picks Secret Service when a D-Bus session bus is there, the
-// kernel keyring otherwise (on Linux).
-func autoBackend(getenv func(string) string) config.Backend {
+// autoBackend picks Secret Service when a D-Bus session bus answers, the
+// kernel keyring otherwise (on Linux). The bus is dialled, not just named:
+// 99designs/keyring's init() (through godbus) sets $DBUS_SESSION_BUS_ADDRESS
+// to /run/user/UID/bus even where that cannot be opened (the system
+// service, whose ProtectHome= makes /run/user answer EACCES).
+func autoBackend(getenv func(string) string, dial func(network, addr string) error) config.Backend {
 	if runtime.GOOS != "linux" {
 		return "platform"
 	}
-	if a := getenv("DBUS_SESSION_BUS_ADDRESS"); a != "" && a != "disabled:" {
+	if a := getenv("DBUS_SESSION_BUS_ADDRESS"); a != "" && a != "disabled:" && busAnswers(a, dial) {
 		return config.BackendSecretService
 	}
-	if d := getenv("XDG_RUNTIME_DIR"); d != "" {
-		if st, err := os.Stat(filepath.Join(d, "bus")); err == nil && st.Mode()&os.ModeSocket != 0 {
-			return config.BackendSecretService
-		}
+	if d := getenv("XDG_RUNTIME_DIR"); d != "" && dial("unix", filepath.Join(d, "bus")) == nil {
+		return config.BackendSecretService
 	}
 	return config.BackendKeyctl
+}
+
+// busAnswers dials the Unix sockets a D-Bus address names (the first that
+// answers will do); an address of another transport is taken as it is.
+func busAnswers(addr string, dial func(network, addr string) error) bool {
+	for _, entry := range strings.Split(addr, ";") {
+		transport, params, _ := strings.Cut(entry, ":")
+		if transport != "unix" {
+			return true
+		}
+		for _, kv := range strings.Split(params, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			switch k {
+			case "path":
+				if dial("unix", v) == nil {
+					return true
+				}
+			case "abstract":
+				if dial("unix", "@"+v) == nil {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// dialBus connects to a bus socket and hangs up.
+func dialBus(network, addr string) error {
+	c, err := net.DialTimeout(network, addr, time.Second)
+	if err != nil {
+		return err
+	}
+	return c.Close()
 }
 
 // passphrase returns the file backend's passphrase source.

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestE2ECoreHost is the persistent embedded core as a host runs it: `core
@@ -49,13 +50,27 @@ keyring {
 			t.Fatal(err)
 		}
 	}
-	writeCfg("")
-
-	// serve before init names the fix.
+	appRole := fmt.Sprintf(`source "keyring" "ops" {}
+role "app" {
+  arn    = "arn:aws:iam::%s:role/app"
+  source = "ops"
+}
+default_role = "app"
+`, acct)
+	// serve before init, with a role, names the fix and exits.
+	writeCfg(appRole)
 	out, errOut, err := e.run("", "serve", "--config", e.cfgPath, "--runtime-dir", e.runtimeDir,
 		"--imds-addr", "127.0.0.1:0", "--container-addr", "127.0.0.1:0", "--core-addr", "127.0.0.1:0")
 	if err == nil || !strings.Contains(out+errOut, "credbroker core init") {
 		t.Fatalf("serve with no core: %v\n%s%s", err, out, errOut)
+	}
+	// With no roles yet (the packaged config on a fresh host) it starts,
+	// serves no role, and names the fix.
+	writeCfg("")
+	idle := e.serve(nil)
+	idle.stderr.waitFor(t, "credbroker core init", 10*time.Second)
+	if err := idle.stop(); err != nil {
+		t.Fatalf("serve with no roles and no core: %v\n%s", err, idle.stderr.String())
 	}
 
 	out, errOut, err = e.run("", "core", "init", "--config", e.cfgPath, "--master-key-file", keyFile, "--account-id", acct)
@@ -104,13 +119,7 @@ keyring {
 	if out, errOut, err := e.run(key.AccessKey.AccessKeyId+"\n"+key.AccessKey.SecretAccessKey+"\n", "keys", "add", "ops", "--config", e.cfgPath); err != nil {
 		t.Fatalf("keys add: %v\n%s%s", err, out, errOut)
 	}
-	writeCfg(fmt.Sprintf(`source "keyring" "ops" {}
-role "app" {
-  arn    = "arn:aws:iam::%s:role/app"
-  source = "ops"
-}
-default_role = "app"
-`, acct))
+	writeCfg(appRole)
 	d = e.serve(nil, "--core-addr", "127.0.0.1:0")
 	defer d.stop()
 	imdsEnv := []string{"AWS_EC2_METADATA_SERVICE_ENDPOINT=http://" + d.eps.IMDS + "/", "AWS_EC2_METADATA_V1_DISABLED=true",

@@ -8,6 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/credbroker/credbroker/internal/logging"
 )
 
 func main() {
@@ -26,12 +31,23 @@ func run(args []string) int {
 	var ee exitError
 	if errors.As(err, &ee) {
 		if ee.msg != "" {
-			fmt.Fprintln(os.Stderr, "credbroker:", ee.msg)
+			fatal(os.Stderr, ee.msg)
 		}
 		return ee.code
 	}
-	fmt.Fprintln(os.Stderr, "credbroker:", err)
+	fatal(os.Stderr, err.Error())
 	return 1
+}
+
+// fatal prints the message the process exits with; on the journal every line
+// of it has the error priority, as the logger's errors do.
+func fatal(f *os.File, msg string) {
+	msg = "credbroker: " + msg
+	if logging.OnJournal(f) {
+		p := logging.JournalPrefix(hclog.Error)
+		msg = p + strings.ReplaceAll(strings.TrimRight(msg, "\n"), "\n", "\n"+p)
+	}
+	fmt.Fprintln(f, msg)
 }
 
 // exitError ends the process with a chosen code (for example the child's exit code in

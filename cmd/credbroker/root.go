@@ -59,6 +59,7 @@ Start here:
 		newKeysCmd(a),
 		newMFACmd(a),
 		newStatusCmd(a),
+		newReloadCmd(a),
 		newPolicyCmd(a),
 		newCoreCmd(a),
 		newVersionCmd(a),

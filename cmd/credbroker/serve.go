@@ -46,8 +46,10 @@ control socket (control.sock, mode 0600) and the container token
 
 Under systemd (Type=notify) it reports READY/RELOADING/STOPPING and STATUS,
 answers the watchdog, and takes the sockets named imds, container and core
-from socket activation. SIGHUP reloads the config (a bad one is refused, the
-old one keeps serving); SIGTERM or SIGINT stops gracefully.`,
+from socket activation. ` + "`credbroker reload`" + ` (the units' ExecReload) or SIGHUP
+reloads the config (a bad one is refused, the old one keeps serving, and
+reload prints why); SIGTERM or SIGINT stops gracefully. A config refused at
+start exits 78 (EX_CONFIG), which the units do not restart on.`,
 		Example: `  # The demo: embedded core, account 123456789012, role dev-admin for everyone
   credbroker serve --dev
 
@@ -151,6 +153,10 @@ func runServe(cmd *cobra.Command, a *app, f *serveFlags) error {
 	}()
 	o.Reload = reload
 	if err := daemon.Run(ctx, o); err != nil {
+		var ce *daemon.ConfigError
+		if errors.As(err, &ce) {
+			return exitError{code: exitConfig, msg: "serve: " + err.Error()}
+		}
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
@@ -159,6 +165,10 @@ func runServe(cmd *cobra.Command, a *app, f *serveFlags) error {
 // userKeyFile, in $STATE_DIRECTORY, keeps the key of users' container
 // tokens across restarts.
 const userKeyFile = "user-tokens.key"
+
+// exitConfig is serve's exit status for a configuration it refuses
+// (sysexits.h EX_CONFIG): the units' RestartPreventExitStatus=.
+const exitConfig = 78
 
 // shellQuote quotes s for POSIX shells: in single quotes, each single quote
 // in s closing the quotes, escaped, then reopening them.

@@ -3,6 +3,7 @@ package logging
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 )
@@ -63,6 +64,78 @@ func TestNew(t *testing.T) {
 			}
 			if hasTime := strings.HasPrefix(out, "20"); hasTime != tc.wantTime {
 				t.Fatalf("timestamp present = %v, want %v: %q", hasTime, tc.wantTime, out)
+			}
+		})
+	}
+}
+
+// TestJournalPriorities: under the journal every line of an entry carries its
+// level's priority prefix, which journald turns into PRIORITY=.
+func TestJournalPriorities(t *testing.T) {
+	yes := true
+	var buf bytes.Buffer
+	l, err := New("credbroker", Options{Level: "trace", Output: &buf, Journal: &yes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		log  func(string, ...any)
+		want string
+	}{
+		{l.Error, "<3>"},
+		{l.Warn, "<4>"},
+		{l.Info, "<6>"},
+		{l.Debug, "<7>"},
+		{l.Trace, "<7>"},
+	}
+	for _, tc := range tests {
+		buf.Reset()
+		tc.log("two\nlines", "k", "v")
+		out := buf.String()
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		if len(lines) < 2 {
+			t.Fatalf("%s: want a multi-line entry, got %q", tc.want, out)
+		}
+		for _, line := range lines {
+			if !strings.HasPrefix(line, tc.want) {
+				t.Errorf("line %q of %q: want prefix %s", line, out, tc.want)
+			}
+		}
+	}
+	no := false
+	buf.Reset()
+	l, _ = New("credbroker", Options{Output: &buf, Journal: &no})
+	l.Error("boom")
+	if strings.HasPrefix(buf.String(), "<") {
+		t.Errorf("off the journal: %q has a priority prefix", buf.String())
+	}
+}
+
+func TestOnJournal(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	id, err := StreamID(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, ino, _ := strings.Cut(id, ":")
+	tests := map[string]struct {
+		env  string
+		want bool
+	}{
+		"this file":    {env: id, want: true},
+		"another file": {env: dev + ":1" + ino},
+		"unset":        {env: ""},
+		"garbage":      {env: "journal"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv("JOURNAL_STREAM", tc.env)
+			if got := OnJournal(f); got != tc.want {
+				t.Errorf("OnJournal = %v, want %v", got, tc.want)
 			}
 		})
 	}

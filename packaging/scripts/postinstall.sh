@@ -48,10 +48,10 @@ credbroker is installed; nothing is enabled or running. Next step, one of:
       credbroker keys add me
       systemctl --user enable --now credbroker.service
       eval "$(credbroker env)"
-  * A host (system service, user credbroker):
-      edit /etc/credbroker/credbroker.hcl, make the core's master key with
+  * A host (system service, user credbroker): the shipped config starts with
+      no roles; the embedded core, its first user, role and key, step by step:
+      /usr/share/doc/credbroker/PACKAGING.md ("On a host"), which begins with
       head -c32 /dev/urandom | systemd-creds encrypt --name=credbroker-master-key - /etc/credstore.encrypted/credbroker-master-key
-      systemctl enable --now credbroker-imds.socket credbroker-container.socket
   Try it first with no set-up at all: credbroker serve --dev
   CI runners (OIDC), well-known addresses, hardening:
       /usr/share/doc/credbroker/PACKAGING.md, man credbroker

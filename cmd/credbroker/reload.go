@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+func newReloadCmd(_ *app) *cobra.Command {
+	var runtimeDir string
+	cmd := &cobra.Command{
+		Use:   "reload",
+		Short: "Make the running broker re-read its config; fail with the faults of a refused one",
+		Long: `Ask the running broker, through its control socket, to re-read its
+configuration, and wait for the result. A configuration the broker refuses
+(a syntax error, an unknown role, a user that does not exist, ...) leaves the
+previous one serving; reload then prints what is wrong and where, and exits 1.
+
+The system and user services run it as ExecReload, so ` + "`systemctl reload credbroker`" + `
+fails the same way. SIGHUP reloads too, but nobody hears the result.
+Only root and the daemon's own user may reload it.`,
+		Example: `  sudo systemctl reload credbroker.service     # runs credbroker reload
+  credbroker reload --runtime-dir /tmp/cb`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), 60*time.Second)
+			defer cancel()
+			if err := controlClient(runtimeDir).Reload(ctx); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "reloaded")
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&runtimeDir, "runtime-dir", "", "the daemon's runtime directory (default: $CREDBROKER_RUNTIME_DIR, $XDG_RUNTIME_DIR/credbroker, /run/credbroker)")
+	return cmd
+}
