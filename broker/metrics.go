@@ -122,7 +122,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 			gauge(m.expiry, st.Expires.Sub(now).Seconds(), st.Role, caller)
 		}
 		gauge(m.belowFloor, flag(st.BelowFloor), st.Role, caller)
-		gauge(m.needsHuman, flag(sessionNeedsHuman(st)), st.Role, caller)
+		gauge(m.needsHuman, flag(m.b.sessionNeedsHuman(st)), st.Role, caller)
 	}
 }
 

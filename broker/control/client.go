@@ -126,8 +126,26 @@ func (c *Client) RevokeToken(ctx context.Context, tok string) error {
 
 // StartMFA makes role's MFA session with code; it returns its expiry.
 func (c *Client) StartMFA(ctx context.Context, role, code string) (time.Time, error) {
-	var r mfaResponse
+	var r expiresResponse
 	err := c.do(ctx, http.MethodPost, "/v1/mfa", mfaRequest{Role: role, Code: code}, &r)
+	return r.Expires, err
+}
+
+// SAMLSource describes the saml source name ("" for the only one).
+func (c *Client) SAMLSource(ctx context.Context, name string) (broker.SAMLSourceInfo, error) {
+	if name == "" {
+		name = "-"
+	}
+	var info broker.SAMLSourceInfo
+	err := c.do(ctx, http.MethodGet, "/v1/saml/"+url.PathEscape(name), nil, &info)
+	return info, err
+}
+
+// SAMLLogin hands the daemon the IdP's SAML response for role; it returns
+// when the session ends.
+func (c *Client) SAMLLogin(ctx context.Context, role, response string) (time.Time, error) {
+	var r expiresResponse
+	err := c.do(ctx, http.MethodPost, "/v1/saml", samlRequest{Role: role, Response: response}, &r)
 	return r.Expires, err
 }
 
