@@ -57,6 +57,11 @@ type Options struct {
 	// OIDC configures the verification of web identity tokens: the HTTP client for
 	// discovery and key set fetches, keys pinned for offline use, refetch limits.
 	OIDC []func(*oidc.Options)
+	// SAMLACS are assertion consumer service URLs of the core's own service
+	// provider, accepted as a SAML response's Destination and Recipient beside
+	// AWS's sign-in URLs: the broker's `credbroker login` callbacks
+	// (http://127.0.0.1:PORT/saml). The audience is AWS's all the same.
+	SAMLACS []string
 	// SessionCacheSize bounds how many opened session tokens are kept by access key id
 	// (default 4096), and the other per-session caches.
 	SessionCacheSize int
