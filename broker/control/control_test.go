@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -214,6 +215,17 @@ func TestControlSAML(t *testing.T) {
 	if _, err := c.Credentials(ctx, "dev"); !errors.As(err, &ce) || ce.Code != broker.CodeSAMLLogin {
 		t.Errorf("before login: %v", err)
 	}
+	needsHuman := func() string {
+		t.Helper()
+		m, err := c.Metrics(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return regexp.MustCompile(`credbroker_session_needs_human\{caller="",role="dev"\} \d`).FindString(m)
+	}
+	if got := needsHuman(); !strings.HasSuffix(got, " 1") {
+		t.Errorf("metrics before login: %q", got)
+	}
 	// A real response is tens of kilobytes: over the socket's usual 4 KiB.
 	response := strings.Repeat("PHNhbWxwOlJlc3BvbnNlLz4", 1000)
 	fake.AddSAMLResponse(response, "alice")
@@ -227,6 +239,9 @@ func TestControlSAML(t *testing.T) {
 	}
 	if arn, _ := fake.Issued(pc.AccessKeyID); arn != "arn:aws:sts::123456789012:assumed-role/Developers/alice" {
 		t.Errorf("served %s", arn)
+	}
+	if got := needsHuman(); !strings.HasSuffix(got, " 0") {
+		t.Errorf("metrics after login: %q", got)
 	}
 	if _, err := c.SAMLLogin(ctx, "other", response); !errors.As(err, &ce) || ce.Code != "NotAllowed" {
 		t.Errorf("login to a role not allowed: %v", err)
