@@ -2,11 +2,13 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 
 	"github.com/credbroker/credbroker/broker/config"
 	"github.com/credbroker/credbroker/broker/session"
@@ -95,7 +97,7 @@ func (b *Broker) SAMLLogin(ctx context.Context, c Caller, role, response string)
 	out, err := st.up.Client.AssumeRoleWithSAML(ctx, in)
 	b.metrics.observeUpstream(b.o.Now().Sub(start), err)
 	if err != nil {
-		return time.Time{}, session.Classify(err)
+		return time.Time{}, samlErr(err)
 	}
 	creds, err := fromSTS(out.Credentials, r.accountID)
 	if err != nil {
@@ -112,6 +114,29 @@ func (b *Broker) SAMLLogin(ctx context.Context, c Caller, role, response string)
 		return creds.Expires, fmt.Errorf("signed in, but serving role %s failed: %w", role, err)
 	}
 	return creds.Expires, nil
+}
+
+// samlErr says what STS's refusal of a SAML response means, and what to do;
+// other failures are classified as any STS call's.
+func samlErr(err error) error {
+	ce := session.Classify(err)
+	msg := ce.Message
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		msg = api.ErrorMessage()
+	}
+	var hint string
+	switch ce.Code {
+	case "InvalidIdentityToken", "IDPRejectedClaim":
+		hint = "STS refused the SAML response: " + msg + " Check the IAM SAML provider (the IdP's current metadata and signing certificate) and what the IdP sends (audience, Recipient, the Role attribute)."
+	case "ExpiredTokenException":
+		hint = "the SAML response has expired: " + msg + " Run `credbroker login` again (and check this host's clock)."
+	case "AccessDenied", "AccessDeniedException":
+		hint = "STS refused the role for this sign-in: " + msg + " The role's trust policy must allow sts:AssumeRoleWithSAML to the SAML provider (Principal Federated), with conditions your assertion meets."
+	default:
+		return ce
+	}
+	return &session.Error{Kind: session.NonRecoverable, Code: ce.Code, Message: hint, Err: err}
 }
 
 // SAMLSourceInfo is what `credbroker login` needs of a saml source: where
