@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -19,6 +18,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/credbroker/credbroker/internal/browsertest"
 )
 
 func randomHex(n int) string {
@@ -27,38 +28,22 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// browser is headless Chromium driven by chromedp; each sign-in gets a
-// browser of its own (no IdP session shared between users).
+// browser signs directory users in through headless Chromium (the project's
+// internal/browsertest); each sign-in gets a browser of its own, so no IdP
+// session is shared between users.
 type browser struct {
-	t    *testing.T
-	path string
+	t *testing.T
 }
 
-func newBrowser(t *testing.T) *browser {
-	p, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("SAML federation e2e needs chromium: apt-get install chromium (.ci/run does)")
-	}
-	return &browser{t: t, path: p}
-}
+func newBrowser(t *testing.T) *browser { return &browser{t: t} }
 
 // signIn opens url, signs in at the IdP as user, picks role in the chooser
-// when one is shown (role "" picks none), and returns the last page's
-// message (our callback's #message, or the IdP's page text).
+// when one is shown (role "" picks none), and returns the last page's text
+// (our callback's page, or the IdP's).
 func (b *browser) signIn(url, user, pass, role string) string {
 	b.t.Helper()
 	start := time.Now()
-	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(b.path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.UserDataDir(b.t.TempDir())}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil {
-		b.t.Fatalf("starting chromium: %v", err)
-	}
+	ctx := browsertest.New(b.t).Ctx
 	noteCost(b.t, "Chromium start", time.Since(start))
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(url),
