@@ -129,6 +129,9 @@ type Broker struct {
 	mfa   map[mfaKey]mfaSession
 
 	execs execWatches // exec tokens' exit watches
+
+	samlMu sync.Mutex
+	saml   map[string]samlSession // by role name
 }
 
 // state is one configuration, compiled.
@@ -210,7 +213,7 @@ func New(cfg *config.Config, optFns ...func(*Options)) (*Broker, error) {
 	if o.WatchExit == nil {
 		o.WatchExit = peer.WatchExit
 	}
-	b := &Broker{o: o, log: o.Logger, started: o.Now(), mfa: map[mfaKey]mfaSession{}}
+	b := &Broker{o: o, log: o.Logger, started: o.Now(), mfa: map[mfaKey]mfaSession{}, saml: map[string]samlSession{}}
 	b.metrics = newMetrics(b)
 	sessOpts := append([]func(*session.Options){func(so *session.Options) {
 		so.Logger = o.Logger.Named("session")
@@ -472,7 +475,7 @@ type WarmResult struct {
 
 func needsHuman(err error) bool {
 	var se *session.Error
-	return errors.As(err, &se) && (se.Code == CodeMFARequired || se.Code == CodeKeyringLocked)
+	return errors.As(err, &se) && (se.Code == CodeMFARequired || se.Code == CodeKeyringLocked || se.Code == CodeSAMLLogin)
 }
 
 // Close stops refreshes, aborts fetches under way and flushes the audit log.

@@ -656,3 +656,90 @@ role "ci" {
 		}
 	}
 }
+
+func TestSAMLLogin(t *testing.T) {
+	hcl := `
+upstream "sts" {
+  region = "us-east-1"
+}
+source "keyring" "alice" {}
+source "saml" "corp" {
+  idp_url      = "https://idp.example.com/sso"
+  provider_arn = "arn:aws:iam::123456789012:saml-provider/corp"
+}
+role "developers" {
+  arn    = "arn:aws:iam::123456789012:role/Developers"
+  source = "corp"
+}
+role "plain" {
+  arn    = "arn:aws:iam::123456789012:role/plain"
+  source = "alice"
+}
+client "alice" {
+  uids        = [1001]
+  role        = "developers"
+  allow_roles = ["plain"]
+}
+`
+	e := newEnv(t, hcl)
+	ctx := as(context.Background(), alice)
+	for _, r := range e.b.Warm(ctx) {
+		if want := r.Role == "developers"; r.NeedsHuman != want {
+			t.Errorf("warm %s: needs human %v (%v)", r.Role, r.NeedsHuman, r.Err)
+		}
+	}
+	st := e.b.Status()
+	if s := st.Roles[0].Sessions; len(s) != 1 || !s[0].NeedsHuman || !strings.Contains(s[0].LastError, "credbroker login corp") {
+		t.Errorf("status before login: %+v", s)
+	}
+	if _, err := e.b.Credentials(ctx, imds.Caller{Endpoint: imds.EndpointIMDS}, "developers"); !errors.Is(err, imds.ErrUpstream) {
+		t.Errorf("credentials before login: %v", err)
+	}
+
+	const response = "PHNhbWxwOlJlc3BvbnNlLz4=" // what the IdP posted
+	e.sts.AddSAMLResponse(response, "alice@corp.example")
+	if _, err := e.b.SAMLLogin(ctx, bob, "developers", response); !errors.Is(err, ErrNotAllowed) {
+		t.Errorf("bob signing in as alice's role: %v", err)
+	}
+	if _, err := e.b.SAMLLogin(ctx, alice, "plain", response); err == nil || !strings.Contains(err.Error(), "not with a SAML sign-in") {
+		t.Errorf("a keyring role: %v", err)
+	}
+	if _, err := e.b.SAMLLogin(ctx, alice, "developers", strings.Repeat("A", MaxSAMLResponse+1)); err == nil {
+		t.Error("an oversized response was sent upstream")
+	}
+	e.sts.SetLifetime(20 * time.Minute) // the IdP's session ends soon
+	exp, err := e.b.SAMLLogin(ctx, alice, "developers", response)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Until(exp); d < 19*time.Minute || d > 21*time.Minute {
+		t.Errorf("session ends in %v", d)
+	}
+	cr, err := e.b.Credentials(ctx, imds.Caller{Endpoint: imds.EndpointIMDS}, "developers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if arn, _ := e.sts.Issued(cr.AccessKeyID); arn != "arn:aws:sts::123456789012:assumed-role/Developers/alice@corp.example" {
+		t.Errorf("served %s's session", arn)
+	}
+	// Served, but with under 30 minutes left the person is asked to sign in again.
+	if s := e.b.Status().Roles[0].Sessions[0]; !s.NeedsHuman || s.State != "ready" {
+		t.Errorf("status near the end: %+v", s)
+	}
+	// The assertion is spent: a replay is refused upstream, and never logged here.
+	if _, err := e.b.SAMLLogin(ctx, alice, "developers", response); err == nil || !strings.Contains(err.Error(), "STS refused the SAML response") ||
+		strings.Contains(err.Error(), "OIDC") {
+		t.Errorf("replayed: %v", err)
+	}
+	e.sts.SetLifetime(0)
+	e.sts.AddSAMLResponse("c2Vjb25k", "alice@corp.example")
+	if _, err := e.b.SAMLLogin(ctx, alice, "developers", "c2Vjb25k"); err != nil {
+		t.Fatal(err)
+	}
+	if s := e.b.Status().Roles[0].Sessions[0]; s.NeedsHuman {
+		t.Errorf("status after a fresh sign-in: %+v", s)
+	}
+	if strings.Contains(e.log.String(), response) || strings.Contains(e.log.String(), "c2Vjb25k") {
+		t.Error("the SAML response is in the log")
+	}
+}

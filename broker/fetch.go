@@ -38,6 +38,10 @@ func (b *Broker) fetcher(st *state, r *roleState, v config.Vars, sessionName str
 		return session.FetchFunc(func(ctx context.Context) (aws.Credentials, error) {
 			return b.fetchWithX509(ctx, st, r)
 		})
+	case config.SourceSAML:
+		return session.FetchFunc(func(context.Context) (aws.Credentials, error) {
+			return b.fetchWithSAML(r)
+		})
 	}
 	return session.FetchFunc(func(context.Context) (aws.Credentials, error) {
 		return aws.Credentials{}, &session.Error{Kind: session.NonRecoverable, Code: "BadSource", Message: fmt.Sprintf("source %q has unknown kind %q", r.src.Name, r.src.Kind)}

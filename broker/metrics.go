@@ -47,7 +47,7 @@ func newMetrics(b *Broker) *metrics {
 	m.failures = prometheus.NewDesc("credbroker_refresh_failures_total", "Upstream fetches of role sessions that failed.", []string{"role"}, nil)
 	m.expiry = prometheus.NewDesc("credbroker_session_expiry_seconds", "Seconds until the cached session expires (negative: expired).", []string{"role", "caller"}, nil)
 	m.belowFloor = prometheus.NewDesc("credbroker_session_below_floor", "1 when the session is served with less than the 15-minute floor left (upstream failing).", []string{"role", "caller"}, nil)
-	m.needsHuman = prometheus.NewDesc("credbroker_session_needs_human", "1 when the session waits for a person (an MFA code, a locked keyring).", []string{"role", "caller"}, nil)
+	m.needsHuman = prometheus.NewDesc("credbroker_session_needs_human", "1 when the session waits for a person (an MFA code, a locked keyring, a SAML sign-in missing or ending within 30 minutes).", []string{"role", "caller"}, nil)
 	m.reg.MustRegister(m, m.latency, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -122,7 +122,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 			gauge(m.expiry, st.Expires.Sub(now).Seconds(), st.Role, caller)
 		}
 		gauge(m.belowFloor, flag(st.BelowFloor), st.Role, caller)
-		gauge(m.needsHuman, flag(sessionNeedsHuman(st)), st.Role, caller)
+		gauge(m.needsHuman, flag(m.b.sessionNeedsHuman(st)), st.Role, caller)
 	}
 }
 

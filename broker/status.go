@@ -3,6 +3,7 @@ package broker
 import (
 	"time"
 
+	"github.com/credbroker/credbroker/broker/config"
 	"github.com/credbroker/credbroker/broker/session"
 )
 
@@ -40,7 +41,8 @@ type SessionStatus struct {
 	// upstream has not renewed it.
 	BelowFloor bool `json:"below_floor"`
 	// NeedsHuman: waiting for a person (run `credbroker mfa ROLE`, unlock
-	// the keyring).
+	// the keyring, or `credbroker login SOURCE` for a SAML sign-in that is
+	// missing or ends within 30 minutes).
 	NeedsHuman    bool       `json:"needs_human"`
 	Failures      int        `json:"failures,omitempty"`
 	LastError     string     `json:"last_error,omitempty"`
@@ -48,7 +50,13 @@ type SessionStatus struct {
 	LastErrorAt   *time.Time `json:"last_error_at,omitempty"`
 }
 
-func sessionNeedsHuman(st session.Status) bool {
+// sessionNeedsHuman reports whether a session waits for a person: its last
+// fetch failed for want of one, or its role is of a saml source whose
+// sign-in is missing or nearly over.
+func (b *Broker) sessionNeedsHuman(st session.Status) bool {
+	if r := b.state.Load().roles[st.Role]; r != nil && r.src != nil && r.src.Kind == config.SourceSAML {
+		return b.samlNeedsHuman(st.Role)
+	}
 	return st.LastError != nil && st.Failures > 0 && st.State != session.StateReady &&
 		(st.LastError.Code == CodeMFARequired || st.LastError.Code == CodeKeyringLocked)
 }
@@ -77,7 +85,7 @@ func (b *Broker) Status() Status {
 			ss := SessionStatus{
 				Caller: callerOf(s.Binding), State: string(s.State), AccessKeyID: s.AccessKeyID,
 				Expires: timePtr(s.Expires), LastRefresh: timePtr(s.LastRefresh), NextAttempt: timePtr(s.NextAttempt),
-				Refreshing: s.Refreshing, BelowFloor: s.BelowFloor, NeedsHuman: sessionNeedsHuman(s), Failures: s.Failures,
+				Refreshing: s.Refreshing, BelowFloor: s.BelowFloor, NeedsHuman: b.sessionNeedsHuman(s), Failures: s.Failures,
 			}
 			// Only a failure that is still the last word: after a good
 			// refresh (say, once `credbroker mfa` made the MFA session) an

@@ -172,6 +172,22 @@ keyring {
 #   source = "edge"
 # }
 
+## A person's SAML sign-in at the corporate IdP (AD FS, Okta, Entra ID,
+## Keycloak, SimpleSAMLphp): `credbroker login corp` opens idp_url, receives the
+## IdP's POST on http://CALLBACK/saml (list it at the IdP as an assertion
+## consumer service), and the daemon redeems it with AssumeRoleWithSAML. No
+## key on the machine; the role is needs-human in status until someone signs
+## in, and again 30 minutes before the session ends. README: SAML federation.
+# source "saml" "corp" {
+#   idp_url      = "https://adfs.example.com/adfs/ls/IdpInitiatedSignOn.aspx?loginToRp=urn:amazon:webservices"
+#   provider_arn = "arn:aws:iam::123456789012:saml-provider/corp"
+#   callback     = "127.0.0.1:8975" # the default; loopback, a fixed port
+# }
+# role "developers" {
+#   arn    = "arn:aws:iam::123456789012:role/Developers"
+#   source = "corp"
+# }
+
 ## A role may also read role_arn, source_profile, mfa_serial, external_id,
 ## duration_seconds, role_session_name and web_identity_token_file from a
 ## profile of ~/.aws/config (aws_config_file, else $AWS_CONFIG_FILE); what the

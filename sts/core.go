@@ -62,6 +62,11 @@ type Options struct {
 	// /.well-known/jwks.json (default: the scheme and Host a request reached the core
 	// with).
 	WebIdentityIssuer string
+	// SAMLACS are assertion consumer service URLs of the core's own service
+	// provider, accepted as a SAML response's Destination and Recipient beside
+	// AWS's sign-in URLs: the broker's `credbroker login` callbacks
+	// (http://127.0.0.1:PORT/saml). The audience is AWS's all the same.
+	SAMLACS []string
 	// SessionCacheSize bounds how many opened session tokens are kept by access key id
 	// (default 4096), and the other per-session caches.
 	SessionCacheSize int

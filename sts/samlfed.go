@@ -105,7 +105,7 @@ func (c *Core) assumeRoleWithSAML(ctx context.Context, call *Call) (any, error) 
 	if err != nil {
 		return nil, samlError(err)
 	}
-	if err := checkSAMLUse(a, now); err != nil {
+	if err := checkSAMLUse(a, now, c.o.SAMLACS); err != nil {
 		return nil, err
 	}
 	name, err := samlSessionName(a)
@@ -221,8 +221,11 @@ func isSignIn(u string) bool {
 	return ok && rest == "signin.aws.amazon.com/saml" && region != "" && !strings.ContainsAny(region, "/:")
 }
 
-// checkSAMLUse checks that the assertion is meant for AWS, now.
-func checkSAMLUse(a *saml.Assertion, now time.Time) error {
+// checkSAMLUse checks that the assertion is meant for AWS, now: for AWS's
+// sign-in, or for one of acs, the core's own assertion consumer services (the
+// broker's loopback login callbacks).
+func checkSAMLUse(a *saml.Assertion, now time.Time, acs []string) error {
+	ours := func(u string) bool { return isSignIn(u) || slices.Contains(acs, u) }
 	audienceOK := false
 	for _, au := range a.Audiences {
 		if au == samlEntityID || isSignIn(au) {
@@ -232,11 +235,11 @@ func checkSAMLUse(a *saml.Assertion, now time.Time) error {
 	if !audienceOK {
 		return invalidSAML("The SAML assertion's audience does not include AWS (urn:amazon:webservices or " + samlSignIn + ").")
 	}
-	if a.Destination != "" && !isSignIn(a.Destination) {
-		return invalidSAML("The SAML response's Destination must be " + samlSignIn + ".")
+	if a.Destination != "" && !ours(a.Destination) {
+		return invalidSAML("The SAML response's Destination must be " + samlSignIn + " (or one of the core's assertion consumer services).")
 	}
-	if !isSignIn(a.Recipient) {
-		return invalidSAML("The SAML assertion's bearer SubjectConfirmationData must name the Recipient " + samlSignIn + ".")
+	if !ours(a.Recipient) {
+		return invalidSAML("The SAML assertion's bearer SubjectConfirmationData must name the Recipient " + samlSignIn + " (or one of the core's assertion consumer services).")
 	}
 	switch {
 	case a.IssueInstant.After(now.Add(samlSkew)):

@@ -151,6 +151,28 @@ func TestAssumeRoleWithSAML(t *testing.T) {
 	_, err = awssts.New(awssts.Options{BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", RetryMaxAttempts: 1}).AssumeRoleWithSAML(s.ctx,
 		&awssts.AssumeRoleWithSAMLInput{RoleArn: aws.String(s.roleARN), PrincipalArn: aws.String(s.provARN), SAMLAssertion: aws.String(signed)})
 	assertAPIErrorContains(t, err, "InvalidIdentityToken", "already been used")
+
+	// A core told the broker's login callback as its own assertion consumer
+	// service (Options.SAMLACS) takes assertions addressed to it; others do not.
+	const callback = "http://127.0.0.1:8975/saml"
+	toLogin := func(id string) string {
+		return goSigned(with(func(r *samltest.Response) { r.AssertionID += id; r.Recipient = callback }), cur)
+	}
+	_, err = s.assume(toLogin("acs-refused"))
+	assertAPIErrorContains(t, err, "InvalidIdentityToken", "Recipient")
+	acsCore, err := sts.New(s.ctx, s.store, func(o *sts.Options) { o.Now = s.clock.Now; o.SAMLACS = []string{callback} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer acsCore.Close()
+	acsSrv := httptest.NewServer(acsCore.Handler())
+	defer acsSrv.Close()
+	_, err = awssts.New(awssts.Options{BaseEndpoint: aws.String(acsSrv.URL), Region: "us-east-1", RetryMaxAttempts: 1}).AssumeRoleWithSAML(s.ctx,
+		&awssts.AssumeRoleWithSAMLInput{RoleArn: aws.String(s.roleARN), PrincipalArn: aws.String(s.provARN), SAMLAssertion: aws.String(toLogin("acs"))})
+	// Past the addressing checks, the trust policy's SAML:aud condition (AWS's
+	// sign-in URL) refuses it, as AWS would: saml:aud is the Recipient.
+	assertAPIErrorContains(t, err, "AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML")
+
 	_, err = s.client(aws.Credentials{}).AssumeRoleWithSAML(s.ctx, &awssts.AssumeRoleWithSAMLInput{RoleArn: aws.String(s.roleARN),
 		PrincipalArn: aws.String("arn:aws:iam::123456789012:saml-provider/nope"), SAMLAssertion: aws.String(goSigned(base(), cur))})
 	assertAPIErrorContains(t, err, "InvalidIdentityToken", "Specified provider doesn't exist")

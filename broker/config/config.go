@@ -186,7 +186,13 @@ const (
 	SourceWebIdentity SourceKind = "web_identity" // an OIDC token (AssumeRoleWithWebIdentity)
 	SourceRole        SourceKind = "role"         // another role's session (chaining)
 	SourceX509        SourceKind = "x509"         // an X.509 certificate (Roles Anywhere's CreateSession)
+	SourceSAML        SourceKind = "saml"         // a person's SAML sign-in (`credbroker login`)
 )
+
+// DefaultSAMLCallback is where `credbroker login` receives the IdP's POST
+// unless the source says otherwise: the IdP must list
+// http://DefaultSAMLCallback/saml as an assertion consumer service.
+const DefaultSAMLCallback = "127.0.0.1:8975"
 
 // Web identity token providers.
 const (
@@ -223,6 +229,14 @@ type Source struct {
 	// Roles Anywhere of Region); Region ("": the trust anchor's).
 	TrustAnchorARN, ProfileARN string
 	Endpoint, Region           string
+
+	// SAML: the IdP's sign-in URL `credbroker login` opens (IdP-initiated,
+	// or an SP-initiated SSO URL), the IAM SAML provider's ARN
+	// (AssumeRoleWithSAML's PrincipalArn), and the loopback HOST:PORT whose
+	// /saml receives the IdP's POST.
+	IdPURL      string
+	ProviderARN string
+	Callback    string
 
 	// Implicit is set for sources made from a profile's
 	// web_identity_token_file rather than a source block.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // env returns LoadOptions with a fixed environment and AWS config file.
@@ -182,7 +183,32 @@ func TestErrorsNamePlaceAndFix(t *testing.T) {
   arn    = "arn:aws:iam::123456789012:role/dev"
   source = "bob"
 }`, []string{"c.hcl:3:12", `source "keyring" "bob" {}`, "credbroker keys add bob"}},
-		"missing source": {`role "dev" { arn = "arn:aws:iam::123456789012:role/dev" }`, []string{"c.hcl:1:1", "needs source"}},
+		"saml callback not loopback": {`source "saml" "corp" {
+  idp_url      = "https://idp.example.com/sso"
+  provider_arn = "arn:aws:iam::123456789012:saml-provider/corp"
+  callback     = "0.0.0.0:8975"
+}`, []string{"c.hcl:4:18", "loopback HOST:PORT"}},
+		"saml callback port 0": {`source "saml" "corp" {
+  idp_url      = "https://idp.example.com/sso"
+  provider_arn = "arn:aws:iam::123456789012:saml-provider/corp"
+  callback     = "127.0.0.1:0"
+}`, []string{"c.hcl:4:18", "fixed port"}},
+		"saml no idp": {`source "saml" "corp" { provider_arn = "arn:aws:iam::123456789012:saml-provider/corp" }`, []string{"c.hcl:1:1", "needs idp_url"}},
+		"saml bad provider": {`source "saml" "corp" {
+  idp_url      = "https://idp.example.com/sso"
+  provider_arn = "arn:aws:iam::123456789012:oidc-provider/corp"
+}`, []string{"c.hcl:3:18", "saml-provider/corp"}},
+		"saml role with tags": {`source "saml" "corp" {
+  idp_url      = "https://idp.example.com/sso"
+  provider_arn = "arn:aws:iam::123456789012:saml-provider/corp"
+}
+role "dev" {
+  arn    = "arn:aws:iam::123456789012:role/dev"
+  source = "corp"
+  external_id = "x"
+}`, []string{"c.hcl:8:17", "AssumeRoleWithSAML takes no external_id"}},
+		"keyring with idp_url": {`source "keyring" "alice" { idp_url = "https://x" }`, []string{"c.hcl:1:38", "idp_url does not belong"}},
+		"missing source":       {`role "dev" { arn = "arn:aws:iam::123456789012:role/dev" }`, []string{"c.hcl:1:1", "needs source"}},
 		"bad arn": {`source "keyring" "alice" {}
 role "dev" {
   arn = "arn:aws:iam::123:role/dev"
@@ -601,5 +627,27 @@ func TestLengthLimits(t *testing.T) {
 		if tc.got != tc.ok {
 			t.Errorf("%s: %v, want %v", tc.name, tc.got, tc.ok)
 		}
+	}
+}
+
+func TestSAMLSource(t *testing.T) {
+	src := `source "saml" "corp" {
+  idp_url      = "https://idp.example.com/simplesaml/saml2/idp/SSOService.php?spentityid=urn:amazon:webservices"
+  provider_arn = "arn:aws:iam::123456789012:saml-provider/corp"
+}
+role "developers" {
+  arn    = "arn:aws:iam::123456789012:role/Developers"
+  source = "corp"
+}
+`
+	cfg, err := Parse([]byte(src), "c.hcl", env(userEnv, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := cfg.Source("corp")
+	want := Source{Kind: SourceSAML, Name: "corp", IdPURL: "https://idp.example.com/simplesaml/saml2/idp/SSOService.php?spentityid=urn:amazon:webservices",
+		ProviderARN: "arn:aws:iam::123456789012:saml-provider/corp", Callback: DefaultSAMLCallback}
+	if diff := cmp.Diff(want, *s, cmpopts.IgnoreFields(Source{}, "Pos")); diff != "" {
+		t.Errorf("saml source (-want +got):\n%s", diff)
 	}
 }

@@ -163,6 +163,11 @@ type rawSource struct {
 	Endpoint       *string `hcl:"endpoint,optional"`
 	Region         *string `hcl:"region,optional"`
 
+	// saml
+	IdPURL      *string `hcl:"idp_url,optional"`
+	ProviderARN *string `hcl:"provider_arn,optional"`
+	Callback    *string `hcl:"callback,optional"`
+
 	Body     hcl.Body  `hcl:",body"`
 	DefRange hcl.Range `hcl:",def_range"`
 }
@@ -451,6 +456,12 @@ func (r *resolver) source(raw *rawSource) Source {
 		if parts := strings.SplitN(s.TrustAnchorARN, ":", 6); len(parts) == 6 {
 			s.Region = parts[3]
 		}
+	}
+	s.IdPURL = str(raw.IdPURL, "")
+	s.ProviderARN = str(raw.ProviderARN, "")
+	s.Callback = str(raw.Callback, "")
+	if s.Kind == SourceSAML && s.Callback == "" {
+		s.Callback = DefaultSAMLCallback
 	}
 	return s
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/netip"
 	"net/url"
 	"path"
@@ -16,10 +17,11 @@ import (
 )
 
 var (
-	reName      = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]{1,64}$`)
-	reKeyName   = regexp.MustCompile(`^[A-Za-z0-9._@+=-]{1,64}$`)
-	reRoleARN   = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/(?:[\x21-\x7e]*/)?[\w+=,.@-]{1,64}$`)
-	rePolicyARN = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(?:\d{12}|aws):policy/[\x21-\x7e]+$`)
+	reName            = regexp.MustCompile(`^[A-Za-z0-9+=,.@_-]{1,64}$`)
+	reKeyName         = regexp.MustCompile(`^[A-Za-z0-9._@+=-]{1,64}$`)
+	reSAMLProviderARN = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:saml-provider/[\w.-]{1,128}$`)
+	reRoleARN         = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/(?:[\x21-\x7e]*/)?[\w+=,.@-]{1,64}$`)
+	rePolicyARN       = regexp.MustCompile(`^arn:aws[a-z-]*:iam::(?:\d{12}|aws):policy/[\x21-\x7e]+$`)
 	// Long bounded repetitions ({1,512}) make Go's regexp compiler unroll
 	// its program: reTagKey alone cost 5 MB and 4 ms at the start of every
 	// command (credential-process included). Those lengths are checked
@@ -249,25 +251,29 @@ func (v *validator) sources() {
 		}
 		switch s.Kind {
 		case SourceKeyring:
-			v.misplaced(s.Pos, where, "provider", "token_file", "audience", "token_env", "role")
+			v.misplaced(s.Pos, where, "provider", "token_file", "audience", "token_env", "role", "idp_url", "provider_arn", "callback")
 			if !reKeyName.MatchString(s.Key) {
 				v.errorf(s.Pos.Of("key"), "Invalid key name", "key = %q: keyring names use letters, digits and ._@+=- (at most 64), as in `credbroker keys add NAME`.", s.Key)
 			}
 		case SourceWebIdentity:
-			v.misplaced(s.Pos, where, "key", "role")
+			v.misplaced(s.Pos, where, "key", "role", "idp_url", "provider_arn", "callback")
 			v.webIdentity(s, where)
 		case SourceRole:
-			v.misplaced(s.Pos, where, "key", "provider", "token_file", "audience", "token_env")
+			v.misplaced(s.Pos, where, "key", "provider", "token_file", "audience", "token_env", "idp_url", "provider_arn", "callback")
 			if s.Role == "" {
 				v.errorf(&s.Pos.Block, "Missing role", "%s needs role = the name of the role whose session assumes the next one.", where)
 			} else if v.c.Role(s.Role) == nil {
 				v.errorf(s.Pos.Of("role"), "Unknown role", "%s: role = %q names no role. Use one of: %s.", where, s.Role, v.roleNames())
 			}
 		case SourceX509:
-			v.misplaced(s.Pos, where, "key", "provider", "token_file", "audience", "token_env", "role")
+			v.misplaced(s.Pos, where, "key", "provider", "token_file", "audience", "token_env", "role", "idp_url", "provider_arn", "callback")
 			v.x509(s, where)
+		case SourceSAML:
+			v.misplaced(s.Pos, where, "key", "provider", "token_file", "audience", "token_env", "role",
+				"certificate", "intermediates", "private_key", "pkcs11_module", "pkcs11_token", "pkcs11_key", "pin_file", "trust_anchor_arn", "profile_arn", "endpoint", "region")
+			v.saml(s, where)
 		default:
-			v.errorf(&s.Pos.Block, "Unknown source kind", "source %q: the kinds are \"keyring\" (an IAM user's key in the keyring), \"web_identity\" (an OIDC token), \"role\" (another role's session) and \"x509\" (a certificate, through Roles Anywhere).", s.Kind)
+			v.errorf(&s.Pos.Block, "Unknown source kind", "source %q: the kinds are \"keyring\" (an IAM user's key in the keyring), \"web_identity\" (an OIDC token), \"role\" (another role's session), \"x509\" (a certificate, through Roles Anywhere) and \"saml\" (a person's SAML sign-in).", s.Kind)
 		}
 	}
 }
@@ -305,6 +311,23 @@ func (v *validator) x509(s *Source, where string) {
 	}
 	if s.Region == "" {
 		v.errorf(s.Pos.Of("region"), "Missing region", "%s: region is the trust anchor's region (read from trust_anchor_arn when it is set).", where)
+	}
+}
+
+// saml checks a saml source: an http(s) IdP URL, a SAML provider ARN, and a
+// loopback callback (a local user is an attacker: the assertion must not
+// reach another host, nor a listener on all interfaces).
+func (v *validator) saml(s *Source, where string) {
+	if u, err := url.Parse(s.IdPURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		v.errorf(s.Pos.Of("idp_url"), "IdP URL", "%s needs idp_url = the IdP's sign-in URL for AWS (such as https://adfs.example.com/adfs/ls/IdpInitiatedSignOn.aspx?loginToRp=urn:amazon:webservices).", where)
+	}
+	if !reSAMLProviderARN.MatchString(s.ProviderARN) {
+		v.errorf(s.Pos.Of("provider_arn"), "SAML provider ARN", "%s needs provider_arn = the IAM SAML provider, such as \"arn:aws:iam::123456789012:saml-provider/corp\".", where)
+	}
+	host, port, err := net.SplitHostPort(s.Callback)
+	ip, perr := netip.ParseAddr(host)
+	if err != nil || perr != nil || !ip.IsLoopback() || port == "" || port == "0" {
+		v.errorf(s.Pos.Of("callback"), "SAML callback", "%s: callback = %q; use a loopback HOST:PORT with a fixed port (the IdP lists http://HOST:PORT/saml), such as %q.", where, s.Callback, DefaultSAMLCallback)
 	}
 }
 
@@ -354,6 +377,13 @@ func (v *validator) roles() {
 			for _, n := range []string{"external_id", "mfa_serial", "tags", "transitive_tag_keys", "source_identity"} {
 				if r.Pos.Has(n) {
 					v.errorf(r.Pos.Of(n), "Not available with web identity", "%s: AssumeRoleWithWebIdentity takes no %s (tags and source identity come from the token's claims); remove it.", where, n)
+				}
+			}
+		}
+		if src != nil && src.Kind == SourceSAML {
+			for _, n := range []string{"external_id", "mfa_serial", "tags", "transitive_tag_keys", "source_identity", "session_name"} {
+				if r.Pos.Has(n) {
+					v.errorf(r.Pos.Of(n), "Not available with SAML", "%s: AssumeRoleWithSAML takes no %s (the session name, tags and source identity come from the assertion's attributes); remove it.", where, n)
 				}
 			}
 		}

@@ -126,7 +126,7 @@ func (c *Client) RevokeToken(ctx context.Context, tok string) error {
 
 // StartMFA makes role's MFA session with code; it returns its expiry.
 func (c *Client) StartMFA(ctx context.Context, role, code string) (time.Time, error) {
-	var r mfaResponse
+	var r expiresResponse
 	err := c.do(ctx, http.MethodPost, "/v1/mfa", mfaRequest{Role: role, Code: code}, &r)
 	return r.Expires, err
 }
@@ -135,6 +135,24 @@ func (c *Client) StartMFA(ctx context.Context, role, code string) (time.Time, er
 // back as an *Error whose message lists the faults.
 func (c *Client) Reload(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/v1/reload", nil, nil)
+}
+
+// SAMLSource describes the saml source name ("" for the only one).
+func (c *Client) SAMLSource(ctx context.Context, name string) (broker.SAMLSourceInfo, error) {
+	if name == "" {
+		name = "-"
+	}
+	var info broker.SAMLSourceInfo
+	err := c.do(ctx, http.MethodGet, "/v1/saml/"+url.PathEscape(name), nil, &info)
+	return info, err
+}
+
+// SAMLLogin hands the daemon the IdP's SAML response for role; it returns
+// when the session ends.
+func (c *Client) SAMLLogin(ctx context.Context, role, response string) (time.Time, error) {
+	var r expiresResponse
+	err := c.do(ctx, http.MethodPost, "/v1/saml", samlRequest{Role: role, Response: response}, &r)
+	return r.Expires, err
 }
 
 // Metrics returns the Prometheus text exposition.

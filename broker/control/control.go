@@ -12,12 +12,15 @@
 //	POST   /v1/mfa                {"role","code"} → an MFA session (`credbroker mfa`)
 //	POST   /v1/reload             re-reads the config; 204, or 422 ReloadRefused
 //	                              with the faults (`credbroker reload`, ExecReload)
+//	GET    /v1/saml/SOURCE        broker.SAMLSourceInfo (`credbroker login`; SOURCE "-": the only one)
+//	POST   /v1/saml               {"role","response"} → a SAML sign-in (`credbroker login`)
 //	GET    /metrics               Prometheus metrics
 //
 // The socket may be open to every local user (the system service's is):
 // other users than the daemon's own and root reach only the routes that
 // answer for the caller alone (health, credentials, tokens, user-token,
-// mfa); every other route, present or future, is the owner's.
+// mfa); every other route, present or future, is the owner's (a SAML
+// sign-in, /v1/saml, serves every caller of the role: the owner's only).
 //
 // Errors are JSON {"code","message"}: 403 NotAllowed, 404 UnknownRole,
 // 400 BadRequest, 503 Unavailable (the upstream failed; the message says
@@ -54,6 +57,8 @@ type Backend interface {
 	RevokeToken(tok string) bool
 	UserToken(c broker.Caller) (string, error)
 	StartMFA(ctx context.Context, c broker.Caller, role, code string) (time.Time, error)
+	SAMLSource(c broker.Caller, name string) (broker.SAMLSourceInfo, error)
+	SAMLLogin(ctx context.Context, c broker.Caller, role, response string) (time.Time, error)
 }
 
 // Options configure NewHandler.
@@ -104,8 +109,16 @@ type mfaRequest struct {
 	Code string `json:"code"`
 }
 
-type mfaResponse struct {
+// expiresResponse answers a request that started a session.
+type expiresResponse struct {
 	Expires time.Time `json:"expires"`
+}
+
+// samlRequest carries the IdP's SAML response (base64) from `credbroker
+// login` to the daemon, over the socket only; it is never logged.
+type samlRequest struct {
+	Role     string `json:"role"`
+	Response string `json:"response"`
 }
 
 // apiError is the error body.
@@ -155,6 +168,8 @@ func NewHandler(b Backend, optFns ...func(*Options)) http.Handler {
 	h.mux.HandleFunc("POST /v1/user-token", h.userToken)
 	h.mux.HandleFunc("POST /v1/mfa", h.mfa)
 	h.mux.HandleFunc("POST /v1/reload", h.reload)
+	h.mux.HandleFunc("GET /v1/saml/{source}", h.samlSource)
+	h.mux.HandleFunc("POST /v1/saml", h.samlLogin)
 	if o.Metrics != nil {
 		h.mux.Handle("GET /metrics", o.Metrics)
 	}
@@ -173,7 +188,11 @@ var everyUser = []struct{ method, prefix string }{
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	limit := int64(4 << 10)
+	if r.URL.Path == "/v1/saml" {
+		limit += broker.MaxSAMLResponse
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	if !h.open(r) {
 		c, err := h.caller(r)
 		if err != nil {
@@ -367,7 +386,50 @@ func (h *handler) mfa(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, mfaResponse{Expires: exp})
+	writeJSON(w, http.StatusOK, expiresResponse{Expires: exp})
+}
+
+func (h *handler) samlSource(w http.ResponseWriter, r *http.Request) {
+	c, err := h.caller(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	name := r.PathValue("source")
+	if name == "-" {
+		name = ""
+	}
+	info, err := h.b.SAMLSource(c, name)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, info)
+}
+
+func (h *handler) samlLogin(w http.ResponseWriter, r *http.Request) {
+	c, err := h.caller(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var req samlRequest
+	if err := decode(r, &req); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.o.Timeout)
+	defer cancel()
+	exp, err := h.b.SAMLLogin(ctx, c, req.Role, strings.TrimSpace(req.Response))
+	if err != nil {
+		var se *session.Error
+		if !errors.As(err, &se) && !errors.Is(err, broker.ErrNotAllowed) && !errors.Is(err, broker.ErrUnknownRole) {
+			err = &apiError{status: http.StatusBadRequest, Code: "SAMLLoginFailed", Message: err.Error()}
+		}
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, expiresResponse{Expires: exp})
 }
 
 func (h *handler) reload(w http.ResponseWriter, r *http.Request) {

@@ -8,9 +8,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/credbroker/credbroker/broker"
 	"github.com/credbroker/credbroker/broker/config"
@@ -47,10 +50,18 @@ role "other" {
   arn    = "arn:aws:iam::123456789012:role/other"
   source = "alice"
 }
+source "saml" "corp" {
+  idp_url      = "https://idp.example.com/sso"
+  provider_arn = "arn:aws:iam::123456789012:saml-provider/corp"
+}
+role "dev" {
+  arn    = "arn:aws:iam::123456789012:role/Developers"
+  source = "corp"
+}
 client "me" {
   uids        = [%d]
   role        = "deploy"
-  allow_roles = ["admin"]
+  allow_roles = ["admin", "dev"]
 }
 `, os.Getuid())
 	cfg, err := config.Parse([]byte(hcl), "test.hcl")
@@ -112,7 +123,7 @@ func TestControlAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(st.Roles) != 3 || st.Roles[0].Role != "admin" || !st.Roles[0].Sessions[0].NeedsHuman || st.Upstream != "embedded core" {
+	if len(st.Roles) != 4 || st.Roles[0].Role != "admin" || !st.Roles[0].Sessions[0].NeedsHuman || st.Upstream != "embedded core" {
 		t.Errorf("status %+v", st)
 	}
 
@@ -182,5 +193,57 @@ func TestEndpointsFile(t *testing.T) {
 	}
 	if _, err := control.ReadEndpoints(dir); !errors.Is(err, control.ErrNoDaemon) {
 		t.Errorf("after remove: %v", err)
+	}
+}
+
+func TestControlSAML(t *testing.T) {
+	c, fake, _ := setup(t)
+	ctx := context.Background()
+	info, err := c.SAMLSource(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := broker.SAMLSourceInfo{Source: "corp", IdPURL: "https://idp.example.com/sso", ProviderARN: "arn:aws:iam::123456789012:saml-provider/corp",
+		Callback: config.DefaultSAMLCallback, Roles: []broker.SAMLRole{{Name: "dev", ARN: "arn:aws:iam::123456789012:role/Developers"}}}
+	if d := cmp.Diff(want, info); d != "" {
+		t.Errorf("source (-want +got):\n%s", d)
+	}
+	var ce *control.Error
+	if _, err := c.SAMLSource(ctx, "nope"); !errors.As(err, &ce) || ce.Code != "UnknownRole" {
+		t.Errorf("unknown source: %v", err)
+	}
+	if _, err := c.Credentials(ctx, "dev"); !errors.As(err, &ce) || ce.Code != broker.CodeSAMLLogin {
+		t.Errorf("before login: %v", err)
+	}
+	needsHuman := func() string {
+		t.Helper()
+		m, err := c.Metrics(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return regexp.MustCompile(`credbroker_session_needs_human\{caller="",role="dev"\} \d`).FindString(m)
+	}
+	if got := needsHuman(); !strings.HasSuffix(got, " 1") {
+		t.Errorf("metrics before login: %q", got)
+	}
+	// A real response is tens of kilobytes: over the socket's usual 4 KiB.
+	response := strings.Repeat("PHNhbWxwOlJlc3BvbnNlLz4", 1000)
+	fake.AddSAMLResponse(response, "alice")
+	exp, err := c.SAMLLogin(ctx, "dev", response)
+	if err != nil || time.Until(exp) < 50*time.Minute {
+		t.Fatalf("login: %v, %v", exp, err)
+	}
+	pc, err := c.Credentials(ctx, "dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if arn, _ := fake.Issued(pc.AccessKeyID); arn != "arn:aws:sts::123456789012:assumed-role/Developers/alice" {
+		t.Errorf("served %s", arn)
+	}
+	if got := needsHuman(); !strings.HasSuffix(got, " 0") {
+		t.Errorf("metrics after login: %q", got)
+	}
+	if _, err := c.SAMLLogin(ctx, "other", response); !errors.As(err, &ce) || ce.Code != "NotAllowed" {
+		t.Errorf("login to a role not allowed: %v", err)
 	}
 }

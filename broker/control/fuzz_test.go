@@ -48,6 +48,19 @@ func (stubBackend) StartMFA(_ context.Context, _ broker.Caller, role, code strin
 	return time.Now(), nil
 }
 
+func (stubBackend) SAMLSource(_ broker.Caller, name string) (broker.SAMLSourceInfo, error) {
+	if name != "ok" {
+		return broker.SAMLSourceInfo{}, broker.ErrUnknownRole
+	}
+	return broker.SAMLSourceInfo{Source: "ok", Roles: []broker.SAMLRole{{Name: "ok"}}}, nil
+}
+func (stubBackend) SAMLLogin(_ context.Context, _ broker.Caller, role, response string) (time.Time, error) {
+	if role != "ok" || response == "" {
+		return time.Time{}, broker.ErrNotAllowed
+	}
+	return time.Now(), nil
+}
+
 // serveFuzz runs one fuzzed request through h; nil when it cannot be made.
 func serveFuzz(h http.Handler, method, path string, body []byte) *httptest.ResponseRecorder {
 	req, err := http.NewRequest(method, "http://credbroker/", bytes.NewReader(body))
@@ -66,6 +79,7 @@ func FuzzControlAPI(f *testing.F) {
 	for _, s := range []struct{ method, path, body string }{
 		{"GET", "/v1/status", ""}, {"GET", "/v1/credentials/ok", ""}, {"GET", "/v1/credentials/%2e%2e", ""},
 		{"POST", "/v1/tokens", `{"role":"ok"}`}, {"DELETE", "/v1/tokens", `{"token":"x"}`}, {"POST", "/v1/mfa", `{"role":"ok","code":"123456"}`},
+		{"GET", "/v1/saml/ok", ""}, {"GET", "/v1/saml/-", ""}, {"POST", "/v1/saml", `{"role":"ok","response":"PHNhbWw+"}`},
 		{"POST", "/v1/tokens", `{"role":`}, {"PUT", "/v1/status", ""}, {"GET", "/metrics", ""},
 	} {
 		f.Add(s.method, s.path, []byte(s.body))

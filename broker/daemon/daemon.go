@@ -848,3 +848,7 @@ func (noSTS) AssumeRoleWithWebIdentity(context.Context, *sts.AssumeRoleWithWebId
 func (noSTS) GetSessionToken(context.Context, *sts.GetSessionTokenInput, ...func(*sts.Options)) (*sts.GetSessionTokenOutput, error) {
 	return nil, errNoRoles
 }
+
+func (noSTS) AssumeRoleWithSAML(context.Context, *sts.AssumeRoleWithSAMLInput, ...func(*sts.Options)) (*sts.AssumeRoleWithSAMLOutput, error) {
+	return nil, errNoRoles
+}

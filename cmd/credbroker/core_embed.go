@@ -13,6 +13,7 @@ import (
 	"github.com/credbroker/credbroker/broker"
 	"github.com/credbroker/credbroker/broker/config"
 	"github.com/credbroker/credbroker/broker/keystore"
+	"github.com/credbroker/credbroker/broker/login"
 	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/console"
 	"github.com/credbroker/credbroker/sts/iamapi"
@@ -61,8 +62,11 @@ var (
 
 // newCore returns the embedded core serving the account in st, with the STS
 // and IAM APIs, Roles Anywhere and the console; it takes ownership of st.
-func newCore(ctx context.Context, st *store.Store, log hclog.Logger) (broker.Core, error) {
-	c, err := sts.New(ctx, st, func(o *sts.Options) { o.Logger = log })
+func newCore(ctx context.Context, st *store.Store, cfg *config.Config, log hclog.Logger) (broker.Core, error) {
+	c, err := sts.New(ctx, st, func(o *sts.Options) {
+		o.Logger = log
+		o.SAMLACS = loginCallbacks(cfg)
+	})
 	var con *console.Console
 	if err == nil {
 		if _, err = iamapi.Register(c); err == nil {
@@ -79,6 +83,20 @@ func newCore(ctx context.Context, st *store.Store, log hclog.Logger) (broker.Cor
 		return nil, fmt.Errorf("starting the embedded core: %w", err)
 	}
 	return embeddedCore{core: c, st: st, console: con.Handler()}, nil
+}
+
+// loginCallbacks are the assertion consumer services of cfg's saml sources
+// (`credbroker login`'s loopback callbacks), which the core accepts as a SAML
+// response's Destination and Recipient. They are read when the core opens: a
+// saml source added by a reload needs a restart.
+func loginCallbacks(cfg *config.Config) []string {
+	var out []string
+	for _, s := range cfg.Sources {
+		if s.Kind == config.SourceSAML {
+			out = append(out, "http://"+s.Callback+login.Path)
+		}
+	}
+	return out
 }
 
 // openCore opens the embedded core of upstream "core": its encrypted
@@ -104,7 +122,7 @@ func openCore(log hclog.Logger) func(ctx context.Context, cfg *config.Config, ke
 		if err != nil {
 			return nil, err
 		}
-		return newCore(ctx, st, log.Named("core"))
+		return newCore(ctx, st, cfg, log.Named("core"))
 	}
 }
 
@@ -152,6 +170,6 @@ func openDevCore(log hclog.Logger) func(ctx context.Context, cfg *config.Config,
 			st.Close()
 			return nil, fmt.Errorf("keeping the dev user's key: %w", err)
 		}
-		return newCore(ctx, st, log.Named("core"))
+		return newCore(ctx, st, cfg, log.Named("core"))
 	}
 }

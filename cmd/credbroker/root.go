@@ -58,6 +58,7 @@ Start here:
 		newConsoleCmd(a),
 		newKeysCmd(a),
 		newMFACmd(a),
+		newLoginCmd(a),
 		newStatusCmd(a),
 		newReloadCmd(a),
 		newPolicyCmd(a),

@@ -62,6 +62,7 @@ type Server struct {
 	mu          sync.Mutex
 	keys        map[string]*principal // access key id → who
 	webTokens   map[string]string     // OIDC token → subject
+	samlIn      map[string]string     // SAML response → session name (spent once used)
 	mfaCodes    map[string]string     // serial → the code accepted
 	denied      map[string]string     // role ARN → error code
 	failed      map[string]string     // action → error code
@@ -82,7 +83,7 @@ type Server struct {
 // New returns a fake that is not listening yet (Start), or is used as an
 // http.Handler.
 func New() *Server {
-	s := &Server{keys: map[string]*principal{}, webTokens: map[string]string{}, mfaCodes: map[string]string{},
+	s := &Server{keys: map[string]*principal{}, webTokens: map[string]string{}, samlIn: map[string]string{}, mfaCodes: map[string]string{},
 		denied: map[string]string{}, failed: map[string]string{}, now: time.Now}
 	s.verifier = signer.New(signer.KeyLookupFunc(s.lookupKey), func(o *signer.Options) {
 		o.Services = []string{"sts", "iam"}
@@ -190,6 +191,15 @@ func (s *Server) AddWebIdentityToken(token, subject string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.webTokens[token] = subject
+}
+
+// AddSAMLResponse accepts a SAML response (base64, as AssumeRoleWithSAML
+// takes it) once, for a session named sessionName; a second use is refused
+// as a replay.
+func (s *Server) AddSAMLResponse(response, sessionName string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.samlIn[response] = sessionName
 }
 
 // SetMFACode makes GetSessionToken accept code for serial.
@@ -349,8 +359,12 @@ func (s *Server) handle(r *http.Request, body []byte) *answer {
 	if a.action == "" {
 		return a.fail("MissingAction", "Missing Action")
 	}
-	if a.action == "AssumeRoleWithWebIdentity" {
+	switch a.action {
+	case "AssumeRoleWithWebIdentity":
 		s.webIdentity(a, form)
+		return a
+	case "AssumeRoleWithSAML":
+		s.saml(a, form)
 		return a
 	}
 	signedBy := new(string) // the key id the lookup was asked for, recorded when it refuses

@@ -113,6 +113,28 @@ func (s *Server) webIdentity(a *answer, form url.Values) {
 	}
 }
 
+func (s *Server) saml(a *answer, form url.Values) {
+	in, prov := form.Get("SAMLAssertion"), form.Get("PrincipalArn")
+	if in == "" || prov == "" {
+		a.fail("ValidationError", "RoleArn, PrincipalArn and SAMLAssertion are required")
+		return
+	}
+	s.mu.Lock()
+	name, known := s.samlIn[in]
+	delete(s.samlIn, in)
+	s.mu.Unlock()
+	if !known {
+		a.fail("InvalidIdentityToken", "The SAML assertion is not valid (or was used already).")
+		return
+	}
+	form.Set("RoleSessionName", name) // from the assertion, as AWS takes it
+	role, arn, life, ok := s.assumed(a, form, "Not authorized to perform sts:AssumeRoleWithSAML")
+	if ok {
+		s.mint(a, arn, life, false, fmt.Sprintf(`%s<Subject>%s</Subject><SubjectType>persistent</SubjectType><Issuer>awsfake</Issuer><Audience>https://signin.aws.amazon.com/saml</Audience>`,
+			assumedRoleUser(role, name, arn), esc(name)))
+	}
+}
+
 func (s *Server) getSessionToken(a *answer, form url.Values, p *principal) {
 	if p.token != "" {
 		a.fail("AccessDenied", "Cannot call GetSessionToken with session credentials")
