@@ -6,6 +6,8 @@ package coretest
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -90,8 +92,39 @@ func New(t testing.TB, optFns ...func(*Options)) *Core {
 	}
 	c.Srv = httptest.NewServer(c.Core.Handler())
 	t.Cleanup(c.Srv.Close)
+	cl := c.Srv.Client()
+	cl.Transport = sdkBodyTransport{cl.Transport.(*http.Transport)}
 	return c
 }
+
+// sdkBodyTransport works around a race between the AWS SDK (smithy-go) and
+// net/http that closes the client's connection under a response still being read.
+//
+// smithy-go wraps a request body in a reader that answers WriteTo with io.EOF once
+// closed, and closes it as soon as the HTTP client returns the response headers.
+// net/http's write loop, having sent the Content-Length bytes (so the server has
+// read the body and answered), copies the body once more to check that nothing is
+// left; that copy goes through WriteTo, and a WriteTo error — io.EOF included, as
+// io.Copy passes it on — fails the request write, and the transport closes the
+// connection. When the response is larger than what the transport has already
+// buffered (an ACTION_LEVEL last-accessed report), the SDK's deserializer then
+// reads "use of closed network connection". The server is not at fault.
+//
+// Hiding WriteTo makes net/http copy with Read, which answers io.EOF after close,
+// the end of the body rather than an error.
+type sdkBodyTransport struct{ *http.Transport }
+
+func (t sdkBodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		r2 := *r
+		r2.Body = readOnlyBody{r.Body}
+		r = &r2
+	}
+	return t.Transport.RoundTrip(r)
+}
+
+// readOnlyBody is a request body with Read and Close only.
+type readOnlyBody struct{ io.ReadCloser }
 
 // Update runs fn in a store transaction and fails the test on error.
 func (c *Core) Update(fn func(tx *store.Tx) error) {
