@@ -213,7 +213,7 @@ func TestPostgresReplicasSeeChanges(t *testing.T) {
 		t.Fatalf("B's lookup of A's new key = %v (secret matches: %v)", err, got.Secret == key.Secret)
 	}
 	// B's cache-invalidation signal follows A's writes.
-	for i := range 3 {
+	for i := range 4 { // Inactive, Active, Inactive, Active
 		g := b.Generation()
 		start := time.Now()
 		update(t, a, func(tx *Tx) error {
@@ -234,8 +234,18 @@ func TestPostgresReplicasSeeChanges(t *testing.T) {
 		}
 		t.Logf("B reached A's generation %d after %v", want, time.Since(start))
 	}
-	update(t, a, func(tx *Tx) error { return tx.UpdateAccessKey(key.ID, account.KeyInactive) })
-	if got, _ = b.LookupAccessKey(ctx, key.ID); got.Status != account.KeyInactive {
-		t.Errorf("status through B right after A deactivated the key = %q", got.Status)
+	// B keeps its lookups for its generation (cached: they survive the database being
+	// down); A's deactivation reaches them within one second.
+	if got, _ = b.LookupAccessKey(ctx, key.ID); got.Status != account.KeyActive {
+		t.Fatalf("status through B = %q", got.Status)
 	}
+	update(t, a, func(tx *Tx) error { return tx.UpdateAccessKey(key.ID, account.KeyInactive) })
+	start := time.Now()
+	for got, _ = b.LookupAccessKey(ctx, key.ID); got.Status != account.KeyInactive; got, _ = b.LookupAccessKey(ctx, key.ID) {
+		if time.Since(start) > time.Second {
+			t.Fatalf("B still answers %q 1 s after A deactivated the key", got.Status)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Logf("B refused the deactivated key after %v", time.Since(start))
 }

@@ -217,8 +217,8 @@ func (p *Postgres) Close() error {
 }
 
 // Watch calls fn after each change that any process commits to the database (its own
-// included), and once after each reconnection of its listening connection (changes
-// committed while it was away are not announced again), until ctx ends or the DB is
+// included), and once each time its listening connection is (re)established (changes
+// committed before were not announced to it), until ctx ends or the DB is
 // closed. It runs in its own goroutine and returns at once.
 func (p *Postgres) Watch(ctx context.Context, fn func()) {
 	p.mu.Lock()
@@ -238,11 +238,11 @@ func (p *Postgres) listen(ctx context.Context, fn func()) {
 	defer cancel()
 	defer context.AfterFunc(p.life, cancel)()
 	backoff := 50 * time.Millisecond
-	for first := true; ; first = false {
+	for {
 		if ctx.Err() != nil {
 			return
 		}
-		_ = p.listenOnce(ctx, fn, !first) // a lost connection: reconnect after a pause
+		_ = p.listenOnce(ctx, fn) // a lost connection: reconnect after a pause
 		if ctx.Err() != nil {
 			return
 		}
@@ -257,7 +257,7 @@ func (p *Postgres) listen(ctx context.Context, fn func()) {
 	}
 }
 
-func (p *Postgres) listenOnce(ctx context.Context, fn func(), announce bool) error {
+func (p *Postgres) listenOnce(ctx context.Context, fn func()) error {
 	wctx := ctx
 	conn, err := pgx.ConnectConfig(wctx, p.cfg.Copy())
 	if err != nil {
@@ -267,9 +267,8 @@ func (p *Postgres) listenOnce(ctx context.Context, fn func(), announce bool) err
 	if _, err := conn.Exec(wctx, `LISTEN `+notifyChannel); err != nil {
 		return err
 	}
-	if announce {
-		fn()
-	}
+	// Changes committed before LISTEN took effect were not announced to this connection.
+	fn()
 	for {
 		if _, err := conn.WaitForNotification(wctx); err != nil {
 			return err
