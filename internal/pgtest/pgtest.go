@@ -55,10 +55,16 @@ var (
 // Main runs the tests of m and stops the shared cluster after them. Use it from TestMain.
 func Main(m *testing.M) {
 	code := m.Run()
+	StopShared()
+	os.Exit(code)
+}
+
+// StopShared stops and removes the shared cluster, if one was started (for a TestMain
+// of its own).
+func StopShared() {
 	if shared != nil {
 		shared.destroy()
 	}
-	os.Exit(code)
 }
 
 // Bin returns the directory of PostgreSQL's server programs, or "" when none is installed.

@@ -83,7 +83,6 @@ type Store struct {
 	changed   chan struct{}
 
 	usage     usageLog
-	keyCache  keyCache
 	stopFlush chan struct{}
 	flushDone chan struct{}
 	stopWatch context.CancelFunc
@@ -330,58 +329,17 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 
 // LookupAccessKey returns the access key id with its secret and its owner's id, name and
 // ARN, for SigV4 verification (LastUsed is left empty: see Tx.AccessKey). It is the hot
-// path: one read of a compact record and one decryption, the user not decoded; answers
-// are kept in memory for the current Generation, so a repeated key costs no read and
-// keeps authenticating while a networked backend is unreachable, and any change (a key
-// deactivated or deleted, by this process or another replica) drops them all. An unknown
-// id is NoSuchEntity; the caller checks Status.
+// path: one read of a compact record and one decryption; the user is not decoded. An
+// unknown id is NoSuchEntity; the caller checks Status. (The core keeps the answers for
+// the current Generation: see sts.Core.)
 func (s *Store) LookupAccessKey(ctx context.Context, id string) (account.AccessKey, error) {
-	gen := s.Generation() // before the read: an answer is never kept past a newer change
-	if k, ok := s.keyCache.get(gen, id); ok {
-		return k, nil
-	}
 	var k account.AccessKey
 	err := s.View(ctx, func(tx *Tx) error {
 		var err error
 		k, err = tx.accessKey(id)
 		return err
 	})
-	if err == nil {
-		s.keyCache.put(gen, id, k)
-	}
 	return k, err
-}
-
-// keyCacheMax bounds the access keys LookupAccessKey keeps.
-const keyCacheMax = 100_000
-
-// keyCache holds LookupAccessKey's answers of one generation.
-type keyCache struct {
-	mu   sync.RWMutex
-	gen  uint64
-	keys map[string]account.AccessKey
-}
-
-func (c *keyCache) get(gen uint64, id string) (account.AccessKey, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	if c.gen != gen {
-		return account.AccessKey{}, false
-	}
-	k, ok := c.keys[id]
-	return k, ok
-}
-
-func (c *keyCache) put(gen uint64, id string, k account.AccessKey) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if gen < c.gen {
-		return
-	}
-	if gen != c.gen || c.keys == nil || len(c.keys) >= keyCacheMax {
-		c.gen, c.keys = gen, map[string]account.AccessKey{}
-	}
-	c.keys[id] = k
 }
 
 // Close flushes usage data and releases the backend.
