@@ -1,0 +1,137 @@
+package sts_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/credbroker/credbroker/internal/pgtest"
+	"github.com/credbroker/credbroker/sts"
+	"github.com/credbroker/credbroker/sts/account"
+	"github.com/credbroker/credbroker/sts/store"
+	"github.com/credbroker/credbroker/sts/store/kv"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// coreOn returns a core over db, seeded with the dev account (when seed) and extra users.
+func coreOn(tb testing.TB, db kv.DB, key store.KeySource, seed bool, users int) (*sts.Core, *store.Store, sts.DevAccount) {
+	tb.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, db, key, func(o *store.Options) { o.AccountID = sts.DevAccountID })
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	var dev sts.DevAccount
+	if seed {
+		if dev, err = sts.SeedDev(ctx, st); err != nil {
+			tb.Fatal(err)
+		}
+		for i := 0; i < users; i += 1000 {
+			err := st.Update(ctx, func(tx *store.Tx) error {
+				for j := i; j < min(i+1000, users); j++ {
+					if _, err := tx.CreateUser(account.User{Name: fmt.Sprintf("u%06d", j)}); err != nil {
+						return err
+					}
+					if _, err := tx.CreateAccessKey(fmt.Sprintf("u%06d", j)); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
+	core, err := sts.New(ctx, st, func(o *sts.Options) { o.Logger = hclog.New(&hclog.LoggerOptions{Output: io.Discard, Level: hclog.Info}) })
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { core.Close() })
+	return core, st, dev
+}
+
+// BenchmarkAssumeRoleBackends measures AssumeRole through the handler in-process (warm
+// caches, as a serving core) on bbolt, on PostgreSQL with one replica and with two
+// replicas on one database (requests alternate), with accounts of 1k and 10k users,
+// next to the yardstick of the same run: a handler writing a response of the same size.
+// Run: go test -run - -bench AssumeRoleBackends ./sts/
+func BenchmarkAssumeRoleBackends(b *testing.B) {
+	ctx := context.Background()
+	for _, users := range []int{1000, 10000} {
+		key := store.MemoryKey(rand.Reader)
+		bolt, err := kv.OpenBolt(b.TempDir() + "/core.db")
+		if err != nil {
+			b.Fatal(err)
+		}
+		boltCore, _, dev := coreOn(b, bolt, key, true, users)
+		creds := aws.Credentials{AccessKeyID: dev.AccessKeyID, SecretAccessKey: dev.SecretAccessKey}
+		raw := signedRequest(b, creds, "127.0.0.1", assumeForm)
+
+		c := pgtest.Shared(b)
+		url := c.NewDatabase(b)
+		pgdb, err := kv.OpenPostgres(ctx, url, func(o *kv.PostgresOptions) { o.PasswordFile = c.PasswordFile() })
+		if err != nil {
+			b.Fatal(err)
+		}
+		n, err := store.Copy(ctx, pgdb, bolt) // the same account, keys included
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("%d users: %d records copied to PostgreSQL", users, n)
+		pgCore, _, _ := coreOn(b, pgdb, key, false, 0)
+		pgdb2, err := kv.OpenPostgres(ctx, url, func(o *kv.PostgresOptions) { o.PasswordFile = c.PasswordFile() })
+		if err != nil {
+			b.Fatal(err)
+		}
+		pgCore2, _, _ := coreOn(b, pgdb2, key, false, 0)
+
+		rec := newRecorder()
+		boltCore.Handler().ServeHTTP(rec, parseRaw(b, raw))
+		if rec.status != 200 {
+			b.Fatalf("AssumeRole: %d %s", rec.status, rec.body.String())
+		}
+		body := append([]byte(nil), rec.body.Bytes()...)
+		yard := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/xml")
+			w.Write(body)
+		})
+		for _, h := range []struct {
+			name string
+			hs   []http.Handler
+		}{
+			{"yardstick", []http.Handler{yard}},
+			{"bbolt", []http.Handler{boltCore.Handler()}},
+			{"postgres-1", []http.Handler{pgCore.Handler()}},
+			{"postgres-2", []http.Handler{pgCore.Handler(), pgCore2.Handler()}},
+		} {
+			b.Run(fmt.Sprintf("users=%d/%s", users, h.name), func(b *testing.B) {
+				b.ReportAllocs()
+				var next atomic.Uint64
+				b.RunParallel(func(pb *testing.PB) {
+					rec := newRecorder()
+					req := parseRaw(b, raw)
+					formBody := req.Body.(*rereader)
+					for pb.Next() {
+						rec.reset()
+						formBody.reset()
+						h.hs[next.Add(1)%uint64(len(h.hs))].ServeHTTP(rec, req)
+						if rec.status != 200 {
+							b.Errorf("%d %s", rec.status, rec.body.String())
+							return
+						}
+					}
+				})
+			})
+		}
+	}
+}
