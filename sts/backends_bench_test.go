@@ -52,7 +52,9 @@ func coreOn(tb testing.TB, db kv.DB, key store.KeySource, seed bool, users int) 
 			}
 		}
 	}
-	core, err := sts.New(ctx, st, func(o *sts.Options) { o.Logger = hclog.New(&hclog.LoggerOptions{Output: io.Discard, Level: hclog.Info}) })
+	core, err := sts.New(ctx, st, func(o *sts.Options) {
+		o.Logger = hclog.New(&hclog.LoggerOptions{Output: io.Discard, Level: hclog.Info})
+	})
 	if err != nil {
 		tb.Fatal(err)
 	}
