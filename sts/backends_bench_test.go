@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -66,10 +69,22 @@ func coreOn(tb testing.TB, db kv.DB, key store.KeySource, seed bool, users int) 
 // caches, as a serving core) on bbolt, on PostgreSQL with one replica and with two
 // replicas on one database (requests alternate), with accounts of 1k and 10k users,
 // next to the yardstick of the same run: a handler writing a response of the same size.
-// Run: go test -run - -bench AssumeRoleBackends ./sts/
+// Run: go test -run - -bench AssumeRoleBackends ./sts/ (CREDBROKER_BENCH_USERS=1000,10000,100000
+// for other account sizes).
 func BenchmarkAssumeRoleBackends(b *testing.B) {
 	ctx := context.Background()
-	for _, users := range []int{1000, 10000} {
+	sizes := []int{1000, 10000}
+	if v := os.Getenv("CREDBROKER_BENCH_USERS"); v != "" {
+		sizes = sizes[:0]
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(f)
+			if err != nil {
+				b.Fatalf("CREDBROKER_BENCH_USERS=%q: %v", v, err)
+			}
+			sizes = append(sizes, n)
+		}
+	}
+	for _, users := range sizes {
 		key := store.MemoryKey(rand.Reader)
 		bolt, err := kv.OpenBolt(b.TempDir() + "/core.db")
 		if err != nil {
