@@ -55,10 +55,6 @@ func Exists(ctx context.Context, db kv.DB) (bool, error) {
 	return found, err
 }
 
-// allBuckets are the buckets a store uses, for Copy.
-var allBuckets = []string{bMeta, bUsers, bGroups, bRoles, bPolicies, bVersions, bProfiles, bNames,
-	bKeys, bLogins, bMFA, bOIDC, bSecrets, bRel, bUsage}
-
 // Copy copies every record of the store in src into dst, which must hold no store, in
 // one transaction of dst: everything is copied or nothing is. Records move as they are,
 // secrets still sealed (PostgreSQL or the file never sees one in clear), so the copy
@@ -78,7 +74,15 @@ func Copy(ctx context.Context, dst, src kv.DB) (int, error) {
 			} else if v != nil {
 				return errors.New("the destination already holds a store: copy into an empty one")
 			}
-			for _, b := range allBuckets {
+			lister, ok := st.(kv.BucketLister)
+			if !ok {
+				return errors.New("the source backend cannot list its buckets")
+			}
+			buckets, err := lister.Buckets()
+			if err != nil {
+				return err
+			}
+			for _, b := range buckets {
 				var perr error
 				err := st.Scan(b, nil, nil, func(k, v []byte) bool {
 					perr = dt.Put(b, k, v)

@@ -57,6 +57,12 @@ type Tx interface {
 	Scan(bucket string, prefix, start []byte, fn func(key, value []byte) bool) error
 }
 
+// BucketLister is implemented by the Tx of every backend here: Buckets lists the
+// buckets that hold at least one key, in ascending order (for copying a whole DB).
+type BucketLister interface {
+	Buckets() ([]string, error)
+}
+
 // Watcher is implemented by backends that other processes change too (PostgreSQL): fn
 // is called, in a goroutine of the backend, after changes committed elsewhere (and
 // possibly after the caller's own), until ctx ends or the DB is closed.

@@ -124,6 +124,16 @@ func TestBackends(t *testing.T) {
 					t.Errorf("%s: scan (-want +got):\n%s", cname, diff)
 				}
 			}
+			err = db.View(ctx, func(tx Tx) error {
+				got, err := tx.(BucketLister).Buckets()
+				if diff := cmp.Diff([]string{"x", "y"}, got); err != nil || diff != "" {
+					t.Errorf("Buckets: %v (-want +got):\n%s", err, diff)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
 			if got := scan(t, db, "missing", "", "", 0); got != nil {
 				t.Errorf("scan of a missing bucket = %v", got)
 			}

@@ -401,3 +401,12 @@ func prefixEnd(prefix []byte) []byte {
 	}
 	return nil
 }
+
+func (t *pgTx) Buckets() ([]string, error) {
+	rows, err := t.tx.Query(t.ctx, `SELECT DISTINCT bucket COLLATE "C" AS b FROM credbroker_kv ORDER BY b`)
+	if err != nil {
+		return nil, pgErr(err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return out, pgErr(err)
+}
