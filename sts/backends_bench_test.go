@@ -152,3 +152,40 @@ func BenchmarkAssumeRoleBackends(b *testing.B) {
 		}
 	}
 }
+
+// TestAssumeRoleWarmWithoutDatabase: on PostgreSQL, a warm AssumeRole reads nothing from
+// the database (keys, principals and compiled policies are cached for the generation),
+// so it keeps working while the database is down; a request that needs the database (a
+// key not seen yet) answers ServiceUnavailable.
+func TestAssumeRoleWarmWithoutDatabase(t *testing.T) {
+	ctx := context.Background()
+	c := pgtest.New(t)
+	pgdb, err := kv.OpenPostgres(ctx, c.NewDatabase(t), func(o *kv.PostgresOptions) { o.PasswordFile = c.PasswordFile() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	core, _, dev := coreOn(t, pgdb, store.MemoryKey(rand.Reader), true, 10)
+	creds := aws.Credentials{AccessKeyID: dev.AccessKeyID, SecretAccessKey: dev.SecretAccessKey}
+	assume := func() *recorder {
+		rec := newRecorder()
+		core.Handler().ServeHTTP(rec, parseRaw(t, signedRequest(t, creds, "127.0.0.1", assumeForm)))
+		return rec
+	}
+	if rec := assume(); rec.status != 200 {
+		t.Fatalf("AssumeRole: %d %s", rec.status, rec.body.String())
+	}
+	if err := c.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if rec := assume(); rec.status != 200 {
+			t.Fatalf("warm AssumeRole with the database down: %d %s", rec.status, rec.body.String())
+		}
+	}
+	rec := newRecorder()
+	unseen := aws.Credentials{AccessKeyID: "AKIAIOSFODNN7EXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}
+	core.Handler().ServeHTTP(rec, parseRaw(t, signedRequest(t, unseen, "127.0.0.1", assumeForm)))
+	if rec.status != 503 || !strings.Contains(rec.body.String(), "ServiceUnavailable") {
+		t.Errorf("an unseen key with the database down: %d %s", rec.status, rec.body.String())
+	}
+}
