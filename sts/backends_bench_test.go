@@ -3,6 +3,8 @@ package sts_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/hashicorp/go-hclog"
@@ -187,5 +190,132 @@ func TestAssumeRoleWarmWithoutDatabase(t *testing.T) {
 	core.Handler().ServeHTTP(rec, parseRaw(t, signedRequest(t, unseen, "127.0.0.1", assumeForm)))
 	if rec.status != 503 || !strings.Contains(rec.body.String(), "ServiceUnavailable") {
 		t.Errorf("an unseen key with the database down: %d %s", rec.status, rec.body.String())
+	}
+}
+
+// tokenKID returns the kid of a session token's JWT header ("" when none is found).
+func tokenKID(token string) string {
+	for _, part := range strings.Split(token, ".") {
+		hdr, err := base64.RawURLEncoding.DecodeString(strings.TrimLeft(part, "="))
+		if err != nil {
+			continue
+		}
+		var h struct{ Kid string }
+		if json.Unmarshal(hdr, &h) == nil && h.Kid != "" {
+			return h.Kid
+		}
+	}
+	return ""
+}
+
+// TestSessionKeyRotationAcrossReplicas: two cores on one PostgreSQL database share the
+// session keys; a rotation on A makes B sign with the new key within a second, and
+// tokens of the old key and of the new one open on both.
+func TestSessionKeyRotationAcrossReplicas(t *testing.T) {
+	ctx := context.Background()
+	c := pgtest.Shared(t)
+	url := c.NewDatabase(t)
+	key := store.MemoryKey(rand.Reader)
+	open := func() kv.DB {
+		db, err := kv.OpenPostgres(ctx, url, func(o *kv.PostgresOptions) { o.PasswordFile = c.PasswordFile() })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	a, _, dev := coreOn(t, open(), key, true, 0)
+	b, _, _ := coreOn(t, open(), key, false, 0)
+	creds := aws.Credentials{AccessKeyID: dev.AccessKeyID, SecretAccessKey: dev.SecretAccessKey}
+	assume := func(core *sts.Core) aws.Credentials {
+		t.Helper()
+		rec := newRecorder()
+		core.Handler().ServeHTTP(rec, parseRaw(t, signedRequest(t, creds, "127.0.0.1", assumeForm)))
+		if rec.status != 200 {
+			t.Fatalf("AssumeRole: %d %s", rec.status, rec.body.String())
+		}
+		var out struct {
+			AKID   string `xml:"AssumeRoleResult>Credentials>AccessKeyId"`
+			Secret string `xml:"AssumeRoleResult>Credentials>SecretAccessKey"`
+			Token  string `xml:"AssumeRoleResult>Credentials>SessionToken"`
+		}
+		if err := xmlUnmarshal(rec.body.Bytes(), &out); err != nil {
+			t.Fatal(err)
+		}
+		return aws.Credentials{AccessKeyID: out.AKID, SecretAccessKey: out.Secret, SessionToken: out.Token}
+	}
+	opens := func(core *sts.Core, s aws.Credentials) bool {
+		rec := newRecorder()
+		core.Handler().ServeHTTP(rec, parseRaw(t, signedRequest(t, s, "127.0.0.1", "Action=GetCallerIdentity&Version=2011-06-15")))
+		return rec.status == 200
+	}
+	old := assume(a)
+	oldKID := tokenKID(old.SessionToken)
+	if oldKID == "" || tokenKID(assume(b).SessionToken) != oldKID {
+		t.Fatalf("A and B do not sign with one key: kid %q", oldKID)
+	}
+	time.Sleep(1100 * time.Millisecond) // kids start with the creation second
+	newKID, err := a.RotateSessionKey(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tokenKID(assume(a).SessionToken); got != newKID || newKID == oldKID {
+		t.Fatalf("A signs with %q after rotating to %q (old %q)", got, newKID, oldKID)
+	}
+	start := time.Now()
+	var fromB aws.Credentials
+	for {
+		fromB = assume(b)
+		if tokenKID(fromB.SessionToken) == newKID {
+			break
+		}
+		if time.Since(start) > time.Second {
+			t.Fatalf("B still signs with %q 1 s after A rotated", tokenKID(fromB.SessionToken))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("B signs with the new key %v after A's rotation", time.Since(start))
+	for name, ok := range map[string]bool{
+		"old token on A": opens(a, old), "old token on B": opens(b, old),
+		"B's new token on A": opens(a, fromB), "B's new token on B": opens(b, fromB),
+	} {
+		if !ok {
+			t.Errorf("%s refused", name)
+		}
+	}
+}
+
+// TestSessionKeyRotationPrunes: a rotated-out key stays while tokens it signed may be
+// valid (36 h after its successor was made), then goes.
+func TestSessionKeyRotationPrunes(t *testing.T) {
+	f := newFixture(t)
+	names := func() []string {
+		var out []string
+		f.update(func(tx *store.Tx) error {
+			var err error
+			out, err = tx.SecretNames("sts/session-key/")
+			return err
+		})
+		return out
+	}
+	first := names()
+	if len(first) != 1 {
+		t.Fatalf("session keys at start = %v", first)
+	}
+	f.clock.Add(time.Hour)
+	k1, err := f.core.RotateSessionKey(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := names(); len(got) != 2 {
+		t.Fatalf("after the first rotation = %v, want the old key kept for verification", got)
+	}
+	f.clock.Add(39 * time.Hour) // k1 was made 39 h ago: nothing the first key signed is valid
+	k2, err := f.core.RotateSessionKey(f.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"sts/session-key/" + k1, "sts/session-key/" + k2}
+	if got := names(); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("after the second rotation = %v, want %v", got, want)
 	}
 }
