@@ -15,6 +15,7 @@ import (
 
 	"github.com/credbroker/credbroker/broker/config"
 	"github.com/credbroker/credbroker/broker/keystore"
+	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/gaad"
 	"github.com/credbroker/credbroker/sts/policy"
@@ -59,7 +60,7 @@ the account with the AWS CLI itself: aws iam create-user, ... .`,
 	pf.StringVar(&f.keys.backend, "keyring-backend", "", "keyring backend for a master key or root key kept in the keyring (default: the config's)")
 	f.store.register(pf)
 	pf.StringVar(&f.keys.scope, "keyctl-scope", "", "kernel keyring scope (default: the config's, else user)")
-	cmd.AddCommand(newCoreInitCmd(a, f), newCoreImportCmd(a, f), newCoreExportCmd(a, f))
+	cmd.AddCommand(newCoreInitCmd(a, f), newCoreImportCmd(a, f), newCoreExportCmd(a, f), newCoreRotateCmd(a, f))
 	return cmd
 }
 
@@ -476,4 +477,35 @@ func unknownManaged(doc *gaad.Document) ([]string, error) {
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+func newCoreRotateCmd(a *app, f *coreFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rotate-session-key",
+		Short: "Make a new session-token signing key; the old ones verify for 36 hours more",
+		Long: `Make a new session-token signing key, which signs every session from now on. Keys
+it replaces keep verifying the sessions they signed for 36 hours (the longest session),
+and a later rotation removes them. Replicas on a shared PostgreSQL store switch to the
+new key within a second, while they serve; a bbolt store is held by a running daemon:
+stop it first.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cs, err := openCoreStore(cmd, a, f, false, "")
+			if err != nil {
+				return err
+			}
+			core, err := sts.New(cmdContext(cmd), cs.st, func(o *sts.Options) { o.Logger = a.log.Named("core") })
+			if err != nil {
+				cs.Close()
+				return err
+			}
+			kid, err := core.RotateSessionKey(cmdContext(cmd))
+			err = errors.Join(err, core.Close(), cs.Close())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Session tokens are now signed with key %s.\n", kid)
+			return nil
+		},
+	}
 }
