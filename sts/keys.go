@@ -138,7 +138,7 @@ func (c *Core) RotateSessionKey(ctx context.Context) (string, error) {
 		if n := len(keys); n > 0 && k.ID <= keys[n-1].ID {
 			// Made in the same second as the newest key, with a smaller random part: the
 			// newest by name must be the new one, which signs.
-			k.ID = keys[n-1].ID + "+"
+			k.ID = keys[n-1].ID + "." // longer, so greater; "." is allowed in a kid
 		}
 		cutoff := c.now().Add(-sessionKeyKeep).UTC().Format(kidTime)
 		// Key i signed until key i+1 was made: once that is older than the longest
