@@ -301,7 +301,7 @@ func TestSessionKeyRotationPrunes(t *testing.T) {
 	if len(first) != 1 {
 		t.Fatalf("session keys at start = %v", first)
 	}
-	f.clock.Add(time.Hour)
+	f.clock.Advance(time.Hour)
 	k1, err := f.core.RotateSessionKey(f.ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -309,7 +309,7 @@ func TestSessionKeyRotationPrunes(t *testing.T) {
 	if got := names(); len(got) != 2 {
 		t.Fatalf("after the first rotation = %v, want the old key kept for verification", got)
 	}
-	f.clock.Add(39 * time.Hour) // k1 was made 39 h ago: nothing the first key signed is valid
+	f.clock.Advance(39 * time.Hour) // k1 was made 39 h ago: nothing the first key signed is valid
 	k2, err := f.core.RotateSessionKey(f.ctx)
 	if err != nil {
 		t.Fatal(err)
