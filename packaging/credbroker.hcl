@@ -45,6 +45,13 @@ upstream "core" {
   state_dir  = "/var/lib/credbroker"
   account_id = "123456789012"
 
+  # Where the account is kept: default state_dir/core.db (bbolt). Several
+  # replicas share a PostgreSQL database instead; the URL carries no password:
+  # it comes from store_password_file, else the systemd credential
+  # core-store-password (LoadCredentialEncrypted=core-store-password).
+  # store               = "postgres://credbroker@db.internal/credbroker?sslmode=verify-full"
+  # store_password_file = "/etc/credbroker/pgpass"
+
   # The key that encrypts the core's state. "credential" reads
   # $CREDENTIALS_DIRECTORY/NAME (systemd LoadCredentialEncrypted=, which
   # survives reboots); "keyring" keeps it in the keyring below (the kernel

@@ -91,7 +91,7 @@ func (c *Core) lookupKey(ctx context.Context, akid, token string) (string, error
 		if token == "" {
 			return "", signer.InvalidToken()
 		}
-		claims, secret, err := c.sealer.Lookup(akid, token)
+		claims, secret, err := c.sealer.Load().Lookup(akid, token)
 		if err != nil {
 			return "", err
 		}

@@ -30,6 +30,8 @@ import (
 type Store interface {
 	AccountID() string
 	Generation() uint64
+	// Changed returns a channel closed at the next change that moves Generation.
+	Changed() <-chan struct{}
 	View(ctx context.Context, fn func(*store.Tx) error) error
 	Update(ctx context.Context, fn func(*store.Tx) error) error
 	LookupAccessKey(ctx context.Context, id string) (account.AccessKey, error)
@@ -85,7 +87,9 @@ type Core struct {
 	catalog *policy.Catalog
 
 	verifier *signer.Verifier
-	sealer   *session.Sealer
+	sealer   atomic.Pointer[session.Sealer] // swapped when the signing keys change (rotation)
+	sealKIDs atomic.Pointer[string]         // the key ids sealer holds, joined
+	stopKeys context.CancelFunc
 	oidc     *oidc.Verifier
 	stsModel *query.Model
 
@@ -145,9 +149,12 @@ func New(ctx context.Context, st Store, optFns ...func(*Options)) (*Core, error)
 	if c.stsModel, err = query.LoadModel(stsModelData); err != nil {
 		return nil, fmt.Errorf("core: %w", err)
 	}
-	if c.sealer, err = c.openSealer(ctx); err != nil {
+	if err := c.loadSealer(ctx); err != nil {
 		return nil, err
 	}
+	kctx, stop := context.WithCancel(context.Background())
+	c.stopKeys = stop
+	go c.followSessionKeys(kctx)
 	c.verifier = signer.New(signer.KeyLookupFunc(c.lookupKey), func(so *signer.Options) {
 		so.Now = o.Now
 		so.Services = []string{"sts", "iam"}
@@ -174,6 +181,7 @@ func (c *Core) Handler() http.Handler { return c.handler }
 
 // Close releases the core's resources. It does not close the store.
 func (c *Core) Close() error {
+	c.stopKeys()
 	c.oidc.Close()
 	return nil
 }

@@ -49,7 +49,7 @@ func (c *Core) mint(cl *session.Claims) (credentials, error) {
 		return credentials{}, fmt.Errorf("making a session key id: %w", err)
 	}
 	cl.AccessKeyID = akid
-	token, secret, err := c.sealer.Seal(cl)
+	token, secret, err := c.sealer.Load().Seal(cl)
 	if err != nil {
 		return credentials{}, fmt.Errorf("sealing a session: %w", err)
 	}

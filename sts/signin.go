@@ -267,7 +267,7 @@ func (c *Core) EnableRootMFA(ctx context.Context, creds SessionCredentials, seri
 
 func (c *Core) enableRootMFA(ctx context.Context, creds SessionCredentials, serial, code1, code2 string) error {
 	acct := c.st.AccountID()
-	claims, secret, err := c.sealer.Lookup(creds.AccessKeyID, creds.SessionToken)
+	claims, secret, err := c.sealer.Load().Lookup(creds.AccessKeyID, creds.SessionToken)
 	if err != nil || subtle.ConstantTimeCompare([]byte(secret), []byte(creds.SecretAccessKey)) != 1 ||
 		claims.Kind != session.KindConsole || claims.PrincipalARN != account.RootARN(acct) {
 		return query.NewError(query.CodeAccessDenied, "Only the root user, signed in to the console, can assign the root user's MFA device.")

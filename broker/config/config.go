@@ -104,6 +104,12 @@ type Upstream struct {
 	StateDir  string
 	AccountID string
 	MasterKey MasterKey
+	// Store is where the core keeps its account: "" (core.db in StateDir), a bbolt
+	// file's path, or a postgres:// URL (without a password) shared by replicas.
+	Store string
+	// StorePasswordFile holds the PostgreSQL password ("": the systemd credential
+	// core-store-password when $CREDENTIALS_DIRECTORY has it).
+	StorePasswordFile string
 
 	// STS: endpoint URL ("" for AWS's regional endpoint) and region.
 	Endpoint string

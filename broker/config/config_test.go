@@ -290,9 +290,12 @@ role "x" {
 		"default role": {base + `default_role = "admin"`, []string{"c.hcl:7:16", "names no role"}},
 		"two upstreams": {`upstream "core" {}
 upstream "sts" {}`, []string{"c.hcl:2:1", "only one upstream"}},
-		"sts endpoint":  {`upstream "sts" { endpoint = "http://sts.example.com" }`, []string{"c.hcl:1:29", "https"}},
-		"core account":  {`upstream "core" { account_id = "42" }`, []string{"c.hcl:1:32", "12 digits"}},
-		"core endpoint": {`upstream "core" { endpoint = "https://x" }`, []string{"c.hcl:1:30", "does not belong"}},
+		"sts endpoint":   {`upstream "sts" { endpoint = "http://sts.example.com" }`, []string{"c.hcl:1:29", "https"}},
+		"core account":   {`upstream "core" { account_id = "42" }`, []string{"c.hcl:1:32", "12 digits"}},
+		"store password": {`upstream "core" { store = "postgres://cb:hunter2@db/cb" }`, []string{"c.hcl:1:27", "store_password_file"}},
+		"store relative": {`upstream "core" { store = "core.db" }`, []string{"c.hcl:1:27", "absolute path"}},
+		"sts store":      {`upstream "sts" { store = "/x" }`, []string{"c.hcl:1:26", "does not belong"}},
+		"core endpoint":  {`upstream "core" { endpoint = "https://x" }`, []string{"c.hcl:1:30", "does not belong"}},
 		"master key file": {`upstream "core" {
   master_key { source = "file" }
 }`, []string{"c.hcl:2:3", "needs path"}},

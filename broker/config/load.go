@@ -113,6 +113,8 @@ type rawUpstream struct {
 	StateDir  *string       `hcl:"state_dir,optional"`
 	AccountID *string       `hcl:"account_id,optional"`
 	MasterKey *rawMasterKey `hcl:"master_key,block"`
+	Store     *string       `hcl:"store,optional"`
+	StorePW   *string       `hcl:"store_password_file,optional"`
 	Endpoint  *string       `hcl:"endpoint,optional"`
 	Region    *string       `hcl:"region,optional"`
 	Body      hcl.Body      `hcl:",body"`
@@ -404,6 +406,8 @@ func (r *resolver) upstream(raws []*rawUpstream, cfg *Config) Upstream {
 		}
 		u.AccountID = str(raw.AccountID, DefaultAccountID)
 		u.MasterKey = r.masterKey(raw.MasterKey)
+		u.Store = expandHome(str(raw.Store, ""), env)
+		u.StorePasswordFile = expandHome(str(raw.StorePW, ""), env)
 	case UpstreamSTS:
 		u.Endpoint = str(raw.Endpoint, "")
 		u.Region = str(raw.Region, cfg.Region)

@@ -158,6 +158,24 @@ func (v *validator) misplaced(pos Position, where string, names ...string) {
 	}
 }
 
+// coreStore checks store: a postgres:// URL without a password, or an absolute path.
+func (v *validator) coreStore(u *Upstream) {
+	switch {
+	case u.Store == "":
+	case strings.HasPrefix(u.Store, "postgres://") || strings.HasPrefix(u.Store, "postgresql://"):
+		if pu, err := url.Parse(u.Store); err != nil {
+			v.errorf(u.Pos.Of("store"), "Invalid store URL", "store is not a URL: use postgres://USER@HOST:PORT/DATABASE?sslmode=verify-full.")
+		} else if _, has := pu.User.Password(); has || pu.Query().Has("password") {
+			v.errorf(u.Pos.Of("store"), "Password in the store URL", "store carries a password: remove it from the URL and give it in store_password_file (or the systemd credential core-store-password).")
+		}
+	case !path.IsAbs(u.Store):
+		v.errorf(u.Pos.Of("store"), "Relative path", "store = %q must be an absolute path to a bbolt file or a postgres:// URL.", u.Store)
+	}
+	if u.StorePasswordFile != "" && !path.IsAbs(u.StorePasswordFile) {
+		v.errorf(u.Pos.Of("store_password_file"), "Relative path", "store_password_file = %q must be an absolute path.", u.StorePasswordFile)
+	}
+}
+
 func (v *validator) upstream() {
 	u := &v.c.Upstream
 	switch u.Kind {
@@ -171,8 +189,9 @@ func (v *validator) upstream() {
 			v.errorf(u.Pos.Of("state_dir"), "Relative path", "state_dir = %q must be an absolute path.", u.StateDir)
 		}
 		v.masterKey(&u.MasterKey)
+		v.coreStore(u)
 	case UpstreamSTS:
-		v.misplaced(u.Pos, `upstream "sts"`, "state_dir", "account_id")
+		v.misplaced(u.Pos, `upstream "sts"`, "state_dir", "account_id", "store", "store_password_file")
 		if u.Endpoint != "" {
 			e, err := url.Parse(u.Endpoint)
 			switch {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/credbroker/credbroker/broker/config"
 	"github.com/credbroker/credbroker/broker/keystore"
+	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/gaad"
 	"github.com/credbroker/credbroker/sts/policy"
@@ -28,6 +29,7 @@ type coreFlags struct {
 	keys          keysFlags // --config and the keyring flags, shared with `keys`
 	stateDir      string
 	masterKeyFile string
+	store         storeFlags
 }
 
 func newCoreCmd(a *app) *cobra.Command {
@@ -56,8 +58,9 @@ the account with the AWS CLI itself: aws iam create-user, ... .`,
 	pf.StringVar(&f.stateDir, "state-dir", "", "the core's state directory (default: the config's upstream \"core\" state_dir)")
 	pf.StringVar(&f.masterKeyFile, "master-key-file", "", "`FILE` holding the 32-byte master key, instead of the config's master_key (core init creates it, mode 0600, when it does not exist)")
 	pf.StringVar(&f.keys.backend, "keyring-backend", "", "keyring backend for a master key or root key kept in the keyring (default: the config's)")
+	f.store.register(pf)
 	pf.StringVar(&f.keys.scope, "keyctl-scope", "", "kernel keyring scope (default: the config's, else user)")
-	cmd.AddCommand(newCoreInitCmd(a, f), newCoreImportCmd(a, f), newCoreExportCmd(a, f))
+	cmd.AddCommand(newCoreInitCmd(a, f), newCoreImportCmd(a, f), newCoreExportCmd(a, f), newCoreRotateCmd(a, f))
 	return cmd
 }
 
@@ -79,25 +82,21 @@ func openCoreStore(cmd *cobra.Command, a *app, f *coreFlags, create bool, accoun
 		return nil, err
 	}
 	dir := f.stateDir
-	if dir == "" {
+	if dir == "" && f.store.location == "" {
 		if cfg.Upstream.Kind != config.UpstreamCore {
-			return nil, fmt.Errorf("the config's upstream is %q, not the embedded core: name the core's directory with --state-dir", cfg.Upstream.Kind)
+			return nil, fmt.Errorf("the config's upstream is %q, not the embedded core: name the core's store with --core-store or its directory with --state-dir", cfg.Upstream.Kind)
 		}
 		dir = cfg.Upstream.StateDir
 	}
-	path := filepath.Join(dir, coreDBName)
-	_, statErr := os.Stat(path)
-	switch {
-	case create && statErr == nil:
-		return nil, fmt.Errorf("%s already holds a core: init runs once (read it with `credbroker core export%s`)", path, sameCoreFlags(f, dir))
-	case !create && errors.Is(statErr, os.ErrNotExist):
-		return nil, fmt.Errorf("no core in %s: create it with `credbroker core init --state-dir %s`", dir, dir)
+	path, pwFile, err := f.store.resolve(cfg.Upstream, dir)
+	if err != nil {
+		return nil, err
 	}
 	keys, err := masterKey(cmd, a, f, cfg, create)
 	if err != nil {
 		return nil, err
 	}
-	// Read the key once before the file is made, so that a missing key leaves nothing
+	// Read the key once before the store is made, so that a missing key leaves nothing
 	// behind.
 	mk, err := keys.MasterKey(ctx)
 	if err != nil {
@@ -108,7 +107,7 @@ func openCoreStore(cmd *cobra.Command, a *app, f *coreFlags, create bool, accoun
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.OpenFile(ctx, path, keys, func(o *store.Options) {
+	st, err := openStoreAt(ctx, path, pwFile, sameCoreFlags(f, dir), keys, create, func(o *store.Options) {
 		if create {
 			o.AccountID = accountID
 		}
@@ -116,12 +115,8 @@ func openCoreStore(cmd *cobra.Command, a *app, f *coreFlags, create bool, accoun
 		if create {
 			o.AWSManagedPolicyExists = func(arn string) bool { _, ok := cat.Lookup(arn); return ok }
 		} // else an import may name AWS managed policies the core does not hold: see unknownManaged
-
 	})
 	if err != nil {
-		if create {
-			_ = os.Remove(path)
-		}
 		return nil, err
 	}
 	return &coreStore{st: st, path: path, cfg: cfg}, nil
@@ -131,7 +126,8 @@ func openCoreStore(cmd *cobra.Command, a *app, f *coreFlags, create bool, accoun
 // for a hint to run another core command on it.
 func sameCoreFlags(f *coreFlags, dir string) string {
 	var b strings.Builder
-	for _, fl := range [][2]string{{"--config", f.keys.configPath}, {"--state-dir", dir}, {"--master-key-file", f.masterKeyFile},
+	for _, fl := range [][2]string{{"--config", f.keys.configPath}, {"--state-dir", dir}, {"--core-store", f.store.location},
+		{"--core-store-password-file", f.store.passwordFile}, {"--master-key-file", f.masterKeyFile},
 		{"--keyring-backend", f.keys.backend}, {"--keyctl-scope", f.keys.scope}} {
 		if fl[1] != "" {
 			b.WriteString(" " + fl[0] + " " + shellQuote(fl[1]))
@@ -277,8 +273,9 @@ In one shell (the key stays out of files and of the shell's history):
 }
 
 func newCoreImportCmd(a *app, f *coreFlags) *cobra.Command {
-	return &cobra.Command{
-		Use:   "import FILE",
+	var from, fromPW string
+	cmd := &cobra.Command{
+		Use:   "import FILE | --from STORE",
 		Short: "Load users, groups, roles and policies from get-account-authorization-details JSON",
 		Long: `Load an account's IAM from the JSON that ` + "`aws iam get-account-authorization-details`" + `
 prints (FILE, or - for stdin): users, groups, roles with their instance profiles,
@@ -289,9 +286,35 @@ imported or nothing is. The document's account must be the core's (core init
   aws iam get-account-authorization-details > gaad.json   # against real AWS
   credbroker core init --account-id 111122223333 && credbroker core import gaad.json
 
-The daemon must not be running (it holds the store); while it runs, use aws iam ...`,
-		Args: cobra.ExactArgs(1),
+With --from STORE (a bbolt file or a postgres:// URL) it copies another core's whole
+store instead, losing nothing (access keys, MFA devices, signing keys stay sealed
+under the same master key) into the core's store, which must not exist yet:
+
+  credbroker core import --from /var/lib/credbroker/core.db --core-store postgres://credbroker@db/credbroker
+
+The daemon must not be running (a bbolt store is held by it); while it runs, use aws iam ...`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if from != "" {
+				return cobra.NoArgs(cmd, args)
+			}
+			return cobra.ExactArgs(1)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if from != "" {
+				cfg, err := loadKeysConfig(&f.keys)
+				if err != nil {
+					return err
+				}
+				dir := f.stateDir
+				if dir == "" {
+					dir = cfg.Upstream.StateDir
+				}
+				to, toPW, err := f.store.resolve(cfg.Upstream, dir)
+				if err != nil {
+					return err
+				}
+				return copyStore(cmd, from, store.PasswordFile(fromPW), to, store.PasswordFile(toPW))
+			}
 			in := cmd.InOrStdin()
 			if args[0] != "-" {
 				file, err := os.Open(args[0])
@@ -326,6 +349,9 @@ The daemon must not be running (it holds the store); while it runs, use aws iam 
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&from, "from", "", "copy the whole store at `STORE` (bbolt path or postgres:// URL) instead of importing JSON")
+	cmd.Flags().StringVar(&fromPW, "from-password-file", "", "`FILE` holding the password of the --from PostgreSQL database")
+	return cmd
 }
 
 // importSummary says what an import of doc put into the core: the AWS
@@ -347,7 +373,7 @@ func importSummary(doc *gaad.Document, acct string) string {
 }
 
 func newCoreExportCmd(a *app, f *coreFlags) *cobra.Command {
-	var output string
+	var output, to, toPW string
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Write the account's IAM as get-account-authorization-details JSON",
@@ -356,10 +382,34 @@ managed policies (with every version) in the JSON of
 ` + "`aws iam get-account-authorization-details`" + `, to stdout or --output FILE (mode 0600).
 No secret is written: no access keys, passwords or MFA seeds.
 
-The daemon must not be running (it holds the store); while it runs, the same JSON
-comes from: aws iam get-account-authorization-details`,
+With --to STORE (a bbolt file or a postgres:// URL, empty) it copies the whole store
+instead, losing nothing (keys, MFA devices and signing keys stay sealed under the
+same master key): the way to move a core from bbolt to PostgreSQL and back.
+
+  credbroker core export --to postgres://credbroker@db/credbroker --to-password-file /etc/credbroker/pgpass
+
+The daemon must not be running (a bbolt store is held by it); while it runs, the same
+JSON comes from: aws iam get-account-authorization-details`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if to != "" {
+				if output != "" {
+					return errors.New("--to copies the store and --output writes JSON: give one")
+				}
+				cfg, err := loadKeysConfig(&f.keys)
+				if err != nil {
+					return err
+				}
+				dir := f.stateDir
+				if dir == "" {
+					dir = cfg.Upstream.StateDir
+				}
+				from, fromPW, err := f.store.resolve(cfg.Upstream, dir)
+				if err != nil {
+					return err
+				}
+				return copyStore(cmd, from, store.PasswordFile(fromPW), to, store.PasswordFile(toPW))
+			}
 			cs, err := openCoreStore(cmd, a, f, false, "")
 			if err != nil {
 				return err
@@ -388,6 +438,8 @@ comes from: aws iam get-account-authorization-details`,
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to `FILE` (mode 0600) instead of stdout")
+	cmd.Flags().StringVar(&to, "to", "", "copy the whole store into the empty store at `STORE` (bbolt path or postgres:// URL) instead of writing JSON")
+	cmd.Flags().StringVar(&toPW, "to-password-file", "", "`FILE` holding the password of the --to PostgreSQL database")
 	return cmd
 }
 
@@ -425,4 +477,35 @@ func unknownManaged(doc *gaad.Document) ([]string, error) {
 	}
 	slices.Sort(out)
 	return out, nil
+}
+
+func newCoreRotateCmd(a *app, f *coreFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rotate-session-key",
+		Short: "Make a new session-token signing key; the old ones verify for 36 hours more",
+		Long: `Make a new session-token signing key, which signs every session from now on. Keys
+it replaces keep verifying the sessions they signed for 36 hours (the longest session),
+and a later rotation removes them. Replicas on a shared PostgreSQL store switch to the
+new key within a second, while they serve; a bbolt store is held by a running daemon:
+stop it first.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cs, err := openCoreStore(cmd, a, f, false, "")
+			if err != nil {
+				return err
+			}
+			core, err := sts.New(cmdContext(cmd), cs.st, func(o *sts.Options) { o.Logger = a.log.Named("core") })
+			if err != nil {
+				cs.Close()
+				return err
+			}
+			kid, err := core.RotateSessionKey(cmdContext(cmd))
+			err = errors.Join(err, core.Close(), cs.Close())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Session tokens are now signed with key %s.\n", kid)
+			return nil
+		},
+	}
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -99,23 +97,24 @@ func loginCallbacks(cfg *config.Config) []string {
 	return out
 }
 
-// openCore opens the embedded core of upstream "core": its encrypted
-// store in the state directory, under the configured master key.
-func openCore(log hclog.Logger) func(ctx context.Context, cfg *config.Config, keys *keystore.Store) (broker.Core, error) {
+// openCore opens the embedded core of upstream "core": its encrypted store
+// (--core-store, else the config's store, else core.db in the state directory)
+// under the configured master key.
+func openCore(log hclog.Logger, sf *storeFlags) func(ctx context.Context, cfg *config.Config, keys *keystore.Store) (broker.Core, error) {
 	return func(ctx context.Context, cfg *config.Config, keys *keystore.Store) (broker.Core, error) {
 		mk, err := keystore.NewMasterKey(cfg.Upstream.MasterKey, keys)
 		if err != nil {
 			return nil, err
 		}
-		path := filepath.Join(cfg.Upstream.StateDir, coreDBName)
-		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("no embedded core in %s: create its account once with `credbroker core init --state-dir %s`", cfg.Upstream.StateDir, cfg.Upstream.StateDir)
+		loc, pwFile, err := sf.resolve(cfg.Upstream, cfg.Upstream.StateDir)
+		if err != nil {
+			return nil, err
 		}
 		cat, err := policy.BuiltinCatalog()
 		if err != nil {
 			return nil, err
 		}
-		st, err := store.OpenFile(ctx, path, mk, func(o *store.Options) {
+		st, err := openStoreAt(ctx, loc, pwFile, "", mk, false, func(o *store.Options) {
 			o.Logger = log.Named("store")
 			o.AWSManagedPolicyExists = func(arn string) bool { _, ok := cat.Lookup(arn); return ok }
 		})

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/credbroker/credbroker/internal/pgtest"
 	"io"
 	"net"
 	"os"
@@ -68,6 +69,7 @@ func credbrokerBin(t testing.TB) string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	pgtest.StopShared()
 	if build.path != "" {
 		os.RemoveAll(filepath.Dir(build.path))
 	}

@@ -331,7 +331,7 @@ func inProcessGrant(ctx context.Context, cmd *cobra.Command, a *app, f *execFlag
 			keyErr = err
 			return s, err
 		},
-		OpenCore: openCore(log),
+		OpenCore: openCore(log, &storeFlags{}),
 		Logger:   hclog.NewNullLogger(), // its lines are the daemon's; exec returns the error
 	})
 	if keyErr != nil {

@@ -27,6 +27,7 @@ type serveFlags struct {
 	containerAddr string
 	coreAddr      string
 	runtimeDir    string
+	store         storeFlags
 }
 
 func newServeCmd(a *app) *cobra.Command {
@@ -74,6 +75,7 @@ start exits 78 (EX_CONFIG), which the units do not restart on.`,
 	fl.StringVar(&f.imdsAddr, "imds-addr", "", "IMDS listener HOST:PORT (port 0 picks a free port)")
 	fl.StringVar(&f.containerAddr, "container-addr", "", "container credentials endpoint HOST:PORT")
 	fl.StringVar(&f.coreAddr, "core-addr", "", "IAM/STS core listener HOST:PORT")
+	f.store.register(fl)
 	fl.StringVar(&f.runtimeDir, "runtime-dir", "", "where endpoints.json, the control socket and the token file go (default: $CREDBROKER_RUNTIME_DIR, $XDG_RUNTIME_DIR/credbroker, /run/credbroker)")
 	return cmd
 }
@@ -135,7 +137,7 @@ func runServe(cmd *cobra.Command, a *app, f *serveFlags) error {
 			}
 			return config.Load(path)
 		}
-		o.OpenCore = openCore(a.log)
+		o.OpenCore = openCore(a.log, &f.store)
 	}
 	ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

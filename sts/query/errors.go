@@ -8,6 +8,7 @@ import (
 	"github.com/credbroker/credbroker/signer"
 	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/policy"
+	"github.com/credbroker/credbroker/sts/store/kv"
 )
 
 // Error codes the Query APIs answer with that more than one part of the core uses.
@@ -125,6 +126,11 @@ func Classify(err error) *Error {
 	var pe *policy.Error
 	if errors.As(err, &pe) {
 		return &Error{Code: pe.Code, Message: pe.Message, Cause: err}
+	}
+	if errors.Is(err, kv.ErrUnavailable) {
+		// The store's database is unreachable: AWS's answer for "try again later".
+		return &Error{Code: "ServiceUnavailable", Status: http.StatusServiceUnavailable,
+			Message: "Service is unable to handle request.", Cause: err}
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return &Error{Code: "RequestTimeout", Message: "The request was not completed in time.", Cause: err}

@@ -3,6 +3,7 @@ package query
 import (
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/credbroker/credbroker/signer"
 	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/policy"
+	"github.com/credbroker/credbroker/sts/store/kv"
 )
 
 func loadModel(t testing.TB, name string) *Model {
@@ -294,6 +296,7 @@ func TestClassify(t *testing.T) {
 		{account.Errorf(account.EntityAlreadyExists, "x"), "EntityAlreadyExists", 409},
 		{&policy.Error{Code: policy.CodeMalformedPolicyDocument, Message: "Syntax errors in policy."}, "MalformedPolicyDocument", 400},
 		{errors.New("boom"), "InternalFailure", 500},
+		{fmt.Errorf("reading: %w", fmt.Errorf("%w: dial tcp: refused", kv.ErrUnavailable)), "ServiceUnavailable", 503},
 	}
 	for _, c := range cases {
 		qe := Classify(c.err)

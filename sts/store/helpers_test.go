@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/credbroker/credbroker/internal/clocktest"
+	"github.com/credbroker/credbroker/internal/pgtest"
 	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/store/kv"
 )
@@ -31,10 +32,13 @@ func testKey() KeySource {
 	})
 }
 
-// eachBackend runs fn against a new memory store and a new bbolt store.
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// eachBackend runs fn against a new store of each backend: memory, bbolt and PostgreSQL
+// (the store's conformance suite).
 func eachBackend(t *testing.T, fn func(t *testing.T, s *Store, c *clocktest.Clock)) {
 	t.Helper()
-	for _, name := range []string{"memory", "bolt"} {
+	for _, name := range []string{"memory", "bolt", "postgres"} {
 		t.Run(name, func(t *testing.T) {
 			c := clocktest.New(testEpoch)
 			opts := func(o *Options) {
@@ -43,6 +47,14 @@ func eachBackend(t *testing.T, fn func(t *testing.T, s *Store, c *clocktest.Cloc
 				o.UsageFlushInterval = -1
 			}
 			var db kv.DB = kv.NewMemory()
+			if name == "postgres" {
+				c := pgtest.Shared(t)
+				p, err := kv.OpenPostgres(context.Background(), c.NewDatabase(t), func(o *kv.PostgresOptions) { o.PasswordFile = c.PasswordFile() })
+				if err != nil {
+					t.Fatal(err)
+				}
+				db = p
+			}
 			if name == "bolt" {
 				b, err := kv.OpenBolt(filepath.Join(t.TempDir(), "core.db"))
 				if err != nil {

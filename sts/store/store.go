@@ -85,6 +85,7 @@ type Store struct {
 	usage     usageLog
 	stopFlush chan struct{}
 	flushDone chan struct{}
+	stopWatch context.CancelFunc
 	closeOnce sync.Once
 }
 
@@ -158,6 +159,12 @@ func Open(ctx context.Context, db kv.DB, keys KeySource, optFns ...func(*Options
 	err = db.Update(ctx, func(t kv.Tx) error { return s.init(t, wrap) })
 	if err != nil {
 		return nil, err
+	}
+	if w, ok := db.(kv.Watcher); ok {
+		// Other replicas change the database too: follow their generation.
+		wctx, cancel := context.WithCancel(context.Background())
+		s.stopWatch = cancel
+		w.Watch(wctx, s.refresh)
 	}
 	if o.UsageFlushInterval > 0 {
 		s.stopFlush, s.flushDone = make(chan struct{}), make(chan struct{})
@@ -267,6 +274,26 @@ func (s *Store) publish(gen uint64) {
 	s.changed = make(chan struct{})
 }
 
+// refresh reads the generation that the database holds and publishes it when another
+// process moved it (kv.Watcher calls it after commits elsewhere).
+func (s *Store) refresh() {
+	var g uint64
+	err := s.db.View(context.Background(), func(t kv.Tx) error {
+		v, err := t.Get(bMeta, []byte(mGen))
+		if err == nil && len(v) == 8 {
+			g = binary.BigEndian.Uint64(v)
+		}
+		return err
+	})
+	if err != nil {
+		s.o.Logger.Warn("reading the store's generation after a change elsewhere", "error", err)
+		return
+	}
+	if g > s.gen.Load() {
+		s.publish(g)
+	}
+}
+
 // View runs fn in a read-only transaction: a consistent snapshot of the account.
 func (s *Store) View(ctx context.Context, fn func(*Tx) error) error {
 	return s.db.View(ctx, func(t kv.Tx) error { return fn(&Tx{s: s, kv: t}) })
@@ -303,7 +330,8 @@ func (s *Store) Update(ctx context.Context, fn func(*Tx) error) error {
 // LookupAccessKey returns the access key id with its secret and its owner's id, name and
 // ARN, for SigV4 verification (LastUsed is left empty: see Tx.AccessKey). It is the hot
 // path: one read of a compact record and one decryption; the user is not decoded. An
-// unknown id is NoSuchEntity; the caller checks Status.
+// unknown id is NoSuchEntity; the caller checks Status. (The core keeps the answers for
+// the current Generation: see sts.Core.)
 func (s *Store) LookupAccessKey(ctx context.Context, id string) (account.AccessKey, error) {
 	var k account.AccessKey
 	err := s.View(ctx, func(tx *Tx) error {
@@ -321,6 +349,9 @@ func (s *Store) Close() error {
 		if s.stopFlush != nil {
 			close(s.stopFlush)
 			<-s.flushDone
+		}
+		if s.stopWatch != nil {
+			s.stopWatch()
 		}
 		ferr := s.FlushUsage(context.Background())
 		err = errors.Join(ferr, s.db.Close())

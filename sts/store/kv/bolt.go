@@ -163,3 +163,14 @@ func (t boltTx) Scan(bucket string, prefix, start []byte, fn func(k, v []byte) b
 	}
 	return nil
 }
+
+func (t boltTx) Buckets() ([]string, error) {
+	var out []string
+	err := t.tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+		if k, _ := b.Cursor().First(); k != nil {
+			out = append(out, string(name))
+		}
+		return nil
+	})
+	return out, err
+}

@@ -1,6 +1,7 @@
 // Package kv is the storage backend under the IAM/STS core's store: a tiny transactional
-// key/value interface (buckets of ordered byte keys) with two implementations, an
-// embedded bbolt file (OpenBolt) and memory (NewMemory, for `serve --dev` and tests).
+// key/value interface (buckets of ordered byte keys) with three implementations, an
+// embedded bbolt file (OpenBolt), a PostgreSQL database shared by several core replicas
+// (OpenPostgres) and memory (NewMemory, for `serve --dev` and tests).
 //
 // The store keeps all IAM semantics — records, secondary indexes, encryption — above this
 // interface, so a networked backend (etcd, a SQL table of keys and values, …) needs only
@@ -15,6 +16,13 @@
 // without locks held across readers. SQLite through a pure-Go driver (modernc.org/sqlite)
 // would give SQL we do not need, a much larger dependency (a C-to-Go translation of SQLite)
 // and a WAL and journal files beside the database, for no gain in this access pattern.
+//
+// Why PostgreSQL (through github.com/jackc/pgx/v5, the maintained pure-Go driver with a
+// pool and LISTEN/NOTIFY) for several replicas: a database people already run, back up
+// and fail over, whose committed transactions are durable, and which serialises the
+// core's rare writers with one advisory lock while serving many concurrent snapshot
+// readers. The schema is one table of (bucket, key, value); secrets arrive sealed by the
+// store above, so the database never holds one in clear.
 package kv
 
 import (
@@ -47,6 +55,19 @@ type Tx interface {
 	// not less than start (nil start: from the first key with prefix), until fn returns
 	// false. fn must not modify bucket.
 	Scan(bucket string, prefix, start []byte, fn func(key, value []byte) bool) error
+}
+
+// BucketLister is implemented by the Tx of every backend here: Buckets lists the
+// buckets that hold at least one key, in ascending order (for copying a whole DB).
+type BucketLister interface {
+	Buckets() ([]string, error)
+}
+
+// Watcher is implemented by backends that other processes change too (PostgreSQL): fn
+// is called, in a goroutine of the backend, after changes committed elsewhere (and
+// possibly after the caller's own), until ctx ends or the DB is closed.
+type Watcher interface {
+	Watch(ctx context.Context, fn func())
 }
 
 // Checker is implemented by backends that can verify their own on-disk structure.

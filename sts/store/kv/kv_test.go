@@ -9,13 +9,37 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/credbroker/credbroker/internal/pgtest"
 )
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // backends returns a fresh DB of each kind; reopen, when not nil, closes and reopens it
 // (for backends that persist).
 func backends(t *testing.T) map[string]func(t *testing.T) (db DB, reopen func() DB) {
 	return map[string]func(t *testing.T) (DB, func() DB){
 		"memory": func(t *testing.T) (DB, func() DB) { return NewMemory(), nil },
+		"postgres": func(t *testing.T) (DB, func() DB) {
+			c := pgtest.Shared(t)
+			url := c.NewDatabase(t)
+			open := func() *Postgres {
+				db, err := OpenPostgres(context.Background(), url, func(o *PostgresOptions) { o.PasswordFile = c.PasswordFile() })
+				if err != nil {
+					t.Fatal(err)
+				}
+				return db
+			}
+			cur := open()
+			t.Cleanup(func() { cur.Close() })
+			return cur, func() DB {
+				if err := cur.Close(); err != nil {
+					t.Fatal(err)
+				}
+				cur = open()
+				return cur
+			}
+		},
 		"bolt": func(t *testing.T) (DB, func() DB) {
 			path := filepath.Join(t.TempDir(), "sub", "kv.db")
 			db, err := OpenBolt(path)
@@ -99,6 +123,16 @@ func TestBackends(t *testing.T) {
 				if diff := cmp.Diff(c.want, scan(t, db, "x", c.prefix, c.start, c.limit)); diff != "" {
 					t.Errorf("%s: scan (-want +got):\n%s", cname, diff)
 				}
+			}
+			err = db.View(ctx, func(tx Tx) error {
+				got, err := tx.(BucketLister).Buckets()
+				if diff := cmp.Diff([]string{"x", "y"}, got); err != nil || diff != "" {
+					t.Errorf("Buckets: %v (-want +got):\n%s", err, diff)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
 			}
 			if got := scan(t, db, "missing", "", "", 0); got != nil {
 				t.Errorf("scan of a missing bucket = %v", got)

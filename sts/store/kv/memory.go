@@ -181,3 +181,14 @@ func (t *memTx) Scan(bucket string, prefix, start []byte, fn func(k, v []byte) b
 	}
 	return nil
 }
+
+func (t *memTx) Buckets() ([]string, error) {
+	var out []string
+	for name, b := range t.m.buckets {
+		if len(b.keys) > 0 {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
