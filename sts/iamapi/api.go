@@ -247,6 +247,19 @@ func update(ctx context.Context, c *sts.Call, fn func(tx *store.Tx) error) error
 // ok is the result of actions without output.
 func ok(err error) (any, error) { return nil, err }
 
+// movedARN is the ARN an Update* action gives an entity now at path/name: newPath and
+// newName replace what they are not empty for. Renaming or moving needs the permission on
+// the new ARN too, as IAM requires.
+func movedARN(c *sts.Call, arn func(accountID, path, name string) string, path, name, newPath, newName string) string {
+	if newPath != "" {
+		path = newPath
+	}
+	if newName != "" {
+		name = newName
+	}
+	return arn(c.AccountID(), path, name)
+}
+
 // userName is the UserName parameter or, when it is absent, the caller's own user, as
 // IAM defaults it for the actions on one's own credentials.
 func userName(c *sts.Call) (string, error) {

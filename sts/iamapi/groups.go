@@ -95,14 +95,7 @@ func (a *API) updateGroup(ctx context.Context, c *sts.Call) (any, error) {
 		return nil, err
 	}
 	if newName != "" || newPath != "" {
-		path, n := g.Path, g.Name
-		if newPath != "" {
-			path = newPath
-		}
-		if newName != "" {
-			n = newName
-		}
-		if err := c.Authorize("iam:UpdateGroup", account.GroupARN(c.AccountID(), path, n)); err != nil {
+		if err := c.Authorize("iam:UpdateGroup", movedARN(c, account.GroupARN, g.Path, g.Name, newPath, newName)); err != nil {
 			return nil, err
 		}
 	}

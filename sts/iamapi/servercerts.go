@@ -133,14 +133,8 @@ func (a *API) updateServerCertificate(ctx context.Context, c *sts.Call) (any, er
 		return nil, err
 	}
 	newName, newPath := c.Params.String("NewServerCertificateName"), c.Params.String("NewPath")
-	to := sc
-	if newName != "" {
-		to.Name = newName
-	}
-	if newPath != "" {
-		to.Path = newPath
-	}
-	if err := c.Authorize("iam:UpdateServerCertificate", account.ServerCertificateARN(c.AccountID(), to.Path, to.Name), tagOpts(sc.Tags)...); err != nil {
+	to := movedARN(c, account.ServerCertificateARN, sc.Path, sc.Name, newPath, newName)
+	if err := c.Authorize("iam:UpdateServerCertificate", to, tagOpts(sc.Tags)...); err != nil {
 		return nil, err
 	}
 	return ok(update(ctx, c, func(tx *store.Tx) error {

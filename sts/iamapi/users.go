@@ -128,14 +128,7 @@ func (a *API) updateUser(ctx context.Context, c *sts.Call) (any, error) {
 	}
 	if newName != "" || newPath != "" {
 		// Renaming or moving needs the permission on the new ARN too, as IAM requires.
-		path, n := u.Path, u.Name
-		if newPath != "" {
-			path = newPath
-		}
-		if newName != "" {
-			n = newName
-		}
-		if err := c.Authorize("iam:UpdateUser", account.UserARN(c.AccountID(), path, n)); err != nil {
+		if err := c.Authorize("iam:UpdateUser", movedARN(c, account.UserARN, u.Path, u.Name, newPath, newName)); err != nil {
 			return nil, err
 		}
 	}
