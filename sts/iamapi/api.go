@@ -344,6 +344,27 @@ func listARN(c *sts.Call, typ, pathPrefix string) string {
 	return "arn:" + account.Partition + ":iam::" + c.AccountID() + ":" + typ + pathPrefix
 }
 
+// viewByPrefix reads, in a store view, one page (Marker, MaxItems) of the entities under
+// the PathPrefix parameter with read, a store.Tx listing method, and renders each with as.
+func viewByPrefix[T, X any](ctx context.Context, c *sts.Call, read func(*store.Tx, string, store.Page) ([]T, string, error),
+	as func(T) X) ([]X, page, error) {
+	var items []T
+	var next string
+	err := view(ctx, c, func(tx *store.Tx) error {
+		var err error
+		items, next, err = read(tx, c.Params.String("PathPrefix"), pageOf(c.Params))
+		return err
+	})
+	if err != nil {
+		return nil, page{}, err
+	}
+	out := make([]X, len(items))
+	for i, it := range items {
+		out[i] = as(it)
+	}
+	return out, pageResult(next), nil
+}
+
 // pageOf reads Marker and MaxItems.
 func pageOf(p query.Params) store.Page {
 	n, _ := p.Int("MaxItems")

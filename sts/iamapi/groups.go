@@ -70,21 +70,11 @@ func (a *API) listGroups(ctx context.Context, c *sts.Call) (any, error) {
 	if err := c.Authorize("iam:ListGroups", listARN(c, account.ResourceGroup, prefix)); err != nil {
 		return nil, err
 	}
-	var groups []account.Group
-	var next string
-	err := view(ctx, c, func(tx *store.Tx) error {
-		var err error
-		groups, next, err = tx.Groups(prefix, pageOf(c.Params))
-		return err
-	})
+	out, pg, err := viewByPrefix(ctx, c, (*store.Tx).Groups, groupOf)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]groupXML, len(groups))
-	for i, g := range groups {
-		out[i] = groupOf(g)
-	}
-	return &listGroupsResult{Groups: list(out), page: pageResult(next)}, nil
+	return &listGroupsResult{Groups: list(out), page: pg}, nil
 }
 
 func (a *API) updateGroup(ctx context.Context, c *sts.Call) (any, error) {

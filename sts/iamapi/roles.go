@@ -84,21 +84,11 @@ func (a *API) listRoles(ctx context.Context, c *sts.Call) (any, error) {
 	if err := c.Authorize("iam:ListRoles", listARN(c, account.ResourceRole, prefix)); err != nil {
 		return nil, err
 	}
-	var roles []account.Role
-	var next string
-	err := view(ctx, c, func(tx *store.Tx) error {
-		var err error
-		roles, next, err = tx.Roles(prefix, pageOf(c.Params))
-		return err
-	})
+	out, pg, err := viewByPrefix(ctx, c, (*store.Tx).Roles, func(r account.Role) roleXML { return roleOf(r, false) })
 	if err != nil {
 		return nil, err
 	}
-	out := make([]roleXML, len(roles))
-	for i, r := range roles {
-		out[i] = roleOf(r, false)
-	}
-	return &listRolesResult{Roles: list(out), page: pageResult(next)}, nil
+	return &listRolesResult{Roles: list(out), page: pg}, nil
 }
 
 // changeRole authorizes action on the role and applies u.
@@ -307,17 +297,11 @@ func (a *API) listInstanceProfiles(ctx context.Context, c *sts.Call) (any, error
 	if err := c.Authorize("iam:ListInstanceProfiles", listARN(c, account.ResourceInstanceProfile, prefix)); err != nil {
 		return nil, err
 	}
-	var ps []account.InstanceProfile
-	var next string
-	err := view(ctx, c, func(tx *store.Tx) error {
-		var err error
-		ps, next, err = tx.InstanceProfiles(prefix, pageOf(c.Params))
-		return err
-	})
+	out, pg, err := viewByPrefix(ctx, c, (*store.Tx).InstanceProfiles, profileOf)
 	if err != nil {
 		return nil, err
 	}
-	return profilesResult(ps, next), nil
+	return &listProfilesResult{InstanceProfiles: list(out), page: pg}, nil
 }
 
 func (a *API) listInstanceProfilesForRole(ctx context.Context, c *sts.Call) (any, error) {

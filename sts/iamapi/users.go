@@ -102,21 +102,11 @@ func (a *API) listUsers(ctx context.Context, c *sts.Call) (any, error) {
 	if err := c.Authorize("iam:ListUsers", listARN(c, account.ResourceUser, prefix)); err != nil {
 		return nil, err
 	}
-	var users []account.User
-	var next string
-	err := view(ctx, c, func(tx *store.Tx) error {
-		var err error
-		users, next, err = tx.Users(prefix, pageOf(c.Params))
-		return err
-	})
+	out, pg, err := viewByPrefix(ctx, c, (*store.Tx).Users, func(u account.User) userXML { return userOf(u, false) })
 	if err != nil {
 		return nil, err
 	}
-	out := make([]userXML, len(users))
-	for i, u := range users {
-		out[i] = userOf(u, false)
-	}
-	return &listUsersResult{Users: list(out), page: pageResult(next)}, nil
+	return &listUsersResult{Users: list(out), page: pg}, nil
 }
 
 func (a *API) updateUser(ctx context.Context, c *sts.Call) (any, error) {
