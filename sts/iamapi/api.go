@@ -99,14 +99,11 @@ func (a *API) Actions() []string {
 func (a *API) handlers() map[string]sts.Handler {
 	hs := map[string]sts.Handler{
 		// Users.
-		"CreateUser":   a.createUser,
-		"GetUser":      a.getUser,
-		"ListUsers":    a.listUsers,
-		"UpdateUser":   a.updateUser,
-		"DeleteUser":   a.deleteUser,
-		"TagUser":      a.tagUser,
-		"UntagUser":    a.untagUser,
-		"ListUserTags": a.listUserTags,
+		"CreateUser": a.createUser,
+		"GetUser":    a.getUser,
+		"ListUsers":  a.listUsers,
+		"UpdateUser": a.updateUser,
+		"DeleteUser": a.deleteUser,
 		// Groups.
 		"CreateGroup":         a.createGroup,
 		"GetGroup":            a.getGroup,
@@ -124,9 +121,6 @@ func (a *API) handlers() map[string]sts.Handler {
 		"UpdateRoleDescription":         a.updateRoleDescription,
 		"UpdateAssumeRolePolicy":        a.updateAssumeRolePolicy,
 		"DeleteRole":                    a.deleteRole,
-		"TagRole":                       a.tagRole,
-		"UntagRole":                     a.untagRole,
-		"ListRoleTags":                  a.listRoleTags,
 		"PutRolePermissionsBoundary":    a.putRolePermissionsBoundary,
 		"DeleteRolePermissionsBoundary": a.deleteRolePermissionsBoundary,
 		// Instance profiles.
@@ -232,6 +226,8 @@ func (a *API) handlers() map[string]sts.Handler {
 		"DeleteAccountAlias": a.deleteAccountAlias,
 	}
 	maps.Copy(hs, a.moreHandlers())
+	maps.Copy(hs, taggingOf("User", loadUserTags))
+	maps.Copy(hs, taggingOf("Role", loadRoleTags))
 	return hs
 }
 

@@ -158,32 +158,6 @@ func (a *API) deleteRole(ctx context.Context, c *sts.Call) (any, error) {
 	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.DeleteRole(r.Name) }))
 }
 
-func (a *API) tagRole(ctx context.Context, c *sts.Call) (any, error) {
-	tags := readTags(c.Params, "Tags")
-	r, err := loadRole(ctx, c, "iam:TagRole", c.Params.String("RoleName"), requestTagOpts(tags)...)
-	if err != nil {
-		return nil, err
-	}
-	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.TagResource(account.RoleRef(r.Name), tags) }))
-}
-
-func (a *API) untagRole(ctx context.Context, c *sts.Call) (any, error) {
-	keys := c.Params.Strings("TagKeys")
-	r, err := loadRole(ctx, c, "iam:UntagRole", c.Params.String("RoleName"), untagOpts(keys))
-	if err != nil {
-		return nil, err
-	}
-	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.UntagResource(account.RoleRef(r.Name), keys) }))
-}
-
-func (a *API) listRoleTags(ctx context.Context, c *sts.Call) (any, error) {
-	r, err := loadRole(ctx, c, "iam:ListRoleTags", c.Params.String("RoleName"))
-	if err != nil {
-		return nil, err
-	}
-	return tagsPage(r.Tags, c)
-}
-
 func (a *API) putRolePermissionsBoundary(ctx context.Context, c *sts.Call) (any, error) {
 	arn := c.Params.String("PermissionsBoundary")
 	r, err := loadRole(ctx, c, "iam:PutRolePermissionsBoundary", c.Params.String("RoleName"), boundaryOpts(arn)...)

@@ -136,24 +136,6 @@ func (a *API) deleteUser(ctx context.Context, c *sts.Call) (any, error) {
 	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.DeleteUser(u.Name) }))
 }
 
-func (a *API) tagUser(ctx context.Context, c *sts.Call) (any, error) {
-	tags := readTags(c.Params, "Tags")
-	u, err := loadUser(ctx, c, "iam:TagUser", c.Params.String("UserName"), requestTagOpts(tags)...)
-	if err != nil {
-		return nil, err
-	}
-	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.TagResource(account.UserRef(u.Name), tags) }))
-}
-
-func (a *API) untagUser(ctx context.Context, c *sts.Call) (any, error) {
-	keys := c.Params.Strings("TagKeys")
-	u, err := loadUser(ctx, c, "iam:UntagUser", c.Params.String("UserName"), untagOpts(keys))
-	if err != nil {
-		return nil, err
-	}
-	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.UntagResource(account.UserRef(u.Name), keys) }))
-}
-
 type listTagsResult struct {
 	Tags members[tagXML] `xml:"Tags"`
 	page
@@ -166,12 +148,4 @@ func tagsPage(t account.Tags, c *sts.Call) (any, error) {
 		return nil, err
 	}
 	return &listTagsResult{Tags: list(items), page: pageResult(next)}, nil
-}
-
-func (a *API) listUserTags(ctx context.Context, c *sts.Call) (any, error) {
-	u, err := loadUser(ctx, c, "iam:ListUserTags", c.Params.String("UserName"))
-	if err != nil {
-		return nil, err
-	}
-	return tagsPage(u.Tags, c)
 }
