@@ -361,6 +361,29 @@ func viewByPrefix[T, X any](ctx context.Context, c *sts.Call, read func(*store.T
 	return out, pageResult(next), nil
 }
 
+// viewPaginated reads all of a listing with read in a store view, keeps the page that
+// Marker and MaxItems ask for and renders each of its items with as.
+func viewPaginated[T, X any](ctx context.Context, c *sts.Call, read func(*store.Tx) ([]T, error), as func(T) X) ([]X, page, error) {
+	var all []T
+	err := view(ctx, c, func(tx *store.Tx) error {
+		var err error
+		all, err = read(tx)
+		return err
+	})
+	if err != nil {
+		return nil, page{}, err
+	}
+	items, next, err := paginate(all, pageOf(c.Params))
+	if err != nil {
+		return nil, page{}, err
+	}
+	out := make([]X, len(items))
+	for i, it := range items {
+		out[i] = as(it)
+	}
+	return out, pageResult(next), nil
+}
+
 // pageOf reads Marker and MaxItems.
 func pageOf(p query.Params) store.Page {
 	n, _ := p.Int("MaxItems")

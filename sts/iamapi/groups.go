@@ -126,21 +126,9 @@ func (a *API) listGroupsForUser(ctx context.Context, c *sts.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var groups []account.Group
-	if err := view(ctx, c, func(tx *store.Tx) error {
-		var err error
-		groups, err = tx.GroupsForUser(u.Name)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	items, next, err := paginate(groups, pageOf(c.Params))
+	out, pg, err := viewPaginated(ctx, c, func(tx *store.Tx) ([]account.Group, error) { return tx.GroupsForUser(u.Name) }, groupOf)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]groupXML, len(items))
-	for i, g := range items {
-		out[i] = groupOf(g)
-	}
-	return &listGroupsResult{Groups: list(out), page: pageResult(next)}, nil
+	return &listGroupsResult{Groups: list(out), page: pg}, nil
 }

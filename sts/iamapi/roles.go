@@ -258,14 +258,6 @@ type listProfilesResult struct {
 	page
 }
 
-func profilesResult(ps []account.InstanceProfile, next string) *listProfilesResult {
-	out := make([]profileXML, len(ps))
-	for i, p := range ps {
-		out[i] = profileOf(p)
-	}
-	return &listProfilesResult{InstanceProfiles: list(out), page: pageResult(next)}
-}
-
 func (a *API) listInstanceProfiles(ctx context.Context, c *sts.Call) (any, error) {
 	prefix := c.Params.String("PathPrefix")
 	if err := c.Authorize("iam:ListInstanceProfiles", listARN(c, account.ResourceInstanceProfile, prefix)); err != nil {
@@ -283,17 +275,9 @@ func (a *API) listInstanceProfilesForRole(ctx context.Context, c *sts.Call) (any
 	if err != nil {
 		return nil, err
 	}
-	var ps []account.InstanceProfile
-	if err := view(ctx, c, func(tx *store.Tx) error {
-		var err error
-		ps, err = tx.InstanceProfilesForRole(r.Name)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	items, next, err := paginate(ps, pageOf(c.Params))
+	out, pg, err := viewPaginated(ctx, c, func(tx *store.Tx) ([]account.InstanceProfile, error) { return tx.InstanceProfilesForRole(r.Name) }, profileOf)
 	if err != nil {
 		return nil, err
 	}
-	return profilesResult(items, next), nil
+	return &listProfilesResult{InstanceProfiles: list(out), page: pg}, nil
 }
