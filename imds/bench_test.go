@@ -62,16 +62,21 @@ func (s *cachedSource) Credentials(_ context.Context, _ Caller, role string) (Cr
 	return *s.creds.Load(), nil
 }
 
-func BenchmarkLoadIMDSCredentials(b *testing.B) {
+// The credentials path both drivers ask the EC2 handler for.
+const benchIMDSPath = "/latest/meta-data/iam/security-credentials/dev-admin"
+
+// benchEC2 is an EC2 handler over a cachedSource and the token header of a request to it.
+func benchEC2(b *testing.B) (*EC2, string) {
 	h, err := NewEC2(newCachedSource())
 	if err != nil {
 		b.Fatal(err)
 	}
-	tok := h.tokens.mint(time.Now().Add(6 * time.Hour))
-	runLoad(b, h, true, "/latest/meta-data/iam/security-credentials/dev-admin", TokenHeader+": "+tok)
+	return h, TokenHeader + ": " + h.tokens.mint(time.Now().Add(6*time.Hour))
 }
 
-func BenchmarkLoadContainerCredentials(b *testing.B) {
+// benchContainer is a container handler over a cachedSource and the Authorization
+// header of a request to it.
+func benchContainer(b *testing.B) (*Container, string) {
 	tokens := NewTokenSet()
 	tok, _ := NewToken(nil)
 	tokens.Add(tok, "")
@@ -79,7 +84,17 @@ func BenchmarkLoadContainerCredentials(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	runLoad(b, h, false, DefaultContainerPath, "Authorization: "+tok+"\r\nAccept: application/json")
+	return h, "Authorization: " + tok
+}
+
+func BenchmarkLoadIMDSCredentials(b *testing.B) {
+	h, hdr := benchEC2(b)
+	runLoad(b, h, true, benchIMDSPath, hdr)
+}
+
+func BenchmarkLoadContainerCredentials(b *testing.B) {
+	h, hdr := benchContainer(b)
+	runLoad(b, h, false, DefaultContainerPath, hdr+"\r\nAccept: application/json")
 }
 
 // loadResult is one round against one server.
@@ -354,23 +369,13 @@ func BenchmarkHandlerContainerCredentials(b *testing.B) {
 // skip when wrk is not installed.
 
 func BenchmarkWrkIMDSCredentials(b *testing.B) {
-	h, err := NewEC2(newCachedSource())
-	if err != nil {
-		b.Fatal(err)
-	}
-	tok := h.tokens.mint(time.Now().Add(6 * time.Hour))
-	runWrk(b, h, true, "/latest/meta-data/iam/security-credentials/dev-admin", TokenHeader+": "+tok)
+	h, hdr := benchEC2(b)
+	runWrk(b, h, true, benchIMDSPath, hdr)
 }
 
 func BenchmarkWrkContainerCredentials(b *testing.B) {
-	tokens := NewTokenSet()
-	tok, _ := NewToken(nil)
-	tokens.Add(tok, "")
-	h, err := NewContainer(newCachedSource(), tokens)
-	if err != nil {
-		b.Fatal(err)
-	}
-	runWrk(b, h, false, DefaultContainerPath, "Authorization: "+tok)
+	h, hdr := benchContainer(b)
+	runWrk(b, h, false, DefaultContainerPath, hdr)
 }
 
 func runWrk(b *testing.B, h http.Handler, hopLimit bool, path, hdr string) {

@@ -228,7 +228,9 @@ func sessionTags(tags []session.Tag) []policy.Tag {
 	return out
 }
 
-func entityTags(tags account.Tags) []policy.Tag {
+// EntityTags are an IAM entity's tags as the policy engine takes them (aws:PrincipalTag,
+// aws:ResourceTag, aws:RequestTag); nil when there are none.
+func EntityTags(tags account.Tags) []policy.Tag {
 	if len(tags) == 0 {
 		return nil
 	}
@@ -313,7 +315,7 @@ func (c *Core) fillUser(tx *store.Tx, g *genCache, e *principalEntry, u account.
 		e.root = true
 		return nil
 	}
-	e.tags = entityTags(u.Tags)
+	e.tags = EntityTags(u.Tags)
 	set, err := tx.PoliciesFor(account.UserRef(u.Name))
 	if err != nil {
 		return err
@@ -334,7 +336,7 @@ func (c *Core) roleEntry(ctx context.Context, g *genCache, id string) (*principa
 		if err != nil {
 			return err
 		}
-		e.name, e.arn, e.tags = r.Name, r.ARN, entityTags(r.Tags)
+		e.name, e.arn, e.tags = r.Name, r.ARN, EntityTags(r.Tags)
 		e.revokeBefore, e.maxSession = r.RevokeSessionsBefore, r.MaxSessionDuration
 		set, err := tx.PoliciesFor(account.RoleRef(r.Name))
 		if err != nil {

@@ -258,6 +258,20 @@ func (h *handler) caller(r *http.Request) (broker.Caller, error) {
 	return c, nil
 }
 
+// begin starts every route: it identifies the caller and, when req is not nil, decodes
+// the JSON body into it. On failure it has answered, and ok is false.
+func (h *handler) begin(w http.ResponseWriter, r *http.Request, req any) (c broker.Caller, ok bool) {
+	c, err := h.caller(r)
+	if err == nil && req != nil {
+		err = decode(r, req)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return nil, false
+	}
+	return c, true
+}
+
 func decode(r *http.Request, v any) error {
 	if err := json.NewDecoder(r.Body).Decode(v); err != nil {
 		return &apiError{status: http.StatusBadRequest, Code: "BadRequest", Message: "the request body is not the JSON expected: " + err.Error()}
@@ -266,17 +280,15 @@ func decode(r *http.Request, v any) error {
 }
 
 func (h *handler) status(w http.ResponseWriter, r *http.Request) {
-	if _, err := h.caller(r); err != nil {
-		h.fail(w, r, err)
+	if _, ok := h.begin(w, r, nil); !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, h.b.Status())
 }
 
 func (h *handler) credentials(w http.ResponseWriter, r *http.Request) {
-	c, err := h.caller(r)
-	if err != nil {
-		h.fail(w, r, err)
+	c, ok := h.begin(w, r, nil)
+	if !ok {
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.o.Timeout)
@@ -294,14 +306,9 @@ func (h *handler) credentials(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) issueToken(w http.ResponseWriter, r *http.Request) {
-	c, err := h.caller(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
 	var req tokenRequest
-	if err := decode(r, &req); err != nil {
-		h.fail(w, r, err)
+	c, ok := h.begin(w, r, &req)
+	if !ok {
 		return
 	}
 	ep, ok := h.container(w, r)
@@ -330,9 +337,8 @@ func (h *handler) container(w http.ResponseWriter, r *http.Request) (Endpoints, 
 }
 
 func (h *handler) userToken(w http.ResponseWriter, r *http.Request) {
-	c, err := h.caller(r)
-	if err != nil {
-		h.fail(w, r, err)
+	c, ok := h.begin(w, r, nil)
+	if !ok {
 		return
 	}
 	ep, ok := h.container(w, r)
@@ -348,13 +354,8 @@ func (h *handler) userToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) revokeToken(w http.ResponseWriter, r *http.Request) {
-	if _, err := h.caller(r); err != nil {
-		h.fail(w, r, err)
-		return
-	}
 	var req tokenRequest
-	if err := decode(r, &req); err != nil {
-		h.fail(w, r, err)
+	if _, ok := h.begin(w, r, &req); !ok {
 		return
 	}
 	if !h.b.RevokeToken(req.Token) {
@@ -365,14 +366,9 @@ func (h *handler) revokeToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) mfa(w http.ResponseWriter, r *http.Request) {
-	c, err := h.caller(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
 	var req mfaRequest
-	if err := decode(r, &req); err != nil {
-		h.fail(w, r, err)
+	c, ok := h.begin(w, r, &req)
+	if !ok {
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), h.o.Timeout)

@@ -278,21 +278,22 @@ func (s *secretService) attrs(key string) map[string]string {
 	return a
 }
 
-// search returns the items of the collection tagged with attrs.
-func search(c ssConn, coll dbus.ObjectPath, attrs map[string]string) ([]dbus.ObjectPath, error) {
+// search returns the items of the collection tagged for key (every item of ours when
+// key is "").
+func (s *secretService) search(c ssConn, key string) ([]dbus.ObjectPath, error) {
+	coll, err := s.resolve(c)
+	if err != nil {
+		return nil, err
+	}
 	var items []dbus.ObjectPath
-	err := c.call(coll, ssCollection+".SearchItems", attrs).Store(&items)
+	err = c.call(coll, ssCollection+".SearchItems", s.attrs(key)).Store(&items)
 	return items, err
 }
 
 func (s *secretService) Get(key string) (keyring.Item, error) {
 	var out keyring.Item
 	err := s.with(func(c ssConn, sess *ssSession) error {
-		coll, err := s.resolve(c)
-		if err != nil {
-			return err
-		}
-		items, err := search(c, coll, s.attrs(key))
+		items, err := s.search(c, key)
 		if err != nil {
 			return err
 		}
@@ -355,11 +356,7 @@ func (s *secretService) Set(it keyring.Item) error {
 
 func (s *secretService) Remove(key string) error {
 	err := s.with(func(c ssConn, _ *ssSession) error {
-		coll, err := s.resolve(c)
-		if err != nil {
-			return err
-		}
-		items, err := search(c, coll, s.attrs(key))
+		items, err := s.search(c, key)
 		if err != nil {
 			return err
 		}
@@ -387,11 +384,7 @@ func (s *secretService) Keys() ([]string, error) {
 	var out []string
 	err := s.with(func(c ssConn, _ *ssSession) error {
 		out = nil
-		coll, err := s.resolve(c)
-		if err != nil {
-			return err
-		}
-		items, err := search(c, coll, s.attrs(""))
+		items, err := s.search(c, "")
 		if err != nil {
 			return err
 		}

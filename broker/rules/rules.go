@@ -87,32 +87,11 @@ func Compile(clients []config.Client, defaultRole string, optFns ...func(*Option
 	var diags hcl.Diagnostics
 	for _, c := range clients {
 		r := rule{name: c.Name, role: c.Role, allow: c.AllowRoles, units: c.Units, exes: c.Exes}
-		r.uids = append(r.uids, c.UIDs...)
-		for _, name := range c.Users {
-			uid, err := o.LookupUser(name)
-			if err != nil {
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown user",
-					Detail: fmt.Sprintf("client %q: user %q is not known on this host (%v); create it, fix the name, or use uids.", c.Name, name, err), Subject: c.Pos.Of("users")})
-				continue
-			}
-			r.uids = append(r.uids, uid)
-		}
-		r.gids = append(r.gids, c.GIDs...)
-		for _, name := range c.Groups {
-			gid, err := o.LookupGroup(name)
-			if err != nil {
-				diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown group",
-					Detail: fmt.Sprintf("client %q: group %q is not known on this host (%v); create it, fix the name, or use gids.", c.Name, name, err), Subject: c.Pos.Of("groups")})
-				continue
-			}
-			r.gids = append(r.gids, gid)
-		}
-		if len(c.Users)+len(c.UIDs) == 0 {
-			r.uids = nil
-		}
-		if len(c.Groups)+len(c.GIDs) == 0 {
-			r.gids = nil
-		}
+		var d hcl.Diagnostics
+		r.uids, d = resolveIDs(c, "user", c.UIDs, c.Users, o.LookupUser)
+		diags = append(diags, d...)
+		r.gids, d = resolveIDs(c, "group", c.GIDs, c.Groups, o.LookupGroup)
+		diags = append(diags, d...)
 		s.needsProc = s.needsProc || r.gids != nil || r.units != nil || r.exes != nil
 		s.rules = append(s.rules, r)
 	}
@@ -120,6 +99,25 @@ func Compile(clients []config.Client, defaultRole string, optFns ...func(*Option
 		return nil, &config.Error{Diags: diags}
 	}
 	return s, nil
+}
+
+// resolveIDs is a client's ids of one kind (what: "user" or "group"): ids and those of
+// names, looked up on this host; nil (any) when the client gives neither. An unknown
+// name is a diagnostic at the names' attribute ("users", "groups").
+func resolveIDs(c config.Client, what string, ids []uint32, names []string, lookup func(string) (uint32, error)) ([]uint32, hcl.Diagnostics) {
+	out := append([]uint32(nil), ids...) // nil when ids is empty, even non-nil
+	var diags hcl.Diagnostics
+	for _, name := range names {
+		id, err := lookup(name)
+		if err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown " + what,
+				Detail:  fmt.Sprintf("client %q: %s %q is not known on this host (%v); create it, fix the name, or use %sids.", c.Name, what, name, err, what[:1]),
+				Subject: c.Pos.Of(what + "s")})
+			continue
+		}
+		out = append(out, id)
+	}
+	return out, diags
 }
 
 // NeedsProcess reports whether some rule looks at the caller's process

@@ -99,14 +99,11 @@ func (a *API) Actions() []string {
 func (a *API) handlers() map[string]sts.Handler {
 	hs := map[string]sts.Handler{
 		// Users.
-		"CreateUser":   a.createUser,
-		"GetUser":      a.getUser,
-		"ListUsers":    a.listUsers,
-		"UpdateUser":   a.updateUser,
-		"DeleteUser":   a.deleteUser,
-		"TagUser":      a.tagUser,
-		"UntagUser":    a.untagUser,
-		"ListUserTags": a.listUserTags,
+		"CreateUser": a.createUser,
+		"GetUser":    a.getUser,
+		"ListUsers":  a.listUsers,
+		"UpdateUser": a.updateUser,
+		"DeleteUser": a.deleteUser,
 		// Groups.
 		"CreateGroup":         a.createGroup,
 		"GetGroup":            a.getGroup,
@@ -124,9 +121,6 @@ func (a *API) handlers() map[string]sts.Handler {
 		"UpdateRoleDescription":         a.updateRoleDescription,
 		"UpdateAssumeRolePolicy":        a.updateAssumeRolePolicy,
 		"DeleteRole":                    a.deleteRole,
-		"TagRole":                       a.tagRole,
-		"UntagRole":                     a.untagRole,
-		"ListRoleTags":                  a.listRoleTags,
 		"PutRolePermissionsBoundary":    a.putRolePermissionsBoundary,
 		"DeleteRolePermissionsBoundary": a.deleteRolePermissionsBoundary,
 		// Instance profiles.
@@ -232,6 +226,8 @@ func (a *API) handlers() map[string]sts.Handler {
 		"DeleteAccountAlias": a.deleteAccountAlias,
 	}
 	maps.Copy(hs, a.moreHandlers())
+	maps.Copy(hs, taggingOf("User", loadUserTags))
+	maps.Copy(hs, taggingOf("Role", loadRoleTags))
 	return hs
 }
 
@@ -246,6 +242,19 @@ func update(ctx context.Context, c *sts.Call, fn func(tx *store.Tx) error) error
 
 // ok is the result of actions without output.
 func ok(err error) (any, error) { return nil, err }
+
+// movedARN is the ARN an Update* action gives an entity now at path/name: newPath and
+// newName replace what they are not empty for. Renaming or moving needs the permission on
+// the new ARN too, as IAM requires.
+func movedARN(c *sts.Call, arn func(accountID, path, name string) string, path, name, newPath, newName string) string {
+	if newPath != "" {
+		path = newPath
+	}
+	if newName != "" {
+		name = newName
+	}
+	return arn(c.AccountID(), path, name)
+}
 
 // userName is the UserName parameter or, when it is absent, the caller's own user, as
 // IAM defaults it for the actions on one's own credentials.
@@ -329,6 +338,50 @@ func listARN(c *sts.Call, typ, pathPrefix string) string {
 		pathPrefix = "/"
 	}
 	return "arn:" + account.Partition + ":iam::" + c.AccountID() + ":" + typ + pathPrefix
+}
+
+// viewByPrefix reads, in a store view, one page (Marker, MaxItems) of the entities under
+// the PathPrefix parameter with read, a store.Tx listing method, and renders each with as.
+func viewByPrefix[T, X any](ctx context.Context, c *sts.Call, read func(*store.Tx, string, store.Page) ([]T, string, error),
+	as func(T) X) ([]X, page, error) {
+	var items []T
+	var next string
+	err := view(ctx, c, func(tx *store.Tx) error {
+		var err error
+		items, next, err = read(tx, c.Params.String("PathPrefix"), pageOf(c.Params))
+		return err
+	})
+	if err != nil {
+		return nil, page{}, err
+	}
+	out := make([]X, len(items))
+	for i, it := range items {
+		out[i] = as(it)
+	}
+	return out, pageResult(next), nil
+}
+
+// viewPaginated reads all of a listing with read in a store view, keeps the page that
+// Marker and MaxItems ask for and renders each of its items with as.
+func viewPaginated[T, X any](ctx context.Context, c *sts.Call, read func(*store.Tx) ([]T, error), as func(T) X) ([]X, page, error) {
+	var all []T
+	err := view(ctx, c, func(tx *store.Tx) error {
+		var err error
+		all, err = read(tx)
+		return err
+	})
+	if err != nil {
+		return nil, page{}, err
+	}
+	items, next, err := paginate(all, pageOf(c.Params))
+	if err != nil {
+		return nil, page{}, err
+	}
+	out := make([]X, len(items))
+	for i, it := range items {
+		out[i] = as(it)
+	}
+	return out, pageResult(next), nil
 }
 
 // pageOf reads Marker and MaxItems.

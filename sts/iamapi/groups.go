@@ -70,21 +70,11 @@ func (a *API) listGroups(ctx context.Context, c *sts.Call) (any, error) {
 	if err := c.Authorize("iam:ListGroups", listARN(c, account.ResourceGroup, prefix)); err != nil {
 		return nil, err
 	}
-	var groups []account.Group
-	var next string
-	err := view(ctx, c, func(tx *store.Tx) error {
-		var err error
-		groups, next, err = tx.Groups(prefix, pageOf(c.Params))
-		return err
-	})
+	out, pg, err := viewByPrefix(ctx, c, (*store.Tx).Groups, groupOf)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]groupXML, len(groups))
-	for i, g := range groups {
-		out[i] = groupOf(g)
-	}
-	return &listGroupsResult{Groups: list(out), page: pageResult(next)}, nil
+	return &listGroupsResult{Groups: list(out), page: pg}, nil
 }
 
 func (a *API) updateGroup(ctx context.Context, c *sts.Call) (any, error) {
@@ -95,14 +85,7 @@ func (a *API) updateGroup(ctx context.Context, c *sts.Call) (any, error) {
 		return nil, err
 	}
 	if newName != "" || newPath != "" {
-		path, n := g.Path, g.Name
-		if newPath != "" {
-			path = newPath
-		}
-		if newName != "" {
-			n = newName
-		}
-		if err := c.Authorize("iam:UpdateGroup", account.GroupARN(c.AccountID(), path, n)); err != nil {
+		if err := c.Authorize("iam:UpdateGroup", movedARN(c, account.GroupARN, g.Path, g.Name, newPath, newName)); err != nil {
 			return nil, err
 		}
 	}
@@ -143,21 +126,9 @@ func (a *API) listGroupsForUser(ctx context.Context, c *sts.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var groups []account.Group
-	if err := view(ctx, c, func(tx *store.Tx) error {
-		var err error
-		groups, err = tx.GroupsForUser(u.Name)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	items, next, err := paginate(groups, pageOf(c.Params))
+	out, pg, err := viewPaginated(ctx, c, func(tx *store.Tx) ([]account.Group, error) { return tx.GroupsForUser(u.Name) }, groupOf)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]groupXML, len(items))
-	for i, g := range items {
-		out[i] = groupOf(g)
-	}
-	return &listGroupsResult{Groups: list(out), page: pageResult(next)}, nil
+	return &listGroupsResult{Groups: list(out), page: pg}, nil
 }

@@ -69,23 +69,11 @@ func (a *API) listAccessKeys(ctx context.Context, c *sts.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var keys []account.AccessKey
-	if err := view(ctx, c, func(tx *store.Tx) error {
-		var err error
-		keys, err = tx.AccessKeys(u.Name)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	items, next, err := paginate(keys, pageOf(c.Params))
+	out, pg, err := viewPaginated(ctx, c, func(tx *store.Tx) ([]account.AccessKey, error) { return tx.AccessKeys(u.Name) }, keyOf)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]accessKeyXML, len(items))
-	for i, k := range items {
-		out[i] = keyOf(k)
-	}
-	return &listAccessKeysResult{AccessKeyMetadata: list(out), page: pageResult(next)}, nil
+	return &listAccessKeysResult{AccessKeyMetadata: list(out), page: pg}, nil
 }
 
 // ownKey authorizes action on the user named (or the caller) and checks that the key

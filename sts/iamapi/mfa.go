@@ -213,26 +213,18 @@ func (a *API) listMFADevices(ctx context.Context, c *sts.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var ds []account.VirtualMFADevice
-	if err := view(ctx, c, func(tx *store.Tx) error {
-		var err error
-		ds, err = tx.MFADevices(u.Name)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	items, next, err := paginate(ds, pageOf(c.Params))
+	out, pg, err := viewPaginated(ctx, c, func(tx *store.Tx) ([]account.VirtualMFADevice, error) { return tx.MFADevices(u.Name) },
+		func(d account.VirtualMFADevice) mfaDeviceXML {
+			x := mfaDeviceXML{UserName: u.Name, SerialNumber: d.Serial, EnableDate: ts(d.Enabled)}
+			if u.IsRoot() {
+				x.UserName = ""
+			}
+			return x
+		})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]mfaDeviceXML, len(items))
-	for i, d := range items {
-		out[i] = mfaDeviceXML{UserName: u.Name, SerialNumber: d.Serial, EnableDate: ts(d.Enabled)}
-		if u.IsRoot() {
-			out[i].UserName = ""
-		}
-	}
-	return &listMFAResult{MFADevices: list(out), page: pageResult(next)}, nil
+	return &listMFAResult{MFADevices: list(out), page: pg}, nil
 }
 
 type listVirtualMFAResult struct {

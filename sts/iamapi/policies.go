@@ -334,23 +334,12 @@ func (a *API) listPolicyVersions(ctx context.Context, c *sts.Call) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	var vs []account.PolicyVersion
-	if err := view(ctx, c, func(tx *store.Tx) error {
-		var err error
-		vs, err = versions(c, tx, p.ARN)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	items, next, err := paginate(vs, pageOf(c.Params))
+	out, pg, err := viewPaginated(ctx, c, func(tx *store.Tx) ([]account.PolicyVersion, error) { return versions(c, tx, p.ARN) },
+		func(v account.PolicyVersion) versionXML { return versionOf(v, false) })
 	if err != nil {
 		return nil, err
 	}
-	out := make([]versionXML, len(items))
-	for i, v := range items {
-		out[i] = versionOf(v, false)
-	}
-	return &listVersionsResult{Versions: list(out), page: pageResult(next)}, nil
+	return &listVersionsResult{Versions: list(out), page: pg}, nil
 }
 
 func (a *API) setDefaultPolicyVersion(ctx context.Context, c *sts.Call) (any, error) {

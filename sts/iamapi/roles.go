@@ -84,21 +84,11 @@ func (a *API) listRoles(ctx context.Context, c *sts.Call) (any, error) {
 	if err := c.Authorize("iam:ListRoles", listARN(c, account.ResourceRole, prefix)); err != nil {
 		return nil, err
 	}
-	var roles []account.Role
-	var next string
-	err := view(ctx, c, func(tx *store.Tx) error {
-		var err error
-		roles, next, err = tx.Roles(prefix, pageOf(c.Params))
-		return err
-	})
+	out, pg, err := viewByPrefix(ctx, c, (*store.Tx).Roles, func(r account.Role) roleXML { return roleOf(r, false) })
 	if err != nil {
 		return nil, err
 	}
-	out := make([]roleXML, len(roles))
-	for i, r := range roles {
-		out[i] = roleOf(r, false)
-	}
-	return &listRolesResult{Roles: list(out), page: pageResult(next)}, nil
+	return &listRolesResult{Roles: list(out), page: pg}, nil
 }
 
 // changeRole authorizes action on the role and applies u.
@@ -166,32 +156,6 @@ func (a *API) deleteRole(ctx context.Context, c *sts.Call) (any, error) {
 		return nil, err
 	}
 	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.DeleteRole(r.Name) }))
-}
-
-func (a *API) tagRole(ctx context.Context, c *sts.Call) (any, error) {
-	tags := readTags(c.Params, "Tags")
-	r, err := loadRole(ctx, c, "iam:TagRole", c.Params.String("RoleName"), requestTagOpts(tags)...)
-	if err != nil {
-		return nil, err
-	}
-	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.TagResource(account.RoleRef(r.Name), tags) }))
-}
-
-func (a *API) untagRole(ctx context.Context, c *sts.Call) (any, error) {
-	keys := c.Params.Strings("TagKeys")
-	r, err := loadRole(ctx, c, "iam:UntagRole", c.Params.String("RoleName"), untagOpts(keys))
-	if err != nil {
-		return nil, err
-	}
-	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.UntagResource(account.RoleRef(r.Name), keys) }))
-}
-
-func (a *API) listRoleTags(ctx context.Context, c *sts.Call) (any, error) {
-	r, err := loadRole(ctx, c, "iam:ListRoleTags", c.Params.String("RoleName"))
-	if err != nil {
-		return nil, err
-	}
-	return tagsPage(r.Tags, c)
 }
 
 func (a *API) putRolePermissionsBoundary(ctx context.Context, c *sts.Call) (any, error) {
@@ -294,30 +258,16 @@ type listProfilesResult struct {
 	page
 }
 
-func profilesResult(ps []account.InstanceProfile, next string) *listProfilesResult {
-	out := make([]profileXML, len(ps))
-	for i, p := range ps {
-		out[i] = profileOf(p)
-	}
-	return &listProfilesResult{InstanceProfiles: list(out), page: pageResult(next)}
-}
-
 func (a *API) listInstanceProfiles(ctx context.Context, c *sts.Call) (any, error) {
 	prefix := c.Params.String("PathPrefix")
 	if err := c.Authorize("iam:ListInstanceProfiles", listARN(c, account.ResourceInstanceProfile, prefix)); err != nil {
 		return nil, err
 	}
-	var ps []account.InstanceProfile
-	var next string
-	err := view(ctx, c, func(tx *store.Tx) error {
-		var err error
-		ps, next, err = tx.InstanceProfiles(prefix, pageOf(c.Params))
-		return err
-	})
+	out, pg, err := viewByPrefix(ctx, c, (*store.Tx).InstanceProfiles, profileOf)
 	if err != nil {
 		return nil, err
 	}
-	return profilesResult(ps, next), nil
+	return &listProfilesResult{InstanceProfiles: list(out), page: pg}, nil
 }
 
 func (a *API) listInstanceProfilesForRole(ctx context.Context, c *sts.Call) (any, error) {
@@ -325,17 +275,9 @@ func (a *API) listInstanceProfilesForRole(ctx context.Context, c *sts.Call) (any
 	if err != nil {
 		return nil, err
 	}
-	var ps []account.InstanceProfile
-	if err := view(ctx, c, func(tx *store.Tx) error {
-		var err error
-		ps, err = tx.InstanceProfilesForRole(r.Name)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	items, next, err := paginate(ps, pageOf(c.Params))
+	out, pg, err := viewPaginated(ctx, c, func(tx *store.Tx) ([]account.InstanceProfile, error) { return tx.InstanceProfilesForRole(r.Name) }, profileOf)
 	if err != nil {
 		return nil, err
 	}
-	return profilesResult(items, next), nil
+	return &listProfilesResult{InstanceProfiles: list(out), page: pg}, nil
 }

@@ -109,20 +109,11 @@ func (a *API) listServerCertificates(ctx context.Context, c *sts.Call) (any, err
 	if err := c.Authorize("iam:ListServerCertificates", "*"); err != nil {
 		return nil, err
 	}
-	var certs []account.ServerCertificate
-	var next string
-	if err := view(ctx, c, func(tx *store.Tx) error {
-		var err error
-		certs, next, err = tx.ServerCertificates(c.Params.String("PathPrefix"), pageOf(c.Params))
-		return err
-	}); err != nil {
+	out, pg, err := viewByPrefix(ctx, c, (*store.Tx).ServerCertificates, serverCertMeta)
+	if err != nil {
 		return nil, err
 	}
-	out := make([]serverCertMetaXML, len(certs))
-	for i, sc := range certs {
-		out[i] = serverCertMeta(sc)
-	}
-	return &listServerCertsResult{List: list(out), page: pageResult(next)}, nil
+	return &listServerCertsResult{List: list(out), page: pg}, nil
 }
 
 // updateServerCertificate renames or moves a certificate; the caller needs
@@ -133,14 +124,8 @@ func (a *API) updateServerCertificate(ctx context.Context, c *sts.Call) (any, er
 		return nil, err
 	}
 	newName, newPath := c.Params.String("NewServerCertificateName"), c.Params.String("NewPath")
-	to := sc
-	if newName != "" {
-		to.Name = newName
-	}
-	if newPath != "" {
-		to.Path = newPath
-	}
-	if err := c.Authorize("iam:UpdateServerCertificate", account.ServerCertificateARN(c.AccountID(), to.Path, to.Name), tagOpts(sc.Tags)...); err != nil {
+	to := movedARN(c, account.ServerCertificateARN, sc.Path, sc.Name, newPath, newName)
+	if err := c.Authorize("iam:UpdateServerCertificate", to, tagOpts(sc.Tags)...); err != nil {
 		return nil, err
 	}
 	return ok(update(ctx, c, func(tx *store.Tx) error {

@@ -214,7 +214,7 @@ func (s *simulation) principalSet(ctx context.Context, c *sts.Call, arn string) 
 			if err != nil {
 				return err
 			}
-			s.principal = policy.Principal{Type: policy.PrincipalUser, ARN: u.ARN, Account: c.AccountID(), UserID: u.ID, Username: u.Name, Tags: policyTags(u.Tags)}
+			s.principal = policy.Principal{Type: policy.PrincipalUser, ARN: u.ARN, Account: c.AccountID(), UserID: u.ID, Username: u.Name, Tags: sts.EntityTags(u.Tags)}
 			owners[u.ARN] = account.KindUser
 			groups, err := tx.GroupsForUser(u.Name)
 			if err != nil {
@@ -236,7 +236,7 @@ func (s *simulation) principalSet(ctx context.Context, c *sts.Call, arn string) 
 				return err
 			}
 			s.principal = policy.Principal{Type: policy.PrincipalAssumedRole, ARN: account.AssumedRoleARN(c.AccountID(), r.Name, "simulation"),
-				RoleARN: r.ARN, Account: c.AccountID(), UserID: r.ID + ":simulation", Tags: policyTags(r.Tags)}
+				RoleARN: r.ARN, Account: c.AccountID(), UserID: r.ID + ":simulation", Tags: sts.EntityTags(r.Tags)}
 			owners[r.ARN] = account.KindRole
 		}
 		var err error

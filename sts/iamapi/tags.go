@@ -48,6 +48,16 @@ func taggingOf(noun string, load tagLoader) map[string]sts.Handler {
 	}
 }
 
+func loadUserTags(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (tagged, error) {
+	u, err := loadUser(ctx, c, action, c.Params.String("UserName"), opts...)
+	return tagged{ref: account.UserRef(u.Name), tags: u.Tags}, err
+}
+
+func loadRoleTags(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (tagged, error) {
+	r, err := loadRole(ctx, c, action, c.Params.String("RoleName"), opts...)
+	return tagged{ref: account.RoleRef(r.Name), tags: r.Tags}, err
+}
+
 func loadProfileTags(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (tagged, error) {
 	p, err := loadProfile(ctx, c, action, c.Params.String("InstanceProfileName"), opts...)
 	return tagged{ref: account.InstanceProfileRef(p.Name), tags: p.Tags}, err

@@ -102,21 +102,11 @@ func (a *API) listUsers(ctx context.Context, c *sts.Call) (any, error) {
 	if err := c.Authorize("iam:ListUsers", listARN(c, account.ResourceUser, prefix)); err != nil {
 		return nil, err
 	}
-	var users []account.User
-	var next string
-	err := view(ctx, c, func(tx *store.Tx) error {
-		var err error
-		users, next, err = tx.Users(prefix, pageOf(c.Params))
-		return err
-	})
+	out, pg, err := viewByPrefix(ctx, c, (*store.Tx).Users, func(u account.User) userXML { return userOf(u, false) })
 	if err != nil {
 		return nil, err
 	}
-	out := make([]userXML, len(users))
-	for i, u := range users {
-		out[i] = userOf(u, false)
-	}
-	return &listUsersResult{Users: list(out), page: pageResult(next)}, nil
+	return &listUsersResult{Users: list(out), page: pg}, nil
 }
 
 func (a *API) updateUser(ctx context.Context, c *sts.Call) (any, error) {
@@ -128,14 +118,7 @@ func (a *API) updateUser(ctx context.Context, c *sts.Call) (any, error) {
 	}
 	if newName != "" || newPath != "" {
 		// Renaming or moving needs the permission on the new ARN too, as IAM requires.
-		path, n := u.Path, u.Name
-		if newPath != "" {
-			path = newPath
-		}
-		if newName != "" {
-			n = newName
-		}
-		if err := c.Authorize("iam:UpdateUser", account.UserARN(c.AccountID(), path, n)); err != nil {
+		if err := c.Authorize("iam:UpdateUser", movedARN(c, account.UserARN, u.Path, u.Name, newPath, newName)); err != nil {
 			return nil, err
 		}
 	}
@@ -153,24 +136,6 @@ func (a *API) deleteUser(ctx context.Context, c *sts.Call) (any, error) {
 	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.DeleteUser(u.Name) }))
 }
 
-func (a *API) tagUser(ctx context.Context, c *sts.Call) (any, error) {
-	tags := readTags(c.Params, "Tags")
-	u, err := loadUser(ctx, c, "iam:TagUser", c.Params.String("UserName"), requestTagOpts(tags)...)
-	if err != nil {
-		return nil, err
-	}
-	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.TagResource(account.UserRef(u.Name), tags) }))
-}
-
-func (a *API) untagUser(ctx context.Context, c *sts.Call) (any, error) {
-	keys := c.Params.Strings("TagKeys")
-	u, err := loadUser(ctx, c, "iam:UntagUser", c.Params.String("UserName"), untagOpts(keys))
-	if err != nil {
-		return nil, err
-	}
-	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.UntagResource(account.UserRef(u.Name), keys) }))
-}
-
 type listTagsResult struct {
 	Tags members[tagXML] `xml:"Tags"`
 	page
@@ -183,12 +148,4 @@ func tagsPage(t account.Tags, c *sts.Call) (any, error) {
 		return nil, err
 	}
 	return &listTagsResult{Tags: list(items), page: pageResult(next)}, nil
-}
-
-func (a *API) listUserTags(ctx context.Context, c *sts.Call) (any, error) {
-	u, err := loadUser(ctx, c, "iam:ListUserTags", c.Params.String("UserName"))
-	if err != nil {
-		return nil, err
-	}
-	return tagsPage(u.Tags, c)
 }

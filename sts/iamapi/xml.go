@@ -236,17 +236,6 @@ func readTags(p query.Params, name string) account.Tags {
 	return out
 }
 
-func policyTags(t account.Tags) []policy.Tag {
-	if len(t) == 0 {
-		return nil
-	}
-	out := make([]policy.Tag, len(t))
-	for i, tag := range t {
-		out[i] = policy.Tag{Key: tag.Key, Value: tag.Value}
-	}
-	return out
-}
-
 // tagOpts are the resource's tags as aws:ResourceTag/* and, as IAM also names them,
 // iam:ResourceTag/*.
 func tagOpts(t account.Tags) []sts.AuthzOption {
@@ -257,7 +246,7 @@ func tagOpts(t account.Tags) []sts.AuthzOption {
 	for i, tag := range t {
 		keys[i] = policy.ContextKey{Name: "iam:ResourceTag/" + tag.Key, Values: []string{tag.Value}}
 	}
-	return []sts.AuthzOption{sts.WithResourceTags(policyTags(t)), sts.WithContextKeys(keys...)}
+	return []sts.AuthzOption{sts.WithResourceTags(sts.EntityTags(t)), sts.WithContextKeys(keys...)}
 }
 
 // requestTagOpts are tags a request adds: aws:RequestTag/* and aws:TagKeys.
@@ -265,7 +254,7 @@ func requestTagOpts(t account.Tags) []sts.AuthzOption {
 	if len(t) == 0 {
 		return nil
 	}
-	return []sts.AuthzOption{sts.WithRequestTags(policyTags(t))}
+	return []sts.AuthzOption{sts.WithRequestTags(sts.EntityTags(t))}
 }
 
 // untagOpts is aws:TagKeys of an Untag… request.

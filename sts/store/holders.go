@@ -93,8 +93,41 @@ func (tx *Tx) holder(ref account.Ref) (*holder, error) {
 	return nil, fmt.Errorf("store: unknown entity kind %d", ref.Kind)
 }
 
-func noSuch(ref account.Ref, what string) error {
-	return account.Errorf(account.InvalidInput, "A %s cannot have %s.", ref.Kind, what)
+// part is a part of a holder that not every kind has; its value names it in the
+// InvalidInput error for a kind that lacks it.
+type part string
+
+const (
+	partManaged  part = "attached policies"
+	partBoundary part = "a permissions boundary"
+	partInline   part = "inline policies"
+	partTags     part = "tags"
+)
+
+func (h *holder) has(p part) bool {
+	switch p {
+	case partManaged:
+		return h.managed != nil
+	case partBoundary:
+		return h.boundary != nil
+	case partInline:
+		return h.inline != nil
+	case partTags:
+		return h.tags != nil
+	}
+	return false
+}
+
+// holderWith loads ref for a change to (or a read of) p, refusing a kind that lacks p.
+func (tx *Tx) holderWith(ref account.Ref, p part) (*holder, error) {
+	h, err := tx.holder(ref)
+	if err != nil {
+		return nil, err
+	}
+	if !h.has(p) {
+		return nil, account.Errorf(account.InvalidInput, "A %s cannot have %s.", ref.Kind, string(p))
+	}
+	return h, nil
 }
 
 // attachable resolves a policy ARN that may be attached: a customer managed policy of this
@@ -121,12 +154,9 @@ func (tx *Tx) AttachPolicy(ref account.Ref, arn string) error {
 	if err := tx.checkWritable(); err != nil {
 		return err
 	}
-	h, err := tx.holder(ref)
+	h, err := tx.holderWith(ref, partManaged)
 	if err != nil {
 		return err
-	}
-	if h.managed == nil {
-		return noSuch(ref, "attached policies")
 	}
 	canonical, err := tx.attachable(arn)
 	if err != nil {
@@ -150,12 +180,9 @@ func (tx *Tx) DetachPolicy(ref account.Ref, arn string) error {
 	if err := tx.checkWritable(); err != nil {
 		return err
 	}
-	h, err := tx.holder(ref)
+	h, err := tx.holderWith(ref, partManaged)
 	if err != nil {
 		return err
-	}
-	if h.managed == nil {
-		return noSuch(ref, "attached policies")
 	}
 	i := slices.IndexFunc(*h.managed, func(a string) bool { return strings.EqualFold(a, arn) })
 	if i < 0 {
@@ -204,12 +231,9 @@ func (tx *Tx) SetPermissionsBoundary(ref account.Ref, arn string) error {
 	if err := tx.checkWritable(); err != nil {
 		return err
 	}
-	h, err := tx.holder(ref)
+	h, err := tx.holderWith(ref, partBoundary)
 	if err != nil {
 		return err
-	}
-	if h.boundary == nil {
-		return noSuch(ref, "a permissions boundary")
 	}
 	canonical := ""
 	if arn != "" {
@@ -249,12 +273,9 @@ func (tx *Tx) PutInlinePolicy(ref account.Ref, name, document string) error {
 	if err := account.ValidatePolicyDocument("policyDocument", document); err != nil {
 		return err
 	}
-	h, err := tx.holder(ref)
+	h, err := tx.holderWith(ref, partInline)
 	if err != nil {
 		return err
-	}
-	if h.inline == nil {
-		return noSuch(ref, "inline policies")
 	}
 	next := h.inline.Put(name, document)
 	size := 0
@@ -281,12 +302,9 @@ func policySize(doc string) int {
 
 // InlinePolicy returns the document of a user's, group's or role's inline policy name.
 func (tx *Tx) InlinePolicy(ref account.Ref, name string) (string, error) {
-	h, err := tx.holder(ref)
+	h, err := tx.holderWith(ref, partInline)
 	if err != nil {
 		return "", err
-	}
-	if h.inline == nil {
-		return "", noSuch(ref, "inline policies")
 	}
 	doc, ok := h.inline.Get(name)
 	if !ok {
@@ -300,12 +318,9 @@ func (tx *Tx) DeleteInlinePolicy(ref account.Ref, name string) error {
 	if err := tx.checkWritable(); err != nil {
 		return err
 	}
-	h, err := tx.holder(ref)
+	h, err := tx.holderWith(ref, partInline)
 	if err != nil {
 		return err
-	}
-	if h.inline == nil {
-		return noSuch(ref, "inline policies")
 	}
 	next, ok := h.inline.Delete(name)
 	if !ok {
@@ -321,12 +336,9 @@ func (tx *Tx) TagResource(ref account.Ref, tags account.Tags) error {
 	if err := tx.checkWritable(); err != nil {
 		return err
 	}
-	h, err := tx.holder(ref)
+	h, err := tx.holderWith(ref, partTags)
 	if err != nil {
 		return err
-	}
-	if h.tags == nil {
-		return noSuch(ref, "tags")
 	}
 	merged, err := h.tags.Merge(tags)
 	if err != nil {
@@ -341,12 +353,9 @@ func (tx *Tx) UntagResource(ref account.Ref, keys []string) error {
 	if err := tx.checkWritable(); err != nil {
 		return err
 	}
-	h, err := tx.holder(ref)
+	h, err := tx.holderWith(ref, partTags)
 	if err != nil {
 		return err
-	}
-	if h.tags == nil {
-		return noSuch(ref, "tags")
 	}
 	*h.tags = h.tags.Without(keys)
 	return h.save()
