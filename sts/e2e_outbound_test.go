@@ -131,7 +131,11 @@ func TestEndToEndDecodeAuthorizationMessage(t *testing.T) {
 	if code == 0 || !strings.Contains(stderr, "(AccessDenied)") {
 		t.Errorf("intruder decoding: exit %d\n%s", code, stderr)
 	}
-	_, stderr, code = e.run(base, "sts", "decode-authorization-message", "--profile", "admin", "--encoded-message", "A"+enc[1:])
+	changed := "A" + enc[1:]
+	if enc[0] == 'A' { // a change must change it
+		changed = "B" + enc[1:]
+	}
+	_, stderr, code = e.run(base, "sts", "decode-authorization-message", "--profile", "admin", "--encoded-message", changed)
 	if code == 0 || !strings.Contains(stderr, "(InvalidAuthorizationMessageException)") {
 		t.Errorf("changed message: exit %d\n%s", code, stderr)
 	}
