@@ -18,7 +18,10 @@ import (
 )
 
 // rssKiB reads a process's resident set size.
-func rssKiB(t testing.TB, pid int) int {
+func rssKiB(t testing.TB, pid int) int { return statusKiB(t, pid, "VmRSS") }
+
+// statusKiB reads one kB field of /proc/PID/status (VmRSS, RssAnon, RssFile, ...).
+func statusKiB(t testing.TB, pid int, field string) int {
 	t.Helper()
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
@@ -27,7 +30,7 @@ func rssKiB(t testing.TB, pid int) int {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
 			n, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
 			if err != nil {
 				t.Fatal(err)
@@ -35,12 +38,12 @@ func rssKiB(t testing.TB, pid int) int {
 			return n
 		}
 	}
-	t.Fatal("no VmRSS")
+	t.Fatalf("no %s in /proc/%d/status", field, pid)
 	return 0
 }
 
 // TestE2EIdleRSS: the daemon with 100 roles configured, every session
-// fetched, idle: its resident memory stays under 30 MB.
+// fetched, idle: the memory it holds itself stays under 16 MB.
 func TestE2EIdleRSS(t *testing.T) {
 	e := newE2E(t)
 	var cfg strings.Builder
@@ -57,10 +60,21 @@ func TestE2EIdleRSS(t *testing.T) {
 	}
 	// Let the start-up garbage be collected, as it will be when idle.
 	time.Sleep(2 * time.Second) // bounded: idle means idle for a while
-	kib := rssKiB(t, d.cmd.Process.Pid)
-	t.Logf("idle RSS with 100 roles and 100 sessions: %.1f MB", float64(kib)/1024)
-	if kib > 30*1024 {
-		t.Errorf("idle RSS %d KiB, want ≤ 30 MB", kib)
+	// The budget is the memory the daemon itself holds (heap, stacks,
+	// buffers: RssAnon + RssShmem). RssFile is the mapped binary: page
+	// cache shared by every process that runs it, and on kernels that map
+	// file pages in 2 MB blocks it is nearly the whole binary, so it
+	// tracks the binary's size (logged, and bounded apart below).
+	pid := d.cmd.Process.Pid
+	own := statusKiB(t, pid, "RssAnon") + statusKiB(t, pid, "RssShmem")
+	file, total := statusKiB(t, pid, "RssFile"), rssKiB(t, pid)
+	t.Logf("idle with 100 roles and 100 sessions: own %.1f MB, mapped binary %.1f MB, VmRSS %.1f MB",
+		float64(own)/1024, float64(file)/1024, float64(total)/1024)
+	if own > 16*1024 { // 8.4 MB measured when this bound was set
+		t.Errorf("idle memory of its own %d KiB, want ≤ 16 MB", own)
+	}
+	if st, err := os.Stat(e.bin); err == nil && int64(file)*1024 > st.Size()+4<<20 {
+		t.Errorf("mapped binary %d KiB resident, more than the %d KiB binary", file, st.Size()>>10)
 	}
 }
 
