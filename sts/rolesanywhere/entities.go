@@ -329,29 +329,118 @@ func checkBundle(pemData string) error {
 func (a *API) operations() []operation {
 	return []operation{
 		{"CreateTrustAnchor", http.MethodPost, "/trustanchors", http.StatusCreated, a.createTrustAnchor},
-		{"GetTrustAnchor", http.MethodGet, "/trustanchor/{trustAnchorId}", http.StatusOK, a.getTrustAnchor},
+		{"GetTrustAnchor", http.MethodGet, "/trustanchor/{trustAnchorId}", http.StatusOK, getEntity(a, anchors)},
 		{"UpdateTrustAnchor", http.MethodPatch, "/trustanchor/{trustAnchorId}", http.StatusOK, a.updateTrustAnchor},
-		{"DeleteTrustAnchor", http.MethodDelete, "/trustanchor/{trustAnchorId}", http.StatusOK, a.deleteTrustAnchor},
-		{"ListTrustAnchors", http.MethodGet, "/trustanchors", http.StatusOK, a.listTrustAnchors},
-		{"EnableTrustAnchor", http.MethodPost, "/trustanchor/{trustAnchorId}/enable", http.StatusOK, a.enableTrustAnchor(true)},
-		{"DisableTrustAnchor", http.MethodPost, "/trustanchor/{trustAnchorId}/disable", http.StatusOK, a.enableTrustAnchor(false)},
+		{"DeleteTrustAnchor", http.MethodDelete, "/trustanchor/{trustAnchorId}", http.StatusOK, deleteEntity(a, anchors)},
+		{"ListTrustAnchors", http.MethodGet, "/trustanchors", http.StatusOK, listEntities(a, anchors)},
+		{"EnableTrustAnchor", http.MethodPost, "/trustanchor/{trustAnchorId}/enable", http.StatusOK, enableEntity(a, anchors, true)},
+		{"DisableTrustAnchor", http.MethodPost, "/trustanchor/{trustAnchorId}/disable", http.StatusOK, enableEntity(a, anchors, false)},
 		{"CreateProfile", http.MethodPost, "/profiles", http.StatusCreated, a.createProfile},
-		{"GetProfile", http.MethodGet, "/profile/{profileId}", http.StatusOK, a.getProfile},
+		{"GetProfile", http.MethodGet, "/profile/{profileId}", http.StatusOK, getEntity(a, profiles)},
 		{"UpdateProfile", http.MethodPatch, "/profile/{profileId}", http.StatusOK, a.updateProfile},
-		{"DeleteProfile", http.MethodDelete, "/profile/{profileId}", http.StatusOK, a.deleteProfile},
-		{"ListProfiles", http.MethodGet, "/profiles", http.StatusOK, a.listProfiles},
-		{"EnableProfile", http.MethodPost, "/profile/{profileId}/enable", http.StatusOK, a.enableProfile(true)},
-		{"DisableProfile", http.MethodPost, "/profile/{profileId}/disable", http.StatusOK, a.enableProfile(false)},
+		{"DeleteProfile", http.MethodDelete, "/profile/{profileId}", http.StatusOK, deleteEntity(a, profiles)},
+		{"ListProfiles", http.MethodGet, "/profiles", http.StatusOK, listEntities(a, profiles)},
+		{"EnableProfile", http.MethodPost, "/profile/{profileId}/enable", http.StatusOK, enableEntity(a, profiles, true)},
+		{"DisableProfile", http.MethodPost, "/profile/{profileId}/disable", http.StatusOK, enableEntity(a, profiles, false)},
 		{"ImportCrl", http.MethodPost, "/crls", http.StatusCreated, a.importCRL},
-		{"GetCrl", http.MethodGet, "/crl/{crlId}", http.StatusOK, a.getCRL},
+		{"GetCrl", http.MethodGet, "/crl/{crlId}", http.StatusOK, getEntity(a, crls)},
 		{"UpdateCrl", http.MethodPatch, "/crl/{crlId}", http.StatusOK, a.updateCRL},
-		{"DeleteCrl", http.MethodDelete, "/crl/{crlId}", http.StatusOK, a.deleteCRL},
-		{"ListCrls", http.MethodGet, "/crls", http.StatusOK, a.listCRLs},
-		{"EnableCrl", http.MethodPost, "/crl/{crlId}/enable", http.StatusOK, a.enableCRL(true)},
-		{"DisableCrl", http.MethodPost, "/crl/{crlId}/disable", http.StatusOK, a.enableCRL(false)},
+		{"DeleteCrl", http.MethodDelete, "/crl/{crlId}", http.StatusOK, deleteEntity(a, crls)},
+		{"ListCrls", http.MethodGet, "/crls", http.StatusOK, listEntities(a, crls)},
+		{"EnableCrl", http.MethodPost, "/crl/{crlId}/enable", http.StatusOK, enableEntity(a, crls, true)},
+		{"DisableCrl", http.MethodPost, "/crl/{crlId}/disable", http.StatusOK, enableEntity(a, crls, false)},
 		{"ListTagsForResource", http.MethodGet, "/ListTagsForResource", http.StatusOK, a.listTags},
 		{"TagResource", http.MethodPost, "/TagResource", http.StatusCreated, a.tagResource},
 		{"UntagResource", http.MethodPost, "/UntagResource", http.StatusOK, a.untagResource},
+	}
+}
+
+// entityKind describes one kind of Roles Anywhere entity for the handlers every
+// kind shares (get, delete, enable/disable, list).
+type entityKind[T any] struct {
+	kind, idLabel string // the store's kind; the path label holding the id
+	one, many     string // the JSON keys of one entity and of a list
+	// enable sets the entity's Enabled and UpdatedAt.
+	enable func(e *T, on bool, now time.Time)
+}
+
+var (
+	anchors = entityKind[anchor]{kindAnchor, "trustAnchorId", "trustAnchor", "trustAnchors",
+		func(e *anchor, on bool, now time.Time) { e.Enabled, e.UpdatedAt = on, now }}
+	profiles = entityKind[profile]{kindProfile, "profileId", "profile", "profiles",
+		func(e *profile, on bool, now time.Time) { e.Enabled, e.UpdatedAt = on, now }}
+	crls = entityKind[crl]{kindCRL, "crlId", "crl", "crls",
+		func(e *crl, on bool, now time.Time) { e.Enabled, e.UpdatedAt = on, now }}
+)
+
+// authorizedID is the request's entity id of kind k, once the caller may act on it.
+func authorizedID[T any](a *API, in *input, k entityKind[T]) (string, error) {
+	id := in.labels[k.idLabel]
+	return id, a.authorize(in, in.arn(k.kind, id))
+}
+
+func getEntity[T any](a *API, k entityKind[T]) func(context.Context, *input) (any, error) {
+	return func(ctx context.Context, in *input) (any, error) {
+		id, err := authorizedID(a, in, k)
+		if err != nil {
+			return nil, err
+		}
+		rec, err := load[T](ctx, in.call.Store(), k.kind, id)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{k.one: rec.Entity}, nil
+	}
+}
+
+func deleteEntity[T any](a *API, k entityKind[T]) func(context.Context, *input) (any, error) {
+	return func(ctx context.Context, in *input) (any, error) {
+		id, err := authorizedID(a, in, k)
+		if err != nil {
+			return nil, err
+		}
+		rec, err := load[T](ctx, in.call.Store(), k.kind, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := remove(ctx, in.call.Store(), k.kind, id); err != nil {
+			return nil, err
+		}
+		return map[string]any{k.one: rec.Entity}, nil
+	}
+}
+
+func enableEntity[T any](a *API, k entityKind[T], on bool) func(context.Context, *input) (any, error) {
+	return func(ctx context.Context, in *input) (any, error) {
+		id, err := authorizedID(a, in, k)
+		if err != nil {
+			return nil, err
+		}
+		rec, err := update(ctx, in.call.Store(), k.kind, id, func(r *record[T]) error {
+			k.enable(&r.Entity, on, in.call.Now.UTC())
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{k.one: rec.Entity}, nil
+	}
+}
+
+func listEntities[T any](a *API, k entityKind[T]) func(context.Context, *input) (any, error) {
+	return func(ctx context.Context, in *input) (any, error) {
+		if err := a.authorize(in, "*"); err != nil {
+			return nil, err
+		}
+		recs, err := list[T](ctx, in.call.Store(), k.kind)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]T, 0, len(recs))
+		for _, r := range recs {
+			out = append(out, r.Entity)
+		}
+		return page(in, k.many, out)
 	}
 }
 
@@ -401,22 +490,6 @@ func (a *API) createTrustAnchor(ctx context.Context, in *input) (any, error) {
 	return map[string]any{"trustAnchor": ta}, nil
 }
 
-func (a *API) anchorFor(ctx context.Context, in *input) (*record[anchor], error) {
-	id := in.labels["trustAnchorId"]
-	if err := a.authorize(in, in.arn(kindAnchor, id)); err != nil {
-		return nil, err
-	}
-	return load[anchor](ctx, in.call.Store(), kindAnchor, id)
-}
-
-func (a *API) getTrustAnchor(ctx context.Context, in *input) (any, error) {
-	rec, err := a.anchorFor(ctx, in)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"trustAnchor": rec.Entity}, nil
-}
-
 func (a *API) updateTrustAnchor(ctx context.Context, in *input) (any, error) {
 	id := in.labels["trustAnchorId"]
 	if err := a.authorize(in, in.arn(kindAnchor, id)); err != nil {
@@ -450,49 +523,6 @@ func (a *API) updateTrustAnchor(ctx context.Context, in *input) (any, error) {
 		return nil, err
 	}
 	return map[string]any{"trustAnchor": rec.Entity}, nil
-}
-
-func (a *API) deleteTrustAnchor(ctx context.Context, in *input) (any, error) {
-	rec, err := a.anchorFor(ctx, in)
-	if err != nil {
-		return nil, err
-	}
-	if err := remove(ctx, in.call.Store(), kindAnchor, rec.Entity.ID); err != nil {
-		return nil, err
-	}
-	return map[string]any{"trustAnchor": rec.Entity}, nil
-}
-
-func (a *API) enableTrustAnchor(on bool) func(context.Context, *input) (any, error) {
-	return func(ctx context.Context, in *input) (any, error) {
-		id := in.labels["trustAnchorId"]
-		if err := a.authorize(in, in.arn(kindAnchor, id)); err != nil {
-			return nil, err
-		}
-		rec, err := update(ctx, in.call.Store(), kindAnchor, id, func(r *record[anchor]) error {
-			r.Entity.Enabled, r.Entity.UpdatedAt = on, in.call.Now.UTC()
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{"trustAnchor": rec.Entity}, nil
-	}
-}
-
-func (a *API) listTrustAnchors(ctx context.Context, in *input) (any, error) {
-	if err := a.authorize(in, "*"); err != nil {
-		return nil, err
-	}
-	recs, err := list[anchor](ctx, in.call.Store(), kindAnchor)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]anchor, 0, len(recs))
-	for _, r := range recs {
-		out = append(out, r.Entity)
-	}
-	return page(in, "trustAnchors", out)
 }
 
 // Profiles.
@@ -569,18 +599,6 @@ func (a *API) createProfile(ctx context.Context, in *input) (any, error) {
 	return map[string]any{"profile": p}, nil
 }
 
-func (a *API) getProfile(ctx context.Context, in *input) (any, error) {
-	id := in.labels["profileId"]
-	if err := a.authorize(in, in.arn(kindProfile, id)); err != nil {
-		return nil, err
-	}
-	rec, err := load[profile](ctx, in.call.Store(), kindProfile, id)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"profile": rec.Entity}, nil
-}
-
 func (a *API) updateProfile(ctx context.Context, in *input) (any, error) {
 	id := in.labels["profileId"]
 	if err := a.authorize(in, in.arn(kindProfile, id)); err != nil {
@@ -601,53 +619,6 @@ func (a *API) updateProfile(ctx context.Context, in *input) (any, error) {
 		return nil, err
 	}
 	return map[string]any{"profile": rec.Entity}, nil
-}
-
-func (a *API) deleteProfile(ctx context.Context, in *input) (any, error) {
-	id := in.labels["profileId"]
-	if err := a.authorize(in, in.arn(kindProfile, id)); err != nil {
-		return nil, err
-	}
-	rec, err := load[profile](ctx, in.call.Store(), kindProfile, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := remove(ctx, in.call.Store(), kindProfile, id); err != nil {
-		return nil, err
-	}
-	return map[string]any{"profile": rec.Entity}, nil
-}
-
-func (a *API) enableProfile(on bool) func(context.Context, *input) (any, error) {
-	return func(ctx context.Context, in *input) (any, error) {
-		id := in.labels["profileId"]
-		if err := a.authorize(in, in.arn(kindProfile, id)); err != nil {
-			return nil, err
-		}
-		rec, err := update(ctx, in.call.Store(), kindProfile, id, func(r *record[profile]) error {
-			r.Entity.Enabled, r.Entity.UpdatedAt = on, in.call.Now.UTC()
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{"profile": rec.Entity}, nil
-	}
-}
-
-func (a *API) listProfiles(ctx context.Context, in *input) (any, error) {
-	if err := a.authorize(in, "*"); err != nil {
-		return nil, err
-	}
-	recs, err := list[profile](ctx, in.call.Store(), kindProfile)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]profile, 0, len(recs))
-	for _, r := range recs {
-		out = append(out, r.Entity)
-	}
-	return page(in, "profiles", out)
 }
 
 // CRLs.
@@ -711,18 +682,6 @@ func parseCRL(data []byte) (*x509.RevocationList, error) {
 	return l, nil
 }
 
-func (a *API) getCRL(ctx context.Context, in *input) (any, error) {
-	id := in.labels["crlId"]
-	if err := a.authorize(in, in.arn(kindCRL, id)); err != nil {
-		return nil, err
-	}
-	rec, err := load[crl](ctx, in.call.Store(), kindCRL, id)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"crl": rec.Entity}, nil
-}
-
 func (a *API) updateCRL(ctx context.Context, in *input) (any, error) {
 	id := in.labels["crlId"]
 	if err := a.authorize(in, in.arn(kindCRL, id)); err != nil {
@@ -756,53 +715,6 @@ func (a *API) updateCRL(ctx context.Context, in *input) (any, error) {
 		return nil, err
 	}
 	return map[string]any{"crl": rec.Entity}, nil
-}
-
-func (a *API) deleteCRL(ctx context.Context, in *input) (any, error) {
-	id := in.labels["crlId"]
-	if err := a.authorize(in, in.arn(kindCRL, id)); err != nil {
-		return nil, err
-	}
-	rec, err := load[crl](ctx, in.call.Store(), kindCRL, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := remove(ctx, in.call.Store(), kindCRL, id); err != nil {
-		return nil, err
-	}
-	return map[string]any{"crl": rec.Entity}, nil
-}
-
-func (a *API) enableCRL(on bool) func(context.Context, *input) (any, error) {
-	return func(ctx context.Context, in *input) (any, error) {
-		id := in.labels["crlId"]
-		if err := a.authorize(in, in.arn(kindCRL, id)); err != nil {
-			return nil, err
-		}
-		rec, err := update(ctx, in.call.Store(), kindCRL, id, func(r *record[crl]) error {
-			r.Entity.Enabled, r.Entity.UpdatedAt = on, in.call.Now.UTC()
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{"crl": rec.Entity}, nil
-	}
-}
-
-func (a *API) listCRLs(ctx context.Context, in *input) (any, error) {
-	if err := a.authorize(in, "*"); err != nil {
-		return nil, err
-	}
-	recs, err := list[crl](ctx, in.call.Store(), kindCRL)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]crl, 0, len(recs))
-	for _, r := range recs {
-		out = append(out, r.Entity)
-	}
-	return page(in, "crls", out)
 }
 
 func (a *API) listTags(ctx context.Context, in *input) (any, error) {
