@@ -29,27 +29,7 @@ func TestE2ECoreHost(t *testing.T) {
 	const acct = "111122223333"
 	state := filepath.Join(e.root, "core")
 	keyFile := filepath.Join(e.root, "master.key")
-	writeCfg := func(roles string) {
-		e.cfgPath = filepath.Join(e.root, "credbroker.hcl")
-		cfg := fmt.Sprintf(`region = "us-east-1"
-upstream "core" {
-  state_dir  = %q
-  account_id = %q
-  master_key {
-    source = "file"
-    path   = %q
-  }
-}
-keyring {
-  backend      = "keyctl"
-  keyctl_scope = "user"
-  name         = %q
-}
-`, state, acct, keyFile, e.keyring) + roles
-		if err := os.WriteFile(e.cfgPath, []byte(cfg), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeCfg := func(roles string) { e.writeCoreConfig(state, acct, keyFile, roles) }
 	appRole := fmt.Sprintf(`source "keyring" "ops" {}
 role "app" {
   arn    = "arn:aws:iam::%s:role/app"

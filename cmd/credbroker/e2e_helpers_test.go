@@ -144,6 +144,31 @@ func newE2E(t testing.TB) *e2e {
 	return e
 }
 
+// writeCoreConfig writes a config whose upstream is the embedded core in state
+// (account acct, master key in keyFile) with the test's kernel keyring, then rest.
+func (e *e2e) writeCoreConfig(state, acct, keyFile, rest string) {
+	e.t.Helper()
+	e.cfgPath = filepath.Join(e.root, "credbroker.hcl")
+	cfg := fmt.Sprintf(`region = "us-east-1"
+upstream "core" {
+  state_dir  = %q
+  account_id = %q
+  master_key {
+    source = "file"
+    path   = %q
+  }
+}
+keyring {
+  backend      = "keyctl"
+  keyctl_scope = "user"
+  name         = %q
+}
+`, state, acct, keyFile, e.keyring) + rest
+	if err := os.WriteFile(e.cfgPath, []byte(cfg), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
 // writeConfig writes the config file, with the STS fake as upstream and
 // the test's own kernel keyring.
 func (e *e2e) writeConfig(body string) {

@@ -71,27 +71,7 @@ func TestE2EX509(t *testing.T) {
 	}
 
 	state, keyFile := filepath.Join(e.root, "core"), filepath.Join(e.root, "master.key")
-	writeCfg := func(rest string) {
-		e.cfgPath = filepath.Join(e.root, "credbroker.hcl")
-		cfg := fmt.Sprintf(`region = "us-east-1"
-upstream "core" {
-  state_dir  = %q
-  account_id = %q
-  master_key {
-    source = "file"
-    path   = %q
-  }
-}
-keyring {
-  backend      = "keyctl"
-  keyctl_scope = "user"
-  name         = %q
-}
-`, state, acct, keyFile, e.keyring) + rest
-		if err := os.WriteFile(e.cfgPath, []byte(cfg), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeCfg := func(rest string) { e.writeCoreConfig(state, acct, keyFile, rest) }
 	writeCfg("")
 	out, errOut, err := e.run("", "core", "init", "--config", e.cfgPath, "--master-key-file", keyFile, "--account-id", acct)
 	if err != nil {
