@@ -60,7 +60,8 @@ the account with the AWS CLI itself: aws iam create-user, ... .`,
 	pf.StringVar(&f.keys.backend, "keyring-backend", "", "keyring backend for a master key or root key kept in the keyring (default: the config's)")
 	f.store.register(pf)
 	pf.StringVar(&f.keys.scope, "keyctl-scope", "", "kernel keyring scope (default: the config's, else user)")
-	cmd.AddCommand(newCoreInitCmd(a, f), newCoreImportCmd(a, f), newCoreExportCmd(a, f), newCoreRotateCmd(a, f))
+	cmd.AddCommand(newCoreInitCmd(a, f), newCoreImportCmd(a, f), newCoreExportCmd(a, f), newCoreRotateCmd(a, f),
+		newCoreRootPasswordCmd(a, f))
 	return cmd
 }
 
@@ -172,7 +173,7 @@ func cmdContext(cmd *cobra.Command) context.Context {
 }
 
 func newCoreInitCmd(a *app, f *coreFlags) *cobra.Command {
-	var accountID, keyringName string
+	var accountID, keyringName, pwFile string
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create the core's account and its root user's access key",
@@ -181,6 +182,11 @@ else 123456789012) with its root user and one root access key.
 
 The key is printed once and never again (the core keeps only an encrypted copy), or,
 with --keyring NAME, stored in the keyring under NAME and not printed.
+
+The root user's console password (for the IAM console, /console on the core's
+listener) is typed twice on a terminal (not echoed; empty: none for now), or read
+from --root-password-file (a file of mode 0600, or - for stdin); never from the
+command line. Set or reset it later with ` + "`credbroker core root-password`" + `.
 
 Root may do everything. As the IAM guides advise, use its key only to create an
 administrator, then stop using it (and delete it).`,
@@ -204,6 +210,16 @@ administrator, then stop using it (and delete it).`,
 			if err := account.ValidateAccountID(accountID); err != nil {
 				return fmt.Errorf("--account-id %q: %w", accountID, err)
 			}
+			// Ask for the password first: a refused one then leaves no core behind.
+			pw, withPW, err := newPassword(cmd, pwFile, true)
+			if err != nil {
+				return err
+			}
+			if withPW {
+				if err := account.CheckPassword(nil, pw); err != nil {
+					return fmt.Errorf("the root user's console password: %w", err)
+				}
+			}
 			var ks *keystore.Store
 			if keyringName != "" { // open the keyring first: a failure then leaves no core behind
 				if ks, _, err = openKeystore(cmd, a, &f.keys); err != nil {
@@ -223,6 +239,9 @@ administrator, then stop using it (and delete it).`,
 				key, err = tx.CreateAccessKey(account.RootUserName)
 				return err
 			})
+			if err == nil && withPW {
+				err = setRootPassword(cmdContext(cmd), cs.st, pw, false)
+			}
 			if err == nil && ks != nil {
 				err = ks.Put(keyringName, keystore.Key{AccessKeyID: key.ID, SecretAccessKey: key.Secret})
 			}
@@ -234,18 +253,24 @@ administrator, then stop using it (and delete it).`,
 			if cerr != nil {
 				return cerr
 			}
-			return printInit(cmd.OutOrStdout(), cs.path, accountID, key, keyringName, ks)
+			return printInit(cmd.OutOrStdout(), cs.path, accountID, key, keyringName, ks, withPW)
 		},
 	}
 	cmd.Flags().StringVar(&accountID, "account-id", "", "the 12-digit account id (default: the config's, else 123456789012)")
 	cmd.Flags().StringVar(&keyringName, "keyring", "", "store root's access key in the keyring under `NAME` instead of printing it")
+	cmd.Flags().StringVar(&pwFile, "root-password-file", "", "read the root user's console password from `FILE` (mode 0600; - for stdin) instead of the terminal")
 	return cmd
 }
 
 // printInit tells what was made and what to do next, as the guides advise.
-func printInit(w io.Writer, path, accountID string, key account.AccessKey, keyringName string, ks *keystore.Store) error {
+func printInit(w io.Writer, path, accountID string, key account.AccessKey, keyringName string, ks *keystore.Store, withPW bool) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Created the embedded IAM/STS core for account %s in %s.\n\n", accountID, path)
+	if withPW {
+		fmt.Fprintf(&b, "The root user signs in to the console at <core>/console/signin/%s with the password given.\n", accountID)
+	} else {
+		fmt.Fprintf(&b, "The root user has no console password: set one with `credbroker core root-password`.\n")
+	}
 	if keyringName != "" {
 		fmt.Fprintf(&b, "The root user's access key %s is in the %s as %q (it is not shown).\n", key.ID, ks, keyringName)
 	} else {

@@ -2,7 +2,6 @@ package console_test
 
 import (
 	"context"
-	"crypto/rand"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -79,23 +78,21 @@ func newFixtureTTL(t testing.TB, ttl time.Duration, optFns ...func(*console.Opti
 	return f
 }
 
-// setPassword gives a user (created if missing) a console password, in the store.
+// setPassword gives a user (created if missing) a console password, as `core
+// init` and `core root-password` do (sts.SetConsolePassword: the password policy
+// applied, hashed as IAM's).
 func (f *fixture) setPassword(t testing.TB, user, password string, reset bool) {
 	t.Helper()
-	hash, err := account.DefaultArgon2id().Hash(password, rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = f.st.Update(context.Background(), func(tx *store.Tx) error {
-		if _, err := tx.User(user); err != nil {
-			if _, err := tx.CreateUser(account.User{Name: user}); err != nil {
-				return err
-			}
+	ctx := context.Background()
+	if user != account.RootUserName {
+		if err := f.st.Update(ctx, func(tx *store.Tx) error {
+			_, err := tx.CreateUser(account.User{Name: user})
+			return err
+		}); err != nil {
+			t.Fatal(err)
 		}
-		_, err := tx.CreateLoginProfile(account.LoginProfile{UserName: user, PasswordHash: hash, PasswordResetRequired: reset})
-		return err
-	})
-	if err != nil {
+	}
+	if err := sts.SetConsolePassword(ctx, f.st, user, password, reset); err != nil {
 		t.Fatal(err)
 	}
 }
