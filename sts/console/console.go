@@ -196,7 +196,7 @@ func parsePages() (map[string]*template.Template, error) {
 			return v.UTC().Format("2006-01-02 15:04 UTC")
 		}
 		return ""
-	}, "deref": aws.ToString, "on": aws.ToBool}
+	}, "deref": aws.ToString, "on": aws.ToBool, "deleteForm": newDeleteForm}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("console: layout: %w", err)

@@ -87,6 +87,13 @@ func (c *Console) groupOp(w http.ResponseWriter, r *http.Request, s *session) {
 		_, err = cl.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: g, UserName: f("user")})
 	case "user-remove":
 		_, err = cl.RemoveUserFromGroup(ctx, &iam.RemoveUserFromGroupInput{GroupName: g, UserName: f("user")})
+	case "delete":
+		if err = confirmed(r, "group", name); err == nil {
+			if err = deletePrincipal(ctx, cl, "group", name); err == nil {
+				back(w, r, Prefix+"/groups")
+				return
+			}
+		}
 	default:
 		http.NotFound(w, r)
 		return

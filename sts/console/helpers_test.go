@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/hashicorp/go-hclog"
 
@@ -108,6 +109,14 @@ func (f *fixture) devAdminCreds(t testing.TB) aws.Credentials {
 	}
 	cr := out.Credentials
 	return aws.Credentials{AccessKeyID: aws.ToString(cr.AccessKeyId), SecretAccessKey: aws.ToString(cr.SecretAccessKey), SessionToken: aws.ToString(cr.SessionToken)}
+}
+
+// adminIAM is an IAM client of the Go SDK signed as dev-admin, to set up and
+// check what the console does.
+func (f *fixture) adminIAM(t testing.TB) *iam.Client {
+	t.Helper()
+	return iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(f.srv.URL),
+		Credentials: credentials.StaticCredentialsProvider{Value: f.devAdminCreds(t)}})
 }
 
 // browser is an HTTP client with a cookie jar that does not follow redirects.

@@ -149,6 +149,13 @@ func (c *Console) policyOp(w http.ResponseWriter, r *http.Request, s *session) {
 			c.renderPolicy(w, r, s, arn, v, nil)
 			return
 		}
+	case "delete":
+		if err = confirmed(r, "policy", arn[strings.LastIndex(arn, "/")+1:]); err == nil {
+			if err = deletePolicy(ctx, cl, arn); err == nil {
+				back(w, r, Prefix+"/policies")
+				return
+			}
+		}
 	default:
 		http.NotFound(w, r)
 		return

@@ -34,6 +34,7 @@ func (c *Console) routes() {
 	page("GET "+Prefix+"/groups/{name}", c.groupPage)
 	page("POST "+Prefix+"/groups/{name}/{op}", c.groupOp)
 	page("GET "+Prefix+"/roles", c.rolesPage)
+	page("POST "+Prefix+"/roles", c.createRole)
 	page("GET "+Prefix+"/roles/{name}", c.rolePage)
 	page("POST "+Prefix+"/roles/{name}/{op}", c.roleOp)
 	page("GET "+Prefix+"/policies", c.policiesPage)

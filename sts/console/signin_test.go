@@ -2,6 +2,8 @@ package console_test
 
 import (
 	"context"
+	"encoding/base32"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -13,10 +15,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/credbroker/credbroker/internal/clocktest"
 	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/console"
+	"github.com/credbroker/credbroker/sts/saml/samltest"
 	"github.com/credbroker/credbroker/sts/store"
 )
 
@@ -397,3 +404,215 @@ func TestEnableRootMFAOnlyForRoot(t *testing.T) {
 		t.Errorf("the attempt is not audited:\n%s", f.log.String())
 	}
 }
+
+// rootPage signs the root user in with a new browser and opens path.
+func (f *fixture) rootPage(t *testing.T, path string) (*http.Client, string) {
+	t.Helper()
+	b := f.browser(t)
+	body(t, signin(t, f, b, "", rootPassword))
+	return b, get(t, b, f.srv.URL+path, http.StatusOK)
+}
+
+// post posts v (with the page's CSRF token) and returns the status and the page.
+func post(t *testing.T, f *fixture, b *http.Client, page, path string, v url.Values) (int, string) {
+	t.Helper()
+	v.Set("csrf", csrfOf(t, page))
+	resp := postForm(t, b, f.srv.URL+path, v)
+	return resp.StatusCode, body(t, resp)
+}
+
+// TestCreateRole: the create-role form builds the trust policy AWS's console
+// writes for each kind of trusted entity (or takes a custom one), then CreateRole
+// and AttachRolePolicy; IAM's refusal of a bad custom policy comes back in the
+// editor.
+func TestCreateRole(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	admin := f.adminIAM(t)
+	if _, err := admin.CreateSAMLProvider(ctx, &iam.CreateSAMLProviderInput{Name: aws.String("corp"),
+		SAMLMetadataDocument: aws.String((&samltest.IdP{EntityID: "https://idp.example.com/saml",
+			Keys: []samltest.Key{samltest.NewKey(t, "idp.example.com")}}).Metadata())}); err != nil {
+		t.Fatal(err)
+	}
+	b, page := f.rootPage(t, "/console/roles")
+	custom := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/dev"},"Action":"sts:AssumeRole"}]}`
+	for _, tc := range []struct {
+		name string
+		form url.Values
+		want string // the statement, as JSON
+	}{
+		{"svc", url.Values{"trusted": {"service"}, "service": {"ec2.amazonaws.com"}},
+			`{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}`},
+		{"acct", url.Values{"trusted": {"account"}, "external-id": {"x-123"}, "mfa": {"on"}},
+			`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole",
+			  "Condition":{"Bool":{"aws:MultiFactorAuthPresent":"true"},"StringEquals":{"sts:ExternalId":"x-123"}}}`},
+		{"web", url.Values{"trusted": {"web"}, "provider": {"accounts.google.com"}, "audience": {"my-app"}},
+			`{"Effect":"Allow","Principal":{"Federated":"accounts.google.com"},"Action":"sts:AssumeRoleWithWebIdentity",
+			  "Condition":{"StringEquals":{"accounts.google.com:aud":"my-app"}}}`},
+		{"saml", url.Values{"trusted": {"saml"}, "saml-provider": {"arn:aws:iam::123456789012:saml-provider/corp"}},
+			`{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::123456789012:saml-provider/corp"},
+			  "Action":["sts:AssumeRoleWithSAML","sts:TagSession"],"Condition":{"StringEquals":{"SAML:aud":"https://signin.aws.amazon.com/saml"}}}`},
+		{"custom", url.Values{"trusted": {"custom"}, "document": {custom}},
+			`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/dev"},"Action":"sts:AssumeRole"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.form.Set("name", tc.name)
+			tc.form.Set("description", "made by "+tc.name)
+			tc.form.Set("max-hours", "4")
+			tc.form.Set("policies", "arn:aws:iam::aws:policy/ReadOnlyAccess")
+			status, out := post(t, f, b, page, "/console/roles", tc.form)
+			if status != http.StatusSeeOther {
+				t.Fatalf("create role: %d\n%s", status, out)
+			}
+			g, err := admin.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String(tc.name)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			doc, _ := url.QueryUnescape(aws.ToString(g.Role.AssumeRolePolicyDocument))
+			var got struct{ Statement []any }
+			var want any
+			if err := json.Unmarshal([]byte(doc), &got); err != nil || len(got.Statement) != 1 {
+				t.Fatalf("trust policy %s: %v", doc, err)
+			}
+			if err := json.Unmarshal([]byte(tc.want), &want); err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(want, got.Statement[0]); d != "" {
+				t.Errorf("trust statement (-want +got):\n%s", d)
+			}
+			if aws.ToString(g.Role.Description) != "made by "+tc.name || aws.ToInt32(g.Role.MaxSessionDuration) != 4*3600 {
+				t.Errorf("role %+v", g.Role)
+			}
+			a, err := admin.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String(tc.name)})
+			if err != nil || len(a.AttachedPolicies) != 1 || aws.ToString(a.AttachedPolicies[0].PolicyName) != "ReadOnlyAccess" {
+				t.Errorf("attached: %+v, %v", a, err)
+			}
+		})
+	}
+
+	// A custom trust policy IAM refuses: its message, the draft kept in the editor.
+	bad := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole"}]}`
+	status, out := post(t, f, b, page, "/console/roles", url.Values{"trusted": {"custom"}, "document": {bad}, "name": {"bad"}})
+	if status != http.StatusBadRequest || !strings.Contains(out, "MalformedPolicyDocument") || !strings.Contains(out, "sts:AssumeRole&#34;}]}</textarea>") {
+		t.Errorf("a bad custom trust policy: %d\n%s", status, out)
+	}
+	// A service role with no service named is refused before any IAM call.
+	if status, out := post(t, f, b, page, "/console/roles", url.Values{"trusted": {"service"}, "name": {"nosvc"}}); status != http.StatusBadRequest ||
+		!strings.Contains(out, "Name the AWS service") {
+		t.Errorf("no service: %d\n%s", status, out)
+	}
+	if _, err := admin.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("nosvc")}); err == nil {
+		t.Error("a refused form made a role")
+	}
+}
+
+// TestDeletePages: deleting a user, a group, a role and a policy from their
+// pages removes every dependent first (IAM would answer DeleteConflict), each
+// by an IAM call, then the entity; a confirmation that is not the name deletes
+// nothing.
+func TestDeletePages(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	admin := f.adminIAM(t)
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := aws.String
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`
+	pol, err := admin.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: n("Reader"), PolicyDocument: n(doc)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parn := pol.Policy.Arn
+	must(admin.CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: parn, PolicyDocument: n(doc), SetAsDefault: true}))
+	// A user with everything IAM makes DeleteUser wait for.
+	must(admin.CreateUser(ctx, &iam.CreateUserInput{UserName: n("carol")}))
+	must(admin.CreateLoginProfile(ctx, &iam.CreateLoginProfileInput{UserName: n("carol"), Password: n("Carol-Passw0rd!")}))
+	must(admin.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: n("carol")}))
+	must(admin.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: n("Team")}))
+	must(admin.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: n("Team"), UserName: n("carol")}))
+	must(admin.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: n("carol"), PolicyName: n("inline"), PolicyDocument: n(doc)}))
+	must(admin.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: n("carol"), PolicyArn: parn}))
+	must(admin.UploadSSHPublicKey(ctx, &iam.UploadSSHPublicKeyInput{UserName: n("carol"), SSHPublicKeyBody: n(sshKey)}))
+	dev, err := admin.CreateVirtualMFADevice(ctx, &iam.CreateVirtualMFADeviceInput{VirtualMFADeviceName: n("carol")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(string(dev.VirtualMFADevice.Base32StringSeed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := sts.TOTPStep(time.Now())
+	c1, _ := sts.TOTPCode(seed, step-1)
+	c2, _ := sts.TOTPCode(seed, step)
+	must(admin.EnableMFADevice(ctx, &iam.EnableMFADeviceInput{UserName: n("carol"), SerialNumber: dev.VirtualMFADevice.SerialNumber,
+		AuthenticationCode1: n(c1), AuthenticationCode2: n(c2)}))
+	// A group with a member, inline and attached policies.
+	must(admin.CreateUser(ctx, &iam.CreateUserInput{UserName: n("dave")}))
+	must(admin.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: n("Team"), UserName: n("dave")}))
+	must(admin.PutGroupPolicy(ctx, &iam.PutGroupPolicyInput{GroupName: n("Team"), PolicyName: n("inline"), PolicyDocument: n(doc)}))
+	must(admin.AttachGroupPolicy(ctx, &iam.AttachGroupPolicyInput{GroupName: n("Team"), PolicyArn: parn}))
+	// A role in an instance profile of its name and another, with policies.
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	must(admin.CreateRole(ctx, &iam.CreateRoleInput{RoleName: n("web"), AssumeRolePolicyDocument: n(trust)}))
+	for _, ip := range []string{"web", "shared"} {
+		must(admin.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: n(ip)}))
+	}
+	must(admin.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: n("web"), RoleName: n("web")}))
+	must(admin.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: n("web"), PolicyName: n("inline"), PolicyDocument: n(doc)}))
+	must(admin.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: n("web"), PolicyArn: parn}))
+
+	b, page := f.rootPage(t, "/console/users/carol")
+	if !strings.Contains(page, `id="delete-form"`) {
+		t.Fatal("no delete form on the user's page")
+	}
+	// A wrong confirmation deletes nothing.
+	if status, out := post(t, f, b, page, "/console/users/carol/delete", url.Values{"confirm": {"carl"}}); status != http.StatusBadRequest ||
+		!strings.Contains(out, "type the user name carol exactly") {
+		t.Fatalf("a wrong confirmation: %d\n%s", status, out)
+	}
+	must(admin.GetLoginProfile(ctx, &iam.GetLoginProfileInput{UserName: n("carol")}))
+
+	policyPage := "/console/policy?arn=" + url.QueryEscape(aws.ToString(parn))
+	for _, tc := range []struct{ page, action, confirm, list string }{
+		{"/console/users/carol", "/console/users/carol/delete", "carol", "/console/users"},
+		{"/console/groups/Team", "/console/groups/Team/delete", "Team", "/console/groups"},
+		{"/console/roles/web", "/console/roles/web/delete", "web", "/console/roles"},
+		{policyPage, "/console/policy/delete", "Reader", "/console/policies"},
+	} {
+		page := get(t, b, f.srv.URL+tc.page, http.StatusOK)
+		if !strings.Contains(page, `<form method="post" action="`+tc.action+`" id="delete-form">`) {
+			t.Fatalf("%s has no delete form posting to %s", tc.page, tc.action)
+		}
+		v := url.Values{"confirm": {tc.confirm}, "arn": {aws.ToString(parn)}}
+		status, out := post(t, f, b, page, tc.action, v)
+		if status != http.StatusSeeOther {
+			t.Fatalf("delete at %s: %d\n%s", tc.action, status, out)
+		}
+	}
+	for what, err := range map[string]error{
+		"user carol":    second(admin.GetUser(ctx, &iam.GetUserInput{UserName: n("carol")})),
+		"group Team":    second(admin.GetGroup(ctx, &iam.GetGroupInput{GroupName: n("Team")})),
+		"role web":      second(admin.GetRole(ctx, &iam.GetRoleInput{RoleName: n("web")})),
+		"profile web":   second(admin.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: n("web")})),
+		"policy Reader": second(admin.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: parn})),
+	} {
+		if err == nil || !strings.Contains(err.Error(), "NoSuchEntity") {
+			t.Errorf("%s after the deletes: %v", what, err)
+		}
+	}
+	if l, err := admin.ListVirtualMFADevices(ctx, &iam.ListVirtualMFADevicesInput{}); err != nil || len(l.VirtualMFADevices) != 0 {
+		t.Errorf("virtual MFA devices after the deletes: %+v, %v", l, err)
+	}
+	// What was not the deleted entities' own stays: dave, the other profile.
+	must(admin.GetUser(ctx, &iam.GetUserInput{UserName: n("dave")}))
+	must(admin.GetInstanceProfile(ctx, &iam.GetInstanceProfileInput{InstanceProfileName: n("shared")}))
+}
+
+func second[T any](_ T, err error) error { return err }
+
+// sshKey is an SSH public key for UploadSSHPublicKey.
+const sshKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl test@example"

@@ -261,6 +261,15 @@ func (c *Console) userOp(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 	case "password-delete":
 		_, err = cl.DeleteLoginProfile(ctx, &iam.DeleteLoginProfileInput{UserName: n})
+	case "delete":
+		if root {
+			err = userError("The root user cannot be deleted.")
+		} else if err = confirmed(r, "user", name); err == nil {
+			if err = deletePrincipal(ctx, cl, "user", name); err == nil {
+				back(w, r, Prefix+"/users")
+				return
+			}
+		}
 	default:
 		http.NotFound(w, r)
 		return
