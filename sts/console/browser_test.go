@@ -285,6 +285,38 @@ func TestBrowserWalkthrough(t *testing.T) {
 	if got := w.Text("#group-users"); !strings.Contains(got, "dev1") {
 		t.Errorf("Developers' users: %q", got)
 	}
+	// A role for EC2 through the create-role form, and a custom trust policy the
+	// editor checks as it is typed.
+	w.open("/console/roles", "#create-role")
+	w.Run("service", chromedp.Click(css("#t-service")))
+	w.fill("#service", "ec2.amazonaws.com")
+	w.fill("#policies", "arn:aws:iam::aws:policy/ReadOnlyAccess")
+	w.fill("#name", "web-server")
+	w.fill("#description", "the web servers")
+	w.submit("#create-role-submit", "#trust-h")
+	if got := w.js(`document.querySelector("#document").value`); !strings.Contains(got, `"Service": "ec2.amazonaws.com"`) {
+		t.Errorf("web-server's trust policy: %s", got)
+	}
+	w.Shot("role-created")
+	w.open("/console/roles", "#create-role")
+	w.Run("custom", chromedp.Click(css("#t-custom")))
+	setEditor(w, `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole"}]}`)
+	w.Run("trust faults", chromedp.WaitVisible(css("#faults li")))
+	w.Shot("custom-trust-fault")
+
+	// dev1 deleted from its page: a wrong confirmation first.
+	w.open("/console/users/dev1", "#delete-form")
+	w.fill("#confirm", "dev")
+	w.submit("#delete-submit", "#error")
+	if got := w.Text("#error"); !strings.Contains(got, "Nothing was deleted") {
+		t.Errorf("a wrong confirmation: %q", got)
+	}
+	w.fill("#confirm", "dev1")
+	w.submit("#delete-submit", "#create-user")
+	if got := w.Text("main table"); strings.Contains(got, "dev1") {
+		t.Errorf("dev1 is still listed after the delete: %q", got)
+	}
+	w.Shot("user-deleted")
 	w.submit("#signout", "#signin-form")
 
 	// A wrong MFA code for the admin.
