@@ -22,6 +22,13 @@ listen {
   # The embedded core's STS and IAM endpoint, for the AWS CLI and SDKs
   # (AWS_ENDPOINT_URL_STS / _IAM). Off unless set.
   # core    = "127.0.0.1:8913"
+  # TLS on the core's listener (PEM files; both or neither): https for the
+  # STS/IAM endpoints and the IAM console (its cookie then __Host- and Secure,
+  # with HSTS). Renewed files are picked up without a restart; the key file
+  # must not be readable by other users. With TLS the core may listen on a
+  # non-loopback address; clients trust the CA with AWS_CA_BUNDLE.
+  # core_tls_cert_file = "/etc/credbroker/core.crt"
+  # core_tls_key_file  = "/etc/credbroker/core.key"
   # Prometheus metrics. Off unless set.
   # metrics = "127.0.0.1:8914"
   # The control socket (mode 0600). Default: <runtime-dir>/control.sock.
@@ -51,6 +58,10 @@ upstream "core" {
   # core-store-password (LoadCredentialEncrypted=core-store-password).
   # store               = "postgres://credbroker@db.internal/credbroker?sslmode=verify-full"
   # store_password_file = "/etc/credbroker/pgpass"
+
+  # Host names the IAM console answers to besides IP addresses and localhost
+  # (any other Host header is refused: a DNS-rebinding page's).
+  # console_hosts = ["iam.example.internal"]
 
   # The key that encrypts the core's state. "credential" reads
   # $CREDENTIALS_DIRECTORY/NAME (systemd LoadCredentialEncrypted=, which

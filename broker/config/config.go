@@ -69,6 +69,12 @@ type Listen struct {
 	Container netip.AddrPort
 	Core      netip.AddrPort
 	Metrics   netip.AddrPort
+	// CoreTLSCertFile and CoreTLSKeyFile (PEM; both or neither) put TLS on the
+	// core's listener: https for the STS/IAM endpoints and the console, whose
+	// cookie is then __Host- and Secure, with HSTS. The files are read again
+	// when they change (a renewed certificate needs no restart). With TLS the
+	// core may listen on a non-loopback address.
+	CoreTLSCertFile, CoreTLSKeyFile string
 	// ControlSocket is the control socket's path; "" means the contract's
 	// default, <runtime-dir>/control.sock.
 	ControlSocket string
@@ -110,6 +116,10 @@ type Upstream struct {
 	// StorePasswordFile holds the PostgreSQL password ("": the systemd credential
 	// core-store-password when $CREDENTIALS_DIRECTORY has it).
 	StorePasswordFile string
+	// ConsoleHosts are the host names (without port) the console answers to
+	// besides IP addresses and localhost: the Host check against DNS rebinding
+	// refuses any other.
+	ConsoleHosts []string
 
 	// STS: endpoint URL ("" for AWS's regional endpoint) and region.
 	Endpoint string

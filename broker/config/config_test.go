@@ -177,8 +177,16 @@ func TestErrorsNamePlaceAndFix(t *testing.T) {
   imds = "off"
   container = "off"
 }`, []string{"c.hcl:1:1", "No endpoint"}},
-		"hop limit": {`imds { hop_limit = 0 }`, []string{"c.hcl:1:20", "hop_limit = 0"}},
-		"bad cidr":  {`imds { allowed_remote = ["10.0.0.0/33"] }`, []string{"c.hcl:1:25", "CIDR"}},
+		"core not loopback without TLS": {`listen { core = "192.0.2.1:8913" }`, []string{"c.hcl:1:17", "Listener not local"}},
+		"half TLS":                      {`listen { core_tls_cert_file = "/etc/credbroker/core.crt" }`, []string{"c.hcl:1:1", "go together"}},
+		"relative TLS key": {`listen {
+  core_tls_cert_file = "/etc/credbroker/core.crt"
+  core_tls_key_file  = "core.key"
+}`, []string{"c.hcl:3:24", "core_tls_key_file", "absolute"}},
+		"console host with port": {`upstream "core" { console_hosts = ["iam.example.internal:8913"] }`, []string{"c.hcl:1:35", "Invalid host name"}},
+		"console hosts on sts":   {`upstream "sts" { console_hosts = ["iam.example.internal"] }`, []string{"c.hcl:1:34", "console_hosts"}},
+		"hop limit":              {`imds { hop_limit = 0 }`, []string{"c.hcl:1:20", "hop_limit = 0"}},
+		"bad cidr":               {`imds { allowed_remote = ["10.0.0.0/33"] }`, []string{"c.hcl:1:25", "CIDR"}},
 		"unknown source": {`role "dev" {
   arn    = "arn:aws:iam::123456789012:role/dev"
   source = "bob"
@@ -652,5 +660,27 @@ role "developers" {
 		ProviderARN: "arn:aws:iam::123456789012:saml-provider/corp", Callback: DefaultSAMLCallback}
 	if diff := cmp.Diff(want, *s, cmpopts.IgnoreFields(Source{}, "Pos")); diff != "" {
 		t.Errorf("saml source (-want +got):\n%s", diff)
+	}
+}
+
+// TestCoreTLSAndConsoleHosts: with TLS on the core's listener the core may listen
+// beyond loopback; the console's extra host names reach the config.
+func TestCoreTLSAndConsoleHosts(t *testing.T) {
+	cfg, err := Parse([]byte(`listen {
+  core               = "192.0.2.10:8913"
+  core_tls_cert_file = "~/tls/core.crt"
+  core_tls_key_file  = "/etc/credbroker/core.key"
+}
+upstream "core" { console_hosts = ["iam.example.internal", "IAM-2.example.internal"] }
+`), "c.hcl", env(userEnv, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := cfg.Listen
+	if l.Core.String() != "192.0.2.10:8913" || l.CoreTLSCertFile != userEnv["HOME"]+"/tls/core.crt" || l.CoreTLSKeyFile != "/etc/credbroker/core.key" {
+		t.Errorf("listen = %+v", l)
+	}
+	if got := cfg.Upstream.ConsoleHosts; len(got) != 2 || got[1] != "IAM-2.example.internal" {
+		t.Errorf("console_hosts = %v", got)
 	}
 }

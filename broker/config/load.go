@@ -95,6 +95,8 @@ type rawListen struct {
 	Container     *string   `hcl:"container,optional"`
 	Core          *string   `hcl:"core,optional"`
 	Metrics       *string   `hcl:"metrics,optional"`
+	CoreTLSCert   *string   `hcl:"core_tls_cert_file,optional"`
+	CoreTLSKey    *string   `hcl:"core_tls_key_file,optional"`
 	ControlSocket *string   `hcl:"control_socket,optional"`
 	Body          hcl.Body  `hcl:",body"`
 	DefRange      hcl.Range `hcl:",def_range"`
@@ -115,6 +117,7 @@ type rawUpstream struct {
 	MasterKey *rawMasterKey `hcl:"master_key,block"`
 	Store     *string       `hcl:"store,optional"`
 	StorePW   *string       `hcl:"store_password_file,optional"`
+	Hosts     []string      `hcl:"console_hosts,optional"`
 	Endpoint  *string       `hcl:"endpoint,optional"`
 	Region    *string       `hcl:"region,optional"`
 	Body      hcl.Body      `hcl:",body"`
@@ -329,6 +332,8 @@ func (r *resolver) listen(raw *rawListen) Listen {
 	l.Core = r.addr(raw.Core, "", l.Pos, "core")
 	l.Metrics = r.addr(raw.Metrics, "", l.Pos, "metrics")
 	l.ControlSocket = str(raw.ControlSocket, "")
+	l.CoreTLSCertFile = expandHome(str(raw.CoreTLSCert, ""), r.o.Getenv)
+	l.CoreTLSKeyFile = expandHome(str(raw.CoreTLSKey, ""), r.o.Getenv)
 	return l
 }
 
@@ -408,6 +413,7 @@ func (r *resolver) upstream(raws []*rawUpstream, cfg *Config) Upstream {
 		u.MasterKey = r.masterKey(raw.MasterKey)
 		u.Store = expandHome(str(raw.Store, ""), env)
 		u.StorePasswordFile = expandHome(str(raw.StorePW, ""), env)
+		u.ConsoleHosts = raw.Hosts
 	case UpstreamSTS:
 		u.Endpoint = str(raw.Endpoint, "")
 		u.Region = str(raw.Region, cfg.Region)

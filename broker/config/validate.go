@@ -33,6 +33,7 @@ var (
 	reTagKey       = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]+$`)
 	reTagValue     = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
 	reAccountID    = regexp.MustCompile(`^\d{12}$`)
+	reHostName     = regexp.MustCompile(`^(?i)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$`)
 	reRegion       = regexp.MustCompile(`^[a-z]{2,}(?:-[a-z0-9]+)+$`)
 	reEnvName      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	reUnixName     = regexp.MustCompile(`^[A-Za-z0-9._][A-Za-z0-9._@-]*\$?$`)
@@ -122,6 +123,9 @@ func (v *validator) listen() {
 		if x.name == "metrics" || x.name == "core" {
 			ok = x.ap.Addr().Unmap().IsLoopback()
 		}
+		if x.name == "core" && l.CoreTLSCertFile != "" {
+			ok = true // other hosts reach the core over TLS only
+		}
 		if !ok {
 			v.errorf(l.Pos.Of(x.name), "Listener not local", "%s = %q: credbroker serves local processes only, so it listens on loopback (or, for imds and container, the link-local addresses 169.254.169.254 and 169.254.170.2). Use 127.0.0.1 or [::1].", x.name, x.ap)
 		}
@@ -134,6 +138,14 @@ func (v *validator) listen() {
 	}
 	if !l.IMDS.IsValid() && !l.Container.IsValid() {
 		v.errorf(&l.Pos.Block, "No endpoint", "both imds and container are off: no process could get credentials. Turn one on, e.g. imds = %q.", DefaultIMDSAddr)
+	}
+	if (l.CoreTLSCertFile == "") != (l.CoreTLSKeyFile == "") {
+		v.errorf(&l.Pos.Block, "Half a TLS setting", "core_tls_cert_file and core_tls_key_file go together: give both (PEM files) or neither.")
+	}
+	for _, f := range [][2]string{{"core_tls_cert_file", l.CoreTLSCertFile}, {"core_tls_key_file", l.CoreTLSKeyFile}} {
+		if f[1] != "" && !path.IsAbs(f[1]) {
+			v.errorf(l.Pos.Of(f[0]), "Relative path", "%s = %q must be an absolute path.", f[0], f[1])
+		}
 	}
 	if l.ControlSocket != "" && !path.IsAbs(l.ControlSocket) {
 		v.errorf(l.Pos.Of("control_socket"), "Relative path", "control_socket = %q must be an absolute path (or left out for <runtime-dir>/control.sock).", l.ControlSocket)
@@ -190,8 +202,13 @@ func (v *validator) upstream() {
 		}
 		v.masterKey(&u.MasterKey)
 		v.coreStore(u)
+		for _, h := range u.ConsoleHosts {
+			if !reHostName.MatchString(h) {
+				v.errorf(u.Pos.Of("console_hosts"), "Invalid host name", "console_hosts entry %q is not a host name such as \"iam.example.internal\" (no scheme, port or path; addresses and localhost are always accepted).", h)
+			}
+		}
 	case UpstreamSTS:
-		v.misplaced(u.Pos, `upstream "sts"`, "state_dir", "account_id", "store", "store_password_file")
+		v.misplaced(u.Pos, `upstream "sts"`, "state_dir", "account_id", "store", "store_password_file", "console_hosts")
 		if u.Endpoint != "" {
 			e, err := url.Parse(u.Endpoint)
 			switch {

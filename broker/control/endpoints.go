@@ -28,7 +28,9 @@ type Endpoints struct {
 	// ContainerPath is the container endpoint's path.
 	ContainerPath string `json:"container_path,omitempty"`
 	Core          string `json:"core,omitempty"`
-	Metrics       string `json:"metrics,omitempty"`
+	// CoreTLS: the core's listener speaks TLS (https).
+	CoreTLS bool   `json:"core_tls,omitempty"`
+	Metrics string `json:"metrics,omitempty"`
 	// ControlSocket and TokenFile are absolute paths.
 	ControlSocket string `json:"control_socket"`
 	TokenFile     string `json:"token_file,omitempty"`
@@ -60,6 +62,9 @@ func (e Endpoints) ContainerURL() string {
 func (e Endpoints) CoreURL() string {
 	if e.Core == "" {
 		return ""
+	}
+	if e.CoreTLS {
+		return "https://" + e.Core
 	}
 	return "http://" + e.Core
 }

@@ -28,6 +28,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -173,7 +174,11 @@ func (s *server) connState(_ net.Conn, st http.ConnState) {
 // serve runs the server until drain.
 func (s *server) serve(log hclog.Logger) {
 	defer close(s.served)
-	if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !s.stopping.Load() {
+	serve := s.srv.Serve
+	if s.srv.TLSConfig != nil { // its GetCertificate serves the certificate
+		serve = func(ln net.Listener) error { return s.srv.ServeTLS(ln, "", "") }
+	}
+	if err := serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !s.stopping.Load() {
 		log.Error("listener failed", "listener", s.name, "error", err)
 	}
 }
@@ -436,12 +441,21 @@ func (d *daemon) buildServers(tokenFile string) error {
 			ln.Close()
 		} else {
 			d.eps.Core = ln.Addr().String()
-			addr := d.eps.Core
+			addr, scheme, chc := d.eps.Core, "http", hc
+			var tlsConf *tls.Config
+			if l := cfg.Listen; l.CoreTLSCertFile != "" {
+				certs, err := newCertFiles(l.CoreTLSCertFile, l.CoreTLSKeyFile, log.Named("core"))
+				if err != nil {
+					return err
+				}
+				tlsConf, d.eps.CoreTLS, scheme = certs.serverConfig(), true, "https"
+				chc = &http.Client{Timeout: hc.Timeout, Transport: &http.Transport{DisableKeepAlives: true, TLSClientConfig: certs.probeConfig()}}
+			}
 			d.add("core", ln, probed(d.probeSecret, d.core), func(ctx context.Context) error {
-				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/", nil)
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+addr+"/", nil)
 				req.Header.Set(probeHeader, d.probeSecret)
-				return expect(hc, req, http.StatusNoContent)
-			})
+				return expect(chc, req, http.StatusNoContent)
+			}).srv.TLSConfig = tlsConf
 		}
 	}
 	if ln := d.ls.metrics; ln != nil {
@@ -508,7 +522,7 @@ func (l listenerSpec) apply(srv *http.Server) {
 
 // add serves h on ln; the endpoints' servers get the peer resolver, imds's
 // timeouts and the connection limits, or the listener's own (listenerSpecs).
-func (d *daemon) add(name string, ln net.Listener, h http.Handler, probe func(context.Context) error) {
+func (d *daemon) add(name string, ln net.Listener, h http.Handler, probe func(context.Context) error) *server {
 	spec := listenerSpecs[name]
 	srv := imds.NewServer(h, d.log.Named(name))
 	srv.ConnContext = d.res.ConnContext
@@ -524,6 +538,7 @@ func (d *daemon) add(name string, ln net.Listener, h http.Handler, probe func(co
 		s.connState(c, st)
 	}
 	d.srvs = append(d.srvs, s)
+	return s
 }
 
 // expect sends req and wants status (0: any).

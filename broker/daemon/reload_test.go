@@ -2,18 +2,26 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"io"
+	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
+
 	"github.com/credbroker/credbroker/broker/config"
 	"github.com/credbroker/credbroker/broker/control"
 	"github.com/credbroker/credbroker/broker/keystore"
 	"github.com/credbroker/credbroker/internal/awsfake"
+	"github.com/credbroker/credbroker/internal/x509test"
 )
 
 // runDaemon starts Run on the config text *current points to (re-read at
@@ -200,5 +208,88 @@ func TestProbed(t *testing.T) {
 				t.Errorf("status %d, reached the core %v; want %d, %v", rec.Code, reached == 1, tc.want, tc.reach)
 			}
 		})
+	}
+}
+
+// TestCoreCertFiles: the core's TLS pair is refused when its key is readable by
+// other users; a renewal written over the files is served from the next
+// handshake; a renewal that does not load keeps the previous pair; the health
+// probe trusts exactly the certificate served.
+func TestCoreCertFiles(t *testing.T) {
+	dir := t.TempDir()
+	ca := x509test.NewCA(t, "test CA", x509test.ECDSA)
+	issue := func() *x509test.Cert {
+		return ca.Issue(t, x509test.Template{CommonName: "core", IPs: []net.IP{net.IPv4(127, 0, 0, 1)}, Server: true, KeyType: x509test.ECDSA})
+	}
+	first := issue()
+	cert, key := first.WriteFiles(t, dir, "core")
+	if err := os.Chmod(key, 0o604); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newCertFiles(cert, key, hclog.NewNullLogger()); err == nil || !strings.Contains(err.Error(), "chmod o-rwx") {
+		t.Fatalf("an other-readable key: %v", err)
+	}
+	if err := os.Chmod(key, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	c, err := newCertFiles(cert, key, hclog.NewNullLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Served as the daemon serves the core: ServeTLS with the GetCertificate.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	hs := &http.Server{Handler: h, TLSConfig: c.serverConfig(), ErrorLog: log.New(io.Discard, "", 0)}
+	go hs.ServeTLS(ln, "", "")
+	defer hs.Close()
+	srvURL := "https://" + ln.Addr().String()
+	probe := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true, TLSClientConfig: c.probeConfig()}}
+	served := func() []byte {
+		t.Helper()
+		resp, err := probe.Get(srvURL)
+		if err != nil {
+			t.Fatalf("the probe: %v", err)
+		}
+		resp.Body.Close()
+		return resp.TLS.PeerCertificates[0].Raw
+	}
+	if string(served()) != string(first.Cert.Raw) {
+		t.Fatal("not the first certificate")
+	}
+	// Renewed: a new pair over the same files (a later mtime).
+	second := issue()
+	later := time.Now().Add(time.Minute)
+	second.WriteFiles(t, dir, "core")
+	for _, p := range []string{cert, key} {
+		os.Chtimes(p, later, later)
+	}
+	if string(served()) != string(second.Cert.Raw) {
+		t.Error("the renewed certificate is not served")
+	}
+	// A broken renewal: the previous pair stays.
+	if err := os.WriteFile(cert, []byte("not PEM"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if string(served()) != string(second.Cert.Raw) {
+		t.Error("a broken renewal replaced the served certificate")
+	}
+	// The probe refuses a certificate other than the one served, even from its CA.
+	oc, ok := issue().WriteFiles(t, t.TempDir(), "other")
+	pair, err := tls.LoadX509KeyPair(oc, ok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := httptest.NewUnstartedServer(h)
+	other.TLS = &tls.Config{Certificates: []tls.Certificate{pair}}
+	other.StartTLS()
+	defer other.Close()
+	if resp, err := probe.Get(other.URL); err == nil || !strings.Contains(err.Error(), "other than its own") {
+		if resp != nil {
+			resp.Body.Close()
+		}
+		t.Errorf("the probe trusted another certificate: %v", err)
 	}
 }

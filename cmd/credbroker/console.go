@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -75,7 +77,11 @@ a command line.`,
 				fed, dest = core+console.FederationPath, core+console.Prefix+"/"
 			}
 			creds := aws.Credentials{AccessKeyID: pc.AccessKeyID, SecretAccessKey: pc.SecretAccessKey, SessionToken: pc.SessionToken}
-			login, err := consoleLoginURL(ctx, http.DefaultClient, fed, dest, creds)
+			hc, err := caBundleClient(os.Getenv("AWS_CA_BUNDLE"))
+			if err != nil {
+				return err
+			}
+			login, err := consoleLoginURL(ctx, hc, fed, dest, creds)
 			if err != nil {
 				return err
 			}
@@ -89,6 +95,29 @@ a command line.`,
 	cmd.Flags().StringVar(&runtimeDir, "runtime-dir", "", "the daemon's runtime directory (default: $CREDBROKER_RUNTIME_DIR, $XDG_RUNTIME_DIR/credbroker, /run/credbroker)")
 	cmd.Flags().BoolVar(&print, "print", false, "print the sign-in URL instead of opening a browser")
 	return cmd
+}
+
+// caBundleClient is an HTTP client that trusts the CA certificates in the PEM
+// file bundle (AWS_CA_BUNDLE, as the AWS CLI and SDKs read it: a core behind TLS
+// with a private CA) besides the system's; with no bundle, the default client.
+func caBundleClient(bundle string) (*http.Client, error) {
+	if bundle == "" {
+		return http.DefaultClient, nil
+	}
+	pem, err := os.ReadFile(bundle)
+	if err != nil {
+		return nil, fmt.Errorf("AWS_CA_BUNDLE: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("AWS_CA_BUNDLE %s holds no PEM certificate", bundle)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	return &http.Client{Transport: tr}, nil
 }
 
 // callerRole asks the broker's IMDS which role it gives this caller.

@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -53,5 +56,40 @@ func TestConsoleLoginURL(t *testing.T) {
 	_, err = consoleLoginURL(context.Background(), bad.Client(), bad.URL+"/federation", "http://core/console/", creds)
 	if err == nil || !strings.Contains(err.Error(), "HTTP 403") || strings.Contains(err.Error(), "secret/key") {
 		t.Fatalf("refused: %v", err)
+	}
+}
+
+// TestCABundleClient: with AWS_CA_BUNDLE naming the CA of a core behind TLS, the
+// console's getSigninToken client trusts it; the default client does not; a
+// bundle with no certificate is an error that names it.
+func TestCABundleClient(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer srv.Close()
+	dir := t.TempDir()
+	bundle, junk := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "junk.pem")
+	if err := os.WriteFile(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(junk, []byte("nothing"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		bundle string
+		ok     bool
+	}{"bundle": {bundle, true}, "none": {"", false}} {
+		hc, err := caBundleClient(tc.bundle)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := hc.Get(srv.URL)
+		if err == nil {
+			resp.Body.Close()
+		}
+		if (err == nil) != tc.ok {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, err := caBundleClient(junk); err == nil || !strings.Contains(err.Error(), junk) {
+		t.Errorf("a bundle with no certificate: %v", err)
 	}
 }

@@ -69,7 +69,9 @@ func newCore(ctx context.Context, st *store.Store, cfg *config.Config, log hclog
 	if err == nil {
 		if _, err = iamapi.Register(c); err == nil {
 			if _, err = rolesanywhere.Register(c, func(o *rolesanywhere.Options) { o.Logger = log }); err == nil {
-				con, err = console.New(c, func(o *console.Options) { o.Logger = log.Named("console") })
+				con, err = console.New(c, func(o *console.Options) {
+					o.Logger, o.Hosts = log.Named("console"), cfg.Upstream.ConsoleHosts
+				})
 			}
 		}
 		if err != nil {

@@ -1,16 +1,27 @@
 package main
 
 import (
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/credbroker/credbroker/internal/browsertest"
+	"github.com/credbroker/credbroker/internal/x509test"
 )
 
 // TestE2EConsole: with serve --dev running, `credbroker console dev-admin --print`
@@ -69,29 +80,99 @@ func TestE2EConsole(t *testing.T) {
 	}
 }
 
-// TestE2EConsoleRootSignIn is a real install's first sign-in: `core init` takes
-// the root user's console password on stdin, `serve` serves the core, and the root
-// user signs in to the console in Chromium with it; after `core root-password`
-// (the daemon stopped: it holds the store) only the new password works.
+// TestE2EConsoleRootSignIn is a real install's first sign-in, over TLS: a CA
+// made by the test signs the core's certificate (core_tls_cert_file/_key_file),
+// `core init` takes the root user's console password on stdin and `serve` serves
+// the core over https. The aws CLI reaches IAM with AWS_CA_BUNDLE (and not
+// without it); answers carry HSTS; the console answers to the configured extra
+// host name and refuses another; Chromium, given the CA's leaf as trusted and the
+// host name mapped to loopback, signs the root user in and holds a __Host-,
+// Secure, HttpOnly, SameSite=Strict cookie. After `core root-password` (the
+// daemon stopped: it holds the store) only the new password works.
 func TestE2EConsoleRootSignIn(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end")
-	}
-	e := newE2E(t)
-	const acct = "111122223333"
+	e := newE2EWithAWSCLI(t)
+	const acct, host = "111122223333", "iam.example.internal"
 	keyFile := filepath.Join(e.root, "master.key")
-	e.writeCoreConfig(filepath.Join(e.root, "core"), acct, keyFile, "")
-	if out, errOut, err := e.run(rootPassword+"\n", "core", "init", "--config", e.cfgPath, "--master-key-file", keyFile,
-		"--root-password-file", "-"); err != nil {
+	ca := x509test.NewCA(t, "credbroker test CA", x509test.ECDSA)
+	leaf := ca.Issue(t, x509test.Template{CommonName: host, DNSNames: []string{host, "localhost"},
+		IPs: []net.IP{net.IPv4(127, 0, 0, 1)}, Server: true, KeyType: x509test.ECDSA})
+	certPath, keyPath := leaf.WriteFiles(t, e.root, "core")
+	caPath := filepath.Join(e.root, "ca.pem")
+	if err := os.WriteFile(caPath, ca.PEM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.writeCoreConfig(filepath.Join(e.root, "core"), acct, keyFile, fmt.Sprintf("listen {\n  core_tls_cert_file = %q\n  core_tls_key_file = %q\n}\n", certPath, keyPath))
+	cfg, err := os.ReadFile(e.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = []byte(strings.Replace(string(cfg), `upstream "core" {`, `upstream "core" {`+"\n  console_hosts = [\""+host+"\"]", 1))
+	if err := os.WriteFile(e.cfgPath, cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, err := e.run(rootPassword+"\n", "core", "init", "--config", e.cfgPath, "--master-key-file", keyFile, "--root-password-file", "-")
+	if err != nil {
 		t.Fatalf("core init: %v\n%s%s", err, out, errOut)
 	}
+	key := printedKey.FindStringSubmatch(out)
+	if key == nil {
+		t.Fatalf("core init printed no root key:\n%s", out)
+	}
 	d := e.serve(nil, "--core-addr", "127.0.0.1:0")
-	b := browsertest.New(t)
-	rootSignIn(t, b, "http://"+d.eps.Core, acct, rootPassword, "#recs-h")
+	base := "https://" + d.eps.Core
+	if env, _, err := e.run("", "env"); err != nil || !strings.Contains(env, "AWS_ENDPOINT_URL_IAM='"+base+"'") {
+		t.Fatalf("env over TLS: %v\n%s", err, env)
+	}
+
+	// The aws CLI: with the CA bundle, IAM answers; without, TLS fails.
+	root := []string{"AWS_ACCESS_KEY_ID=" + key[1], "AWS_SECRET_ACCESS_KEY=" + key[2], "AWS_DEFAULT_REGION=us-east-1", "AWS_ENDPOINT_URL_IAM=" + base}
+	if b, err := e.command(append(root, "AWS_CA_BUNDLE="+caPath), "aws", "iam", "get-account-summary", "--output", "json").Output(); err != nil || !strings.Contains(string(b), "SummaryMap") {
+		t.Fatalf("aws iam get-account-summary with AWS_CA_BUNDLE: %v\n%s%s", err, b, stderrOf(err))
+	}
+	if b, err := e.command(root, "aws", "iam", "get-account-summary").CombinedOutput(); err == nil || !strings.Contains(string(b), "CERTIFICATE_VERIFY_FAILED") {
+		t.Errorf("aws without the CA bundle: %v\n%s", err, b)
+	}
+
+	// HSTS, and the Host check with the configured name.
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	for h, want := range map[string]int{host: http.StatusOK, "evil.example": http.StatusMisdirectedRequest} {
+		req, _ := http.NewRequest(http.MethodGet, base+"/console/signin", nil)
+		req.Host = h + ":" + d.eps.Core[strings.LastIndex(d.eps.Core, ":")+1:]
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want || !strings.HasPrefix(resp.Header.Get("Strict-Transport-Security"), "max-age=") {
+			t.Errorf("Host %s: %d (want %d), HSTS %q", h, resp.StatusCode, want, resp.Header.Get("Strict-Transport-Security"))
+		}
+	}
+
+	// Chromium trusts the leaf (its key pinned) and resolves the host name to loopback.
+	spki := sha256.Sum256(leaf.Cert.RawSubjectPublicKeyInfo)
+	b := browsertest.New(t, chromedp.Flag("ignore-certificate-errors-spki-list", base64.StdEncoding.EncodeToString(spki[:])),
+		chromedp.Flag("host-resolver-rules", "MAP "+host+" 127.0.0.1"))
+	origin := "https://" + host + d.eps.Core[strings.LastIndex(d.eps.Core, ":"):]
+	rootSignIn(t, b, origin, acct, rootPassword, "#recs-h")
 	if who := b.Text("#whoami"); who != "arn:aws:iam::"+acct+":root" {
 		t.Errorf("signed in as %q", who)
 	}
-	b.Shot("root-signed-in")
+	b.Shot("root-signed-in-over-tls")
+	res, err := chromedp.Call(b.Ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{origin + "/console/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var session *network.Cookie
+	for _, c := range res.Cookies {
+		if c.Name == "__Host-credbroker-console" {
+			session = c
+		}
+	}
+	if session == nil || !session.Secure || !session.HTTPOnly || session.SameSite != network.CookieSameSiteStrict || session.Path != "/" {
+		t.Errorf("the session cookie over TLS: %+v", session)
+	}
 	if err := d.stop(); err != nil {
 		t.Fatalf("serve: %v\n%s", err, d.stderr.String())
 	}
@@ -102,8 +183,22 @@ func TestE2EConsoleRootSignIn(t *testing.T) {
 		t.Fatalf("core root-password: %v\n%s%s", err, out, errOut)
 	}
 	d = e.serve(nil, "--core-addr", "127.0.0.1:0")
-	rootSignIn(t, b, "http://"+d.eps.Core, acct, rootPassword, "#error")
-	rootSignIn(t, b, "http://"+d.eps.Core, acct, next, "#recs-h")
+	origin = "https://" + host + d.eps.Core[strings.LastIndex(d.eps.Core, ":"):]
+	rootSignIn(t, b, origin, acct, rootPassword, "#error")
+	rootSignIn(t, b, origin, acct, next, "#recs-h")
+}
+
+// newE2EWithAWSCLI is newE2E for an end-to-end test that runs the aws CLI: it
+// skips with -short, and loudly without the CLI.
+func newE2EWithAWSCLI(t *testing.T) *e2e {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	if _, err := exec.LookPath("aws"); err != nil {
+		t.Skip("the aws CLI is not installed (.ci/run installs it)")
+	}
+	return newE2E(t)
 }
 
 const rootPassword = "First-R00t-Passw0rd!"

@@ -28,9 +28,10 @@ type Browser struct {
 }
 
 // New starts Chromium for t (skipping, loudly, when it is not installed) and stops
-// it when t ends. Screenshots go to $CREDBROKER_TEST_ARTIFACTS/<test name>, else to
+// it when t ends; extra are further command-line options (a test CA's key pins,
+// host resolver rules). Screenshots go to $CREDBROKER_TEST_ARTIFACTS/<test name>, else to
 // a directory under the system's temporary directory; the test log says where.
-func New(t testing.TB) *Browser {
+func New(t testing.TB, extra ...chromedp.ExecAllocatorOption) *Browser {
 	t.Helper()
 	var bin string
 	for _, name := range Binaries {
@@ -55,6 +56,7 @@ func New(t testing.TB) *Browser {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 1000),
 	}
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)
 	ctx, cancelTime := context.WithTimeout(ctx, 4*time.Minute)

@@ -13,6 +13,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
+	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -64,9 +65,13 @@ type Template struct {
 	CommonName string
 	// Org is the subject's O; OU its OU.
 	Org, OU string
-	// DNSNames and URIs are subject alternative names.
+	// DNSNames, URIs and IPs are subject alternative names.
 	DNSNames []string
 	URIs     []string
+	IPs      []net.IP
+	// Server makes a TLS server's certificate (ExtKeyUsageServerAuth) instead of
+	// a client's.
+	Server bool
 	// NotBefore and NotAfter default to an hour ago and a day on.
 	NotBefore, NotAfter time.Time
 	// CA makes a CA certificate.
@@ -126,6 +131,7 @@ func issue(t testing.TB, ca *Cert, tpl Template) *Cert {
 		BasicConstraintsValid: true,
 		IsCA:                  tpl.CA,
 		DNSNames:              tpl.DNSNames,
+		IPAddresses:           tpl.IPs,
 	}
 	if tpl.Org != "" {
 		c.Subject.Organization = []string{tpl.Org}
@@ -145,6 +151,9 @@ func issue(t testing.TB, ca *Cert, tpl Template) *Cert {
 	} else {
 		c.KeyUsage = x509.KeyUsageDigitalSignature
 		c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+		if tpl.Server {
+			c.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+		}
 	}
 	parent, signer := c, key
 	if ca != nil {

@@ -81,6 +81,23 @@ func (w *walker) submit(sel, waitFor string) {
 	}
 }
 
+// want fails the test when the text (or a control's value) of sel lacks text.
+func (w *walker) want(sel, text string) {
+	w.t.Helper()
+	if !w.has(sel, text) {
+		w.Shot("failed-want")
+		w.t.Errorf("%s does not show %q", sel, text)
+	}
+}
+
+// has reports whether the text (or a control's value) of sel contains want.
+func (w *walker) has(sel, want string) bool {
+	w.t.Helper()
+	q, _ := json.Marshal(sel)
+	got := w.js(`(function(){const e=document.querySelector(` + string(q) + `);return e ? (e.value !== undefined && e.tagName !== "BUTTON" ? e.value : e.textContent) : ""})()`)
+	return strings.Contains(got, want)
+}
+
 func (w *walker) js(expr string) string {
 	w.t.Helper()
 	s, err := chromedp.Run(w.Ctx, chromedp.Evaluate[string](expr))
@@ -294,9 +311,7 @@ func TestBrowserWalkthrough(t *testing.T) {
 	w.fill("#name", "web-server")
 	w.fill("#description", "the web servers")
 	w.submit("#create-role-submit", "#trust-h")
-	if got := w.js(`document.querySelector("#document").value`); !strings.Contains(got, `"Service": "ec2.amazonaws.com"`) {
-		t.Errorf("web-server's trust policy: %s", got)
-	}
+	w.want("#document", `"Service": "ec2.amazonaws.com"`)
 	w.Shot("role-created")
 	w.open("/console/roles", "#create-role")
 	w.Run("custom", chromedp.Click(css("#t-custom")))
@@ -308,13 +323,11 @@ func TestBrowserWalkthrough(t *testing.T) {
 	w.open("/console/users/dev1", "#delete-form")
 	w.fill("#confirm", "dev")
 	w.submit("#delete-submit", "#error")
-	if got := w.Text("#error"); !strings.Contains(got, "Nothing was deleted") {
-		t.Errorf("a wrong confirmation: %q", got)
-	}
+	w.want("#error", "Nothing was deleted")
 	w.fill("#confirm", "dev1")
 	w.submit("#delete-submit", "#create-user")
-	if got := w.Text("main table"); strings.Contains(got, "dev1") {
-		t.Errorf("dev1 is still listed after the delete: %q", got)
+	if w.has("main table", "dev1") {
+		t.Error("dev1 is still listed after the delete")
 	}
 	w.Shot("user-deleted")
 	w.submit("#signout", "#signin-form")
