@@ -1,14 +1,17 @@
 // Package browsertest drives a real headless Chromium (Debian's chromium) from Go
-// tests through chromedp, with a fresh profile per test, and keeps screenshots of
-// each step as test artifacts.
+// tests through chromedp, with a fresh profile per test, keeps screenshots of
+// each step as test artifacts, and runs axe-core's accessibility rules on pages.
 package browsertest
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,4 +122,79 @@ func (b *Browser) Text(sel string) string {
 		b.t.Fatalf("text of %s: %v", sel, err)
 	}
 	return s
+}
+
+// axe is axe-core's script (the npm package axe-core, MPL-2.0: Deque Systems'
+// accessibility engine), read once per test binary.
+var axe struct {
+	once sync.Once
+	src  string
+	path string
+}
+
+// AxePath is where axe-core's script is: $CREDBROKER_AXE_CORE, else axe.min.js of
+// the axe-core package in npm's global root ("" when neither is there).
+func AxePath() string {
+	if p := os.Getenv("CREDBROKER_AXE_CORE"); p != "" {
+		return p
+	}
+	out, err := exec.Command("npm", "root", "-g").Output()
+	if err != nil {
+		return ""
+	}
+	p := filepath.Join(strings.TrimSpace(string(out)), "axe-core", "axe.min.js")
+	if _, err := os.Stat(p); err != nil {
+		return ""
+	}
+	return p
+}
+
+// NeedAxe skips t, loudly, when axe-core is not installed, and reads it.
+func NeedAxe(t testing.TB) {
+	t.Helper()
+	axe.once.Do(func() {
+		if axe.path = AxePath(); axe.path != "" {
+			if b, err := os.ReadFile(axe.path); err == nil {
+				axe.src = string(b)
+			}
+		}
+	})
+	if axe.src == "" {
+		t.Skip("no axe-core: install it with `npm install -g axe-core` (.ci/run does), or set CREDBROKER_AXE_CORE to its axe.min.js")
+	}
+}
+
+// Violation is one rule axe-core finds broken, with the elements that break it.
+type Violation struct {
+	ID, Impact, Help string
+	Targets          []string
+}
+
+// Axe runs axe-core (all its rules) on the page shown and returns the violations
+// of impact serious or critical. The script is evaluated through DevTools, so the
+// page's Content-Security-Policy does not stop it; NeedAxe must have been called.
+func (b *Browser) Axe() []Violation {
+	b.t.Helper()
+	absent, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](`typeof axe === "undefined"`))
+	if err == nil && absent { // once per document, in its global scope
+		_, err = chromedp.Run(b.Ctx, chromedp.Evaluate[bool](axe.src+";\ntrue"))
+	}
+	if err != nil {
+		b.t.Fatalf("loading axe-core (%s): %v", axe.path, err)
+	}
+	expr := `(async function(){
+	  const r = await axe.run(document, {resultTypes: ["violations"]});
+	  return JSON.stringify(r.violations.filter(v => v.impact === "serious" || v.impact === "critical").map(v => ({
+	    ID: v.id, Impact: v.impact, Help: v.help, Targets: v.nodes.map(n => n.target.join(" "))})));
+	})()`
+	out, err := chromedp.Run(b.Ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.Shot("failed-axe")
+		b.t.Fatalf("running axe-core: %v", err)
+	}
+	var v []Violation
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		b.t.Fatalf("axe-core's answer %q: %v", out, err)
+	}
+	return v
 }

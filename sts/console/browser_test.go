@@ -31,7 +31,8 @@ func (w *walker) open(path, waitFor string) {
 
 // accessible checks what a screen reader needs of the page: a language, one h1,
 // a label for every control, a name for every button, alternative text for every
-// image, and no positive tabindex (focus follows the document order).
+// image, and no positive tabindex (focus follows the document order); then
+// axe-core's rules, failing on every serious or critical violation.
 func (w *walker) accessible(path string) {
 	w.t.Helper()
 	problems := w.js(`(function(){
@@ -48,6 +49,9 @@ func (w *walker) accessible(path string) {
 	})()`)
 	if problems != "" {
 		w.t.Errorf("%s: %s", path, problems)
+	}
+	for _, v := range w.Axe() {
+		w.t.Errorf("%s: axe-core: %s (%s): %s, at %s", path, v.ID, v.Impact, v.Help, strings.Join(v.Targets, "; "))
 	}
 }
 
@@ -71,6 +75,7 @@ func (w *walker) submit(sel, waitFor string) {
 	for {
 		ok, err := chromedp.Run(w.Ctx, chromedp.Evaluate[bool](cond))
 		if err == nil && ok {
+			w.accessible("after " + sel)
 			return
 		}
 		if time.Now().After(deadline) {
@@ -166,6 +171,7 @@ func TestBrowserWalkthrough(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives Chromium; not with -short")
 	}
+	browsertest.NeedAxe(t)
 	f := newFixture(t)
 	w := &walker{Browser: browsertest.New(t), t: t, url: f.srv.URL}
 
