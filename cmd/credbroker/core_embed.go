@@ -70,7 +70,7 @@ func newCore(ctx context.Context, st *store.Store, cfg *config.Config, log hclog
 		if _, err = iamapi.Register(c); err == nil {
 			if _, err = rolesanywhere.Register(c, func(o *rolesanywhere.Options) { o.Logger = log }); err == nil {
 				con, err = console.New(c, func(o *console.Options) {
-					o.Logger, o.Hosts = log.Named("console"), cfg.Upstream.ConsoleHosts
+					o.Logger, o.Hosts, o.Store = log.Named("console"), cfg.Upstream.ConsoleHosts, st
 				})
 			}
 		}

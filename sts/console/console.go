@@ -64,6 +64,10 @@ type Options struct {
 	// addresses and localhost: any other Host header is refused, so that a web page
 	// cannot reach the console by DNS rebinding.
 	Hosts []string
+	// Store, when set, keeps the sessions and the cookie key in the core's store
+	// (sealed), so that a restart or another replica keeps people signed in;
+	// unset, they live in memory.
+	Store sts.Store
 }
 
 // Console serves the IAM console and the federation endpoint. It is safe for
@@ -76,12 +80,13 @@ type Console struct {
 	rand  io.Reader
 	pages map[string]*template.Template
 
-	key      []byte // HMAC key of the session cookies
-	mu       sync.Mutex
-	sessions map[string]*session // by sha256 of the session id
-	tokens   map[string]*signinToken
-	pending  map[string]*pendingMFA
-	limiter  *limiter
+	key       []byte // HMAC key of the session cookies
+	mu        sync.Mutex
+	sessions  map[string]*session // by sha256 of the session id
+	nextSweep time.Time           // of the store's expired sessions
+	tokens    map[string]*signinToken
+	pending   map[string]*pendingMFA
+	limiter   *limiter
 
 	mux *http.ServeMux
 }
@@ -119,11 +124,17 @@ func New(core Core, optFns ...func(*Options)) (*Console, error) {
 	c := &Console{core: core, o: o, log: o.Logger, now: o.Now, rand: o.Rand,
 		sessions: map[string]*session{}, tokens: map[string]*signinToken{}, pending: map[string]*pendingMFA{}}
 	c.limiter = newLimiter(o.Limits, o.Now)
-	c.key = make([]byte, 32)
-	if _, err := io.ReadFull(c.rand, c.key); err != nil {
-		return nil, fmt.Errorf("console: making the cookie key: %w", err)
-	}
 	var err error
+	if o.Store != nil {
+		if c.key, err = cookieKey(context.Background(), o.Store, c.rand); err != nil {
+			return nil, err
+		}
+	} else {
+		c.key = make([]byte, 32)
+		if _, err := io.ReadFull(c.rand, c.key); err != nil {
+			return nil, fmt.Errorf("console: making the cookie key: %w", err)
+		}
+	}
 	if c.pages, err = parsePages(); err != nil {
 		return nil, err
 	}

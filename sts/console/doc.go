@@ -8,7 +8,9 @@
 // sign-in gets its credentials from sts.Core.SignIn; a federation login gets them
 // from the session the caller handed to getSigninToken.
 //
-// Console sessions live on the server (in memory): the browser holds a signed,
+// Console sessions live on the server (in the core's store, sealed, when
+// Options.Store is set, so that a restart or another replica keeps them; else in
+// memory): the browser holds a signed,
 // HttpOnly, SameSite=Strict cookie naming one (Secure under TLS), every form carries
 // the session's CSRF token, and signing out deletes the session. Pages are
 // server-rendered html/template with a strict Content-Security-Policy and no

@@ -65,18 +65,24 @@ func newFixtureTTL(t testing.TB, ttl time.Duration, optFns ...func(*console.Opti
 	if err != nil {
 		t.Fatal(err)
 	}
+	srv := serve(core, con)
+	t.Cleanup(func() { srv.Close(); core.Close(); st.Close() })
+	f := &fixture{core: core, st: st, dev: dev, console: con, srv: srv, log: logs}
+	f.setPassword(t, account.RootUserName, rootPassword, false)
+	return f
+}
+
+// serve serves con and core on an HTTP server, routed as the daemon's core
+// listener is.
+func serve(core *sts.Core, con *console.Console) *httptest.Server {
 	ch := con.Handler()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if console.Serves(r.URL.Path) {
 			ch.ServeHTTP(w, r)
 			return
 		}
 		core.Handler().ServeHTTP(w, r)
 	}))
-	t.Cleanup(func() { srv.Close(); core.Close(); st.Close() })
-	f := &fixture{core: core, st: st, dev: dev, console: con, srv: srv, log: logs}
-	f.setPassword(t, account.RootUserName, rootPassword, false)
-	return f
 }
 
 // setPassword gives a user (created if missing) a console password, as `core

@@ -34,6 +34,8 @@ type session struct {
 	// resetRequired: the user must change the password before anything else.
 	resetRequired bool
 
+	key    string // the hash of its id, its key in Console.sessions and the store
+	gen    uint64 // the store's generation when read from it (guarded by Console.mu)
 	once   sync.Once
 	iam    *iam.Client
 	report *credReport // the credential report as last read (guarded by Console.mu)
@@ -69,9 +71,18 @@ func (c *Console) startSession(w http.ResponseWriter, r *http.Request, s *sessio
 	if s.csrf, err = c.randomToken(32); err != nil {
 		return err
 	}
+	k := mapKey(id)
+	s.key = k
+	c.sweepStored(r.Context())
+	if err := c.saveSession(r.Context(), s); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	c.sweepLocked()
-	c.sessions[mapKey(id)] = s
+	if c.o.Store != nil {
+		s.gen = c.o.Store.Generation()
+	}
+	c.sessions[k] = s
 	c.mu.Unlock()
 	http.SetCookie(w, c.cookie(r, id+"."+c.sign(id), s.expires))
 	return nil
@@ -90,13 +101,17 @@ func (c *Console) cookie(r *http.Request, value string, expires time.Time) *http
 	return ck
 }
 
+// cookieNameOf is the session cookie's name for r: __Host- under TLS.
+func cookieNameOf(r *http.Request) string {
+	if r.TLS != nil {
+		return cookieNameTLS
+	}
+	return cookieName
+}
+
 // session returns the request's live session, or nil.
 func (c *Console) session(r *http.Request) *session {
-	name := cookieName
-	if r.TLS != nil {
-		name = cookieNameTLS
-	}
-	ck, err := r.Cookie(name)
+	ck, err := r.Cookie(cookieNameOf(r))
 	if err != nil {
 		return nil
 	}
@@ -106,11 +121,17 @@ func (c *Console) session(r *http.Request) *session {
 	}
 	k := mapKey(id)
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	s := c.sessions[k]
+	stale := c.o.Store != nil && (s == nil || s.gen != c.o.Store.Generation())
+	c.mu.Unlock()
+	if stale { // another replica's, or one changed or ended since it was read
+		s = c.loadSession(r.Context(), k, s)
+	}
 	if s == nil {
 		return nil
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if !c.now().Before(s.expires) {
 		delete(c.sessions, k)
 		return nil
@@ -120,15 +141,12 @@ func (c *Console) session(r *http.Request) *session {
 
 // endSession deletes the request's session on the server and clears its cookie.
 func (c *Console) endSession(w http.ResponseWriter, r *http.Request) {
-	name := cookieName
-	if r.TLS != nil {
-		name = cookieNameTLS
-	}
-	if ck, err := r.Cookie(name); err == nil {
+	if ck, err := r.Cookie(cookieNameOf(r)); err == nil {
 		if id, _, ok := strings.Cut(ck.Value, "."); ok {
 			c.mu.Lock()
 			delete(c.sessions, mapKey(id))
 			c.mu.Unlock()
+			c.forgetSession(r.Context(), mapKey(id))
 		}
 	}
 	http.SetCookie(w, c.cookie(r, "", time.Time{}))

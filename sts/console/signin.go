@@ -206,5 +206,8 @@ func (c *Console) changePasswordPost(w http.ResponseWriter, r *http.Request, s *
 	c.mu.Lock()
 	s.resetRequired = false
 	c.mu.Unlock()
+	if err := c.saveSession(r.Context(), s); err != nil {
+		c.log.Error("keeping the changed session", "error", err)
+	}
 	back(w, r, Prefix+"/")
 }

@@ -616,3 +616,65 @@ func second[T any](_ T, err error) error { return err }
 
 // sshKey is an SSH public key for UploadSSHPublicKey.
 const sshKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl test@example"
+
+// TestSessionsInStore: with Options.Store, a session made on one console opens on
+// another over the same store (a restart, or a replica), with the same CSRF
+// token; a password change made on one is seen by the other; a sign-out on one
+// ends the session on both; without the store a second console knows nothing of
+// it. The store holds one record for it.
+func TestSessionsInStore(t *testing.T) {
+	f := newFixture(t)
+	replica := func(st sts.Store) *httptest.Server {
+		con, err := console.New(f.core, func(o *console.Options) { o.Store = st })
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := serve(f.core, con)
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	a, b, memory := replica(f.st), replica(f.st), replica(nil)
+	jar := f.browser(t)
+	f.setPassword(t, "carol", "Carol-Passw0rd!", true)
+	allowChange(t, f)
+	v := url.Values{"account": {f.dev.AccountID}, "user": {"carol"}, "password": {"Carol-Passw0rd!"}, "kind": {"iam"}}
+	resp, err := jar.Get(a.URL + "/console/signin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Set("csrf", csrfOf(t, body(t, resp)))
+	if resp := postForm(t, jar, a.URL+"/console/signin", v); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("sign-in on A: %d\n%s", resp.StatusCode, body(t, resp))
+	}
+	// The same cookie on B's URL (the jar keys cookies by host, not port).
+	page := get(t, jar, b.URL+"/console/change-password", http.StatusOK)
+	if !strings.Contains(page, "You must change your password") {
+		t.Fatalf("B does not know the session must change its password:\n%s", page)
+	}
+	get(t, jar, memory.URL+"/console/", http.StatusSeeOther) // to sign-in: it does not know the session
+	// Changed on B (B's CSRF token is A's), seen on A.
+	resp = postForm(t, jar, b.URL+"/console/change-password", url.Values{"csrf": {csrfOf(t, page)},
+		"old": {"Carol-Passw0rd!"}, "new": {"Carol-Passw0rd!2"}, "confirm": {"Carol-Passw0rd!2"}})
+	if out := body(t, resp); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("change password on B: %d\n%s", resp.StatusCode, out)
+	}
+	dash := get(t, jar, a.URL+"/console/change-password", http.StatusOK)
+	if !strings.Contains(dash, "arn:aws:iam::123456789012:user/carol") || strings.Contains(dash, "You must change") {
+		t.Fatalf("A does not see the session with its password changed:\n%s", dash)
+	}
+	// Nothing of the session's credentials in the store in the clear.
+	err = f.st.View(context.Background(), func(tx *store.Tx) error {
+		names, err := tx.SecretNames("console/session/")
+		if len(names) != 1 {
+			t.Errorf("sessions in the store: %v", names)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Signed out on A: B refuses the cookie too.
+	resp = postForm(t, jar, a.URL+"/console/signout", url.Values{"csrf": {csrfOf(t, dash)}})
+	body(t, resp)
+	get(t, jar, b.URL+"/console/", http.StatusSeeOther)
+}
