@@ -87,8 +87,9 @@ func TestE2EConsole(t *testing.T) {
 // without it); answers carry HSTS; the console answers to the configured extra
 // host name and refuses another; Chromium, given the CA's leaf as trusted and the
 // host name mapped to loopback, signs the root user in and holds a __Host-,
-// Secure, HttpOnly, SameSite=Strict cookie. After `core root-password` (the
-// daemon stopped: it holds the store) only the new password works.
+// Secure, HttpOnly, SameSite=Strict cookie, and stays signed in across a restart.
+// After `core root-password` (the daemon stopped: it holds the store) the session
+// is gone and only the new password works.
 func TestE2EConsoleRootSignIn(t *testing.T) {
 	e := newE2EWithAWSCLI(t)
 	const acct, host = "111122223333", "iam.example.internal"
@@ -173,17 +174,26 @@ func TestE2EConsoleRootSignIn(t *testing.T) {
 	if session == nil || !session.Secure || !session.HTTPOnly || session.SameSite != network.CookieSameSiteStrict || session.Path != "/" {
 		t.Errorf("the session cookie over TLS: %+v", session)
 	}
-	if err := d.stop(); err != nil {
-		t.Fatalf("serve: %v\n%s", err, d.stderr.String())
+	// A restart keeps the session (it is in the core's store, with the cookie key).
+	stop := func() {
+		t.Helper()
+		if err := d.stop(); err != nil {
+			t.Fatalf("serve: %v\n%s", err, d.stderr.String())
+		}
 	}
+	stop()
+	d = e.serve(nil, "--core-addr", d.eps.Core)
+	b.Run("after a restart", chromedp.Navigate(origin+"/console/"), chromedp.WaitVisible(chromedp.CSS("#recs-h")))
+	stop()
 
+	// The host's reset of root's password ends root's sessions.
 	const next = "Next-R00t-Passw0rd!"
 	if out, errOut, err := e.run(next+"\n", "core", "root-password", "--config", e.cfgPath, "--master-key-file", keyFile,
 		"--root-password-file", "-"); err != nil {
 		t.Fatalf("core root-password: %v\n%s%s", err, out, errOut)
 	}
-	d = e.serve(nil, "--core-addr", "127.0.0.1:0")
-	origin = "https://" + host + d.eps.Core[strings.LastIndex(d.eps.Core, ":"):]
+	d = e.serve(nil, "--core-addr", d.eps.Core)
+	b.Run("after the reset", chromedp.Navigate(origin+"/console/"), chromedp.WaitVisible(chromedp.CSS("#signin-form")))
 	rootSignIn(t, b, origin, acct, rootPassword, "#error")
 	rootSignIn(t, b, origin, acct, next, "#recs-h")
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/account"
+	"github.com/credbroker/credbroker/sts/console"
 	"github.com/credbroker/credbroker/sts/store"
 )
 
@@ -110,6 +111,9 @@ The password is typed twice on a terminal (not echoed), or read from
 command line. It must meet the account's password policy (AWS's default rules
 without one) and is kept as an argon2id hash, as IAM users' passwords.
 
+The root user's console sessions end (a reset password leaves none of the old
+one's behind).
+
 --deactivate-mfa also removes the root user's MFA device, for a root user who
 lost it (as AWS's recovery does after verifying the account's e-mail and phone).
 
@@ -135,7 +139,11 @@ running replicas see the change at once.`,
 			if err := setRootPassword(ctx, cs.st, pw, reset); err != nil {
 				return err
 			}
-			msg := "The root user's console password is set."
+			ended, err := console.EndSessions(ctx, cs.st, account.RootARN(cs.st.AccountID()))
+			if err != nil {
+				return err
+			}
+			msg := fmt.Sprintf("The root user's console password is set; %d console session(s) of the root user ended.", ended)
 			if noMFA {
 				n, err := deactivateRootMFA(ctx, cs.st)
 				if err != nil {

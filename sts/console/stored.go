@@ -161,3 +161,36 @@ func (c *Console) sweepStored(ctx context.Context) {
 
 // sweepEvery is how often the store's expired sessions are swept.
 const sweepEvery = 10 * time.Minute
+
+// EndSessions ends, in the store st, every console session of the principal arn
+// (the root user's after `core root-password`: a reset password leaves no session
+// of the old one behind) and returns how many there were. Running consoles over
+// st see it at their next request.
+func EndSessions(ctx context.Context, st sts.Store, arn string) (int, error) {
+	n := 0
+	err := st.Update(ctx, func(tx *store.Tx) error {
+		names, err := tx.SecretNames(sessionSecretPrefix)
+		if err != nil {
+			return err
+		}
+		for _, name := range names {
+			b, err := tx.Secret(name)
+			if err != nil {
+				return err
+			}
+			var rec storedSession
+			if json.Unmarshal(b, &rec) == nil && rec.ARN != arn {
+				continue
+			}
+			if err := tx.DeleteSecret(name); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("ending the console sessions of %s: %w", arn, err)
+	}
+	return n, nil
+}
