@@ -2,7 +2,9 @@ package console
 
 import (
 	"context"
+	"maps"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -152,80 +154,84 @@ func roleDependents(ctx context.Context, cl *iam.Client, n *string) error {
 // own dependents first (see userDependents, roleDependents; a group's users), then
 // its inline policies, its managed policies' attachments, and itself.
 func deletePrincipal(ctx context.Context, cl *iam.Client, kind, name string) error {
-	o := principalCalls(ctx, cl, kind, aws.String(name))
-	return steps(
-		o.before,
-		func() error { return forAll(ctx, o.inline, same, func(p string) error { return o.del(aws.String(p)) }) },
+	n := aws.String(name)
+	switch kind {
+	case "user":
+		return deleteFamily(ctx, "UserName", n, func() error { return userDependents(ctx, cl, n) },
+			cl.ListUserPolicies, cl.ListAttachedUserPolicies, cl.DeleteUserPolicy, cl.DetachUserPolicy, cl.DeleteUser)
+	case "group":
+		return deleteFamily(ctx, "GroupName", n, func() error { return groupDependents(ctx, cl, n) },
+			cl.ListGroupPolicies, cl.ListAttachedGroupPolicies, cl.DeleteGroupPolicy, cl.DetachGroupPolicy, cl.DeleteGroup)
+	}
+	return deleteFamily(ctx, "RoleName", n, func() error { return roleDependents(ctx, cl, n) },
+		cl.ListRolePolicies, cl.ListAttachedRolePolicies, cl.DeleteRolePolicy, cl.DetachRolePolicy, cl.DeleteRole)
+}
+
+// call is an IAM operation of the SDK's client.
+type call[I, O any] func(context.Context, *I, ...func(*iam.Options)) (*O, error)
+
+// deleteFamily is deletePrincipal for one family of IAM's calls (users', groups'
+// or roles'), alike but for their types and the name's field: the principal's
+// dependents (before), its inline policies, its attachments, then itself.
+func deleteFamily[LI, LO, AI, AO, DI, DO, XI, XO, RI, RO any](ctx context.Context, field string, n *string, before func() error,
+	inline call[LI, LO], attached call[AI, AO], del call[DI, DO], detach call[XI, XO], remove call[RI, RO]) error {
+	own := map[string]*string{field: n}
+	return steps(before,
 		func() error {
-			return forAll(ctx, o.attached, same, func(p types.AttachedPolicy) error { return o.detach(p.PolicyArn) })
+			names, err := listAll[LI, LO, string](ctx, inline, own, "PolicyNames")
+			for i := 0; err == nil && i < len(names); i++ {
+				err = drop(del(ctx, input[DI](map[string]*string{field: n, "PolicyName": &names[i]})))
+			}
+			return err
 		},
-		o.remove,
+		func() error {
+			pols, err := listAll[AI, AO, types.AttachedPolicy](ctx, attached, own, "AttachedPolicies")
+			for i := 0; err == nil && i < len(pols); i++ {
+				err = drop(detach(ctx, input[XI](map[string]*string{field: n, "PolicyArn": pols[i].PolicyArn})))
+			}
+			return err
+		},
+		func() error { return drop(remove(ctx, input[RI](own))) },
 	)
 }
 
-// policyCalls are the IAM calls that list and remove a principal's policies,
-// then the principal.
-type policyCalls struct {
-	before      func() error // the dependents that are not policies
-	inline      pager[[]string]
-	attached    pager[[]types.AttachedPolicy]
-	del, detach func(policy *string) error
-	remove      func() error
+// input returns a new input of an IAM operation with the string fields named in
+// fields set.
+func input[I any](fields map[string]*string) *I {
+	in := new(I)
+	v := reflect.ValueOf(in).Elem()
+	for name, s := range fields {
+		v.FieldByName(name).Set(reflect.ValueOf(s))
+	}
+	return in
 }
 
-// principalCalls are the calls of kind's family (users, groups or roles): alike
-// but for their types.
-func principalCalls(ctx context.Context, cl *iam.Client, kind string, n *string) policyCalls {
-	switch kind {
-	case "user":
-		return policyCalls{
-			before: func() error { return userDependents(ctx, cl, n) },
-			inline: pages(iam.NewListUserPoliciesPaginator(cl, &iam.ListUserPoliciesInput{UserName: n}),
-				func(o *iam.ListUserPoliciesOutput) []string { return o.PolicyNames }),
-			attached: pages(iam.NewListAttachedUserPoliciesPaginator(cl, &iam.ListAttachedUserPoliciesInput{UserName: n}),
-				func(o *iam.ListAttachedUserPoliciesOutput) []types.AttachedPolicy { return o.AttachedPolicies }),
-			del: func(p *string) error {
-				return drop(cl.DeleteUserPolicy(ctx, &iam.DeleteUserPolicyInput{UserName: n, PolicyName: p}))
-			},
-			detach: func(a *string) error {
-				return drop(cl.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: n, PolicyArn: a}))
-			},
-			remove: func() error { return drop(cl.DeleteUser(ctx, &iam.DeleteUserInput{UserName: n})) },
+// listAll calls list page after page (Marker, IsTruncated) and returns the items
+// of every page (the output's field items).
+func listAll[I, O, T any](ctx context.Context, list call[I, O], fields map[string]*string, items string) ([]T, error) {
+	var all []T
+	var marker *string
+	for {
+		in := maps.Clone(fields)
+		in["Marker"] = marker
+		out, err := list(ctx, input[I](in))
+		if err != nil {
+			return nil, err
 		}
-	case "group":
-		return policyCalls{
-			before: func() error {
-				return forAll(ctx, iam.NewGetGroupPaginator(cl, &iam.GetGroupInput{GroupName: n}), usersOf, func(u types.User) error {
-					return drop(cl.RemoveUserFromGroup(ctx, &iam.RemoveUserFromGroupInput{GroupName: n, UserName: u.UserName}))
-				})
-			},
-			inline: pages(iam.NewListGroupPoliciesPaginator(cl, &iam.ListGroupPoliciesInput{GroupName: n}),
-				func(o *iam.ListGroupPoliciesOutput) []string { return o.PolicyNames }),
-			attached: pages(iam.NewListAttachedGroupPoliciesPaginator(cl, &iam.ListAttachedGroupPoliciesInput{GroupName: n}),
-				func(o *iam.ListAttachedGroupPoliciesOutput) []types.AttachedPolicy { return o.AttachedPolicies }),
-			del: func(p *string) error {
-				return drop(cl.DeleteGroupPolicy(ctx, &iam.DeleteGroupPolicyInput{GroupName: n, PolicyName: p}))
-			},
-			detach: func(a *string) error {
-				return drop(cl.DetachGroupPolicy(ctx, &iam.DetachGroupPolicyInput{GroupName: n, PolicyArn: a}))
-			},
-			remove: func() error { return drop(cl.DeleteGroup(ctx, &iam.DeleteGroupInput{GroupName: n})) },
+		v := reflect.ValueOf(out).Elem()
+		all = append(all, v.FieldByName(items).Interface().([]T)...)
+		if !v.FieldByName("IsTruncated").Bool() {
+			return all, nil
 		}
+		marker = v.FieldByName("Marker").Interface().(*string)
 	}
-	return policyCalls{
-		before: func() error { return roleDependents(ctx, cl, n) },
-		inline: pages(iam.NewListRolePoliciesPaginator(cl, &iam.ListRolePoliciesInput{RoleName: n}),
-			func(o *iam.ListRolePoliciesOutput) []string { return o.PolicyNames }),
-		attached: pages(iam.NewListAttachedRolePoliciesPaginator(cl, &iam.ListAttachedRolePoliciesInput{RoleName: n}),
-			func(o *iam.ListAttachedRolePoliciesOutput) []types.AttachedPolicy { return o.AttachedPolicies }),
-		del: func(p *string) error {
-			return drop(cl.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: n, PolicyName: p}))
-		},
-		detach: func(a *string) error {
-			return drop(cl.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: n, PolicyArn: a}))
-		},
-		remove: func() error { return drop(cl.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: n})) },
-	}
+}
+
+// groupDependents takes the group's users out of it.
+func groupDependents(ctx context.Context, cl *iam.Client, n *string) error {
+	return forAll(ctx, iam.NewGetGroupPaginator(cl, &iam.GetGroupInput{GroupName: n}), usersOf, func(u types.User) error {
+		return drop(cl.RemoveUserFromGroup(ctx, &iam.RemoveUserFromGroupInput{GroupName: n, UserName: u.UserName}))
+	})
 }
 
 // deletePolicy detaches the managed policy from every group, user and role,
@@ -272,7 +278,6 @@ func profilesOf(o *iam.ListInstanceProfilesForRoleOutput) []types.InstanceProfil
 	return o.InstanceProfiles
 }
 func versionsOf(o *iam.ListPolicyVersionsOutput) []types.PolicyVersion { return o.Versions }
-func same[T any](items T) T                                            { return items }
 
 func entitiesOf(o *iam.ListEntitiesForPolicyOutput) []policyEntity {
 	var out []policyEntity
@@ -287,21 +292,3 @@ func entitiesOf(o *iam.ListEntitiesForPolicyOutput) []policyEntity {
 	}
 	return out
 }
-
-// mapped is a pager whose pages are items(page) of another's.
-type mapped[O, T any] struct {
-	pager[O]
-	items func(O) T
-}
-
-func (m mapped[O, T]) NextPage(ctx context.Context, fns ...func(*iam.Options)) (T, error) {
-	out, err := m.pager.NextPage(ctx, fns...)
-	if err != nil {
-		var zero T
-		return zero, err
-	}
-	return m.items(out), nil
-}
-
-// pages returns p with each page turned into items(page).
-func pages[O, T any](p pager[O], items func(O) T) pager[T] { return mapped[O, T]{p, items} }

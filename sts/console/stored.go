@@ -137,24 +137,7 @@ func (c *Console) sweepStored(ctx context.Context) {
 		return
 	}
 	now := c.now()
-	err := c.o.Store.Update(ctx, func(tx *store.Tx) error {
-		names, err := tx.SecretNames(sessionSecretPrefix)
-		if err != nil {
-			return err
-		}
-		for _, n := range names {
-			b, err := tx.Secret(n)
-			var rec storedSession
-			if err == nil && json.Unmarshal(b, &rec) == nil && now.Before(rec.Expires) {
-				continue
-			}
-			if err := tx.DeleteSecret(n); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
+	if _, err := deleteStored(ctx, c.o.Store, func(rec storedSession) bool { return !now.Before(rec.Expires) }); err != nil {
 		c.log.Warn("sweeping expired console sessions from the store", "error", err)
 	}
 }
@@ -167,30 +150,30 @@ const sweepEvery = 10 * time.Minute
 // of the old one behind) and returns how many there were. Running consoles over
 // st see it at their next request.
 func EndSessions(ctx context.Context, st sts.Store, arn string) (int, error) {
-	n := 0
-	err := st.Update(ctx, func(tx *store.Tx) error {
-		names, err := tx.SecretNames(sessionSecretPrefix)
-		if err != nil {
-			return err
-		}
-		for _, name := range names {
-			b, err := tx.Secret(name)
-			if err != nil {
-				return err
-			}
-			var rec storedSession
-			if json.Unmarshal(b, &rec) == nil && rec.ARN != arn {
-				continue
-			}
-			if err := tx.DeleteSecret(name); err != nil {
-				return err
-			}
-			n++
-		}
-		return nil
-	})
+	n, err := deleteStored(ctx, st, func(rec storedSession) bool { return rec.ARN == arn })
 	if err != nil {
 		return 0, fmt.Errorf("ending the console sessions of %s: %w", arn, err)
 	}
 	return n, nil
+}
+
+// deleteStored deletes the sessions in st that match (and any it cannot read),
+// and returns how many.
+func deleteStored(ctx context.Context, st sts.Store, match func(storedSession) bool) (int, error) {
+	n := 0
+	err := st.Update(ctx, func(tx *store.Tx) error {
+		names, err := tx.SecretNames(sessionSecretPrefix)
+		for i := 0; err == nil && i < len(names); i++ {
+			var rec storedSession
+			b, serr := tx.Secret(names[i])
+			if serr == nil && json.Unmarshal(b, &rec) == nil && !match(rec) {
+				continue
+			}
+			if err = tx.DeleteSecret(names[i]); err == nil {
+				n++
+			}
+		}
+		return err
+	})
+	return n, err
 }
