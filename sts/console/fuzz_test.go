@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+
 	"github.com/credbroker/credbroker/sts"
 )
 
@@ -70,4 +73,24 @@ func FuzzFederationAndSignIn(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestListAllPages: listAll follows IsTruncated and Marker to the last page and
+// sets the principal's name on every request.
+func TestListAllPages(t *testing.T) {
+	pages := map[string]*iam.ListUserPoliciesOutput{
+		"":   {PolicyNames: []string{"a", "b"}, IsTruncated: true, Marker: aws.String("m1")},
+		"m1": {PolicyNames: []string{"c"}},
+	}
+	list := func(_ context.Context, in *iam.ListUserPoliciesInput, _ ...func(*iam.Options)) (*iam.ListUserPoliciesOutput, error) {
+		if aws.ToString(in.UserName) != "carol" {
+			t.Errorf("UserName %q", aws.ToString(in.UserName))
+		}
+		return pages[aws.ToString(in.Marker)], nil
+	}
+	got, err := listAll[iam.ListUserPoliciesInput, iam.ListUserPoliciesOutput, string](context.Background(), list,
+		map[string]*string{"UserName": aws.String("carol")}, "PolicyNames")
+	if err != nil || strings.Join(got, ",") != "a,b,c" {
+		t.Errorf("listAll = %v, %v", got, err)
+	}
 }
