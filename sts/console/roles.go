@@ -115,15 +115,15 @@ func (c *Console) roleOp(w http.ResponseWriter, r *http.Request, s *session) {
 // newRole is the create-role form: who may assume the role (Trusted: service,
 // account, web, saml or custom), its permissions and its settings.
 type newRole struct {
-	Trusted                           string
-	Service                           string // AWS service: its principal, e.g. ec2.amazonaws.com
-	Account, ExternalID               string // AWS account
-	MFA                               bool
-	Provider, Audience                string // web identity
-	SAMLProvider, SAMLAudience        string // SAML 2.0 federation
-	Custom                            string // a custom trust policy
-	Policies, Name, Description, Path string
-	MaxHours                          int
+	Trusted                     string
+	Service                     string // AWS service: its principal, e.g. ec2.amazonaws.com
+	Account, ExternalID         string // AWS account
+	MFA                         bool
+	Provider, Audience          string // web identity
+	SAMLProvider, SAMLAudience  string // SAML 2.0 federation
+	Custom                      string // a custom trust policy
+	Policies, Name, Description string
+	MaxHours                    int
 }
 
 type rolesView struct {
@@ -140,7 +140,7 @@ func newRoleForm(r *http.Request) newRole {
 	n := newRole{Trusted: f("trusted"), Service: f("service"), Account: f("account"), ExternalID: f("external-id"),
 		MFA: f("mfa") == "on", Provider: f("provider"), Audience: f("audience"), SAMLProvider: f("saml-provider"),
 		SAMLAudience: f("saml-audience"), Custom: r.PostFormValue("document"), Policies: f("policies"), Name: f("name"),
-		Description: f("description"), Path: f("path")}
+		Description: f("description")}
 	n.MaxHours, _ = strconv.Atoi(f("max-hours"))
 	return n
 }
@@ -229,9 +229,6 @@ func (c *Console) createRole(w http.ResponseWriter, r *http.Request, s *session)
 	in := &iam.CreateRoleInput{RoleName: aws.String(n.Name), AssumeRolePolicyDocument: aws.String(doc)}
 	if n.Description != "" {
 		in.Description = aws.String(n.Description)
-	}
-	if n.Path != "" {
-		in.Path = aws.String(n.Path)
 	}
 	if n.MaxHours > 0 {
 		in.MaxSessionDuration = aws.Int32(int32(min(n.MaxHours, 12) * 3600))
