@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"golang.org/x/sys/unix"
 
 	"github.com/credbroker/credbroker/internal/browsertest"
 	"github.com/credbroker/credbroker/internal/x509test"
@@ -220,4 +222,63 @@ func rootSignIn(t *testing.T, b *browsertest.Browser, base, acct, password, wait
 	b.Run("root sign-in", chromedp.Navigate(base+"/console/signin/"+acct), chromedp.WaitVisible(chromedp.CSS("#signin-form")),
 		chromedp.Click(chromedp.CSS("#kind-root")), chromedp.SendKeys(chromedp.CSS("#password"), password),
 		chromedp.Click(chromedp.CSS("#signin-submit")), chromedp.WaitVisible(chromedp.CSS(waitFor)))
+}
+
+// TestE2ECoreInitPromptsOnATerminal: on a terminal, `core init` asks for the root
+// user's console password twice without echo; two different answers change
+// nothing; the same twice sets it (root signs in with it).
+func TestE2ECoreInitPromptsOnATerminal(t *testing.T) {
+	bin := credbrokerBin(t)
+	dir := t.TempDir()
+	state, mk := filepath.Join(dir, "state"), filepath.Join(dir, "master.key")
+	for _, tc := range []struct{ first, again, want string }{
+		{rootPassword, "Another-Passw0rd!", "the two passwords differ"},
+		{rootPassword, rootPassword, "/console/signin/123456789012"},
+	} {
+		master, slave := openPTY(t)
+		out := newLockedBuffer()
+		go io.Copy(out, master)
+		cmd := exec.Command(bin, "core", "init", "--state-dir", state, "--master-key-file", mk)
+		cmd.Stdin, cmd.Stderr = slave, slave
+		var stdout strings.Builder
+		cmd.Stdout = &stdout
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		slave.Close()
+		out.waitFor(t, "console password", 30*time.Second)
+		io.WriteString(master, tc.first+"\n")
+		out.waitFor(t, "again", 10*time.Second)
+		io.WriteString(master, tc.again+"\n")
+		err := cmd.Wait()
+		all := stdout.String() + out.String()
+		if !strings.Contains(all, tc.want) || strings.Contains(out.String(), rootPassword) {
+			t.Fatalf("core init on a terminal (%v): want %q, and no echo:\n%s", err, tc.want, all)
+		}
+		master.Close()
+	}
+	if err := signIn(t, filepath.Join(state, "core.db"), mk, rootPassword); err != nil {
+		t.Errorf("root signs in with the password typed: %v", err)
+	}
+}
+
+// openPTY opens a pseudo-terminal pair.
+func openPTY(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	master, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminals here: %v", err)
+	}
+	fd := int(master.Fd())
+	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(fd, unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slave, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0); err != nil {
+		t.Fatal(err)
+	}
+	return master, slave
 }
