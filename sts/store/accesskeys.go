@@ -91,6 +91,16 @@ func (tx *Tx) keyRecord(id string) (keyRecord, bool, error) {
 	return r, true, nil
 }
 
+// userKeyRecord reads the record of the access key id of user u (a key the user's
+// relation lists: a missing record is damage, not NoSuchEntity).
+func (tx *Tx) userKeyRecord(u account.User, id string) (keyRecord, error) {
+	r, ok, err := tx.keyRecord(id)
+	if err != nil || !ok {
+		return r, orErr(err, fmt.Errorf("access key %s of user %s has no record", id, u.ID))
+	}
+	return r, nil
+}
+
 func (tx *Tx) putKeyRecord(id string, r keyRecord) error {
 	return tx.putRaw(bKeys, []byte(id), encodeKeyRecord(r))
 }
@@ -215,20 +225,12 @@ func (tx *Tx) AccessKeys(userName string) ([]account.AccessKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids, err := tx.relList(rUserKey, u.ID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]account.AccessKey, 0, len(ids))
-	for _, id := range ids {
-		r, ok, err := tx.keyRecord(id)
-		if err != nil || !ok {
-			return nil, orErr(err, fmt.Errorf("access key %s of user %s has no record", id, u.ID))
-		}
-		out = append(out, tx.keyFromRecord(id, r))
-	}
+	out, err := related(tx, rUserKey, u.ID, func(id string) (account.AccessKey, error) {
+		r, err := tx.userKeyRecord(u, id)
+		return tx.keyFromRecord(id, r), err
+	})
 	slices.SortFunc(out, func(a, b account.AccessKey) int { return a.Created.Compare(b.Created) })
-	return out, nil
+	return out, err
 }
 
 // UpdateAccessKey sets a key's status: an Inactive key stops authenticating at once.

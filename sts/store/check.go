@@ -54,10 +54,8 @@ func (tx *Tx) check() []error {
 		ID   string `json:"id"`
 		Name string `json:"name"`
 	}
-	kinds := []struct {
-		bucket string
-		kind   byte
-	}{{bUsers, nUser}, {bGroups, nGroup}, {bRoles, nRole}, {bPolicies, nPolicy}, {bProfiles, nProfile}, {bServerCerts, nServerCert}}
+	kinds := []entityIndex{users.entityIndex, groups.entityIndex, roles.entityIndex, policies.entityIndex,
+		profiles.entityIndex, serverCerts.entityIndex}
 	ids := map[string]bool{tx.s.accountID: true}
 	for _, k := range kinds {
 		scan(k.bucket, nil, func(key, v []byte) {
@@ -67,55 +65,45 @@ func (tx *Tx) check() []error {
 				return
 			}
 			ids[n.ID] = true
-			if id, _ := tx.lookupName(k.kind, n.Name); id != n.ID {
+			if id, _ := tx.lookupName(k.index, n.Name); id != n.ID {
 				bad("%s/%s (%s): name index points to %q", k.bucket, key, n.Name, id)
 			}
 		})
-		scan(bNames, []byte{k.kind, '/'}, func(key, v []byte) {
+		scan(bNames, []byte{k.index, '/'}, func(key, v []byte) {
 			if b, _ := tx.kv.Get(k.bucket, v); b == nil {
 				bad("name %s: points to missing %s/%s", key, k.bucket, v)
 			}
 		})
 	}
 	// Full decoding of each entity (resolving its references).
-	checkAll := func(what string, list func(Page) (int, string, error)) {
-		p := Page{MaxItems: 1000}
-		for {
-			_, next, err := list(p)
-			if err != nil {
-				bad("%s: %v", what, err)
-				return
-			}
-			if next == "" {
-				return
-			}
-			p.Marker = next
+	checkAll := func(what string, err error) {
+		if err != nil {
+			bad("%s: %v", what, err)
 		}
 	}
-	checkAll("users", func(p Page) (int, string, error) { l, n, err := tx.Users("", p); return len(l), n, err })
-	checkAll("groups", func(p Page) (int, string, error) { l, n, err := tx.Groups("", p); return len(l), n, err })
-	checkAll("roles", func(p Page) (int, string, error) { l, n, err := tx.Roles("", p); return len(l), n, err })
-	checkAll("instance profiles", func(p Page) (int, string, error) {
-		l, n, err := tx.InstanceProfiles("", p)
-		return len(l), n, err
-	})
-	checkAll("policies", func(p Page) (int, string, error) {
-		l, n, err := tx.Policies(PolicyFilter{}, p)
-		for _, pol := range l {
-			vs, verr := tx.PolicyVersions(pol.ARN)
-			switch {
-			case verr != nil:
-				bad("policy %s versions: %v", pol.ARN, verr)
-			case len(vs) == 0 || len(vs) > account.MaxPolicyVersions:
-				bad("policy %s has %d versions", pol.ARN, len(vs))
-			default:
-				if _, err := tx.PolicyVersion(pol.ARN, pol.DefaultVersion); err != nil {
-					bad("policy %s default version: %v", pol.ARN, err)
-				}
+	_, err := allPages(1000, func(p Page) ([]account.User, string, error) { return tx.Users("", p) })
+	checkAll("users", err)
+	_, err = allPages(1000, func(p Page) ([]account.Group, string, error) { return tx.Groups("", p) })
+	checkAll("groups", err)
+	_, err = allPages(1000, func(p Page) ([]account.Role, string, error) { return tx.Roles("", p) })
+	checkAll("roles", err)
+	_, err = allPages(1000, func(p Page) ([]account.InstanceProfile, string, error) { return tx.InstanceProfiles("", p) })
+	checkAll("instance profiles", err)
+	pols, err := allPages(1000, func(p Page) ([]account.ManagedPolicy, string, error) { return tx.Policies(PolicyFilter{}, p) })
+	checkAll("policies", err)
+	for _, pol := range pols {
+		vs, verr := tx.PolicyVersions(pol.ARN)
+		switch {
+		case verr != nil:
+			bad("policy %s versions: %v", pol.ARN, verr)
+		case len(vs) == 0 || len(vs) > account.MaxPolicyVersions:
+			bad("policy %s has %d versions", pol.ARN, len(vs))
+		default:
+			if _, err := tx.PolicyVersion(pol.ARN, pol.DefaultVersion); err != nil {
+				bad("policy %s default version: %v", pol.ARN, err)
 			}
 		}
-		return len(l), n, err
-	})
+	}
 	// Secrets open; keys and devices belong to existing users.
 	scan(bKeys, nil, func(k, _ []byte) {
 		key, err := tx.AccessKey(string(k))
@@ -136,7 +124,7 @@ func (tx *Tx) check() []error {
 		}
 	})
 	scan(bServerCerts, nil, func(k, _ []byte) {
-		rec, err := tx.serverCertRecordByID(string(k))
+		rec, err := serverCerts.byID(tx, string(k))
 		if err == nil {
 			_, err = tx.s.sealer.open(purposeServerKey, rec.ID, rec.SealedKey)
 		}

@@ -12,33 +12,14 @@ func (tx *Tx) CreateGroup(g account.Group) (account.Group, error) {
 	if err := tx.checkWritable(); err != nil {
 		return account.Group{}, err
 	}
-	if g.Path == "" {
-		g.Path = "/"
-	}
-	if err := g.Validate(); err != nil {
+	if err := groups.claim(tx, &g, func() error { return tx.checkAttachable(g.ManagedPolicies, "") }); err != nil {
 		return account.Group{}, err
-	}
-	if id, err := tx.lookupName(nGroup, g.Name); err != nil || id != "" {
-		return account.Group{}, orErr(err, exists("Group with name %s already exists.", g.Name))
-	}
-	if err := tx.checkAttachable(g.ManagedPolicies, ""); err != nil {
-		return account.Group{}, err
-	}
-	var err error
-	if g.ID, err = tx.newID(account.PrefixGroup, g.ID); err != nil {
-		return account.Group{}, err
-	}
-	if dup, err := tx.kv.Get(bGroups, []byte(g.ID)); err != nil || dup != nil {
-		return account.Group{}, orErr(err, exists("Group with id %s already exists.", g.ID))
 	}
 	g.Created = tx.createdAt(g.Created)
 	g.InlinePolicies = sortedInline(g.InlinePolicies)
 	managed := g.ManagedPolicies
 	g.ManagedPolicies = nil
-	if err := tx.put(bGroups, []byte(g.ID), g); err != nil {
-		return account.Group{}, err
-	}
-	if err := tx.putRaw(bNames, nameKey(nGroup, g.Name), []byte(g.ID)); err != nil {
+	if err := groups.insert(tx, g); err != nil {
 		return account.Group{}, err
 	}
 	if err := tx.attachAll(account.GroupRef(g.Name), managed, ""); err != nil {
@@ -48,80 +29,23 @@ func (tx *Tx) CreateGroup(g account.Group) (account.Group, error) {
 }
 
 // Group returns the group called name (without regard to case).
-func (tx *Tx) Group(name string) (account.Group, error) {
-	id, err := tx.lookupName(nGroup, name)
-	if err != nil {
-		return account.Group{}, err
-	}
-	if id == "" {
-		return account.Group{}, notFound("The group with name %s cannot be found.", name)
-	}
-	return tx.GroupByID(id)
-}
+func (tx *Tx) Group(name string) (account.Group, error) { return groups.byName(tx, name) }
 
 // GroupByID returns the group with unique id id.
-func (tx *Tx) GroupByID(id string) (account.Group, error) {
-	var g account.Group
-	ok, err := tx.get(bGroups, []byte(id), &g)
-	if err != nil {
-		return g, err
-	}
-	if !ok {
-		return g, notFound("The group with id %s cannot be found.", id)
-	}
-	g.ARN = account.GroupARN(tx.s.accountID, g.Path, g.Name)
-	return g, nil
-}
+func (tx *Tx) GroupByID(id string) (account.Group, error) { return groups.byID(tx, id) }
 
 // Groups lists groups whose path starts with pathPrefix, by name.
 func (tx *Tx) Groups(pathPrefix string, p Page) ([]account.Group, string, error) {
-	var out []account.Group
-	next, err := tx.listByName(nGroup, p, func(id string) (bool, error) {
-		g, err := tx.GroupByID(id)
-		if err != nil || !hasPathPrefix(g.Path, pathPrefix) {
-			return false, err
-		}
-		out = append(out, g)
-		return true, nil
-	})
-	return out, next, err
+	return listNamed(tx, groups, pathPrefix, p, listed)
 }
 
 // UpdateGroup renames and/or moves a group (IAM's UpdateGroup); "" leaves a field as is.
 func (tx *Tx) UpdateGroup(name, newName, newPath string) (account.Group, error) {
-	if err := tx.checkWritable(); err != nil {
-		return account.Group{}, err
-	}
-	g, err := tx.Group(name)
+	g, err := change(tx, tx.Group, name)
 	if err != nil {
 		return account.Group{}, err
 	}
-	var v account.Violations
-	if newName != "" {
-		v.Check(account.RuleGroupName, "newGroupName", newName)
-	}
-	if newPath != "" {
-		v.Check(account.RulePath, "newPath", newPath)
-	}
-	if err := v.Err(); err != nil {
-		return account.Group{}, err
-	}
-	if newName != "" && newName != g.Name {
-		if other, err := tx.lookupName(nGroup, newName); err != nil || (other != "" && other != g.ID) {
-			return account.Group{}, orErr(err, exists("Group with name %s already exists.", newName))
-		}
-		if err := tx.del(bNames, nameKey(nGroup, g.Name)); err != nil {
-			return account.Group{}, err
-		}
-		if err := tx.putRaw(bNames, nameKey(nGroup, newName), []byte(g.ID)); err != nil {
-			return account.Group{}, err
-		}
-		g.Name = newName
-	}
-	if newPath != "" {
-		g.Path = newPath
-	}
-	if err := tx.put(bGroups, []byte(g.ID), g); err != nil {
+	if err := groups.move(tx, &g, newName, newPath, account.RuleGroupName, "newGroupName"); err != nil {
 		return account.Group{}, err
 	}
 	return tx.GroupByID(g.ID)
@@ -129,38 +53,22 @@ func (tx *Tx) UpdateGroup(name, newName, newPath string) (account.Group, error) 
 
 // DeleteGroup deletes a group; it must have no members and no policies (DeleteConflict).
 func (tx *Tx) DeleteGroup(name string) error {
-	if err := tx.checkWritable(); err != nil {
-		return err
-	}
-	g, err := tx.Group(name)
+	g, err := change(tx, tx.Group, name)
 	if err != nil {
 		return err
 	}
 	if n, err := tx.relCount(rGroupMember, g.ID); err != nil || n > 0 {
 		return orErr(err, conflict("Cannot delete entity, must remove users from group first."))
 	}
-	if len(g.InlinePolicies) > 0 {
-		return conflict("Cannot delete entity, must delete policies first.")
-	}
-	if len(g.ManagedPolicies) > 0 {
-		return conflict("Cannot delete entity, must detach all policies first.")
-	}
-	if err := tx.del(bNames, nameKey(nGroup, g.Name)); err != nil {
+	if err := tx.dropPolicies(nGroup, g.ID, g.InlinePolicies, g.ManagedPolicies, ""); err != nil {
 		return err
 	}
-	return tx.del(bGroups, []byte(g.ID))
+	return groups.remove(tx, g)
 }
 
 // AddUserToGroup makes a user a member of a group (again: not an error).
 func (tx *Tx) AddUserToGroup(groupName, userName string) error {
-	if err := tx.checkWritable(); err != nil {
-		return err
-	}
-	g, err := tx.Group(groupName)
-	if err != nil {
-		return err
-	}
-	u, err := tx.User(userName)
+	g, u, err := changeBoth(tx, tx.Group, groupName, tx.User, userName)
 	if err != nil {
 		return err
 	}
@@ -181,14 +89,7 @@ func (tx *Tx) AddUserToGroup(groupName, userName string) error {
 
 // RemoveUserFromGroup ends a membership (NoSuchEntity when there is none).
 func (tx *Tx) RemoveUserFromGroup(groupName, userName string) error {
-	if err := tx.checkWritable(); err != nil {
-		return err
-	}
-	g, err := tx.Group(groupName)
-	if err != nil {
-		return err
-	}
-	u, err := tx.User(userName)
+	g, u, err := changeBoth(tx, tx.Group, groupName, tx.User, userName)
 	if err != nil {
 		return err
 	}
@@ -207,20 +108,15 @@ func (tx *Tx) GroupsForUser(userName string) ([]account.Group, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids, err := tx.relList(rUserGroup, u.ID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]account.Group, 0, len(ids))
-	for _, id := range ids {
+	out, err := related(tx, rUserGroup, u.ID, func(id string) (account.Group, error) {
 		g, err := tx.GroupByID(id)
 		if err != nil {
-			return nil, fmt.Errorf("group %s of user %s: %w", id, u.ID, err)
+			return g, fmt.Errorf("group %s of user %s: %w", id, u.ID, err)
 		}
-		out = append(out, g)
-	}
+		return g, nil
+	})
 	sortByName(out, func(g account.Group) string { return g.Name })
-	return out, nil
+	return out, err
 }
 
 // GroupMembers returns a group's members (in unique id order), a page at a time.
@@ -232,7 +128,7 @@ func (tx *Tx) GroupMembers(groupName string, p Page) ([]account.User, string, er
 	prefix := relKey(rGroupMember, g.ID, "")
 	var out []account.User
 	next, err := tx.listIndex(bRel, prefix, p, func(k, _ []byte) (bool, error) {
-		u, ok, err := tx.userRecord(string(k[len(prefix):]))
+		u, ok, err := users.record(tx, string(k[len(prefix):]))
 		if err != nil || !ok {
 			return false, orErr(err, fmt.Errorf("member %s of group %s has no record", k[len(prefix):], g.ID))
 		}

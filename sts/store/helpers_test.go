@@ -44,7 +44,6 @@ func eachBackend(t *testing.T, fn func(t *testing.T, s *Store, c *clocktest.Cloc
 			opts := func(o *Options) {
 				o.AccountID = testAccount
 				o.Now = c.Now
-				o.UsageFlushInterval = -1
 			}
 			var db kv.DB = kv.NewMemory()
 			if name == "postgres" {
@@ -62,14 +61,22 @@ func eachBackend(t *testing.T, fn func(t *testing.T, s *Store, c *clocktest.Cloc
 				}
 				db = b
 			}
-			s, err := Open(context.Background(), db, testKey(), opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			fn(t, s, c)
+			fn(t, openTestStore(t, db, opts), c)
 		})
 	}
+}
+
+// openTestStore opens the store in db with the test master key and no background
+// flushes, closed when the test ends; fns add options (an account id to create one).
+func openTestStore(tb testing.TB, db kv.DB, fns ...func(*Options)) *Store {
+	tb.Helper()
+	s, err := Open(context.Background(), db, testKey(), append([]func(*Options){func(o *Options) { o.UsageFlushInterval = -1 }}, fns...)...)
+	if err != nil {
+		db.Close()
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
 }
 
 func update(t *testing.T, s *Store, fn func(tx *Tx) error) {
@@ -105,4 +112,13 @@ func ok(t *testing.T, what string, err error) {
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
+}
+
+// namesOf returns the name of each item, in order.
+func namesOf[T any](items []T, name func(T) string) []string {
+	out := make([]string, len(items))
+	for i, it := range items {
+		out[i] = name(it)
+	}
+	return out
 }

@@ -17,6 +17,7 @@ type holder struct {
 	ref      account.Ref
 	key      string // relation key: index kind letter + id
 	name     string
+	arn      string // of a user, group or role: the owner of its inline policies
 	inline   *account.InlinePolicies
 	managed  *[]string
 	boundary *string
@@ -36,61 +37,56 @@ func (tx *Tx) holder(ref account.Ref) (*holder, error) {
 		if ref.Name == account.RootUserName {
 			return nil, account.Errorf(account.InvalidInput, "The root user cannot have policies, a permissions boundary or tags.")
 		}
-		u, err := tx.User(ref.Name)
-		if err != nil {
-			return nil, err
-		}
-		return &holder{ref: ref, key: holderKey(nUser, u.ID), name: u.Name, inline: &u.InlinePolicies, managed: &u.ManagedPolicies,
-			boundary: &u.PermissionsBoundary, tags: &u.Tags, inlineQuota: policy.MaxUserInlineSize, quotaName: "PoliciesPerUser",
-			save: func() error { return tx.put(bUsers, []byte(u.ID), u) }}, nil
+		return load(ref, tx.User, func(u *account.User) *holder {
+			return &holder{key: holderKey(nUser, u.ID), name: u.Name, arn: u.ARN, inline: &u.InlinePolicies, managed: &u.ManagedPolicies,
+				boundary: &u.PermissionsBoundary, tags: &u.Tags, inlineQuota: policy.MaxUserInlineSize, quotaName: "PoliciesPerUser",
+				save: func() error { return users.save(tx, *u) }}
+		})
 	case account.KindGroup:
-		g, err := tx.Group(ref.Name)
-		if err != nil {
-			return nil, err
-		}
-		return &holder{ref: ref, key: holderKey(nGroup, g.ID), name: g.Name, inline: &g.InlinePolicies, managed: &g.ManagedPolicies,
-			inlineQuota: policy.MaxGroupInlineSize, quotaName: "PoliciesPerGroup",
-			save: func() error { return tx.put(bGroups, []byte(g.ID), g) }}, nil
+		return load(ref, tx.Group, func(g *account.Group) *holder {
+			return &holder{key: holderKey(nGroup, g.ID), name: g.Name, arn: g.ARN, inline: &g.InlinePolicies, managed: &g.ManagedPolicies,
+				inlineQuota: policy.MaxGroupInlineSize, quotaName: "PoliciesPerGroup",
+				save: func() error { return groups.save(tx, *g) }}
+		})
 	case account.KindRole:
-		r, err := tx.Role(ref.Name)
-		if err != nil {
-			return nil, err
-		}
-		return &holder{ref: ref, key: holderKey(nRole, r.ID), name: r.Name, inline: &r.InlinePolicies, managed: &r.ManagedPolicies,
-			boundary: &r.PermissionsBoundary, tags: &r.Tags, inlineQuota: policy.MaxRoleInlineSize, quotaName: "PoliciesPerRole",
-			save: func() error { return tx.put(bRoles, []byte(r.ID), r) }}, nil
+		return load(ref, tx.Role, func(r *account.Role) *holder {
+			return &holder{key: holderKey(nRole, r.ID), name: r.Name, arn: r.ARN, inline: &r.InlinePolicies, managed: &r.ManagedPolicies,
+				boundary: &r.PermissionsBoundary, tags: &r.Tags, inlineQuota: policy.MaxRoleInlineSize, quotaName: "PoliciesPerRole",
+				save: func() error { return roles.save(tx, *r) }}
+		})
 	case account.KindPolicy:
-		p, err := tx.Policy(ref.Name)
-		if err != nil {
-			return nil, err
-		}
-		return &holder{ref: ref, name: p.ARN, tags: &p.Tags, save: func() error { return tx.put(bPolicies, []byte(p.ID), p) }}, nil
+		return load(ref, tx.Policy, func(p *account.ManagedPolicy) *holder {
+			return &holder{name: p.ARN, tags: &p.Tags, save: func() error { return policies.save(tx, *p) }}
+		})
 	case account.KindInstanceProfile:
-		rec, err := tx.profileRecord(ref.Name)
-		if err != nil {
-			return nil, err
-		}
-		return &holder{ref: ref, name: rec.Name, tags: &rec.Tags, save: func() error { return tx.put(bProfiles, []byte(rec.ID), rec) }}, nil
+		return load(ref, profiles.named(tx), func(rec *profileRecord) *holder {
+			return &holder{name: rec.Name, tags: &rec.Tags, save: func() error { return profiles.save(tx, *rec) }}
+		})
 	case account.KindMFADevice:
-		rec, err := tx.mfaRecord(ref.Name)
-		if err != nil {
-			return nil, err
-		}
-		return &holder{ref: ref, name: rec.Serial, tags: &rec.Tags, save: func() error { return tx.put(bMFA, mfaKey(rec.Serial), rec) }}, nil
+		return load(ref, tx.mfaRecord, func(rec *mfaRecord) *holder {
+			return &holder{name: rec.Serial, tags: &rec.Tags, save: func() error { return tx.saveMFA(*rec) }}
+		})
 	case account.KindOIDCProvider:
-		p, err := tx.OIDCProvider(ref.Name)
-		if err != nil {
-			return nil, err
-		}
-		return &holder{ref: ref, name: p.ARN, tags: &p.Tags, save: func() error { return tx.put(bOIDC, []byte(p.ARN), p) }}, nil
+		return load(ref, tx.OIDCProvider, func(p *account.OIDCProvider) *holder {
+			return &holder{name: p.ARN, tags: &p.Tags, save: func() error { return tx.put(bOIDC, []byte(p.ARN), p) }}
+		})
 	case account.KindServerCertificate:
-		rec, err := tx.serverCertRecord(ref.Name)
-		if err != nil {
-			return nil, err
-		}
-		return &holder{ref: ref, name: rec.Name, tags: &rec.Tags, save: func() error { return tx.put(bServerCerts, []byte(rec.ID), rec) }}, nil
+		return load(ref, serverCerts.named(tx), func(rec *serverCertRecord) *holder {
+			return &holder{name: rec.Name, tags: &rec.Tags, save: func() error { return serverCerts.save(tx, *rec) }}
+		})
 	}
 	return nil, fmt.Errorf("store: unknown entity kind %d", ref.Kind)
+}
+
+// load loads the entity ref names with get and makes its holder with h.
+func load[T any](ref account.Ref, get func(string) (T, error), h func(*T) *holder) (*holder, error) {
+	v, err := get(ref.Name)
+	if err != nil {
+		return nil, err
+	}
+	hd := h(&v)
+	hd.ref = ref
+	return hd, nil
 }
 
 // part is a part of a holder that not every kind has; its value names it in the
@@ -130,6 +126,15 @@ func (tx *Tx) holderWith(ref account.Ref, p part) (*holder, error) {
 	return h, nil
 }
 
+// changeHolder starts a change to p of ref: it checks that the transaction may write,
+// then loads ref with holderWith.
+func (tx *Tx) changeHolder(ref account.Ref, p part) (*holder, error) {
+	if err := tx.checkWritable(); err != nil {
+		return nil, err
+	}
+	return tx.holderWith(ref, p)
+}
+
 // attachable resolves a policy ARN that may be attached: a customer managed policy of this
 // account (its stored ARN is returned) or an AWS managed policy the store accepts.
 func (tx *Tx) attachable(arn string) (string, error) {
@@ -151,10 +156,7 @@ func (tx *Tx) attachable(arn string) (string, error) {
 // AttachPolicy attaches the managed policy arn to a user, group or role (IAM's
 // Attach{User,Group,Role}Policy). Attaching it again is not an error.
 func (tx *Tx) AttachPolicy(ref account.Ref, arn string) error {
-	if err := tx.checkWritable(); err != nil {
-		return err
-	}
-	h, err := tx.holderWith(ref, partManaged)
+	h, err := tx.changeHolder(ref, partManaged)
 	if err != nil {
 		return err
 	}
@@ -177,10 +179,7 @@ func (tx *Tx) AttachPolicy(ref account.Ref, arn string) error {
 
 // DetachPolicy detaches the managed policy arn (NoSuchEntity when it is not attached).
 func (tx *Tx) DetachPolicy(ref account.Ref, arn string) error {
-	if err := tx.checkWritable(); err != nil {
-		return err
-	}
-	h, err := tx.holderWith(ref, partManaged)
+	h, err := tx.changeHolder(ref, partManaged)
 	if err != nil {
 		return err
 	}
@@ -212,6 +211,22 @@ func (tx *Tx) checkAttachable(managed []string, boundary string) error {
 	return nil
 }
 
+// dropPolicies readies the deletion of the user, group or role id (of name index kind
+// kind): as IAM, it refuses (DeleteConflict) while the entity has inline or attached
+// policies; its permissions boundary (if any) is let go.
+func (tx *Tx) dropPolicies(kind byte, id string, inline account.InlinePolicies, managed []string, boundary string) error {
+	if len(inline) > 0 {
+		return conflict("Cannot delete entity, must delete policies first.")
+	}
+	if len(managed) > 0 {
+		return conflict("Cannot delete entity, must detach all policies first.")
+	}
+	if boundary == "" {
+		return nil
+	}
+	return tx.relDel(rBoundary, boundary, holderKey(kind, id))
+}
+
 // attachAll attaches policies and a boundary to a new entity (checkAttachable first).
 func (tx *Tx) attachAll(ref account.Ref, managed []string, boundary string) error {
 	for _, arn := range managed {
@@ -228,10 +243,7 @@ func (tx *Tx) attachAll(ref account.Ref, managed []string, boundary string) erro
 // SetPermissionsBoundary sets the permissions boundary of a user or role to the managed
 // policy arn, or removes it when arn is "" (Put/Delete{User,Role}PermissionsBoundary).
 func (tx *Tx) SetPermissionsBoundary(ref account.Ref, arn string) error {
-	if err := tx.checkWritable(); err != nil {
-		return err
-	}
-	h, err := tx.holderWith(ref, partBoundary)
+	h, err := tx.changeHolder(ref, partBoundary)
 	if err != nil {
 		return err
 	}
@@ -315,10 +327,7 @@ func (tx *Tx) InlinePolicy(ref account.Ref, name string) (string, error) {
 
 // DeleteInlinePolicy deletes a user's, group's or role's inline policy name.
 func (tx *Tx) DeleteInlinePolicy(ref account.Ref, name string) error {
-	if err := tx.checkWritable(); err != nil {
-		return err
-	}
-	h, err := tx.holderWith(ref, partInline)
+	h, err := tx.changeHolder(ref, partInline)
 	if err != nil {
 		return err
 	}
@@ -333,10 +342,7 @@ func (tx *Tx) DeleteInlinePolicy(ref account.Ref, name string) error {
 // TagResource adds or overwrites tags on a user, role, managed policy, instance profile,
 // MFA device or OIDC provider (Tag{User,Role,…}).
 func (tx *Tx) TagResource(ref account.Ref, tags account.Tags) error {
-	if err := tx.checkWritable(); err != nil {
-		return err
-	}
-	h, err := tx.holderWith(ref, partTags)
+	h, err := tx.changeHolder(ref, partTags)
 	if err != nil {
 		return err
 	}
@@ -350,10 +356,7 @@ func (tx *Tx) TagResource(ref account.Ref, tags account.Tags) error {
 
 // UntagResource removes the tags with keys (absent keys are ignored).
 func (tx *Tx) UntagResource(ref account.Ref, keys []string) error {
-	if err := tx.checkWritable(); err != nil {
-		return err
-	}
-	h, err := tx.holderWith(ref, partTags)
+	h, err := tx.changeHolder(ref, partTags)
 	if err != nil {
 		return err
 	}

@@ -21,13 +21,7 @@ func openPGStore(t *testing.T, c *pgtest.Cluster, url string, fns ...func(*Optio
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(context.Background(), db, testKey(), append([]func(*Options){func(o *Options) { o.UsageFlushInterval = -1 }}, fns...)...)
-	if err != nil {
-		db.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return openTestStore(t, db, fns...)
 }
 
 // accountSnapshot is everything a user-facing read returns for each user, secrets
@@ -155,11 +149,7 @@ func TestCopyRoundTrip(t *testing.T) {
 	if _, err := Copy(ctx, pgDB, srcDB); err == nil || !strings.Contains(err.Error(), "already holds a store") {
 		t.Errorf("a second copy into the same database = %v, want a refusal", err)
 	}
-	pg, err := Open(ctx, pgDB, testKey(), func(o *Options) { o.UsageFlushInterval = -1 })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pg.Close()
+	pg := openTestStore(t, pgDB)
 	if diff := cmp.Diff(want, snapshot(t, pg, users)); diff != "" {
 		t.Fatalf("PostgreSQL copy differs (-bbolt +postgres):\n%s", diff)
 	}
@@ -173,11 +163,7 @@ func TestCopyRoundTrip(t *testing.T) {
 	if m, err := Copy(ctx, back, pgDB); err != nil || m != n {
 		t.Fatalf("copy back = %d records, %v; want %d", m, err, n)
 	}
-	b, err := Open(ctx, back, testKey(), func(o *Options) { o.UsageFlushInterval = -1 })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := openTestStore(t, back)
 	if diff := cmp.Diff(want, snapshot(t, b, users)); diff != "" {
 		t.Fatalf("round trip differs (-before +after):\n%s", diff)
 	}

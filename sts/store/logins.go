@@ -57,10 +57,7 @@ func (tx *Tx) LoginProfile(userName string) (account.LoginProfile, error) {
 // UpdateLoginProfile changes a user's login profile through fn (typically
 // lp.SetPassword, or PasswordResetRequired); UserID and Created cannot change.
 func (tx *Tx) UpdateLoginProfile(userName string, fn func(*account.LoginProfile) error) (account.LoginProfile, error) {
-	if err := tx.checkWritable(); err != nil {
-		return account.LoginProfile{}, err
-	}
-	lp, err := tx.LoginProfile(userName)
+	lp, err := change(tx, tx.LoginProfile, userName)
 	if err != nil {
 		return lp, err
 	}
@@ -78,10 +75,7 @@ func (tx *Tx) UpdateLoginProfile(userName string, fn func(*account.LoginProfile)
 
 // DeleteLoginProfile removes a user's console password (and its history).
 func (tx *Tx) DeleteLoginProfile(userName string) error {
-	if err := tx.checkWritable(); err != nil {
-		return err
-	}
-	lp, err := tx.LoginProfile(userName)
+	lp, err := change(tx, tx.LoginProfile, userName)
 	if err != nil {
 		return err
 	}

@@ -54,21 +54,24 @@ func (tx *Tx) CreateVirtualMFADevice(d account.VirtualMFADevice) (account.Virtua
 	return d, tx.put(bMFA, mfaKey(d.Serial), mfaRecord{VirtualMFADevice: d, SealedSeed: sealed})
 }
 
-func (tx *Tx) mfaRecord(serial string) (*mfaRecord, error) {
+func (tx *Tx) mfaRecord(serial string) (mfaRecord, error) {
 	var rec mfaRecord
 	ok, err := tx.get(bMFA, mfaKey(serial), &rec)
 	if err != nil || !ok {
-		return nil, orErr(err, notFound("VirtualMFADevice with serial number %s doesn't exist.", serial))
+		return rec, orErr(err, notFound("VirtualMFADevice with serial number %s doesn't exist.", serial))
 	}
 	if rec.UserID != "" {
 		u, err := tx.UserByID(rec.UserID)
 		if err != nil {
-			return nil, err
+			return rec, err
 		}
 		rec.UserName = u.Name
 	}
-	return &rec, nil
+	return rec, nil
 }
+
+// saveMFA writes a device's record.
+func (tx *Tx) saveMFA(rec mfaRecord) error { return tx.put(bMFA, mfaKey(rec.Serial), rec) }
 
 // VirtualMFADevice returns the device serial with its seed (for TOTP checks).
 func (tx *Tx) VirtualMFADevice(serial string) (account.VirtualMFADevice, error) {
@@ -113,14 +116,7 @@ func (tx *Tx) VirtualMFADevices(status string, p Page) ([]account.VirtualMFADevi
 // EnableMFADevice assigns the device serial to a user (or root) from now; the caller has
 // checked two consecutive codes. A user has at most eight devices.
 func (tx *Tx) EnableMFADevice(userName, serial string) error {
-	if err := tx.checkWritable(); err != nil {
-		return err
-	}
-	u, err := tx.User(userName)
-	if err != nil {
-		return err
-	}
-	rec, err := tx.mfaRecord(serial)
+	u, rec, err := changeBoth(tx, tx.User, userName, tx.mfaRecord, serial)
 	if err != nil {
 		return err
 	}
@@ -134,19 +130,12 @@ func (tx *Tx) EnableMFADevice(userName, serial string) error {
 	if err := tx.relAdd(rUserMFA, u.ID, strings.ToLower(rec.Serial)); err != nil {
 		return err
 	}
-	return tx.put(bMFA, mfaKey(rec.Serial), rec)
+	return tx.saveMFA(rec)
 }
 
 // DeactivateMFADevice unassigns the device serial from a user; the device remains.
 func (tx *Tx) DeactivateMFADevice(userName, serial string) error {
-	if err := tx.checkWritable(); err != nil {
-		return err
-	}
-	u, err := tx.User(userName)
-	if err != nil {
-		return err
-	}
-	rec, err := tx.mfaRecord(serial)
+	u, rec, err := changeBoth(tx, tx.User, userName, tx.mfaRecord, serial)
 	if err != nil {
 		return err
 	}
@@ -157,15 +146,12 @@ func (tx *Tx) DeactivateMFADevice(userName, serial string) error {
 		return err
 	}
 	rec.UserID, rec.UserName, rec.Enabled, rec.LastStep = "", "", time.Time{}, 0
-	return tx.put(bMFA, mfaKey(rec.Serial), rec)
+	return tx.saveMFA(rec)
 }
 
 // DeleteVirtualMFADevice deletes an unassigned device.
 func (tx *Tx) DeleteVirtualMFADevice(serial string) error {
-	if err := tx.checkWritable(); err != nil {
-		return err
-	}
-	rec, err := tx.mfaRecord(serial)
+	rec, err := change(tx, tx.mfaRecord, serial)
 	if err != nil {
 		return err
 	}
@@ -181,29 +167,17 @@ func (tx *Tx) MFADevices(userName string) ([]account.VirtualMFADevice, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, err := tx.relList(rUserMFA, u.ID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]account.VirtualMFADevice, 0, len(keys))
-	for _, k := range keys {
-		rec, err := tx.mfaRecord(k)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, rec.VirtualMFADevice)
-	}
-	return out, nil
+	return related(tx, rUserMFA, u.ID, func(serial string) (account.VirtualMFADevice, error) {
+		rec, err := tx.mfaRecord(serial)
+		return rec.VirtualMFADevice, err
+	})
 }
 
 // AcceptMFAStep records that a code of TOTP time step step was accepted for the device,
 // and reports false when step is not after the last accepted one: a code is good once.
 // It does not move the generation.
 func (tx *Tx) AcceptMFAStep(serial string, step uint64) (bool, error) {
-	if err := tx.checkWritable(); err != nil {
-		return false, err
-	}
-	rec, err := tx.mfaRecord(serial)
+	rec, err := change(tx, tx.mfaRecord, serial)
 	if err != nil {
 		return false, err
 	}

@@ -29,24 +29,11 @@ func (tx *Tx) ImportPolicy(p account.ManagedPolicy, versions []account.PolicyVer
 	if err := tx.checkWritable(); err != nil {
 		return account.ManagedPolicy{}, err
 	}
-	if p.Path == "" {
-		p.Path = "/"
-	}
-	if err := p.Validate(); err != nil {
-		return account.ManagedPolicy{}, err
-	}
 	if len(versions) == 0 || len(versions) > account.MaxPolicyVersions {
 		return account.ManagedPolicy{}, account.Errorf(account.InvalidInput, "A managed policy has 1 to %d versions, not %d.", account.MaxPolicyVersions, len(versions))
 	}
-	if id, err := tx.lookupName(nPolicy, p.Name); err != nil || id != "" {
-		return account.ManagedPolicy{}, orErr(err, exists("A policy called %s already exists. Duplicate names are not allowed.", p.Name))
-	}
-	var err error
-	if p.ID, err = tx.newID(account.PrefixPolicy, p.ID); err != nil {
+	if err := policies.claim(tx, &p, nil); err != nil {
 		return account.ManagedPolicy{}, err
-	}
-	if dup, err := tx.kv.Get(bPolicies, []byte(p.ID)); err != nil || dup != nil {
-		return account.ManagedPolicy{}, orErr(err, exists("Policy with id %s already exists.", p.ID))
 	}
 	p.Created = tx.createdAt(p.Created)
 	p.DefaultVersion, p.NextVersion = "", 1
@@ -95,10 +82,7 @@ func (tx *Tx) ImportPolicy(p account.ManagedPolicy, versions []account.PolicyVer
 		p.Updated = latest
 	}
 	p.Updated = p.Updated.UTC().Truncate(time.Second)
-	if err := tx.put(bPolicies, []byte(p.ID), p); err != nil {
-		return account.ManagedPolicy{}, err
-	}
-	if err := tx.putRaw(bNames, nameKey(nPolicy, p.Name), []byte(p.ID)); err != nil {
+	if err := policies.insert(tx, p); err != nil {
 		return account.ManagedPolicy{}, err
 	}
 	return tx.policyByID(p.ID)
@@ -133,6 +117,12 @@ func (tx *Tx) Policy(arn string) (account.ManagedPolicy, error) {
 	if err != nil {
 		return p, err
 	}
+	return tx.withUsageCounts(p)
+}
+
+// withUsageCounts adds to a policy record how many entities it is attached to and bounds.
+func (tx *Tx) withUsageCounts(p account.ManagedPolicy) (account.ManagedPolicy, error) {
+	var err error
 	if p.AttachmentCount, err = tx.relCount(rAttached, p.ARN); err != nil {
 		return p, err
 	}
@@ -155,7 +145,7 @@ func (tx *Tx) policyByARN(arn string) (account.ManagedPolicy, error) {
 	if err != nil || id == "" {
 		return account.ManagedPolicy{}, orErr(err, missing)
 	}
-	p, ok, err := tx.policyRecord(id)
+	p, ok, err := policies.record(tx, id)
 	if err != nil || !ok || p.Path != path {
 		return account.ManagedPolicy{}, orErr(err, missing)
 	}
@@ -173,25 +163,12 @@ func (tx *Tx) defaultVersion(p account.ManagedPolicy) (account.PolicyVersion, er
 	return v, nil
 }
 
-func (tx *Tx) policyRecord(id string) (account.ManagedPolicy, bool, error) {
-	var p account.ManagedPolicy
-	ok, err := tx.get(bPolicies, []byte(id), &p)
-	if ok {
-		p.ARN = account.PolicyARN(tx.s.accountID, p.Path, p.Name)
-	}
-	return p, ok, err
-}
-
 func (tx *Tx) policyByID(id string) (account.ManagedPolicy, error) {
-	p, ok, err := tx.policyRecord(id)
-	if err != nil || !ok {
-		return p, orErr(err, notFound("The policy with id %s cannot be found.", id))
-	}
-	if p.AttachmentCount, err = tx.relCount(rAttached, p.ARN); err != nil {
+	p, err := policies.byID(tx, id)
+	if err != nil {
 		return p, err
 	}
-	p.PermissionsBoundaryUsageCount, err = tx.relCount(rBoundary, p.ARN)
-	return p, err
+	return tx.withUsageCounts(p)
 }
 
 // PolicyFilter selects managed policies for Policies, as ListPolicies does.
@@ -207,40 +184,34 @@ type PolicyFilter struct {
 
 // Policies lists the account's customer managed policies, by name.
 func (tx *Tx) Policies(f PolicyFilter, p Page) ([]account.ManagedPolicy, string, error) {
-	var out []account.ManagedPolicy
-	next, err := tx.listByName(nPolicy, p, func(id string) (bool, error) {
-		pol, err := tx.policyByID(id)
-		if err != nil || !hasPathPrefix(pol.Path, f.PathPrefix) {
-			return false, err
+	return listNamed(tx, policies, f.PathPrefix, p, func(pol account.ManagedPolicy) (account.ManagedPolicy, bool, error) {
+		pol, err := tx.withUsageCounts(pol)
+		if err != nil {
+			return pol, false, err
 		}
-		attached := pol.AttachmentCount > 0
-		switch f.Usage {
-		case "PermissionsPolicy":
-			if !attached && f.OnlyAttached {
-				return false, nil
-			}
-		case "PermissionsBoundary":
-			if pol.PermissionsBoundaryUsageCount == 0 && f.OnlyAttached {
-				return false, nil
-			}
-		default:
-			if f.OnlyAttached && !attached && pol.PermissionsBoundaryUsageCount == 0 {
-				return false, nil
-			}
-		}
-		out = append(out, pol)
-		return true, nil
+		return pol, f.keeps(pol), nil
 	})
-	return out, next, err
+}
+
+// keeps reports whether f selects pol (with its usage counts).
+func (f PolicyFilter) keeps(pol account.ManagedPolicy) bool {
+	if !f.OnlyAttached {
+		return true
+	}
+	attached := pol.AttachmentCount > 0
+	switch f.Usage {
+	case "PermissionsPolicy":
+		return attached
+	case "PermissionsBoundary":
+		return pol.PermissionsBoundaryUsageCount > 0
+	}
+	return attached || pol.PermissionsBoundaryUsageCount > 0
 }
 
 // DeletePolicy deletes a managed policy. As IAM, it must be attached to nothing, bound
 // nothing, and have no version but the default (DeleteConflict).
 func (tx *Tx) DeletePolicy(arn string) error {
-	if err := tx.checkWritable(); err != nil {
-		return err
-	}
-	p, err := tx.Policy(arn)
+	p, err := change(tx, tx.Policy, arn)
 	if err != nil {
 		return err
 	}
@@ -259,10 +230,7 @@ func (tx *Tx) DeletePolicy(arn string) error {
 			return err
 		}
 	}
-	if err := tx.del(bNames, nameKey(nPolicy, p.Name)); err != nil {
-		return err
-	}
-	return tx.del(bPolicies, []byte(p.ID))
+	return policies.remove(tx, p)
 }
 
 // CreatePolicyVersion adds a version to a managed policy (at most five), making it the
@@ -295,22 +263,37 @@ func (tx *Tx) CreatePolicyVersion(arn, document string, setDefault bool) (accoun
 	if err := tx.put(bVersions, versionKey(p.ID, v.ID), v); err != nil {
 		return account.PolicyVersion{}, err
 	}
-	return v, tx.put(bPolicies, []byte(p.ID), p)
+	return v, policies.save(tx, p)
 }
 
 // PolicyVersion returns one version of a managed policy.
 func (tx *Tx) PolicyVersion(arn, versionID string) (account.PolicyVersion, error) {
+	_, v, err := tx.policyVersion(arn, versionID)
+	return v, err
+}
+
+// policyVersion returns a managed policy record and one of its versions.
+func (tx *Tx) policyVersion(arn, versionID string) (account.ManagedPolicy, account.PolicyVersion, error) {
+	var v account.PolicyVersion
 	p, err := tx.policyByARN(arn)
 	if err != nil {
-		return account.PolicyVersion{}, err
+		return p, v, err
 	}
-	var v account.PolicyVersion
 	ok, err := tx.get(bVersions, versionKey(p.ID, versionID), &v)
 	if err != nil || !ok {
-		return v, orErr(err, notFound("Policy %s version %s does not exist or is not attachable.", p.ARN, versionID))
+		return p, v, orErr(err, notFound("Policy %s version %s does not exist or is not attachable.", p.ARN, versionID))
 	}
 	v.IsDefault = v.ID == p.DefaultVersion
-	return v, nil
+	return p, v, nil
+}
+
+// versionChange starts a change to a version of a managed policy: it checks that the
+// transaction may write, then loads the policy record and the version.
+func (tx *Tx) versionChange(arn, versionID string) (account.ManagedPolicy, account.PolicyVersion, error) {
+	if err := tx.checkWritable(); err != nil {
+		return account.ManagedPolicy{}, account.PolicyVersion{}, err
+	}
+	return tx.policyVersion(arn, versionID)
 }
 
 // PolicyVersions returns a managed policy's versions, newest first.
@@ -336,39 +319,22 @@ func (tx *Tx) PolicyVersions(arn string) ([]account.PolicyVersion, error) {
 
 // SetDefaultPolicyVersion makes versionID the policy's default version.
 func (tx *Tx) SetDefaultPolicyVersion(arn, versionID string) error {
-	if err := tx.checkWritable(); err != nil {
-		return err
-	}
-	v, err := tx.PolicyVersion(arn, versionID)
-	if err != nil {
-		return err
-	}
-	if v.IsDefault {
-		return nil
-	}
-	p, err := tx.policyByARN(arn)
-	if err != nil {
+	p, v, err := tx.versionChange(arn, versionID)
+	if err != nil || v.IsDefault {
 		return err
 	}
 	p.DefaultVersion = v.ID
-	return tx.put(bPolicies, []byte(p.ID), p)
+	return policies.save(tx, p)
 }
 
 // DeletePolicyVersion deletes a version that is not the default.
 func (tx *Tx) DeletePolicyVersion(arn, versionID string) error {
-	if err := tx.checkWritable(); err != nil {
-		return err
-	}
-	v, err := tx.PolicyVersion(arn, versionID)
+	p, v, err := tx.versionChange(arn, versionID)
 	if err != nil {
 		return err
 	}
 	if v.IsDefault {
 		return conflict("Cannot delete the default version of a policy.")
-	}
-	p, err := tx.policyByARN(arn)
-	if err != nil {
-		return err
 	}
 	return tx.del(bVersions, versionKey(p.ID, v.ID))
 }

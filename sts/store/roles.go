@@ -13,27 +13,11 @@ func (tx *Tx) CreateRole(r account.Role) (account.Role, error) {
 	if err := tx.checkWritable(); err != nil {
 		return account.Role{}, err
 	}
-	if r.Path == "" {
-		r.Path = "/"
-	}
 	if r.MaxSessionDuration == 0 {
 		r.MaxSessionDuration = account.DefaultSessionDuration
 	}
-	if err := r.Validate(); err != nil {
+	if err := roles.claim(tx, &r, func() error { return tx.checkAttachable(r.ManagedPolicies, r.PermissionsBoundary) }); err != nil {
 		return account.Role{}, err
-	}
-	if id, err := tx.lookupName(nRole, r.Name); err != nil || id != "" {
-		return account.Role{}, orErr(err, exists("Role with name %s already exists.", r.Name))
-	}
-	if err := tx.checkAttachable(r.ManagedPolicies, r.PermissionsBoundary); err != nil {
-		return account.Role{}, err
-	}
-	var err error
-	if r.ID, err = tx.newID(account.PrefixRole, r.ID); err != nil {
-		return account.Role{}, err
-	}
-	if dup, err := tx.kv.Get(bRoles, []byte(r.ID)); err != nil || dup != nil {
-		return account.Role{}, orErr(err, exists("Role with id %s already exists.", r.ID))
 	}
 	r.Created = tx.createdAt(r.Created)
 	if !r.RevokeSessionsBefore.IsZero() {
@@ -42,10 +26,7 @@ func (tx *Tx) CreateRole(r account.Role) (account.Role, error) {
 	r.InlinePolicies = sortedInline(r.InlinePolicies)
 	managed, boundary := r.ManagedPolicies, r.PermissionsBoundary
 	r.ManagedPolicies, r.PermissionsBoundary = nil, ""
-	if err := tx.put(bRoles, []byte(r.ID), r); err != nil {
-		return account.Role{}, err
-	}
-	if err := tx.putRaw(bNames, nameKey(nRole, r.Name), []byte(r.ID)); err != nil {
+	if err := roles.insert(tx, r); err != nil {
 		return account.Role{}, err
 	}
 	if err := tx.attachAll(account.RoleRef(r.Name), managed, boundary); err != nil {
@@ -61,12 +42,9 @@ func (tx *Tx) CreateRole(r account.Role) (account.Role, error) {
 
 // Role returns the role called name (without regard to case).
 func (tx *Tx) Role(name string) (account.Role, error) {
-	id, err := tx.lookupName(nRole, name)
+	id, err := roles.id(tx, name)
 	if err != nil {
 		return account.Role{}, err
-	}
-	if id == "" {
-		return account.Role{}, notFound("The role with name %s cannot be found.", name)
 	}
 	return tx.RoleByID(id)
 }
@@ -74,25 +52,18 @@ func (tx *Tx) Role(name string) (account.Role, error) {
 // RoleByID returns the role with unique id id (AROA…). A session's role is checked this
 // way: a role deleted and created again under the same name has a new id.
 func (tx *Tx) RoleByID(id string) (account.Role, error) {
-	r, ok, err := tx.roleRecord(id)
+	r, err := roles.byID(tx, id)
 	if err != nil {
 		return r, err
 	}
-	if !ok {
-		return r, notFound("The role with id %s cannot be found.", id)
-	}
-	u := tx.usage(usageRole, r.ID)
-	r.LastUsed = account.RoleLastUsed{Date: u.Date, Region: u.Region}
-	return r, nil
+	return tx.withRoleLastUsed(r), nil
 }
 
-func (tx *Tx) roleRecord(id string) (account.Role, bool, error) {
-	var r account.Role
-	ok, err := tx.get(bRoles, []byte(id), &r)
-	if ok {
-		r.ARN = account.RoleARN(tx.s.accountID, r.Path, r.Name)
-	}
-	return r, ok, err
+// withRoleLastUsed adds the role's last use (RoleLastUsed) to its record.
+func (tx *Tx) withRoleLastUsed(r account.Role) account.Role {
+	u := tx.usage(usageRole, r.ID)
+	r.LastUsed = account.RoleLastUsed{Date: u.Date, Region: u.Region}
+	return r
 }
 
 // RoleByARN returns the role arn names: the account, path and name must all match
@@ -115,16 +86,9 @@ func (tx *Tx) RoleByARN(arn string) (account.Role, error) {
 
 // Roles lists roles whose path starts with pathPrefix, by name.
 func (tx *Tx) Roles(pathPrefix string, p Page) ([]account.Role, string, error) {
-	var out []account.Role
-	next, err := tx.listByName(nRole, p, func(id string) (bool, error) {
-		r, err := tx.RoleByID(id)
-		if err != nil || !hasPathPrefix(r.Path, pathPrefix) {
-			return false, err
-		}
-		out = append(out, r)
-		return true, nil
+	return listNamed(tx, roles, pathPrefix, p, func(r account.Role) (account.Role, bool, error) {
+		return tx.withRoleLastUsed(r), true, nil
 	})
-	return out, next, err
 }
 
 // RoleUpdate changes a role's settings; nil or zero fields are left as they are
@@ -150,10 +114,7 @@ func RevokeNow(now time.Time) time.Time {
 
 // UpdateRole applies u to the role called name.
 func (tx *Tx) UpdateRole(name string, u RoleUpdate) (account.Role, error) {
-	if err := tx.checkWritable(); err != nil {
-		return account.Role{}, err
-	}
-	r, err := tx.Role(name)
+	r, err := change(tx, tx.Role, name)
 	if err != nil {
 		return account.Role{}, err
 	}
@@ -172,7 +133,7 @@ func (tx *Tx) UpdateRole(name string, u RoleUpdate) (account.Role, error) {
 	if err := r.Validate(); err != nil {
 		return account.Role{}, err
 	}
-	if err := tx.put(bRoles, []byte(r.ID), r); err != nil {
+	if err := roles.save(tx, r); err != nil {
 		return account.Role{}, err
 	}
 	return r, nil
@@ -181,34 +142,20 @@ func (tx *Tx) UpdateRole(name string, u RoleUpdate) (account.Role, error) {
 // DeleteRole deletes a role; it must be in no instance profile and have no policies
 // (DeleteConflict), as IAM requires.
 func (tx *Tx) DeleteRole(name string) error {
-	if err := tx.checkWritable(); err != nil {
-		return err
-	}
-	r, err := tx.Role(name)
+	r, err := change(tx, tx.Role, name)
 	if err != nil {
 		return err
 	}
 	if n, err := tx.relCount(rRoleProfile, r.ID); err != nil || n > 0 {
 		return orErr(err, conflict("Cannot delete entity, must remove roles from instance profile first."))
 	}
-	if len(r.InlinePolicies) > 0 {
-		return conflict("Cannot delete entity, must delete policies first.")
-	}
-	if len(r.ManagedPolicies) > 0 {
-		return conflict("Cannot delete entity, must detach all policies first.")
-	}
-	if r.PermissionsBoundary != "" {
-		if err := tx.relDel(rBoundary, r.PermissionsBoundary, holderKey(nRole, r.ID)); err != nil {
-			return err
-		}
+	if err := tx.dropPolicies(nRole, r.ID, r.InlinePolicies, r.ManagedPolicies, r.PermissionsBoundary); err != nil {
+		return err
 	}
 	if err := tx.deleteUsage(usageRole, r.ID); err != nil {
 		return err
 	}
-	if err := tx.del(bNames, nameKey(nRole, r.Name)); err != nil {
-		return err
-	}
-	return tx.del(bRoles, []byte(r.ID))
+	return roles.remove(tx, r)
 }
 
 // PolicyKind tells where a policy in a PolicySet comes from.
@@ -262,17 +209,21 @@ func (tx *Tx) PoliciesFor(ref account.Ref) (PolicySet, error) {
 		}
 		return nil
 	}
-	boundary := ""
-	switch ref.Kind {
-	case account.KindUser:
-		u, err := tx.User(ref.Name)
-		if err != nil || u.IsRoot() {
-			return set, err
-		}
-		if err := add(u.ARN, u.InlinePolicies, u.ManagedPolicies); err != nil {
-			return set, err
-		}
-		groups, err := tx.GroupsForUser(u.Name)
+	switch {
+	case ref.Kind == account.KindUser && ref.Name == account.RootUserName:
+		return set, nil
+	case ref.Kind != account.KindUser && ref.Kind != account.KindGroup && ref.Kind != account.KindRole:
+		return set, account.Errorf(account.InvalidInput, "A %s has no identity policies.", ref.Kind)
+	}
+	h, err := tx.holder(ref)
+	if err != nil {
+		return set, err
+	}
+	if err := add(h.arn, *h.inline, *h.managed); err != nil {
+		return set, err
+	}
+	if ref.Kind == account.KindUser {
+		groups, err := tx.GroupsForUser(h.name)
 		if err != nil {
 			return set, err
 		}
@@ -281,29 +232,9 @@ func (tx *Tx) PoliciesFor(ref account.Ref) (PolicySet, error) {
 				return set, err
 			}
 		}
-		boundary = u.PermissionsBoundary
-	case account.KindGroup:
-		g, err := tx.Group(ref.Name)
-		if err != nil {
-			return set, err
-		}
-		if err := add(g.ARN, g.InlinePolicies, g.ManagedPolicies); err != nil {
-			return set, err
-		}
-	case account.KindRole:
-		r, err := tx.Role(ref.Name)
-		if err != nil {
-			return set, err
-		}
-		if err := add(r.ARN, r.InlinePolicies, r.ManagedPolicies); err != nil {
-			return set, err
-		}
-		boundary = r.PermissionsBoundary
-	default:
-		return set, account.Errorf(account.InvalidInput, "A %s has no identity policies.", ref.Kind)
 	}
-	if boundary != "" {
-		d, err := tx.managedDocument(boundary)
+	if h.boundary != nil && *h.boundary != "" {
+		d, err := tx.managedDocument(*h.boundary)
 		if err != nil {
 			return set, err
 		}

@@ -14,15 +14,9 @@ const bSAML = "saml"
 // CreateSAMLProvider creates a SAML provider (its ARN is derived from its name, as
 // IAM's). The caller has parsed p.Metadata and set p.ValidUntil and p.UUID.
 func (tx *Tx) CreateSAMLProvider(p account.SAMLProvider) (account.SAMLProvider, error) {
-	if err := tx.checkWritable(); err != nil {
+	arn := account.SAMLProviderARN(tx.s.accountID, p.Name)
+	if err := samlProviders.claim(tx, &p, arn, exists("SAMLProvider %s already exists.", p.Name)); err != nil {
 		return account.SAMLProvider{}, err
-	}
-	if err := p.Validate(); err != nil {
-		return account.SAMLProvider{}, err
-	}
-	p.ARN = account.SAMLProviderARN(tx.s.accountID, p.Name)
-	if dup, err := tx.kv.Get(bSAML, []byte(p.ARN)); err != nil || dup != nil {
-		return account.SAMLProvider{}, orErr(err, exists("SAMLProvider %s already exists.", p.Name))
 	}
 	n := 0
 	if err := tx.kv.Scan(bSAML, nil, nil, func(_, _ []byte) bool { n++; return true }); err != nil {
@@ -40,60 +34,20 @@ func (tx *Tx) CreateSAMLProvider(p account.SAMLProvider) (account.SAMLProvider, 
 
 // SAMLProvider returns the provider arn.
 func (tx *Tx) SAMLProvider(arn string) (account.SAMLProvider, error) {
-	var p account.SAMLProvider
-	ok, err := tx.get(bSAML, []byte(arn), &p)
-	if err != nil || !ok {
-		return p, orErr(err, notFound("Manifest not found for arn %s", arn))
-	}
-	p.ARN = arn
-	return p, nil
+	return samlProviders.get(tx, arn)
 }
 
 // SAMLProviders returns all SAML providers, by ARN.
-func (tx *Tx) SAMLProviders() ([]account.SAMLProvider, error) {
-	var out []account.SAMLProvider
-	var derr error
-	err := tx.kv.Scan(bSAML, nil, nil, func(k, _ []byte) bool {
-		var p account.SAMLProvider
-		p, derr = tx.SAMLProvider(string(k))
-		out = append(out, p)
-		return derr == nil
-	})
-	return out, orErr(err, derr)
-}
+func (tx *Tx) SAMLProviders() ([]account.SAMLProvider, error) { return samlProviders.all(tx) }
 
 // UpdateSAMLProvider changes a provider's metadata (with its ValidUntil) or tags
 // through fn; its name, ARN, UUID and creation date cannot change.
 func (tx *Tx) UpdateSAMLProvider(arn string, fn func(*account.SAMLProvider) error) (account.SAMLProvider, error) {
-	if err := tx.checkWritable(); err != nil {
-		return account.SAMLProvider{}, err
-	}
-	p, err := tx.SAMLProvider(arn)
-	if err != nil {
-		return p, err
-	}
-	next := p
-	next.Tags = slices.Clone(p.Tags)
-	if err := fn(&next); err != nil {
-		return p, err
-	}
-	next.Name, next.ARN, next.UUID, next.Created = p.Name, p.ARN, p.UUID, p.Created
-	if err := next.Validate(); err != nil {
-		return p, err
-	}
-	return next, tx.put(bSAML, []byte(arn), next)
+	return samlProviders.update(tx, arn, fn)
 }
 
 // DeleteSAMLProvider deletes a provider.
-func (tx *Tx) DeleteSAMLProvider(arn string) error {
-	if err := tx.checkWritable(); err != nil {
-		return err
-	}
-	if _, err := tx.SAMLProvider(arn); err != nil {
-		return err
-	}
-	return tx.del(bSAML, []byte(arn))
-}
+func (tx *Tx) DeleteSAMLProvider(arn string) error { return samlProviders.delete(tx, arn) }
 
 // bSAMLRedeemed holds the SAML assertions redeemed, by key, until they expire.
 const bSAMLRedeemed = "saml-redeemed"

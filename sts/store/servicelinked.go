@@ -32,10 +32,7 @@ type serviceLinkedTask struct {
 // FAILED with the reason and the role stays. A role that is not service-linked is
 // InvalidInput.
 func (tx *Tx) DeleteServiceLinkedRole(name, taskID string) error {
-	if err := tx.checkWritable(); err != nil {
-		return err
-	}
-	r, err := tx.Role(name)
+	r, err := change(tx, tx.Role, name)
 	if err != nil {
 		return err
 	}

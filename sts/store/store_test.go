@@ -54,19 +54,9 @@ func TestUsers(t *testing.T) {
 			_, err = tx.User("carol")
 			wantCode(t, "missing user", err, account.NoSuchEntity, "The user with name carol cannot be found.")
 			// Pages of two, all users, by lower-case name.
-			var names []string
-			p := Page{MaxItems: 2}
-			for range 10 {
-				users, next, err := tx.Users("", p)
-				ok(t, "Users", err)
-				for _, u := range users {
-					names = append(names, u.Name)
-				}
-				if next == "" {
-					break
-				}
-				p.Marker = next
-			}
+			all, err := allPages(2, func(p Page) ([]account.User, string, error) { return tx.Users("", p) })
+			ok(t, "Users", err)
+			names := namesOf(all, func(u account.User) string { return u.Name })
 			if diff := cmp.Diff([]string{"Alice", "user0", "user1", "user2", "user3", "user4"}, names); diff != "" {
 				t.Errorf("paged Users (-want +got):\n%s", diff)
 			}
@@ -188,26 +178,12 @@ func TestGroups(t *testing.T) {
 		view(t, s, func(tx *Tx) error {
 			gs, err := tx.GroupsForUser("dev0")
 			ok(t, "GroupsForUser", err)
-			var names []string
-			for _, g := range gs {
-				names = append(names, g.Name)
-			}
-			if diff := cmp.Diff([]string{"Admins", "Devs"}, names); diff != "" {
+			if diff := cmp.Diff([]string{"Admins", "Devs"}, namesOf(gs, func(g account.Group) string { return g.Name })); diff != "" {
 				t.Errorf("GroupsForUser (-want +got):\n%s", diff)
 			}
-			var members []string
-			p := Page{MaxItems: 2}
-			for {
-				us, next, err := tx.GroupMembers("Devs", p)
-				ok(t, "GroupMembers", err)
-				for _, u := range us {
-					members = append(members, u.Name)
-				}
-				if next == "" {
-					break
-				}
-				p.Marker = next
-			}
+			all, err := allPages(2, func(p Page) ([]account.User, string, error) { return tx.GroupMembers("Devs", p) })
+			ok(t, "GroupMembers", err)
+			members := namesOf(all, func(u account.User) string { return u.Name })
 			slices.Sort(members)
 			if diff := cmp.Diff([]string{"dev0", "dev1", "dev2"}, members); diff != "" {
 				t.Errorf("GroupMembers (-want +got):\n%s", diff)

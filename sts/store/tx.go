@@ -165,6 +165,21 @@ func (p Page) limit() int {
 	return p.MaxItems
 }
 
+// allPages lists every page of list, from the first on, pages of size items, and
+// returns all the items in order (with those read before an error).
+func allPages[T any](size int, list func(Page) ([]T, string, error)) ([]T, error) {
+	var out []T
+	p := Page{MaxItems: size}
+	for {
+		items, next, err := list(p)
+		out = append(out, items...)
+		if err != nil || next == "" {
+			return out, err
+		}
+		p.Marker = next
+	}
+}
+
 // A marker is the last key of the page before, with a check of the list it
 // came from (the bucket) and of the key, so that a marker the store did not
 // issue for this list (garbled, made up, or another list's) is refused as IAM

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/credbroker/credbroker/sts/account"
@@ -30,33 +29,14 @@ func (tx *Tx) CreateUser(u account.User) (account.User, error) {
 	if err := tx.checkWritable(); err != nil {
 		return account.User{}, err
 	}
-	if u.Path == "" {
-		u.Path = "/"
-	}
-	if err := u.Validate(); err != nil {
+	if err := users.claim(tx, &u, func() error { return tx.checkAttachable(u.ManagedPolicies, u.PermissionsBoundary) }); err != nil {
 		return account.User{}, err
-	}
-	if id, err := tx.lookupName(nUser, u.Name); err != nil || id != "" {
-		return account.User{}, orErr(err, exists("User with name %s already exists.", u.Name))
-	}
-	if err := tx.checkAttachable(u.ManagedPolicies, u.PermissionsBoundary); err != nil {
-		return account.User{}, err
-	}
-	var err error
-	if u.ID, err = tx.newID(account.PrefixUser, u.ID); err != nil {
-		return account.User{}, err
-	}
-	if dup, err := tx.kv.Get(bUsers, []byte(u.ID)); err != nil || dup != nil {
-		return account.User{}, orErr(err, exists("User with id %s already exists.", u.ID))
 	}
 	u.Created = tx.createdAt(u.Created)
 	u.InlinePolicies = sortedInline(u.InlinePolicies)
 	managed, boundary := u.ManagedPolicies, u.PermissionsBoundary
 	u.ManagedPolicies, u.PermissionsBoundary = nil, ""
-	if err := tx.put(bUsers, []byte(u.ID), u); err != nil {
-		return account.User{}, err
-	}
-	if err := tx.putRaw(bNames, nameKey(nUser, u.Name), []byte(u.ID)); err != nil {
+	if err := users.insert(tx, u); err != nil {
 		return account.User{}, err
 	}
 	if err := tx.attachAll(account.UserRef(u.Name), managed, boundary); err != nil {
@@ -71,12 +51,9 @@ func (tx *Tx) User(name string) (account.User, error) {
 	if name == account.RootUserName {
 		return tx.rootUser()
 	}
-	id, err := tx.lookupName(nUser, name)
+	id, err := users.id(tx, name)
 	if err != nil {
 		return account.User{}, err
-	}
-	if id == "" {
-		return account.User{}, notFound("The user with name %s cannot be found.", name)
 	}
 	return tx.UserByID(id)
 }
@@ -86,24 +63,17 @@ func (tx *Tx) UserByID(id string) (account.User, error) {
 	if id == tx.s.accountID {
 		return tx.rootUser()
 	}
-	u, ok, err := tx.userRecord(id)
+	u, err := users.byID(tx, id)
 	if err != nil {
 		return account.User{}, err
 	}
-	if !ok {
-		return account.User{}, notFound("The user with id %s cannot be found.", id)
-	}
-	u.PasswordLastUsed = tx.usage(usagePassword, u.ID).Date
-	return u, nil
+	return tx.withPasswordLastUsed(u), nil
 }
 
-func (tx *Tx) userRecord(id string) (account.User, bool, error) {
-	var u account.User
-	ok, err := tx.get(bUsers, []byte(id), &u)
-	if ok {
-		u.ARN = account.UserARN(tx.s.accountID, u.Path, u.Name)
-	}
-	return u, ok, err
+// withPasswordLastUsed adds the user's last console sign-in to its record.
+func (tx *Tx) withPasswordLastUsed(u account.User) account.User {
+	u.PasswordLastUsed = tx.usage(usagePassword, u.ID).Date
+	return u
 }
 
 func (tx *Tx) rootUser() (account.User, error) {
@@ -111,66 +81,27 @@ func (tx *Tx) rootUser() (account.User, error) {
 	if err != nil {
 		return account.User{}, err
 	}
-	u := account.RootUser(a.ID, a.Created)
-	u.PasswordLastUsed = tx.usage(usagePassword, a.ID).Date
-	return u, nil
+	return tx.withPasswordLastUsed(account.RootUser(a.ID, a.Created)), nil
 }
 
 // Users lists users whose path starts with pathPrefix ("" for all), by name.
 func (tx *Tx) Users(pathPrefix string, p Page) ([]account.User, string, error) {
-	var out []account.User
-	next, err := tx.listByName(nUser, p, func(id string) (bool, error) {
-		u, ok, err := tx.userRecord(id)
-		if err != nil || !ok || !hasPathPrefix(u.Path, pathPrefix) {
-			return false, err
-		}
-		u.PasswordLastUsed = tx.usage(usagePassword, u.ID).Date
-		out = append(out, u)
-		return true, nil
+	return listNamed(tx, users, pathPrefix, p, func(u account.User) (account.User, bool, error) {
+		return tx.withPasswordLastUsed(u), true, nil
 	})
-	return out, next, err
 }
 
 // UpdateUser renames and/or moves the user called name, as IAM's UpdateUser (NewUserName,
 // NewPath); "" leaves a field unchanged.
 func (tx *Tx) UpdateUser(name, newName, newPath string) (account.User, error) {
-	if err := tx.checkWritable(); err != nil {
-		return account.User{}, err
-	}
-	u, err := tx.User(name)
+	u, err := change(tx, tx.User, name)
 	if err != nil {
 		return account.User{}, err
 	}
 	if u.IsRoot() {
 		return account.User{}, account.Errorf(account.InvalidInput, "The root user cannot be renamed or moved.")
 	}
-	var v account.Violations
-	if newName != "" {
-		v.Check(account.RuleUserName, "newUserName", newName)
-	}
-	if newPath != "" {
-		v.Check(account.RulePath, "newPath", newPath)
-	}
-	if err := v.Err(); err != nil {
-		return account.User{}, err
-	}
-	old := u.Name
-	if newName != "" && newName != u.Name {
-		if other, err := tx.lookupName(nUser, newName); err != nil || (other != "" && other != u.ID) {
-			return account.User{}, orErr(err, exists("User with name %s already exists.", newName))
-		}
-		if err := tx.del(bNames, nameKey(nUser, old)); err != nil {
-			return account.User{}, err
-		}
-		if err := tx.putRaw(bNames, nameKey(nUser, newName), []byte(u.ID)); err != nil {
-			return account.User{}, err
-		}
-		u.Name = newName
-	}
-	if newPath != "" {
-		u.Path = newPath
-	}
-	if err := tx.put(bUsers, []byte(u.ID), u); err != nil {
+	if err := users.move(tx, &u, newName, newPath, account.RuleUserName, "newUserName"); err != nil {
 		return account.User{}, err
 	}
 	// Access key records carry their owner's name and path for the lookup hot path.
@@ -179,9 +110,9 @@ func (tx *Tx) UpdateUser(name, newName, newPath string) (account.User, error) {
 		return account.User{}, err
 	}
 	for _, id := range keys {
-		r, ok, err := tx.keyRecord(id)
-		if err != nil || !ok {
-			return account.User{}, orErr(err, fmt.Errorf("access key %s of user %s has no record", id, u.ID))
+		r, err := tx.userKeyRecord(u, id)
+		if err != nil {
+			return account.User{}, err
 		}
 		r.UserName, r.UserPath = u.Name, u.Path
 		if err := tx.putKeyRecord(id, r); err != nil {
@@ -194,10 +125,7 @@ func (tx *Tx) UpdateUser(name, newName, newPath string) (account.User, error) {
 // DeleteUser deletes the user called name. As IAM, it refuses (DeleteConflict) while the
 // user has access keys, a login profile, MFA devices, policies or group memberships.
 func (tx *Tx) DeleteUser(name string) error {
-	if err := tx.checkWritable(); err != nil {
-		return err
-	}
-	u, err := tx.User(name)
+	u, err := change(tx, tx.User, name)
 	if err != nil {
 		return err
 	}
@@ -222,18 +150,7 @@ func (tx *Tx) DeleteUser(name string) error {
 	if lp, err := tx.kv.Get(bLogins, []byte(u.ID)); err != nil || lp != nil {
 		return orErr(err, conflict("Cannot delete entity, must delete login profile first."))
 	}
-	if len(u.InlinePolicies) > 0 {
-		return conflict("Cannot delete entity, must delete policies first.")
-	}
-	if len(u.ManagedPolicies) > 0 {
-		return conflict("Cannot delete entity, must detach all policies first.")
-	}
-	if u.PermissionsBoundary != "" {
-		if err := tx.relDel(rBoundary, u.PermissionsBoundary, holderKey(nUser, u.ID)); err != nil {
-			return err
-		}
-	}
-	if err := tx.del(bNames, nameKey(nUser, u.Name)); err != nil {
+	if err := tx.dropPolicies(nUser, u.ID, u.InlinePolicies, u.ManagedPolicies, u.PermissionsBoundary); err != nil {
 		return err
 	}
 	if err := tx.deleteUsage(usagePassword, u.ID); err != nil {
@@ -242,7 +159,7 @@ func (tx *Tx) DeleteUser(name string) error {
 	if err := tx.deleteAccessUsage(u.ID); err != nil {
 		return err
 	}
-	return tx.del(bUsers, []byte(u.ID))
+	return users.remove(tx, u)
 }
 
 // orErr returns err when it is not nil, else alt.
