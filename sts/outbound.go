@@ -232,7 +232,7 @@ func (c *Core) getWebIdentityToken(ctx context.Context, call *Call) (any, error)
 	alg := p.String("SigningAlgorithm")
 	method, ok := webTokenAlgs[alg]
 	if !ok {
-		var v query.Violations
+		var v account.Violations
 		v.Add("signingAlgorithm", alg, "Member must satisfy enum value set: [RS256, ES384]")
 		return nil, v.Err()
 	}

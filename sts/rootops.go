@@ -30,7 +30,7 @@ func (c *Core) assumeRoot(_ context.Context, call *Call) (any, error) {
 		return nil, query.NewError(query.CodeAccessDenied, "You cannot use root user credentials to call AssumeRoot.")
 	}
 	if account.ValidateAccountID(target) != nil {
-		var v query.Violations
+		var v account.Violations
 		v.Add("targetPrincipal", target, "Member must be a 12-digit account id")
 		return nil, v.Err()
 	}

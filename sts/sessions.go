@@ -85,7 +85,7 @@ func (c *Core) readSessionPolicies(ctx context.Context, p query.Params, in *sess
 	arns := p.List("PolicyArns")
 	in.hasPolicies = hasDoc || len(arns) > 0
 	if len(arns) > maxPolicyARNs {
-		var v query.Violations
+		var v account.Violations
 		v.Add("policyArns", fmt.Sprintf("[%d items]", len(arns)), fmt.Sprintf("Member must have length less than or equal to %d", maxPolicyARNs))
 		return v.Err()
 	}

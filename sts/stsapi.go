@@ -59,7 +59,7 @@ func (c *Core) getAccessKeyInfo(_ context.Context, call *Call) (any, error) {
 	id := call.Params.String("AccessKeyId")
 	acct, ok := account.AccountFromID(id)
 	if !ok {
-		var v query.Violations
+		var v account.Violations
 		v.Add("accessKeyId", id, "Member must be an access key id")
 		return nil, v.Err()
 	}

@@ -377,7 +377,7 @@ func (k AccessKey) Validate() error {
 		v.Add("status", string(k.Status), "Member must satisfy enum value set: [Active, Inactive]")
 	}
 	if k.Secret != "" && len(k.Secret) != 40 {
-		v.addSensitive("secretAccessKey", "Member must have length 40")
+		v.AddHidden("secretAccessKey", "Member must have length 40")
 	}
 	return v.Err()
 }

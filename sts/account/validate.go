@@ -95,27 +95,49 @@ func (r Rule) Check(field, value string) error {
 }
 
 // Violations collects constraint violations and renders them as one ValidationError, as
-// IAM does ("2 validation errors detected: Value 'x' at 'userName' failed to satisfy
-// constraint: …; …"). The zero value is ready to use.
+// IAM and STS do ("2 validation errors detected: Value 'x' at 'userName' failed to
+// satisfy constraint: …; …"): the store's and the entities' checks, the Query API's
+// validation of a request against its model (sts/query), and the checks a handler
+// makes itself. The zero value is ready to use.
 type Violations struct {
 	list []string
-	// path is set when a path breaks IAM's path rule: IAM then answers with
-	// its own message (msgInvalidPath) rather than the model's pattern.
-	path bool
+	// own is a service's own message that replaces the list (see Replace).
+	own string
 }
 
-// msgInvalidPath is IAM's answer to a path that does not begin and end with /
-// or has an empty or odd segment.
-const msgInvalidPath = "The specified value for path is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters."
+// MsgInvalidPath is IAM's answer to a path that does not begin and end with / or has
+// an empty or odd segment, given instead of the model's pattern.
+const MsgInvalidPath = "The specified value for path is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters."
+
+// MaxEchoedValue is the longest value (in bytes) a violation repeats; a longer value is
+// cut, so that a 128 KiB parameter does not come back in an error.
+const MaxEchoedValue = 256
 
 // Add records one violation of constraint ("Member must …") by value at field.
 func (v *Violations) Add(field, value, constraint string) {
-	v.list = append(v.list, fmt.Sprintf("Value '%s' at '%s' failed to satisfy constraint: %s", value, field, constraint))
+	v.add(field, shorten(value, MaxEchoedValue), constraint)
 }
 
-func (v *Violations) addSensitive(field, constraint string) {
+func (v *Violations) add(field, shown, constraint string) {
+	v.list = append(v.list, fmt.Sprintf("Value '%s' at '%s' failed to satisfy constraint: %s", shown, field, constraint))
+}
+
+// AddNull records that the required field is missing.
+func (v *Violations) AddNull(field string) {
+	v.list = append(v.list, fmt.Sprintf("Value null at '%s' failed to satisfy constraint: Member must not be null", field))
+}
+
+// AddHidden records a violation by a sensitive value, which is not repeated.
+func (v *Violations) AddHidden(field, constraint string) {
 	v.list = append(v.list, fmt.Sprintf("Value at '%s' failed to satisfy constraint: %s", field, constraint))
 }
+
+// Replace makes the service's own message (such as MsgInvalidPath) the whole answer,
+// in place of the list.
+func (v *Violations) Replace(message string) { v.own = message }
+
+// Len returns the number of violations recorded.
+func (v *Violations) Len() int { return len(v.list) }
 
 // Check records the violations of rule r by value at field.
 func (v *Violations) Check(r Rule, field, value string) {
@@ -126,10 +148,10 @@ func (v *Violations) Check(r Rule, field, value string) {
 	s := rules[r]
 	add := func(c string) {
 		if s.sensitive {
-			v.addSensitive(field, c)
+			v.AddHidden(field, c)
 			return
 		}
-		v.Add(field, quoteForMessage(value, 256), c)
+		v.add(field, quoteForMessage(value, MaxEchoedValue), c)
 	}
 	n := utf8.RuneCountInString(value)
 	if s.max > 0 && n > s.max {
@@ -140,7 +162,7 @@ func (v *Violations) Check(r Rule, field, value string) {
 	}
 	switch {
 	case (r == RulePath || r == RulePolicyPath) && n <= s.max && n >= s.min && (!s.re.MatchString(value) || strings.Contains(value, "//")):
-		v.path = true
+		v.Replace(MsgInvalidPath)
 	case r == RuleAccountAlias:
 		if !validAlias(value) {
 			add("Member must satisfy regular expression pattern: " + s.pattern)
@@ -162,8 +184,8 @@ func (v *Violations) Int(field string, n, min, max int) {
 
 // Err returns nil without violations, else a ValidationError with all of them.
 func (v *Violations) Err() error {
-	if v.path {
-		return Errorf(ValidationError, "%s", msgInvalidPath)
+	if v.own != "" {
+		return Errorf(ValidationError, "%s", v.own)
 	}
 	switch len(v.list) {
 	case 0:
@@ -191,12 +213,26 @@ func validAlias(s string) bool {
 	return true
 }
 
-// quoteForMessage shortens long values in messages and keeps them on one line.
+// quoteForMessage shortens long values in messages (see shorten) and keeps them on
+// one line.
 func quoteForMessage(s string, max int) string {
-	if len(s) > max {
-		s = s[:max] + "…"
+	return strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(shorten(s, max))
+}
+
+// shorten returns s as valid UTF-8, cut to at most max bytes (on a character
+// boundary) and marked "…" when it was longer.
+func shorten(s string, max int) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
 	}
-	return strings.NewReplacer("\n", `\n`, "\r", `\r`).Replace(s)
+	if len(s) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
 }
 
 // Limits IAM applies to entities (the defaults of IAM's quotas).

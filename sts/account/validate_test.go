@@ -192,3 +192,48 @@ func TestErrorIs(t *testing.T) {
 		t.Error("errors.Is with a message does not compare it")
 	}
 }
+
+// TestViolations: the one ValidationError renderer of the store, the entities and the
+// Query API's model validation (sts/query uses it too).
+func TestViolations(t *testing.T) {
+	long := strings.Repeat("a", MaxEchoedValue-1) + "é" // the cut falls inside é
+	cases := map[string]struct {
+		add  func(v *Violations)
+		want string // "" for no error
+	}{
+		"none": {add: func(*Violations) {}},
+		"one": {add: func(v *Violations) { v.Add("status", "On", "Member must satisfy enum value set: [Active, Inactive]") },
+			want: "1 validation error detected: Value 'On' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]"},
+		"null and hidden": {add: func(v *Violations) {
+			v.AddNull("roleArn")
+			v.AddHidden("webIdentityToken", "Member must have length 4")
+		},
+			want: "2 validation errors detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null; " +
+				"Value at 'webIdentityToken' failed to satisfy constraint: Member must have length 4"},
+		"long value cut on a character boundary": {add: func(v *Violations) { v.Add("f", long, "c") },
+			want: "1 validation error detected: Value '" + strings.Repeat("a", MaxEchoedValue-1) + "…' at 'f' failed to satisfy constraint: c"},
+		"invalid UTF-8 replaced": {add: func(v *Violations) { v.Add("f", "a\xffb", "c") },
+			want: "1 validation error detected: Value 'a\uFFFDb' at 'f' failed to satisfy constraint: c"},
+		"rule check keeps a value on one line": {add: func(v *Violations) { v.Check(RuleUserName, "userName", "a\nb") },
+			want: `1 validation error detected: Value 'a\nb' at 'userName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\w+=,.@-]+`},
+		"own message replaces the list": {add: func(v *Violations) { v.Add("f", "x", "c"); v.Replace(MsgInvalidPath) }, want: MsgInvalidPath},
+		"path rule":                     {add: func(v *Violations) { v.Check(RulePath, "path", "/a//b/") }, want: MsgInvalidPath},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			var v Violations
+			c.add(&v)
+			err := v.Err()
+			if c.want == "" {
+				if err != nil || v.Len() != 0 {
+					t.Fatalf("Err() = %v with %d violations, want nil", err, v.Len())
+				}
+				return
+			}
+			var e *Error
+			if !errors.As(err, &e) || e.Code != ValidationError || e.Message != c.want {
+				t.Fatalf("Err() = %v\nwant ValidationError: %s", err, c.want)
+			}
+		})
+	}
+}

@@ -23,10 +23,10 @@
 //
 // Missing required members are "Value null at 'roleArn' failed to satisfy constraint:
 // Member must not be null"; list elements are named 'tags.1.member.key'; sensitive
-// values are not repeated, long ones are cut at MaxEchoedValue bytes. Patterns are
+// values are not repeated, long ones are cut at account.MaxEchoedValue bytes. Patterns are
 // AWS's (Java syntax) translated to Go's; the one pattern Go cannot express (IAM's
-// account alias, with a lookahead) is left to the handler. Violations serves the
-// checks a handler makes itself.
+// account alias, with a lookahead) is left to the handler. account.Violations serves
+// the checks a handler makes itself.
 //
 // To refresh a model from botocore:
 //

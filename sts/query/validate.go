@@ -7,11 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
-)
 
-// MaxEchoedValue is the longest value a validation message repeats; longer values
-// are cut, so that a 128 KiB parameter does not come back in an error.
-const MaxEchoedValue = 256
+	"github.com/credbroker/credbroker/sts/account"
+)
 
 // Validate checks the parameters of p against shape (an operation's input) as AWS
 // does before an action runs: required members, string lengths and patterns, enums,
@@ -27,73 +25,20 @@ func Validate(shape *Shape, p Params) error {
 	if shape == nil {
 		return nil
 	}
-	var v Violations
+	var v account.Violations
 	validateStruct(&v, shape, p, "")
-	return v.Err()
-}
-
-// Violations collects constraint violations and renders them as one ValidationError.
-// Handlers use it for checks the model cannot express. The zero value is ready to use.
-type Violations struct {
-	list []string
-	// own is a service's own message that replaces the list (see ownMessages).
-	own string
+	if err := v.Err(); err != nil {
+		return Classify(err)
+	}
+	return nil
 }
 
 // ownMessages are the services' own answers to a value of these shapes that
 // fails its pattern (or has an empty segment), given instead of the model's
 // "N validation errors detected": IAM words an invalid path its own way.
 var ownMessages = map[string]string{
-	"pathType":       msgInvalidPath,
-	"policyPathType": msgInvalidPath,
-}
-
-const msgInvalidPath = "The specified value for path is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters."
-
-// Add records that value at field fails constraint ("Member must …").
-func (v *Violations) Add(field, value, constraint string) {
-	v.list = append(v.list, fmt.Sprintf("Value '%s' at '%s' failed to satisfy constraint: %s", echo(value), field, constraint))
-}
-
-// AddNull records that the required field is missing.
-func (v *Violations) AddNull(field string) {
-	v.list = append(v.list, fmt.Sprintf("Value null at '%s' failed to satisfy constraint: Member must not be null", field))
-}
-
-// AddHidden records a violation by a sensitive value, which is not repeated.
-func (v *Violations) AddHidden(field, constraint string) {
-	v.list = append(v.list, fmt.Sprintf("Value at '%s' failed to satisfy constraint: %s", field, constraint))
-}
-
-// Len returns the number of violations recorded.
-func (v *Violations) Len() int { return len(v.list) }
-
-// Err returns nil without violations, else a ValidationError with all of them.
-func (v *Violations) Err() error {
-	if v.own != "" {
-		return NewError(CodeValidationError, v.own)
-	}
-	switch len(v.list) {
-	case 0:
-		return nil
-	case 1:
-		return NewError(CodeValidationError, "1 validation error detected: "+v.list[0])
-	}
-	return NewError(CodeValidationError, fmt.Sprintf("%d validation errors detected: %s", len(v.list), strings.Join(v.list, "; ")))
-}
-
-func echo(s string) string {
-	if !utf8.ValidString(s) {
-		s = strings.ToValidUTF8(s, "\uFFFD")
-	}
-	if len(s) > MaxEchoedValue {
-		cut := MaxEchoedValue
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "…"
-	}
-	return s
+	"pathType":       account.MsgInvalidPath,
+	"policyPathType": account.MsgInvalidPath,
 }
 
 // FieldName is how AWS names a member in validation messages: its name with the
@@ -106,7 +51,7 @@ func FieldName(member string) string {
 	return strings.ToLower(string(r)) + member[n:]
 }
 
-func validateStruct(v *Violations, s *Shape, p Params, path string) {
+func validateStruct(v *account.Violations, s *Shape, p Params, path string) {
 	for _, m := range s.Members {
 		field := path + FieldName(m.Name)
 		if !p.Has(m.Name) {
@@ -120,7 +65,7 @@ func validateStruct(v *Violations, s *Shape, p Params, path string) {
 }
 
 // validateMember checks member name of p (present) against shape s.
-func validateMember(v *Violations, s *Shape, p Params, name, field string) {
+func validateMember(v *account.Violations, s *Shape, p Params, name, field string) {
 	switch s.Type {
 	case "structure":
 		validateStruct(v, s, p.Struct(name), field+".")
@@ -149,7 +94,7 @@ func validateMember(v *Violations, s *Shape, p Params, name, field string) {
 	}
 }
 
-func validateList(v *Violations, s *Shape, p Params, name, field string) {
+func validateList(v *account.Violations, s *Shape, p Params, name, field string) {
 	elem := s.Member
 	if elem != nil && elem.Type == "structure" {
 		items := p.List(name)
@@ -169,7 +114,7 @@ func validateList(v *Violations, s *Shape, p Params, name, field string) {
 	}
 }
 
-func validateCount(v *Violations, s *Shape, field string, n int, shown string) {
+func validateCount(v *account.Violations, s *Shape, field string, n int, shown string) {
 	add := func(c string) {
 		if shown == "" {
 			shown = fmt.Sprintf("[%d items]", n)
@@ -184,7 +129,7 @@ func validateCount(v *Violations, s *Shape, field string, n int, shown string) {
 	}
 }
 
-func validateScalar(v *Violations, s *Shape, val, field string) {
+func validateScalar(v *account.Violations, s *Shape, val, field string) {
 	add := func(c string) {
 		if s.Sensitive {
 			v.AddHidden(field, c)
@@ -205,7 +150,7 @@ func validateScalar(v *Violations, s *Shape, val, field string) {
 		inLength := !(s.HasMax && n > s.Max) && !(s.HasMin && n < s.Min)
 		switch {
 		case hasOwn && inLength && (s.re != nil && !s.re.MatchString(val) || strings.Contains(val, "//")):
-			v.own = own
+			v.Replace(own)
 		case s.re != nil && !s.re.MatchString(val):
 			add("Member must satisfy regular expression pattern: " + s.Pattern)
 		}
