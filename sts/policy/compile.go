@@ -229,22 +229,28 @@ func roleID(userID string) string {
 	return id
 }
 
+// byARN returns the element's list for the principal types named by their ARN (or
+// name) alone: services, federated providers, canonical users.
+func (cp *cprincipals) byARN(t PrincipalType) []string {
+	switch t {
+	case PrincipalService:
+		return cp.services
+	case PrincipalFederated:
+		return cp.federated
+	case PrincipalCanonicalUser:
+		return cp.canonical
+	}
+	return nil
+}
+
 // match returns how the Principal element names p.
 func (cp *cprincipals) match(p *Principal) principalMatch {
 	if cp.anyone {
 		return pmDirect
 	}
 	switch p.Type {
-	case PrincipalService:
-		if contains(cp.services, p.ARN) {
-			return pmDirect
-		}
-	case PrincipalFederated:
-		if contains(cp.federated, p.ARN) {
-			return pmDirect
-		}
-	case PrincipalCanonicalUser:
-		if contains(cp.canonical, p.ARN) {
+	case PrincipalService, PrincipalFederated, PrincipalCanonicalUser:
+		if contains(cp.byARN(p.Type), p.ARN) {
 			return pmDirect
 		}
 	case PrincipalRoot:
@@ -281,12 +287,8 @@ func (cp *cprincipals) notMatch(p *Principal) bool {
 		return false
 	}
 	switch p.Type {
-	case PrincipalService:
-		return !contains(cp.services, p.ARN)
-	case PrincipalFederated:
-		return !contains(cp.federated, p.ARN)
-	case PrincipalCanonicalUser:
-		return !contains(cp.canonical, p.ARN)
+	case PrincipalService, PrincipalFederated, PrincipalCanonicalUser:
+		return !contains(cp.byARN(p.Type), p.ARN)
 	case PrincipalRoot:
 		return !contains(cp.accounts, p.Account)
 	case PrincipalUser:

@@ -15,16 +15,8 @@ const (
 	opStringEquals opBase = iota + 1
 	opStringEqualsIgnoreCase
 	opStringLike
-	opNumericEquals
-	opNumericLessThan
-	opNumericLessThanEquals
-	opNumericGreaterThan
-	opNumericGreaterThanEquals
-	opDateEquals
-	opDateLessThan
-	opDateLessThanEquals
-	opDateGreaterThan
-	opDateGreaterThanEquals
+	opNumeric // with a relation
+	opDate    // with a relation
 	opBool
 	opBinaryEquals
 	opIPAddress
@@ -40,43 +32,68 @@ const (
 	setForAny
 )
 
+// relation is what a Numeric… or Date… operator requires of the request's value
+// against the policy's.
+type relation uint8
+
+const (
+	relEquals relation = iota
+	relLessThan
+	relLessThanEquals
+	relGreaterThan
+	relGreaterThanEquals
+)
+
 // operator is a parsed condition operator.
 type operator struct {
 	base     opBase
+	rel      relation // opNumeric, opDate
 	negated  bool
 	ifExists bool
 	set      setQual
 }
 
-var operators = map[string]operator{
-	"StringEquals":              {base: opStringEquals},
-	"StringNotEquals":           {base: opStringEquals, negated: true},
-	"StringEqualsIgnoreCase":    {base: opStringEqualsIgnoreCase},
-	"StringNotEqualsIgnoreCase": {base: opStringEqualsIgnoreCase, negated: true},
-	"StringLike":                {base: opStringLike},
-	"StringNotLike":             {base: opStringLike, negated: true},
-	"NumericEquals":             {base: opNumericEquals},
-	"NumericNotEquals":          {base: opNumericEquals, negated: true},
-	"NumericLessThan":           {base: opNumericLessThan},
-	"NumericLessThanEquals":     {base: opNumericLessThanEquals},
-	"NumericGreaterThan":        {base: opNumericGreaterThan},
-	"NumericGreaterThanEquals":  {base: opNumericGreaterThanEquals},
-	"DateEquals":                {base: opDateEquals},
-	"DateNotEquals":             {base: opDateEquals, negated: true},
-	"DateLessThan":              {base: opDateLessThan},
-	"DateLessThanEquals":        {base: opDateLessThanEquals},
-	"DateGreaterThan":           {base: opDateGreaterThan},
-	"DateGreaterThanEquals":     {base: opDateGreaterThanEquals},
-	"Bool":                      {base: opBool},
-	"BinaryEquals":              {base: opBinaryEquals},
-	"IpAddress":                 {base: opIPAddress},
-	"NotIpAddress":              {base: opIPAddress, negated: true},
-	"ArnEquals":                 {base: opArnLike},
-	"ArnNotEquals":              {base: opArnLike, negated: true},
-	"ArnLike":                   {base: opArnLike},
-	"ArnNotLike":                {base: opArnLike, negated: true},
-	"Null":                      {base: opNull},
-}
+// operators are the condition operators by name, without ForAllValues:/ForAnyValue:
+// and IfExists.
+var operators = func() map[string]operator {
+	ops := map[string]operator{}
+	// Each operator with its negated form ("" for none).
+	for _, o := range []struct {
+		name, not string
+		base      opBase
+	}{
+		{"StringEquals", "StringNotEquals", opStringEquals},
+		{"StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase", opStringEqualsIgnoreCase},
+		{"StringLike", "StringNotLike", opStringLike},
+		{"Bool", "", opBool}, {"BinaryEquals", "", opBinaryEquals}, {"Null", "", opNull},
+		{"IpAddress", "NotIpAddress", opIPAddress},
+		{"ArnEquals", "ArnNotEquals", opArnLike}, // ArnEquals and ArnLike match alike
+		{"ArnLike", "ArnNotLike", opArnLike},
+	} {
+		ops[o.name] = operator{base: o.base}
+		if o.not != "" {
+			ops[o.not] = operator{base: o.base, negated: true}
+		}
+	}
+	// The ordered families: NumericEquals … NumericGreaterThanEquals, and Date… alike.
+	for _, family := range []struct {
+		name string
+		base opBase
+	}{{"Numeric", opNumeric}, {"Date", opDate}} {
+		for _, r := range []struct {
+			name    string
+			rel     relation
+			negated bool
+		}{
+			{"Equals", relEquals, false}, {"NotEquals", relEquals, true},
+			{"LessThan", relLessThan, false}, {"LessThanEquals", relLessThanEquals, false},
+			{"GreaterThan", relGreaterThan, false}, {"GreaterThanEquals", relGreaterThanEquals, false},
+		} {
+			ops[family.name+r.name] = operator{base: family.base, rel: r.rel, negated: r.negated}
+		}
+	}
+	return ops
+}()
 
 // parseOperator reads an operator name with its optional ForAllValues: or
 // ForAnyValue: prefix and IfExists suffix (names are case-sensitive).
@@ -146,9 +163,9 @@ func (v *cvalue) compile(base opBase, s string, mode patMode) {
 	switch base {
 	case opStringLike, opArnLike:
 		v.pat = compilePattern(s, mode)
-	case opNumericEquals, opNumericLessThan, opNumericLessThanEquals, opNumericGreaterThan, opNumericGreaterThanEquals:
+	case opNumeric:
 		v.num, v.ok = parseNumber(s)
-	case opDateEquals, opDateLessThan, opDateLessThanEquals, opDateGreaterThan, opDateGreaterThanEquals:
+	case opDate:
 		v.t, v.ok = parseDate(s)
 	case opBool, opNull:
 		v.b, v.ok = parseBool(s)
@@ -284,90 +301,84 @@ func (ec *evalCtx) anyValue(c *ccondition, v *values, i int) bool {
 				return true
 			}
 		}
-	case opNumericEquals, opNumericLessThan, opNumericLessThanEquals, opNumericGreaterThan, opNumericGreaterThanEquals:
-		x, ok := ec.valueNumber(v, i)
-		if !ok {
-			return false
-		}
-		for k := range c.vals {
-			p := ec.typed(c, k)
-			if !p.ok {
-				continue
-			}
-			switch c.op.base {
-			case opNumericEquals:
-				ok = x == p.num
-			case opNumericLessThan:
-				ok = x < p.num
-			case opNumericLessThanEquals:
-				ok = x <= p.num
-			case opNumericGreaterThan:
-				ok = x > p.num
-			default:
-				ok = x >= p.num
-			}
-			if ok {
-				return true
-			}
-		}
-	case opDateEquals, opDateLessThan, opDateLessThanEquals, opDateGreaterThan, opDateGreaterThanEquals:
-		t, ok := ec.valueDate(v, i)
-		if !ok {
-			return false
-		}
-		for k := range c.vals {
-			p := ec.typed(c, k)
-			if !p.ok {
-				continue
-			}
-			switch c.op.base {
-			case opDateEquals:
-				ok = t.Equal(p.t)
-			case opDateLessThan:
-				ok = t.Before(p.t)
-			case opDateLessThanEquals:
-				ok = !t.After(p.t)
-			case opDateGreaterThan:
-				ok = t.After(p.t)
-			default:
-				ok = !t.Before(p.t)
-			}
-			if ok {
-				return true
-			}
-		}
-	case opBool:
-		b, ok := ec.valueBool(v, i)
-		if !ok {
-			return false
-		}
-		for k := range c.vals {
-			if p := ec.typed(c, k); p.ok && p.b == b {
-				return true
-			}
-		}
-	case opIPAddress:
-		a, ok := ec.valueIP(v, i)
-		if !ok {
-			return false
-		}
-		for k := range c.vals {
-			if p := ec.typed(c, k); p.ok && p.prefix.Contains(a) {
-				return true
-			}
-		}
-	case opBinaryEquals:
-		b, err := base64.StdEncoding.DecodeString(ec.valueText(v, i))
-		if err != nil {
-			return false
-		}
-		for k := range c.vals {
-			if p := ec.typed(c, k); p.ok && bytes.Equal(p.bin, b) {
-				return true
-			}
+		return false
+	}
+	var r request
+	if !ec.requestValue(c.op.base, v, i, &r) {
+		return false
+	}
+	for k := range c.vals {
+		if p := ec.typed(c, k); p.ok && r.matches(c.op, p) {
+			return true
 		}
 	}
 	return false
+}
+
+// request is the request's value parsed as the type of a numeric, date, Bool,
+// IpAddress or BinaryEquals operator.
+type request struct {
+	num float64
+	t   time.Time
+	b   bool
+	ip  netip.Addr
+	bin []byte
+}
+
+// requestValue parses the request's i-th value for the operator base into r, and
+// reports whether it parsed.
+func (ec *evalCtx) requestValue(base opBase, v *values, i int, r *request) (ok bool) {
+	switch base {
+	case opNumeric:
+		r.num, ok = ec.valueNumber(v, i)
+	case opDate:
+		r.t, ok = ec.valueDate(v, i)
+	case opBool:
+		r.b, ok = ec.valueBool(v, i)
+	case opIPAddress:
+		r.ip, ok = ec.valueIP(v, i)
+	case opBinaryEquals:
+		b, err := base64.StdEncoding.DecodeString(ec.valueText(v, i))
+		r.bin, ok = b, err == nil
+	}
+	return ok
+}
+
+// matches reports whether the operator op (positive form) holds between the request's
+// value r and the policy's value p.
+func (r *request) matches(op operator, p *cvalue) bool {
+	switch op.base {
+	case opNumeric:
+		return order{less: r.num < p.num, equal: r.num == p.num, greater: r.num > p.num}.holds(op.rel)
+	case opDate:
+		return order{less: r.t.Before(p.t), equal: r.t.Equal(p.t), greater: r.t.After(p.t)}.holds(op.rel)
+	case opBool:
+		return p.b == r.b
+	case opIPAddress:
+		return p.prefix.Contains(r.ip)
+	case opBinaryEquals:
+		return bytes.Equal(p.bin, r.bin)
+	}
+	return false
+}
+
+// order is how a request's number or date compares with a policy's: less, equal,
+// greater, or none of them (a NaN).
+type order struct{ less, equal, greater bool }
+
+// holds reports whether o satisfies the relation rel.
+func (o order) holds(rel relation) bool {
+	switch rel {
+	case relEquals:
+		return o.equal
+	case relLessThan:
+		return o.less
+	case relLessThanEquals:
+		return o.less || o.equal
+	case relGreaterThan:
+		return o.greater
+	}
+	return o.greater || o.equal
 }
 
 // typed returns the condition's k-th value with its typed form; a value with
@@ -434,12 +445,8 @@ func (v *values) rawString(i int) string {
 // a scratch buffer that stays valid until the next call.
 func (ec *evalCtx) valueText(v *values, i int) string {
 	switch v.kind {
-	case vString:
-		return v.s
-	case vStrings:
-		return v.ss[i]
-	case vTagKeys:
-		return v.tags[i].Key
+	case vString, vStrings, vTagKeys:
+		return v.rawString(i)
 	case vBool:
 		if v.b {
 			return "true"

@@ -85,6 +85,20 @@ var confReasons = map[string]Reason{
 	"AWSOwned": ReasonAWSOwned,
 }
 
+// decodeStrict reads the JSON testdata file into v, refusing fields v does not have.
+func decodeStrict(t *testing.T, file string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+}
+
 func TestConformance(t *testing.T) {
 	files, err := filepath.Glob("testdata/conformance/*.json")
 	if err != nil || len(files) == 0 {
@@ -96,16 +110,8 @@ func TestConformance(t *testing.T) {
 	}
 	total := 0
 	for _, file := range files {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var cf confFile
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&cf); err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
+		decodeStrict(t, file, &cf)
 		l := &confLoader{file: cf, catalog: catalog, compiled: map[string]*Policy{}}
 		for _, c := range cf.Cases {
 			total++

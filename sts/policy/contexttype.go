@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"encoding/base64"
 	"errors"
 	"strconv"
 	"strings"
@@ -21,53 +20,38 @@ type ContextKeyType struct {
 // "ip"; ok is false for an unknown one.
 func ParseContextKeyType(s string) (t ContextKeyType, ok bool) {
 	base, list := strings.CutSuffix(s, "List")
-	_, ok = contextValueChecks[base]
+	_, ok = contextValueTypes[base]
 	return ContextKeyType{Base: base, List: list}, ok
 }
 
 // Check reports whether v is a valid value of t's base type, with a reason that
 // names the expected form.
 func (t ContextKeyType) Check(v string) error {
-	check, ok := contextValueChecks[t.Base]
+	vt, ok := contextValueTypes[t.Base]
 	if !ok {
 		return errors.New("unknown context key type " + strconv.Quote(t.Base))
 	}
-	return check(v)
+	if vt.op == 0 {
+		return nil // any string
+	}
+	var cv cvalue
+	if cv.compile(vt.op, v, modeLike); !cv.ok {
+		return errors.New(vt.want)
+	}
+	return nil
 }
 
-// contextValueChecks accept exactly what the engine's operators read (parseNumber,
-// parseBool, parsePrefix, parseDate), so that a simulation never takes a value that
-// its conditions would then treat as absent.
-var contextValueChecks = map[string]func(string) error{
-	"string": func(string) error { return nil },
-	"numeric": func(v string) error {
-		if _, ok := parseNumber(v); !ok {
-			return errors.New("want a number")
-		}
-		return nil
-	},
-	"boolean": func(v string) error {
-		if _, ok := parseBool(v); !ok {
-			return errors.New("want true or false")
-		}
-		return nil
-	},
-	"ip": func(v string) error {
-		if _, ok := parsePrefix(v); !ok {
-			return errors.New("want an IPv4 or IPv6 address or CIDR block")
-		}
-		return nil
-	},
-	"binary": func(v string) error {
-		if _, err := base64.StdEncoding.DecodeString(v); err != nil {
-			return errors.New("want base64")
-		}
-		return nil
-	},
-	"date": func(v string) error {
-		if _, ok := parseDate(v); !ok {
-			return errors.New("want ISO 8601 (2025-01-31T12:00:00Z, 2025-01-31) or epoch seconds")
-		}
-		return nil
-	},
+// contextValueTypes are, for each base type, the operator whose reading of a value
+// (cvalue.compile) the value must pass, so that a simulation never takes a value that
+// its conditions would then treat as absent; and what to say when it does not.
+var contextValueTypes = map[string]struct {
+	op   opBase // 0: any string
+	want string
+}{
+	"string":  {},
+	"numeric": {opNumeric, "want a number"},
+	"boolean": {opBool, "want true or false"},
+	"ip":      {opIPAddress, "want an IPv4 or IPv6 address or CIDR block"},
+	"binary":  {opBinaryEquals, "want base64"},
+	"date":    {opDate, "want ISO 8601 (2025-01-31T12:00:00Z, 2025-01-31) or epoch seconds"},
 }

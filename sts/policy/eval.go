@@ -255,40 +255,20 @@ func (s *Set) Decide(r *Request, buf []Match) Decision {
 	base := len(buf)
 	out := buf
 	var deny bool
-	var allow bool
 
 	scpOK := true
 	for _, level := range s.SCP {
-		levelAllow := false
-		for _, p := range level {
-			if p == nil {
-				continue
-			}
-			out, allow = ec.policy(p, LayerSCP, out, &deny)
-			levelAllow = levelAllow || allow
-		}
+		var levelAllow bool
+		out, levelAllow = ec.anyAllows(level, LayerSCP, out, &deny)
 		scpOK = scpOK && levelAllow
 	}
-	identityAllow := false
-	for _, p := range s.Identity {
-		if p == nil {
-			continue
-		}
-		out, allow = ec.policy(p, LayerIdentity, out, &deny)
-		identityAllow = identityAllow || allow
-	}
+	var identityAllow, sessionAllow bool
+	out, identityAllow = ec.anyAllows(s.Identity, LayerIdentity, out, &deny)
 	boundaryAllow := true
 	if s.Boundary != nil {
 		out, boundaryAllow = ec.policy(s.Boundary, LayerBoundary, out, &deny)
 	}
-	sessionAllow := false
-	for _, p := range s.Session {
-		if p == nil {
-			continue
-		}
-		out, allow = ec.policy(p, LayerSession, out, &deny)
-		sessionAllow = sessionAllow || allow
-	}
+	out, sessionAllow = ec.anyAllows(s.Session, LayerSession, out, &deny)
 	resource := pmNone
 	for _, p := range s.Resource {
 		if p != nil {
@@ -458,6 +438,21 @@ func compact(out []Match, base int, keep keepRule) []Match {
 
 // policy evaluates one policy's statements, appending those that apply, and
 // reports whether an Allow applies. After a deny, Allow statements are skipped.
+// anyAllows evaluates the policies ps (nil ones skipped) of one layer, and reports
+// whether any of them allows.
+func (ec *evalCtx) anyAllows(ps []*Policy, layer Layer, out []Match, deny *bool) ([]Match, bool) {
+	allowed := false
+	for _, p := range ps {
+		if p == nil {
+			continue
+		}
+		var allow bool
+		out, allow = ec.policy(p, layer, out, deny)
+		allowed = allowed || allow
+	}
+	return out, allowed
+}
+
 func (ec *evalCtx) policy(p *Policy, layer Layer, out []Match, deny *bool) ([]Match, bool) {
 	allow := false
 	for i := range p.compiled {

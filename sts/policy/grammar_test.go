@@ -1,9 +1,7 @@
 package policy
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
 )
@@ -54,16 +52,8 @@ func TestGrammarConformance(t *testing.T) {
 	}
 	valid, invalid := 0, 0
 	for _, file := range files {
-		data, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var gf grammarFile
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&gf); err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
+		decodeStrict(t, file, &gf)
 		base := filepath.Base(file)
 		for _, c := range gf.Valid {
 			valid++

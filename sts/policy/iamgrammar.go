@@ -161,13 +161,7 @@ func legacyResourceFault(r string) bool {
 }
 
 // isDate reports whether the operator compares dates.
-func (op operator) isDate() bool {
-	switch op.base {
-	case opDateEquals, opDateLessThan, opDateLessThanEquals, opDateGreaterThan, opDateGreaterThanEquals:
-		return true
-	}
-	return false
-}
+func (op operator) isDate() bool { return op.base == opDate }
 
 // legacyDateOK reports whether IAM's legacy parser reads v as a date: an
 // ISO 8601 date and time (checked field by field, in any case) when it holds a

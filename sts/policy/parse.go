@@ -681,10 +681,7 @@ func (ps *parser) actions(n *jnode, path string, not int) []string {
 		return nil
 	}
 	for i, a := range list {
-		p := path
-		if n.kind == jArray {
-			p = indexPath(path, i)
-		}
+		p := itemPath(n, path, i)
 		if msg := checkAction(a); msg != "" {
 			f := ps.fault(itemNode(n, i), 0, p, msg, stageActionFormat)
 			f.order[0] = not
@@ -695,6 +692,14 @@ func (ps *parser) actions(n *jnode, path string, not int) []string {
 		}
 	}
 	return list
+}
+
+// itemPath is the path of the i-th item of the string or array n found at path.
+func itemPath(n *jnode, path string, i int) string {
+	if n.kind == jArray {
+		return indexPath(path, i)
+	}
+	return path
 }
 
 func itemNode(n *jnode, i int) *jnode {
@@ -717,10 +722,7 @@ func (ps *parser) resources(n *jnode, path string, index, not int) []string {
 	sorted := append([]string(nil), list...)
 	sort.Strings(sorted)
 	for i, r := range list {
-		p := path
-		if n.kind == jArray {
-			p = indexPath(path, i)
-		}
+		p := itemPath(n, path, i)
 		if msg := checkResource(r); msg != "" {
 			f := ps.fault(itemNode(n, i), 0, p, msg, stageResourceFormat)
 			f.order = [2]int{-(not<<24 | index), sort.SearchStrings(sorted, r)}

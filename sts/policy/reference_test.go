@@ -8,7 +8,9 @@ package policy
 // decides exactly as this does.
 
 import (
+	"cmp"
 	"fmt"
+	"math"
 	"net"
 	"regexp"
 	"slices"
@@ -525,6 +527,23 @@ func refCondition(c Condition, ctx refContext, vars bool) bool {
 	return any != negated
 }
 
+// refRelation applies the relation that an ordered operator's name ends with to c,
+// the result of comparing the request's value with the policy's (-1, 0, +1); Equals
+// and NotEquals alike test equality (the caller negates).
+func refRelation(name string, c int) bool {
+	switch {
+	case strings.HasSuffix(name, "LessThan"):
+		return c < 0
+	case strings.HasSuffix(name, "LessThanEquals"):
+		return c <= 0
+	case strings.HasSuffix(name, "GreaterThan"):
+		return c > 0
+	case strings.HasSuffix(name, "GreaterThanEquals"):
+		return c >= 0
+	}
+	return c == 0
+}
+
 func refNumber(s string) (float64, bool) {
 	f, err := strconv.ParseFloat(s, 64)
 	return f, err == nil
@@ -560,37 +579,12 @@ func refOperatorMatch(name, rv, pv string, ctx refContext, vars bool) bool {
 	case "NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals", "NumericGreaterThan", "NumericGreaterThanEquals":
 		a, ok1 := refNumber(rv)
 		b, ok2 := refNumber(pv)
-		if !ok1 || !ok2 {
-			return false
-		}
-		switch name {
-		case "NumericLessThan":
-			return a < b
-		case "NumericLessThanEquals":
-			return a <= b
-		case "NumericGreaterThan":
-			return a > b
-		case "NumericGreaterThanEquals":
-			return a >= b
-		}
-		return a == b
+		// NaN is neither less than, equal to nor greater than anything.
+		return ok1 && ok2 && !math.IsNaN(a) && !math.IsNaN(b) && refRelation(name, cmp.Compare(a, b))
 	case "DateEquals", "DateNotEquals", "DateLessThan", "DateLessThanEquals", "DateGreaterThan", "DateGreaterThanEquals":
 		a, ok1 := parseDate(rv)
 		b, ok2 := parseDate(pv)
-		if !ok1 || !ok2 {
-			return false
-		}
-		switch name {
-		case "DateLessThan":
-			return a.Before(b)
-		case "DateLessThanEquals":
-			return !a.After(b)
-		case "DateGreaterThan":
-			return a.After(b)
-		case "DateGreaterThanEquals":
-			return !a.Before(b)
-		}
-		return a.Equal(b)
+		return ok1 && ok2 && refRelation(name, a.Compare(b))
 	case "Bool":
 		a, ok1 := refBool(rv)
 		b, ok2 := refBool(pv)
