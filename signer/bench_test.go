@@ -2,8 +2,6 @@ package signer_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"net/http"
 	"strings"
 	"testing"
@@ -57,7 +55,7 @@ func assumeRoleRequest() *http.Request {
 	return req
 }
 
-var assumeRoleHash = func() string { s := sha256.Sum256([]byte(assumeRoleBody)); return hex.EncodeToString(s[:]) }()
+var assumeRoleHash = payloadHash([]byte(assumeRoleBody))
 
 // BenchmarkVerifyHeaderAuth verifies the AssumeRole request, as the server parsed it,
 // with a lookup that costs nothing (the session token's Open is measured by

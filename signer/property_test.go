@@ -1,14 +1,10 @@
 package signer_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -99,11 +95,7 @@ func debugOf(err error) string {
 
 // verifyWire parses raw as net/http's server does and verifies it.
 func verifyWire(v *signer.Verifier, raw []byte) (signer.Result, error) {
-	r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
-	if err != nil {
-		return signer.Result{}, err
-	}
-	body, err := io.ReadAll(r.Body)
+	r, body, err := readRequest(raw)
 	if err != nil {
 		return signer.Result{}, err
 	}
@@ -178,8 +170,7 @@ func genRequest(rng *rand.Rand) *genReq {
 		g.header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
 	}
 	if !g.presign && rng.IntN(4) == 0 {
-		sum := sha256.Sum256(g.body)
-		g.header.Set("X-Amz-Content-Sha256", hex.EncodeToString(sum[:]))
+		g.header.Set("X-Amz-Content-Sha256", payloadHash(g.body))
 	}
 	kg := signer.KeyGenerator{Rand: rngReader{rng}}
 	prefix := signer.PrefixAccessKey
@@ -225,8 +216,7 @@ func (g *genReq) sign(t *testing.T, sdk *v4.Signer) ([]byte, map[string]bool) {
 	for k, v := range g.header {
 		req.Header[k] = append([]string(nil), v...)
 	}
-	sum := sha256.Sum256(g.body)
-	hash := hex.EncodeToString(sum[:])
+	hash := payloadHash(g.body)
 	signed := map[string]bool{"host": true}
 	if g.presign {
 		req.Header.Set("X-Amz-Expires", fmt.Sprint(g.expires)) // hoisted into the query

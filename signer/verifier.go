@@ -194,14 +194,7 @@ func (v *Verifier) parseHeaderAuth(r *http.Request, authz string) (request, *Err
 		signedHeaders: a.SignedHeaders,
 		signature:     a.Signature,
 	}
-	var term string
-	if req.accessKeyID, req.scope, term, err = parseCredential(a.Credential); err != nil {
-		return request{}, err
-	}
-	if err := v.checkScope(req.scope, term, req.amzDate); err != nil {
-		return request{}, err
-	}
-	if err := checkSignedHeaders(a.SignedHeaders); err != nil {
+	if err := v.readCredential(&req, a.Credential); err != nil {
 		return request{}, err
 	}
 	if now := v.now(); t.Before(now.Add(-maxSkew)) || t.After(now.Add(maxSkew)) {
@@ -214,6 +207,20 @@ func (v *Verifier) parseHeaderAuth(r *http.Request, authz string) (request, *Err
 		}
 	}
 	return req, nil
+}
+
+// readCredential reads the credential (access key id and scope) of req, from its
+// Authorization header or query, and checks the scope and req's signed headers.
+func (v *Verifier) readCredential(req *request, credential string) *Error {
+	var term string
+	var err *Error
+	if req.accessKeyID, req.scope, term, err = parseCredential(credential); err != nil {
+		return err
+	}
+	if err := v.checkScope(req.scope, term, req.amzDate); err != nil {
+		return err
+	}
+	return checkSignedHeaders(req.signedHeaders)
 }
 
 func (v *Verifier) parsePresigned(r *http.Request) (request, *Error) {
@@ -233,14 +240,7 @@ func (v *Verifier) parsePresigned(r *http.Request) (request, *Error) {
 		signature:     p.signature,
 		token:         p.token,
 	}
-	var term string
-	if req.accessKeyID, req.scope, term, err = parseCredential(p.credential); err != nil {
-		return request{}, err
-	}
-	if err := v.checkScope(req.scope, term, req.amzDate); err != nil {
-		return request{}, err
-	}
-	if err := checkSignedHeaders(p.signedHeaders); err != nil {
+	if err := v.readCredential(&req, p.credential); err != nil {
 		return request{}, err
 	}
 	now := v.now()

@@ -43,8 +43,7 @@ func sdkRequest(t *testing.T, presign bool, edit func(*http.Request)) (*http.Req
 	if edit != nil {
 		edit(req)
 	}
-	sum := sha256.Sum256([]byte(stsBody))
-	hash := hex.EncodeToString(sum[:])
+	hash := payloadHash([]byte(stsBody))
 	s := v4.NewSigner()
 	if presign {
 		req.Header.Set("X-Amz-Expires", "900")
@@ -73,15 +72,27 @@ func toServer(t *testing.T, req *http.Request) (*http.Request, []byte) {
 	if err := req.Write(&buf); err != nil {
 		t.Fatal(err)
 	}
-	r, err := http.ReadRequest(bufio.NewReader(&buf))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(r.Body)
+	r, body, err := readRequest(buf.Bytes())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r, body
+}
+
+// readRequest parses raw as net/http's server does, with the request's body.
+func readRequest(raw []byte) (*http.Request, []byte, error) {
+	r, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
+	if err != nil {
+		return nil, nil, err
+	}
+	body, err := io.ReadAll(r.Body)
+	return r, body, err
+}
+
+// payloadHash is the hex SHA-256 of a body, as SigV4 signs it.
+func payloadHash(body []byte) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:])
 }
 
 func staticLookup(creds aws.Credentials) signer.KeyLookup {
@@ -277,10 +288,9 @@ func TestSignatureMismatchDebugFields(t *testing.T) {
 	if !errors.As(err, &e) || e.Code != signer.CodeSignatureDoesNotMatch {
 		t.Fatalf("err = %v, want SignatureDoesNotMatch", err)
 	}
-	sum := sha256.Sum256([]byte(stsBody))
 	wantCR := "POST\n/\n\ncontent-length:43\ncontent-type:application/x-www-form-urlencoded; charset=utf-8\n" +
 		"host:127.0.0.1:8913\nx-amz-date:20240101T000000Z\nx-amz-security-token:REDACTED\n\n" +
-		"content-length;content-type;host;x-amz-date;x-amz-security-token\n" + hex.EncodeToString(sum[:])
+		"content-length;content-type;host;x-amz-date;x-amz-security-token\n" + payloadHash([]byte(stsBody))
 	if e.CanonicalRequest != wantCR {
 		t.Errorf("CanonicalRequest\n got %q\nwant %q", e.CanonicalRequest, wantCR)
 	}
@@ -366,8 +376,7 @@ func TestRequestForms(t *testing.T) {
 	})
 	t.Run("client-side request", func(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:8913/a%20b/c", strings.NewReader(stsBody))
-		sum := sha256.Sum256([]byte(stsBody))
-		if err := v4.NewSigner().SignHTTP(context.Background(), testKey, req, hex.EncodeToString(sum[:]), "sts", "us-east-1", signedAt); err != nil {
+		if err := v4.NewSigner().SignHTTP(context.Background(), testKey, req, payloadHash([]byte(stsBody)), "sts", "us-east-1", signedAt); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := signer.New(staticLookup(testKey), at(signedAt)).Verify(context.Background(), req, []byte(stsBody)); err != nil {
@@ -376,7 +385,7 @@ func TestRequestForms(t *testing.T) {
 	})
 }
 
-var emptyHash = hex.EncodeToString(func() []byte { s := sha256.Sum256(nil); return s[:] }())
+var emptyHash = payloadHash(nil)
 
 func TestKeyGenerator(t *testing.T) {
 	g := signer.KeyGenerator{}
@@ -425,8 +434,7 @@ func TestVerifyConcurrent(t *testing.T) {
 	var reqs []signed
 	for _, region := range []string{"us-east-1", "eu-west-1", "ap-south-1", "sa-east-1"} {
 		req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:8913/?x="+region, strings.NewReader(stsBody))
-		sum := sha256.Sum256([]byte(stsBody))
-		if err := v4.NewSigner().SignHTTP(context.Background(), testKey, req, hex.EncodeToString(sum[:]), "sts", region, signedAt); err != nil {
+		if err := v4.NewSigner().SignHTTP(context.Background(), testKey, req, payloadHash([]byte(stsBody)), "sts", region, signedAt); err != nil {
 			t.Fatal(err)
 		}
 		r, body := toServer(t, req)

@@ -422,57 +422,47 @@ func (d *decoder) hex4() (rune, bool) {
 	return rune(n), true
 }
 
-func (d *decoder) strings() ([]string, error) {
+func (d *decoder) strings() ([]string, error) { return decodeArray(d, (*decoder).string) }
+
+func (d *decoder) tags() ([]Tag, error) { return decodeArray(d, (*decoder).tag) }
+
+// tag reads one tag: [key, value].
+func (d *decoder) tag() (Tag, error) {
+	var t Tag
+	var err error
+	if !d.consume('[') {
+		return t, d.fail("a tag is [key, value]")
+	}
+	if t.Key, err = d.string(); err != nil {
+		return t, err
+	}
+	if !d.consume(',') {
+		return t, d.fail("a tag is [key, value]")
+	}
+	if t.Value, err = d.string(); err != nil {
+		return t, err
+	}
+	if !d.consume(']') {
+		return t, d.fail("a tag is [key, value]")
+	}
+	return t, nil
+}
+
+// decodeArray reads a JSON array whose elements elem reads.
+func decodeArray[T any](d *decoder, elem func(*decoder) (T, error)) ([]T, error) {
 	if !d.consume('[') {
 		return nil, d.fail("want [")
 	}
-	var out []string
+	var out []T
 	if d.consume(']') {
 		return out, nil
 	}
 	for {
-		s, err := d.string()
+		v, err := elem(d)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, s)
-		if d.consume(',') {
-			continue
-		}
-		if d.consume(']') {
-			return out, nil
-		}
-		return nil, d.fail("want , or ]")
-	}
-}
-
-func (d *decoder) tags() ([]Tag, error) {
-	if !d.consume('[') {
-		return nil, d.fail("want [")
-	}
-	var out []Tag
-	if d.consume(']') {
-		return out, nil
-	}
-	for {
-		var t Tag
-		var err error
-		if !d.consume('[') {
-			return nil, d.fail("a tag is [key, value]")
-		}
-		if t.Key, err = d.string(); err != nil {
-			return nil, err
-		}
-		if !d.consume(',') {
-			return nil, d.fail("a tag is [key, value]")
-		}
-		if t.Value, err = d.string(); err != nil {
-			return nil, err
-		}
-		if !d.consume(']') {
-			return nil, d.fail("a tag is [key, value]")
-		}
-		out = append(out, t)
+		out = append(out, v)
 		if d.consume(',') {
 			continue
 		}

@@ -19,10 +19,7 @@ func TestTokenIsStandardJWT(t *testing.T) {
 	s := newSealer(t, t0.Add(time.Minute))
 	c := typicalClaims()
 	c.Tags = append(c.Tags, Tag{`quote " back \ slash`, "tab\tnew\nline \u2028 ünï ☃ \x01"})
-	token, _, err := s.Seal(c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	token, _ := seal(t, s, c)
 	var got jwt.MapClaims
 	tok, err := jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}), jwt.WithTimeFunc(func() time.Time { return t0 })).
 		ParseWithClaims(token, &got, func(tk *jwt.Token) (any, error) {

@@ -74,13 +74,20 @@ func newSealer(t testing.TB, now time.Time, optFns ...func(*Options)) *Sealer {
 	return s
 }
 
-func TestSealOpenRoundTrip(t *testing.T) {
-	s := newSealer(t, t0.Add(time.Minute))
-	in := typicalClaims()
-	token, secret, err := s.Seal(in)
+// seal seals c with s, failing the test on an error.
+func seal(t testing.TB, s *Sealer, c *Claims) (token, secret string) {
+	t.Helper()
+	token, secret, err := s.Seal(c)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return token, secret
+}
+
+func TestSealOpenRoundTrip(t *testing.T) {
+	s := newSealer(t, t0.Add(time.Minute))
+	in := typicalClaims()
+	token, secret := seal(t, s, in)
 	got, err := s.Open(token)
 	if err != nil {
 		t.Fatal(err)
@@ -115,10 +122,7 @@ func TestSealOpenRoundTrip(t *testing.T) {
 
 func TestTypicalTokenSize(t *testing.T) {
 	s := newSealer(t, t0)
-	token, _, err := s.Seal(typicalClaims())
-	if err != nil {
-		t.Fatal(err)
-	}
+	token, _ := seal(t, s, typicalClaims())
 	t.Logf("typical token: %d bytes", len(token))
 	if len(token) >= 2048 {
 		t.Errorf("typical token is %d bytes, want under 2 KiB", len(token))
@@ -126,10 +130,7 @@ func TestTypicalTokenSize(t *testing.T) {
 	// Larger policies are deflated; AWS's 2048-character limit still fits in 3 KiB.
 	big := typicalClaims()
 	big.SessionPolicy = bigPolicy(2048)
-	token, _, err = s.Seal(big)
-	if err != nil {
-		t.Fatal(err)
-	}
+	token, _ = seal(t, s, big)
 	if len(token) >= 3072 {
 		t.Errorf("token with a 2048-character policy is %d bytes, want under 3 KiB", len(token))
 	}
@@ -153,10 +154,7 @@ func bigPolicy(n int) string {
 
 func TestOpenFailures(t *testing.T) {
 	s := newSealer(t, t0.Add(time.Minute))
-	token, _, err := s.Seal(typicalClaims())
-	if err != nil {
-		t.Fatal(err)
-	}
+	token, _ := seal(t, s, typicalClaims())
 	header, payload, _ := strings.Cut(token, ".")
 	payload, sig, _ := strings.Cut(payload, ".")
 
@@ -300,10 +298,7 @@ func TestNewAndSealReject(t *testing.T) {
 
 func FuzzOpen(f *testing.F) {
 	s := newSealer(f, t0.Add(time.Minute))
-	token, _, err := s.Seal(typicalClaims())
-	if err != nil {
-		f.Fatal(err)
-	}
+	token, _ := seal(f, s, typicalClaims())
 	f.Add(token)
 	f.Add("")
 	f.Add("a.b.c")
@@ -324,10 +319,7 @@ func TestLookupCache(t *testing.T) {
 	s := newSealer(t, now, func(o *Options) { o.LookupCacheSize = 2 })
 	s.now = func() time.Time { return now }
 	c := typicalClaims()
-	token, secret, err := s.Seal(c)
-	if err != nil {
-		t.Fatal(err)
-	}
+	token, secret := seal(t, s, c)
 	first, got, err := s.Lookup(c.AccessKeyID, token)
 	if err != nil || got != secret {
 		t.Fatalf("first Lookup: %v", err)
@@ -356,10 +348,7 @@ func TestLookupCache(t *testing.T) {
 // not give a second spelling that verifies.
 func TestOneSpelling(t *testing.T) {
 	s := newSealer(t, t0.Add(time.Minute))
-	token, _, err := s.Seal(typicalClaims())
-	if err != nil {
-		t.Fatal(err)
-	}
+	token, _ := seal(t, s, typicalClaims())
 	const b64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 	last := token[len(token)-1]
 	for i := range len(b64) {
