@@ -303,10 +303,7 @@ func (p ManagedPolicy) Validate() error {
 	v.Check(RulePolicyName, "policyName", p.Name)
 	v.Check(RulePolicyPath, "path", p.Path)
 	v.Check(RulePolicyDescription, "description", p.Description)
-	if err := v.Err(); err != nil {
-		return err
-	}
-	return ValidateTags(p.Tags)
+	return validTags(&v, p.Tags)
 }
 
 // PolicyVersion is one version of a managed policy.
@@ -334,10 +331,7 @@ func (p InstanceProfile) Validate() error {
 	var v Violations
 	v.Check(RuleInstanceProfileName, "instanceProfileName", p.Name)
 	v.Check(RulePath, "path", p.Path)
-	if err := v.Err(); err != nil {
-		return err
-	}
-	return ValidateTags(p.Tags)
+	return validTags(&v, p.Tags)
 }
 
 // KeyStatus is an access key's status.

@@ -344,8 +344,5 @@ func (c ServerCertificate) Validate() error {
 	var v Violations
 	v.Check(RuleServerCertificateName, "serverCertificateName", c.Name)
 	v.Check(RulePath, "path", c.Path)
-	if err := v.Err(); err != nil {
-		return err
-	}
-	return ValidateTags(c.Tags)
+	return validTags(&v, c.Tags)
 }

@@ -196,6 +196,15 @@ func (v *Violations) Err() error {
 	return Errorf(ValidationError, "%d validation errors detected: %s", len(v.list), strings.Join(v.list, "; "))
 }
 
+// validTags returns v's error, else the tags' (IAM reports the fields' violations
+// first).
+func validTags(v *Violations, tags Tags) error {
+	if err := v.Err(); err != nil {
+		return err
+	}
+	return ValidateTags(tags)
+}
+
 // validAlias implements ^[a-z0-9]([a-z0-9]|-(?!-)){1,61}[a-z0-9]$ (RE2 has no lookahead).
 func validAlias(s string) bool {
 	if len(s) < 3 || len(s) > 63 {
