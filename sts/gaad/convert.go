@@ -239,8 +239,7 @@ func Export(tx *store.Tx) (*Document, error) {
 			if err != nil {
 				return "", err
 			}
-			rd := RoleDetail{Path: r.Path, RoleName: r.Name, RoleID: r.ID, Arn: r.ARN, CreateDate: Time{r.Created},
-				AssumeRolePolicyDocument: PolicyDocument(r.AssumeRolePolicy), Description: r.Description,
+			rd := RoleDetail{Role: exportRole(r), Description: r.Description,
 				MaxSessionDuration: int(r.MaxSessionDuration / time.Second), InstanceProfileList: []InstanceProfile{},
 				RolePolicyList: policyDetails(r.InlinePolicies), AttachedManagedPolicies: attachedPolicies(r.ManagedPolicies),
 				PermissionsBoundary: boundary(r.PermissionsBoundary), Tags: exportTags(r.Tags)}
@@ -257,8 +256,7 @@ func Export(tx *store.Tx) (*Document, error) {
 					out.Tags = exportTags(ip.Tags)
 				}
 				for _, pr := range ip.Roles {
-					out.Roles = append(out.Roles, Role{Path: pr.Path, RoleName: pr.Name, RoleID: pr.ID, Arn: pr.ARN,
-						CreateDate: Time{pr.Created}, AssumeRolePolicyDocument: PolicyDocument(pr.AssumeRolePolicy)})
+					out.Roles = append(out.Roles, exportRole(pr))
 				}
 				rd.InstanceProfileList = append(rd.InstanceProfileList, out)
 			}
@@ -334,4 +332,10 @@ func exportTags(ts account.Tags) []Tag {
 		out = append(out, Tag{Key: t.Key, Value: t.Value})
 	}
 	return out
+}
+
+// exportRole is the Role part of a role's details.
+func exportRole(r account.Role) Role {
+	return Role{Path: r.Path, RoleName: r.Name, RoleID: r.ID, Arn: r.ARN, CreateDate: Time{r.Created},
+		AssumeRolePolicyDocument: PolicyDocument(r.AssumeRolePolicy)}
 }

@@ -61,22 +61,18 @@ type GroupDetail struct {
 	AttachedManagedPolicies []AttachedPolicy `json:"AttachedManagedPolicies"`
 }
 
-// RoleDetail is IAM's RoleDetail, with Description and MaxSessionDuration added.
+// RoleDetail is IAM's RoleDetail (Role's fields first), with Description and
+// MaxSessionDuration added.
 type RoleDetail struct {
-	Path                     string               `json:"Path"`
-	RoleName                 string               `json:"RoleName"`
-	RoleID                   string               `json:"RoleId"`
-	Arn                      string               `json:"Arn"`
-	CreateDate               Time                 `json:"CreateDate"`
-	AssumeRolePolicyDocument PolicyDocument       `json:"AssumeRolePolicyDocument"`
-	Description              string               `json:"Description,omitempty"`
-	MaxSessionDuration       int                  `json:"MaxSessionDuration,omitempty"`
-	InstanceProfileList      []InstanceProfile    `json:"InstanceProfileList"`
-	RolePolicyList           []PolicyDetail       `json:"RolePolicyList"`
-	AttachedManagedPolicies  []AttachedPolicy     `json:"AttachedManagedPolicies"`
-	PermissionsBoundary      *PermissionsBoundary `json:"PermissionsBoundary,omitempty"`
-	Tags                     []Tag                `json:"Tags"`
-	RoleLastUsed             RoleLastUsed         `json:"RoleLastUsed"`
+	Role
+	Description             string               `json:"Description,omitempty"`
+	MaxSessionDuration      int                  `json:"MaxSessionDuration,omitempty"`
+	InstanceProfileList     []InstanceProfile    `json:"InstanceProfileList"`
+	RolePolicyList          []PolicyDetail       `json:"RolePolicyList"`
+	AttachedManagedPolicies []AttachedPolicy     `json:"AttachedManagedPolicies"`
+	PermissionsBoundary     *PermissionsBoundary `json:"PermissionsBoundary,omitempty"`
+	Tags                    []Tag                `json:"Tags"`
+	RoleLastUsed            RoleLastUsed         `json:"RoleLastUsed"`
 }
 
 // InstanceProfile is IAM's InstanceProfile.
