@@ -125,15 +125,10 @@ func (h *Container) render(w http.ResponseWriter, e *apiError) {
 }
 
 func (h *Container) failure(f failure, role string) *apiError {
-	switch f {
-	case failNoRole:
+	if f == failNoRole {
 		return errNoRoleContainer
-	case failNotReady:
-		return &apiError{status: http.StatusInternalServerError, code: "CredentialsNotReady",
-			msg: fmt.Sprintf("credentials for role %s are not ready yet: retry in a few seconds", role)}
 	}
-	return &apiError{status: http.StatusInternalServerError, code: "CredentialsUnavailable",
-		msg: fmt.Sprintf("credentials for role %s are unavailable: the broker could not obtain them (its log says why)", role)}
+	return failureAnswers{http.StatusInternalServerError, "CredentialsNotReady", "CredentialsUnavailable"}.answer(f, role)
 }
 
 // containerCredentials is the endpoint's JSON, as ECS and EKS Pod Identity

@@ -400,18 +400,13 @@ func parseTTL(v []string) (int, bool) {
 // instance has no usable role credentials, so every failure is a 404 with a
 // body that says why.
 func (h *EC2) failure(f failure, role string) *apiError {
-	switch f {
-	case failNoRole:
-		if role != "" {
-			return errNotFound // another caller's role: indistinguishable from none
-		}
+	switch {
+	case f == failNoRole && role != "":
+		return errNotFound // another caller's role: indistinguishable from none
+	case f == failNoRole:
 		return errNoRoleIMDS
-	case failNotReady:
-		return &apiError{status: http.StatusNotFound, code: "NotReady",
-			msg: fmt.Sprintf("credentials for role %s are not ready yet: retry in a few seconds", role)}
 	}
-	return &apiError{status: http.StatusNotFound, code: "Unavailable",
-		msg: fmt.Sprintf("credentials for role %s are unavailable: the broker could not obtain them (its log says why)", role)}
+	return failureAnswers{http.StatusNotFound, "NotReady", "Unavailable"}.answer(f, role)
 }
 
 // ec2Credentials is the JSON of iam/security-credentials/ROLE, fields in

@@ -24,6 +24,23 @@ const (
 	failUpstream         // the source failed (or returned unusable credentials)
 )
 
+// failureAnswers are an endpoint's status and error codes for credentials not ready
+// yet and unavailable; the words are the same on both endpoints.
+type failureAnswers struct {
+	status                        int
+	notReadyCode, unavailableCode string
+}
+
+// answer is the error for failure f (failNotReady or failUpstream) of role.
+func (a failureAnswers) answer(f failure, role string) *apiError {
+	if f == failNotReady {
+		return &apiError{status: a.status, code: a.notReadyCode,
+			msg: fmt.Sprintf("credentials for role %s are not ready yet: retry in a few seconds", role)}
+	}
+	return &apiError{status: a.status, code: a.unavailableCode,
+		msg: fmt.Sprintf("credentials for role %s are unavailable: the broker could not obtain them (its log says why)", role)}
+}
+
 // provider asks the Source on behalf of both endpoints: it bounds the time
 // given to the source, checks what comes back and logs failures once per
 // streak.
