@@ -180,44 +180,31 @@ func (s *Server) SetNewKeyDelay(n int) {
 
 // FailAction makes action answer with AWS error code (AccessDenied,
 // ServiceUnavailable...) after authentication; "" clears.
-func (s *Server) FailAction(action, code string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	setOrClear(s.failed, action, code)
-}
+func (s *Server) FailAction(action, code string) { s.setEntry(s.failed, action, code, true) }
 
 // AddWebIdentityToken accepts an OIDC token for subject.
 func (s *Server) AddWebIdentityToken(token, subject string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.webTokens[token] = subject
+	s.setEntry(s.webTokens, token, subject, false)
 }
 
 // AddSAMLResponse accepts a SAML response (base64, as AssumeRoleWithSAML
 // takes it) once, for a session named sessionName; a second use is refused
 // as a replay.
 func (s *Server) AddSAMLResponse(response, sessionName string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.samlIn[response] = sessionName
+	s.setEntry(s.samlIn, response, sessionName, false)
 }
 
 // SetMFACode makes GetSessionToken accept code for serial.
-func (s *Server) SetMFACode(serial, code string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.mfaCodes[serial] = code
-}
+func (s *Server) SetMFACode(serial, code string) { s.setEntry(s.mfaCodes, serial, code, false) }
 
 // Deny makes assuming roleARN fail with code (AccessDenied...); "" clears.
-func (s *Server) Deny(roleARN, code string) {
+func (s *Server) Deny(roleARN, code string) { s.setEntry(s.denied, roleARN, code, true) }
+
+// setEntry sets m[k] = v under the server's lock; with clearEmpty, "" deletes k instead.
+func (s *Server) setEntry(m map[string]string, k, v string, clearEmpty bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	setOrClear(s.denied, roleARN, code)
-}
-
-func setOrClear(m map[string]string, k, v string) {
-	if v == "" {
+	if clearEmpty && v == "" {
 		delete(m, k)
 		return
 	}
