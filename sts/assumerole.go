@@ -74,12 +74,7 @@ func (c *Core) targetRole(ctx context.Context, g *genCache, roleARN string) (*ro
 		return nil, nil
 	}
 	var e *roleEntry
-	var gen uint64
-	err = c.st.View(ctx, func(tx *store.Tx) error {
-		var err error
-		if gen, err = tx.Generation(); err != nil {
-			return err
-		}
+	gen, err := c.viewAt(ctx, func(tx *store.Tx) error {
 		r, err := tx.RoleByARN(roleARN)
 		if err != nil {
 			return err
@@ -208,22 +203,8 @@ func (c *Core) assumeRole(ctx context.Context, call *Call) (any, error) {
 		return nil, err
 	}
 
-	now := call.Now.UTC().Truncate(time.Second)
-	claims := &session.Claims{
-		Kind: session.KindAssumedRole, AccountID: c.st.AccountID(),
-		PrincipalARN: account.AssumedRoleARN(c.st.AccountID(), role.Name, name), IdentityARN: role.ARN,
-		UniqueID: role.ID + ":" + name, IssuedAt: now, Expiry: now.Add(dur),
-		SessionPolicy: in.policy, PolicyARNs: in.policyARNs, Tags: in.tags, TransitiveTagKeys: in.transitive,
-		SourceIdentity: sourceIdentity, MFAAuthTime: mfaTime, RoleChained: chained, CallerARN: cl.ARN,
-	}
-	creds, err := c.mint(claims)
-	if err != nil {
-		return nil, err
-	}
-	c.st.RecordRoleUse(role.ID, call.Region, now)
-	res := &assumeRoleResult{creds: creds, assumedRoleID: claims.UniqueID, arn: claims.PrincipalARN, sourceIdentity: sourceIdentity}
-	res.packed, res.hasPacked = in.packed()
-	return res, nil
+	return c.issueRoleSession(call, roleSession{role: role, name: name, issued: call.Now.UTC().Truncate(time.Second), dur: dur, in: &in,
+		sourceIdentity: sourceIdentity, callerARN: cl.ARN, mfaTime: mfaTime, chained: chained})
 }
 
 // withMFA sets aws:MultiFactorAuthPresent (and the MFA time) for a trust decision:

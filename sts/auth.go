@@ -241,20 +241,27 @@ func EntityTags(tags account.Tags) []policy.Tag {
 	return out
 }
 
-// loadEntry builds the principal e for key in g, on a cache miss (callers look in
-// g.principals first, so that a hit allocates nothing): fill reads it from the store
-// inside one View. An entity the store does not hold is cached as missing. The entry
-// is cached only if the store's generation is still g's, so a change made meanwhile
-// is never hidden behind a stale entry.
-func (c *Core) loadEntry(ctx context.Context, g *genCache, key, what string, e *principalEntry, fill func(*store.Tx) error) (*principalEntry, error) {
+// viewAt runs fn in a read transaction and returns the store generation it read: a
+// cache entry fn builds is valid for exactly that generation.
+func (c *Core) viewAt(ctx context.Context, fn func(tx *store.Tx) error) (uint64, error) {
 	var gen uint64
 	err := c.st.View(ctx, func(tx *store.Tx) error {
 		var err error
 		if gen, err = tx.Generation(); err != nil {
 			return err
 		}
-		return fill(tx)
+		return fn(tx)
 	})
+	return gen, err
+}
+
+// loadEntry builds the principal e for key in g, on a cache miss (callers look in
+// g.principals first, so that a hit allocates nothing): fill reads it from the store
+// inside one View. An entity the store does not hold is cached as missing. The entry
+// is cached only if the store's generation is still g's, so a change made meanwhile
+// is never hidden behind a stale entry.
+func (c *Core) loadEntry(ctx context.Context, g *genCache, key, what string, e *principalEntry, fill func(*store.Tx) error) (*principalEntry, error) {
+	gen, err := c.viewAt(ctx, fill)
 	if errors.Is(err, account.ErrNoSuchEntity) {
 		e.missing, err = true, nil
 	}
@@ -454,12 +461,7 @@ func (c *Core) managedPolicy(ctx context.Context, g *genCache, arn string, kind 
 		return p, nil
 	}
 	var ap store.AppliedPolicy
-	var gen uint64
-	err := c.st.View(ctx, func(tx *store.Tx) error {
-		var err error
-		if gen, err = tx.Generation(); err != nil {
-			return err
-		}
+	gen, err := c.viewAt(ctx, func(tx *store.Tx) error {
 		p, err := tx.Policy(arn)
 		if err != nil {
 			return err

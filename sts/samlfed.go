@@ -188,23 +188,13 @@ func (c *Core) assumeRoleWithSAML(ctx context.Context, call *Call) (any, error) 
 		return nil, invalidSAML("The SAML assertion has already been used (replay refused).")
 	}
 	call.record("sts:AssumeRoleWithSAML", policy.Allowed)
-	issued := now.Truncate(time.Second)
-	claims := &session.Claims{
-		Kind: session.KindAssumedRole, AccountID: c.st.AccountID(),
-		PrincipalARN: account.AssumedRoleARN(c.st.AccountID(), role.Name, name), IdentityARN: role.ARN,
-		UniqueID: role.ID + ":" + name, IssuedAt: issued, Expiry: issued.Add(dur),
-		SessionPolicy: in.policy, PolicyARNs: in.policyARNs, Tags: in.tags, TransitiveTagKeys: in.transitive,
-		SourceIdentity: sourceIdentity, CallerARN: prov.ARN,
-	}
-	creds, err := c.mint(claims)
+	res, err := c.issueRoleSession(call, roleSession{role: role, name: name, issued: now.Truncate(time.Second), dur: dur, in: &in,
+		sourceIdentity: sourceIdentity, callerARN: prov.ARN})
 	if err != nil {
 		return nil, err
 	}
-	c.st.RecordRoleUse(role.ID, call.Region, issued)
-	res := &assumeRoleResult{creds: creds, assumedRoleID: claims.UniqueID, arn: claims.PrincipalARN, sourceIdentity: sourceIdentity,
-		saml: &samlIdentityResult{subject: a.Subject, subjectType: subjectType(a.SubjectFormat), issuer: a.Issuer,
-			audience: a.Recipient, nameQualifier: nameQualifier(a.Issuer, c.st.AccountID(), prov.Name)}}
-	res.packed, res.hasPacked = in.packed()
+	res.saml = &samlIdentityResult{subject: a.Subject, subjectType: subjectType(a.SubjectFormat), issuer: a.Issuer,
+		audience: a.Recipient, nameQualifier: nameQualifier(a.Issuer, c.st.AccountID(), prov.Name)}
 	return res, nil
 }
 

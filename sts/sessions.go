@@ -56,6 +56,41 @@ func (c *Core) mint(cl *session.Claims) (credentials, error) {
 	return credentials{akid: akid, secret: secret, token: token, expiry: cl.Expiry}, nil
 }
 
+// roleSession is the session an AssumeRole… call issues: role's, named name, issued at
+// issued (to the second) for dur, with the session policies and tags of in.
+type roleSession struct {
+	role           *account.Role
+	name           string
+	issued         time.Time
+	dur            time.Duration
+	in             *sessionInput
+	sourceIdentity string
+	callerARN      string    // who asked: the caller, or the identity provider
+	mfaTime        time.Time // AssumeRole with MFA
+	chained        bool      // AssumeRole by a role session
+}
+
+// issueRoleSession mints s, records the role's use and returns the result that every
+// AssumeRole… call answers with (callers add their own parts).
+func (c *Core) issueRoleSession(call *Call, s roleSession) (*assumeRoleResult, error) {
+	acct := c.st.AccountID()
+	claims := &session.Claims{
+		Kind: session.KindAssumedRole, AccountID: acct,
+		PrincipalARN: account.AssumedRoleARN(acct, s.role.Name, s.name), IdentityARN: s.role.ARN,
+		UniqueID: s.role.ID + ":" + s.name, IssuedAt: s.issued, Expiry: s.issued.Add(s.dur),
+		SessionPolicy: s.in.policy, PolicyARNs: s.in.policyARNs, Tags: s.in.tags, TransitiveTagKeys: s.in.transitive,
+		SourceIdentity: s.sourceIdentity, MFAAuthTime: s.mfaTime, RoleChained: s.chained, CallerARN: s.callerARN,
+	}
+	creds, err := c.mint(claims)
+	if err != nil {
+		return nil, err
+	}
+	c.st.RecordRoleUse(s.role.ID, call.Region, s.issued)
+	res := &assumeRoleResult{creds: creds, assumedRoleID: claims.UniqueID, arn: claims.PrincipalARN, sourceIdentity: s.sourceIdentity}
+	res.packed, res.hasPacked = s.in.packed()
+	return res, nil
+}
+
 // sessionInput is what AssumeRole*, GetFederationToken and GetSessionToken read
 // besides their own parameters.
 type sessionInput struct {

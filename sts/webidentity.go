@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/credbroker/credbroker/signer/session"
 	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/oidc"
 	"github.com/credbroker/credbroker/sts/policy"
@@ -22,12 +21,7 @@ func (c *Core) provider(ctx context.Context, g *genCache, issuer string) (*accou
 		return p, nil
 	}
 	var p *account.OIDCProvider
-	var gen uint64
-	err := c.st.View(ctx, func(tx *store.Tx) error {
-		var err error
-		if gen, err = tx.Generation(); err != nil {
-			return err
-		}
+	gen, err := c.viewAt(ctx, func(tx *store.Tx) error {
 		op, err := tx.OIDCProvider(arn)
 		if err != nil {
 			return err
@@ -120,21 +114,12 @@ func (c *Core) assumeRoleWithWebIdentity(ctx context.Context, call *Call) (any, 
 	if err := c.readSessionPolicies(ctx, p, &in); err != nil {
 		return nil, err
 	}
-	now := call.Now.UTC().Truncate(time.Second)
-	claims := &session.Claims{
-		Kind: session.KindAssumedRole, AccountID: c.st.AccountID(),
-		PrincipalARN: account.AssumedRoleARN(c.st.AccountID(), role.Name, name), IdentityARN: role.ARN,
-		UniqueID: role.ID + ":" + name, IssuedAt: now, Expiry: now.Add(dur),
-		SessionPolicy: in.policy, PolicyARNs: in.policyARNs, CallerARN: prov.ARN,
-	}
-	creds, err := c.mint(claims)
+	res, err := c.issueRoleSession(call, roleSession{role: role, name: name, issued: call.Now.UTC().Truncate(time.Second), dur: dur, in: &in,
+		callerARN: prov.ARN})
 	if err != nil {
 		return nil, err
 	}
-	c.st.RecordRoleUse(role.ID, call.Region, now)
-	res := &assumeRoleResult{creds: creds, assumedRoleID: claims.UniqueID, arn: claims.PrincipalARN,
-		web: &webIdentityResult{subject: tok.Subject, provider: tok.Issuer, audience: audience}}
-	res.packed, res.hasPacked = in.packed()
+	res.web = &webIdentityResult{subject: tok.Subject, provider: tok.Issuer, audience: audience}
 	return res, nil
 }
 
