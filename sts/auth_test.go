@@ -4,9 +4,7 @@ package sts_test
 
 import (
 	"encoding/xml"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -16,7 +14,6 @@ import (
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 
-	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/store"
 )
@@ -254,16 +251,7 @@ func TestPresignedGetCallerIdentity(t *testing.T) {
 	if req.Method != http.MethodPost && req.Method != http.MethodGet {
 		t.Fatalf("method %s", req.Method)
 	}
-	hreq, _ := http.NewRequest(req.Method, req.URL, nil)
-	for k, v := range req.SignedHeader {
-		hreq.Header[k] = v
-	}
-	resp, err := f.srv.Client().Do(hreq)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	resp, body := f.send(req.Method, req.URL, req.SignedHeader)
 	var doc struct {
 		Arn string `xml:"GetCallerIdentityResult>Arn"`
 		ID  string `xml:"ResponseMetadata>RequestId"`
@@ -275,12 +263,7 @@ func TestPresignedGetCallerIdentity(t *testing.T) {
 		t.Errorf("presigned: %+v, header %q", doc, resp.Header.Get("X-Amzn-Requestid"))
 	}
 	// The same URL with its signature changed is refused.
-	hreq, _ = http.NewRequest(req.Method, strings.Replace(req.URL, "X-Amz-Signature=", "X-Amz-Signature=0", 1), nil)
-	resp, err = f.srv.Client().Do(hreq)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	resp, _ = f.send(req.Method, strings.Replace(req.URL, "X-Amz-Signature=", "X-Amz-Signature=0", 1), nil)
 	if resp.StatusCode != 403 {
 		t.Errorf("altered presigned URL: status %d", resp.StatusCode)
 	}
@@ -296,15 +279,7 @@ func TestSessionsSurviveRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	core2, err := sts.New(f.ctx, f.store, func(o *sts.Options) { o.Now = f.clock.Now })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer core2.Close()
-	srv2 := httptest.NewServer(core2.Handler())
-	defer srv2.Close()
-	c := awssts.New(awssts.Options{BaseEndpoint: aws.String(srv2.URL), Region: "us-east-1", HTTPClient: srv2.Client(),
-		Credentials: staticCreds(sessionCreds(out.Credentials)), RetryMaxAttempts: 1})
+	c := f.restarted(t, sessionCreds(out.Credentials))
 	if _, err := c.GetCallerIdentity(f.ctx, &awssts.GetCallerIdentityInput{}); err != nil {
 		t.Fatal(err)
 	}
@@ -371,17 +346,8 @@ func TestPresignedGETWithSignedHeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	get := func(h http.Header) (int, string) {
-		r, _ := http.NewRequest(http.MethodGet, u, nil)
-		for k, v := range h {
-			r.Header[k] = v
-		}
-		resp, err := f.srv.Client().Do(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		resp, body := f.send(http.MethodGet, u, h)
+		return resp.StatusCode, string(body)
 	}
 	if status, body := get(hdr); status != 200 || !strings.Contains(body, "<Arn>arn:aws:iam::123456789012:user/alice</Arn>") {
 		t.Fatalf("%d %s", status, body)

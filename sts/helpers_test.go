@@ -135,6 +135,45 @@ func errorOf(t *testing.T, body string) (code, message string) {
 	return doc.Code, doc.Message
 }
 
+// send sends a request without a body, with header, to the core's server, and returns
+// the response with its body read.
+func (f *fixture) send(method, url string, header http.Header) (*http.Response, []byte) {
+	f.t.Helper()
+	r, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	for k, v := range header {
+		r.Header[k] = v
+	}
+	resp, err := f.srv.Client().Do(r)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return resp, body
+}
+
+// restarted starts another core over the fixture's store (a restart, or a replica)
+// on the same clock, with opts, and returns an STS client of it that signs with creds;
+// everything is closed when the test ends.
+func (f *fixture) restarted(t *testing.T, creds aws.Credentials, opts ...fixtureOpt) *awssts.Client {
+	t.Helper()
+	core, err := sts.New(f.ctx, f.store, append([]fixtureOpt{func(o *sts.Options) { o.Now = f.clock.Now }}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { core.Close() })
+	srv := httptest.NewServer(core.Handler())
+	t.Cleanup(srv.Close)
+	return awssts.New(awssts.Options{BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", HTTPClient: srv.Client(),
+		Credentials: staticCreds(creds), RetryMaxAttempts: 1})
+}
+
 func staticCreds(c aws.Credentials) aws.CredentialsProvider {
 	return credentials.StaticCredentialsProvider{Value: c}
 }

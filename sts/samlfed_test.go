@@ -2,7 +2,6 @@ package sts_test
 
 import (
 	"encoding/base64"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -141,14 +140,7 @@ func TestAssumeRoleWithSAML(t *testing.T) {
 		})
 	}
 	// A restarted core (a new one over the same store) refuses the replay too.
-	restarted, err := sts.New(s.ctx, s.store, func(o *sts.Options) { o.Now = s.clock.Now })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer restarted.Close()
-	srv := httptest.NewServer(restarted.Handler())
-	defer srv.Close()
-	_, err = awssts.New(awssts.Options{BaseEndpoint: aws.String(srv.URL), Region: "us-east-1", RetryMaxAttempts: 1}).AssumeRoleWithSAML(s.ctx,
+	_, err := s.restarted(t, aws.Credentials{}).AssumeRoleWithSAML(s.ctx,
 		&awssts.AssumeRoleWithSAMLInput{RoleArn: aws.String(s.roleARN), PrincipalArn: aws.String(s.provARN), SAMLAssertion: aws.String(signed)})
 	assertAPIErrorContains(t, err, "InvalidIdentityToken", "already been used")
 
@@ -160,14 +152,7 @@ func TestAssumeRoleWithSAML(t *testing.T) {
 	}
 	_, err = s.assume(toLogin("acs-refused"))
 	assertAPIErrorContains(t, err, "InvalidIdentityToken", "Recipient")
-	acsCore, err := sts.New(s.ctx, s.store, func(o *sts.Options) { o.Now = s.clock.Now; o.SAMLACS = []string{callback} })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer acsCore.Close()
-	acsSrv := httptest.NewServer(acsCore.Handler())
-	defer acsSrv.Close()
-	_, err = awssts.New(awssts.Options{BaseEndpoint: aws.String(acsSrv.URL), Region: "us-east-1", RetryMaxAttempts: 1}).AssumeRoleWithSAML(s.ctx,
+	_, err = s.restarted(t, aws.Credentials{}, func(o *sts.Options) { o.SAMLACS = []string{callback} }).AssumeRoleWithSAML(s.ctx,
 		&awssts.AssumeRoleWithSAMLInput{RoleArn: aws.String(s.roleARN), PrincipalArn: aws.String(s.provARN), SAMLAssertion: aws.String(toLogin("acs"))})
 	// Past the addressing checks, the trust policy's SAML:aud condition (AWS's
 	// sign-in URL) refuses it, as AWS would: saml:aud is the Recipient.
