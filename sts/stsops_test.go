@@ -4,7 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -28,15 +28,7 @@ const decoderPolicy = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","A
 // get fetches path from the core's listener without signing.
 func (f *fixture) get(path string) (int, []byte) {
 	f.t.Helper()
-	resp, err := f.srv.Client().Get(f.srv.URL + path)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		f.t.Fatal(err)
-	}
+	resp, body := f.send(http.MethodGet, f.srv.URL+path, nil)
 	return resp.StatusCode, body
 }
 
