@@ -73,22 +73,43 @@ var (
 		arn:    account.ServerCertificateARN}
 )
 
+// load reads the record with unique id id, its ARN set; nil when there is none.
+func (k *entityKind[R]) load(tx *Tx, id string) (*R, error) {
+	rec := new(R)
+	if ok, err := tx.get(k.bucket, []byte(id), rec); err != nil || !ok {
+		return nil, err
+	}
+	f := k.fields(rec)
+	*f.arn = k.arn(tx.s.accountID, *f.path, *f.name)
+	return rec, nil
+}
+
+// found is load's record, with NoSuchEntity for a missing one.
+func (k *entityKind[R]) found(tx *Tx, id string) (*R, error) {
+	rec, err := k.load(tx, id)
+	if err == nil && rec == nil {
+		err = notFound(k.idMissing, id)
+	}
+	return rec, err
+}
+
 // record reads the record with unique id id (ok false when there is none), its ARN set.
 func (k *entityKind[R]) record(tx *Tx, id string) (rec R, ok bool, err error) {
-	if ok, err = tx.get(k.bucket, []byte(id), &rec); ok {
-		f := k.fields(&rec)
-		*f.arn = k.arn(tx.s.accountID, *f.path, *f.name)
+	p, err := k.load(tx, id)
+	if p == nil {
+		return rec, false, err
 	}
-	return rec, ok, err
+	return *p, true, nil
 }
 
 // byID is record with NoSuchEntity for a missing record.
 func (k *entityKind[R]) byID(tx *Tx, id string) (R, error) {
-	rec, ok, err := k.record(tx, id)
-	if err == nil && !ok {
-		err = notFound(k.idMissing, id)
+	p, err := k.found(tx, id)
+	if err != nil {
+		var zero R
+		return zero, err
 	}
-	return rec, err
+	return *p, nil
 }
 
 // id returns the unique id of the entity called name (NoSuchEntity when there is none).
@@ -213,11 +234,11 @@ func (k *entityKind[R]) remove(tx *Tx, rec R) error {
 func listNamed[R interface{ Validate() error }, V any](tx *Tx, k *entityKind[R], pathPrefix string, p Page, view func(R) (V, bool, error)) ([]V, string, error) {
 	var out []V
 	next, err := tx.listByName(k.index, p, func(id string) (bool, error) {
-		rec, err := k.byID(tx, id)
-		if err != nil || !hasPathPrefix(*k.fields(&rec).path, pathPrefix) {
+		rec, err := k.found(tx, id)
+		if err != nil || !hasPathPrefix(*k.fields(rec).path, pathPrefix) {
 			return false, err
 		}
-		v, keep, err := view(rec)
+		v, keep, err := view(*rec)
 		if err != nil || !keep {
 			return false, err
 		}
