@@ -120,17 +120,21 @@ func TestInactiveKeyStopsAtOnce(t *testing.T) {
 	assertAPIError(t, err, "InvalidClientTokenId", "", 403)
 }
 
+// assumeApp has creds assume role app as session s1, and returns the session's keys.
+func (f *fixture) assumeApp(creds aws.Credentials) aws.Credentials {
+	f.t.Helper()
+	out, err := f.client(creds).AssumeRole(f.ctx, &awssts.AssumeRoleInput{RoleArn: aws.String(roleARN("app")), RoleSessionName: aws.String("s1")})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return sessionCreds(out.Credentials)
+}
+
 func TestRevokedSessions(t *testing.T) {
 	f := newFixture(t)
 	alice := f.user("alice", map[string]string{"assume": allowAssumeAll})
 	f.role("app", trustAccount, 0, nil)
-	assume := func() *awssts.Client {
-		out, err := f.client(alice).AssumeRole(f.ctx, &awssts.AssumeRoleInput{RoleArn: aws.String(roleARN("app")), RoleSessionName: aws.String("s1")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return f.client(sessionCreds(out.Credentials))
-	}
+	assume := func() *awssts.Client { return f.client(f.assumeApp(alice)) }
 	old := assume()
 	f.clock.Advance(time.Second)
 	f.update(func(tx *store.Tx) error {
@@ -275,11 +279,7 @@ func TestSessionsSurviveRestart(t *testing.T) {
 	f := newFixture(t)
 	alice := f.user("alice", map[string]string{"assume": allowAssumeAll})
 	f.role("app", trustAccount, 0, nil)
-	out, err := f.client(alice).AssumeRole(f.ctx, &awssts.AssumeRoleInput{RoleArn: aws.String(roleARN("app")), RoleSessionName: aws.String("s1")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := f.restarted(t, sessionCreds(out.Credentials))
+	c := f.restarted(t, f.assumeApp(alice))
 	if _, err := c.GetCallerIdentity(f.ctx, &awssts.GetCallerIdentityInput{}); err != nil {
 		t.Fatal(err)
 	}
@@ -291,11 +291,7 @@ func TestAuditLogNeverHasSecrets(t *testing.T) {
 	f := newFixture(t)
 	alice := f.user("alice", map[string]string{"assume": allowAssumeAll})
 	f.role("app", trustAccount, 0, nil)
-	out, err := f.client(alice).AssumeRole(f.ctx, &awssts.AssumeRoleInput{RoleArn: aws.String(roleARN("app")), RoleSessionName: aws.String("s1")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sess := sessionCreds(out.Credentials)
+	sess := f.assumeApp(alice)
 	_, _ = f.client(sess).GetSessionToken(f.ctx, &awssts.GetSessionTokenInput{})
 	bad := sess
 	bad.SecretAccessKey = strings.Repeat("z", 40)
