@@ -21,10 +21,7 @@ const chainedMax = time.Hour
 // AssumeRoleWithSAML.
 type assumeRoleResult struct {
 	creds          credentials
-	assumedRoleID  string
-	arn            string
-	packed         int
-	hasPacked      bool
+	user           sessionUser // AssumedRoleUser
 	sourceIdentity string
 	web            *webIdentityResult
 	saml           *samlIdentityResult
@@ -41,13 +38,7 @@ func (r *assumeRoleResult) MarshalQueryXML(w *query.XMLWriter) {
 	if r.web != nil {
 		w.String("SubjectFromWebIdentityToken", r.web.subject)
 	}
-	w.Start("AssumedRoleUser")
-	w.String("AssumedRoleId", r.assumedRoleID)
-	w.String("Arn", r.arn)
-	w.End("AssumedRoleUser")
-	if r.hasPacked {
-		w.Int("PackedPolicySize", int64(r.packed))
-	}
+	r.user.marshal(w, "AssumedRoleUser", "AssumedRoleId")
 	if r.web != nil {
 		w.String("Provider", r.web.provider)
 		w.String("Audience", r.web.audience)

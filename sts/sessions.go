@@ -56,6 +56,25 @@ func (c *Core) mint(cl *session.Claims) (credentials, error) {
 	return credentials{akid: akid, secret: secret, token: token, expiry: cl.Expiry}, nil
 }
 
+// sessionUser is a session's identity element (AssumedRoleUser, FederatedUser) with
+// the PackedPolicySize that follows it.
+type sessionUser struct {
+	id, arn   string
+	packed    int
+	hasPacked bool // session policies or tags were passed
+}
+
+// marshal writes the identity as element, its id under idName.
+func (u sessionUser) marshal(w *query.XMLWriter, element, idName string) {
+	w.Start(element)
+	w.String(idName, u.id)
+	w.String("Arn", u.arn)
+	w.End(element)
+	if u.hasPacked {
+		w.Int("PackedPolicySize", int64(u.packed))
+	}
+}
+
 // roleSession is the session an AssumeRole… call issues: role's, named name, issued at
 // issued (to the second) for dur, with the session policies and tags of in.
 type roleSession struct {
@@ -86,8 +105,8 @@ func (c *Core) issueRoleSession(call *Call, s roleSession) (*assumeRoleResult, e
 		return nil, err
 	}
 	c.st.RecordRoleUse(s.role.ID, call.Region, s.issued)
-	res := &assumeRoleResult{creds: creds, assumedRoleID: claims.UniqueID, arn: claims.PrincipalARN, sourceIdentity: s.sourceIdentity}
-	res.packed, res.hasPacked = s.in.packed()
+	res := &assumeRoleResult{creds: creds, user: sessionUser{id: claims.UniqueID, arn: claims.PrincipalARN}, sourceIdentity: s.sourceIdentity}
+	res.user.packed, res.user.hasPacked = s.in.packed()
 	return res, nil
 }
 

@@ -53,22 +53,14 @@ func (c *Core) getSessionToken(ctx context.Context, call *Call) (any, error) {
 }
 
 type federationTokenResult struct {
-	creds     credentials
-	id, arn   string
-	packed    int
-	hasPacked bool
+	creds credentials
+	user  sessionUser // FederatedUser
 }
 
 // MarshalQueryXML writes the result's elements.
 func (r *federationTokenResult) MarshalQueryXML(w *query.XMLWriter) {
 	r.creds.marshal(w)
-	w.Start("FederatedUser")
-	w.String("FederatedUserId", r.id)
-	w.String("Arn", r.arn)
-	w.End("FederatedUser")
-	if r.hasPacked {
-		w.Int("PackedPolicySize", int64(r.packed))
-	}
+	r.user.marshal(w, "FederatedUser", "FederatedUserId")
 }
 
 // getFederationToken is STS GetFederationToken: a federated user session for an IAM
@@ -111,7 +103,7 @@ func (c *Core) getFederationToken(ctx context.Context, call *Call) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	res := &federationTokenResult{creds: creds, id: claims.UniqueID, arn: fedARN}
-	res.packed, res.hasPacked = in.packed()
+	res := &federationTokenResult{creds: creds, user: sessionUser{id: claims.UniqueID, arn: fedARN}}
+	res.user.packed, res.user.hasPacked = in.packed()
 	return res, nil
 }
