@@ -134,12 +134,8 @@ func (h *Container) failure(f failure, role string) *apiError {
 // containerCredentials is the endpoint's JSON, as ECS and EKS Pod Identity
 // write it.
 type containerCredentials struct {
-	AccessKeyID     string `json:"AccessKeyId"`
-	SecretAccessKey string `json:"SecretAccessKey"`
-	Token           string `json:"Token"`
-	Expiration      string `json:"Expiration"`
-	AccountID       string `json:"AccountId,omitempty"`
-	RoleArn         string `json:"RoleArn,omitempty"`
+	credentialsJSON
+	RoleArn string `json:"RoleArn,omitempty"`
 }
 
 func (h *Container) serve(w http.ResponseWriter, r *http.Request, c connInfo) {
@@ -183,14 +179,7 @@ func (h *Container) serve(w http.ResponseWriter, r *http.Request, c connInfo) {
 		return
 	}
 	rb, err := h.bodies.get(role, cr, "application/json", func(cr Credentials) ([]byte, error) {
-		return json.Marshal(containerCredentials{
-			AccessKeyID:     cr.AccessKeyID,
-			SecretAccessKey: cr.SecretAccessKey,
-			Token:           cr.SessionToken,
-			Expiration:      cr.Expiration.UTC().Format(timeFormat),
-			AccountID:       cr.AccountID,
-			RoleArn:         cr.RoleARN,
-		})
+		return json.Marshal(containerCredentials{credentialsJSON: keyJSON(cr, true), RoleArn: cr.RoleARN})
 	})
 	if err != nil {
 		h.opts.Logger.Error("encoding credentials", "role", role, "error", err)

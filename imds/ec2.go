@@ -412,14 +412,10 @@ func (h *EC2) failure(f failure, role string) *apiError {
 // ec2Credentials is the JSON of iam/security-credentials/ROLE, fields in
 // EC2's order; AccountId only on the extended path.
 type ec2Credentials struct {
-	Code            string `json:"Code"`
-	LastUpdated     string `json:"LastUpdated"`
-	Type            string `json:"Type"`
-	AccessKeyID     string `json:"AccessKeyId"`
-	SecretAccessKey string `json:"SecretAccessKey"`
-	Token           string `json:"Token"`
-	Expiration      string `json:"Expiration"`
-	AccountID       string `json:"AccountId,omitempty"`
+	Code        string `json:"Code"`
+	LastUpdated string `json:"LastUpdated"`
+	Type        string `json:"Type"`
+	credentialsJSON
 }
 
 func (h *EC2) roleCredentials(ctx context.Context, w http.ResponseWriter, c Caller, name string, ext bool) {
@@ -444,18 +440,8 @@ func (h *EC2) roleCredentials(ctx context.Context, w http.ResponseWriter, c Call
 		return
 	}
 	rb, err := cache.get(name, cr, "text/plain", func(cr Credentials) ([]byte, error) {
-		out := ec2Credentials{
-			Code:            "Success",
-			LastUpdated:     h.lastUpdated(cr.LastUpdated),
-			Type:            "AWS-HMAC",
-			AccessKeyID:     cr.AccessKeyID,
-			SecretAccessKey: cr.SecretAccessKey,
-			Token:           cr.SessionToken,
-			Expiration:      cr.Expiration.UTC().Format(timeFormat),
-		}
-		if ext {
-			out.AccountID = cr.AccountID
-		}
+		out := ec2Credentials{Code: "Success", LastUpdated: h.lastUpdated(cr.LastUpdated), Type: "AWS-HMAC",
+			credentialsJSON: keyJSON(cr, ext)}
 		return json.MarshalIndent(&out, "", "  ")
 	})
 	if err != nil {

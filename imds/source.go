@@ -99,3 +99,24 @@ var (
 	// ErrUpstream: obtaining the credentials failed (STS down, access denied).
 	ErrUpstream = errors.New("upstream failed to provide credentials")
 )
+
+// credentialsJSON is the part of both endpoints' answers that carries the keys, in
+// the order EC2 and ECS write it.
+type credentialsJSON struct {
+	AccessKeyID     string `json:"AccessKeyId"`
+	SecretAccessKey string `json:"SecretAccessKey"`
+	Token           string `json:"Token"`
+	Expiration      string `json:"Expiration"`
+	AccountID       string `json:"AccountId,omitempty"`
+}
+
+// keyJSON is cr's keys as the endpoints write them, with its account id when
+// withAccount (the container endpoint, IMDS's extended path).
+func keyJSON(cr Credentials, withAccount bool) credentialsJSON {
+	k := credentialsJSON{AccessKeyID: cr.AccessKeyID, SecretAccessKey: cr.SecretAccessKey, Token: cr.SessionToken,
+		Expiration: cr.Expiration.UTC().Format(timeFormat)}
+	if withAccount {
+		k.AccountID = cr.AccountID
+	}
+	return k
+}
