@@ -2,7 +2,9 @@ package policy
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
+	"math"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -349,9 +351,10 @@ func (ec *evalCtx) requestValue(base opBase, v *values, i int, r *request) (ok b
 func (r *request) matches(op operator, p *cvalue) bool {
 	switch op.base {
 	case opNumeric:
-		return order{less: r.num < p.num, equal: r.num == p.num, greater: r.num > p.num}.holds(op.rel)
+		// NaN is neither less than, equal to nor greater than anything.
+		return !math.IsNaN(r.num) && !math.IsNaN(p.num) && op.rel.holds(cmp.Compare(r.num, p.num))
 	case opDate:
-		return order{less: r.t.Before(p.t), equal: r.t.Equal(p.t), greater: r.t.After(p.t)}.holds(op.rel)
+		return op.rel.holds(r.t.Compare(p.t))
 	case opBool:
 		return p.b == r.b
 	case opIPAddress:
@@ -362,23 +365,20 @@ func (r *request) matches(op operator, p *cvalue) bool {
 	return false
 }
 
-// order is how a request's number or date compares with a policy's: less, equal,
-// greater, or none of them (a NaN).
-type order struct{ less, equal, greater bool }
-
-// holds reports whether o satisfies the relation rel.
-func (o order) holds(rel relation) bool {
+// holds reports whether rel holds for c, the result of comparing the request's value
+// with the policy's (-1, 0, +1).
+func (rel relation) holds(c int) bool {
 	switch rel {
 	case relEquals:
-		return o.equal
+		return c == 0
 	case relLessThan:
-		return o.less
+		return c < 0
 	case relLessThanEquals:
-		return o.less || o.equal
+		return c <= 0
 	case relGreaterThan:
-		return o.greater
+		return c > 0
 	}
-	return o.greater || o.equal
+	return c >= 0
 }
 
 // typed returns the condition's k-th value with its typed form; a value with
