@@ -18,8 +18,8 @@ func (tx *Tx) CreateSAMLProvider(p account.SAMLProvider) (account.SAMLProvider, 
 	if err := samlProviders.claim(tx, &p, arn, exists("SAMLProvider %s already exists.", p.Name)); err != nil {
 		return account.SAMLProvider{}, err
 	}
-	n := 0
-	if err := tx.kv.Scan(bSAML, nil, nil, func(_, _ []byte) bool { n++; return true }); err != nil {
+	n, err := tx.count(bSAML, nil)
+	if err != nil {
 		return account.SAMLProvider{}, err
 	}
 	if n >= account.MaxSAMLProviders {

@@ -39,10 +39,8 @@ func TestRedeemSAMLAssertion(t *testing.T) {
 			t.Error("an expired record still refuses")
 		}
 		redeem("idp\x00b", c.Now().Add(time.Minute))
-		n := 0
-		s.View(ctx, func(tx *Tx) error {
-			return tx.kv.Scan(bSAMLRedeemed, nil, nil, func(_, _ []byte) bool { n++; return true })
-		})
+		var n int
+		view(t, s, func(tx *Tx) (err error) { n, err = tx.count(bSAMLRedeemed, nil); return err })
 		if n != 2 { // a1 again and b: two redemptions pruned the 102 expired records
 			t.Errorf("%d records left: expired ones are not pruned", n)
 		}

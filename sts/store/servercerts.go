@@ -46,14 +46,11 @@ func (tx *Tx) UploadServerCertificate(c account.ServerCertificate) (account.Serv
 
 // checkServerCertQuota refuses a new server certificate when the account has its quota.
 func (tx *Tx) checkServerCertQuota() error {
-	n := 0
-	if err := tx.kv.Scan(bNames, []byte{nServerCert, '/'}, nil, func(_, _ []byte) bool { n++; return true }); err != nil {
+	n, err := tx.count(bNames, []byte{nServerCert, '/'})
+	if err != nil || n < account.MaxServerCertificatesPerAccount {
 		return err
 	}
-	if n >= account.MaxServerCertificatesPerAccount {
-		return limitExceeded("Cannot exceed quota for ServerCertificatesPerAccount: %d", account.MaxServerCertificatesPerAccount)
-	}
-	return nil
+	return limitExceeded("Cannot exceed quota for ServerCertificatesPerAccount: %d", account.MaxServerCertificatesPerAccount)
 }
 
 // ServerCertificate returns the server certificate called name, without its private key.

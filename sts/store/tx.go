@@ -142,9 +142,13 @@ func (tx *Tx) relList(rel, a string) ([]string, error) {
 	return out, err
 }
 
-func (tx *Tx) relCount(rel, a string) (int, error) {
-	l, err := tx.relList(rel, a)
-	return len(l), err
+func (tx *Tx) relCount(rel, a string) (int, error) { return tx.count(bRel, relKey(rel, a, "")) }
+
+// count returns how many records bucket holds under prefix.
+func (tx *Tx) count(bucket string, prefix []byte) (int, error) {
+	n := 0
+	err := tx.kv.Scan(bucket, prefix, nil, func(_, _ []byte) bool { n++; return true })
+	return n, err
 }
 
 // Page selects one page of a list, as IAM's Marker and MaxItems do.
