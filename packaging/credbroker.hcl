@@ -63,6 +63,13 @@ upstream "core" {
   # (any other Host header is refused: a DNS-rebinding page's).
   # console_hosts = ["iam.example.internal"]
 
+  # Credential-issuing STS calls (AssumeRole*, GetSessionToken,
+  # GetFederationToken) per second this core admits; more get AWS's
+  # Throttling error, which SDKs and brokers retry with backoff. AWS's own
+  # per-account quota; each replica has its own bucket: give N replicas
+  # 600/N each. 0: no limit.
+  sts_rate_limit = 600
+
   # The key that encrypts the core's state. "credential" reads
   # $CREDENTIALS_DIRECTORY/NAME (systemd LoadCredentialEncrypted=, which
   # survives reboots); "keyring" keeps it in the keyring below (the kernel

@@ -72,6 +72,9 @@ type Options struct {
 	// SessionCacheSize bounds how many opened session tokens are kept by access key id
 	// (default 4096), and the other per-session caches.
 	SessionCacheSize int
+	// Throttle limits the rate of the STS calls that issue credentials (default: no
+	// limit; the daemon sets DefaultThrottleRate).
+	Throttle Throttle
 }
 
 // Core is the embedded IAM/STS core: one http.Handler for the STS and IAM Query APIs,
@@ -100,6 +103,8 @@ type Core struct {
 	cache    atomic.Pointer[genCache]
 	nothing  *policy.Policy // allows nothing: see allowNothingDoc
 	sessPols boundedCache[string, *policy.Policy]
+
+	throttle *throttle
 
 	webKeys webTokenKeys
 	authz   authzSealer
@@ -142,6 +147,7 @@ func New(ctx context.Context, st Store, optFns ...func(*Options)) (*Core, error)
 	}
 	c := &Core{st: st, o: o, log: o.Logger, audit: o.Logger.Named("audit"), now: o.Now, rand: o.Rand, catalog: o.Catalog}
 	c.sessPols.max = o.SessionCacheSize
+	c.throttle = newThrottle(o.Throttle)
 	var err error
 	if c.nothing, err = policy.Parse([]byte(allowNothingDoc), policy.KindSession, func(po *policy.ParseOptions) { po.Name = "unavailable" }); err != nil {
 		return nil, fmt.Errorf("core: %w", err)
@@ -320,6 +326,11 @@ func (c *Core) dispatch(w http.ResponseWriter, r *http.Request, x *exchange, now
 	}
 	if !ok || version != x.service.Model.Version {
 		return nil, query.NewError(query.CodeInvalidAction, fmt.Sprintf("Could not find operation %s for version %s", x.action, versionOrNone(version)))
+	}
+	if act.Throttled {
+		if err := c.throttle.admit(now); err != nil {
+			return nil, err
+		}
 	}
 	op, _ := x.service.Model.Operation(x.action)
 	params := query.NewParams(form)

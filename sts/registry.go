@@ -28,6 +28,8 @@ type Action struct {
 	// decision's details, sealed, which a caller allowed sts:DecodeAuthorizationMessage
 	// may read.
 	EncodeDenials bool
+	// Throttled actions draw on the core's request rate quota (Options.Throttle).
+	Throttled bool
 }
 
 // Service is one Query API the core serves on its endpoint. Requests are routed to it

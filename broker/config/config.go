@@ -16,6 +16,9 @@ const (
 	DefaultAccountID     = "123456789012"
 	DefaultKeyringName   = "credbroker"
 	DefaultMasterKeyName = "credbroker-master-key"
+	// DefaultSTSRateLimit is AWS STS's default request quota per account and
+	// region (requests per second), the embedded core's default throttle.
+	DefaultSTSRateLimit = 600
 	// DefaultSessionName names no caller, so a role's session is shared and
 	// can be fetched at start-up; "credbroker-{user}" makes one per caller.
 	DefaultSessionName = "credbroker-{host}"
@@ -120,6 +123,11 @@ type Upstream struct {
 	// besides IP addresses and localhost: the Host check against DNS rebinding
 	// refuses any other.
 	ConsoleHosts []string
+	// STSRateLimit is how many credential-issuing STS calls (AssumeRole*,
+	// GetSessionToken, GetFederationToken) per second this core process admits
+	// before it answers AWS's Throttling error; 0 admits all. Default
+	// DefaultSTSRateLimit. Replicas each have their own: give each its share.
+	STSRateLimit int
 
 	// STS: endpoint URL ("" for AWS's regional endpoint) and region.
 	Endpoint string

@@ -118,14 +118,17 @@ func TestDefaults(t *testing.T) {
 		RequireV2        bool
 		HopLimit         int
 		Remote           []netip.Prefix
+		STSRateLimit     int
 	}{
 		netip.MustParseAddrPort("127.0.0.1:8911"), netip.MustParseAddrPort("127.0.0.1:8912"),
 		false, false, "us-east-1", "/home/alice/.local/state/credbroker",
 		BackendAuto, "user", "/home/alice/.local/share/credbroker/keyring",
 		MasterKeyKeyring, true, 1,
 		[]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
+		600,
 	}
 	got := want
+	got.STSRateLimit = cfg.Upstream.STSRateLimit
 	got.IMDS, got.Container = cfg.Listen.IMDS, cfg.Listen.Container
 	got.Core, got.Metrics = cfg.Listen.Core.IsValid(), cfg.Listen.Metrics.IsValid()
 	got.Region, got.StateDir = cfg.Region, cfg.Upstream.StateDir
@@ -298,12 +301,14 @@ role "x" {
 		"default role": {base + `default_role = "admin"`, []string{"c.hcl:7:16", "names no role"}},
 		"two upstreams": {`upstream "core" {}
 upstream "sts" {}`, []string{"c.hcl:2:1", "only one upstream"}},
-		"sts endpoint":   {`upstream "sts" { endpoint = "http://sts.example.com" }`, []string{"c.hcl:1:29", "https"}},
-		"core account":   {`upstream "core" { account_id = "42" }`, []string{"c.hcl:1:32", "12 digits"}},
-		"store password": {`upstream "core" { store = "postgres://cb:hunter2@db/cb" }`, []string{"c.hcl:1:27", "store_password_file"}},
-		"store relative": {`upstream "core" { store = "core.db" }`, []string{"c.hcl:1:27", "absolute path"}},
-		"sts store":      {`upstream "sts" { store = "/x" }`, []string{"c.hcl:1:26", "does not belong"}},
-		"core endpoint":  {`upstream "core" { endpoint = "https://x" }`, []string{"c.hcl:1:30", "does not belong"}},
+		"sts endpoint":    {`upstream "sts" { endpoint = "http://sts.example.com" }`, []string{"c.hcl:1:29", "https"}},
+		"core account":    {`upstream "core" { account_id = "42" }`, []string{"c.hcl:1:32", "12 digits"}},
+		"store password":  {`upstream "core" { store = "postgres://cb:hunter2@db/cb" }`, []string{"c.hcl:1:27", "store_password_file"}},
+		"store relative":  {`upstream "core" { store = "core.db" }`, []string{"c.hcl:1:27", "absolute path"}},
+		"sts store":       {`upstream "sts" { store = "/x" }`, []string{"c.hcl:1:26", "does not belong"}},
+		"sts rate limit":  {`upstream "core" { sts_rate_limit = -1 }`, []string{"c.hcl:1:36", "per second"}},
+		"sts rate in sts": {`upstream "sts" { sts_rate_limit = 10 }`, []string{"c.hcl:1:35", "does not belong"}},
+		"core endpoint":   {`upstream "core" { endpoint = "https://x" }`, []string{"c.hcl:1:30", "does not belong"}},
 		"master key file": {`upstream "core" {
   master_key { source = "file" }
 }`, []string{"c.hcl:2:3", "needs path"}},

@@ -118,6 +118,7 @@ type rawUpstream struct {
 	Store     *string       `hcl:"store,optional"`
 	StorePW   *string       `hcl:"store_password_file,optional"`
 	Hosts     []string      `hcl:"console_hosts,optional"`
+	STSRate   *int          `hcl:"sts_rate_limit,optional"`
 	Endpoint  *string       `hcl:"endpoint,optional"`
 	Region    *string       `hcl:"region,optional"`
 	Body      hcl.Body      `hcl:",body"`
@@ -414,6 +415,10 @@ func (r *resolver) upstream(raws []*rawUpstream, cfg *Config) Upstream {
 		u.Store = expandHome(str(raw.Store, ""), env)
 		u.StorePasswordFile = expandHome(str(raw.StorePW, ""), env)
 		u.ConsoleHosts = raw.Hosts
+		u.STSRateLimit = DefaultSTSRateLimit
+		if raw.STSRate != nil {
+			u.STSRateLimit = *raw.STSRate
+		}
 	case UpstreamSTS:
 		u.Endpoint = str(raw.Endpoint, "")
 		u.Region = str(raw.Region, cfg.Region)

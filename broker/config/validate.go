@@ -207,8 +207,11 @@ func (v *validator) upstream() {
 				v.errorf(u.Pos.Of("console_hosts"), "Invalid host name", "console_hosts entry %q is not a host name such as \"iam.example.internal\" (no scheme, port or path; addresses and localhost are always accepted).", h)
 			}
 		}
+		if u.STSRateLimit < 0 {
+			v.errorf(u.Pos.Of("sts_rate_limit"), "Invalid rate", "sts_rate_limit = %d: give the AssumeRole calls per second this core admits (AWS's default is %d), or 0 for no limit.", u.STSRateLimit, DefaultSTSRateLimit)
+		}
 	case UpstreamSTS:
-		v.misplaced(u.Pos, `upstream "sts"`, "state_dir", "account_id", "store", "store_password_file", "console_hosts")
+		v.misplaced(u.Pos, `upstream "sts"`, "state_dir", "account_id", "store", "store_password_file", "console_hosts", "sts_rate_limit")
 		if u.Endpoint != "" {
 			e, err := url.Parse(u.Endpoint)
 			switch {

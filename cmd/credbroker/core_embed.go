@@ -64,6 +64,7 @@ func newCore(ctx context.Context, st *store.Store, cfg *config.Config, log hclog
 	c, err := sts.New(ctx, st, func(o *sts.Options) {
 		o.Logger = log
 		o.SAMLACS = loginCallbacks(cfg)
+		o.Throttle = sts.Throttle{Rate: float64(cfg.Upstream.STSRateLimit)}
 	})
 	var con *console.Console
 	if err == nil {

@@ -27,6 +27,9 @@ const (
 	CodeRequestEntityTooLarge      = "RequestEntityTooLarge"
 	CodeMethodNotAllowed           = "MethodNotAllowed"
 	CodeMalformedPolicyDocument    = "MalformedPolicyDocument"
+	// CodeThrottling is AWS's answer to a request over the account's request rate
+	// quota ("Rate exceeded", HTTP 400), which the SDKs retry with backoff.
+	CodeThrottling = "Throttling"
 )
 
 // Error is an error as a Query API answers it: an AWS error code and message for the
