@@ -112,8 +112,16 @@ func (s *Session) slow(ctx context.Context) (aws.Credentials, error) {
 	if e != nil {
 		// Under the floor but valid.
 		if cl != nil && !outage {
-			if r, ok := s.wait(ctx, cl); ok && r.err == nil {
+			r, ok := s.wait(ctx, cl)
+			if ok && r.err == nil {
 				return r.creds, nil
+			}
+			// The wait took time: what was valid may have expired since.
+			if now = s.c.o.Clock.Now(); e.creds.CanExpire && !now.Before(e.creds.Expires) {
+				if ok {
+					return aws.Credentials{}, r.err
+				}
+				return aws.Credentials{}, ErrNotReady
 			}
 		}
 		s.noteBelowFloor(e, now)
@@ -287,21 +295,37 @@ func (s *Session) newEntry(creds aws.Credentials, now time.Time) *entry {
 	return e
 }
 
-// backoff is the wait before the next attempt after s.failures failures:
-// exponential with "equal jitter" for retryable ones, SlowRetry (jittered)
-// for the others.
+// backoff is the wait before the next attempt after s.failures failures.
+//
+// Retryable failures (throttling, 5xx, an unreachable upstream) back off
+// exponentially with "full jitter": a uniform draw in [0, min(BackoffMax,
+// BackoffBase·2^(failures-1))), floored at minBackoff. A fleet of brokers
+// that failed together (an outage of the core, a throttled burst) thus
+// comes back spread evenly over the whole window instead of in its second
+// half as with "equal jitter", which halves the peak request rate when the
+// upstream recovers (AWS Architecture Blog, "Exponential Backoff And
+// Jitter"; the AWS SDKs' retryers draw the same way).
+//
+// Non-recoverable failures wait SlowRetry, half of it jittered: someone has
+// to act before a retry can help, and what matters is only that a fleet's
+// retries do not line up.
 func (s *Session) backoff(k Kind) time.Duration {
 	o := &s.c.o
-	d := o.SlowRetry
-	if k != NonRecoverable {
-		d = o.BackoffBase
-		for i := 1; i < s.failures && d < o.BackoffMax; i++ {
-			d *= 2
-		}
-		d = min(d, o.BackoffMax)
+	if k == NonRecoverable {
+		d := o.SlowRetry
+		return d/2 + time.Duration(o.Rand()*float64(d/2))
 	}
-	return d/2 + time.Duration(o.Rand()*float64(d/2))
+	d := o.BackoffBase
+	for i := 1; i < s.failures && d < o.BackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, o.BackoffMax)
+	return max(time.Duration(o.Rand()*float64(d)), minBackoff)
 }
+
+// minBackoff keeps a retry drawn at the very start of its window from being
+// immediate.
+const minBackoff = 50 * time.Millisecond
 
 func (s *Session) scheduleLocked(at, now time.Time) {
 	s.stopTimerLocked()

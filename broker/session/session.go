@@ -9,7 +9,7 @@
 // need. A credential handed out has at least the floor (15 minutes) left,
 // except during an upstream outage, when a session under the floor is
 // served until it actually expires, and Status and the log say so. Failed
-// refreshes are retried with exponential backoff and jitter, and never
+// refreshes are retried with exponential backoff and full jitter, and never
 // replace good credentials.
 package session
 
@@ -89,7 +89,8 @@ type Options struct {
 	// refetched at every call.
 	MinInterval time.Duration
 	// BackoffBase and BackoffMax shape the retry of retryable failures
-	// (1s doubling up to 1m, "equal jitter").
+	// (1s doubling up to 1m, "full jitter": uniform in [0, the doubled
+	// value)).
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
 	// SlowRetry is the retry interval after a non-recoverable failure (5m).

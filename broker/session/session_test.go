@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
+	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -14,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/credbroker/credbroker/internal/clocktest"
 	"github.com/hashicorp/go-hclog"
 )
@@ -272,7 +276,7 @@ func TestFloorHeldWhileUpstreamIsHealthy(t *testing.T) {
 }
 
 func TestOutageServesUntilExpiry(t *testing.T) {
-	f := newFixture(t, time.Hour, 0)
+	f := newFixture(t, time.Hour, 0.5)
 	good, err := f.get(t)
 	if err != nil {
 		t.Fatal(err)
@@ -301,13 +305,14 @@ func TestOutageServesUntilExpiry(t *testing.T) {
 		t.Errorf("below-floor served %v; log:\n%s", sawBelowFloor, f.logs)
 	}
 	// Retries backed off: the outage lasts from the refresh point (20 min
-	// before expiry) to expiry. Backoff doubles from BackoffBase to
-	// BackoffMax with "equal jitter" (half fixed, half random; the fixture's
-	// random is 0), so once capped a retry comes every BackoffMax/2. The
-	// count lies between one per BackoffMax and one per BackoffMax/2 after
-	// the doubling phase: far fewer than one per 7-second step.
+	// before expiry, and the jitter: half of 5 min) to expiry. Backoff
+	// doubles from BackoffBase to BackoffMax with "full jitter" (a uniform
+	// draw below the doubled value; the fixture's random is 0.5), so once
+	// capped a retry comes every BackoffMax/2. The count lies between one
+	// per BackoffMax and one per BackoffMax/2 after the doubling phase: far
+	// fewer than one per 7-second step.
 	o := f.cache.o
-	outageLen := 20 * time.Minute
+	outageLen := 20*time.Minute + 150*time.Second
 	doubling := 0
 	for d := o.BackoffBase; d < o.BackoffMax; d *= 2 {
 		doubling++
@@ -497,6 +502,9 @@ func TestClassify(t *testing.T) {
 		"idp down":     {&smithy.GenericAPIError{Code: "IDPCommunicationError"}, Retryable, "IDPCommunicationError", ""},
 		"policy":       {&smithy.GenericAPIError{Code: "PackedPolicyTooLarge"}, NonRecoverable, "PackedPolicyTooLarge", "session policy"},
 		"throttled":    {&smithy.GenericAPIError{Code: "Throttling"}, Retryable, "Throttling", "backoff"},
+		"limit":        {&smithy.GenericAPIError{Code: "RequestLimitExceeded"}, Retryable, "RequestLimitExceeded", "backoff"},
+		"unavailable":  {httpErr(503, &smithy.GenericAPIError{Code: "ServiceUnavailable"}), Retryable, "ServiceUnavailable", "backoff"},
+		"5xx":          {httpErr(502, errors.New("bad gateway")), Retryable, "HTTP502", "backoff"},
 		"timeout":      {fmt.Errorf("operation error STS: AssumeRole: %w", context.DeadlineExceeded), Retryable, "Timeout", ""},
 		"network":      {&net.OpError{Op: "dial", Err: errors.New("refused")}, Retryable, "Unreachable", ""},
 		"human":        {NeedsHuman("MFARequired", "role dev needs an MFA session: run `credbroker mfa dev`", nil), NonRecoverable, "MFARequired", "credbroker mfa"},
@@ -512,6 +520,108 @@ func TestClassify(t *testing.T) {
 	}
 	if Classify(nil) != nil {
 		t.Error("Classify(nil) != nil")
+	}
+}
+
+// httpErr is err as the SDK returns it with an HTTP response of status.
+func httpErr(status int, err error) error {
+	return &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}}, Err: err}
+}
+
+// seeded returns a deterministic source of uniform draws in [0, 1), safe for
+// the cache's goroutines.
+func seeded(seed uint64) func() float64 {
+	var mu sync.Mutex
+	r := rand.New(rand.NewPCG(seed, seed))
+	return func() float64 {
+		mu.Lock()
+		defer mu.Unlock()
+		return r.Float64()
+	}
+}
+
+// peak returns the most of ds falling in one bucket of width w.
+func peak(ds []time.Duration, w time.Duration) int {
+	n := map[time.Duration]int{}
+	best := 0
+	for _, d := range ds {
+		b := d / w
+		n[b]++
+		best = max(best, n[b])
+	}
+	return best
+}
+
+// TestRefreshesOfAFleetSpread: sessions fetched at the same moment (a fleet
+// coming up together, or back after an outage) are refreshed over the
+// jitter window before the refresh point, not at one instant.
+func TestRefreshesOfAFleetSpread(t *testing.T) {
+	const n = 1000
+	f := newFixture(t, time.Hour, 0, func(o *Options) { o.Rand = seeded(1) })
+	for i := range n {
+		s := f.cache.Session(Key{Role: fmt.Sprint("r", i)}, "keyring", f.up)
+		if err := s.Warm(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := f.clock.Pending()
+	if len(p) != n {
+		t.Fatalf("%d refreshes pending, want %d", len(p), n)
+	}
+	// 1h sessions: refreshed 20 min before expiry, up to 5 min earlier.
+	if first, last := p[0], p[n-1]; first < 35*time.Minute || last > 40*time.Minute || last-first < 4*time.Minute {
+		t.Errorf("refreshes from %v to %v after the fetch, want spread over 35m..40m", first, last)
+	}
+	// Evenly: n/30 per 10 s on average.
+	if got := peak(p, 10*time.Second); got > 2*n/30 {
+		t.Errorf("%d of %d refreshes fall in one 10-second window", got, n)
+	}
+}
+
+// TestBackoffFullJitter: retries after a shared failure are drawn uniformly
+// over the whole backoff window ("full jitter"), at the first failure and
+// once capped, so a fleet's retries after an outage arrive at about
+// n/BackoffMax per second, not in a burst.
+func TestBackoffFullJitter(t *testing.T) {
+	const n = 1000
+	f := newFixture(t, time.Hour, 0, func(o *Options) { o.Rand = seeded(2) })
+	f.up.set(func(u *upstream) { u.fail = &smithy.GenericAPIError{Code: "Throttling", Message: "Rate exceeded"} })
+	for i := range n {
+		s := f.cache.Session(Key{Role: fmt.Sprint("r", i)}, "keyring", f.up)
+		if err := s.Warm(context.Background()); err == nil {
+			t.Fatal("no error")
+		}
+	}
+	p := f.clock.Pending()
+	o := f.cache.o
+	early := 0
+	for _, d := range p {
+		if d < minBackoff || d >= o.BackoffBase {
+			t.Fatalf("first retry after %v, want within [%v, %v)", d, minBackoff, o.BackoffBase)
+		}
+		if d < o.BackoffBase/2 {
+			early++
+		}
+	}
+	if early < n*4/10 {
+		t.Errorf("%d of %d first retries in the first half of the window, want about half", early, n)
+	}
+
+	// Capped: a session failing for long retries within BackoffMax, evenly.
+	s := f.cache.Lookup(Key{Role: "r0"})
+	s.mu.Lock()
+	s.failures = 20
+	ds := make([]time.Duration, n)
+	for i := range ds {
+		ds[i] = s.backoff(Retryable)
+	}
+	s.mu.Unlock()
+	slices.Sort(ds)
+	if ds[0] > 2*time.Second || ds[n-1] > o.BackoffMax || ds[n-1] < o.BackoffMax-2*time.Second {
+		t.Errorf("capped retries from %v to %v, want spread over [0, %v)", ds[0], ds[n-1], o.BackoffMax)
+	}
+	if got := peak(ds, time.Second); got > 2*n/60 {
+		t.Errorf("%d of %d capped retries in one second, want about %d", got, n, n/60)
 	}
 }
 
@@ -564,4 +674,34 @@ func BenchmarkGet(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestNeverServesExpiredAfterWaiting: a caller finding credentials under
+// the floor waits (up to MissWait) for the refresh under way; if they
+// expire during that wait, it gets "not ready", never the expired ones.
+func TestNeverServesExpiredAfterWaiting(t *testing.T) {
+	f := newFixture(t, time.Hour, 0)
+	good, err := f.get(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := make(chan struct{})
+	defer close(gate)
+	f.up.set(func(u *upstream) { u.gate = gate }) // the refresh hangs
+	f.clock.Advance(good.Expires.Sub(f.clock.Now()) - 200*time.Millisecond)
+	done := make(chan struct{})
+	var c aws.Credentials
+	go func() {
+		defer close(done)
+		c, err = f.get(t)
+	}()
+	f.clock.BlockUntil(1) // the caller's MissWait timer
+	f.clock.Advance(f.cache.o.MissWait)
+	<-done
+	if err == nil {
+		t.Fatalf("served %s at expiry+%v", c.AccessKeyID, f.clock.Now().Sub(c.Expires))
+	}
+	if !errors.Is(err, ErrNotReady) {
+		t.Errorf("err = %v, want ErrNotReady", err)
+	}
 }
