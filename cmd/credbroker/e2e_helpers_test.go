@@ -95,6 +95,9 @@ type e2e struct {
 	// serveOut, when set, takes serve's output instead of the test's
 	// buffer (a file, for runs that log a lot).
 	serveOut io.Writer
+	// coreUpstream, when set, are more lines of writeCoreConfig's
+	// upstream "core" block.
+	coreUpstream string
 }
 
 func newE2E(t testing.TB) *e2e {
@@ -153,7 +156,7 @@ func (e *e2e) writeCoreConfig(state, acct, keyFile, rest string) {
 upstream "core" {
   state_dir  = %q
   account_id = %q
-  master_key {
+%s  master_key {
     source = "file"
     path   = %q
   }
@@ -163,7 +166,7 @@ keyring {
   keyctl_scope = "user"
   name         = %q
 }
-`, state, acct, keyFile, e.keyring) + rest
+`, state, acct, e.coreUpstream, keyFile, e.keyring) + rest
 	if err := os.WriteFile(e.cfgPath, []byte(cfg), 0o644); err != nil {
 		e.t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -30,6 +31,12 @@ type Options struct {
 	// request is measured too, a figure that load from other processes on
 	// the machine disturbs far less than throughput.
 	OursPID, BasePID int
+	// OursMore are further servers of ours (URLs, with their PIDs or 0),
+	// replicas serving the same: each of ours' runs loads them all at once,
+	// the connections and threads split between them; requests per second
+	// and CPU time are summed, latencies are the worst server's.
+	OursMore     []string
+	OursMorePIDs []int
 }
 
 // Result is one wrk run: requests per second, latency percentiles in µs,
@@ -63,35 +70,61 @@ func Compare(tb testing.TB, ours, base, hdr string, optFns ...func(*Options)) Re
 	if err != nil {
 		tb.Skip("wrk is not installed (apt-get install wrk; .ci/run installs it)")
 	}
-	run := func(url string, pid int) Result {
-		args := []string{"-t" + strconv.Itoa(o.Threads), "-c" + strconv.Itoa(o.Connections), "-d" + o.Duration, "--latency"}
-		if hdr != "" {
-			args = append(args, "-H", hdr)
-		}
-		cpu0 := cpuTime(tb, pid)
-		out, err := exec.Command(wrk, append(args, url)...).CombinedOutput()
-		if err != nil {
-			tb.Fatalf("wrk: %v\n%s", err, out)
-		}
-		cpu := cpuTime(tb, pid) - cpu0
-		if bytes.Contains(out, []byte("Non-2xx")) || bytes.Contains(out, []byte("Socket errors")) {
-			tb.Fatalf("wrk saw errors against %s:\n%s", url, out)
-		}
-		r := parse(tb, string(out))
-		if pid != 0 && r.Requests > 0 {
-			r.CPU = cpu.Seconds() * 1e6 / r.Requests
-		}
-		return r.Result
-	}
+	oursURLs := append([]string{ours}, o.OursMore...)
+	oursPIDs := make([]int, len(oursURLs))
+	oursPIDs[0] = o.OursPID
+	copy(oursPIDs[1:], o.OursMorePIDs)
+	runOurs := func() Result { return runAll(tb, wrk, o, hdr, oursURLs, oursPIDs) }
+	runBase := func() Result { return runAll(tb, wrk, o, hdr, []string{base}, []int{o.BasePID}) }
 	var r Report
 	for i := 0; i < o.Rounds; i++ {
 		if i%2 == 0 {
-			r.Base, r.Ours = append(r.Base, run(base, o.BasePID)), append(r.Ours, run(ours, o.OursPID))
+			r.Base, r.Ours = append(r.Base, runBase()), append(r.Ours, runOurs())
 		} else {
-			r.Ours, r.Base = append(r.Ours, run(ours, o.OursPID)), append(r.Base, run(base, o.BasePID))
+			r.Ours, r.Base = append(r.Ours, runOurs()), append(r.Base, runBase())
 		}
 	}
 	return r
+}
+
+// runAll runs wrk against every one of urls at once (served by pids), the
+// connections and threads split between them, and sums up.
+func runAll(tb testing.TB, wrk string, o Options, hdr string, urls []string, pids []int) Result {
+	n := len(urls)
+	args := []string{"-t" + strconv.Itoa(max(1, o.Threads/n)), "-c" + strconv.Itoa(max(1, o.Connections/n)), "-d" + o.Duration, "--latency"}
+	if hdr != "" {
+		args = append(args, "-H", hdr)
+	}
+	var cpu time.Duration
+	for _, pid := range pids {
+		cpu -= cpuTime(tb, pid)
+	}
+	outs, errs := make([][]byte, n), make([]error, n)
+	var wg sync.WaitGroup
+	for i, url := range urls {
+		wg.Go(func() { outs[i], errs[i] = exec.Command(wrk, append(slices.Clone(args), url)...).CombinedOutput() })
+	}
+	wg.Wait()
+	for _, pid := range pids {
+		cpu += cpuTime(tb, pid)
+	}
+	var sum run
+	for i, out := range outs {
+		if errs[i] != nil {
+			tb.Fatalf("wrk: %v\n%s", errs[i], out)
+		}
+		if bytes.Contains(out, []byte("Non-2xx")) || bytes.Contains(out, []byte("Socket errors")) {
+			tb.Fatalf("wrk saw errors against %s:\n%s", urls[i], out)
+		}
+		r := parse(tb, string(out))
+		sum.RPS += r.RPS
+		sum.Requests += r.Requests
+		sum.P50, sum.P99 = max(sum.P50, r.P50), max(sum.P99, r.P99)
+	}
+	if pids[0] != 0 && sum.Requests > 0 {
+		sum.CPU = cpu.Seconds() * 1e6 / sum.Requests
+	}
+	return sum.Result
 }
 
 // median of f over the pairs.
