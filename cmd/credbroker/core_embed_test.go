@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 	"github.com/credbroker/credbroker/broker/config"
 	"github.com/credbroker/credbroker/broker/keystore"
 	"github.com/hashicorp/go-hclog"
@@ -17,13 +19,18 @@ import (
 
 // TestDevCore: the core serve --dev builds (README.md, "Try it") authenticates the
 // user dev with the key it put in the in-memory keystore, and lets dev
-// assume dev-admin, through the Go SDK's own STS client and signer.
+// assume dev-admin, through the Go SDK's own STS client and signer; the core
+// throttles AssumeRole at the config's sts_rate_limit.
 func TestDevCore(t *testing.T) {
 	ctx := context.Background()
 	cfg, err := config.Parse([]byte(devConfig), "serve --dev")
 	if err != nil {
 		t.Fatal(err)
 	}
+	if cfg.Upstream.STSRateLimit != config.DefaultSTSRateLimit {
+		t.Errorf("sts_rate_limit of serve --dev = %d, want AWS's %d", cfg.Upstream.STSRateLimit, config.DefaultSTSRateLimit)
+	}
+	cfg.Upstream.STSRateLimit = 1 // a bucket of 1, refilled at 1/s
 	keys := keystore.NewMemory()
 	core, err := openDevCore(hclog.NewNullLogger())(ctx, cfg, keys)
 	if err != nil {
@@ -52,6 +59,16 @@ func TestDevCore(t *testing.T) {
 	})
 	if err != nil || aws.ToString(out.AssumedRoleUser.Arn) != "arn:aws:sts::123456789012:assumed-role/dev-admin/test" {
 		t.Fatalf("AssumeRole dev-admin: %v", err)
+	}
+
+	// The AssumeRole took the bucket's one token: another within the second
+	// is throttled (the SDK's retries turned off: its retryer would wait for
+	// the refill).
+	noRetry := awssts.New(client.Options(), func(o *awssts.Options) { o.Retryer = aws.NopRetryer{} })
+	var ae smithy.APIError
+	_, err = noRetry.AssumeRole(ctx, &awssts.AssumeRoleInput{RoleArn: aws.String(cfg.Role(devRole).ARN), RoleSessionName: aws.String("test")})
+	if !errors.As(err, &ae) || ae.ErrorCode() != "Throttling" || ae.ErrorMessage() != "Rate exceeded" {
+		t.Errorf("a second AssumeRole within the second: %v, want Throttling: Rate exceeded", err)
 	}
 
 	// The dev config gives every caller dev-admin, from the embedded core.
