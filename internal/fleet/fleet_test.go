@@ -64,10 +64,10 @@ type scenario struct {
 	rate float64
 	// The core fails every call from outageAt for outageFor; 25 minutes is
 	// longer than the 20-25 minutes a session has left at its refresh
-	// point, so the sessions due then expire during the outage.
+	// point, so the sessions due early in it expire before it ends.
 	outageAt, outageFor time.Duration
 	// queryEvery is how often each broker's caller asks IMDS for
-	// credentials (each with a random phase).
+	// credentials (phases spread by the host's index).
 	queryEvery time.Duration
 	end        time.Duration
 }
