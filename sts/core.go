@@ -67,7 +67,8 @@ type Options struct {
 	// SAMLACS are assertion consumer service URLs of the core's own service
 	// provider, accepted as a SAML response's Destination and Recipient beside
 	// AWS's sign-in URLs: the broker's `credbroker login` callbacks
-	// (http://127.0.0.1:PORT/saml). The audience is AWS's all the same.
+	// (http://127.0.0.1:PORT/saml) and the core's own sign-in endpoint
+	// (sts/samlsp). The audience is AWS's all the same. SetSAMLACS replaces them.
 	SAMLACS []string
 	// SessionCacheSize bounds how many opened session tokens are kept by access key id
 	// (default 4096), and the other per-session caches.
@@ -99,6 +100,7 @@ type Core struct {
 	regMu    sync.Mutex
 	services atomic.Pointer[map[string]*Service]
 	routes   atomic.Pointer[[]*route]
+	samlACS  atomic.Pointer[[]string] // Options.SAMLACS, then SetSAMLACS's
 
 	cache    atomic.Pointer[genCache]
 	nothing  *policy.Policy // allows nothing: see allowNothingDoc
@@ -148,6 +150,7 @@ func New(ctx context.Context, st Store, optFns ...func(*Options)) (*Core, error)
 	c := &Core{st: st, o: o, log: o.Logger, audit: o.Logger.Named("audit"), now: o.Now, rand: o.Rand, catalog: o.Catalog}
 	c.sessPols.max = o.SessionCacheSize
 	c.throttle = newThrottle(o.Throttle)
+	c.SetSAMLACS(o.SAMLACS)
 	var err error
 	if c.nothing, err = policy.Parse([]byte(allowNothingDoc), policy.KindSession, func(po *policy.ParseOptions) { po.Name = "unavailable" }); err != nil {
 		return nil, fmt.Errorf("core: %w", err)

@@ -93,19 +93,12 @@ func (c *Core) assumeRoleWithSAML(ctx context.Context, call *Call) (any, error) 
 	if prov == nil {
 		return nil, invalidSAML("Specified provider doesn't exist")
 	}
-	md, err := saml.ParseMetadata([]byte(prov.Metadata))
-	if err != nil {
-		return nil, fmt.Errorf("stored metadata of %s: %w", prov.ARN, err)
-	}
 	now := call.Now.UTC()
-	if !prov.ValidUntil.IsZero() && now.After(prov.ValidUntil) {
-		return nil, invalidSAML("The SAML provider's metadata is no longer valid (ValidUntil has passed): update it with UpdateSAMLProvider.")
-	}
-	a, err := saml.Verify(p.String("SAMLAssertion"), md, now)
+	a, err := c.verifySAMLWith(prov, p.String("SAMLAssertion"), now)
 	if err != nil {
-		return nil, samlError(err)
+		return nil, err
 	}
-	if err := checkSAMLUse(a, now, c.o.SAMLACS); err != nil {
+	if err := checkSAMLUse(a, now, c.SAMLACS()); err != nil {
 		return nil, err
 	}
 	name, err := samlSessionName(a)
@@ -178,14 +171,14 @@ func (c *Core) assumeRoleWithSAML(ctx context.Context, call *Call) (any, error) 
 	var fresh bool
 	if err := c.st.Update(ctx, func(tx *store.Tx) error {
 		var err error
-		fresh, err = tx.RedeemSAMLAssertion(a.Issuer+"\x00"+a.ID, a.NotOnOrAfter.Add(samlSkew), now)
+		fresh, err = tx.RedeemSAMLAssertion(samlRedeemKey(a), a.NotOnOrAfter.Add(samlSkew), now)
 		return err
 	}); err != nil {
 		return nil, fmt.Errorf("recording SAML assertion %s: %w", a.ID, err)
 	}
 	if !fresh {
 		call.record("sts:AssumeRoleWithSAML", policy.ImplicitlyDenied)
-		return nil, invalidSAML("The SAML assertion has already been used (replay refused).")
+		return nil, invalidSAML(samlReplayed)
 	}
 	call.record("sts:AssumeRoleWithSAML", policy.Allowed)
 	res, err := c.issueRoleSession(call, roleSession{role: role, name: name, issued: now.Truncate(time.Second), dur: dur, in: &in,
@@ -197,6 +190,127 @@ func (c *Core) assumeRoleWithSAML(ctx context.Context, call *Call) (any, error) 
 		audience: a.Recipient, nameQualifier: nameQualifier(a.Issuer, c.st.AccountID(), prov.Name)}
 	return res, nil
 }
+
+// verifySAMLWith verifies the base64 SAML response with prov's metadata: the
+// provider is valid now, the response is signed with one of its certificates and
+// issued by it. What the assertion is for (checkSAMLUse) is the caller's to check.
+func (c *Core) verifySAMLWith(prov *account.SAMLProvider, response string, now time.Time) (*saml.Assertion, error) {
+	md, err := saml.ParseMetadata([]byte(prov.Metadata))
+	if err != nil {
+		return nil, fmt.Errorf("stored metadata of %s: %w", prov.ARN, err)
+	}
+	if !prov.ValidUntil.IsZero() && now.After(prov.ValidUntil) {
+		return nil, invalidSAML("The SAML provider's metadata is no longer valid (ValidUntil has passed): update it with UpdateSAMLProvider.")
+	}
+	a, err := saml.Verify(response, md, now)
+	if err != nil {
+		return nil, samlError(err)
+	}
+	return a, nil
+}
+
+// samlRedeemKey is what a redeemed assertion is recorded under.
+func samlRedeemKey(a *saml.Assertion) string { return a.Issuer + "\x00" + a.ID }
+
+// SAMLACS returns the assertion consumer services the core accepts as a SAML
+// response's Destination and Recipient beside AWS's sign-in URLs.
+func (c *Core) SAMLACS() []string {
+	if p := c.samlACS.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// SetSAMLACS replaces the assertion consumer services the core accepts (Options.
+// SAMLACS): a reload that adds a saml source, or the core's own sign-in endpoint
+// once its listener's address is known, takes effect at once.
+func (c *Core) SetSAMLACS(urls []string) {
+	urls = slices.Clone(urls)
+	c.samlACS.Store(&urls)
+}
+
+// SAMLSignIn is a SAML response verified for a sign-in at the core's own
+// endpoint, not redeemed yet.
+type SAMLSignIn struct {
+	// ProviderARN is the SAML provider whose metadata verified the response.
+	ProviderARN string
+	// RoleARNs are the roles its Role attribute pairs with that provider, in order.
+	RoleARNs []string
+	// Subject is the NameID, SessionName the RoleSessionName attribute.
+	Subject, SessionName string
+	// Recipient is the assertion consumer service it was addressed to.
+	Recipient string
+	// Expires is when it can no longer be redeemed.
+	Expires time.Time
+}
+
+// VerifySAMLSignIn checks a base64 SAML response posted to the core's own
+// assertion consumer service as AssumeRoleWithSAML does, without redeeming it:
+// signed by a SAML provider of the account (each is tried), issuer, audience,
+// Destination and Recipient, times, a RoleSessionName, not redeemed before.
+// Errors are STS's (*query.Error: InvalidIdentityToken, ExpiredTokenException,
+// IDPRejectedClaim).
+func (c *Core) VerifySAMLSignIn(ctx context.Context, response string) (*SAMLSignIn, error) {
+	var provs []account.SAMLProvider
+	if err := c.st.View(ctx, func(tx *store.Tx) error {
+		var err error
+		provs, err = tx.SAMLProviders()
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("listing SAML providers: %w", err)
+	}
+	now := c.now().UTC()
+	var first error
+	for i := range provs {
+		a, err := c.verifySAMLWith(&provs[i], response, now)
+		if err != nil {
+			if first == nil {
+				first = err
+			}
+			continue
+		}
+		return c.signInOf(ctx, a, &provs[i], now)
+	}
+	if first == nil {
+		first = invalidSAML("Specified provider doesn't exist")
+	}
+	return nil, first
+}
+
+// signInOf checks what a verified assertion is for and whether it is spent.
+func (c *Core) signInOf(ctx context.Context, a *saml.Assertion, prov *account.SAMLProvider, now time.Time) (*SAMLSignIn, error) {
+	if err := checkSAMLUse(a, now, c.SAMLACS()); err != nil {
+		return nil, err
+	}
+	name, err := samlSessionName(a)
+	if err != nil {
+		return nil, err
+	}
+	var spent bool
+	if err := c.st.View(ctx, func(tx *store.Tx) error {
+		var err error
+		spent, err = tx.SAMLAssertionRedeemed(samlRedeemKey(a), now)
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("reading SAML assertion %s: %w", a.ID, err)
+	}
+	if spent {
+		return nil, invalidSAML(samlReplayed)
+	}
+	s := &SAMLSignIn{ProviderARN: prov.ARN, Subject: a.Subject, SessionName: name, Recipient: a.Recipient, Expires: a.NotOnOrAfter.Add(samlSkew)}
+	if limit := a.IssueInstant.Add(samlRedeemLimit + samlSkew); limit.Before(s.Expires) {
+		s.Expires = limit
+	}
+	for _, v := range a.Attributes[samlRoleAttr] {
+		if role, ok := samlRolePair(v, prov.ARN); ok && !slices.Contains(s.RoleARNs, role) {
+			s.RoleARNs = append(s.RoleARNs, role)
+		}
+	}
+	return s, nil
+}
+
+// samlReplayed is the refusal of an assertion redeemed before.
+const samlReplayed = "The SAML assertion has already been used (replay refused)."
 
 // isSignIn reports whether u is AWS's sign-in endpoint for SAML (global or regional).
 func isSignIn(u string) bool {
@@ -262,13 +376,27 @@ func samlSessionName(a *saml.Assertion) (string, error) {
 // in either order.
 func samlNamesRole(a *saml.Assertion, roleARN, provARN string) bool {
 	for _, v := range a.Attributes[samlRoleAttr] {
-		x, y, ok := strings.Cut(v, ",")
-		x, y = strings.TrimSpace(x), strings.TrimSpace(y)
-		if ok && ((x == roleARN && y == provARN) || (x == provARN && y == roleARN)) {
+		if role, ok := samlRolePair(v, provARN); ok && role == roleARN {
 			return true
 		}
 	}
 	return false
+}
+
+// samlRolePair returns the role of a Role attribute value ("role,provider" in
+// either order) that names provARN.
+func samlRolePair(v, provARN string) (string, bool) {
+	x, y, ok := strings.Cut(v, ",")
+	x, y = strings.TrimSpace(x), strings.TrimSpace(y)
+	switch {
+	case !ok:
+		return "", false
+	case y == provARN:
+		return x, x != ""
+	case x == provARN:
+		return y, y != ""
+	}
+	return "", false
 }
 
 // samlSessionTags reads the session tags (PrincipalTag:KEY attributes, one value

@@ -474,6 +474,7 @@ func (d *daemon) buildServers(tokenFile string) error {
 			return expect(hc, req, http.StatusOK)
 		})
 	}
+	configureCore(d.core, cfg, d.eps.Core)
 	ch := control.NewHandler(b, func(o *control.Options) {
 		o.Logger = log.Named("control")
 		o.Metrics = metrics
@@ -761,6 +762,7 @@ func (d *daemon) reloadConfig(ctx context.Context) error {
 	d.eps.Region = cfg.Region
 	eps := d.eps
 	d.epsMu.Unlock()
+	configureCore(d.core, cfg, eps.Core)
 	if err := control.WriteEndpoints(d.o.RuntimeDir, eps); err != nil {
 		d.log.Warn("rewriting endpoints.json", "error", err)
 	}

@@ -15,6 +15,22 @@ import (
 // the open keyring (nil when the config needs none).
 type OpenCoreFunc func(ctx context.Context, cfg *config.Config, keys *keystore.Store) (broker.Core, error)
 
+// ConfigurableCore is a core that follows the configuration and learns the
+// address its listener is bound to ("" when it is not served): the embedded
+// core's SAML service provider takes the saml sources' login callbacks and its
+// own /saml URL from them. The daemon calls Configure once the listeners are
+// bound and after every reload.
+type ConfigurableCore interface {
+	Configure(cfg *config.Config, listenAddr string)
+}
+
+// configureCore tells core (when it is a ConfigurableCore) cfg and addr.
+func configureCore(core broker.Core, cfg *config.Config, addr string) {
+	if cc, ok := core.(ConfigurableCore); ok {
+		cc.Configure(cfg, addr)
+	}
+}
+
 // Backends are what a configuration needs besides the broker: the keyring and
 // the upstream. Setup opens them; the daemon does at start, and `credbroker
 // exec` without a daemon does the same, so that both read the same keys.

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/credbroker/credbroker/broker"
 	"github.com/credbroker/credbroker/broker/config"
+	"github.com/credbroker/credbroker/broker/daemon"
 	"github.com/credbroker/credbroker/broker/keystore"
 	"github.com/credbroker/credbroker/broker/login"
 	"github.com/credbroker/credbroker/sts"
@@ -17,6 +19,7 @@ import (
 	"github.com/credbroker/credbroker/sts/iamapi"
 	"github.com/credbroker/credbroker/sts/policy"
 	"github.com/credbroker/credbroker/sts/rolesanywhere"
+	"github.com/credbroker/credbroker/sts/samlsp"
 	"github.com/credbroker/credbroker/sts/store"
 )
 
@@ -32,6 +35,7 @@ type embeddedCore struct {
 	core    *sts.Core
 	st      *store.Store
 	console http.Handler // the IAM console (/console) and /federation
+	sp      *samlsp.SP   // the SAML service provider (/saml)
 }
 
 func (c embeddedCore) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -53,7 +57,22 @@ func (c embeddedCore) InstanceProfileForRole(ctx context.Context, roleARN string
 	return p.ARN, p.ID, found, err
 }
 
+// Configure tells the core's SAML service provider its /saml URL (on the
+// core listener's address) and the saml sources' login callbacks, which the
+// core accepts as a SAML response's Recipient: a saml source added by a
+// reload is accepted at once.
+func (c embeddedCore) Configure(cfg *config.Config, addr string) {
+	callbacks := loginCallbacks(cfg)
+	acs := ""
+	if addr != "" {
+		acs = "http://" + addr + samlsp.Path
+	}
+	c.core.SetSAMLACS(append(slices.Clone(callbacks), acs))
+	c.sp.Configure(acs, callbacks)
+}
+
 var (
+	_ daemon.ConfigurableCore      = embeddedCore{}
 	_ broker.Core                  = embeddedCore{}
 	_ broker.InstanceProfileLookup = embeddedCore{}
 )
@@ -67,12 +86,19 @@ func newCore(ctx context.Context, st *store.Store, cfg *config.Config, log hclog
 		o.Throttle = sts.Throttle{Rate: float64(cfg.Upstream.STSRateLimit)}
 	})
 	var con *console.Console
+	var sp *samlsp.SP
 	if err == nil {
 		if _, err = iamapi.Register(c); err == nil {
 			if _, err = rolesanywhere.Register(c, func(o *rolesanywhere.Options) { o.Logger = log }); err == nil {
-				con, err = console.New(c, func(o *console.Options) {
+				if con, err = console.New(c, func(o *console.Options) {
 					o.Logger, o.Hosts, o.Store = log.Named("console"), cfg.Upstream.ConsoleHosts, st
-				})
+				}); err == nil {
+					sp, err = samlsp.Register(c, func(o *samlsp.Options) {
+						o.Logger = log.Named("saml")
+						o.Console = con.Handler()
+						o.Region = cfg.Region
+					})
+				}
 			}
 		}
 		if err != nil {
@@ -83,13 +109,13 @@ func newCore(ctx context.Context, st *store.Store, cfg *config.Config, log hclog
 		st.Close()
 		return nil, fmt.Errorf("starting the embedded core: %w", err)
 	}
-	return embeddedCore{core: c, st: st, console: con.Handler()}, nil
+	return embeddedCore{core: c, st: st, console: con.Handler(), sp: sp}, nil
 }
 
 // loginCallbacks are the assertion consumer services of cfg's saml sources
 // (`credbroker login`'s loopback callbacks), which the core accepts as a SAML
-// response's Destination and Recipient. They are read when the core opens: a
-// saml source added by a reload needs a restart.
+// response's Destination and Recipient (read when the core opens, and again
+// at each reload: Configure).
 func loginCallbacks(cfg *config.Config) []string {
 	var out []string
 	for _, s := range cfg.Sources {

@@ -49,6 +49,14 @@ func (tx *Tx) UpdateSAMLProvider(arn string, fn func(*account.SAMLProvider) erro
 // DeleteSAMLProvider deletes a provider.
 func (tx *Tx) DeleteSAMLProvider(arn string) error { return samlProviders.delete(tx, arn) }
 
+// SAMLAssertionRedeemed reports whether the assertion key (issuer and ID) was
+// redeemed and its record has not expired at now, without redeeming it.
+func (tx *Tx) SAMLAssertionRedeemed(key string, now time.Time) (bool, error) {
+	var until time.Time
+	ok, err := tx.get(bSAMLRedeemed, []byte(key), &until)
+	return ok && now.Before(until), err
+}
+
 // bSAMLRedeemed holds the SAML assertions redeemed, by key, until they expire.
 const bSAMLRedeemed = "saml-redeemed"
 

@@ -258,3 +258,13 @@ func SignXmlsec1(t testing.TB, r Response, k Key) string {
 
 // Encode is the SAMLAssertion parameter: the response, base64.
 func Encode(xml string) string { return base64.StdEncoding.EncodeToString([]byte(xml)) }
+
+// Decode is the response an encoded SAMLAssertion holds.
+func Decode(t testing.TB, encoded string) string {
+	t.Helper()
+	b, err := base64.StdEncoding.DecodeString(encoded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
