@@ -144,10 +144,13 @@ func samlErr(err error) error {
 // source that the caller may have (the broker's name and the role ARN,
 // matched against the assertion's Role attribute).
 type SAMLSourceInfo struct {
-	Source      string     `json:"source"`
-	IdPURL      string     `json:"idp_url"`
-	ProviderARN string     `json:"provider_arn"`
-	Callback    string     `json:"callback"`
+	Source      string `json:"source"`
+	IdPURL      string `json:"idp_url"`
+	ProviderARN string `json:"provider_arn"`
+	Callback    string `json:"callback"`
+	// SPInitiated: login sends an AuthnRequest to IdPURL (the IdP's SSO
+	// service) and takes only the response to it.
+	SPInitiated bool       `json:"sp_initiated,omitempty"`
 	Roles       []SAMLRole `json:"roles"`
 }
 
@@ -181,7 +184,8 @@ func (b *Broker) SAMLSource(c Caller, name string) (SAMLSourceInfo, error) {
 	case src == nil:
 		return SAMLSourceInfo{}, fmt.Errorf("%w: no saml source %q; configured: %v", ErrUnknownRole, name, names)
 	}
-	info := SAMLSourceInfo{Source: src.Name, IdPURL: src.IdPURL, ProviderARN: src.ProviderARN, Callback: src.Callback, Roles: []SAMLRole{}}
+	info := SAMLSourceInfo{Source: src.Name, IdPURL: src.IdPURL, ProviderARN: src.ProviderARN, Callback: src.Callback,
+		SPInitiated: src.SPInitiated, Roles: []SAMLRole{}}
 	for _, n := range st.names {
 		r := st.roles[n]
 		if r.src.Name != src.Name {

@@ -261,6 +261,10 @@ type Source struct {
 	IdPURL      string
 	ProviderARN string
 	Callback    string
+	// SPInitiated: `credbroker login` starts at the service provider, sending
+	// an AuthnRequest (HTTP-Redirect binding) to IdPURL, the IdP's SSO
+	// service, and accepts only the response to it (InResponseTo).
+	SPInitiated bool
 
 	// Implicit is set for sources made from a profile's
 	// web_identity_token_file rather than a source block.

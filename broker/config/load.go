@@ -173,6 +173,7 @@ type rawSource struct {
 	IdPURL      *string `hcl:"idp_url,optional"`
 	ProviderARN *string `hcl:"provider_arn,optional"`
 	Callback    *string `hcl:"callback,optional"`
+	SPInitiated *bool   `hcl:"sp_initiated,optional"`
 
 	Body     hcl.Body  `hcl:",body"`
 	DefRange hcl.Range `hcl:",def_range"`
@@ -475,6 +476,7 @@ func (r *resolver) source(raw *rawSource) Source {
 	s.IdPURL = str(raw.IdPURL, "")
 	s.ProviderARN = str(raw.ProviderARN, "")
 	s.Callback = str(raw.Callback, "")
+	s.SPInitiated = raw.SPInitiated != nil && *raw.SPInitiated
 	if s.Kind == SourceSAML && s.Callback == "" {
 		s.Callback = DefaultSAMLCallback
 	}

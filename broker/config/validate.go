@@ -290,22 +290,22 @@ func (v *validator) sources() {
 		}
 		switch s.Kind {
 		case SourceKeyring:
-			v.misplaced(s.Pos, where, "provider", "token_file", "audience", "token_env", "role", "idp_url", "provider_arn", "callback")
+			v.misplaced(s.Pos, where, "provider", "token_file", "audience", "token_env", "role", "idp_url", "provider_arn", "callback", "sp_initiated")
 			if !reKeyName.MatchString(s.Key) {
 				v.errorf(s.Pos.Of("key"), "Invalid key name", "key = %q: keyring names use letters, digits and ._@+=- (at most 64), as in `credbroker keys add NAME`.", s.Key)
 			}
 		case SourceWebIdentity:
-			v.misplaced(s.Pos, where, "key", "role", "idp_url", "provider_arn", "callback")
+			v.misplaced(s.Pos, where, "key", "role", "idp_url", "provider_arn", "callback", "sp_initiated")
 			v.webIdentity(s, where)
 		case SourceRole:
-			v.misplaced(s.Pos, where, "key", "provider", "token_file", "audience", "token_env", "idp_url", "provider_arn", "callback")
+			v.misplaced(s.Pos, where, "key", "provider", "token_file", "audience", "token_env", "idp_url", "provider_arn", "callback", "sp_initiated")
 			if s.Role == "" {
 				v.errorf(&s.Pos.Block, "Missing role", "%s needs role = the name of the role whose session assumes the next one.", where)
 			} else if v.c.Role(s.Role) == nil {
 				v.errorf(s.Pos.Of("role"), "Unknown role", "%s: role = %q names no role. Use one of: %s.", where, s.Role, v.roleNames())
 			}
 		case SourceX509:
-			v.misplaced(s.Pos, where, "key", "provider", "token_file", "audience", "token_env", "role", "idp_url", "provider_arn", "callback")
+			v.misplaced(s.Pos, where, "key", "provider", "token_file", "audience", "token_env", "role", "idp_url", "provider_arn", "callback", "sp_initiated")
 			v.x509(s, where)
 		case SourceSAML:
 			v.misplaced(s.Pos, where, "key", "provider", "token_file", "audience", "token_env", "role",

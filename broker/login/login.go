@@ -21,9 +21,12 @@ import (
 	"html/template"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
+
+	crewsaml "github.com/crewjam/saml"
 
 	"github.com/credbroker/credbroker/broker"
 )
@@ -34,6 +37,10 @@ const RoleAttribute = "https://aws.amazon.com/SAML/Attributes/Role"
 
 // Path is where the IdP posts: the assertion consumer service's path.
 const Path = "/saml"
+
+// SPEntityID is the service provider an SP-initiated sign-in speaks for:
+// AWS's (the audience STS requires).
+const SPEntityID = "urn:amazon:webservices"
 
 // MaxBody bounds the form the IdP posts.
 const MaxBody = broker.MaxSAMLResponse + 16<<10
@@ -65,6 +72,10 @@ type Callback struct {
 
 	mu      sync.Mutex
 	pending map[string]string // chooser nonce → SAML response
+	// An SP-initiated sign-in's AuthnRequest ID and RelayState: only the
+	// response to it is taken, once.
+	requestID, relay string
+	answered         bool
 }
 
 // New returns the callback of a sign-in to info's source; redeem is called
@@ -75,6 +86,69 @@ func New(info broker.SAMLSourceInfo, redeem Redeemer, optFns ...func(*Options)) 
 		fn(&o)
 	}
 	return &Callback{info: info, redeem: redeem, o: o, done: make(chan Result, 1), pending: map[string]string{}}
+}
+
+// Start returns the URL that begins the sign-in: the source's IdP URL
+// (IdP-initiated), or for an SP-initiated source an AuthnRequest to it
+// (HTTP-Redirect binding, made by github.com/crewjam/saml) for AWS's entity
+// id, posting back to the callback, with a random RelayState; the callback then
+// takes only the response to that request (InResponseTo, RelayState).
+func (c *Callback) Start() (string, error) {
+	if !c.info.SPInitiated {
+		return c.info.IdPURL, nil
+	}
+	acs, err := url.Parse("http://" + c.info.Callback + Path)
+	if err != nil {
+		return "", fmt.Errorf("the callback %q is not a HOST:PORT: %w", c.info.Callback, err)
+	}
+	sp := crewsaml.ServiceProvider{EntityID: SPEntityID, AcsURL: *acs}
+	req, err := sp.MakeAuthenticationRequest(c.info.IdPURL, crewsaml.HTTPRedirectBinding, crewsaml.HTTPPostBinding)
+	if err != nil {
+		return "", fmt.Errorf("making the AuthnRequest: %w", err)
+	}
+	relay, err := c.random()
+	if err != nil {
+		return "", fmt.Errorf("making the RelayState: %w", err)
+	}
+	u, err := req.Redirect(relay, &sp)
+	if err != nil {
+		return "", fmt.Errorf("encoding the AuthnRequest for %s: %w", c.info.IdPURL, err)
+	}
+	c.mu.Lock()
+	c.requestID, c.relay, c.answered = req.ID, relay, false
+	c.mu.Unlock()
+	return u.String(), nil
+}
+
+// answers checks that resp (with relay) answers this sign-in's AuthnRequest,
+// once; any response does for an IdP-initiated sign-in. It reads the response
+// without verifying it: STS verifies the signature, which covers InResponseTo.
+func (c *Callback) answers(resp, relay string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.requestID == "" {
+		return nil
+	}
+	if c.answered {
+		return errors.New("this sign-in's request was answered already: run `credbroker login` again")
+	}
+	if subtle.ConstantTimeCompare([]byte(relay), []byte(c.relay)) != 1 {
+		return errors.New("the response's RelayState is not this sign-in's: start at `credbroker login`, not at the identity provider")
+	}
+	r, err := read(resp)
+	if err != nil {
+		return err
+	}
+	if len(r.inResponseTo) == 0 {
+		return errors.New("the response answers no request (no InResponseTo): it was not sent for this sign-in")
+	}
+	for _, id := range r.inResponseTo {
+		if id != c.requestID {
+			return errors.New("the response answers another request (InResponseTo): it was not sent for this sign-in")
+		}
+	}
+	c.answered = true
+	return nil
 }
 
 // Done receives the outcome of the first sign-in that reached STS.
@@ -110,6 +184,10 @@ func (c *Callback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp := strings.TrimSpace(r.PostForm.Get("SAMLResponse"))
 	if resp == "" || len(resp) > broker.MaxSAMLResponse {
 		page(w, http.StatusBadRequest, "Sign-in failed", "No SAMLResponse was posted (or it is over the size limit).")
+		return
+	}
+	if err := c.answers(resp, r.PostForm.Get("RelayState")); err != nil {
+		page(w, http.StatusBadRequest, "Sign-in failed", err.Error())
 		return
 	}
 	roles := c.offered(resp)
@@ -148,12 +226,20 @@ func (c *Callback) offered(resp string) []broker.SAMLRole {
 	return out
 }
 
-func (c *Callback) hold(resp string) (string, error) {
+// random returns a one-time value for a nonce or a RelayState.
+func (c *Callback) random() (string, error) {
 	var b [18]byte
 	if _, err := io.ReadFull(c.o.Rand, b[:]); err != nil {
 		return "", err
 	}
-	nonce := base64.RawURLEncoding.EncodeToString(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+func (c *Callback) hold(resp string) (string, error) {
+	nonce, err := c.random()
+	if err != nil {
+		return "", err
+	}
 	c.mu.Lock()
 	c.pending[nonce] = resp
 	c.mu.Unlock()
@@ -207,13 +293,32 @@ var ErrNoAssertion = errors.New("no readable SAML assertion")
 // RolesOf reads the Role attribute's pairs from a base64 SAML response,
 // without verifying it.
 func RolesOf(resp string) ([]RolePair, error) {
+	r, err := read(resp)
+	if err != nil {
+		return nil, err
+	}
+	return r.roles, nil
+}
+
+// unverified is what the callback reads of a response before STS verifies it.
+type unverified struct {
+	roles []RolePair
+	// inResponseTo are the Response's and the bearer confirmations' InResponseTo.
+	inResponseTo []string
+}
+
+func read(resp string) (*unverified, error) {
 	raw, err := base64.StdEncoding.DecodeString(strings.Join(strings.Fields(resp), ""))
 	if err != nil {
 		return nil, fmt.Errorf("the SAML response is not base64: %w", err)
 	}
 	var doc struct {
-		XMLName   xml.Name `xml:"urn:oasis:names:tc:SAML:2.0:protocol Response"`
-		Assertion []struct {
+		XMLName      xml.Name `xml:"urn:oasis:names:tc:SAML:2.0:protocol Response"`
+		InResponseTo string   `xml:"InResponseTo,attr"`
+		Assertion    []struct {
+			Confirmations []struct {
+				InResponseTo string `xml:"InResponseTo,attr"`
+			} `xml:"urn:oasis:names:tc:SAML:2.0:assertion Subject>SubjectConfirmation>SubjectConfirmationData"`
 			Attributes []struct {
 				Name   string   `xml:"Name,attr"`
 				Values []string `xml:"AttributeValue"`
@@ -226,8 +331,16 @@ func RolesOf(resp string) ([]RolePair, error) {
 	if len(doc.Assertion) == 0 {
 		return nil, ErrNoAssertion
 	}
-	var out []RolePair
+	out := &unverified{}
+	if doc.InResponseTo != "" {
+		out.inResponseTo = append(out.inResponseTo, doc.InResponseTo)
+	}
 	for _, a := range doc.Assertion {
+		for _, sc := range a.Confirmations {
+			if sc.InResponseTo != "" {
+				out.inResponseTo = append(out.inResponseTo, sc.InResponseTo)
+			}
+		}
 		for _, at := range a.Attributes {
 			if at.Name != RoleAttribute {
 				continue
@@ -241,7 +354,7 @@ func RolesOf(resp string) ([]RolePair, error) {
 				if strings.Contains(x, ":saml-provider/") {
 					x, y = y, x
 				}
-				out = append(out, RolePair{Role: x, Provider: y})
+				out.roles = append(out.roles, RolePair{Role: x, Provider: y})
 			}
 		}
 	}

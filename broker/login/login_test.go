@@ -1,8 +1,11 @@
 package login
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
 	"encoding/base64"
+	"encoding/xml"
 	"errors"
 	"io"
 	"net/http"
@@ -14,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	crewsaml "github.com/crewjam/saml"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/credbroker/credbroker/broker"
@@ -197,4 +201,85 @@ func FuzzCallback(f *testing.F) {
 			t.Errorf("answer %d %q", rec.Code, rec.Header().Get("Content-Type"))
 		}
 	})
+}
+
+// TestSPInitiated: the sign-in starts with an AuthnRequest (read back with
+// crewjam/saml) and takes only the response to it, with its RelayState, once.
+func TestSPInitiated(t *testing.T) {
+	sp := info
+	sp.SPInitiated, sp.IdPURL = true, "https://idp.example.com/sso?tenant=corp"
+	answer := func(inResponseTo string) string {
+		raw, err := base64.StdEncoding.DecodeString(response(t, "one-role"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if inResponseTo == "" {
+			return base64.StdEncoding.EncodeToString(raw)
+		}
+		return base64.StdEncoding.EncodeToString(bytes.Replace(raw, []byte(` ID="_r2"`), []byte(` ID="_r2" InResponseTo="`+inResponseTo+`"`), 1))
+	}
+	for name, tc := range map[string]struct {
+		inResponseTo, relay string // "=" stands for the request's own
+		status              int
+		text                string
+	}{
+		"the answer":          {inResponseTo: "=", relay: "=", status: 200, text: "Signed in"},
+		"IdP-initiated":       {relay: "=", status: 400, text: "answers no request"},
+		"another request's":   {inResponseTo: "id-0000", relay: "=", status: 400, text: "answers another request"},
+		"another RelayState":  {inResponseTo: "=", relay: "forged", status: 400, text: "RelayState"},
+		"RelayState left out": {inResponseTo: "=", status: 400, text: "RelayState"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rd := &redeemer{}
+			cb := New(sp, rd.redeem)
+			start, err := cb.Start()
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, err := url.Parse(start)
+			if err != nil || u.Host != "idp.example.com" || u.Query().Get("tenant") != "corp" {
+				t.Fatalf("start URL %s: %v", start, err)
+			}
+			req := authnRequest(t, u.Query().Get("SAMLRequest"))
+			if req.Issuer == nil || req.Issuer.Value != SPEntityID || req.AssertionConsumerServiceURL != "http://127.0.0.1:8975/saml" ||
+				req.Destination != sp.IdPURL || req.ID == "" {
+				t.Fatalf("AuthnRequest %+v", req)
+			}
+			pick := func(v, own string) string {
+				if v == "=" {
+					return own
+				}
+				return v
+			}
+			form := url.Values{"SAMLResponse": {answer(pick(tc.inResponseTo, req.ID))}, "RelayState": {pick(tc.relay, u.Query().Get("RelayState"))}}
+			status, body := post(t, cb, form)
+			if status != tc.status || !strings.Contains(body, tc.text) {
+				t.Errorf("answer %d %q, want %d with %q", status, body, tc.status, tc.text)
+			}
+			if again, body := post(t, cb, form); status == 200 && (again != 400 || !strings.Contains(body, "answered already")) {
+				t.Errorf("answered twice: %d %s", again, body)
+			}
+			if (len(rd.calls) == 1) != (tc.status == 200) || len(rd.calls) > 1 {
+				t.Errorf("redeemed %d times", len(rd.calls))
+			}
+		})
+	}
+}
+
+// authnRequest decodes an HTTP-Redirect binding's SAMLRequest.
+func authnRequest(t *testing.T, param string) *crewsaml.AuthnRequest {
+	t.Helper()
+	deflated, err := base64.StdEncoding.DecodeString(param)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(flate.NewReader(bytes.NewReader(deflated)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req crewsaml.AuthnRequest
+	if err := xml.Unmarshal(raw, &req); err != nil {
+		t.Fatalf("%v\n%s", err, raw)
+	}
+	return &req
 }
