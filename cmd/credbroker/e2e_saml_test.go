@@ -3,12 +3,15 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,42 +40,62 @@ type browser struct {
 
 func newBrowser(t *testing.T) *browser { return &browser{t: t} }
 
-// signIn opens url, signs in at the IdP as user, picks role in the chooser
-// when one is shown (role "" picks none), and returns the last page's text
-// (our callback's page, or the IdP's).
-func (b *browser) signIn(url, user, pass, role string) string {
+// atIdP opens url in a new browser and signs in at the IdP as user; it returns
+// the browser's context and when the password was submitted.
+func (b *browser) atIdP(url, user, pass string) (ctx context.Context, submitted time.Time) {
 	b.t.Helper()
 	start := time.Now()
-	ctx := browsertest.New(b.t).Ctx
+	ctx = browsertest.New(b.t).Ctx
 	noteCost(b.t, "Chromium start", time.Since(start))
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(url),
 		chromedp.WaitVisible(chromedp.CSS(`input[name="username"]`)),
 		chromedp.SendKeys(chromedp.CSS(`input[name="username"]`), user),
 		chromedp.SendKeys(chromedp.CSS(`input[name="password"]`), pass),
-		chromedp.Submit(chromedp.CSS(`input[name="password"]`)),
 	)
 	if err != nil {
 		b.t.Fatalf("IdP sign-in as %s: %v", user, err)
 	}
-	// Either our callback's page (#message) or the IdP's form again (refused).
-	var text string
+	submitted = time.Now()
+	if err := chromedp.Do(ctx, chromedp.Submit(chromedp.CSS(`input[name="password"]`))); err != nil {
+		b.t.Fatalf("IdP sign-in as %s: %v", user, err)
+	}
+	return ctx, submitted
+}
+
+// until waits (30 s at most) for the page to satisfy done, and returns its
+// location and text.
+func (b *browser) until(ctx context.Context, done func(loc, text string) bool) (string, string) {
+	b.t.Helper()
+	var loc, text string
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		loc, err := chromedp.Run(ctx, chromedp.Location())
+		l, err := chromedp.Run(ctx, chromedp.Location())
 		if err != nil {
 			continue
 		}
-		if text, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`body`))); err != nil {
+		tx, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`body`)))
+		if err != nil {
 			continue
 		}
-		if !strings.Contains(loc, "/saml") && strings.Contains(text, "ncorrect") {
-			return text
-		}
-		if strings.HasSuffix(loc, "/saml") && (strings.Contains(text, "Choose a role") || strings.Contains(text, "Signed in") ||
-			strings.Contains(text, "No role") || strings.Contains(text, "refused") || strings.Contains(text, "failed")) {
-			break
+		loc, text = l, tx
+		if done(loc, text) {
+			return loc, text
 		}
 	}
+	return loc, text
+}
+
+// signIn opens url, signs in at the IdP as user, picks role in the broker's
+// chooser when one is shown (role "" picks none), and returns the last page's
+// text (the callback's page, or the IdP's).
+func (b *browser) signIn(url, user, pass, role string) string {
+	b.t.Helper()
+	ctx, _ := b.atIdP(url, user, pass)
+	_, text := b.until(ctx, func(loc, text string) bool {
+		return (!strings.Contains(loc, "/saml") && strings.Contains(text, "ncorrect")) ||
+			(strings.HasSuffix(loc, "/saml") && (strings.Contains(text, "Choose a role") || strings.Contains(text, "Signed in") ||
+				strings.Contains(text, "No role") || strings.Contains(text, "refused") || strings.Contains(text, "failed")))
+	})
 	if strings.Contains(text, "Choose a role") && role != "" {
 		if err := chromedp.Do(ctx,
 			chromedp.Click(chromedp.CSS(fmt.Sprintf(`input[name="role"][value=%q]`, role))),
@@ -81,70 +104,43 @@ func (b *browser) signIn(url, user, pass, role string) string {
 		); err != nil {
 			b.t.Fatalf("choosing %s: %v", role, err)
 		}
-		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			if text, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`body`))); err == nil && !strings.Contains(text, "Choose a role") {
-				break
-			}
-		}
+		_, text = b.until(ctx, func(_, text string) bool { return !strings.Contains(text, "Choose a role") })
 	}
 	return text
 }
 
-// TestE2ESAMLFederation: a directory user signs in through the real IdP
-// (SimpleSAMLphp in front of a Samba AD domain) in a real browser (headless
-// Chromium); `credbroker login` receives the assertion, the daemon redeems
-// it against the embedded core (AssumeRoleWithSAML, signature verified), and
-// the aws CLI runs as the role chosen, through IMDS. A user in no aws- group
-// gets no role; a disabled user cannot sign in; a replayed assertion is
-// refused with STS's error.
-func TestE2ESAMLFederation(t *testing.T) {
+// samlE2E is the federation set-up of the SAML end-to-end tests: a Samba AD
+// directory, SimpleSAMLphp in front of it, the daemon with the embedded core
+// (account 111122223333, SAML provider corp, roles Developers and Admins
+// trusting it) and saml source corp, whose callback and the core's /saml are
+// the IdP's assertion consumer services for AWS.
+type samlE2E struct {
+	*e2e
+	t                           *testing.T
+	br                          *browser
+	id                          *idp
+	d                           *daemonProc
+	acct, provider              string
+	cb, spCB, coreAddr, coreACS string
+	rootEnv, imdsEnv            []string
+}
+
+func newSAMLE2E(t *testing.T) *samlE2E {
 	if testing.Short() {
 		t.Skip("end-to-end")
 	}
 	needFederationTools(t)
-	br := newBrowser(t)
-	e := newE2E(t)
-	const acct = "111122223333"
-	provider := "arn:aws:iam::" + acct + ":saml-provider/corp"
-	state, keyFile := filepath.Join(e.root, "core"), filepath.Join(e.root, "master.key")
-	cb := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	s := &samlE2E{e2e: newE2E(t), t: t, br: newBrowser(t), acct: "111122223333"}
+	s.provider = "arn:aws:iam::" + s.acct + ":saml-provider/corp"
+	s.cb, s.spCB = fmt.Sprintf("127.0.0.1:%d", freePort(t)), fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	s.coreAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	s.coreACS = "http://" + s.coreAddr + "/saml"
 
 	dir := startDirectory(t)
-	id := startIdP(t, dir, "http://"+cb+"/saml", acct, provider)
-
-	e.cfgPath = filepath.Join(e.root, "credbroker.hcl")
-	cfg := fmt.Sprintf(`region = "us-east-1"
-upstream "core" {
-  state_dir  = %q
-  account_id = %q
-  master_key {
-    source = "file"
-    path   = %q
-  }
-}
-source "saml" "corp" {
-  idp_url      = %q
-  provider_arn = %q
-  callback     = %q
-}
-role "developers" {
-  arn    = "arn:aws:iam::%s:role/Developers"
-  source = "corp"
-}
-role "admins" {
-  arn    = "arn:aws:iam::%s:role/Admins"
-  source = "corp"
-}
-client "me" {
-  uids        = [%d]
-  role        = "developers"
-  allow_roles = ["admins"]
-}
-`, state, acct, keyFile, id.SSOURL(), provider, cb, acct, acct, os.Getuid())
-	if err := os.WriteFile(e.cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out, errOut, err := e.run("", "core", "init", "--config", e.cfgPath, "--master-key-file", keyFile, "--account-id", acct)
+	s.id = startIdP(t, dir, []string{"http://" + s.cb + "/saml", s.coreACS, "http://" + s.spCB + "/saml"}, s.acct, s.provider)
+	state, keyFile := filepath.Join(s.root, "core"), filepath.Join(s.root, "master.key")
+	s.writeCoreConfig(state, s.acct, keyFile, s.sources(false))
+	out, errOut, err := s.run("", "core", "init", "--config", s.cfgPath, "--master-key-file", keyFile, "--account-id", s.acct)
 	if err != nil {
 		t.Fatalf("core init: %v\n%s%s", err, out, errOut)
 	}
@@ -152,124 +148,186 @@ client "me" {
 	if m == nil {
 		t.Fatalf("core init printed no root key:\n%s%s", out, errOut)
 	}
-	d := e.serve(nil, "--core-addr", "127.0.0.1:0")
-	root := []string{"AWS_ACCESS_KEY_ID=" + m[1], "AWS_SECRET_ACCESS_KEY=" + m[2], "AWS_DEFAULT_REGION=us-east-1",
-		"AWS_ENDPOINT_URL_IAM=http://" + d.eps.Core, "AWS_ENDPOINT_URL_STS=http://" + d.eps.Core}
-	awsAs := func(env []string, args ...string) ([]byte, error) {
-		t.Helper()
-		return e.command(env, "aws", append(args, "--output", "json")...).Output()
-	}
-	must := func(b []byte, err error) []byte {
-		t.Helper()
-		if err != nil {
-			t.Fatalf("aws: %v\n%s", err, stderrOf(err))
-		}
-		return b
-	}
+	s.d = s.serve(nil, "--core-addr", s.coreAddr)
+	s.rootEnv = []string{"AWS_ACCESS_KEY_ID=" + m[1], "AWS_SECRET_ACCESS_KEY=" + m[2], "AWS_DEFAULT_REGION=us-east-1",
+		"AWS_ENDPOINT_URL_IAM=http://" + s.d.eps.Core, "AWS_ENDPOINT_URL_STS=http://" + s.d.eps.Core}
+	s.imdsEnv = []string{"AWS_EC2_METADATA_SERVICE_ENDPOINT=http://" + s.d.eps.IMDS + "/", "AWS_EC2_METADATA_V1_DISABLED=true",
+		"AWS_DEFAULT_REGION=us-east-1", "AWS_ENDPOINT_URL_STS=http://" + s.d.eps.Core}
 
 	// IAM: the IdP's metadata as a SAML provider, two roles it may sign in to.
-	mdPath := filepath.Join(e.root, "idp-metadata.xml")
-	md := must(exec.Command("curl", "-sf", id.MetadataURL()).Output())
+	mdPath := filepath.Join(s.root, "idp-metadata.xml")
+	md, err := exec.Command("curl", "-sf", s.id.MetadataURL()).Output()
+	if err != nil {
+		t.Fatalf("the IdP's metadata: %v", err)
+	}
 	if err := os.WriteFile(mdPath, md, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := awsAs(root, "iam", "create-saml-provider", "--name", "corp", "--saml-metadata-document", "file://"+mdPath); err != nil {
-		if msg := string(stderrOf(err)); strings.Contains(msg, "InvalidAction") || strings.Contains(msg, "not served") {
-			t.Skipf("SKIPPED LOUDLY: the embedded core on this tree does not serve SAML providers (CreateSAMLProvider: %s); they land with the stsops branch (issue 16 needs it)", strings.TrimSpace(msg))
-		}
-		t.Fatalf("create-saml-provider: %v\n%s", err, stderrOf(err))
-	}
-	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":%q},"Action":"sts:AssumeRoleWithSAML"}]}`, provider)
+	s.aws(s.rootEnv, "iam", "create-saml-provider", "--name", "corp", "--saml-metadata-document", "file://"+mdPath)
+	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":%q},"Action":"sts:AssumeRoleWithSAML"}]}`, s.provider)
 	for _, r := range []string{"Developers", "Admins"} {
-		must(awsAs(root, "iam", "create-role", "--role-name", r, "--assume-role-policy-document", trust))
+		s.aws(s.rootEnv, "iam", "create-role", "--role-name", r, "--assume-role-policy-document", trust)
 	}
+	return s
+}
 
-	if st := e.status(); !st.needsHuman("developers") {
+// sources is the config's saml sources, roles and client; withSP adds source
+// corp-sp (SP-initiated, its own callback) and its role developers-sp.
+func (s *samlE2E) sources(withSP bool) string {
+	cfg := fmt.Sprintf(`source "saml" "corp" {
+  idp_url      = %q
+  provider_arn = %q
+  callback     = %q
+}
+role "developers" {
+  arn    = "arn:aws:iam::%[4]s:role/Developers"
+  source = "corp"
+}
+role "admins" {
+  arn    = "arn:aws:iam::%[4]s:role/Admins"
+  source = "corp"
+}
+`, s.id.SSOURL(), s.provider, s.cb, s.acct)
+	allow := `["admins"]`
+	if withSP {
+		cfg += fmt.Sprintf(`source "saml" "corp-sp" {
+  idp_url      = %q
+  provider_arn = %q
+  callback     = %q
+  sp_initiated = true
+}
+role "developers-sp" {
+  arn    = "arn:aws:iam::%s:role/Developers"
+  source = "corp-sp"
+}
+`, s.id.base+"/saml2/idp/SSOService.php", s.provider, s.spCB, s.acct)
+		allow = `["admins", "developers-sp"]`
+	}
+	return cfg + fmt.Sprintf(`client "me" {
+  uids        = [%d]
+  role        = "developers"
+  allow_roles = %s
+}
+`, os.Getuid(), allow)
+}
+
+// aws runs the aws CLI with env, failing the test on error.
+func (s *samlE2E) aws(env []string, args ...string) []byte {
+	s.t.Helper()
+	out, err := s.awsErr(env, args...)
+	if err != nil {
+		s.t.Fatalf("aws %s: %v", strings.Join(args[:2], " "), err)
+	}
+	return out
+}
+
+func (s *samlE2E) awsErr(env []string, args ...string) ([]byte, error) {
+	s.t.Helper()
+	out, err := s.command(env, "aws", append(args, "--output", "json")...).Output()
+	if err != nil {
+		return nil, fmt.Errorf("%v: %s", err, stderrOf(err))
+	}
+	return out, nil
+}
+
+// whoAmI is the aws CLI's caller through IMDS.
+func (s *samlE2E) whoAmI() string {
+	s.t.Helper()
+	var who callerIdentity
+	if err := json.Unmarshal(s.aws(s.imdsEnv, "sts", "get-caller-identity"), &who); err != nil {
+		s.t.Fatal(err)
+	}
+	return who.Arn
+}
+
+// login starts `credbroker login SOURCE --print` and returns it with the URL
+// it printed.
+func (s *samlE2E) login(source string) (*exec.Cmd, *lockedBuffer, string, time.Time) {
+	s.t.Helper()
+	start := time.Now()
+	c := s.command(nil, s.bin, "login", source, "--print", "--timeout", "90s")
+	stdout, err := c.StdoutPipe()
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	stderr := newLockedBuffer()
+	c.Stderr = stderr
+	if err := c.Start(); err != nil {
+		s.t.Fatal(err)
+	}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		s.t.Fatalf("login printed no URL: %v\n%s", err, stderr.String())
+	}
+	go io.Copy(io.Discard, stdout)
+	stderr.waitFor(s.t, "Waiting for the sign-in", 10*time.Second)
+	return c, stderr, strings.TrimSpace(line), start
+}
+
+// TestE2ESAMLFederation: a directory user signs in through the real IdP
+// (SimpleSAMLphp in front of a Samba AD domain) in a real browser (headless
+// Chromium); `credbroker login` receives the assertion, the daemon redeems
+// it against the embedded core (AssumeRoleWithSAML, signature verified), and
+// the aws CLI runs as the role chosen, through IMDS. A user in no aws- group
+// gets no role; a disabled user cannot sign in; a replayed, tampered,
+// misaddressed or expired assertion is refused with STS's error.
+func TestE2ESAMLFederation(t *testing.T) {
+	s := newSAMLE2E(t)
+	if st := s.status(); !st.needsHuman("developers") {
 		t.Errorf("before login, developers is not needs-human: %+v", st)
-	}
-	imdsEnv := []string{"AWS_EC2_METADATA_SERVICE_ENDPOINT=http://" + d.eps.IMDS + "/", "AWS_EC2_METADATA_V1_DISABLED=true",
-		"AWS_DEFAULT_REGION=us-east-1", "AWS_ENDPOINT_URL_STS=http://" + d.eps.Core}
-
-	// login: the URL on stdout, the browser does the rest.
-	login := func() (*exec.Cmd, *lockedBuffer, string, time.Time) {
-		t.Helper()
-		start := time.Now()
-		c := e.command(nil, e.bin, "login", "corp", "--print", "--timeout", "90s")
-		stdout, err := c.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		stderr := newLockedBuffer()
-		c.Stderr = stderr
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-		line, err := bufio.NewReader(stdout).ReadString('\n')
-		if err != nil {
-			t.Fatalf("login printed no URL: %v\n%s", err, stderr.String())
-		}
-		go io.Copy(io.Discard, stdout)
-		stderr.waitFor(t, "Waiting for the sign-in", 10*time.Second)
-		return c, stderr, strings.TrimSpace(line), start
 	}
 
 	// alice: in aws-Developers and aws-Admins → the chooser → Developers.
-	c, stderr, url, start := login()
-	if url != id.SSOURL() {
-		t.Errorf("login printed %q, want the IdP's %q", url, id.SSOURL())
+	c, stderr, url, start := s.login("corp")
+	if url != s.id.SSOURL() {
+		t.Errorf("login printed %q, want the IdP's %q", url, s.id.SSOURL())
 	}
-	page := br.signIn(url, "alice", alicePass, "developers")
+	page := s.br.signIn(url, "alice", alicePass, "developers")
 	if !strings.Contains(page, "Signed in") {
-		t.Fatalf("alice's sign-in ended on %q\nlogin: %s\nIdP: %s\ndaemon: %s", page, stderr.String(), id.log.String(), d.stderr.String())
+		t.Fatalf("alice's sign-in ended on %q\nlogin: %s\nIdP: %s\ndaemon: %s", page, stderr.String(), s.id.log.String(), s.d.stderr.String())
 	}
 	if err := c.Wait(); err != nil {
 		t.Fatalf("login: %v\n%s", err, stderr.String())
 	}
-	var who callerIdentity
-	if err := json.Unmarshal(must(awsAs(imdsEnv, "sts", "get-caller-identity")), &who); err != nil {
-		t.Fatal(err)
-	}
+	who := s.whoAmI()
 	firstCred := time.Since(start)
-	if who.Arn != "arn:aws:sts::"+acct+":assumed-role/Developers/alice@corp.example" {
-		t.Errorf("through IMDS after alice's login: %+v", who)
+	if who != "arn:aws:sts::"+s.acct+":assumed-role/Developers/alice@corp.example" {
+		t.Errorf("through IMDS after alice's login: %s", who)
 	}
 	// Yardstick, same run: one more aws CLI call through IMDS, the session cached.
 	ys := time.Now()
-	must(awsAs(imdsEnv, "sts", "get-caller-identity"))
+	s.whoAmI()
 	yard := time.Since(ys)
 	noteCost(t, "login → first credential through IMDS (incl. browser and IdP sign-in)", firstCred)
 	t.Logf("login → first credential = %.1f× one cached aws CLI call (%v)", float64(firstCred)/float64(yard), yard.Round(time.Millisecond))
-	if st := e.status(); st.needsHuman("developers") {
+	if st := s.status(); st.needsHuman("developers") {
 		t.Errorf("after login, developers is still needs-human: %+v", st)
 	}
 
 	// bob: in no aws- group → no role.
-	c, _, url, _ = login()
-	if page := br.signIn(url, "bob", bobPass, ""); !strings.Contains(page, "No role") {
+	c, _, url, _ = s.login("corp")
+	if page := s.br.signIn(url, "bob", bobPass, ""); !strings.Contains(page, "No role") {
 		t.Errorf("bob's sign-in ended on %q", page)
 	}
 	c.Process.Kill()
 	c.Wait()
 
 	// carol: disabled in the directory → the IdP refuses her.
-	c, _, url, _ = login()
-	if page := br.signIn(url, "carol", carolPass, "developers"); !strings.Contains(page, "ncorrect") {
+	c, _, url, _ = s.login("corp")
+	if page := s.br.signIn(url, "carol", carolPass, "developers"); !strings.Contains(page, "ncorrect") {
 		t.Errorf("disabled carol's sign-in ended on %q", page)
 	}
 	c.Process.Kill()
 	c.Wait()
 
-	// Straight to STS (the aws CLI against the core): a replayed, a tampered
-	// and a wrongly addressed assertion are refused with STS's errors.
+	// Straight to STS (the aws CLI against the core): a replayed, a tampered,
+	// a wrongly addressed and an expired assertion are refused with STS's errors.
 	redeem := func(resp string) error {
-		_, err := awsAs(root, "sts", "assume-role-with-saml", "--role-arn", "arn:aws:iam::"+acct+":role/Admins",
-			"--principal-arn", provider, "--saml-assertion", resp)
-		if err != nil {
-			return fmt.Errorf("%v: %s", err, stderrOf(err))
-		}
-		return nil
+		_, err := s.awsErr(s.rootEnv, "sts", "assume-role-with-saml", "--role-arn", "arn:aws:iam::"+s.acct+":role/Admins",
+			"--principal-arn", s.provider, "--saml-assertion", resp)
+		return err
 	}
-	resp := id.response(t, "urn:amazon:webservices", "alice", alicePass)
+	resp := s.id.response(t, "urn:amazon:webservices", "alice", alicePass, nil)
 	raw, err := base64.StdEncoding.DecodeString(resp)
 	if err != nil {
 		t.Fatal(err)
@@ -284,12 +342,152 @@ client "me" {
 	if err := redeem(resp); err == nil || !strings.Contains(err.Error(), "InvalidIdentityToken") || !strings.Contains(err.Error(), "replay") {
 		t.Errorf("replayed assertion: %v", err)
 	}
-	if err := redeem(id.response(t, "urn:example:other-sp", "alice", alicePass)); err == nil || !strings.Contains(err.Error(), "InvalidIdentityToken") {
+	if err := redeem(s.id.response(t, "urn:example:other-sp", "alice", alicePass, nil)); err == nil || !strings.Contains(err.Error(), "InvalidIdentityToken") {
 		t.Errorf("assertion for another service provider: %v", err)
+	}
+	if err := redeem(s.id.response(t, expiringSP, "alice", alicePass, nil)); err == nil || !strings.Contains(err.Error(), "ExpiredTokenException") {
+		t.Errorf("expired assertion: %v", err)
 	}
 
 	// The daemon log and the state hold no assertion.
-	if strings.Contains(d.stderr.String(), "SAMLResponse") || strings.Contains(d.stderr.String(), "PHNhbWxw") {
+	if strings.Contains(s.d.stderr.String(), "SAMLResponse") || strings.Contains(s.d.stderr.String(), "PHNhbWxw") {
+		t.Error("the daemon logged a SAML response")
+	}
+}
+
+// TestE2ESAMLCoreSignIn: the core's own assertion consumer service, as AWS's
+// https://signin.aws.amazon.com/saml. In Chromium: alice → the IdP → the core's
+// /saml → "Select a role" → the console, signed in as assumed-role/Admins/alice;
+// alice → the IdP → the core's /saml with RelayState = the login callback → the
+// broker's login, which redeems it; a saml source added by a reload signs in
+// SP-initiated (AuthnRequest, InResponseTo) with no restart; an expired
+// assertion is refused at /saml. Posted by hand to /saml: tampered, replayed and
+// misaddressed assertions are refused with STS's codes.
+func TestE2ESAMLCoreSignIn(t *testing.T) {
+	s := newSAMLE2E(t)
+	atCore := s.id.SSOURL() + "&ConsumerURL=" + url.QueryEscape(s.coreACS)
+
+	// The SP metadata names the core's /saml.
+	if md, err := exec.Command("curl", "-sf", "http://"+s.coreAddr+"/static/saml-metadata.xml").Output(); err != nil ||
+		!bytes.Contains(md, []byte(`entityID="urn:amazon:webservices"`)) || !bytes.Contains(md, []byte(`Location="`+s.coreACS+`"`)) {
+		t.Errorf("SP metadata: %v\n%s", err, md)
+	}
+
+	// The console: the chooser, then signed in as the role chosen, on the page
+	// RelayState names.
+	ctx, posted := s.br.atIdP(atCore+"&RelayState="+url.QueryEscape("/console/roles"), "alice", alicePass)
+	loc, text := s.br.until(ctx, func(loc, text string) bool {
+		return strings.HasSuffix(loc, "/saml") && strings.Contains(text, "Select a role")
+	})
+	if !strings.Contains(text, "Select a role") {
+		t.Fatalf("no chooser at the core: %s %q\ndaemon: %s", loc, text, s.d.stderr.String())
+	}
+	chooser := time.Now()
+	if err := chromedp.Do(ctx,
+		chromedp.Click(`//label[contains(., "Admins")]/input`),
+		chromedp.Click(chromedp.CSS(`#signin_button`)),
+	); err != nil {
+		t.Fatalf("choosing Admins: %v", err)
+	}
+	loc, text = s.br.until(ctx, func(loc, text string) bool {
+		return strings.Contains(loc, "/console/") && strings.Contains(text, "assumed-role")
+	})
+	whoami, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#whoami`)))
+	if whoami != "arn:aws:sts::"+s.acct+":assumed-role/Admins/alice@corp.example" || !strings.HasSuffix(loc, "/console/roles") {
+		t.Fatalf("console at %s as %q:\n%s\ndaemon: %s", loc, whoami, text, s.d.stderr.String())
+	}
+	toConsole, fromChooser := time.Since(posted), time.Since(chooser)
+	noteCost(t, "IdP sign-in POST → console page signed in (chooser included)", toConsole)
+	t.Logf("chooser answer → console page: %v", fromChooser.Round(time.Millisecond))
+
+	// The broker: the core verifies, the browser hands the response to the
+	// login callback (RelayState), the broker redeems it.
+	c, stderr, _, start := s.login("corp")
+	page := s.br.signIn(atCore+"&RelayState="+url.QueryEscape("http://"+s.cb+"/saml"), "alice", alicePass, "admins")
+	if !strings.Contains(page, "Signed in") {
+		t.Fatalf("hand-off to login ended on %q\nlogin: %s\ndaemon: %s", page, stderr.String(), s.d.stderr.String())
+	}
+	if err := c.Wait(); err != nil {
+		t.Fatalf("login: %v\n%s", err, stderr.String())
+	}
+	if st := s.status(); st.needsHuman("admins") {
+		t.Errorf("after the hand-off, admins is still needs-human: %+v", st)
+	}
+	noteCost(t, "login → signed in through the core's /saml (incl. browser and IdP sign-in)", time.Since(start))
+
+	// A saml source added by a reload: the core takes its callback at once;
+	// SP-initiated, the answer to login's AuthnRequest only.
+	s.writeCoreConfig(filepath.Join(s.root, "core"), s.acct, filepath.Join(s.root, "master.key"), s.sources(true))
+	if out, errOut, err := s.run("", "reload", "--runtime-dir", s.runtimeDir); err != nil {
+		t.Fatalf("reload: %v\n%s%s", err, out, errOut)
+	}
+	c, stderr, authn, start := s.login("corp-sp")
+	if !strings.HasPrefix(authn, s.id.base+"/saml2/idp/SSOService.php?SAMLRequest=") || !strings.Contains(authn, "RelayState=") {
+		t.Errorf("SP-initiated login printed %q", authn)
+	}
+	if page := s.br.signIn(authn, "alice", alicePass, ""); !strings.Contains(page, "Signed in") || !strings.Contains(page, "developers-sp") {
+		t.Fatalf("SP-initiated sign-in ended on %q\nlogin: %s\nIdP: %s\ndaemon: %s", page, stderr.String(), s.id.log.String(), s.d.stderr.String())
+	}
+	if err := c.Wait(); err != nil {
+		t.Fatalf("SP-initiated login: %v\n%s", err, stderr.String())
+	}
+	noteCost(t, "SP-initiated login → signed in (incl. browser and IdP sign-in)", time.Since(start))
+	// An IdP-initiated response to the SP-initiated source is not its answer.
+	c, _, _, _ = s.login("corp-sp")
+	if page := s.br.signIn(s.id.SSOURL()+"&ConsumerURL="+url.QueryEscape("http://"+s.spCB+"/saml"), "alice", alicePass, ""); !strings.Contains(page, "RelayState is not this sign-in") {
+		t.Errorf("unrequested response at the SP-initiated callback ended on %q", page)
+	}
+	c.Process.Kill()
+	c.Wait()
+
+	// Expired on arrival (the IdP's assertion lifetime is negative for this
+	// audience): refused at /saml, in the browser.
+	ctx, _ = s.br.atIdP(s.id.base+"/saml2/idp/SSOService.php?spentityid="+url.QueryEscape(expiringSP), "alice", alicePass)
+	if _, text := s.br.until(ctx, func(loc, text string) bool {
+		return strings.HasSuffix(loc, "/saml") && strings.Contains(text, "refused")
+	}); !strings.Contains(text, "ExpiredTokenException") {
+		t.Errorf("expired assertion at /saml: %q", text)
+	}
+
+	// By hand at /saml: each refused with STS's code; a valid one is spent once.
+	post := func(resp string) (int, string) {
+		r, err := http.PostForm(s.coreACS, url.Values{"SAMLResponse": {resp}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		return r.StatusCode, string(b)
+	}
+	resp := s.id.response(t, "urn:amazon:webservices", "alice", alicePass, url.Values{"ConsumerURL": {s.coreACS}})
+	raw, err := base64.StdEncoding.DecodeString(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tampered := base64.StdEncoding.EncodeToString(bytes.Replace(raw, []byte("alice@corp.example"), []byte("admin@corp.example"), 1))
+	for name, c := range map[string]struct {
+		resp, want string
+	}{
+		"tampered":               {tampered, "InvalidIdentityToken"},
+		"for another SP":         {s.id.response(t, "urn:example:other-sp", "alice", alicePass, nil), "InvalidIdentityToken"},
+		"expired":                {s.id.response(t, expiringSP, "alice", alicePass, nil), "ExpiredTokenException"},
+		"bob's, who has no role": {s.id.response(t, "urn:amazon:webservices", "bob", bobPass, url.Values{"ConsumerURL": {s.coreACS}}), "No role"},
+	} {
+		if status, page := post(c.resp); status == http.StatusOK || !strings.Contains(page, c.want) {
+			t.Errorf("%s at /saml: %d %s", name, status, page)
+		}
+	}
+	if status, page := post(resp); status != http.StatusOK || !strings.Contains(page, "Select a role") {
+		t.Errorf("alice's own at /saml: %d %s", status, page)
+	}
+	if _, err := s.awsErr(s.rootEnv, "sts", "assume-role-with-saml", "--role-arn", "arn:aws:iam::"+s.acct+":role/Admins",
+		"--principal-arn", s.provider, "--saml-assertion", resp); err != nil {
+		t.Errorf("redeeming the response the chooser holds: %v", err)
+	}
+	if status, page := post(resp); status == http.StatusOK || !strings.Contains(page, "replay") {
+		t.Errorf("replayed at /saml: %d %s", status, page)
+	}
+	if strings.Contains(s.d.stderr.String(), "PHNhbWxw") {
 		t.Error("the daemon logged a SAML response")
 	}
 }

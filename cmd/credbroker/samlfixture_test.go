@@ -198,13 +198,23 @@ func (i *idp) SSOURL() string {
 	return i.base + "/saml2/idp/SSOService.php?spentityid=urn:amazon:webservices"
 }
 
-// response signs user in at the IdP for sp with a plain HTTP client, and
-// returns the SAML response (base64) the IdP's page would post.
-func (i *idp) response(t *testing.T, sp, user, pass string) string {
+// expiringSP is a service provider of the IdP whose assertions arrive
+// expired: its assertion lifetime is negative (past the core's minute of
+// clock skew). Its entity id is AWS's sign-in URL, an audience the core takes.
+const expiringSP = "https://signin.aws.amazon.com/saml"
+
+// response signs user in at the IdP for sp with a plain HTTP client (with
+// more IdP-initiated parameters: ConsumerURL, RelayState), and returns the
+// SAML response (base64) the IdP's page would post.
+func (i *idp) response(t *testing.T, sp, user, pass string, more url.Values) string {
 	t.Helper()
 	jar, _ := cookiejar.New(nil)
 	hc := &http.Client{Jar: jar, Timeout: 20 * time.Second}
-	resp, err := hc.Get(i.base + "/saml2/idp/SSOService.php?spentityid=" + url.QueryEscape(sp))
+	q := url.Values{"spentityid": {sp}}
+	for k, v := range more {
+		q[k] = v
+	}
+	resp, err := hc.Get(i.base + "/saml2/idp/SSOService.php?" + q.Encode())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,14 +236,28 @@ func (i *idp) response(t *testing.T, sp, user, pass string) string {
 	return html.UnescapeString(string(m[1]))
 }
 
+// phpEndpoints is acs as SimpleSAMLphp's AssertionConsumerService array
+// (HTTP-POST, the first the default).
+func phpEndpoints(acs []string) string {
+	var b strings.Builder
+	b.WriteString("[")
+	for i, u := range acs {
+		fmt.Fprintf(&b, "['Binding' => 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', 'Location' => '%s', 'index' => %d, 'isDefault' => %t], ", u, i, i == 0)
+	}
+	return b.String() + "]"
+}
+
 // MetadataURL is the IdP's SAML 2.0 metadata.
 func (i *idp) MetadataURL() string { return i.base + "/saml2/idp/metadata.php" }
 
 // startIdP configures SimpleSAMLphp for the directory with AWS (entity id
-// urn:amazon:webservices) as its service provider, posting to acs; the Role
-// attribute is built from the user's aws-NAME groups:
-// arn:aws:iam::ACCOUNT:role/NAME,PROVIDER.
-func startIdP(t *testing.T, dir *directory, acs, account, provider string) *idp {
+// urn:amazon:webservices) as its service provider, posting to acs (the first
+// is the default; the others are taken as an AuthnRequest's or an
+// IdP-initiated ConsumerURL); the Role attribute is built from the user's
+// aws-NAME groups: arn:aws:iam::ACCOUNT:role/NAME,PROVIDER. Two more service
+// providers: urn:example:other-sp (another audience) and expiringSP, posting to
+// the second ACS.
+func startIdP(t *testing.T, dir *directory, acs []string, account, provider string) *idp {
 	t.Helper()
 	start := time.Now()
 	root := filepath.Join(t.TempDir(), "idp")
@@ -295,7 +319,7 @@ $metadata['__DYNAMIC:1__'] = [
 `,
 		"metadata/saml20-sp-remote.php": fmt.Sprintf(`<?php
 $metadata['urn:amazon:webservices'] = [
-    'AssertionConsumerService' => %q,
+    'AssertionConsumerService' => %s,
     'NameIDFormat' => 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient',
     'attributes.NameFormat' => 'urn:oasis:names:tc:SAML:2.0:attrname-format:uri',
     'saml20.sign.response' => true,
@@ -321,7 +345,16 @@ $metadata['urn:example:other-sp'] = [
     'saml20.sign.assertion' => true,
     'authproc' => $metadata['urn:amazon:webservices']['authproc'],
 ];
-`, acs, account, provider),
+$metadata[%q] = [
+    'AssertionConsumerService' => %q,
+    'NameIDFormat' => 'urn:oasis:names:tc:SAML:2.0:nameid-format:transient',
+    'attributes.NameFormat' => 'urn:oasis:names:tc:SAML:2.0:attrname-format:uri',
+    'saml20.sign.response' => true,
+    'saml20.sign.assertion' => true,
+    'assertion.lifetime' => -120,
+    'authproc' => $metadata['urn:amazon:webservices']['authproc'],
+];
+`, phpEndpoints(acs), account, provider, expiringSP, acs[min(1, len(acs)-1)]),
 	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(root, name), []byte(body), 0o600); err != nil {
