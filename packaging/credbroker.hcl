@@ -207,7 +207,11 @@ keyring {
 #   idp_url      = "https://adfs.example.com/adfs/ls/IdpInitiatedSignOn.aspx?loginToRp=urn:amazon:webservices"
 #   provider_arn = "arn:aws:iam::123456789012:saml-provider/corp"
 #   callback     = "127.0.0.1:8975" # the default; loopback, a fixed port
+#   # sp_initiated = true # idp_url is the IdP's SSO service; login sends an AuthnRequest
 # }
+## With the embedded core, IdPs may also post to the core's own
+## http://CORE/saml (SP metadata: http://CORE/static/saml-metadata.xml): the
+## console signs in, or RelayState = the callback's URL hands it to login.
 # role "developers" {
 #   arn    = "arn:aws:iam::123456789012:role/Developers"
 #   source = "corp"
