@@ -44,7 +44,7 @@ type fixture struct {
 	n                 int
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	c := coretest.New(t, func(o *coretest.Options) {
 		o.RunningClock = true
