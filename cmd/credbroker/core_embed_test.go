@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"testing"
 
 	"net/http/httptest"
@@ -74,5 +75,56 @@ func TestDevCore(t *testing.T) {
 	// The dev config gives every caller dev-admin, from the embedded core.
 	if cfg.DefaultRole != devRole || cfg.Role(devRole) == nil || cfg.Upstream.Kind != config.UpstreamCore || !cfg.Listen.Core.IsValid() {
 		t.Errorf("dev config %+v", cfg)
+	}
+}
+
+// TestCoreConfigureSAML: the embedded core takes its own /saml (on the core
+// listener's address) and the saml sources' login callbacks as Recipients, and
+// a source added later (a reload) at once; the SP metadata names the /saml.
+func TestCoreConfigureSAML(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := config.Parse([]byte(devConfig), "serve --dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	core, err := openDevCore(hclog.NewNullLogger())(ctx, cfg, keystore.NewMemory())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer core.Close()
+	ec := core.(embeddedCore)
+	withSAML, err := config.Parse([]byte(devConfig+`
+source "saml" "corp" {
+  idp_url      = "https://idp.example.com/sso"
+  provider_arn = "arn:aws:iam::123456789012:saml-provider/corp"
+  callback     = "127.0.0.1:8976"
+}
+`), "reloaded")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		cfg  *config.Config
+		addr string
+		want []string
+	}{
+		{cfg, "127.0.0.1:8913", []string{"http://127.0.0.1:8913/saml"}},
+		{withSAML, "127.0.0.1:8913", []string{"http://127.0.0.1:8976/saml", "http://127.0.0.1:8913/saml"}},
+	} {
+		ec.Configure(c.cfg, c.addr)
+		if got := ec.core.SAMLACS(); strings.Join(got, " ") != strings.Join(c.want, " ") {
+			t.Errorf("accepted Recipients %q, want %q", got, c.want)
+		}
+	}
+	srv := httptest.NewServer(core)
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL + "/static/saml-metadata.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	md, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(md), `Location="http://127.0.0.1:8913/saml"`) {
+		t.Errorf("SP metadata:\n%s", md)
 	}
 }

@@ -78,15 +78,15 @@ With --print the IdP's URL is printed on stdout instead of opening a browser.`,
 			fmt.Fprintf(cmd.ErrOrStderr(), "Waiting for the sign-in on http://%s%s ...\n", info.Callback, login.Path)
 			select {
 			case r := <-cb.Done():
+				// Let the browser read the page, the refusal's too.
+				shut, done := context.WithTimeout(context.Background(), 2*time.Second)
+				defer done()
+				srv.Shutdown(shut)
 				if r.Err != nil {
 					return fmt.Errorf("sign-in to role %s refused: %w", r.Role, r.Err)
 				}
 				fmt.Fprintf(cmd.ErrOrStderr(), "Signed in: role %s until %s (%s after login started)\n",
 					r.Role, r.Expires.UTC().Format(time.RFC3339), time.Since(begun).Round(time.Millisecond))
-				// Let the browser read the page.
-				shut, done := context.WithTimeout(context.Background(), 2*time.Second)
-				defer done()
-				srv.Shutdown(shut)
 				return nil
 			case <-ctx.Done():
 				if errors.Is(ctx.Err(), context.DeadlineExceeded) {
