@@ -203,6 +203,11 @@ func (i *idp) SSOURL() string {
 // clock skew). Its entity id is AWS's sign-in URL, an audience the core takes.
 const expiringSP = "https://signin.aws.amazon.com/saml"
 
+// oneRoleSP is a service provider of the IdP (a regional AWS sign-in URL, an
+// audience the core takes) whose assertions name the Developers role only,
+// posting to the second ACS.
+const oneRoleSP = "https://us-east-1.signin.aws.amazon.com/saml"
+
 // response signs user in at the IdP for sp with a plain HTTP client (with
 // more IdP-initiated parameters: ConsumerURL, RelayState), and returns the
 // SAML response (base64) the IdP's page would post.
@@ -354,7 +359,14 @@ $metadata[%q] = [
     'assertion.lifetime' => -120,
     'authproc' => $metadata['urn:amazon:webservices']['authproc'],
 ];
-`, phpEndpoints(acs), account, provider, expiringSP, acs[min(1, len(acs)-1)]),
+$metadata[%[6]q] = $metadata[%[4]q];
+unset($metadata[%[6]q]['assertion.lifetime']);
+$metadata[%[6]q]['authproc'][60] = ['class' => 'core:PHP', 'code' => '
+    $roles = $attributes["https://aws.amazon.com/SAML/Attributes/Role"] ?? [];
+    $attributes["https://aws.amazon.com/SAML/Attributes/Role"] = array_values(array_filter($roles,
+        function ($r) { return strpos($r, ":role/Developers,") !== false; }));
+'];
+`, phpEndpoints(acs), account, provider, expiringSP, acs[min(1, len(acs)-1)], oneRoleSP),
 	}
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(root, name), []byte(body), 0o600); err != nil {

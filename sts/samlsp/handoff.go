@@ -19,8 +19,9 @@ import (
 // toConsole signs the browser in to the console as the session, through the
 // console's federation endpoint (getSigninToken in-process, then its login on
 // the browser's request), and sends it on with a page of this origin rather than
-// a redirect: the console's SameSite=Strict cookie is not sent on a redirect
-// from the IdP's cross-site POST.
+// a redirect, so that the console's SameSite=Strict cookie goes along even where
+// a browser counts a redirect chain begun by the IdP's cross-site POST as
+// cross-site (Chromium 156 here sends it after a plain redirect too: tried).
 func (s *SP) toConsole(w http.ResponseWriter, r *http.Request, c *ststypes.Credentials, relay string) error {
 	left := min(max(aws.ToTime(c.Expiration).Sub(s.o.Now()), 15*time.Minute), 12*time.Hour)
 	session, err := json.Marshal(map[string]string{"sessionId": aws.ToString(c.AccessKeyId), "sessionKey": aws.ToString(c.SecretAccessKey), "sessionToken": aws.ToString(c.SessionToken)})
