@@ -53,6 +53,7 @@ type pageData struct {
 
 var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
+<link rel="stylesheet" href="/console/static/console.css">
 {{if .Refresh}}<meta http-equiv="refresh" content="{{.Refresh}}">{{end}}</head>
 <body><main><h1>{{.Title}}</h1>
 {{if .Code}}<p id="code">{{.Code}}</p>{{end}}<p id="message">{{.Message}}</p>
