@@ -367,10 +367,25 @@ func TestE2ESAMLCoreSignIn(t *testing.T) {
 	s := newSAMLE2E(t)
 	atCore := s.id.SSOURL() + "&ConsumerURL=" + url.QueryEscape(s.coreACS)
 
-	// The SP metadata names the core's /saml.
-	if md, err := exec.Command("curl", "-sf", "http://"+s.coreAddr+"/static/saml-metadata.xml").Output(); err != nil ||
-		!bytes.Contains(md, []byte(`entityID="urn:amazon:webservices"`)) || !bytes.Contains(md, []byte(`Location="`+s.coreACS+`"`)) {
-		t.Errorf("SP metadata: %v\n%s", err, md)
+	// The SP metadata, imported as SimpleSAMLphp would (schema-valid, parsed):
+	// AWS's entity id, the core's /saml, the attributes it needs.
+	mdPath := filepath.Join(s.root, "sp-metadata.xml")
+	if md, err := exec.Command("curl", "-sf", "-o", mdPath, "http://"+s.coreAddr+"/static/saml-metadata.xml").CombinedOutput(); err != nil {
+		t.Fatalf("SP metadata: %v %s", err, md)
+	}
+	imported, err := exec.Command("php", "testdata/saml-import-sp.php", mdPath).Output()
+	var sps map[string]struct {
+		ACS []struct {
+			Binding, Location string
+		} `json:"AssertionConsumerService"`
+		Required []string `json:"attributes.required"`
+	}
+	if err != nil || json.Unmarshal(imported, &sps) != nil {
+		t.Fatalf("SimpleSAMLphp does not import the SP metadata: %v %s\n%s", err, stderrOf(err), imported)
+	}
+	if sp, ok := sps["urn:amazon:webservices"]; !ok || len(sp.ACS) != 1 || sp.ACS[0].Location != s.coreACS ||
+		sp.ACS[0].Binding != "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" || len(sp.Required) != 2 {
+		t.Errorf("SP metadata as SimpleSAMLphp reads it: %s", imported)
 	}
 
 	// The console, one role: straight from the IdP's POST to the console (the
