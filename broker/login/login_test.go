@@ -186,13 +186,24 @@ func FuzzRolesOf(f *testing.F) {
 	})
 }
 
-// FuzzCallback: any form posted gets a page, and the response is never echoed.
+// FuzzCallback: any form posted gets a page, IdP- or SP-initiated.
 func FuzzCallback(f *testing.F) {
 	f.Add("SAMLResponse=" + url.QueryEscape(response(f, "two-roles")))
 	f.Add("nonce=x&role=admins")
 	f.Add("SAMLResponse=%zz")
+	f.Add("SAMLResponse=" + url.QueryEscape(response(f, "one-role")) + "&RelayState=x")
+	sp := info
+	sp.SPInitiated, sp.IdPURL = true, "https://idp.example.com/sso"
 	f.Fuzz(func(t *testing.T, body string) {
+		// Every other input goes to an SP-initiated sign-in (RelayState and
+		// InResponseTo read too).
 		cb := New(info, (&redeemer{}).redeem)
+		if len(body)%2 == 0 {
+			cb = New(sp, (&redeemer{}).redeem)
+			if _, err := cb.Start(); err != nil {
+				t.Fatal(err)
+			}
+		}
 		req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8975/saml", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		rec := httptest.NewRecorder()
