@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 
@@ -57,18 +58,37 @@ func (c embeddedCore) InstanceProfileForRole(ctx context.Context, roleARN string
 	return p.ARN, p.ID, found, err
 }
 
-// Configure tells the core's SAML service provider its /saml URL (on the
-// core listener's address) and the saml sources' login callbacks, which the
-// core accepts as a SAML response's Recipient: a saml source added by a
-// reload is accepted at once.
+// Configure tells the core's SAML service provider its /saml URLs and the
+// saml sources' login callbacks, which the core accepts as a SAML response's
+// Recipient: a saml source added by a reload is accepted at once.
 func (c embeddedCore) Configure(cfg *config.Config, addr string) {
-	callbacks := loginCallbacks(cfg)
-	acs := ""
-	if addr != "" {
-		acs = "http://" + addr + samlsp.Path
+	callbacks, acs := loginCallbacks(cfg), coreACS(cfg, addr)
+	c.core.SetSAMLACS(append(slices.Clone(callbacks), acs...))
+	own := ""
+	if len(acs) > 0 {
+		own = acs[0]
 	}
-	c.core.SetSAMLACS(append(slices.Clone(callbacks), acs))
-	c.sp.Configure(acs, callbacks)
+	c.sp.Configure(own, callbacks)
+}
+
+// coreACS are the URLs of the core's own /saml on its listener's address
+// (https when the listener has TLS): under each console host name first (the
+// first is the one the SP metadata names), then the bound address.
+func coreACS(cfg *config.Config, addr string) []string {
+	if addr == "" {
+		return nil
+	}
+	scheme := "http"
+	if cfg.Listen.CoreTLSCertFile != "" {
+		scheme = "https"
+	}
+	var out []string
+	if _, port, err := net.SplitHostPort(addr); err == nil {
+		for _, h := range cfg.Upstream.ConsoleHosts {
+			out = append(out, scheme+"://"+net.JoinHostPort(h, port)+samlsp.Path)
+		}
+	}
+	return append(out, scheme+"://"+addr+samlsp.Path)
 }
 
 var (

@@ -103,12 +103,17 @@ source "saml" "corp" {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// With TLS and a console host name (the metadata names the host).
+	withTLS := *withSAML
+	withTLS.Listen.CoreTLSCertFile, withTLS.Upstream.ConsoleHosts = "/etc/credbroker/core.pem", []string{"core.corp.example"}
 	for _, c := range []struct {
 		cfg  *config.Config
 		addr string
 		want []string
 	}{
 		{cfg, "127.0.0.1:8913", []string{"http://127.0.0.1:8913/saml"}},
+		{withSAML, "127.0.0.1:8913", []string{"http://127.0.0.1:8976/saml", "http://127.0.0.1:8913/saml"}},
+		{&withTLS, "127.0.0.1:8913", []string{"http://127.0.0.1:8976/saml", "https://core.corp.example:8913/saml", "https://127.0.0.1:8913/saml"}},
 		{withSAML, "127.0.0.1:8913", []string{"http://127.0.0.1:8976/saml", "http://127.0.0.1:8913/saml"}},
 	} {
 		ec.Configure(c.cfg, c.addr)
