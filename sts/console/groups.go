@@ -89,18 +89,10 @@ func (c *Console) groupOp(w http.ResponseWriter, r *http.Request, s *session) {
 		_, err = cl.RemoveUserFromGroup(ctx, &iam.RemoveUserFromGroupInput{GroupName: g, UserName: f("user")})
 	case "delete":
 		if err = confirmed(r, "group", name); err == nil {
-			if err = deletePrincipal(ctx, cl, "group", name); err == nil {
-				back(w, r, Prefix+"/groups")
-				return
-			}
+			err = deletePrincipal(ctx, cl, "group", name)
 		}
 	default:
-		http.NotFound(w, r)
-		return
+		err = errNoOp
 	}
-	if err != nil {
-		c.renderGroup(w, r, s, name, err)
-		return
-	}
-	back(w, r, Prefix+"/groups/"+url.PathEscape(name))
+	opDone(w, r, err, Prefix+"/groups", Prefix+"/groups/"+url.PathEscape(name), func(err error) { c.renderGroup(w, r, s, name, err) })
 }

@@ -151,20 +151,12 @@ func (c *Console) policyOp(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 	case "delete":
 		if err = confirmed(r, "policy", arn[strings.LastIndex(arn, "/")+1:]); err == nil {
-			if err = deletePolicy(ctx, cl, arn); err == nil {
-				back(w, r, Prefix+"/policies")
-				return
-			}
+			err = deletePolicy(ctx, cl, arn)
 		}
 	default:
-		http.NotFound(w, r)
-		return
+		err = errNoOp
 	}
-	if err != nil {
-		c.renderPolicy(w, r, s, arn, v, err)
-		return
-	}
-	back(w, r, Prefix+"/policy?arn="+url.QueryEscape(arn))
+	opDone(w, r, err, Prefix+"/policies", Prefix+"/policy?arn="+url.QueryEscape(arn), func(err error) { c.renderPolicy(w, r, s, arn, v, err) })
 }
 
 // Fault is one fault of a draft policy, as the editor shows it: the engine's own

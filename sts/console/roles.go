@@ -96,20 +96,12 @@ func (c *Console) roleOp(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 	case "delete":
 		if err = confirmed(r, "role", name); err == nil {
-			if err = deletePrincipal(ctx, cl, "role", name); err == nil {
-				back(w, r, Prefix+"/roles")
-				return
-			}
+			err = deletePrincipal(ctx, cl, "role", name)
 		}
 	default:
-		http.NotFound(w, r)
-		return
+		err = errNoOp
 	}
-	if err != nil {
-		c.renderRole(w, r, s, name, "", err)
-		return
-	}
-	back(w, r, Prefix+"/roles/"+url.PathEscape(name))
+	opDone(w, r, err, Prefix+"/roles", Prefix+"/roles/"+url.PathEscape(name), func(err error) { c.renderRole(w, r, s, name, "", err) })
 }
 
 // newRole is the create-role form: who may assume the role (Trusted: service,

@@ -187,3 +187,23 @@ func back(w http.ResponseWriter, r *http.Request, path string) {
 	}
 	http.Redirect(w, r, path, http.StatusSeeOther)
 }
+
+// errNoOp is what an entity page's operation switch sets for an operation the page
+// does not have.
+var errNoOp = errors.New("console: no such operation")
+
+// opDone ends an entity page's operation (POST …/{op}): an operation the page does
+// not have is 404; a failed one shows the page again with the error (rerender); a
+// done "delete" goes back to the list, any other operation back to the entity's page.
+func opDone(w http.ResponseWriter, r *http.Request, err error, list, page string, rerender func(error)) {
+	switch {
+	case errors.Is(err, errNoOp):
+		http.NotFound(w, r)
+	case err != nil:
+		rerender(err)
+	case r.PathValue("op") == "delete":
+		back(w, r, list)
+	default:
+		back(w, r, page)
+	}
+}

@@ -265,20 +265,12 @@ func (c *Console) userOp(w http.ResponseWriter, r *http.Request, s *session) {
 		if root {
 			err = userError("The root user cannot be deleted.")
 		} else if err = confirmed(r, "user", name); err == nil {
-			if err = deletePrincipal(ctx, cl, "user", name); err == nil {
-				back(w, r, Prefix+"/users")
-				return
-			}
+			err = deletePrincipal(ctx, cl, "user", name)
 		}
 	default:
-		http.NotFound(w, r)
-		return
+		err = errNoOp
 	}
-	if err != nil {
-		c.renderUser(w, r, s, pathName, nil, err)
-		return
-	}
-	back(w, r, Prefix+"/users/"+url.PathEscape(pathName))
+	opDone(w, r, err, Prefix+"/users", Prefix+"/users/"+url.PathEscape(pathName), func(err error) { c.renderUser(w, r, s, pathName, nil, err) })
 }
 
 // startEnroll creates a virtual MFA device for the user (replacing an unassigned one
