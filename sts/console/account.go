@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"net/http"
 	"strconv"
 	"strings"
@@ -39,10 +40,7 @@ func (c *Console) renderAccount(w http.ResponseWriter, r *http.Request, s *sessi
 		}
 		return nil
 	}()
-	if shown == nil {
-		shown = err
-	}
-	c.render(w, r, s, "account", "Account settings", v, shown)
+	c.render(w, r, s, "account", "Account settings", v, cmp.Or(shown, err))
 }
 
 func (c *Console) accountOp(w http.ResponseWriter, r *http.Request, s *session) {

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"net/http"
 	"net/url"
 	"strings"
@@ -67,10 +68,7 @@ func (c *Console) renderGroup(w http.ResponseWriter, r *http.Request, s *session
 		v.Attached = a.AttachedPolicies
 		return nil
 	}()
-	if shown == nil {
-		shown = err
-	}
-	c.render(w, r, s, "group", "Group "+name, v, shown)
+	c.render(w, r, s, "group", "Group "+name, v, cmp.Or(shown, err))
 }
 
 func (c *Console) groupOp(w http.ResponseWriter, r *http.Request, s *session) {

@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -38,10 +39,7 @@ func (c *Console) renderPolicies(w http.ResponseWriter, r *http.Request, s *sess
 	if err == nil {
 		v.Items, v.NextMarker = out.Policies, aws.ToString(out.Marker)
 	}
-	if shown == nil {
-		shown = err
-	}
-	c.render(w, r, s, "policies", "Policies", v, shown)
+	c.render(w, r, s, "policies", "Policies", v, cmp.Or(shown, err))
 }
 
 // createPolicy is CreatePolicy; a refused document comes back in the editor with
@@ -104,14 +102,11 @@ func (c *Console) renderPolicy(w http.ResponseWriter, r *http.Request, s *sessio
 	if v.Draft == "" {
 		v.Draft = v.Document
 	}
-	if shown == nil {
-		shown = err
-	}
 	title := "Policy"
 	if v.Policy != nil {
 		title = "Policy " + aws.ToString(v.Policy.PolicyName)
 	}
-	c.render(w, r, s, "policy", title, v, shown)
+	c.render(w, r, s, "policy", title, v, cmp.Or(shown, err))
 }
 
 func (c *Console) policyOp(w http.ResponseWriter, r *http.Request, s *session) {

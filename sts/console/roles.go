@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -67,10 +68,7 @@ func (c *Console) renderRole(w http.ResponseWriter, r *http.Request, s *session,
 	if trust != "" {
 		v.Trust = trust
 	}
-	if shown == nil {
-		shown = err
-	}
-	c.render(w, r, s, "role", "Role "+name, v, shown)
+	c.render(w, r, s, "role", "Role "+name, v, cmp.Or(shown, err))
 }
 
 func (c *Console) roleOp(w http.ResponseWriter, r *http.Request, s *session) {

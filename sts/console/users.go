@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"encoding/base64"
 	"net/http"
 	"net/url"
@@ -188,10 +189,7 @@ func (c *Console) renderUserView(w http.ResponseWriter, r *http.Request, s *sess
 		v.MFA = mfa.MFADevices
 		return nil
 	}()
-	if shown == nil {
-		shown = err
-	}
-	c.render(w, r, s, "user", v.Name, v, shown)
+	c.render(w, r, s, "user", v.Name, v, cmp.Or(shown, err))
 }
 
 // userOp runs one change of a user's page.
