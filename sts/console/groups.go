@@ -12,11 +12,7 @@ import (
 )
 
 func (c *Console) groupsPage(w http.ResponseWriter, r *http.Request, s *session) {
-	in := &iam.ListGroupsInput{MaxItems: aws.Int32(pageSize)}
-	if m := r.URL.Query().Get("marker"); m != "" {
-		in.Marker = aws.String(m)
-	}
-	out, err := c.client(s).ListGroups(callCtx(r), in)
+	out, err := c.client(s).ListGroups(callCtx(r), &iam.ListGroupsInput{MaxItems: aws.Int32(pageSize), Marker: marker(r)})
 	if err != nil {
 		c.render(w, r, s, "groups", "Groups", nil, err)
 		return

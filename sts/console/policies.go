@@ -31,11 +31,7 @@ func (c *Console) renderPolicies(w http.ResponseWriter, r *http.Request, s *sess
 	if r.URL.Query().Get("scope") == "AWS" {
 		v.Scope = "AWS"
 	}
-	in := &iam.ListPoliciesInput{Scope: types.PolicyScopeType(v.Scope), MaxItems: aws.Int32(pageSize)}
-	if m := r.URL.Query().Get("marker"); m != "" {
-		in.Marker = aws.String(m)
-	}
-	out, err := c.client(s).ListPolicies(callCtx(r), in)
+	out, err := c.client(s).ListPolicies(callCtx(r), &iam.ListPoliciesInput{Scope: types.PolicyScopeType(v.Scope), MaxItems: aws.Int32(pageSize), Marker: marker(r)})
 	if err == nil {
 		v.Items, v.NextMarker = out.Policies, aws.ToString(out.Marker)
 	}

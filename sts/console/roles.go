@@ -14,11 +14,7 @@ import (
 )
 
 func (c *Console) rolesPage(w http.ResponseWriter, r *http.Request, s *session) {
-	in := &iam.ListRolesInput{MaxItems: aws.Int32(pageSize)}
-	if m := r.URL.Query().Get("marker"); m != "" {
-		in.Marker = aws.String(m)
-	}
-	out, err := c.client(s).ListRoles(callCtx(r), in)
+	out, err := c.client(s).ListRoles(callCtx(r), &iam.ListRolesInput{MaxItems: aws.Int32(pageSize), Marker: marker(r)})
 	if err != nil {
 		c.render(w, r, s, "roles", "Roles", rolesView{New: newRole{Trusted: "service", MaxHours: 1}}, err)
 		return

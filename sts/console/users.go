@@ -22,6 +22,15 @@ const rootPathName = "~root"
 // pageSize is how many entities a list page shows.
 const pageSize = 100
 
+// marker is where a list page starts: its "marker" query parameter, nil on the
+// first page.
+func marker(r *http.Request) *string {
+	if m := r.URL.Query().Get("marker"); m != "" {
+		return aws.String(m)
+	}
+	return nil
+}
+
 type listView struct {
 	Items      any
 	NextMarker string
@@ -31,11 +40,7 @@ type listView struct {
 // usersPage lists the users, a page at a time (ListUsers with Marker).
 func (c *Console) usersPage(w http.ResponseWriter, r *http.Request, s *session) {
 	ctx, cl := callCtx(r), c.client(s)
-	in := &iam.ListUsersInput{MaxItems: aws.Int32(pageSize)}
-	if m := r.URL.Query().Get("marker"); m != "" {
-		in.Marker = aws.String(m)
-	}
-	out, err := cl.ListUsers(ctx, in)
+	out, err := cl.ListUsers(ctx, &iam.ListUsersInput{MaxItems: aws.Int32(pageSize), Marker: marker(r)})
 	if err != nil {
 		c.render(w, r, s, "users", "Users", nil, err)
 		return
