@@ -239,26 +239,24 @@ func clientIP(r *http.Request) netip.Addr {
 	return ap.Addr().Unmap()
 }
 
-// clients returns IAM and STS clients that sign with creds and call the core
-// in-process, as if from the browser's address.
-func (c *Console) iamClient(creds aws.Credentials) *iam.Client {
-	return iam.New(iam.Options{
+// awsConfig is the configuration of the console's IAM and STS clients: they sign
+// with creds and call the core in-process, as if from the browser's address.
+func (c *Console) awsConfig(creds aws.Credentials) aws.Config {
+	return aws.Config{
 		Region:           c.o.Region,
 		BaseEndpoint:     aws.String("http://core.console.internal"),
 		HTTPClient:       &http.Client{Transport: inprocess.Transport(c.core.Handler())},
 		Credentials:      credentials.StaticCredentialsProvider{Value: creds},
 		RetryMaxAttempts: 1,
-	})
+	}
+}
+
+func (c *Console) iamClient(creds aws.Credentials) *iam.Client {
+	return iam.NewFromConfig(c.awsConfig(creds))
 }
 
 func (c *Console) stsClient(creds aws.Credentials) *awssts.Client {
-	return awssts.New(awssts.Options{
-		Region:           c.o.Region,
-		BaseEndpoint:     aws.String("http://core.console.internal"),
-		HTTPClient:       &http.Client{Transport: inprocess.Transport(c.core.Handler())},
-		Credentials:      credentials.StaticCredentialsProvider{Value: creds},
-		RetryMaxAttempts: 1,
-	})
+	return awssts.NewFromConfig(c.awsConfig(creds))
 }
 
 // callCtx is the context of the IAM calls made for r: they come from the browser's
