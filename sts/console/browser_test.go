@@ -55,6 +55,16 @@ func (w *walker) accessible(path string) {
 	}
 }
 
+// signinAs signs in as the IAM user name at the example-corp alias's sign-in page
+// and waits for waitFor on the page that follows.
+func (w *walker) signinAs(name, password, waitFor string) {
+	w.t.Helper()
+	w.open("/console/signin/example-corp", "#signin-form")
+	w.fill("#user", name)
+	w.fill("#password", password)
+	w.submit("#signin-submit", waitFor)
+}
+
 // fill types v into the input sel, as a user does.
 func (w *walker) fill(sel, v string) {
 	w.t.Helper()
@@ -238,10 +248,7 @@ func TestBrowserWalkthrough(t *testing.T) {
 	w.submit("#signout", "#signin-form")
 
 	// The admin signs in at the alias's URL and must change the password.
-	w.open("/console/signin/example-corp", "#signin-form")
-	w.fill("#user", "admin")
-	w.fill("#password", adminFirstPassword)
-	w.submit("#signin-submit", "#password-form")
+	w.signinAs("admin", adminFirstPassword, "#password-form")
 	w.Shot("must-change-password")
 	w.fill("#old", adminFirstPassword)
 	w.fill("#new", adminPassword)
@@ -339,10 +346,7 @@ func TestBrowserWalkthrough(t *testing.T) {
 	w.submit("#signout", "#signin-form")
 
 	// A wrong MFA code for the admin.
-	w.open("/console/signin/example-corp", "#signin-form")
-	w.fill("#user", "admin")
-	w.fill("#password", adminPassword)
-	w.submit("#signin-submit", "#mfa-form")
+	w.signinAs("admin", adminPassword, "#mfa-form")
 	w.fill("#mfa", "000000")
 	w.submit("#mfa-submit", "#error")
 	if got := w.Text("#error"); !strings.Contains(got, "Your authentication information is incorrect") {
