@@ -193,13 +193,7 @@ func (u User) Validate() error {
 	var v Violations
 	v.Check(RuleUserName, "userName", u.Name)
 	v.Check(RulePath, "path", u.Path)
-	if err := validateInline(&v, u.InlinePolicies); err != nil {
-		return err
-	}
-	if err := ValidateTags(u.Tags); err != nil {
-		return err
-	}
-	return validateManaged(u.ManagedPolicies, u.PermissionsBoundary)
+	return validatePrincipal(&v, u.InlinePolicies, u.Tags, u.ManagedPolicies, u.PermissionsBoundary)
 }
 
 // Group is an IAM group. Its members are kept by the store (GroupMembers).
@@ -218,10 +212,7 @@ func (g Group) Validate() error {
 	var v Violations
 	v.Check(RuleGroupName, "groupName", g.Name)
 	v.Check(RulePath, "path", g.Path)
-	if err := validateInline(&v, g.InlinePolicies); err != nil {
-		return err
-	}
-	return validateManaged(g.ManagedPolicies, "")
+	return validatePrincipal(&v, g.InlinePolicies, nil, g.ManagedPolicies, "")
 }
 
 // Role is an IAM role.
@@ -267,16 +258,9 @@ func (r Role) Validate() error {
 		}
 		v.Int("maxSessionDuration", int(r.MaxSessionDuration/time.Second), int(MinSessionDuration/time.Second), int(MaxSessionDuration/time.Second))
 	}
-	if err := validateInline(&v, r.InlinePolicies); err != nil {
-		return err
-	}
-	if err := ValidatePolicyDocument("assumeRolePolicyDocument", r.AssumeRolePolicy); err != nil {
-		return err
-	}
-	if err := ValidateTags(r.Tags); err != nil {
-		return err
-	}
-	return validateManaged(r.ManagedPolicies, r.PermissionsBoundary)
+	return validatePrincipal(&v, r.InlinePolicies, r.Tags, r.ManagedPolicies, r.PermissionsBoundary, func() error {
+		return ValidatePolicyDocument("assumeRolePolicyDocument", r.AssumeRolePolicy)
+	})
 }
 
 // ManagedPolicy is a customer managed policy. Its documents are its versions

@@ -323,6 +323,25 @@ func ValidatePolicyARN(arn string) error {
 	return nil
 }
 
+// validatePrincipal is the end of a user's, group's or role's Validate, after its
+// own fields' checks in v: the inline policies (with v's violations), then each of
+// more (a role's trust policy), the tags, and the managed policies and boundary,
+// answering the first fault, as IAM's Create call does.
+func validatePrincipal(v *Violations, inline InlinePolicies, tags Tags, managed []string, boundary string, more ...func() error) error {
+	if err := validateInline(v, inline); err != nil {
+		return err
+	}
+	for _, fn := range more {
+		if err := fn(); err != nil {
+			return err
+		}
+	}
+	if err := ValidateTags(tags); err != nil {
+		return err
+	}
+	return validateManaged(managed, boundary)
+}
+
 func validateInline(v *Violations, p InlinePolicies) error {
 	for _, ip := range p {
 		v.Check(RulePolicyName, "policyName", ip.Name)
