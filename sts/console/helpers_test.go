@@ -6,7 +6,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/console"
 	"github.com/credbroker/credbroker/sts/iamapi"
+	"github.com/credbroker/credbroker/sts/internal/coretest"
 	"github.com/credbroker/credbroker/sts/store"
 )
 
@@ -31,7 +31,7 @@ type fixture struct {
 	dev     sts.DevAccount
 	console *console.Console
 	srv     *httptest.Server
-	log     *syncWriter
+	log     *coretest.LogBuffer
 }
 
 // rootPassword is the root user's console password in the fixture.
@@ -50,7 +50,7 @@ func newFixtureTTL(t testing.TB, ttl time.Duration, optFns ...func(*console.Opti
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncWriter{b: &strings.Builder{}}
+	logs := &coretest.LogBuffer{}
 	log := hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Info})
 	core, err := sts.New(ctx, st, func(o *sts.Options) { o.Logger = log })
 	if err != nil {
