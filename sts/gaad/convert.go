@@ -201,94 +201,107 @@ func parseRevoke(p PolicyDetail) (time.Time, bool) {
 //	err := s.View(ctx, func(tx *store.Tx) error { doc, err = gaad.Export(tx); return err })
 func Export(tx *store.Tx) (*Document, error) {
 	d := &Document{UserDetailList: []UserDetail{}, GroupDetailList: []GroupDetail{}, RoleDetailList: []RoleDetail{}, Policies: []ManagedPolicyDetail{}}
-	err := pages(func(p store.Page) (string, error) {
-		users, next, err := tx.Users("", p)
-		for _, u := range users {
-			groups, err := tx.GroupsForUser(u.Name)
-			if err != nil {
-				return "", err
-			}
-			ud := UserDetail{Path: u.Path, UserName: u.Name, UserID: u.ID, Arn: u.ARN, CreateDate: Time{u.Created},
-				UserPolicyList: policyDetails(u.InlinePolicies), GroupList: []string{}, AttachedManagedPolicies: attachedPolicies(u.ManagedPolicies),
-				PermissionsBoundary: boundary(u.PermissionsBoundary), Tags: exportTags(u.Tags)}
-			for _, g := range groups {
-				ud.GroupList = append(ud.GroupList, g.Name)
-			}
-			d.UserDetailList = append(d.UserDetailList, ud)
+	for _, add := range []func(*store.Tx) error{d.addUsers, d.addGroups, d.addRoles, d.addPolicies} {
+		if err := add(tx); err != nil {
+			return nil, err
 		}
-		return next, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	err = pages(func(p store.Page) (string, error) {
-		groups, next, err := tx.Groups("", p)
-		for _, g := range groups {
-			d.GroupDetailList = append(d.GroupDetailList, GroupDetail{Path: g.Path, GroupName: g.Name, GroupID: g.ID, Arn: g.ARN,
-				CreateDate: Time{g.Created}, GroupPolicyList: policyDetails(g.InlinePolicies), AttachedManagedPolicies: attachedPolicies(g.ManagedPolicies)})
-		}
-		return next, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	err = pages(func(p store.Page) (string, error) {
-		roles, next, err := tx.Roles("", p)
-		for _, r := range roles {
-			ips, err := tx.InstanceProfilesForRole(r.Name)
-			if err != nil {
-				return "", err
-			}
-			rd := RoleDetail{Role: exportRole(r), Description: r.Description,
-				MaxSessionDuration: int(r.MaxSessionDuration / time.Second), InstanceProfileList: []InstanceProfile{},
-				RolePolicyList: policyDetails(r.InlinePolicies), AttachedManagedPolicies: attachedPolicies(r.ManagedPolicies),
-				PermissionsBoundary: boundary(r.PermissionsBoundary), Tags: exportTags(r.Tags)}
-			if !r.RevokeSessionsBefore.IsZero() {
-				rd.RolePolicyList = append(rd.RolePolicyList, PolicyDetail{PolicyName: RevokePolicyName, PolicyDocument: PolicyDocument(revokeDoc(r.RevokeSessionsBefore))})
-			}
-			if !r.LastUsed.Date.IsZero() {
-				rd.RoleLastUsed = RoleLastUsed{LastUsedDate: &Time{r.LastUsed.Date}, Region: r.LastUsed.Region}
-			}
-			for _, ip := range ips {
-				out := InstanceProfile{Path: ip.Path, InstanceProfileName: ip.Name, InstanceProfileID: ip.ID, Arn: ip.ARN,
-					CreateDate: Time{ip.Created}, Roles: []Role{}}
-				if len(ip.Tags) > 0 {
-					out.Tags = exportTags(ip.Tags)
-				}
-				for _, pr := range ip.Roles {
-					out.Roles = append(out.Roles, exportRole(pr))
-				}
-				rd.InstanceProfileList = append(rd.InstanceProfileList, out)
-			}
-			d.RoleDetailList = append(d.RoleDetailList, rd)
-		}
-		return next, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	err = pages(func(p store.Page) (string, error) {
-		policies, next, err := tx.Policies(store.PolicyFilter{}, p)
-		for _, pol := range policies {
-			versions, err := tx.PolicyVersions(pol.ARN)
-			if err != nil {
-				return "", err
-			}
-			md := ManagedPolicyDetail{PolicyName: pol.Name, PolicyID: pol.ID, Arn: pol.ARN, Path: pol.Path, DefaultVersionID: pol.DefaultVersion,
-				AttachmentCount: pol.AttachmentCount, PermissionsBoundaryUsageCount: pol.PermissionsBoundaryUsageCount, IsAttachable: true,
-				Description: pol.Description, CreateDate: Time{pol.Created}, UpdateDate: Time{pol.Updated}}
-			for _, v := range versions {
-				md.PolicyVersionList = append(md.PolicyVersionList, PolicyVersion{Document: PolicyDocument(v.Document), VersionID: v.ID,
-					IsDefaultVersion: v.IsDefault, CreateDate: Time{v.Created}})
-			}
-			d.Policies = append(d.Policies, md)
-		}
-		return next, err
-	})
-	if err != nil {
-		return nil, err
 	}
 	return d, nil
+}
+
+// addUsers adds every user of the store, with its groups, to UserDetailList.
+func (d *Document) addUsers(tx *store.Tx) error {
+	return each(tx.Users, "", func(u account.User) error {
+		groups, err := tx.GroupsForUser(u.Name)
+		if err != nil {
+			return err
+		}
+		ud := UserDetail{Path: u.Path, UserName: u.Name, UserID: u.ID, Arn: u.ARN, CreateDate: Time{u.Created},
+			UserPolicyList: policyDetails(u.InlinePolicies), GroupList: []string{}, AttachedManagedPolicies: attachedPolicies(u.ManagedPolicies),
+			PermissionsBoundary: boundary(u.PermissionsBoundary), Tags: exportTags(u.Tags)}
+		for _, g := range groups {
+			ud.GroupList = append(ud.GroupList, g.Name)
+		}
+		d.UserDetailList = append(d.UserDetailList, ud)
+		return nil
+	})
+}
+
+// addGroups adds every group of the store to GroupDetailList.
+func (d *Document) addGroups(tx *store.Tx) error {
+	return each(tx.Groups, "", func(g account.Group) error {
+		d.GroupDetailList = append(d.GroupDetailList, GroupDetail{Path: g.Path, GroupName: g.Name, GroupID: g.ID, Arn: g.ARN,
+			CreateDate: Time{g.Created}, GroupPolicyList: policyDetails(g.InlinePolicies), AttachedManagedPolicies: attachedPolicies(g.ManagedPolicies)})
+		return nil
+	})
+}
+
+// addRoles adds every role of the store, with its instance profiles, to
+// RoleDetailList.
+func (d *Document) addRoles(tx *store.Tx) error {
+	return each(tx.Roles, "", func(r account.Role) error {
+		ips, err := tx.InstanceProfilesForRole(r.Name)
+		if err != nil {
+			return err
+		}
+		rd := RoleDetail{Role: exportRole(r), Description: r.Description,
+			MaxSessionDuration: int(r.MaxSessionDuration / time.Second), InstanceProfileList: []InstanceProfile{},
+			RolePolicyList: policyDetails(r.InlinePolicies), AttachedManagedPolicies: attachedPolicies(r.ManagedPolicies),
+			PermissionsBoundary: boundary(r.PermissionsBoundary), Tags: exportTags(r.Tags)}
+		if !r.RevokeSessionsBefore.IsZero() {
+			rd.RolePolicyList = append(rd.RolePolicyList, PolicyDetail{PolicyName: RevokePolicyName, PolicyDocument: PolicyDocument(revokeDoc(r.RevokeSessionsBefore))})
+		}
+		if !r.LastUsed.Date.IsZero() {
+			rd.RoleLastUsed = RoleLastUsed{LastUsedDate: &Time{r.LastUsed.Date}, Region: r.LastUsed.Region}
+		}
+		for _, ip := range ips {
+			out := InstanceProfile{Path: ip.Path, InstanceProfileName: ip.Name, InstanceProfileID: ip.ID, Arn: ip.ARN,
+				CreateDate: Time{ip.Created}, Roles: []Role{}}
+			if len(ip.Tags) > 0 {
+				out.Tags = exportTags(ip.Tags)
+			}
+			for _, pr := range ip.Roles {
+				out.Roles = append(out.Roles, exportRole(pr))
+			}
+			rd.InstanceProfileList = append(rd.InstanceProfileList, out)
+		}
+		d.RoleDetailList = append(d.RoleDetailList, rd)
+		return nil
+	})
+}
+
+// addPolicies adds every customer managed policy of the store, with all its
+// versions, to Policies.
+func (d *Document) addPolicies(tx *store.Tx) error {
+	return each(tx.Policies, store.PolicyFilter{}, func(pol account.ManagedPolicy) error {
+		versions, err := tx.PolicyVersions(pol.ARN)
+		if err != nil {
+			return err
+		}
+		md := ManagedPolicyDetail{PolicyName: pol.Name, PolicyID: pol.ID, Arn: pol.ARN, Path: pol.Path, DefaultVersionID: pol.DefaultVersion,
+			AttachmentCount: pol.AttachmentCount, PermissionsBoundaryUsageCount: pol.PermissionsBoundaryUsageCount, IsAttachable: true,
+			Description: pol.Description, CreateDate: Time{pol.Created}, UpdateDate: Time{pol.Updated}}
+		for _, v := range versions {
+			md.PolicyVersionList = append(md.PolicyVersionList, PolicyVersion{Document: PolicyDocument(v.Document), VersionID: v.ID,
+				IsDefaultVersion: v.IsDefault, CreateDate: Time{v.Created}})
+		}
+		d.Policies = append(d.Policies, md)
+		return nil
+	})
+}
+
+// each calls fn on every item list answers for filter, page after page, stopping
+// at the first error.
+func each[F, T any](list func(F, store.Page) ([]T, string, error), filter F, fn func(T) error) error {
+	return pages(func(p store.Page) (string, error) {
+		items, next, err := list(filter, p)
+		for _, it := range items {
+			if err := fn(it); err != nil {
+				return "", err
+			}
+		}
+		return next, err
+	})
 }
 
 // pages calls list for every page until it returns no next marker.
