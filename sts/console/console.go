@@ -1,6 +1,7 @@
 package console
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"embed"
@@ -103,23 +104,17 @@ func New(core Core, optFns ...func(*Options)) (*Console, error) {
 	for _, fn := range optFns {
 		fn(&o)
 	}
-	if o.Logger == nil {
-		o.Logger = hclog.NewNullLogger()
-	}
+	o.Logger = cmp.Or(o.Logger, hclog.NewNullLogger())
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Rand == nil {
-		o.Rand = rand.Reader
-	}
+	o.Rand = cmp.Or(o.Rand, rand.Reader)
+	o.Region = cmp.Or(o.Region, "us-east-1")
 	if o.SessionDuration <= 0 {
 		o.SessionDuration = time.Hour
 	}
 	if o.SigninTokenTTL <= 0 {
 		o.SigninTokenTTL = 15 * time.Minute
-	}
-	if o.Region == "" {
-		o.Region = "us-east-1"
 	}
 	c := &Console{core: core, o: o, log: o.Logger, now: o.Now, rand: o.Rand,
 		sessions: map[string]*session{}, tokens: map[string]*signinToken{}, pending: map[string]*pendingMFA{}}
