@@ -18,10 +18,7 @@ import (
 func getSigninToken(t *testing.T, f *fixture, creds aws.Credentials) (int, string) {
 	t.Helper()
 	sess, _ := json.Marshal(console.SessionJSON{SessionID: creds.AccessKeyID, SessionKey: creds.SecretAccessKey, SessionToken: creds.SessionToken})
-	resp, err := http.Get(f.srv.URL + "/federation?" + url.Values{"Action": {"getSigninToken"}, "Session": {string(sess)}}.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := mustGet(t, http.DefaultClient, f.srv.URL+"/federation?"+url.Values{"Action": {"getSigninToken"}, "Session": {string(sess)}}.Encode())
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
@@ -47,10 +44,7 @@ func TestFederationLogin(t *testing.T) {
 		t.Fatalf("getSigninToken: %d %s", status, tok)
 	}
 	b := f.browser(t)
-	resp, err := b.Get(loginURL(f, tok, f.srv.URL+"/console/users"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := mustGet(t, b, loginURL(f, tok, f.srv.URL+"/console/users"))
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/console/users" {
 		t.Fatalf("login: %d to %q, want 302 to /console/users", resp.StatusCode, resp.Header.Get("Location"))
@@ -70,10 +64,7 @@ func TestFederationLogin(t *testing.T) {
 	}
 
 	// The token was used: a second login with it fails.
-	resp, err = f.browser(t).Get(loginURL(f, tok, "/console/"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp = mustGet(t, f.browser(t), loginURL(f, tok, "/console/"))
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest || len(resp.Cookies()) != 0 {
@@ -86,10 +77,7 @@ func TestSigninTokenExpires(t *testing.T) {
 	f := newFixture(t, func(o *console.Options) { o.Now = clock.Now })
 	_, tok := getSigninToken(t, f, f.devAdminCreds(t))
 	clock.Advance(15*time.Minute + time.Second)
-	resp, err := f.browser(t).Get(loginURL(f, tok, "/console/"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := mustGet(t, f.browser(t), loginURL(f, tok, "/console/"))
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("SigninToken after 15 minutes: %d, want 400", resp.StatusCode)
@@ -126,10 +114,7 @@ func TestLoginDestinationStaysOnConsole(t *testing.T) {
 	} {
 		f := newFixture(t)
 		_, tok := getSigninToken(t, f, f.devAdminCreds(t))
-		resp, err := f.browser(t).Get(loginURL(f, tok, dest))
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := mustGet(t, f.browser(t), loginURL(f, tok, dest))
 		resp.Body.Close()
 		if got := resp.Header.Get("Location"); got != want {
 			t.Errorf("Destination %q: redirected to %q, want %q", dest, got, want)
@@ -139,10 +124,7 @@ func TestLoginDestinationStaysOnConsole(t *testing.T) {
 
 func get(t *testing.T, c *http.Client, u string, want int) string {
 	t.Helper()
-	resp, err := c.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := mustGet(t, c, u)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != want {

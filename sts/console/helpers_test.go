@@ -134,6 +134,16 @@ func (f *fixture) browser(t testing.TB) *http.Client {
 	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
+// mustGet is c.Get(u), failing the test on a transport error.
+func mustGet(t testing.TB, c *http.Client, u string) *http.Response {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
 func postForm(t testing.TB, c *http.Client, u string, v url.Values) *http.Response {
 	t.Helper()
 	resp, err := c.PostForm(u, v)

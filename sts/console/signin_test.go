@@ -42,10 +42,7 @@ func csrfOf(t testing.TB, page string) string {
 // returns the form's token.
 func signinCSRFOf(t testing.TB, f *fixture, c *http.Client) string {
 	t.Helper()
-	resp, err := c.Get(f.srv.URL + "/console/signin")
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := mustGet(t, c, f.srv.URL+"/console/signin")
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	m := csrfRE.FindStringSubmatch(string(b))
@@ -135,10 +132,7 @@ func TestSessionCookieAndSignOut(t *testing.T) {
 	if len(ck) != 1 || !ck[0].HttpOnly || ck[0].SameSite != http.SameSiteStrictMode || ck[0].Path != "/console" {
 		t.Fatalf("cookie %+v", ck)
 	}
-	r2, err := b.Get(f.srv.URL + "/console/")
-	if err != nil {
-		t.Fatal(err)
-	}
+	r2 := mustGet(t, b, f.srv.URL+"/console/")
 	page := body(t, r2)
 	if r2.StatusCode != http.StatusOK || !strings.Contains(page, "arn:aws:iam::123456789012:root") {
 		t.Fatalf("dashboard: %d\n%s", r2.StatusCode, page)
@@ -192,10 +186,7 @@ func TestNotAuthorizedShowsAction(t *testing.T) {
 	f.setPassword(t, "bob", "Bob-Passw0rd!", false)
 	b := f.browser(t)
 	body(t, signin(t, f, b, "bob", "Bob-Passw0rd!"))
-	resp, err := b.Get(f.srv.URL + "/console/users")
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := mustGet(t, b, f.srv.URL+"/console/users")
 	page := body(t, resp)
 	want := "User: arn:aws:iam::123456789012:user/bob is not authorized to perform: iam:ListUsers"
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(page, want) || !strings.Contains(page, `role="alert"`) {
@@ -213,10 +204,7 @@ func TestPasswordResetAndMFA(t *testing.T) {
 	f.setPassword(t, "carol", "Carol-Passw0rd!", true)
 	b := f.browser(t)
 	body(t, signin(t, f, b, "carol", "Carol-Passw0rd!"))
-	resp, err := b.Get(f.srv.URL + "/console/users")
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := mustGet(t, b, f.srv.URL+"/console/users")
 	body(t, resp)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/change-password" {
 		t.Fatalf("with PasswordResetRequired: %d %q", resp.StatusCode, resp.Header.Get("Location"))
@@ -379,10 +367,7 @@ func TestCookieUnderTLS(t *testing.T) {
 	if session == nil || !session.Secure || !session.HttpOnly || session.Path != "/" || session.SameSite != http.SameSiteStrictMode {
 		t.Fatalf("session cookie under TLS: %+v", resp.Cookies())
 	}
-	r2, err := c.Get(srv.URL + "/console/")
-	if err != nil {
-		t.Fatal(err)
-	}
+	r2 := mustGet(t, c, srv.URL+"/console/")
 	body(t, r2)
 	if r2.StatusCode != http.StatusOK || r2.Header.Get("Strict-Transport-Security") == "" {
 		t.Fatalf("dashboard under TLS: %d, HSTS %q", r2.StatusCode, r2.Header.Get("Strict-Transport-Security"))
@@ -638,10 +623,7 @@ func TestSessionsInStore(t *testing.T) {
 	f.setPassword(t, "carol", "Carol-Passw0rd!", true)
 	allowChange(t, f)
 	v := url.Values{"account": {f.dev.AccountID}, "user": {"carol"}, "password": {"Carol-Passw0rd!"}, "kind": {"iam"}}
-	resp, err := jar.Get(a.URL + "/console/signin")
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := mustGet(t, jar, a.URL+"/console/signin")
 	v.Set("csrf", csrfOf(t, body(t, resp)))
 	if resp := postForm(t, jar, a.URL+"/console/signin", v); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("sign-in on A: %d\n%s", resp.StatusCode, body(t, resp))
@@ -663,7 +645,7 @@ func TestSessionsInStore(t *testing.T) {
 		t.Fatalf("A does not see the session with its password changed:\n%s", dash)
 	}
 	// Nothing of the session's credentials in the store in the clear.
-	err = f.st.View(context.Background(), func(tx *store.Tx) error {
+	err := f.st.View(context.Background(), func(tx *store.Tx) error {
 		names, err := tx.SecretNames("console/session/")
 		if len(names) != 1 {
 			t.Errorf("sessions in the store: %v", names)
