@@ -660,3 +660,15 @@ func TestSessionsInStore(t *testing.T) {
 	body(t, resp)
 	get(t, jar, b.URL+"/console/", http.StatusSeeOther)
 }
+
+// TestUnknownOperationIsNotFound: a POST of an operation an entity page does not
+// have answers 404 (opDone on errNoOp).
+func TestUnknownOperationIsNotFound(t *testing.T) {
+	f := newFixture(t)
+	b, page := f.rootPage(t, "/console/users")
+	for _, path := range []string{"/console/users/dev/nope", "/console/groups/g/nope", "/console/roles/dev-admin/nope", "/console/policy/nope"} {
+		if status, out := post(t, f, b, page, path, url.Values{}); status != http.StatusNotFound {
+			t.Errorf("POST %s: %d, want 404\n%s", path, status, out)
+		}
+	}
+}
