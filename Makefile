@@ -29,8 +29,13 @@ GENDOCS      = GOARCH= CGO_ENABLED=0 $(GO) run -trimpath -ldflags '$(LDFLAGS)' .
 
 all: build
 
+# build: cgo, for PKCS #11 tokens (crypto11 loads the token's C module), linked
+# against libc only: Go's own DNS resolver and user lookup (netgo, osusergo), as
+# in a static build; the package declares the libc it needs (packaging/nfpm.yaml).
+# Another GOARCH needs that architecture's C compiler (CC=aarch64-linux-gnu-gcc).
+BUILDTAGS ?= netgo,osusergo
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/credbroker
+	CGO_ENABLED=1 $(GO) build -trimpath -tags '$(BUILDTAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/credbroker
 
 ## dev: run the broker with the embedded, in-memory core and the demo account
 dev:

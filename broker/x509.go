@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,6 +11,7 @@ import (
 	"github.com/credbroker/credbroker/broker/config"
 	"github.com/credbroker/credbroker/broker/session"
 	"github.com/credbroker/credbroker/broker/x509cred"
+	"github.com/credbroker/credbroker/internal/secretfile"
 )
 
 // fetchWithX509 gets role r's session from Roles Anywhere's CreateSession, signed
@@ -52,7 +52,7 @@ func openX509(src *config.Source) (x509cred.Identity, func(), error) {
 		id, err := x509cred.LoadFiles(src.Certificate, src.PrivateKey, src.Intermediates)
 		return id, func() {}, err
 	}
-	pin, err := os.ReadFile(src.PINFile)
+	pin, err := secretfile.Read(src.PINFile, "PIN file", secretfile.For(src.PINFile))
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading the token's PIN: %w", err)
 	}

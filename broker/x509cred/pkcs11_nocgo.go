@@ -17,8 +17,9 @@ type PKCS11Identity struct{ Identity }
 func (p *PKCS11Identity) Close() error { return nil }
 
 // ErrNoPKCS11 is returned by OpenPKCS11 in a build without cgo: PKCS #11 modules are
-// C libraries, and the static release binary (CGO_ENABLED=0) cannot load them.
-var ErrNoPKCS11 = errors.New("pkcs11: this credbroker was built without cgo (the static release build) and cannot load a PKCS #11 module; build it with CGO_ENABLED=1, or use a key file")
+// C libraries, which a static binary (CGO_ENABLED=0) cannot load. The packages'
+// binary (`make build`) is built with cgo.
+var ErrNoPKCS11 = errors.New("pkcs11: this credbroker was built without cgo (CGO_ENABLED=0) and cannot load a PKCS #11 module; use the packaged binary or `make build`, or a key file")
 
 // OpenPKCS11 fails with ErrNoPKCS11 in a build without cgo.
 func OpenPKCS11(PKCS11) (*PKCS11Identity, error) { return nil, ErrNoPKCS11 }

@@ -30,6 +30,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/credbroker/credbroker/internal/secretfile"
 	"github.com/credbroker/credbroker/signer"
 )
 
@@ -96,7 +97,9 @@ func ReadCertificates(path string) ([]*x509.Certificate, error) {
 
 // LoadFiles returns the identity of a PEM certificate file, a PEM private key file
 // (PKCS #8, PKCS #1 or SEC 1; not encrypted) and an optional PEM file of intermediate
-// certificates. Errors name the file, never its content.
+// certificates. The key file follows internal/secretfile's rule: a file its group or
+// other users may read is refused (a systemd credential: other users). Errors name
+// the file, never its content.
 func LoadFiles(certPath, keyPath, chainPath string) (Identity, error) {
 	certs, err := ReadCertificates(certPath)
 	if err != nil {
@@ -108,7 +111,7 @@ func LoadFiles(certPath, keyPath, chainPath string) (Identity, error) {
 			return nil, fmt.Errorf("reading the intermediates: %w", err)
 		}
 	}
-	keyPEM, err := os.ReadFile(keyPath)
+	keyPEM, err := secretfile.Read(keyPath, "private key file", secretfile.For(keyPath))
 	if err != nil {
 		return nil, fmt.Errorf("reading the private key: %w", err)
 	}

@@ -34,10 +34,14 @@ func TestLoadFiles(t *testing.T) {
 		}
 	}
 	keyPEM, _ := os.ReadFile(ek)
+	certAsKey := filepath.Join(dir, "cert-as-key.pem") // private, so its content is what is judged
+	if err := os.WriteFile(certAsKey, rsaLeaf.PEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for name, tc := range map[string]struct{ cert, key, want string }{
 		"other key":   {rc, ek, "is not the key of the certificate"},
 		"no key file": {rc, filepath.Join(dir, "nope"), "reading the private key"},
-		"cert as key": {rc, rc, "is no unencrypted private key"},
+		"cert as key": {rc, certAsKey, "is no unencrypted private key"},
 		"no cert":     {filepath.Join(dir, "nope"), rk, "reading the certificate"},
 		"key as cert": {rk, rk, "holds no PEM certificate"},
 	} {
@@ -50,5 +54,36 @@ func TestLoadFiles(t *testing.T) {
 				t.Fatal("the error carries the key")
 			}
 		})
+	}
+}
+
+// TestLoadFilesKeyMode: a private key file its group or other users may read is
+// refused with the fix, as the master key's (internal/secretfile); inside the
+// service's credentials directory only other users' access is.
+func TestLoadFilesKeyMode(t *testing.T) {
+	dir, creds := t.TempDir(), t.TempDir()
+	leaf := x509test.NewCA(t, "CA", x509test.ECDSA).Issue(t, x509test.Template{CommonName: "e", KeyType: x509test.ECDSA})
+	cert, key := leaf.WriteFiles(t, dir, "e")
+	_, credKey := leaf.WriteFiles(t, creds, "e")
+	t.Setenv("CREDENTIALS_DIRECTORY", creds)
+	for _, tc := range []struct {
+		key  string
+		mode os.FileMode
+		want string // "" accepted
+	}{
+		{key, 0o600, ""},
+		{key, 0o400, ""},
+		{key, 0o640, "is accessible to its group (mode 0640): chmod 600 it"},
+		{key, 0o604, "is accessible to other users (mode 0604): chmod 600 it"},
+		{credKey, 0o640, ""},
+		{credKey, 0o644, "is accessible to other users (mode 0644): chmod o-rwx it"},
+	} {
+		if err := os.Chmod(tc.key, tc.mode); err != nil {
+			t.Fatal(err)
+		}
+		_, err := x509cred.LoadFiles(cert, tc.key, "")
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s mode %04o: error %v, want %q", tc.key, tc.mode, err, tc.want)
+		}
 	}
 }

@@ -40,7 +40,11 @@ var build struct {
 	err  error
 }
 
-// credbrokerBin builds the binary once per test run.
+// shippedBinEnv names a binary the end-to-end tests run instead of building one:
+// packaging's tests point it at the binary of the .deb, to prove what ships.
+const shippedBinEnv = "CREDBROKER_E2E_BIN"
+
+// credbrokerBin builds the binary once per test run (or takes $CREDBROKER_E2E_BIN's).
 func credbrokerBin(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
@@ -48,6 +52,12 @@ func credbrokerBin(t testing.TB) string {
 	}
 	if runtime.GOOS != "linux" {
 		t.Skip("end-to-end tests need Linux (callers are identified from the kernel)")
+	}
+	if p := os.Getenv(shippedBinEnv); p != "" {
+		if !filepath.IsAbs(p) {
+			t.Fatalf("%s=%q: give an absolute path", shippedBinEnv, p)
+		}
+		return p
 	}
 	build.once.Do(func() {
 		dir, err := os.MkdirTemp("", "credbroker-e2e-bin-")

@@ -2,14 +2,13 @@
 // file, shared by the store (sts/store's FileKey and CredentialKey, used by
 // `core --master-key-file`) and the broker's keyring layer (the config's
 // master_key source "file" and "credential"), so that every path applies the
-// same rules:
+// same rules, internal/secretfile's (which the x509 source's private keys follow
+// too):
 //
 //   - a key file the operator made (ReadFile) must be a regular file that
 //     neither its group nor other users may access (mode 0600 or 0400);
-//   - a systemd credential (ReadCredential) lives in a directory systemd makes
-//     private to the service, and may carry group bits (systemd grants the
-//     service user access with an ACL, whose mask shows as the group bits), so
-//     only other users' access is refused.
+//   - a systemd credential (ReadCredential) may carry group bits (its ACL's
+//     mask), so only other users' access is refused.
 //
 // A key is 32 bytes: raw, 64 hex digits, or base64 (whitespace around the text
 // forms ignored). Errors never include key material.
@@ -22,9 +21,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/credbroker/credbroker/internal/secretfile"
 )
 
 // Size is the size of the master key: an AES-256 key.
@@ -33,7 +33,7 @@ const Size = 32
 // ReadFile reads the master key from a key file at path. It refuses a file
 // its group or other users may access.
 func ReadFile(path string) ([]byte, error) {
-	return read(path, 0o077, "chmod 600 it")
+	return read(path, secretfile.File)
 }
 
 // ReadCredential reads the master key from systemd credential name in dir
@@ -46,25 +46,14 @@ func ReadCredential(dir, name string) ([]byte, error) {
 	if name == "" || name != filepath.Base(name) {
 		return nil, fmt.Errorf("master key credential name %q must be a plain file name", name)
 	}
-	return read(filepath.Join(dir, name), 0o007, "chmod o-rwx it")
+	return read(filepath.Join(dir, name), secretfile.Credential)
 }
 
-// read reads and decodes the key at path, refusing a mode with any of the
-// bits in forbidden.
-func read(path string, forbidden fs.FileMode, fix string) ([]byte, error) {
-	fi, err := os.Stat(path)
+// read reads and decodes the key at path under rule (internal/secretfile).
+func read(path string, rule secretfile.Rule) ([]byte, error) {
+	raw, err := secretfile.Read(path, "master key file", rule)
 	if err != nil {
-		return nil, fmt.Errorf("master key file: %w", err)
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("master key file %s is not a regular file", path)
-	}
-	if perm := fi.Mode().Perm(); perm&forbidden != 0 {
-		return nil, fmt.Errorf("master key file %s is accessible to other users (mode %04o): %s", path, perm, fix)
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("master key file: %w", err)
+		return nil, err
 	}
 	defer clear(raw)
 	key, err := Decode(raw)

@@ -145,19 +145,28 @@ func classify(err error) *apiError {
 		message: "An internal error occurred.", cause: err}
 }
 
+// audit is what a request's audit line says besides its outcome: the action, the
+// IAM caller of a management call, and for CreateSession the certificate (once its
+// signature verified) and the role asked for.
+type audit struct {
+	action, caller, subject, serial, role string
+}
+
 // ServeHTTP serves one Roles Anywhere request.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	action, status, errCode := "-", http.StatusOK, "-"
+	status, errCode := http.StatusOK, "-"
+	aud := audit{action: "-", caller: "-", subject: "-", serial: "-", role: "-"}
 	defer func() {
-		a.log.Named("audit").Info("request", "service", ServiceName, "action", action, "status", status,
+		a.log.Named("audit").Info("request", "service", ServiceName, "action", aud.action, "caller", aud.caller,
+			"x509_subject", aud.subject, "x509_serial", aud.serial, "role", aud.role, "status", status,
 			"error", errCode, "source_ip", r.RemoteAddr, "duration", time.Since(start))
 	}()
-	result, code, err := a.serve(r, &action)
+	result, code, err := a.serve(r, &aud)
 	if err != nil {
 		ae := classify(err)
 		if ae.cause != nil || ae.status >= 500 {
-			a.log.Warn("request failed", "action", action, "code", ae.code, "error", ae.cause)
+			a.log.Warn("request failed", "action", aud.action, "code", ae.code, "error", ae.cause)
 		}
 		status, errCode = ae.status, ae.code
 		writeJSON(w, ae.status, map[string]string{"message": ae.message}, ae.code)
@@ -199,28 +208,29 @@ func (a *API) readBody(r *http.Request) ([]byte, error) {
 }
 
 // serve routes r to CreateSession or to a management operation.
-func (a *API) serve(r *http.Request, action *string) (any, int, error) {
+func (a *API) serve(r *http.Request, aud *audit) (any, int, error) {
 	body, err := a.readBody(r)
 	if err != nil {
 		return nil, 0, err
 	}
 	if strings.HasPrefix(r.Header.Get("Authorization"), "AWS4-X509-") {
-		*action = "CreateSession"
+		aud.action = "CreateSession"
 		if r.Method != http.MethodPost || r.URL.Path != "/sessions" {
 			return nil, 0, notFound("The X.509 signature is accepted on POST /sessions only.")
 		}
-		res, err := a.createSession(r.Context(), r, body)
+		res, err := a.createSession(r.Context(), r, body, aud)
 		return res, http.StatusCreated, err
 	}
 	op, labels := a.route(r.Method, r.URL.Path)
 	if op == nil {
 		return nil, 0, notFound("No operation serves " + shorten(r.Method+" "+r.URL.Path) + ".")
 	}
-	*action = op.name
+	aud.action = op.name
 	call, err := a.core.Authenticate(r, body, ServiceName, op.name)
 	if err != nil {
 		return nil, 0, err
 	}
+	aud.caller = call.Caller.ARN
 	in := &input{call: call, labels: labels, query: r.URL.Query(), body: body}
 	if len(body) > 0 {
 		if err := json.Unmarshal(body, &in.json); err != nil {

@@ -15,11 +15,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	ra "github.com/aws/aws-sdk-go-v2/service/rolesanywhere"
 	"github.com/aws/aws-sdk-go-v2/service/rolesanywhere/types"
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/credbroker/credbroker/internal/clocktest"
 	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/iamapi"
+	"github.com/credbroker/credbroker/sts/internal/coretest"
 	"github.com/credbroker/credbroker/sts/rolesanywhere"
 	"github.com/credbroker/credbroker/sts/store"
 )
@@ -43,6 +45,32 @@ type fixture struct {
 	srv   *httptest.Server
 	clock *clocktest.Clock
 	root  aws.Credentials
+	logs  *coretest.LogBuffer // Roles Anywhere's log, audit lines included
+}
+
+// auditLine waits for the audit line of Roles Anywhere that holds every string of
+// want (the line is written once the answer is sent) and returns it.
+func (f *fixture) auditLine(want ...string) string {
+	f.t.Helper()
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		for _, l := range strings.Split(f.logs.String(), "\n") {
+			if strings.Contains(l, "audit") && allIn(l, want) {
+				return l
+			}
+		}
+		if time.Now().After(deadline) {
+			f.t.Fatalf("no audit line with %q in:\n%s", want, f.logs.String())
+		}
+	}
+}
+
+func allIn(s string, subs []string) bool {
+	for _, x := range subs {
+		if !strings.Contains(s, x) {
+			return false
+		}
+	}
+	return true
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -66,12 +94,15 @@ func newFixture(t testing.TB) *fixture {
 	if _, err := iamapi.Register(core); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := rolesanywhere.Register(core); err != nil {
+	logs := &coretest.LogBuffer{}
+	if _, err := rolesanywhere.Register(core, func(o *rolesanywhere.Options) {
+		o.Logger = hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Info})
+	}); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(core.Handler())
 	t.Cleanup(srv.Close)
-	f := &fixture{t: t, ctx: ctx, store: st, core: core, srv: srv, clock: clk}
+	f := &fixture{t: t, ctx: ctx, store: st, core: core, srv: srv, clock: clk, logs: logs}
 	if err := st.Update(ctx, func(tx *store.Tx) error {
 		k, err := tx.CreateAccessKey(account.RootUserName)
 		f.root = aws.Credentials{AccessKeyID: k.ID, SecretAccessKey: k.Secret}

@@ -169,7 +169,7 @@ type sessionResult struct {
 
 // createSession is CreateSession: authenticate the certificate, check it against the
 // trust anchor and its CRLs, the profile and the role's trust policy, and mint.
-func (a *API) createSession(ctx context.Context, r *http.Request, body []byte) (any, error) {
+func (a *API) createSession(ctx context.Context, r *http.Request, body []byte, aud *audit) (any, error) {
 	auth, err := parseX509Auth(r.Header.Get("Authorization"))
 	if err != nil {
 		return nil, err
@@ -197,6 +197,7 @@ func (a *API) createSession(ctx context.Context, r *http.Request, body []byte) (
 	if err := verifySignature(r, body, auth, amzDate, leaf); err != nil {
 		return nil, err
 	}
+	aud.subject, aud.serial = shorten(leaf.Subject.String()), serialHex(leaf.SerialNumber)
 	var chain []*x509.Certificate
 	if h := r.Header.Get("X-Amz-X509-Chain"); h != "" {
 		for _, v := range strings.Split(h, ",") {
@@ -211,6 +212,7 @@ func (a *API) createSession(ctx context.Context, r *http.Request, body []byte) (
 	if err != nil {
 		return nil, err
 	}
+	aud.role = shorten(in.RoleARN)
 	acct := a.core.AccountID()
 
 	ents, err := a.entities.get(ctx, a.core.Store())

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ra "github.com/aws/aws-sdk-go-v2/service/rolesanywhere"
@@ -50,6 +51,9 @@ func TestBrokerClientFileKey(t *testing.T) {
 			if want := "arn:aws:sts::123456789012:assumed-role/svc/" + leaf.Cert.SerialNumber.Text(16); got != want {
 				t.Fatalf("caller %s, want %s", got, want)
 			}
+			// The audit line names the certificate and the role.
+			f.auditLine("action=CreateSession", "x509_subject=CN=svc-"+name, "x509_serial="+leaf.Cert.SerialNumber.Text(16),
+				"role="+roleARN, "status=201")
 			// A certificate from a CA the anchor does not hold is refused in AWS's words.
 			stranger := x509test.NewCA(t, "Other", x509test.RSA).Issue(t, x509test.Template{CommonName: "x", KeyType: k})
 			sc, sk := stranger.WriteFiles(t, dir, name+"-stranger")
@@ -62,6 +66,7 @@ func TestBrokerClientFileKey(t *testing.T) {
 			if !asError(err, &xe) || xe.Code != "AccessDeniedException" || xe.Status != 403 {
 				t.Fatalf("stranger: %v", err)
 			}
+			f.auditLine("x509_subject=CN=x", "x509_serial="+stranger.Cert.SerialNumber.Text(16), "status=403")
 		})
 	}
 }
@@ -198,5 +203,50 @@ func TestCreateSessionRoleSessionName(t *testing.T) {
 	got := f.callerARN(t, helperOutput{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken})
 	if got != "arn:aws:sts::123456789012:assumed-role/r/deploy-7" {
 		t.Fatalf("caller %s", got)
+	}
+}
+
+// TestCreateSessionReplayWithinWindow pins what AWS documents: Roles Anywhere signs
+// as SigV4 does ("treated as authoritative"), whose only replay protection is that
+// a request must arrive within five minutes of its X-Amz-Date. So the same signed
+// request sent twice within the window gets two sessions (as AWS would answer),
+// and the same bytes after the window are refused as skew.
+func TestCreateSessionReplayWithinWindow(t *testing.T) {
+	f := newFixture(t)
+	root := x509test.NewCA(t, "Root CA", x509test.RSA)
+	leaf := root.Issue(t, x509test.Template{CommonName: "replayed", KeyType: x509test.ECDSA})
+	roleARN := f.role("r", trustRA)
+	in := x509cred.SessionInput{TrustAnchorARN: f.anchor("a", root.PEM()), ProfileARN: f.profile("p", roleARN), RoleARN: roleARN}
+	id, err := x509cred.NewIdentity(leaf.Cert, nil, leaf.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &x509cred.Client{Endpoint: f.srv.URL, Region: testRegion, HTTPClient: f.srv.Client()}
+	req, err := c.NewRequest(f.ctx, id, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(req.Body)
+	send := func() (int, string) {
+		t.Helper()
+		r := req.Clone(f.ctx)
+		r.Body = io.NopCloser(strings.NewReader(string(body)))
+		resp, err := f.srv.Client().Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	first, a := send()
+	second, b := send()
+	if first != 201 || second != 201 || a == b {
+		t.Fatalf("the same signed request twice within the window: %d then %d (same answer: %v)", first, second, a == b)
+	}
+	f.skew(5*time.Minute + time.Second)
+	defer f.skew(0)
+	if status, msg := send(); status != 403 || !strings.Contains(msg, "Signature expired") {
+		t.Fatalf("replayed after the window: %d %s", status, msg)
 	}
 }
