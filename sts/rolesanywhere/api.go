@@ -39,6 +39,10 @@ type Options struct {
 	// MaxSkew is how far a CreateSession's X-Amz-Date may be from the core's clock
 	// (default 5 minutes).
 	MaxSkew time.Duration
+	// SubjectFlushInterval is how long what CreateSession saw of a subject may wait
+	// before it is written to the store (default one minute; GetSubject and
+	// ListSubjects write it first).
+	SubjectFlushInterval time.Duration
 }
 
 // API is Roles Anywhere over the core's account.
@@ -50,6 +54,7 @@ type API struct {
 
 	entities entityCache
 	chains   chainCache
+	seen     subjectLog
 }
 
 // Register serves Roles Anywhere on core's endpoint.
@@ -67,7 +72,10 @@ func Register(core *sts.Core, optFns ...func(*Options)) (*API, error) {
 	if o.MaxSkew <= 0 {
 		o.MaxSkew = 5 * time.Minute
 	}
-	a := &API{core: core, o: o, log: o.Logger, chains: chainCache{max: 4096}}
+	if o.SubjectFlushInterval <= 0 {
+		o.SubjectFlushInterval = time.Minute
+	}
+	a := &API{core: core, o: o, log: o.Logger, chains: chainCache{max: 4096}, seen: subjectLog{interval: o.SubjectFlushInterval}}
 	a.ops = a.operations()
 	if err := core.AddRoute(sts.Route{Service: ServiceName, Match: Match, Handler: a}); err != nil {
 		return nil, fmt.Errorf("roles anywhere: %w", err)

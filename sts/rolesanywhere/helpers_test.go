@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -111,6 +113,21 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// send sends r to the core and returns the answer and its body.
+func (f *fixture) send(t *testing.T, r *http.Request) (*http.Response, string) {
+	t.Helper()
+	resp, err := f.srv.Client().Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("reading the answer: %v", err)
+	}
+	return resp, string(b)
 }
 
 // ra returns a Roles Anywhere client of the Go SDK v2 signing with creds.

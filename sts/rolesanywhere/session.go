@@ -7,8 +7,6 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -20,8 +18,8 @@ import (
 	"time"
 
 	"github.com/credbroker/credbroker/signer"
-	"github.com/credbroker/credbroker/signer/session"
 	"github.com/credbroker/credbroker/sts"
+	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/policy"
 )
 
@@ -169,7 +167,7 @@ type sessionResult struct {
 
 // createSession is CreateSession: authenticate the certificate, check it against the
 // trust anchor and its CRLs, the profile and the role's trust policy, and mint.
-func (a *API) createSession(ctx context.Context, r *http.Request, body []byte, aud *audit) (any, error) {
+func (a *API) createSession(ctx context.Context, r *http.Request, body []byte, aud *audit) (_ any, err error) {
 	auth, err := parseX509Auth(r.Header.Get("Authorization"))
 	if err != nil {
 		return nil, err
@@ -233,6 +231,11 @@ func (a *API) createSession(ctx context.Context, r *http.Request, body []byte, a
 	if err != nil {
 		return nil, err
 	}
+	// The certificate chains to a trust anchor: its subject is recorded, with whether
+	// the session was refused from here on (ListSubjects, GetSubject).
+	subjectID := subjectIDOf(leaf)
+	subjectARN := "arn:" + account.Partition + ":" + ServiceName + ":" + auth.region + ":" + acct + ":" + kindSubject + "/" + subjectID
+	defer func() { a.noteSubject(leaf, subjectID, subjectARN, now, err != nil) }()
 	if err := checkRevoked(ents.crls[ta.ARN], verified); err != nil {
 		return nil, err
 	}
@@ -290,9 +293,7 @@ func (a *API) createSession(ctx context.Context, r *http.Request, body []byte, a
 	cs.Credentials.AccessKeyID, cs.Credentials.SecretAccessKey, cs.Credentials.SessionToken = rs.AccessKeyID, rs.SecretAccessKey, rs.SessionToken
 	cs.Credentials.Expiration = rs.Expiration.UTC().Format("2006-01-02T15:04:05Z")
 	cs.RoleARN, cs.SourceIdentity = in.RoleARN, sourceIdentity
-	subject := sha256.Sum256(leaf.RawSubject)
-	return sessionResult{CredentialSet: []credentialSet{cs},
-		SubjectARN: "arn:aws:rolesanywhere:" + auth.region + ":" + acct + ":subject/" + uuidOf(subject[:16])}, nil
+	return sessionResult{CredentialSet: []credentialSet{cs}, SubjectARN: subjectARN}, nil
 }
 
 func containsString(list []string, s string) bool {
@@ -376,89 +377,6 @@ func checkRevoked(crls []*x509.RevocationList, chain []*x509.Certificate) error 
 		}
 	}
 	return nil
-}
-
-// attribute short names of the subject and issuer, as Roles Anywhere's specifiers.
-var rdnNames = map[string]string{
-	"2.5.4.3": "CN", "2.5.4.6": "C", "2.5.4.8": "ST", "2.5.4.7": "L", "2.5.4.10": "O", "2.5.4.11": "OU",
-	"2.5.4.5": "serialNumber", "2.5.4.9": "STREET", "2.5.4.17": "postalCode", "0.9.2342.19200300.100.1.25": "DC",
-	"0.9.2342.19200300.100.1.1": "UID", "1.2.840.113549.1.9.1": "emailAddress",
-}
-
-// certTags are the session's principal tags: x509Subject/KEY, x509Issuer/KEY and
-// x509SAN/KEY for the specifiers the profile's attribute mappings keep (the first
-// value of each).
-func certTags(leaf *x509.Certificate, mappings []attributeMapping) []session.Tag {
-	keep := map[string]map[string]bool{}
-	for _, m := range mappings {
-		set := map[string]bool{}
-		for _, r := range m.MappingRules {
-			set[r.Specifier] = true
-		}
-		keep[m.CertificateField] = set
-	}
-	var tags []session.Tag
-	seen := map[string]bool{}
-	add := func(field, spec, value string) {
-		key := field + "/" + spec
-		if value == "" || seen[key] || !keep[field][spec] {
-			return
-		}
-		if len(value) > 256 {
-			value = value[:256]
-		}
-		seen[key] = true
-		tags = append(tags, session.Tag{Key: key, Value: value})
-	}
-	names := func(field string, n pkix.Name) {
-		for _, atv := range n.Names {
-			if s, ok := atv.Value.(string); ok {
-				add(field, rdnNames[atv.Type.String()], s)
-			}
-		}
-	}
-	names("x509Subject", leaf.Subject)
-	names("x509Issuer", leaf.Issuer)
-	for _, d := range leaf.DNSNames {
-		add("x509SAN", "DNS", d)
-	}
-	for _, u := range leaf.URIs {
-		add("x509SAN", "URI", u.String())
-	}
-	for _, ext := range leaf.Extensions {
-		if ext.Id.Equal(asn1.ObjectIdentifier{2, 5, 29, 17}) {
-			if dn := directoryName(ext.Value); dn != "" {
-				add("x509SAN", "Name", dn)
-			}
-		}
-	}
-	return tags
-}
-
-// directoryName returns the first directoryName of a SubjectAltName extension.
-func directoryName(ext []byte) string {
-	var seq asn1.RawValue
-	if rest, err := asn1.Unmarshal(ext, &seq); err != nil || len(rest) > 0 {
-		return ""
-	}
-	b := seq.Bytes
-	for len(b) > 0 {
-		var v asn1.RawValue
-		rest, err := asn1.Unmarshal(b, &v)
-		if err != nil {
-			return ""
-		}
-		b = rest
-		if v.Class == asn1.ClassContextSpecific && v.Tag == 4 {
-			var rdn pkix.RDNSequence
-			if _, err := asn1.Unmarshal(v.Bytes, &rdn); err == nil {
-				var n pkix.Name
-				n.FillFromRDNSequence(&rdn)
-				return n.String()
-			}
-		}
-	}
-	return ""
 }
 
 func peerAddr(r *http.Request) netip.Addr {

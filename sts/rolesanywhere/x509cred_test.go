@@ -158,12 +158,7 @@ func TestCreateSessionSignatureRefusals(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.change(req)
-			resp, err := f.srv.Client().Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
+			resp, body := f.send(t, req)
 			if name == "query changed" && !strings.Contains(string(body), "Invalid signature") {
 				t.Errorf("message %s, want the real service's Invalid signature", body)
 			}
@@ -231,13 +226,8 @@ func TestCreateSessionReplayWithinWindow(t *testing.T) {
 		t.Helper()
 		r := req.Clone(f.ctx)
 		r.Body = io.NopCloser(strings.NewReader(string(body)))
-		resp, err := f.srv.Client().Do(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		resp, answer := f.send(t, r)
+		return resp.StatusCode, answer
 	}
 	first, a := send()
 	second, b := send()
