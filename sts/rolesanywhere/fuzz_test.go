@@ -1,6 +1,7 @@
 package rolesanywhere
 
 import (
+	"crypto/x509"
 	"encoding/json"
 	"net/http/httptest"
 	"strings"
@@ -50,6 +51,8 @@ func FuzzManagementInput(f *testing.F) {
 	f.Add(`{"name":"p","roleArns":["arn:aws:iam::1:role/r"],"durationSeconds":900,"tags":[{"key":"k","value":"v"}]}`)
 	f.Add(`{"durationSeconds":"x","sessionPolicy":"{","source":{"sourceType":"CERTIFICATE_BUNDLE","sourceData":{"x509CertificateData":"-----BEGIN CERTIFICATE-----"}}}`)
 	f.Add(`{"crlData":"AAAA","enabled":"yes"}`)
+	f.Add(`{"notificationSettings":[{"event":"CA_CERTIFICATE_EXPIRY","enabled":true,"threshold":0,"channel":"X"}],"mappingRules":[{"specifier":"Name/*"}]}`)
+	f.Add(`{"source":{"sourceType":"AWS_ACM_PCA","sourceData":{"acmPcaArn":"arn:aws:acm-pca:us-east-1:123456789012:certificate-authority/x"}}}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		in := &input{}
 		if json.Unmarshal([]byte(body), &in.json) != nil {
@@ -63,7 +66,20 @@ func FuzzManagementInput(f *testing.F) {
 		_, _ = in.tags()
 		var src source
 		if ok, err := in.decode("source", &src); ok && err == nil {
-			_ = checkBundle(src.SourceData.X509CertificateData)
+			_ = checkSource(src)
+		}
+		var set []notificationSetting
+		if ok, err := in.decode("notificationSettings", &set); ok && err == nil {
+			ns, err := applyNotifications(nil, set, "123456789012")
+			for _, n := range ns {
+				if err == nil && (n.Channel != channelAll || n.Threshold == nil || *n.Threshold < 1 || *n.Threshold > 360) {
+					t.Fatalf("accepted notification setting %+v", n)
+				}
+			}
+		}
+		var rules []mappingRule
+		if ok, err := in.decode("mappingRules", &rules); ok && err == nil {
+			_ = certTags(&x509.Certificate{}, []attributeMapping{{CertificateField: fieldSAN, MappingRules: rules}})
 		}
 		var data []byte
 		if ok, err := in.decode("crlData", &data); ok && err == nil {
