@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -46,11 +47,23 @@ func (b *Broker) fetchWithX509(ctx context.Context, st *state, r *roleState) (aw
 	return creds, nil
 }
 
-// openX509 opens the source's identity; the function returned releases it.
+// openX509 opens the source's identity (a key file, a PKCS #11 token, a TPM); the
+// function returned releases it.
 func openX509(src *config.Source) (x509cred.Identity, func(), error) {
 	if src.PrivateKey != "" {
 		id, err := x509cred.LoadFiles(src.Certificate, src.PrivateKey, src.Intermediates)
 		return id, func() {}, err
+	}
+	if src.TPMDevice != "" {
+		h, err := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(src.TPMKeyHandle), "0x"), 16, 32)
+		if err != nil {
+			return nil, nil, fmt.Errorf("tpm_key_handle %q is not a hex handle", src.TPMKeyHandle)
+		}
+		id, err := x509cred.OpenTPM(x509cred.TPM{Device: src.TPMDevice, Handle: uint32(h), CertFile: src.Certificate, ChainFile: src.Intermediates})
+		if err != nil {
+			return nil, nil, err
+		}
+		return id, func() { _ = id.Close() }, nil
 	}
 	pin, err := secretfile.Read(src.PINFile, "PIN file", secretfile.For(src.PINFile))
 	if err != nil {

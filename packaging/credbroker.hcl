@@ -140,8 +140,9 @@ keyring {
 # }
 
 ## An X.509 certificate (IAM Roles Anywhere's CreateSession): a key file
-## (private_key) or a key that stays in a PKCS #11 token (pkcs11_module,
-## pkcs11_token, pkcs11_key, pin_file). Sessions come from the core when the
+## (private_key, mode 0600) or a key that stays in a PKCS #11 token
+## (pkcs11_module, pkcs11_token, pkcs11_key, pin_file) or in a TPM 2.0
+## (tpm_device = "/dev/tpmrm0", tpm_key_handle = "0x81000100"). Sessions come from the core when the
 ## upstream is the core, else from AWS's Roles Anywhere of region (default:
 ## the trust anchor's); endpoint overrides both.
 # source "x509" "edge" {

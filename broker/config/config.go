@@ -243,11 +243,13 @@ type Source struct {
 	Role string
 
 	// X509: the certificate (PEM), its intermediates, and its key: a PEM file
-	// (PrivateKey) or a key in a PKCS #11 token (PKCS11Module, PKCS11Token,
-	// PKCS11Key, the PIN read from PINFile at every use).
+	// (PrivateKey), a key in a PKCS #11 token (PKCS11Module, PKCS11Token,
+	// PKCS11Key, the PIN read from PINFile at every use), or a key persisted in a
+	// TPM 2.0 (TPMDevice, TPMKeyHandle: "0x81000100").
 	Certificate, Intermediates, PrivateKey string
 	PKCS11Module, PKCS11Token, PKCS11Key   string
 	PINFile                                string
+	TPMDevice, TPMKeyHandle                string
 	// X509: the Roles Anywhere trust anchor and profile, and where CreateSession
 	// is sent: Endpoint ("": the core when the upstream is the core, else AWS's
 	// Roles Anywhere of Region); Region ("": the trust anchor's).

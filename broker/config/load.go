@@ -164,6 +164,8 @@ type rawSource struct {
 	PKCS11Token    *string `hcl:"pkcs11_token,optional"`
 	PKCS11Key      *string `hcl:"pkcs11_key,optional"`
 	PINFile        *string `hcl:"pin_file,optional"`
+	TPMDevice      *string `hcl:"tpm_device,optional"`
+	TPMKeyHandle   *string `hcl:"tpm_key_handle,optional"`
 	TrustAnchorARN *string `hcl:"trust_anchor_arn,optional"`
 	ProfileARN     *string `hcl:"profile_arn,optional"`
 	Endpoint       *string `hcl:"endpoint,optional"`
@@ -466,6 +468,7 @@ func (r *resolver) source(raw *rawSource) Source {
 	s.Certificate, s.Intermediates, s.PrivateKey = home(raw.Certificate), home(raw.Intermediates), home(raw.PrivateKey)
 	s.PKCS11Module, s.PKCS11Token, s.PKCS11Key = str(raw.PKCS11Module, ""), str(raw.PKCS11Token, ""), str(raw.PKCS11Key, "")
 	s.PINFile = home(raw.PINFile)
+	s.TPMDevice, s.TPMKeyHandle = str(raw.TPMDevice, ""), str(raw.TPMKeyHandle, "")
 	s.TrustAnchorARN, s.ProfileARN = str(raw.TrustAnchorARN, ""), str(raw.ProfileARN, "")
 	s.Endpoint, s.Region = str(raw.Endpoint, ""), str(raw.Region, "")
 	if s.Kind == SourceX509 && s.Region == "" {

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -309,12 +310,25 @@ func (v *validator) sources() {
 			v.x509(s, where)
 		case SourceSAML:
 			v.misplaced(s.Pos, where, "key", "provider", "token_file", "audience", "token_env", "role",
-				"certificate", "intermediates", "private_key", "pkcs11_module", "pkcs11_token", "pkcs11_key", "pin_file", "trust_anchor_arn", "profile_arn", "endpoint", "region")
+				"certificate", "intermediates", "private_key", "pkcs11_module", "pkcs11_token", "pkcs11_key", "pin_file", "tpm_device", "tpm_key_handle", "trust_anchor_arn", "profile_arn", "endpoint", "region")
 			v.saml(s, where)
 		default:
 			v.errorf(&s.Pos.Block, "Unknown source kind", "source %q: the kinds are \"keyring\" (an IAM user's key in the keyring), \"web_identity\" (an OIDC token), \"role\" (another role's session), \"x509\" (a certificate, through Roles Anywhere) and \"saml\" (a person's SAML sign-in).", s.Kind)
 		}
 	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// persistentHandle reports whether h is a TPM persistent handle in hex, "0x81000100".
+func persistentHandle(h string) bool {
+	n, err := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(h), "0x"), 16, 32)
+	return err == nil && strings.HasPrefix(strings.ToLower(h), "0x") && n>>24 == 0x81
 }
 
 // x509 checks an x509 source: a certificate, one key (a file or a PKCS #11 token),
@@ -333,15 +347,20 @@ func (v *validator) x509(s *Source, where string) {
 	abs("private_key", s.PrivateKey, "the PEM private key, readable by the daemon only")
 	abs("pin_file", s.PINFile, "the token's user PIN")
 	token := s.PKCS11Module != "" || s.PKCS11Token != "" || s.PKCS11Key != "" || s.PINFile != ""
-	switch {
-	case s.PrivateKey != "" && token:
-		v.errorf(s.Pos.Of("private_key"), "Two keys", "%s: give private_key (a key file) or pkcs11_module, pkcs11_token, pkcs11_key and pin_file (a key in a token), not both.", where)
-	case s.PrivateKey == "" && !token:
-		v.errorf(&s.Pos.Block, "Missing key", "%s needs private_key = a PEM key file, or pkcs11_module, pkcs11_token, pkcs11_key and pin_file for a key in a PKCS #11 token.", where)
+	tpm := s.TPMDevice != "" || s.TPMKeyHandle != ""
+	const keys = "private_key (a key file), pkcs11_module, pkcs11_token, pkcs11_key and pin_file (a key in a PKCS #11 token), or tpm_device and tpm_key_handle (a key in a TPM 2.0)"
+	switch n := btoi(s.PrivateKey != "") + btoi(token) + btoi(tpm); {
+	case n > 1:
+		v.errorf(&s.Pos.Block, "Two keys", "%s: give one key: %s.", where, keys)
+	case n == 0:
+		v.errorf(&s.Pos.Block, "Missing key", "%s needs a key: %s.", where, keys)
 	case token && (s.PKCS11Module == "" || s.PKCS11Token == "" || s.PKCS11Key == "" || s.PINFile == ""):
 		v.errorf(&s.Pos.Block, "Incomplete token", "%s: a key in a token needs pkcs11_module (the module's .so), pkcs11_token (the token label), pkcs11_key (the key label) and pin_file.", where)
+	case tpm && (s.TPMDevice == "" || !persistentHandle(s.TPMKeyHandle)):
+		v.errorf(&s.Pos.Block, "Incomplete TPM key", "%s: a key in a TPM needs tpm_device (/dev/tpmrm0) and tpm_key_handle, its persistent handle (\"0x81000100\": 0x81000000 to 0x81FFFFFF).", where)
 	}
 	abs("pkcs11_module", s.PKCS11Module, "the token's PKCS #11 library")
+	abs("tpm_device", s.TPMDevice, "the TPM's resource manager, /dev/tpmrm0")
 	for _, a := range []struct{ name, val, kind string }{{"trust_anchor_arn", s.TrustAnchorARN, "trust-anchor"}, {"profile_arn", s.ProfileARN, "profile"}} {
 		parts := strings.SplitN(a.val, ":", 6)
 		if len(parts) != 6 || parts[0] != "arn" || parts[2] != "rolesanywhere" || !strings.HasPrefix(parts[5], a.kind+"/") {

@@ -26,6 +26,12 @@ source "x509" "hsm" {
   region        = "us-east-2"
   ` + anchor + `
 }
+source "x509" "tpm" {
+  certificate    = "/etc/credbroker/tpm.pem"
+  tpm_device     = "/dev/tpmrm0"
+  tpm_key_handle = "0x81000100"
+  ` + anchor + `
+}
 role "r" {
   arn    = "arn:aws:iam::123456789012:role/r"
   source = "edge"
@@ -39,6 +45,9 @@ role "r" {
 	if e.Kind != SourceX509 || e.PrivateKey != "/etc/credbroker/edge.key" || e.Region != "eu-west-1" || e.ProfileARN == "" {
 		t.Errorf("edge: %+v", e)
 	}
+	if tp := cfg.Source("tpm"); tp.TPMDevice != "/dev/tpmrm0" || tp.TPMKeyHandle != "0x81000100" {
+		t.Errorf("tpm: %+v", tp)
+	}
 	if h.PKCS11Module != "/usr/lib/softhsm/libsofthsm2.so" || h.PKCS11Key != "edge-key" || h.Region != "us-east-2" || h.Endpoint != "https://rolesanywhere.example" {
 		t.Errorf("hsm: %+v", h)
 	}
@@ -47,6 +56,9 @@ role "r" {
 		"no key":         {`certificate = "/c.pem"` + "\n" + anchor, "Missing key"},
 		"two keys":       {`certificate = "/c.pem"` + "\n" + `private_key = "/k"` + "\n" + `pkcs11_module = "/m.so"` + "\n" + anchor, "Two keys"},
 		"half a token":   {`certificate = "/c.pem"` + "\n" + `pkcs11_module = "/m.so"` + "\n" + anchor, "Incomplete token"},
+		"token and TPM":  {`certificate = "/c.pem"` + "\n" + `tpm_device = "/dev/tpmrm0"` + "\n" + `pkcs11_module = "/m.so"` + "\n" + anchor, "Two keys"},
+		"TPM handle":     {`certificate = "/c.pem"` + "\n" + `tpm_device = "/dev/tpmrm0"` + "\n" + `tpm_key_handle = "0x80000001"` + "\n" + anchor, "Incomplete TPM key"},
+		"TPM device":     {`certificate = "/c.pem"` + "\n" + `tpm_key_handle = "0x81000001"` + "\n" + anchor, "Incomplete TPM key"},
 		"relative":       {`certificate = "c.pem"` + "\n" + `private_key = "/k"` + "\n" + anchor, "absolute path"},
 		"no certificate": {`private_key = "/k"` + "\n" + anchor, "Missing certificate"},
 		"bad anchor":     {`certificate = "/c.pem"` + "\n" + `private_key = "/k"` + "\n" + `trust_anchor_arn = "x"` + "\n" + `profile_arn = "arn:aws:rolesanywhere:eu-west-1:123456789012:profile/b"`, "trust_anchor_arn = arn:aws:rolesanywhere"},

@@ -3,7 +3,6 @@
 package x509cred
 
 import (
-	"crypto/x509"
 	"errors"
 	"fmt"
 
@@ -41,15 +40,9 @@ func OpenPKCS11(p PKCS11) (*PKCS11Identity, error) {
 	if p.Module == "" || p.TokenLabel == "" || p.KeyLabel == "" || p.CertFile == "" {
 		return nil, errors.New("pkcs11: module, token label, key label and certificate are all required")
 	}
-	certs, err := ReadCertificates(p.CertFile)
+	cert, chain, err := readCertAndChain(p.CertFile, p.ChainFile)
 	if err != nil {
-		return nil, fmt.Errorf("reading the certificate: %w", err)
-	}
-	var chain []*x509.Certificate
-	if p.ChainFile != "" {
-		if chain, err = ReadCertificates(p.ChainFile); err != nil {
-			return nil, fmt.Errorf("reading the intermediates: %w", err)
-		}
+		return nil, err
 	}
 	ctx, err := crypto11.Configure(&crypto11.Config{Path: p.Module, TokenLabel: p.TokenLabel, Pin: p.PIN})
 	if err != nil {
@@ -64,7 +57,7 @@ func OpenPKCS11(p PKCS11) (*PKCS11Identity, error) {
 		ctx.Close()
 		return nil, fmt.Errorf("pkcs11: key %q in token %q: %w", p.KeyLabel, p.TokenLabel, err)
 	}
-	id, err := NewIdentity(certs[0], chain, key)
+	id, err := NewIdentity(cert, chain, key)
 	if err != nil {
 		ctx.Close()
 		return nil, err

@@ -1,7 +1,7 @@
 // Package x509cred gets role sessions from IAM Roles Anywhere (or the core's
 // emulation of it) with an X.509 certificate: it signs CreateSession with the
-// certificate's key — from files, or kept in a PKCS #11 token and used there, never
-// read out — as AWS's signing helper does (AWS4-X509-RSA-SHA256,
+// certificate's key — from files, or kept in a PKCS #11 token or a TPM 2.0 and used
+// there, never read out — as AWS's signing helper does (AWS4-X509-RSA-SHA256,
 // AWS4-X509-ECDSA-SHA256).
 package x509cred
 
@@ -95,21 +95,30 @@ func ReadCertificates(path string) ([]*x509.Certificate, error) {
 	return out, nil
 }
 
+// readCertAndChain reads a PEM certificate file and an optional file of intermediates.
+func readCertAndChain(certFile, chainFile string) (*x509.Certificate, []*x509.Certificate, error) {
+	certs, err := ReadCertificates(certFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the certificate: %w", err)
+	}
+	var chain []*x509.Certificate
+	if chainFile != "" {
+		if chain, err = ReadCertificates(chainFile); err != nil {
+			return nil, nil, fmt.Errorf("reading the intermediates: %w", err)
+		}
+	}
+	return certs[0], chain, nil
+}
+
 // LoadFiles returns the identity of a PEM certificate file, a PEM private key file
 // (PKCS #8, PKCS #1 or SEC 1; not encrypted) and an optional PEM file of intermediate
 // certificates. The key file follows internal/secretfile's rule: a file its group or
 // other users may read is refused (a systemd credential: other users). Errors name
 // the file, never its content.
 func LoadFiles(certPath, keyPath, chainPath string) (Identity, error) {
-	certs, err := ReadCertificates(certPath)
+	cert, chain, err := readCertAndChain(certPath, chainPath)
 	if err != nil {
-		return nil, fmt.Errorf("reading the certificate: %w", err)
-	}
-	var chain []*x509.Certificate
-	if chainPath != "" {
-		if chain, err = ReadCertificates(chainPath); err != nil {
-			return nil, fmt.Errorf("reading the intermediates: %w", err)
-		}
+		return nil, err
 	}
 	keyPEM, err := secretfile.Read(keyPath, "private key file", secretfile.For(keyPath))
 	if err != nil {
@@ -125,7 +134,7 @@ func LoadFiles(certPath, keyPath, chainPath string) (Identity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the private key file %s: %w", keyPath, err)
 	}
-	return NewIdentity(certs[0], chain, key)
+	return NewIdentity(cert, chain, key)
 }
 
 func parseKey(blk *pem.Block) (crypto.Signer, error) {

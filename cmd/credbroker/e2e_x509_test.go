@@ -38,8 +38,8 @@ func jsonKeys(t *testing.T, b []byte) []string {
 // TestE2EX509 is X.509 identities end to end, on the built binary and the persistent
 // core: root sets up Roles Anywhere with the aws CLI at the endpoint `env` prints;
 // AWS's signing helper, as the aws CLI's credential_process, gets a session from the
-// core; then the broker's x509 sources — a key file, and a key generated inside a
-// SoftHSM token — get sessions too, and `credbroker credential-process` prints what
+// core; then the broker's x509 sources — a key file, a key generated inside a
+// SoftHSM token, and one made inside a TPM 2.0 (swtpm) — get sessions too, and `credbroker credential-process` prints what
 // the helper prints.
 func TestE2EX509(t *testing.T) {
 	if testing.Short() {
@@ -51,6 +51,9 @@ func TestE2EX509(t *testing.T) {
 	module := x509test.SoftHSM(t, label, pin)
 	hsmPub := x509test.TokenKey(t, module, label, pin, keyLabel)
 	hsmEnv := []string{x509test.SoftHSMEnv()}
+	const tpmHandle = 0x81000100
+	tpmSock := x509test.SwTPM(t)
+	tpmPub := x509test.TPMKey(t, tpmSock, tpmHandle)
 
 	pki := filepath.Join(e.root, "pki")
 	if err := os.MkdirAll(pki, 0o700); err != nil {
@@ -60,8 +63,10 @@ func TestE2EX509(t *testing.T) {
 	inter := root.Issue(t, x509test.Template{CommonName: "E2E Issuing CA", CA: true, KeyType: x509test.ECDSA})
 	leaf := inter.Issue(t, x509test.Template{CommonName: "edge-1", KeyType: x509test.RSA})
 	hsmLeaf := inter.Issue(t, x509test.Template{CommonName: "hsm-1", PublicKey: hsmPub})
+	tpmLeaf := inter.Issue(t, x509test.Template{CommonName: "tpm-1", PublicKey: tpmPub})
 	certPath, keyPath := leaf.WriteFiles(t, pki, "edge")
 	hsmCert, _ := hsmLeaf.WriteFiles(t, pki, "hsm")
+	tpmCert, _ := tpmLeaf.WriteFiles(t, pki, "tpm")
 	interPath := filepath.Join(pki, "inter.pem")
 	pinPath := filepath.Join(pki, "pin")
 	for p, b := range map[string][]byte{interPath: inter.PEM(), pinPath: []byte(pin + "\n")} {
@@ -116,9 +121,10 @@ func TestE2EX509(t *testing.T) {
 	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"rolesanywhere.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession","sts:SetSourceIdentity"],"Condition":{"StringEquals":{"aws:PrincipalTag/x509Issuer/CN":"E2E Issuing CA"}}}]}`
 	edgeRole := field(awsAs(rootEnv, "iam", "create-role", "--role-name", "edge", "--assume-role-policy-document", trust), "Role", "Arn")
 	hsmRole := field(awsAs(rootEnv, "iam", "create-role", "--role-name", "hsm", "--assume-role-policy-document", trust), "Role", "Arn")
+	tpmRole := field(awsAs(rootEnv, "iam", "create-role", "--role-name", "tpm", "--assume-role-policy-document", trust), "Role", "Arn")
 	src, _ := json.Marshal(map[string]any{"sourceType": "CERTIFICATE_BUNDLE", "sourceData": map[string]string{"x509CertificateData": string(root.PEM())}})
 	anchorARN := field(awsAs(rootEnv, "rolesanywhere", "create-trust-anchor", "--name", "e2e", "--enabled", "--source", string(src)), "trustAnchor", "trustAnchorArn")
-	profileARN := field(awsAs(rootEnv, "rolesanywhere", "create-profile", "--name", "e2e", "--enabled", "--role-arns", edgeRole, hsmRole), "profile", "profileArn")
+	profileARN := field(awsAs(rootEnv, "rolesanywhere", "create-profile", "--name", "e2e", "--enabled", "--role-arns", edgeRole, hsmRole, tpmRole), "profile", "profileArn")
 
 	// AWS's signing helper as the aws CLI's credential_process.
 	helperArgs := []string{"credential-process", "--certificate", certPath, "--private-key", keyPath, "--intermediates", interPath,
@@ -157,9 +163,21 @@ source "x509" "hsm" {
   trust_anchor_arn = %q
   profile_arn      = %q
 }
+source "x509" "tpm" {
+  certificate      = %q
+  intermediates    = %q
+  tpm_device       = %q
+  tpm_key_handle   = "0x%08x"
+  trust_anchor_arn = %q
+  profile_arn      = %q
+}
 role "edge" {
   arn    = %q
   source = "edge"
+}
+role "tpm" {
+  arn    = %q
+  source = "tpm"
 }
 role "hsm" {
   arn    = %q
@@ -168,10 +186,10 @@ role "hsm" {
 client "me" {
   uids        = [%d]
   role        = "edge"
-  allow_roles = ["hsm"]
+  allow_roles = ["hsm", "tpm"]
 }
 `, certPath, keyPath, interPath, anchorARN, profileARN, hsmCert, interPath, module, label, keyLabel, pinPath, anchorARN, profileARN,
-		edgeRole, hsmRole, os.Getuid()))
+		tpmCert, interPath, tpmSock, tpmHandle, anchorARN, profileARN, edgeRole, tpmRole, hsmRole, os.Getuid()))
 	d = e.serve(hsmEnv, "--core-addr", "127.0.0.1:0")
 	defer d.stop()
 	brokerOut, errOut, err := e.run("", "credential-process", "edge")
@@ -191,12 +209,13 @@ client "me" {
 	if bo.Version != 1 || ho.Version != 1 || !exp.MatchString(bo.Expiration) || !exp.MatchString(ho.Expiration) {
 		t.Errorf("credential-process %s; helper %s", brokerOut, helperOut)
 	}
-	conf = fmt.Sprintf("[profile edge]\nregion = us-east-1\ncredential_process = %s credential-process edge\n\n[profile hsm]\nregion = us-east-1\ncredential_process = %s credential-process hsm\n", e.bin, e.bin)
+	conf = fmt.Sprintf("[profile edge]\nregion = us-east-1\ncredential_process = %s credential-process edge\n\n[profile hsm]\nregion = us-east-1\ncredential_process = %s credential-process hsm\n\n[profile tpm]\nregion = us-east-1\ncredential_process = %s credential-process tpm\n", e.bin, e.bin, e.bin)
 	if err := os.WriteFile(filepath.Join(e.home, ".aws", "config"), []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	stsEnv = []string{"AWS_ENDPOINT_URL_STS=http://" + d.eps.Core} // the restarted core's port
-	for role, serial := range map[string]string{"edge": leaf.Cert.SerialNumber.Text(16), "hsm": hsmLeaf.Cert.SerialNumber.Text(16)} {
+	for role, serial := range map[string]string{"edge": leaf.Cert.SerialNumber.Text(16), "hsm": hsmLeaf.Cert.SerialNumber.Text(16),
+		"tpm": tpmLeaf.Cert.SerialNumber.Text(16)} {
 		if arn := field(awsAs(stsEnv, "sts", "get-caller-identity", "--profile", role), "Arn"); arn != "arn:aws:sts::"+acct+":assumed-role/"+role+"/"+serial {
 			t.Errorf("aws CLI with credbroker credential-process %s: %s", role, arn)
 		}

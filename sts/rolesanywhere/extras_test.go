@@ -15,16 +15,26 @@ import (
 	"github.com/credbroker/credbroker/internal/x509test"
 )
 
-// sessionFor asks the fixture's core for a session of role through profile for
-// leaf's certificate, chained to anchor; it returns the refusal, if any.
+// sessionAs asks the fixture's core for a session of role through profile, signed by
+// id, chained to anchor, and returns who STS says the session is, or the refusal.
+func (f *fixture) sessionAs(t *testing.T, id x509cred.Identity, anchorARN, profileARN, roleARN string) (string, error) {
+	t.Helper()
+	c := &x509cred.Client{Endpoint: f.srv.URL, Region: testRegion, HTTPClient: f.srv.Client()}
+	creds, err := c.CreateSession(f.ctx, id, x509cred.SessionInput{TrustAnchorARN: anchorARN, ProfileARN: profileARN, RoleARN: roleARN})
+	if err != nil {
+		return "", err
+	}
+	return f.callerARN(t, helperOutput{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken}), nil
+}
+
+// sessionFor is sessionAs for leaf's certificate and key; it returns the refusal.
 func (f *fixture) sessionFor(t *testing.T, leaf *x509test.Cert, anchorARN, profileARN, roleARN string) error {
 	t.Helper()
 	id, err := x509cred.NewIdentity(leaf.Cert, nil, leaf.Key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &x509cred.Client{Endpoint: f.srv.URL, Region: testRegion, HTTPClient: f.srv.Client()}
-	_, err = c.CreateSession(f.ctx, id, x509cred.SessionInput{TrustAnchorARN: anchorARN, ProfileARN: profileARN, RoleARN: roleARN})
+	_, err = f.sessionAs(t, id, anchorARN, profileARN, roleARN)
 	return err
 }
 

@@ -42,12 +42,10 @@ func TestBrokerClientFileKey(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := &x509cred.Client{Endpoint: f.srv.URL, Region: testRegion, HTTPClient: f.srv.Client()}
-			creds, err := c.CreateSession(f.ctx, id, x509cred.SessionInput{TrustAnchorARN: anchorARN, ProfileARN: profileARN, RoleARN: roleARN})
+			got, err := f.sessionAs(t, id, anchorARN, profileARN, roleARN)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := f.callerARN(t, helperOutput{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken})
 			if want := "arn:aws:sts::123456789012:assumed-role/svc/" + leaf.Cert.SerialNumber.Text(16); got != want {
 				t.Fatalf("caller %s, want %s", got, want)
 			}
@@ -61,7 +59,7 @@ func TestBrokerClientFileKey(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = c.CreateSession(f.ctx, sid, x509cred.SessionInput{TrustAnchorARN: anchorARN, ProfileARN: profileARN, RoleARN: roleARN})
+			_, err = f.sessionAs(t, sid, anchorARN, profileARN, roleARN)
 			var xe *x509cred.Error
 			if !asError(err, &xe) || xe.Code != "AccessDeniedException" || xe.Status != 403 {
 				t.Fatalf("stranger: %v", err)
@@ -93,12 +91,10 @@ func TestBrokerClientSoftHSM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &x509cred.Client{Endpoint: f.srv.URL, Region: testRegion, HTTPClient: f.srv.Client()}
-	creds, err := c.CreateSession(f.ctx, hid, x509cred.SessionInput{TrustAnchorARN: anchorARN, ProfileARN: profileARN, RoleARN: roleARN})
+	got, err := f.sessionAs(t, hid, anchorARN, profileARN, roleARN)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := f.callerARN(t, helperOutput{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken})
 	if want := "arn:aws:sts::123456789012:assumed-role/hsm/" + leaf.Cert.SerialNumber.Text(16); got != want {
 		t.Fatalf("caller %s, want %s", got, want)
 	}
@@ -238,5 +234,35 @@ func TestCreateSessionReplayWithinWindow(t *testing.T) {
 	defer f.skew(0)
 	if status, msg := send(); status != 403 || !strings.Contains(msg, "Signature expired") {
 		t.Fatalf("replayed after the window: %d %s", status, msg)
+	}
+}
+
+// TestBrokerClientTPM: an ECDSA key made inside a TPM 2.0 (swtpm) and persisted there
+// signs CreateSession through go-tpm; a handle holding no key is refused.
+func TestBrokerClientTPM(t *testing.T) {
+	const handle = 0x81000100
+	sock := x509test.SwTPM(t)
+	pub := x509test.TPMKey(t, sock, handle)
+	f := newFixture(t)
+	root := x509test.NewCA(t, "TPM Root", x509test.RSA)
+	leaf := root.Issue(t, x509test.Template{CommonName: "tpm-host", PublicKey: pub})
+	certPath, _ := leaf.WriteFiles(t, t.TempDir(), "tpm")
+	roleARN := f.role("tpm", trustRA)
+	anchorARN, profileARN := f.anchor("root", root.PEM()), f.profile("p", roleARN)
+
+	id, err := x509cred.OpenTPM(x509cred.TPM{Device: sock, Handle: handle, CertFile: certPath})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer id.Close()
+	got, err := f.sessionAs(t, id, anchorARN, profileARN, roleARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "arn:aws:sts::123456789012:assumed-role/tpm/" + leaf.Cert.SerialNumber.Text(16); got != want {
+		t.Fatalf("caller %s, want %s", got, want)
+	}
+	if _, err := x509cred.OpenTPM(x509cred.TPM{Device: sock, Handle: handle + 1, CertFile: certPath}); err == nil {
+		t.Fatal("an empty handle opened")
 	}
 }
