@@ -31,12 +31,13 @@ import (
 // requests, an in-process http.RoundTripper instead of a socket).
 
 // embeddedCore is the core and the store it serves; closing it closes both,
-// the core first.
+// the core first (Roles Anywhere writing the subjects it saw before).
 type embeddedCore struct {
 	core    *sts.Core
 	st      *store.Store
 	console http.Handler // the IAM console (/console) and /federation
 	sp      *samlsp.SP   // the SAML service provider (/saml)
+	ra      *rolesanywhere.API
 }
 
 func (c embeddedCore) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -48,7 +49,7 @@ func (c embeddedCore) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c embeddedCore) Close() error {
-	return errors.Join(c.core.Close(), c.st.Close())
+	return errors.Join(c.ra.Close(), c.core.Close(), c.st.Close())
 }
 
 // InstanceProfileForRole tells the broker which instance profile holds a
@@ -107,9 +108,10 @@ func newCore(ctx context.Context, st *store.Store, cfg *config.Config, log hclog
 	})
 	var con *console.Console
 	var sp *samlsp.SP
+	var ra *rolesanywhere.API
 	if err == nil {
 		if _, err = iamapi.Register(c); err == nil {
-			if _, err = rolesanywhere.Register(c, func(o *rolesanywhere.Options) { o.Logger = log }); err == nil {
+			if ra, err = rolesanywhere.Register(c, func(o *rolesanywhere.Options) { o.Logger = log }); err == nil {
 				if con, err = console.New(c, func(o *console.Options) {
 					o.Logger, o.Hosts, o.Store = log.Named("console"), cfg.Upstream.ConsoleHosts, st
 				}); err == nil {
@@ -129,7 +131,7 @@ func newCore(ctx context.Context, st *store.Store, cfg *config.Config, log hclog
 		st.Close()
 		return nil, fmt.Errorf("starting the embedded core: %w", err)
 	}
-	return embeddedCore{core: c, st: st, console: con.Handler(), sp: sp}, nil
+	return embeddedCore{core: c, st: st, console: con.Handler(), sp: sp, ra: ra}, nil
 }
 
 // loginCallbacks are the assertion consumer services of cfg's saml sources

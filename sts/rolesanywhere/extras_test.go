@@ -13,6 +13,7 @@ import (
 
 	"github.com/credbroker/credbroker/broker/x509cred"
 	"github.com/credbroker/credbroker/internal/x509test"
+	"github.com/credbroker/credbroker/sts/store"
 )
 
 // sessionAs asks the fixture's core for a session of role through profile, signed by
@@ -197,6 +198,14 @@ func TestSubjects(t *testing.T) {
 		t.Fatal("an unknown CA's certificate was granted")
 	}
 
+	// Close writes what was seen (the daemon closes it before the store).
+	if err := f.api.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	if err := f.store.View(f.ctx, func(tx *store.Tx) (err error) { names, err = tx.SecretNames("rolesanywhere/subject/"); return }); err != nil || len(names) != 1 {
+		t.Fatalf("subjects in the store after Close: %v %v", names, err)
+	}
 	list, err := c.ListSubjects(f.ctx, &ra.ListSubjectsInput{})
 	if err != nil {
 		t.Fatal(err)

@@ -48,6 +48,7 @@ type fixture struct {
 	clock *clocktest.Clock
 	root  aws.Credentials
 	logs  *coretest.LogBuffer // Roles Anywhere's log, audit lines included
+	api   *rolesanywhere.API
 }
 
 // auditLine waits for the audit line of Roles Anywhere that holds every string of
@@ -97,14 +98,15 @@ func newFixture(t testing.TB) *fixture {
 		t.Fatal(err)
 	}
 	logs := &coretest.LogBuffer{}
-	if _, err := rolesanywhere.Register(core, func(o *rolesanywhere.Options) {
+	api, err := rolesanywhere.Register(core, func(o *rolesanywhere.Options) {
 		o.Logger = hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Info})
-	}); err != nil {
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(core.Handler())
 	t.Cleanup(srv.Close)
-	f := &fixture{t: t, ctx: ctx, store: st, core: core, srv: srv, clock: clk, logs: logs}
+	f := &fixture{t: t, ctx: ctx, store: st, core: core, srv: srv, clock: clk, logs: logs, api: api}
 	if err := st.Update(ctx, func(tx *store.Tx) error {
 		k, err := tx.CreateAccessKey(account.RootUserName)
 		f.root = aws.Credentials{AccessKeyID: k.ID, SecretAccessKey: k.Secret}

@@ -150,6 +150,17 @@ func (a *API) flushSubjects(ctx context.Context) error {
 	})
 }
 
+// Close writes what CreateSession saw of subjects and not written yet (call it before
+// the store closes).
+func (a *API) Close() error {
+	if a == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return a.flushSubjects(ctx)
+}
+
 // getSubject is GetSubject, after the pending sightings are written.
 func (a *API) getSubject(ctx context.Context, in *input) (any, error) {
 	if err := a.flushSubjects(ctx); err != nil {
