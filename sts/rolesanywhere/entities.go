@@ -347,7 +347,12 @@ func (a *API) operations() []operation {
 	return []operation{
 		{"CreateTrustAnchor", http.MethodPost, "/trustanchors", http.StatusCreated, a.createTrustAnchor},
 		{"GetTrustAnchor", http.MethodGet, "/trustanchor/{trustAnchorId}", http.StatusOK, getEntity(a, anchors)},
-		{"UpdateTrustAnchor", http.MethodPatch, "/trustanchor/{trustAnchorId}", http.StatusOK, a.updateTrustAnchor},
+		{"UpdateTrustAnchor", http.MethodPatch, "/trustanchor/{trustAnchorId}", http.StatusOK, updateEntity(a, anchors, "source", checkSource,
+			func(e *anchor, name *string, src *source, now time.Time) {
+				setIf(&e.Name, name)
+				setIf(&e.Source, src)
+				e.UpdatedAt = now
+			})},
 		{"DeleteTrustAnchor", http.MethodDelete, "/trustanchor/{trustAnchorId}", http.StatusOK, deleteEntity(a, anchors)},
 		{"ListTrustAnchors", http.MethodGet, "/trustanchors", http.StatusOK, listEntities(a, anchors)},
 		{"EnableTrustAnchor", http.MethodPost, "/trustanchor/{trustAnchorId}/enable", http.StatusOK, enableEntity(a, anchors, true)},
@@ -361,7 +366,12 @@ func (a *API) operations() []operation {
 		{"DisableProfile", http.MethodPost, "/profile/{profileId}/disable", http.StatusOK, enableEntity(a, profiles, false)},
 		{"ImportCrl", http.MethodPost, "/crls", http.StatusCreated, a.importCRL},
 		{"GetCrl", http.MethodGet, "/crl/{crlId}", http.StatusOK, getEntity(a, crls)},
-		{"UpdateCrl", http.MethodPatch, "/crl/{crlId}", http.StatusOK, a.updateCRL},
+		{"UpdateCrl", http.MethodPatch, "/crl/{crlId}", http.StatusOK, updateEntity(a, crls, "crlData", checkCRL,
+			func(e *crl, name *string, data *[]byte, now time.Time) {
+				setIf(&e.Name, name)
+				setIf(&e.Data, data)
+				e.UpdatedAt = now
+			})},
 		{"DeleteCrl", http.MethodDelete, "/crl/{crlId}", http.StatusOK, deleteEntity(a, crls)},
 		{"ListCrls", http.MethodGet, "/crls", http.StatusOK, listEntities(a, crls)},
 		{"EnableCrl", http.MethodPost, "/crl/{crlId}/enable", http.StatusOK, enableEntity(a, crls, true)},
@@ -439,14 +449,61 @@ func enableEntity[T any](a *API, k entityKind[T], on bool) func(context.Context,
 		if err != nil {
 			return nil, err
 		}
-		rec, err := update(ctx, in.call.Store(), k.kind, id, func(r *record[T]) error {
-			k.enable(&r.Entity, on, in.call.Now.UTC())
+		return edit(ctx, in, k, id, func(e *T) error {
+			k.enable(e, on, in.call.Now.UTC())
 			return nil
 		})
+	}
+}
+
+// edit changes the entity id of kind k in one transaction and answers it.
+func edit[T any](ctx context.Context, in *input, k entityKind[T], id string, fn func(*T) error) (any, error) {
+	rec, err := update(ctx, in.call.Store(), k.kind, id, func(r *record[T]) error { return fn(&r.Entity) })
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{k.one: rec.Entity}, nil
+}
+
+// updateEntity is UpdateTrustAnchor and UpdateCrl: an optional name and one optional
+// field of the body (key, refused when check refuses it), set by set with the time.
+func updateEntity[T, V any](a *API, k entityKind[T], key string, check func(V) error, set func(e *T, name *string, v *V, now time.Time)) func(context.Context, *input) (any, error) {
+	return func(ctx context.Context, in *input) (any, error) {
+		id, err := authorizedID(a, in, k)
 		if err != nil {
 			return nil, err
 		}
-		return map[string]any{k.one: rec.Entity}, nil
+		name, hasName, err := in.str("name")
+		if err != nil {
+			return nil, err
+		}
+		var v V
+		hasV, err := in.decode(key, &v)
+		if err == nil && hasV {
+			err = check(v)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return edit(ctx, in, k, id, func(e *T) error {
+			set(e, optionalOf(name, hasName), optionalOf(v, hasV), in.call.Now.UTC())
+			return nil
+		})
+	}
+}
+
+// optionalOf is &v when ok, else nil.
+func optionalOf[V any](v V, ok bool) *V {
+	if !ok {
+		return nil
+	}
+	return &v
+}
+
+// setIf sets *dst to *v when v is not nil.
+func setIf[V any](dst *V, v *V) {
+	if v != nil {
+		*dst = *v
 	}
 }
 
@@ -517,41 +574,6 @@ func (a *API) createTrustAnchor(ctx context.Context, in *input) (any, error) {
 		return nil, err
 	}
 	return map[string]any{"trustAnchor": ta}, nil
-}
-
-func (a *API) updateTrustAnchor(ctx context.Context, in *input) (any, error) {
-	id := in.labels["trustAnchorId"]
-	if err := a.authorize(in, in.arn(kindAnchor, id)); err != nil {
-		return nil, err
-	}
-	name, hasName, err := in.str("name")
-	if err != nil {
-		return nil, err
-	}
-	var src source
-	hasSrc, err := in.decode("source", &src)
-	if err != nil {
-		return nil, err
-	}
-	if hasSrc {
-		if err := checkSource(src); err != nil {
-			return nil, err
-		}
-	}
-	rec, err := update(ctx, in.call.Store(), kindAnchor, id, func(r *record[anchor]) error {
-		if hasName {
-			r.Entity.Name = name
-		}
-		if hasSrc {
-			r.Entity.Source = src
-		}
-		r.Entity.UpdatedAt = in.call.Now.UTC()
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"trustAnchor": rec.Entity}, nil
 }
 
 // Profiles.
@@ -629,25 +651,16 @@ func (a *API) createProfile(ctx context.Context, in *input) (any, error) {
 }
 
 func (a *API) updateProfile(ctx context.Context, in *input) (any, error) {
-	id := in.labels["profileId"]
-	if err := a.authorize(in, in.arn(kindProfile, id)); err != nil {
-		return nil, err
-	}
+	id, authErr := authorizedID(a, in, profiles)
 	name, hasName, err := in.str("name")
-	if err != nil {
+	if err = firstErr(authErr, err); err != nil {
 		return nil, err
 	}
-	rec, err := update(ctx, in.call.Store(), kindProfile, id, func(r *record[profile]) error {
-		if hasName {
-			r.Entity.Name = name
-		}
-		r.Entity.UpdatedAt = in.call.Now.UTC()
-		return in.profileFields(&r.Entity)
+	return edit(ctx, in, profiles, id, func(e *profile) error {
+		setIf(&e.Name, optionalOf(name, hasName))
+		e.UpdatedAt = in.call.Now.UTC()
+		return in.profileFields(e)
 	})
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"profile": rec.Entity}, nil
 }
 
 // CRLs.
@@ -699,6 +712,12 @@ func (a *API) importCRL(ctx context.Context, in *input) (any, error) {
 	return map[string]any{"crl": c}, nil
 }
 
+// checkCRL refuses what is no CRL.
+func checkCRL(data []byte) error {
+	_, err := parseCRL(data)
+	return err
+}
+
 // parseCRL reads a CRL in DER or PEM.
 func parseCRL(data []byte) (*x509.RevocationList, error) {
 	if blk, _ := pem.Decode(data); blk != nil {
@@ -709,41 +728,6 @@ func parseCRL(data []byte) (*x509.RevocationList, error) {
 		return nil, invalid("crlData is not a valid X.509 CRL.")
 	}
 	return l, nil
-}
-
-func (a *API) updateCRL(ctx context.Context, in *input) (any, error) {
-	id := in.labels["crlId"]
-	if err := a.authorize(in, in.arn(kindCRL, id)); err != nil {
-		return nil, err
-	}
-	name, hasName, err := in.str("name")
-	if err != nil {
-		return nil, err
-	}
-	var data []byte
-	hasData, err := in.decode("crlData", &data)
-	if err != nil {
-		return nil, err
-	}
-	if hasData {
-		if _, err := parseCRL(data); err != nil {
-			return nil, err
-		}
-	}
-	rec, err := update(ctx, in.call.Store(), kindCRL, id, func(r *record[crl]) error {
-		if hasName {
-			r.Entity.Name = name
-		}
-		if hasData {
-			r.Entity.Data = data
-		}
-		r.Entity.UpdatedAt = in.call.Now.UTC()
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"crl": rec.Entity}, nil
 }
 
 func (a *API) listTags(ctx context.Context, in *input) (any, error) {

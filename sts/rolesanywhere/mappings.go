@@ -37,27 +37,27 @@ func defaultProfileMappings() []attributeMapping {
 	}
 }
 
-// certificateField reads and checks a certificate field name.
-func certificateField(s string) (string, error) {
-	switch s {
-	case fieldSubject, fieldIssuer, fieldSAN:
-		return s, nil
+// mappingTarget is the profile and certificate field (of the body, else of the
+// query) an attribute mapping operation acts on, once checked and authorized.
+func (a *API) mappingTarget(in *input) (id, field string, err error) {
+	field, _, err = in.str("certificateField")
+	if v := in.query["certificateField"]; field == "" && len(v) > 0 {
+		field = v[0]
 	}
-	return "", invalid("certificateField must be one of x509Subject, x509Issuer, x509SAN.")
+	switch {
+	case err != nil:
+	case field != fieldSubject && field != fieldIssuer && field != fieldSAN:
+		err = invalid("certificateField must be one of x509Subject, x509Issuer, x509SAN.")
+	default:
+		id, err = authorizedID(a, in, profiles)
+	}
+	return id, field, err
 }
 
 // putAttributeMapping is PutAttributeMapping: the profile's entry for the certificate
 // field becomes the rules given (added when the profile had none for it).
 func (a *API) putAttributeMapping(ctx context.Context, in *input) (any, error) {
-	id, err := authorizedID(a, in, profiles)
-	if err != nil {
-		return nil, err
-	}
-	name, _, err := in.str("certificateField")
-	if err != nil {
-		return nil, err
-	}
-	field, err := certificateField(name)
+	id, field, err := a.mappingTarget(in)
 	if err != nil {
 		return nil, err
 	}
@@ -83,15 +83,7 @@ func (a *API) putAttributeMapping(ctx context.Context, in *input) (any, error) {
 // deleteAttributeMapping is DeleteAttributeMapping: the specifiers given leave the
 // field's entry; without specifiers, or when none is left, the entry goes.
 func (a *API) deleteAttributeMapping(ctx context.Context, in *input) (any, error) {
-	id, err := authorizedID(a, in, profiles)
-	if err != nil {
-		return nil, err
-	}
-	var name string
-	if v := in.query["certificateField"]; len(v) > 0 {
-		name = v[0]
-	}
-	field, err := certificateField(name)
+	id, field, err := a.mappingTarget(in)
 	if err != nil {
 		return nil, err
 	}
@@ -112,18 +104,13 @@ func (a *API) deleteAttributeMapping(ctx context.Context, in *input) (any, error
 
 // editMappings changes the attribute mappings of profile id and answers the profile.
 func (a *API) editMappings(ctx context.Context, in *input, id string, fn func([]attributeMapping) []attributeMapping) (any, error) {
-	rec, err := update(ctx, in.call.Store(), kindProfile, id, func(r *record[profile]) error {
-		r.Entity.AttributeMappings = fn(r.Entity.AttributeMappings)
-		if r.Entity.AttributeMappings == nil {
-			r.Entity.AttributeMappings = []attributeMapping{}
+	return edit(ctx, in, profiles, id, func(e *profile) error {
+		if e.AttributeMappings = fn(e.AttributeMappings); e.AttributeMappings == nil {
+			e.AttributeMappings = []attributeMapping{}
 		}
-		r.Entity.UpdatedAt = in.call.Now.UTC()
+		e.UpdatedAt = in.call.Now.UTC()
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{profiles.one: rec.Entity}, nil
 }
 
 // mappingSet is what a profile's attribute mappings keep: by certificate field, the

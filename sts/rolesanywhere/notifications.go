@@ -140,16 +140,12 @@ func (a *API) editNotifications(ctx context.Context, in *input, fn func([]notifi
 	if err := a.authorize(in, in.arn(kindAnchor, id)); err != nil {
 		return nil, err
 	}
-	rec, err := update(ctx, in.call.Store(), kindAnchor, id, func(r *record[anchor]) error {
-		ns, err := fn(r.Entity.NotificationSettings)
+	return edit(ctx, in, anchors, id, func(e *anchor) error {
+		ns, err := fn(e.NotificationSettings)
 		if err != nil {
 			return err
 		}
-		r.Entity.NotificationSettings, r.Entity.UpdatedAt = ns, in.call.Now.UTC()
+		e.NotificationSettings, e.UpdatedAt = ns, in.call.Now.UTC()
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{anchors.one: rec.Entity}, nil
 }
