@@ -344,38 +344,13 @@ func checkBundle(pemData string) error {
 // Operations.
 
 func (a *API) operations() []operation {
-	return []operation{
-		{"CreateTrustAnchor", http.MethodPost, "/trustanchors", http.StatusCreated, a.createTrustAnchor},
-		{"GetTrustAnchor", http.MethodGet, "/trustanchor/{trustAnchorId}", http.StatusOK, getEntity(a, anchors)},
-		{"UpdateTrustAnchor", http.MethodPatch, "/trustanchor/{trustAnchorId}", http.StatusOK, updateEntity(a, anchors, "source", checkSource,
-			func(e *anchor, name *string, src *source, now time.Time) {
-				setIf(&e.Name, name)
-				setIf(&e.Source, src)
-				e.UpdatedAt = now
-			})},
-		{"DeleteTrustAnchor", http.MethodDelete, "/trustanchor/{trustAnchorId}", http.StatusOK, deleteEntity(a, anchors)},
-		{"ListTrustAnchors", http.MethodGet, "/trustanchors", http.StatusOK, listEntities(a, anchors)},
-		{"EnableTrustAnchor", http.MethodPost, "/trustanchor/{trustAnchorId}/enable", http.StatusOK, enableEntity(a, anchors, true)},
-		{"DisableTrustAnchor", http.MethodPost, "/trustanchor/{trustAnchorId}/disable", http.StatusOK, enableEntity(a, anchors, false)},
-		{"CreateProfile", http.MethodPost, "/profiles", http.StatusCreated, a.createProfile},
-		{"GetProfile", http.MethodGet, "/profile/{profileId}", http.StatusOK, getEntity(a, profiles)},
+	ops := []operation{
+		{"CreateTrustAnchor", http.MethodPost, "/trustanchors", http.StatusCreated, createEntity(a, anchors, newTrustAnchor)},
+		{"UpdateTrustAnchor", http.MethodPatch, "/trustanchor/{trustAnchorId}", http.StatusOK, updateEntity(a, anchors, "source", checkSource, setAnchor)},
+		{"CreateProfile", http.MethodPost, "/profiles", http.StatusCreated, createEntity(a, profiles, newProfile)},
 		{"UpdateProfile", http.MethodPatch, "/profile/{profileId}", http.StatusOK, a.updateProfile},
-		{"DeleteProfile", http.MethodDelete, "/profile/{profileId}", http.StatusOK, deleteEntity(a, profiles)},
-		{"ListProfiles", http.MethodGet, "/profiles", http.StatusOK, listEntities(a, profiles)},
-		{"EnableProfile", http.MethodPost, "/profile/{profileId}/enable", http.StatusOK, enableEntity(a, profiles, true)},
-		{"DisableProfile", http.MethodPost, "/profile/{profileId}/disable", http.StatusOK, enableEntity(a, profiles, false)},
-		{"ImportCrl", http.MethodPost, "/crls", http.StatusCreated, a.importCRL},
-		{"GetCrl", http.MethodGet, "/crl/{crlId}", http.StatusOK, getEntity(a, crls)},
-		{"UpdateCrl", http.MethodPatch, "/crl/{crlId}", http.StatusOK, updateEntity(a, crls, "crlData", checkCRL,
-			func(e *crl, name *string, data *[]byte, now time.Time) {
-				setIf(&e.Name, name)
-				setIf(&e.Data, data)
-				e.UpdatedAt = now
-			})},
-		{"DeleteCrl", http.MethodDelete, "/crl/{crlId}", http.StatusOK, deleteEntity(a, crls)},
-		{"ListCrls", http.MethodGet, "/crls", http.StatusOK, listEntities(a, crls)},
-		{"EnableCrl", http.MethodPost, "/crl/{crlId}/enable", http.StatusOK, enableEntity(a, crls, true)},
-		{"DisableCrl", http.MethodPost, "/crl/{crlId}/disable", http.StatusOK, enableEntity(a, crls, false)},
+		{"ImportCrl", http.MethodPost, "/crls", http.StatusCreated, createEntity(a, crls, newCRL)},
+		{"UpdateCrl", http.MethodPatch, "/crl/{crlId}", http.StatusOK, updateEntity(a, crls, "crlData", checkCRL, setCRL)},
 		{"PutAttributeMapping", http.MethodPut, "/profiles/{profileId}/mappings", http.StatusOK, a.putAttributeMapping},
 		{"DeleteAttributeMapping", http.MethodDelete, "/profiles/{profileId}/mappings", http.StatusOK, a.deleteAttributeMapping},
 		{"PutNotificationSettings", http.MethodPatch, "/put-notifications-settings", http.StatusOK, a.putNotificationSettings},
@@ -386,6 +361,35 @@ func (a *API) operations() []operation {
 		{"TagResource", http.MethodPost, "/TagResource", http.StatusCreated, a.tagResource},
 		{"UntagResource", http.MethodPost, "/UntagResource", http.StatusOK, a.untagResource},
 	}
+	ops = append(ops, kindOps(a, anchors, "TrustAnchor", "trustanchor")...)
+	ops = append(ops, kindOps(a, profiles, "Profile", "profile")...)
+	return append(ops, kindOps(a, crls, "Crl", "crl")...)
+}
+
+// kindOps are Get, Delete, List, Enable and Disable of kind k: NAME's operations at
+// /path/{id} and /paths.
+func kindOps[T any](a *API, k entityKind[T], name, path string) []operation {
+	item := "/" + path + "/{" + k.idLabel + "}"
+	return []operation{
+		{"Get" + name, http.MethodGet, item, http.StatusOK, getEntity(a, k)},
+		{"Delete" + name, http.MethodDelete, item, http.StatusOK, deleteEntity(a, k)},
+		{"List" + name + "s", http.MethodGet, "/" + path + "s", http.StatusOK, listEntities(a, k)},
+		{"Enable" + name, http.MethodPost, item + "/enable", http.StatusOK, enableEntity(a, k, true)},
+		{"Disable" + name, http.MethodPost, item + "/disable", http.StatusOK, enableEntity(a, k, false)},
+	}
+}
+
+// setAnchor and setCRL are what UpdateTrustAnchor and UpdateCrl change.
+func setAnchor(e *anchor, name *string, src *source, now time.Time) {
+	setIf(&e.Name, name)
+	setIf(&e.Source, src)
+	e.UpdatedAt = now
+}
+
+func setCRL(e *crl, name *string, data *[]byte, now time.Time) {
+	setIf(&e.Name, name)
+	setIf(&e.Data, data)
+	e.UpdatedAt = now
 }
 
 // entityKind describes one kind of Roles Anywhere entity for the handlers every
@@ -412,31 +416,28 @@ func authorizedID[T any](a *API, in *input, k entityKind[T]) (string, error) {
 	return id, a.authorize(in, in.arn(k.kind, id))
 }
 
+// getEntity answers the entity of kind k the path names.
 func getEntity[T any](a *API, k entityKind[T]) func(context.Context, *input) (any, error) {
-	return func(ctx context.Context, in *input) (any, error) {
-		id, err := authorizedID(a, in, k)
-		if err != nil {
-			return nil, err
-		}
-		rec, err := load[T](ctx, in.call.Store(), k.kind, id)
-		if err != nil {
-			return nil, err
-		}
-		return map[string]any{k.one: rec.Entity}, nil
-	}
+	return entityOp(a, k, nil)
 }
 
+// deleteEntity deletes the entity of kind k the path names and answers it.
 func deleteEntity[T any](a *API, k entityKind[T]) func(context.Context, *input) (any, error) {
+	return entityOp(a, k, func(ctx context.Context, in *input, id string) error { return remove(ctx, in.call.Store(), k.kind, id) })
+}
+
+// entityOp answers the entity of kind k the path names, once then (when set) ran.
+func entityOp[T any](a *API, k entityKind[T], then func(context.Context, *input, string) error) func(context.Context, *input) (any, error) {
 	return func(ctx context.Context, in *input) (any, error) {
 		id, err := authorizedID(a, in, k)
-		if err != nil {
-			return nil, err
+		var rec *record[T]
+		if err == nil {
+			rec, err = load[T](ctx, in.call.Store(), k.kind, id)
 		}
-		rec, err := load[T](ctx, in.call.Store(), k.kind, id)
-		if err != nil {
-			return nil, err
+		if err == nil && then != nil {
+			err = then(ctx, in, id)
 		}
-		if err := remove(ctx, in.call.Store(), k.kind, id); err != nil {
+		if err != nil {
 			return nil, err
 		}
 		return map[string]any{k.one: rec.Entity}, nil
@@ -530,50 +531,58 @@ func (a *API) authorize(in *input, resource string) error {
 
 // Trust anchors.
 
-func (a *API) createTrustAnchor(ctx context.Context, in *input) (any, error) {
-	name, err := in.name()
-	if err != nil {
-		return nil, err
+// fresh is what every new entity has: a new id and its ARN, the body's name and
+// enabled, and the time.
+type fresh struct {
+	id, arn, name string
+	enabled       bool
+	stamps        stamps
+}
+
+// createEntity is a Create* (or ImportCrl) operation of kind k: build makes the
+// entity from the body and fresh; the caller must be allowed to act on its ARN; it is
+// stored with the body's tags.
+func createEntity[T any](a *API, k entityKind[T], build func(context.Context, *input, fresh) (T, error)) func(context.Context, *input) (any, error) {
+	return func(ctx context.Context, in *input) (any, error) {
+		name, err := in.name()
+		enabled, _, err2 := in.boolean("enabled")
+		tags, err3 := in.tags()
+		id, err4 := newUUID()
+		if err := firstErr(err, err2, err3, err4); err != nil {
+			return nil, err
+		}
+		f := fresh{id: id, arn: in.arn(k.kind, id), name: name, enabled: enabled, stamps: newStamps(in.call.Now.UTC())}
+		e, err := build(ctx, in, f)
+		if err == nil {
+			err = a.authorize(in, f.arn)
+		}
+		if err != nil {
+			return nil, err
+		}
+		rec := &record[T]{Entity: e, Tags: tags}
+		if err := in.call.Store().Update(ctx, func(tx *store.Tx) error { return save(tx, k.kind, id, rec) }); err != nil {
+			return nil, err
+		}
+		return map[string]any{k.one: e}, nil
 	}
+}
+
+// newTrustAnchor is CreateTrustAnchor's anchor: its source and notification settings.
+func newTrustAnchor(_ context.Context, in *input, f fresh) (anchor, error) {
 	var src source
 	if ok, err := in.decode("source", &src); err != nil || !ok {
-		return nil, firstErr(err, invalid("source is required."))
-	}
-	if err := checkSource(src); err != nil {
-		return nil, err
-	}
-	enabled, _, err := in.boolean("enabled")
-	if err != nil {
-		return nil, err
+		return anchor{}, firstErr(err, invalid("source is required."))
 	}
 	var set []notificationSetting
-	if _, err := in.decode("notificationSettings", &set); err != nil {
-		return nil, err
+	_, err := in.decode("notificationSettings", &set)
+	if err == nil {
+		err = checkSource(src)
 	}
-	notifications, err := applyNotifications(nil, set, in.call.AccountID())
-	if err != nil {
-		return nil, err
+	var ns []notificationSetting
+	if err == nil {
+		ns, err = applyNotifications(nil, set, in.call.AccountID())
 	}
-	tags, err := in.tags()
-	if err != nil {
-		return nil, err
-	}
-	id, err := newUUID()
-	if err != nil {
-		return nil, err
-	}
-	arn := in.arn(kindAnchor, id)
-	if err := a.authorize(in, arn); err != nil {
-		return nil, err
-	}
-	now := in.call.Now.UTC()
-	ta := anchor{ID: id, ARN: arn, Name: name, Enabled: enabled, Source: src, stamps: newStamps(now),
-		NotificationSettings: notifications}
-	rec := &record[anchor]{Entity: ta, Tags: tags}
-	if err := in.call.Store().Update(ctx, func(tx *store.Tx) error { return save(tx, kindAnchor, id, rec) }); err != nil {
-		return nil, err
-	}
-	return map[string]any{"trustAnchor": ta}, nil
+	return anchor{ID: f.id, ARN: f.arn, Name: f.name, Enabled: f.enabled, Source: src, stamps: f.stamps, NotificationSettings: ns}, err
 }
 
 // Profiles.
@@ -613,41 +622,15 @@ func (in *input) profileFields(p *profile) error {
 	return nil
 }
 
-func (a *API) createProfile(ctx context.Context, in *input) (any, error) {
-	name, err := in.name()
-	if err != nil {
-		return nil, err
+// newProfile is CreateProfile's profile: AWS's defaults, then the body's fields.
+func newProfile(_ context.Context, in *input, f fresh) (profile, error) {
+	p := profile{ID: f.id, ARN: f.arn, Name: f.name, Enabled: f.enabled, DurationSeconds: 3600,
+		AttributeMappings: defaultProfileMappings(), CreatedBy: in.call.Caller.ARN, stamps: f.stamps}
+	err := in.profileFields(&p)
+	if err == nil {
+		p.RequireInstanceProperties, _, err = in.boolean("requireInstanceProperties")
 	}
-	id, err := newUUID()
-	if err != nil {
-		return nil, err
-	}
-	now := in.call.Now.UTC()
-	p := profile{ID: id, ARN: in.arn(kindProfile, id), Name: name, DurationSeconds: 3600,
-		AttributeMappings: defaultProfileMappings(), CreatedBy: in.call.Caller.ARN, stamps: newStamps(now)}
-	if err := in.profileFields(&p); err != nil {
-		return nil, err
-	}
-	if b, _, err := in.boolean("requireInstanceProperties"); err != nil {
-		return nil, err
-	} else {
-		p.RequireInstanceProperties = b
-	}
-	if p.Enabled, _, err = in.boolean("enabled"); err != nil {
-		return nil, err
-	}
-	tags, err := in.tags()
-	if err != nil {
-		return nil, err
-	}
-	if err := a.authorize(in, p.ARN); err != nil {
-		return nil, err
-	}
-	rec := &record[profile]{Entity: p, Tags: tags}
-	if err := in.call.Store().Update(ctx, func(tx *store.Tx) error { return save(tx, kindProfile, id, rec) }); err != nil {
-		return nil, err
-	}
-	return map[string]any{"profile": p}, nil
+	return p, err
 }
 
 func (a *API) updateProfile(ctx context.Context, in *input) (any, error) {
@@ -665,51 +648,27 @@ func (a *API) updateProfile(ctx context.Context, in *input) (any, error) {
 
 // CRLs.
 
-func (a *API) importCRL(ctx context.Context, in *input) (any, error) {
-	name, err := in.name()
-	if err != nil {
-		return nil, err
-	}
+// newCRL is ImportCrl's CRL: its data, for a trust anchor of the account.
+func newCRL(ctx context.Context, in *input, f fresh) (crl, error) {
 	var data []byte
 	if ok, err := in.decode("crlData", &data); err != nil || !ok {
-		return nil, firstErr(err, invalid("crlData is required."))
+		return crl{}, firstErr(err, invalid("crlData is required."))
 	}
-	if _, err := parseCRL(data); err != nil {
-		return nil, err
+	if err := checkCRL(data); err != nil {
+		return crl{}, err
 	}
 	taARN, _, err := in.str("trustAnchorArn")
 	if err != nil {
-		return nil, err
+		return crl{}, err
 	}
 	kind, taID, ok := parseEntityARN(taARN, in.call.AccountID())
 	if !ok || kind != kindAnchor {
-		return nil, invalid("trustAnchorArn is not the ARN of a trust anchor of this account.")
+		return crl{}, invalid("trustAnchorArn is not the ARN of a trust anchor of this account.")
 	}
 	if _, err := load[anchor](ctx, in.call.Store(), kindAnchor, taID); err != nil {
-		return nil, err
+		return crl{}, err
 	}
-	enabled, _, err := in.boolean("enabled")
-	if err != nil {
-		return nil, err
-	}
-	tags, err := in.tags()
-	if err != nil {
-		return nil, err
-	}
-	id, err := newUUID()
-	if err != nil {
-		return nil, err
-	}
-	now := in.call.Now.UTC()
-	c := crl{ID: id, ARN: in.arn(kindCRL, id), Name: name, Enabled: enabled, TrustAnchorARN: taARN, Data: data, stamps: newStamps(now)}
-	if err := a.authorize(in, c.ARN); err != nil {
-		return nil, err
-	}
-	rec := &record[crl]{Entity: c, Tags: tags}
-	if err := in.call.Store().Update(ctx, func(tx *store.Tx) error { return save(tx, kindCRL, id, rec) }); err != nil {
-		return nil, err
-	}
-	return map[string]any{"crl": c}, nil
+	return crl{ID: f.id, ARN: f.arn, Name: f.name, Enabled: f.enabled, TrustAnchorARN: taARN, Data: data, stamps: f.stamps}, nil
 }
 
 // checkCRL refuses what is no CRL.
@@ -730,38 +689,53 @@ func parseCRL(data []byte) (*x509.RevocationList, error) {
 	return l, nil
 }
 
+// tagger reads and changes the tags of one kind of entity.
+type tagger struct {
+	get func(ctx context.Context, st storeView, id string) ([]tag, error)
+	set func(ctx context.Context, st storeView, id string, fn func([]tag) ([]tag, error)) error
+}
+
+func taggerOf[T any](k entityKind[T]) tagger {
+	return tagger{
+		get: func(ctx context.Context, st storeView, id string) ([]tag, error) {
+			rec, err := load[T](ctx, st, k.kind, id)
+			if err != nil {
+				return nil, err
+			}
+			return rec.Tags, nil
+		},
+		set: func(ctx context.Context, st storeView, id string, fn func([]tag) ([]tag, error)) error {
+			_, err := update(ctx, st, k.kind, id, func(r *record[T]) (e error) { r.Tags, e = fn(r.Tags); return })
+			return err
+		},
+	}
+}
+
+// taggers are the taggable kinds.
+var taggers = map[string]tagger{kindAnchor: taggerOf(anchors), kindProfile: taggerOf(profiles), kindCRL: taggerOf(crls)}
+
+// tagged is the tagger and id of the resource arn names, once the caller may act on it.
+func (a *API) tagged(in *input, arn string) (tagger, string, error) {
+	kind, id, ok := parseEntityARN(arn, in.call.AccountID())
+	t, taggable := taggers[kind]
+	if !ok || !taggable {
+		return tagger{}, "", invalid("resourceArn is not the ARN of a Roles Anywhere resource of this account.")
+	}
+	return t, id, a.authorize(in, arn)
+}
+
 func (a *API) listTags(ctx context.Context, in *input) (any, error) {
 	arn := ""
 	if v := in.query["resourceArn"]; len(v) > 0 {
 		arn = v[0]
 	}
-	kind, id, ok := parseEntityARN(arn, in.call.AccountID())
-	if !ok || !slices.Contains([]string{kindAnchor, kindProfile, kindCRL}, kind) {
-		return nil, invalid("resourceArn is not the ARN of a Roles Anywhere resource of this account.")
-	}
-	if err := a.authorize(in, arn); err != nil {
+	t, id, err := a.tagged(in, arn)
+	if err != nil {
 		return nil, err
 	}
-	var tags []tag
-	switch kind {
-	case kindAnchor:
-		rec, err := load[anchor](ctx, in.call.Store(), kind, id)
-		if err != nil {
-			return nil, err
-		}
-		tags = rec.Tags
-	case kindProfile:
-		rec, err := load[profile](ctx, in.call.Store(), kind, id)
-		if err != nil {
-			return nil, err
-		}
-		tags = rec.Tags
-	default:
-		rec, err := load[crl](ctx, in.call.Store(), kind, id)
-		if err != nil {
-			return nil, err
-		}
-		tags = rec.Tags
+	tags, err := t.get(ctx, in.call.Store(), id)
+	if err != nil {
+		return nil, err
 	}
 	if tags == nil {
 		tags = []tag{}
@@ -801,21 +775,9 @@ func (a *API) retag(ctx context.Context, in *input, fn func([]tag) ([]tag, error
 	if err != nil {
 		return nil, err
 	}
-	kind, id, ok := parseEntityARN(arn, in.call.AccountID())
-	if !ok || !slices.Contains([]string{kindAnchor, kindProfile, kindCRL}, kind) {
-		return nil, invalid("resourceArn is not the ARN of a Roles Anywhere resource of this account.")
-	}
-	if err := a.authorize(in, arn); err != nil {
-		return nil, err
-	}
-	st := in.call.Store()
-	switch kind {
-	case kindAnchor:
-		_, err = update(ctx, st, kind, id, func(r *record[anchor]) (e error) { r.Tags, e = fn(r.Tags); return })
-	case kindProfile:
-		_, err = update(ctx, st, kind, id, func(r *record[profile]) (e error) { r.Tags, e = fn(r.Tags); return })
-	default:
-		_, err = update(ctx, st, kind, id, func(r *record[crl]) (e error) { r.Tags, e = fn(r.Tags); return })
+	t, id, err := a.tagged(in, arn)
+	if err == nil {
+		err = t.set(ctx, in.call.Store(), id, fn)
 	}
 	if err != nil {
 		return nil, err

@@ -132,26 +132,17 @@ func (f *fixture) send(t *testing.T, r *http.Request) (*http.Response, string) {
 	return resp, string(b)
 }
 
-// ra returns a Roles Anywhere client of the Go SDK v2 signing with creds.
-func (f *fixture) ra(creds aws.Credentials) *ra.Client {
-	return ra.New(ra.Options{
-		BaseEndpoint:     aws.String(f.srv.URL),
-		Region:           testRegion,
-		Credentials:      credentials.StaticCredentialsProvider{Value: creds},
-		HTTPClient:       f.srv.Client(),
-		RetryMaxAttempts: 1,
-	})
+// config is the SDK configuration of a client of the fixture's core signing with creds.
+func (f *fixture) config(creds aws.Credentials) aws.Config {
+	return aws.Config{BaseEndpoint: aws.String(f.srv.URL), Region: testRegion, HTTPClient: f.srv.Client(),
+		Credentials: credentials.StaticCredentialsProvider{Value: creds}, RetryMaxAttempts: 1}
 }
 
-func (f *fixture) iam(creds aws.Credentials) *iam.Client {
-	return iam.New(iam.Options{
-		BaseEndpoint:     aws.String(f.srv.URL),
-		Region:           testRegion,
-		Credentials:      credentials.StaticCredentialsProvider{Value: creds},
-		HTTPClient:       f.srv.Client(),
-		RetryMaxAttempts: 1,
-	})
-}
+// ra returns a Roles Anywhere client of the Go SDK v2 signing with creds.
+func (f *fixture) ra(creds aws.Credentials) *ra.Client { return ra.NewFromConfig(f.config(creds)) }
+
+// iam returns an IAM client of the Go SDK v2 signing with creds.
+func (f *fixture) iam(creds aws.Credentials) *iam.Client { return iam.NewFromConfig(f.config(creds)) }
 
 // role creates a role with trust policy doc and returns its ARN.
 func (f *fixture) role(name, doc string) string {
