@@ -55,7 +55,7 @@ type fixture struct {
 // want (the line is written once the answer is sent) and returns it.
 func (f *fixture) auditLine(want ...string) string {
 	f.t.Helper()
-	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
 		for _, l := range strings.Split(f.logs.String(), "\n") {
 			if strings.Contains(l, "audit") && allIn(l, want) {
 				return l
