@@ -13,7 +13,7 @@ package secretfile
 
 import (
 	"fmt"
-	"io/fs"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,7 +21,7 @@ import (
 
 // Rule is what a secret file's mode may not allow.
 type Rule struct {
-	forbidden fs.FileMode
+	forbidden os.FileMode
 	fix       string
 }
 
@@ -50,23 +50,48 @@ func For(path string) Rule {
 // file"), refusing anything but a regular file and a mode rule forbids. The
 // caller clears the bytes when done.
 func Read(path, what string, rule Rule) ([]byte, error) {
-	fi, err := os.Stat(path)
+	// Checked before opening (a FIFO would block the open) and again on the file
+	// opened, which is the one read: no swap in between.
+	before, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s %s is not a regular file", what, path)
+	if err := rule.check(path, what, before); err != nil {
+		return nil, err
 	}
-	if perm := fi.Mode().Perm(); perm&rule.forbidden != 0 {
-		who := "other users"
-		if perm&rule.forbidden&0o007 == 0 {
-			who = "its group"
-		}
-		return nil, fmt.Errorf("%s %s is accessible to %s (mode %04o): %s", what, path, who, perm, rule.fix)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	b, err := os.ReadFile(path)
+	defer f.Close()
+	opened, err := f.Stat()
+	if err == nil && !os.SameFile(before, opened) {
+		err = fmt.Errorf("%s %s changed while it was opened", what, path)
+	}
+	if err == nil {
+		err = rule.check(path, what, opened)
+	}
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(f)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return b, nil
+}
+
+// check refuses fi unless it is a regular file whose mode the rule allows.
+func (r Rule) check(path, what string, fi os.FileInfo) error {
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s %s is not a regular file", what, path)
+	}
+	if perm := fi.Mode().Perm(); perm&r.forbidden != 0 {
+		who := "other users"
+		if perm&r.forbidden&0o007 == 0 {
+			who = "its group"
+		}
+		return fmt.Errorf("%s %s is accessible to %s (mode %04o): %s", what, path, who, perm, r.fix)
+	}
+	return nil
 }
