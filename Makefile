@@ -33,9 +33,14 @@ all: build
 # against libc only: Go's own DNS resolver and user lookup (netgo, osusergo), as
 # in a static build; the package declares the libc it needs (packaging/nfpm.yaml).
 # Another GOARCH needs that architecture's C compiler (CC=aarch64-linux-gnu-gcc).
+# Without a C compiler (a fresh machine), build falls back to a pure-Go binary that
+# says so when a token source is configured; packages are always built with cgo.
 BUILDTAGS ?= netgo,osusergo
+BUILD_CGO ?= $(if $(shell command -v "$$($(GO) env CC)" 2>/dev/null),1,0)
+package: BUILD_CGO := 1
 build:
-	CGO_ENABLED=1 $(GO) build -trimpath -tags '$(BUILDTAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/credbroker
+	@[ "$(BUILD_CGO)" = 1 ] || echo "make build: no C compiler ($$($(GO) env CC)): building without PKCS #11 token support; apt-get install gcc for it" >&2
+	CGO_ENABLED=$(BUILD_CGO) $(GO) build -trimpath -tags '$(BUILDTAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/credbroker
 
 ## dev: run the broker with the embedded, in-memory core and the demo account
 dev:
