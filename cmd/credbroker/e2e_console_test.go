@@ -247,10 +247,17 @@ func TestE2ECoreInitPromptsOnATerminal(t *testing.T) {
 		}
 		slave.Close()
 		out.waitFor(t, "console password", 30*time.Second)
+		waitNoEcho(t, master)
 		io.WriteString(master, tc.first+"\n")
 		out.waitFor(t, "again", 10*time.Second)
+		waitNoEcho(t, master)
 		io.WriteString(master, tc.again+"\n")
 		err := cmd.Wait()
+		// What the program wrote to the terminal last may still be on its way
+		// through the pseudo-terminal to the copying goroutine.
+		for end := time.Now().Add(5 * time.Second); time.Now().Before(end) && !strings.Contains(stdout.String()+out.String(), tc.want); {
+			time.Sleep(10 * time.Millisecond)
+		}
 		all := stdout.String() + out.String()
 		if !strings.Contains(all, tc.want) || strings.Contains(out.String(), rootPassword) {
 			t.Fatalf("core init on a terminal (%v): want %q, and no echo:\n%s", err, tc.want, all)
@@ -259,6 +266,27 @@ func TestE2ECoreInitPromptsOnATerminal(t *testing.T) {
 	}
 	if err := signIn(t, filepath.Join(state, "core.db"), mk, rootPassword); err != nil {
 		t.Errorf("root signs in with the password typed: %v", err)
+	}
+}
+
+// waitNoEcho waits until the program has turned the terminal's echo off, as a
+// person's typing after the prompt would be echoed before that (a typed-ahead
+// password is the terminal's to show, not the program's).
+func waitNoEcho(t *testing.T, master *os.File) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		tio, err := unix.IoctlGetTermios(int(master.Fd()), unix.TCGETS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tio.Lflag&unix.ECHO == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the terminal's echo is still on 10 s after the prompt")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
