@@ -82,14 +82,7 @@ func openCoreStore(cmd *cobra.Command, a *app, f *coreFlags, create bool, accoun
 	if err != nil {
 		return nil, err
 	}
-	dir := f.stateDir
-	if dir == "" && f.store.location == "" {
-		if cfg.Upstream.Kind != config.UpstreamCore {
-			return nil, fmt.Errorf("the config's upstream is %q, not the embedded core: name the core's store with --core-store or its directory with --state-dir", cfg.Upstream.Kind)
-		}
-		dir = cfg.Upstream.StateDir
-	}
-	path, pwFile, err := f.store.resolve(cfg.Upstream, dir)
+	at, err := f.locate(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +101,7 @@ func openCoreStore(cmd *cobra.Command, a *app, f *coreFlags, create bool, accoun
 	if err != nil {
 		return nil, err
 	}
-	st, err := openStoreAt(ctx, path, pwFile, sameCoreFlags(f, dir), keys, create, func(o *store.Options) {
+	st, err := openStoreAt(ctx, at.store, at.passwordFile, sameCoreFlags(f, at.stateDir), keys, create, func(o *store.Options) {
 		if create {
 			o.AccountID = accountID
 		}
@@ -120,7 +113,7 @@ func openCoreStore(cmd *cobra.Command, a *app, f *coreFlags, create bool, accoun
 	if err != nil {
 		return nil, err
 	}
-	return &coreStore{st: st, path: path, cfg: cfg}, nil
+	return &coreStore{st: st, path: at.store, cfg: cfg}, nil
 }
 
 // sameCoreFlags repeats the flags that name this core and its master key,
@@ -326,19 +319,11 @@ The daemon must not be running (a bbolt store is held by it); while it runs, use
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if from != "" {
-				cfg, err := loadKeysConfig(&f.keys)
+				at, err := f.configuredStore()
 				if err != nil {
 					return err
 				}
-				dir := f.stateDir
-				if dir == "" {
-					dir = cfg.Upstream.StateDir
-				}
-				to, toPW, err := f.store.resolve(cfg.Upstream, dir)
-				if err != nil {
-					return err
-				}
-				return copyStore(cmd, from, store.PasswordFile(fromPW), to, store.PasswordFile(toPW))
+				return copyStore(cmd, from, store.PasswordFile(fromPW), at.store, store.PasswordFile(at.passwordFile))
 			}
 			in := cmd.InOrStdin()
 			if args[0] != "-" {
@@ -421,19 +406,11 @@ JSON comes from: aws iam get-account-authorization-details`,
 				if output != "" {
 					return errors.New("--to copies the store and --output writes JSON: give one")
 				}
-				cfg, err := loadKeysConfig(&f.keys)
+				at, err := f.configuredStore()
 				if err != nil {
 					return err
 				}
-				dir := f.stateDir
-				if dir == "" {
-					dir = cfg.Upstream.StateDir
-				}
-				from, fromPW, err := f.store.resolve(cfg.Upstream, dir)
-				if err != nil {
-					return err
-				}
-				return copyStore(cmd, from, store.PasswordFile(fromPW), to, store.PasswordFile(toPW))
+				return copyStore(cmd, at.store, store.PasswordFile(at.passwordFile), to, store.PasswordFile(toPW))
 			}
 			cs, err := openCoreStore(cmd, a, f, false, "")
 			if err != nil {

@@ -52,6 +52,46 @@ func (f *storeFlags) resolve(u config.Upstream, stateDir string) (loc, passwordF
 	return loc, passwordFile, nil
 }
 
+// coreLocation is where a core subcommand finds the core's store.
+type coreLocation struct {
+	// stateDir is the state directory the store was found by; "" when
+	// --core-store alone named it, so that hints repeat only the flags that
+	// played a part.
+	stateDir     string
+	store        string // a bbolt file's absolute path or a postgres:// URL
+	passwordFile string // the PostgreSQL password's file, "" for the default
+}
+
+// locate is the one rule by which every core subcommand (init, import, export,
+// rotate-session-key, and the copies of import --from and export --to) finds the
+// core's store: the state directory is --state-dir, else, unless --core-store
+// names the store itself, the config's upstream "core" state_dir (a config whose
+// upstream is not the core is refused: it names no core); the store is then
+// --core-store, else the config's store, else core.db in the state directory.
+func (f *coreFlags) locate(cfg *config.Config) (coreLocation, error) {
+	dir := f.stateDir
+	if dir == "" && f.store.location == "" {
+		if cfg.Upstream.Kind != config.UpstreamCore {
+			return coreLocation{}, fmt.Errorf("the config's upstream is %q, not the embedded core: name the core's store with --core-store or its directory with --state-dir", cfg.Upstream.Kind)
+		}
+		dir = cfg.Upstream.StateDir
+	}
+	loc, pw, err := f.store.resolve(cfg.Upstream, dir)
+	if err != nil {
+		return coreLocation{}, err
+	}
+	return coreLocation{stateDir: dir, store: loc, passwordFile: pw}, nil
+}
+
+// configuredStore is locate on the config that --config names.
+func (f *coreFlags) configuredStore() (coreLocation, error) {
+	cfg, err := loadKeysConfig(&f.keys)
+	if err != nil {
+		return coreLocation{}, err
+	}
+	return f.locate(cfg)
+}
+
 // openStoreAt opens the store at loc: create makes a new one (refusing one that
 // exists), else it must exist. What is refused names the command that fixes it.
 //

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/credbroker/credbroker/broker/config"
 	"github.com/credbroker/credbroker/internal/pgtest"
 	"github.com/credbroker/credbroker/sts/store"
 )
@@ -98,5 +99,66 @@ func TestCoreOnPostgres(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCoreStoreLocation pins the one rule by which the core subcommands find
+// the store (coreFlags.locate): --state-dir, else the config's state_dir unless
+// --core-store names the store; --core-store, else the config's store, else
+// core.db there. The hints repeat a state directory only when it played a part.
+func TestCoreStoreLocation(t *testing.T) {
+	pw := filepath.Join(t.TempDir(), "pgpass")
+	if err := os.WriteFile(pw, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const url = "postgres://credbroker@db/credbroker"
+	core := config.Upstream{Kind: config.UpstreamCore, StateDir: "/cfg/state"}
+	coreOnPG := config.Upstream{Kind: config.UpstreamCore, StateDir: "/cfg/state", Store: url, StorePasswordFile: pw}
+	sts := config.Upstream{Kind: config.UpstreamSTS}
+	cases := map[string]struct {
+		up                  config.Upstream
+		stateDir, coreStore string
+		want                coreLocation
+		wantErr             string
+	}{
+		"the config's state_dir":         {up: core, want: coreLocation{stateDir: "/cfg/state", store: "/cfg/state/core.db"}},
+		"--state-dir":                    {up: core, stateDir: "/flag", want: coreLocation{stateDir: "/flag", store: "/flag/core.db"}},
+		"--core-store alone":             {up: core, coreStore: "/x/y.db", want: coreLocation{store: "/x/y.db"}},
+		"--core-store and --state-dir":   {up: core, stateDir: "/flag", coreStore: "/x/y.db", want: coreLocation{stateDir: "/flag", store: "/x/y.db"}},
+		"the config's store":             {up: coreOnPG, want: coreLocation{stateDir: "/cfg/state", store: url, passwordFile: pw}},
+		"--core-store over the config's": {up: coreOnPG, coreStore: "/x/y.db", want: coreLocation{store: "/x/y.db", passwordFile: pw}},
+		"sts upstream":                   {up: sts, wantErr: `the config's upstream is "sts", not the embedded core`},
+		"sts upstream, --state-dir":      {up: sts, stateDir: "/flag", want: coreLocation{stateDir: "/flag", store: "/flag/core.db"}},
+		"sts upstream, --core-store":     {up: sts, coreStore: url, want: coreLocation{store: url}},
+	}
+	for name, c := range cases {
+		f := &coreFlags{stateDir: c.stateDir, store: storeFlags{location: c.coreStore}}
+		got, err := f.locate(&config.Config{Upstream: c.up})
+		if c.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Errorf("%s: %+v, %v; want an error with %q", name, got, err, c.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("%s: %+v, %v; want %+v", name, got, err, c.want)
+		}
+	}
+
+	// The copies follow the same rule: with an STS upstream and no flag naming
+	// the store, export --to and import --from refuse (they used to copy
+	// core.db of the working directory).
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "credbroker.hcl")
+	if err := os.WriteFile(cfg, []byte("upstream \"sts\" {\n  region = \"eu-west-1\"\n}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"core", "export", "--to", filepath.Join(dir, "copy.db")},
+		{"core", "import", "--from", filepath.Join(dir, "copy.db")},
+	} {
+		if _, _, err := runCLI(t, "", append(args, "--config", cfg)...); err == nil || !strings.Contains(err.Error(), "not the embedded core") {
+			t.Errorf("%s with an STS upstream: %v", strings.Join(args[:3], " "), err)
+		}
 	}
 }
