@@ -166,10 +166,10 @@ func NewHandler(b Backend, optFns ...func(*Options)) http.Handler {
 	h.mux.HandleFunc("POST /v1/tokens", h.issueToken)
 	h.mux.HandleFunc("DELETE /v1/tokens", h.revokeToken)
 	h.mux.HandleFunc("POST /v1/user-token", h.userToken)
-	h.mux.HandleFunc("POST /v1/mfa", h.mfa)
+	h.mux.HandleFunc("POST /v1/mfa", signIn(h, "MFAFailed", h.mfa))
 	h.mux.HandleFunc("POST /v1/reload", h.reload)
 	h.mux.HandleFunc("GET /v1/saml/{source}", h.samlSource)
-	h.mux.HandleFunc("POST /v1/saml", h.samlLogin)
+	h.mux.HandleFunc("POST /v1/saml", signIn(h, "SAMLLoginFailed", h.samlLogin))
 	if o.Metrics != nil {
 		h.mux.Handle("GET /metrics", o.Metrics)
 	}
@@ -365,30 +365,13 @@ func (h *handler) revokeToken(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (h *handler) mfa(w http.ResponseWriter, r *http.Request) {
-	var req mfaRequest
-	c, ok := h.begin(w, r, &req)
-	if !ok {
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), h.o.Timeout)
-	defer cancel()
-	exp, err := h.b.StartMFA(ctx, c, req.Role, strings.TrimSpace(req.Code))
-	if err != nil {
-		var se *session.Error
-		if !errors.As(err, &se) && !errors.Is(err, broker.ErrNotAllowed) && !errors.Is(err, broker.ErrUnknownRole) {
-			err = &apiError{status: http.StatusBadRequest, Code: "MFAFailed", Message: err.Error()}
-		}
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, expiresResponse{Expires: exp})
+func (h *handler) mfa(ctx context.Context, c broker.Caller, req *mfaRequest) (time.Time, error) {
+	return h.b.StartMFA(ctx, c, req.Role, strings.TrimSpace(req.Code))
 }
 
 func (h *handler) samlSource(w http.ResponseWriter, r *http.Request) {
-	c, err := h.caller(r)
-	if err != nil {
-		h.fail(w, r, err)
+	c, ok := h.begin(w, r, nil)
+	if !ok {
 		return
 	}
 	name := r.PathValue("source")
@@ -396,36 +379,42 @@ func (h *handler) samlSource(w http.ResponseWriter, r *http.Request) {
 		name = ""
 	}
 	info, err := h.b.SAMLSource(c, name)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, info)
+	h.reply(w, r, info, err)
 }
 
-func (h *handler) samlLogin(w http.ResponseWriter, r *http.Request) {
-	c, err := h.caller(r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	var req samlRequest
-	if err := decode(r, &req); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), h.o.Timeout)
-	defer cancel()
-	exp, err := h.b.SAMLLogin(ctx, c, req.Role, strings.TrimSpace(req.Response))
-	if err != nil {
-		var se *session.Error
-		if !errors.As(err, &se) && !errors.Is(err, broker.ErrNotAllowed) && !errors.Is(err, broker.ErrUnknownRole) {
-			err = &apiError{status: http.StatusBadRequest, Code: "SAMLLoginFailed", Message: err.Error()}
+func (h *handler) samlLogin(ctx context.Context, c broker.Caller, req *samlRequest) (time.Time, error) {
+	return h.b.SAMLLogin(ctx, c, req.Role, strings.TrimSpace(req.Response))
+}
+
+// signIn is the route of a step a person takes to open a role's session (an
+// MFA code, a SAML assertion): it begins like every route, runs step and
+// answers when the session expires. A refusal that is not the broker's own (the
+// role, the client rules, the session's state) is a bad request with code.
+func signIn[Req any](h *handler, code string, step func(context.Context, broker.Caller, *Req) (time.Time, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req Req
+		c, ok := h.begin(w, r, &req)
+		if !ok {
+			return
 		}
+		ctx, cancel := context.WithTimeout(r.Context(), h.o.Timeout)
+		defer cancel()
+		exp, err := step(ctx, c, &req)
+		var se *session.Error
+		if err != nil && !errors.As(err, &se) && !errors.Is(err, broker.ErrNotAllowed) && !errors.Is(err, broker.ErrUnknownRole) {
+			err = &apiError{status: http.StatusBadRequest, Code: code, Message: err.Error()}
+		}
+		h.reply(w, r, expiresResponse{Expires: exp}, err)
+	}
+}
+
+// reply answers v as JSON, or err when there is one.
+func (h *handler) reply(w http.ResponseWriter, r *http.Request, v any, err error) {
+	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, expiresResponse{Expires: exp})
+	writeJSON(w, http.StatusOK, v)
 }
 
 func (h *handler) reload(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package control_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -245,5 +246,64 @@ func TestControlSAML(t *testing.T) {
 	}
 	if _, err := c.SAMLLogin(ctx, "other", response); !errors.As(err, &ce) || ce.Code != "NotAllowed" {
 		t.Errorf("login to a role not allowed: %v", err)
+	}
+}
+
+// errOwnStep is stubBackend's refusal of a sign-in step ("bad" code or assertion)
+// for a reason of its own, not the broker's.
+var errOwnStep = errors.New("the step itself failed")
+
+// TestRouteRefusals: every route that answers a caller starts alike (begin):
+// a caller the connection does not identify is refused, a body that is not
+// the JSON expected is a bad request; a sign-in step (MFA, SAML) that fails
+// for its own reason is a bad request with its code.
+func TestRouteRefusals(t *testing.T) {
+	me := peer.NewCaller(uint32(os.Getuid()), os.Getpid())
+	handler := func(identify func(context.Context) (broker.Caller, error)) http.Handler {
+		return control.NewHandler(stubBackend{}, func(o *control.Options) {
+			o.Identify = identify
+			o.Endpoints = func() control.Endpoints { return control.Endpoints{Container: "127.0.0.1:1"} }
+		})
+	}
+	known := handler(func(context.Context) (broker.Caller, error) { return me, nil })
+	unknown := handler(func(context.Context) (broker.Caller, error) { return nil, errors.New("no peer credentials") })
+	cases := []struct {
+		method, path, body string
+		h                  http.Handler
+		status             int
+		code               string
+	}{
+		{"GET", "/v1/status", "", unknown, http.StatusForbidden, "UnknownCaller"},
+		{"GET", "/v1/credentials/ok", "", unknown, http.StatusForbidden, "UnknownCaller"},
+		{"POST", "/v1/tokens", `{"role":"ok"}`, unknown, http.StatusForbidden, "UnknownCaller"},
+		{"POST", "/v1/user-token", "", unknown, http.StatusForbidden, "UnknownCaller"},
+		{"POST", "/v1/mfa", `{"role":"ok","code":"123456"}`, unknown, http.StatusForbidden, "UnknownCaller"},
+		{"GET", "/v1/saml/ok", "", unknown, http.StatusForbidden, "UnknownCaller"},
+		{"POST", "/v1/saml", `{"role":"ok","response":"PHNhbWw+"}`, unknown, http.StatusForbidden, "UnknownCaller"},
+		{"POST", "/v1/tokens", `{"role":`, known, http.StatusBadRequest, "BadRequest"},
+		{"DELETE", "/v1/tokens", `[]`, known, http.StatusBadRequest, "BadRequest"},
+		{"POST", "/v1/mfa", `{"code":123456}`, known, http.StatusBadRequest, "BadRequest"},
+		{"POST", "/v1/saml", `{"response":`, known, http.StatusBadRequest, "BadRequest"},
+		{"POST", "/v1/mfa", `{"role":"ok","code":"bad"}`, known, http.StatusBadRequest, "MFAFailed"},
+		{"POST", "/v1/saml", `{"role":"ok","response":"bad"}`, known, http.StatusBadRequest, "SAMLLoginFailed"},
+		{"POST", "/v1/mfa", `{"role":"other","code":"123456"}`, known, http.StatusForbidden, "NotAllowed"},
+		{"POST", "/v1/saml", `{"role":"other","response":"PHNhbWw+"}`, known, http.StatusForbidden, "NotAllowed"},
+		{"GET", "/v1/saml/nope", "", known, http.StatusNotFound, "UnknownRole"},
+	}
+	for _, c := range cases {
+		rec := serveFuzz(c.h, c.method, c.path, []byte(c.body))
+		var e struct{ Code, Message string }
+		if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || rec.Code != c.status || e.Code != c.code || e.Message == "" {
+			t.Errorf("%s %s %s: %d %s, want %d %s", c.method, c.path, c.body, rec.Code, rec.Body, c.status, c.code)
+		}
+	}
+	for _, ok := range []struct{ method, path, body string }{
+		{"POST", "/v1/mfa", `{"role":"ok","code":" 123456 "}`}, {"POST", "/v1/saml", `{"role":"ok","response":"PHNhbWw+"}`},
+	} {
+		rec := serveFuzz(known, ok.method, ok.path, []byte(ok.body))
+		var e struct{ Expires time.Time }
+		if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || rec.Code != http.StatusOK || e.Expires.IsZero() {
+			t.Errorf("%s %s: %d %s", ok.method, ok.path, rec.Code, rec.Body)
+		}
 	}
 }

@@ -42,6 +42,9 @@ func (stubBackend) UserToken(c broker.Caller) (string, error) {
 	return fmt.Sprintf("cbu1.%d.user-token-user-token", c.UID()), nil
 }
 func (stubBackend) StartMFA(_ context.Context, _ broker.Caller, role, code string) (time.Time, error) {
+	if code == "bad" {
+		return time.Time{}, errOwnStep
+	}
 	if role != "ok" || code != "123456" {
 		return time.Time{}, broker.ErrNotAllowed
 	}
@@ -55,6 +58,9 @@ func (stubBackend) SAMLSource(_ broker.Caller, name string) (broker.SAMLSourceIn
 	return broker.SAMLSourceInfo{Source: "ok", Roles: []broker.SAMLRole{{Name: "ok"}}}, nil
 }
 func (stubBackend) SAMLLogin(_ context.Context, _ broker.Caller, role, response string) (time.Time, error) {
+	if response == "bad" {
+		return time.Time{}, errOwnStep
+	}
 	if role != "ok" || response == "" {
 		return time.Time{}, broker.ErrNotAllowed
 	}
