@@ -82,94 +82,20 @@ func TestControlSocketOwnership(t *testing.T) {
 	}
 }
 
-// notes records sd_notify messages.
-type notes struct {
-	mu   sync.Mutex
-	msgs []string
-	ch   chan string
-}
-
-func (n *notes) notify(s string) error {
-	n.mu.Lock()
-	n.msgs = append(n.msgs, s)
-	n.mu.Unlock()
-	select {
-	case n.ch <- s:
-	default:
-	}
-	return nil
-}
-
-func (n *notes) wait(t *testing.T, want string) string {
-	t.Helper()
-	timeout := time.After(20 * time.Second)
-	for {
-		select {
-		case m := <-n.ch:
-			if strings.Contains(m, want) {
-				return m
-			}
-		case <-timeout:
-			t.Fatalf("no %q notification", want)
-		}
-	}
-}
-
 // TestRun runs the daemon in-process (under the race detector in `make
 // test`): ready, watchdog, a refused and an accepted reload, a stop.
 func TestRun(t *testing.T) {
-	fake := awsfake.New()
-	if err := fake.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer fake.Stop()
-	fake.AddUser("alice", "AKIAALICE0000EXAMPLE", "aliceSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY")
-	keys := keystore.NewMemory()
-	keys.Put("alice", keystore.Key{AccessKeyID: "AKIAALICE0000EXAMPLE", SecretAccessKey: "aliceSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY"})
+	fake, keys := aliceSTS(t)
 	dir := t.TempDir()
-	cfgText := `
-region = "eu-west-1"
-listen {
-  imds      = "127.0.0.1:0"
-  container = "127.0.0.1:0"
-  metrics   = "127.0.0.1:0"
-}
-upstream "sts" {
-  endpoint = "` + fake.URL() + `"
-  region   = "eu-west-1"
-}
-source "keyring" "alice" {}
-role "deploy" {
-  arn    = "arn:aws:iam::123456789012:role/deploy"
-  source = "alice"
-}
-default_role = "deploy"
-`
-	var mu sync.Mutex
-	current := cfgText
-	load := func() (*config.Config, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return config.Parse([]byte(current), "test.hcl")
-	}
-	n := &notes{ch: make(chan string, 256)}
+	cfgText := aliceConfig(fake.URL(), "region = \"eu-west-1\"\n", "  metrics   = \"127.0.0.1:0\"\n")
 	reload := make(chan struct{})
-	ready := make(chan control.Endpoints, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
 	var opened atomic.Int32
-	go func() {
-		done <- Run(ctx, Options{
-			LoadConfig: load, RuntimeDir: dir, Reload: reload, Notify: n.notify, Watchdog: 100 * time.Millisecond,
-			OpenKeys: func(config.Keyring) (*keystore.Store, error) { opened.Add(1); return keys, nil },
-			Ready:    func(e control.Endpoints) { ready <- e },
-		})
-	}()
-	m := n.wait(t, "READY=1")
-	if !strings.Contains(m, "STATUS=serving 1 roles (1 sessions ready)") {
-		t.Errorf("READY message %q", m)
-	}
-	eps := <-ready
+	d := runDaemon(t, cfgText, Options{
+		RuntimeDir: dir, Reload: reload, Watchdog: 100 * time.Millisecond,
+		OpenKeys: func(config.Keyring) (*keystore.Store, error) { opened.Add(1); return keys, nil },
+	})
+	n, eps := d.notes, d.eps
+	d.ready("STATUS=serving 1 roles (1 sessions ready)")
 	if eps.IMDS == "" || eps.Container == "" || eps.Metrics == "" || eps.Region != "eu-west-1" {
 		t.Errorf("endpoints %+v", eps)
 	}
@@ -190,11 +116,9 @@ default_role = "deploy"
 	n.wait(t, "WATCHDOG=1")
 	n.wait(t, "WATCHDOG=1")
 
-	mu.Lock()
-	current = strings.Replace(cfgText, `default_role = "deploy"`, `default_role = "nope"`, 1)
-	mu.Unlock()
+	d.setConfig(strings.Replace(cfgText, `default_role = "deploy"`, `default_role = "nope"`, 1))
 	reload <- struct{}{}
-	m = n.wait(t, "RELOADING=1")
+	m := n.wait(t, "RELOADING=1")
 	if !strings.Contains(m, "MONOTONIC_USEC=") {
 		t.Errorf("RELOADING without MONOTONIC_USEC: %q", m)
 	}
@@ -202,9 +126,7 @@ default_role = "deploy"
 	if !strings.Contains(m, "reload failed") || !strings.Contains(m, "test.hcl:") {
 		t.Errorf("after a bad reload: %q", m)
 	}
-	mu.Lock()
-	current = cfgText + "role \"two\" {\n  arn = \"arn:aws:iam::123456789012:role/two\"\n  source = \"alice\"\n}\n"
-	mu.Unlock()
+	d.setConfig(cfgText + roleTwo)
 	reload <- struct{}{}
 	n.wait(t, "RELOADING=1")
 	if m = n.wait(t, "READY=1"); !strings.Contains(m, "serving 2 roles (2 sessions ready)") {
@@ -213,11 +135,9 @@ default_role = "deploy"
 	if n := opened.Load(); n != 1 {
 		t.Errorf("the keyring was opened %d times, want once", n)
 	}
-	cancel()
+	d.cancel()
 	n.wait(t, "STOPPING=1")
-	if err := <-done; err != nil {
-		t.Errorf("Run: %v", err)
-	}
+	d.stop()
 	for _, f := range []string{control.EndpointsFile, control.SocketFile} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
 			t.Errorf("%s left after the stop", f)
@@ -316,4 +236,187 @@ func TestSetupOpensKeyringWhenNeeded(t *testing.T) {
 			t.Errorf("%s: %+v, %v", name, bk, err)
 		}
 	}
+}
+
+// notes records sd_notify messages.
+type notes struct {
+	mu   sync.Mutex
+	msgs []string
+	ch   chan string
+}
+
+func (n *notes) notify(s string) error {
+	n.mu.Lock()
+	n.msgs = append(n.msgs, s)
+	n.mu.Unlock()
+	select {
+	case n.ch <- s:
+	default:
+	}
+	return nil
+}
+
+func (n *notes) wait(t *testing.T, want string) string {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case m := <-n.ch:
+			if strings.Contains(m, want) {
+				return m
+			}
+		case <-timeout:
+			t.Fatalf("no %q notification", want)
+		}
+	}
+}
+
+// running is Run in-process, on a config text the test may change before a
+// reload (setConfig).
+type running struct {
+	t      *testing.T
+	eps    control.Endpoints
+	notes  *notes
+	cancel context.CancelFunc // stops Run; stop waits for it
+	done   chan error
+	once   sync.Once
+
+	mu   sync.Mutex
+	text string
+}
+
+// runDaemon runs Run on cfgText with o (OpenKeys, Reload, Watchdog, RuntimeDir;
+// a runtime directory of its own when o names none) and returns once it is
+// ready. The config is re-read from setConfig's text at every reload; the test's
+// cleanup stops the daemon.
+func runDaemon(t *testing.T, cfgText string, o Options) *running {
+	t.Helper()
+	d := &running{t: t, notes: &notes{ch: make(chan string, 256)}, done: make(chan error, 1), text: cfgText}
+	o.LoadConfig = func() (*config.Config, error) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return config.Parse([]byte(d.text), "test.hcl")
+	}
+	o.Notify = d.notes.notify
+	if o.RuntimeDir == "" {
+		o.RuntimeDir = t.TempDir()
+	}
+	ready := make(chan control.Endpoints, 1)
+	o.Ready = func(e control.Endpoints) { ready <- e }
+	ctx, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
+	go func() { d.done <- Run(ctx, o) }()
+	t.Cleanup(d.stop)
+	select {
+	case d.eps = <-ready:
+	case err := <-d.done:
+		d.done <- nil
+		t.Fatalf("Run returned before ready: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("not ready after 20s")
+	}
+	return d
+}
+
+// setConfig is the config text of the next reload.
+func (d *running) setConfig(text string) {
+	d.mu.Lock()
+	d.text = text
+	d.mu.Unlock()
+}
+
+// ready checks that the daemon's READY message holds want.
+func (d *running) ready(want string) {
+	d.t.Helper()
+	if m := d.notes.wait(d.t, "READY=1"); !strings.Contains(m, want) {
+		d.t.Errorf("READY message %q, want %q", m, want)
+	}
+}
+
+// client is a control API client of the daemon.
+func (d *running) client() *control.Client { return control.NewClient(d.eps.ControlSocket) }
+
+// stop stops the daemon (once) and fails the test if Run returned an error.
+func (d *running) stop() {
+	d.once.Do(func() {
+		d.cancel()
+		if err := <-d.done; err != nil {
+			d.t.Errorf("Run: %v", err)
+		}
+	})
+}
+
+// aliceKey is alice's long-term key, known to aliceSTS.
+var aliceKey = keystore.Key{AccessKeyID: "AKIAALICE0000EXAMPLE", SecretAccessKey: "aliceSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY"}
+
+// aliceSTS is a fake STS that knows alice's key, and an in-memory keystore
+// that holds it; the fake stops with the test.
+func aliceSTS(t *testing.T) (*awsfake.Server, *keystore.Store) {
+	t.Helper()
+	fake := awsfake.New()
+	if err := fake.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fake.Stop() })
+	fake.AddUser("alice", aliceKey.AccessKeyID, aliceKey.SecretAccessKey)
+	keys := keystore.NewMemory()
+	keys.Put("alice", aliceKey)
+	return fake, keys
+}
+
+// aliceConfig serves role deploy, assumed with alice's key at stsURL, to
+// every caller; top goes first (a region, a keyring block), listen into the
+// listen block.
+func aliceConfig(stsURL, top, listen string) string {
+	return top + `
+listen {
+  imds      = "127.0.0.1:0"
+  container = "127.0.0.1:0"
+` + listen + `}
+upstream "sts" {
+  endpoint = "` + stsURL + `"
+  region   = "eu-west-1"
+}
+source "keyring" "alice" {}
+role "deploy" {
+  arn    = "arn:aws:iam::123456789012:role/deploy"
+  source = "alice"
+}
+default_role = "deploy"
+`
+}
+
+// ciRole is the config of role ci, assumed with a web identity token (written
+// in dir, known to fake): a role that needs no keyring.
+func ciRole(t *testing.T, fake *awsfake.Server, dir string) string {
+	t.Helper()
+	fake.AddWebIdentityToken("ci-jwt", "system:serviceaccount:ci:runner")
+	tokenFile := filepath.Join(dir, "token")
+	if err := os.WriteFile(tokenFile, []byte("ci-jwt"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return `source "web_identity" "ci" {
+  token_file = "` + tokenFile + `"
+}
+role "ci" {
+  arn    = "arn:aws:iam::123456789012:role/ci"
+  source = "ci"
+}
+`
+}
+
+// roleStates is each role's shared session in the daemon's status.
+func roleStates(t *testing.T, c *control.Client) map[string]broker.SessionStatus {
+	t.Helper()
+	st, err := c.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]broker.SessionStatus{}
+	for _, r := range st.Roles {
+		if len(r.Sessions) == 1 {
+			out[r.Role] = r.Sessions[0]
+		}
+	}
+	return out
 }

@@ -11,109 +11,30 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"github.com/hashicorp/go-hclog"
 
 	"github.com/credbroker/credbroker/broker/config"
 	"github.com/credbroker/credbroker/broker/control"
 	"github.com/credbroker/credbroker/broker/keystore"
-	"github.com/credbroker/credbroker/internal/awsfake"
 	"github.com/credbroker/credbroker/internal/x509test"
+	"github.com/hashicorp/go-hclog"
 )
 
-// runDaemon starts Run on the config text *current points to (re-read at
-// every reload) and returns its endpoints once ready; cleanup stops it.
-func runDaemon(t *testing.T, mu *sync.Mutex, current *string, keys *keystore.Store) (control.Endpoints, *notes) {
-	t.Helper()
-	load := func() (*config.Config, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return config.Parse([]byte(*current), "test.hcl")
-	}
-	n := &notes{ch: make(chan string, 256)}
-	ready := make(chan control.Endpoints, 1)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Options{
-			LoadConfig: load, RuntimeDir: t.TempDir(), Notify: n.notify,
-			OpenKeys: func(config.Keyring) (*keystore.Store, error) { return keys, nil },
-			Ready:    func(e control.Endpoints) { ready <- e },
-		})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	select {
-	case e := <-ready:
-		return e, n
-	case err := <-done:
-		done <- nil
-		t.Fatalf("Run returned before ready: %v", err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("not ready after 20s")
-	}
-	return control.Endpoints{}, nil
-}
-
-// aliceSTS is a fake STS that knows alice's key, and a keystore that holds
-// it; the fake stops with the test.
-func aliceSTS(t *testing.T) (url string, keys *keystore.Store) {
-	t.Helper()
-	fake := awsfake.New()
-	if err := fake.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fake.Stop() })
-	const id, secret = "AKIAALICE0000EXAMPLE", "aliceSecretKey/K7MDENG/bPxRfiCYEXAMPLEKEY"
-	fake.AddUser("alice", id, secret)
-	keys = keystore.NewMemory()
-	keys.Put("alice", keystore.Key{AccessKeyID: id, SecretAccessKey: secret})
-	return fake.URL(), keys
-}
-
-// aliceConfig serves role deploy, assumed with alice's key at stsURL, to
-// every caller; top goes first (a region), listen into the listen block.
-func aliceConfig(stsURL, top, listen string) string {
-	return top + `
-listen {
-  imds      = "127.0.0.1:0"
-  container = "127.0.0.1:0"
-` + listen + `}
-upstream "sts" {
-  endpoint = "` + stsURL + `"
-  region   = "eu-west-1"
-}
-source "keyring" "alice" {}
-role "deploy" {
-  arn    = "arn:aws:iam::123456789012:role/deploy"
-  source = "alice"
-}
-default_role = "deploy"
-`
-}
+// roleTwo is a second role on alice's key, that a good reload adds.
+const roleTwo = "role \"two\" {\n  arn = \"arn:aws:iam::123456789012:role/two\"\n  source = \"alice\"\n}\n"
 
 // TestReloadThroughControlSocket: `credbroker reload` (systemd's ExecReload)
 // gets the result of the reload: a refused config comes back with its
 // faults while the old one keeps serving; a good one is taken.
 func TestReloadThroughControlSocket(t *testing.T) {
-	stsURL, keys := aliceSTS(t)
-	cfgText := aliceConfig(stsURL, "", "")
-	var mu sync.Mutex
-	current := cfgText
-	eps, _ := runDaemon(t, &mu, &current, keys)
-	c := control.NewClient(eps.ControlSocket)
+	fake, keys := aliceSTS(t)
+	cfgText := aliceConfig(fake.URL(), "", "")
+	d := runDaemon(t, cfgText, Options{OpenKeys: func(config.Keyring) (*keystore.Store, error) { return keys, nil }})
+	c := d.client()
 	ctx := context.Background()
 
-	mu.Lock()
-	current = strings.Replace(cfgText, `default_role = "deploy"`, `default_role = "nope"`, 1)
-	mu.Unlock()
+	d.setConfig(strings.Replace(cfgText, `default_role = "deploy"`, `default_role = "nope"`, 1))
 	err := c.Reload(ctx)
 	var ce *control.Error
 	if !errors.As(err, &ce) || ce.Status != http.StatusUnprocessableEntity || ce.Code != "ReloadRefused" ||
@@ -124,9 +45,7 @@ func TestReloadThroughControlSocket(t *testing.T) {
 		t.Fatalf("after the refused reload: %d roles (%v), want the old config's 1", len(st.Roles), err)
 	}
 
-	mu.Lock()
-	current = cfgText + "role \"two\" {\n  arn = \"arn:aws:iam::123456789012:role/two\"\n  source = \"alice\"\n}\n"
-	mu.Unlock()
+	d.setConfig(cfgText + roleTwo)
 	if err := c.Reload(ctx); err != nil {
 		t.Fatalf("a good config: Reload = %v", err)
 	}
@@ -151,9 +70,8 @@ upstream "core" {
   }
 }
 `
-	var mu sync.Mutex
-	current := cfgText
-	eps, n := runDaemon(t, &mu, &current, keystore.NewMemory())
+	d := runDaemon(t, cfgText, Options{OpenKeys: func(config.Keyring) (*keystore.Store, error) { return keystore.NewMemory(), nil }})
+	n := d.notes
 	found := false
 	n.mu.Lock()
 	for _, m := range n.msgs {
@@ -163,16 +81,14 @@ upstream "core" {
 	if !found {
 		t.Errorf("no READY saying there are no roles in %q", n.msgs)
 	}
-	resp, err := http.Get("http://" + eps.IMDS + "/")
+	resp, err := http.Get("http://" + d.eps.IMDS + "/")
 	if err != nil {
 		t.Fatalf("IMDS does not answer: %v", err)
 	}
 	resp.Body.Close()
 
-	mu.Lock()
-	current = cfgText + "source \"keyring\" \"alice\" {}\nrole \"deploy\" {\n  arn = \"arn:aws:iam::123456789012:role/deploy\"\n  source = \"alice\"\n}\n"
-	mu.Unlock()
-	err = control.NewClient(eps.ControlSocket).Reload(context.Background())
+	d.setConfig(cfgText + "source \"keyring\" \"alice\" {}\nrole \"deploy\" {\n  arn = \"arn:aws:iam::123456789012:role/deploy\"\n  source = \"alice\"\n}\n")
+	err = d.client().Reload(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "restart") {
 		t.Errorf("adding roles to an idle daemon: Reload = %v, want a refusal that says to restart", err)
 	}
