@@ -14,9 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
@@ -36,21 +34,7 @@ func TestE2EConsole(t *testing.T) {
 		t.Skip("end-to-end")
 	}
 	e := newE2E(t)
-	n := newNotifySocket(t, e.root)
-	cmd := e.command([]string{"NOTIFY_SOCKET=" + n.path}, e.bin, "serve", "--dev", "--runtime-dir", e.runtimeDir,
-		"--imds-addr", "127.0.0.1:0", "--container-addr", "127.0.0.1:0", "--core-addr", "127.0.0.1:0")
-	out := newLockedBuffer()
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("serve --dev: %v\n%s", err, out.String())
-		}
-	}()
-	n.wait(t, "READY", "1", 60*time.Second)
+	e.serveDev()
 
 	for _, args := range [][]string{{"console", "dev-admin", "--print"}, {"console", "--print"}} {
 		stdout, stderr, err := e.run("", args...)

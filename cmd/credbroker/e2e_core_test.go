@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -53,32 +52,15 @@ default_role = "app"
 		t.Fatalf("serve with no roles and no core: %v\n%s", err, idle.stderr.String())
 	}
 
-	out, errOut, err = e.run("", "core", "init", "--config", e.cfgPath, "--master-key-file", keyFile, "--account-id", acct)
-	if err != nil {
-		t.Fatalf("core init: %v\n%s%s", err, out, errOut)
-	}
-	m := regexp.MustCompile(`aws_access_key_id\s+=\s+(AKIA\w+)\s+aws_secret_access_key\s+=\s+(\S+)`).FindStringSubmatch(out + errOut)
-	if m == nil {
-		t.Fatalf("core init printed no root key:\n%s%s", out, errOut)
-	}
-	rootID, rootSecret := m[1], m[2]
+	rootID, rootSecret := e.coreInit(keyFile, acct)
 	if _, _, err := e.run("", "core", "init", "--config", e.cfgPath, "--master-key-file", keyFile, "--account-id", acct); err == nil {
 		t.Fatal("a second core init succeeded")
 	}
 
 	// Root administers the account through the core listener.
 	d := e.serve(nil, "--core-addr", "127.0.0.1:0")
-	root := []string{"AWS_ACCESS_KEY_ID=" + rootID, "AWS_SECRET_ACCESS_KEY=" + rootSecret, "AWS_DEFAULT_REGION=us-east-1",
-		"AWS_ENDPOINT_URL_IAM=http://" + d.eps.Core, "AWS_ENDPOINT_URL_STS=http://" + d.eps.Core}
-	awsAs := func(env []string, args ...string) []byte {
-		t.Helper()
-		c := e.command(env, "aws", append(args, "--output", "json")...)
-		b, err := c.Output()
-		if err != nil {
-			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, stderrOf(err))
-		}
-		return b
-	}
+	root := coreRootEnv(rootID, rootSecret, "http://"+d.eps.Core)
+	awsAs := e.mustAWS
 	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:user/ops"},"Action":"sts:AssumeRole"}]}`, acct)
 	allow := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"arn:aws:iam::%s:role/app"}]}`, acct)
 	awsAs(root, "iam", "create-user", "--user-name", "ops")

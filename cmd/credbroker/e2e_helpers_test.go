@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"github.com/credbroker/credbroker/internal/pgtest"
 	"io"
 	"net"
 	"os"
@@ -18,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/credbroker/credbroker/internal/pgtest"
 
 	"golang.org/x/sys/unix"
 
@@ -180,6 +181,56 @@ keyring {
 	if err := os.WriteFile(e.cfgPath, []byte(cfg), 0o644); err != nil {
 		e.t.Fatal(err)
 	}
+}
+
+// coreInit runs `core init` for account acct, its master key in keyFile, on
+// the config written, and returns root's access key, which it prints once.
+func (e *e2e) coreInit(keyFile, acct string) (keyID, secret string) {
+	e.t.Helper()
+	out, errOut, err := e.run("", "core", "init", "--config", e.cfgPath, "--master-key-file", keyFile, "--account-id", acct)
+	if err != nil {
+		e.t.Fatalf("core init: %v\n%s%s", err, out, errOut)
+	}
+	m := printedKey.FindStringSubmatch(out)
+	if m == nil {
+		e.t.Fatalf("core init printed no root key:\n%s%s", out, errOut)
+	}
+	return m[1], m[2]
+}
+
+// coreRootEnv is the environment in which the aws CLI is root (keyID and
+// secret, as core init printed them) of the core at coreURL, for IAM and STS.
+func coreRootEnv(keyID, secret, coreURL string) []string {
+	return []string{"AWS_ACCESS_KEY_ID=" + keyID, "AWS_SECRET_ACCESS_KEY=" + secret, "AWS_DEFAULT_REGION=us-east-1",
+		"AWS_ENDPOINT_URL_IAM=" + coreURL, "AWS_ENDPOINT_URL_STS=" + coreURL}
+}
+
+// aws runs the aws CLI, JSON output, in the base environment plus env.
+func (e *e2e) aws(env []string, args ...string) ([]byte, error) {
+	return e.command(env, "aws", append(args, "--output", "json")...).Output()
+}
+
+// mustAWS is aws, failing the test on an error.
+func (e *e2e) mustAWS(env []string, args ...string) []byte {
+	e.t.Helper()
+	b, err := e.aws(env, args...)
+	if err != nil {
+		e.t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, stderrOf(err))
+	}
+	return b
+}
+
+// serveDev runs `serve --dev` (the demo account, no config file) like serve,
+// and fails the test unless it stops cleanly.
+func (e *e2e) serveDev() *daemonProc {
+	e.t.Helper()
+	d := e.serve(nil, "--dev", "--core-addr", "127.0.0.1:0")
+	e.t.Cleanup(func() {
+		if err := d.stop(); err != nil {
+			e.t.Errorf("serve --dev: %v\n%s", err, d.stderr.String())
+		}
+	})
+	return d
 }
 
 // writeConfig writes the config file, with the STS fake as upstream and

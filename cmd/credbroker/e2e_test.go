@@ -76,10 +76,10 @@ ident = s.client("sts").get_caller_identity()
 print(json.dumps({"Arn": ident["Arn"], "UserId": ident["UserId"], "key": c.get_frozen_credentials().access_key, "method": c.method}))
 `
 
+// awsCLI is the caller identity the aws CLI gets, with args before the command.
 func (e *e2e) awsCLI(t *testing.T, extra []string, args ...string) callerIdentity {
 	t.Helper()
-	cmd := e.command(append([]string{"AWS_ENDPOINT_URL_STS=" + e.sts.URL()}, extra...), "aws", append(args, "sts", "get-caller-identity", "--output", "json")...)
-	out, err := cmd.Output()
+	out, err := e.aws(append([]string{"AWS_ENDPOINT_URL_STS=" + e.sts.URL()}, extra...), append(args, "sts", "get-caller-identity")...)
 	if err != nil {
 		t.Fatalf("aws %v: %v\n%s", args, err, stderrOf(err))
 	}
@@ -415,22 +415,7 @@ func TestE2EExecWithoutDaemon(t *testing.T) {
 // `credbroker env`, are the assumed role dev-admin at the embedded core.
 func TestE2EDev(t *testing.T) {
 	e := newE2E(t)
-	n := newNotifySocket(t, e.root)
-	cmd := e.command([]string{"NOTIFY_SOCKET=" + n.path}, e.bin, "serve", "--dev", "--runtime-dir", e.runtimeDir,
-		"--imds-addr", "127.0.0.1:0", "--container-addr", "127.0.0.1:0", "--core-addr", "127.0.0.1:0")
-	out := newLockedBuffer()
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("serve --dev: %v\n%s", err, out.String())
-		}
-	}()
-	n.wait(t, "READY", "1", 60*time.Second)
-	out.waitFor(t, "export AWS_ENDPOINT_URL_STS=", 5*time.Second)
+	e.serveDev().stderr.waitFor(t, "export AWS_ENDPOINT_URL_STS=", 5*time.Second)
 	vars := e.envLines(t)
 	if !slices.ContainsFunc(vars, func(v string) bool { return strings.HasPrefix(v, "AWS_ENDPOINT_URL_IAM=http://127.0.0.1:") }) {
 		t.Fatalf("env: %q", vars)

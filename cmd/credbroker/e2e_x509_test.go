@@ -78,14 +78,7 @@ func TestE2EX509(t *testing.T) {
 	state, keyFile := filepath.Join(e.root, "core"), filepath.Join(e.root, "master.key")
 	writeCfg := func(rest string) { e.writeCoreConfig(state, acct, keyFile, rest) }
 	writeCfg("")
-	out, errOut, err := e.run("", "core", "init", "--config", e.cfgPath, "--master-key-file", keyFile, "--account-id", acct)
-	if err != nil {
-		t.Fatalf("core init: %v\n%s%s", err, out, errOut)
-	}
-	m := regexp.MustCompile(`aws_access_key_id\s+=\s+(AKIA\w+)\s+aws_secret_access_key\s+=\s+(\S+)`).FindStringSubmatch(out + errOut)
-	if m == nil {
-		t.Fatalf("core init printed no root key:\n%s%s", out, errOut)
-	}
+	rootID, rootSecret := e.coreInit(keyFile, acct)
 
 	d := e.serve(hsmEnv, "--core-addr", "127.0.0.1:0")
 	envOut, errOut, err := e.run("", "env")
@@ -97,16 +90,8 @@ func TestE2EX509(t *testing.T) {
 		t.Fatalf("env prints no AWS_ENDPOINT_URL_ROLESANYWHERE of the core (%s):\n%s", d.eps.Core, envOut)
 	}
 	coreURL := em[1]
-	rootEnv := []string{"AWS_ACCESS_KEY_ID=" + m[1], "AWS_SECRET_ACCESS_KEY=" + m[2], "AWS_DEFAULT_REGION=us-east-1",
-		"AWS_ENDPOINT_URL_IAM=" + coreURL, "AWS_ENDPOINT_URL_STS=" + coreURL, "AWS_ENDPOINT_URL_ROLESANYWHERE=" + coreURL}
-	awsAs := func(env []string, args ...string) []byte {
-		t.Helper()
-		b, err := e.command(env, "aws", append(args, "--output", "json")...).Output()
-		if err != nil {
-			t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, stderrOf(err))
-		}
-		return b
-	}
+	rootEnv := append(coreRootEnv(rootID, rootSecret, coreURL), "AWS_ENDPOINT_URL_ROLESANYWHERE="+coreURL)
+	awsAs := e.mustAWS
 	field := func(b []byte, path ...string) string {
 		t.Helper()
 		var v any
