@@ -30,9 +30,7 @@ import (
 // time is refused (the SigninToken is good once). Without ROLE, the command asks
 // the broker's IMDS for the caller's role.
 func TestE2EConsole(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end")
-	}
+	needTools(t)
 	e := newE2E(t)
 	e.serveDev()
 

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,12 +17,7 @@ import (
 // account is on disk, encrypted under the master key file) the broker hands
 // that role to the aws CLI through IMDS.
 func TestE2ECoreHost(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end")
-	}
-	if _, err := exec.LookPath("aws"); err != nil {
-		t.Skip("the aws CLI is not installed")
-	}
+	needTools(t, "aws=awscli")
 	e := newE2E(t)
 	const acct = "111122223333"
 	state := filepath.Join(e.root, "core")

@@ -78,6 +78,26 @@ func credbrokerBin(t testing.TB) string {
 	return build.path
 }
 
+// needTools skips the test in -short mode (it runs programs, slowly) or,
+// loudly, when a program it runs is missing: each tool is "BIN", or
+// "BIN=PACKAGES" when the Debian packages that have it are named otherwise
+// (.ci/run installs them).
+func needTools(t testing.TB, tools ...string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end: runs the binary and other programs")
+	}
+	for _, tool := range tools {
+		bin, pkgs, ok := strings.Cut(tool, "=")
+		if !ok {
+			pkgs = bin
+		}
+		if _, err := exec.LookPath(bin); err != nil {
+			t.Skipf("SKIP: %s is not installed (apt-get install %s; .ci/run does)", bin, pkgs)
+		}
+	}
+}
+
 func TestMain(m *testing.M) {
 	code := m.Run()
 	pgtest.StopShared()

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -55,12 +54,7 @@ func apiCode(err error) string {
 // restart is survived: cached keys keep authenticating, writes fail with
 // ServiceUnavailable while it is down and succeed after.
 func TestE2EReplicasOnPostgres(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end")
-	}
-	if _, err := exec.LookPath("aws"); err != nil {
-		t.Skip("the aws CLI is not installed (apt-get install awscli)")
-	}
+	needTools(t, "aws=awscli")
 	ctx := context.Background()
 	pg := pgtest.New(t)
 	dbURL := pg.NewDatabase(t)

@@ -42,9 +42,7 @@ func jsonKeys(t *testing.T, b []byte) []string {
 // SoftHSM token, and one made inside a TPM 2.0 (swtpm) — get sessions too, and `credbroker credential-process` prints what
 // the helper prints.
 func TestE2EX509(t *testing.T) {
-	if testing.Short() {
-		t.Skip("end-to-end")
-	}
+	needTools(t)
 	e := newE2E(t)
 	helper := x509test.Helper(t)
 	const acct, label, pin, keyLabel = "111122223333", "credbroker-e2e", "2468", "hsm-key"

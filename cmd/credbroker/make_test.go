@@ -13,12 +13,7 @@ import (
 // skip and its reason come at the end of the output, where a reader of
 // CI's log sees them (issue 12 §5: make test hid its skips).
 func TestMakeTestShowsSkips(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs make and go test")
-	}
-	if _, err := exec.LookPath("make"); err != nil {
-		t.Skip("SKIP: make is not installed")
-	}
+	needTools(t, "make")
 	repo, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)

@@ -35,12 +35,8 @@ func readmeBlock(t *testing.T, readme, heading string) []string {
 // the `serve --dev` line is run by the test itself, in the background, on
 // ports the kernel picks (the defaults may be taken on a shared machine).
 func TestREADMEFirstHour(t *testing.T) {
+	needTools(t, "aws=awscli", "python3", "oathtool", "make")
 	e := newE2E(t)
-	for _, tool := range []string{"aws", "python3", "oathtool", "make"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("SKIP: %s is not installed (apt-get install %s; .ci/run does)", tool, tool)
-		}
-	}
 	raw, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)

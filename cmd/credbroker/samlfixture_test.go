@@ -50,14 +50,8 @@ func noteCost(t testing.TB, what string, d time.Duration) {
 // needFederationTools skips loudly when a component is missing.
 func needFederationTools(t *testing.T) {
 	t.Helper()
-	for _, tool := range []struct{ bin, pkg string }{
-		{"samba", "samba samba-ad-dc samba-ad-provision"}, {"samba-tool", "samba"}, {"php", "php-cli php-ldap php-xml php-mbstring"},
-		{"chromium", "chromium"}, {"aws", "awscli"}, {"unshare", "util-linux"}, {"ip", "iproute2"},
-	} {
-		if _, err := exec.LookPath(tool.bin); err != nil {
-			t.Skipf("SAML federation e2e needs %s: apt-get install %s (.ci/run does)", tool.bin, tool.pkg)
-		}
-	}
+	needTools(t, "samba=samba samba-ad-dc samba-ad-provision", "samba-tool=samba", "php=php-cli php-ldap php-xml php-mbstring",
+		"chromium", "aws=awscli", "unshare=util-linux", "ip=iproute2")
 	if _, err := os.Stat("/usr/share/simplesamlphp/www"); err != nil {
 		t.Skip("SAML federation e2e needs SimpleSAMLphp: apt-get install simplesamlphp (.ci/run does)")
 	}
