@@ -23,6 +23,21 @@ import (
 
 var printedKey = regexp.MustCompile(`aws_access_key_id     = (AKIA[A-Z0-9]{16})\n  aws_secret_access_key = (\S{40})\n`)
 
+// initCore runs `core init --account-id 123456789012` with flags in-process and
+// returns its output and root's access key, which it prints once.
+func initCore(t *testing.T, flags ...string) (out, errOut, keyID, secret string) {
+	t.Helper()
+	out, errOut, err := runCLI(t, "", append([]string{"core", "init", "--account-id", "123456789012"}, flags...)...)
+	if err != nil {
+		t.Fatalf("core init: %v\n%s", err, errOut)
+	}
+	m := printedKey.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("core init printed no root key:\n%s", out)
+	}
+	return out, errOut, m[1], m[2]
+}
+
 func TestCoreInitImportExport(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "credbroker.hcl")
@@ -32,15 +47,7 @@ func TestCoreInitImportExport(t *testing.T) {
 	state, mk := filepath.Join(dir, "state"), filepath.Join(dir, "keys", "master.key")
 	flags := []string{"--config", cfg, "--state-dir", state, "--master-key-file", mk}
 
-	out, errOut, err := runCLI(t, "", append([]string{"core", "init", "--account-id", "123456789012"}, flags...)...)
-	if err != nil {
-		t.Fatalf("core init: %v\n%s", err, errOut)
-	}
-	m := printedKey.FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("core init printed no root key:\n%s", out)
-	}
-	keyID, secret := m[1], m[2]
+	out, errOut, keyID, secret := initCore(t, flags...)
 	for _, want := range []string{"account 123456789012", "create-user --user-name admin", "AdministratorAccess", "delete-access-key --access-key-id " + keyID} {
 		if !strings.Contains(out, want) {
 			t.Errorf("core init's advice lacks %q:\n%s", want, out)

@@ -25,15 +25,7 @@ func TestCoreOnPostgres(t *testing.T) {
 	mk := filepath.Join(dir, "master.key")
 	url := c.NewDatabase(t)
 	pg := []string{"--config", cfg, "--master-key-file", mk, "--core-store", url, "--core-store-password-file", c.PasswordFile()}
-	out, errOut, err := runCLI(t, "", append([]string{"core", "init", "--account-id", "123456789012"}, pg...)...)
-	if err != nil {
-		t.Fatalf("core init on PostgreSQL: %v\n%s", err, errOut)
-	}
-	m := printedKey.FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("core init printed no root key:\n%s", out)
-	}
-	keyID, secret := m[1], m[2]
+	_, _, keyID, secret := initCore(t, pg...)
 	if _, _, err := runCLI(t, "", append([]string{"core", "init"}, pg...)...); err == nil || !strings.Contains(err.Error(), "already holds a core") {
 		t.Errorf("second init on PostgreSQL: %v", err)
 	}
@@ -74,7 +66,7 @@ func TestCoreOnPostgres(t *testing.T) {
 		}
 	}
 
-	out, _, err = runCLI(t, "", append([]string{"core", "rotate-session-key"}, pg...)...)
+	out, _, err := runCLI(t, "", append([]string{"core", "rotate-session-key"}, pg...)...)
 	if err != nil || !strings.Contains(out, "signed with key") {
 		t.Fatalf("rotate-session-key: %v %s", err, out)
 	}

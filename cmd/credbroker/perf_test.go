@@ -149,15 +149,7 @@ func newIMDSToken(tb testing.TB, base string) string {
 	tb.Helper()
 	req, _ := http.NewRequest(http.MethodPut, base+"latest/api/token", nil)
 	req.Header.Set(imds.TokenTTLHeader, "21600")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer resp.Body.Close()
-	tok, err := io.ReadAll(resp.Body)
-	if err != nil || resp.StatusCode != 200 {
-		tb.Fatalf("IMDS token: %d %v", resp.StatusCode, err)
-	}
+	tok, _ := readOK(tb, req)
 	return string(tok)
 }
 
@@ -168,6 +160,12 @@ func fetchBody(tb testing.TB, url, hdr string) ([]byte, string) {
 	req, _ := http.NewRequest(http.MethodGet, url, nil)
 	k, v, _ := strings.Cut(hdr, ": ")
 	req.Header.Set(k, v)
+	return readOK(tb, req)
+}
+
+// readOK sends req and returns the body of its 200 answer and its Content-Type.
+func readOK(tb testing.TB, req *http.Request) ([]byte, string) {
+	tb.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		tb.Fatal(err)
@@ -175,7 +173,7 @@ func fetchBody(tb testing.TB, url, hdr string) ([]byte, string) {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil || resp.StatusCode != 200 {
-		tb.Fatalf("GET %s: %d %v %s", url, resp.StatusCode, err, body)
+		tb.Fatalf("%s %s: %d %v %s", req.Method, req.URL, resp.StatusCode, err, body)
 	}
 	return body, resp.Header.Get("Content-Type")
 }
