@@ -128,23 +128,17 @@ type Entry struct {
 
 // Options configure Open. FromConfig fills them from the config file.
 type Options struct {
-	Backend config.Backend
-	Name    string // named keyring (keyctl) / item tag (Secret Service) / pass prefix
-	// Collection is the Secret Service collection (an alias such as
-	// "login", or a label); "" is the default collection.
-	Collection  string
-	KeyctlScope string
-	PassDir     string
-	PassCmd     string
-	FileDir     string
-	// PassphraseFile or PassphraseCredential give the file backend's
-	// passphrase; otherwise Prompt asks for it (nil: no way to ask, and a
-	// file keyring is ErrLocked). Without a Prompt, pass runs gpg with
+	// Keyring is the config's keyring block: the backend, the name (the named
+	// keyring of keyctl, the item tag of the Secret Service, the prefix in
+	// pass), the collection, the keyctl scope, pass's and the file backend's
+	// settings.
+	config.Keyring
+	// Prompt asks for the file backend's passphrase when neither
+	// PassphraseFile nor PassphraseCredential gives it (nil: no way to ask,
+	// and a file keyring is ErrLocked). Without a Prompt, pass runs gpg with
 	// --pinentry-mode=error, so that a GPG key gpg-agent has not unlocked
 	// is ErrLocked rather than a pinentry dialog.
-	PassphraseFile       string
-	PassphraseCredential string
-	Prompt               func(message string) (string, error)
+	Prompt func(message string) (string, error)
 	// Getenv reads DBUS_SESSION_BUS_ADDRESS, XDG_RUNTIME_DIR,
 	// CREDENTIALS_DIRECTORY, and for pass PASSWORD_STORE_DIR, HOME and
 	// PASSWORD_STORE_GPG_OPTS. Default os.Getenv.
@@ -155,11 +149,7 @@ type Options struct {
 
 // FromConfig applies the config file's keyring settings.
 func FromConfig(k config.Keyring) func(*Options) {
-	return func(o *Options) {
-		o.Backend, o.Name, o.KeyctlScope, o.Collection = k.Backend, k.Name, k.KeyctlScope, k.Collection
-		o.PassDir, o.PassCmd, o.FileDir = k.PassDir, k.PassCmd, k.FileDir
-		o.PassphraseFile, o.PassphraseCredential = k.PassphraseFile, k.PassphraseCredential
-	}
+	return func(o *Options) { o.Keyring = k }
 }
 
 // Store is an open keyring. It is safe for concurrent use to the extent
@@ -177,7 +167,7 @@ type Store struct {
 
 // Open opens the keyring once; keep the Store for the life of the process.
 func Open(optFns ...func(*Options)) (*Store, error) {
-	o := Options{Backend: config.BackendAuto, Name: config.DefaultKeyringName, KeyctlScope: "user", PassCmd: "pass",
+	o := Options{Keyring: config.Keyring{Backend: config.BackendAuto, Name: config.DefaultKeyringName, KeyctlScope: "user", PassCmd: "pass"},
 		Getenv: os.Getenv, Now: time.Now}
 	for _, fn := range optFns {
 		fn(&o)
