@@ -563,13 +563,11 @@ func (d *daemon) check(ctx context.Context) error {
 	errs := make([]error, len(d.srvs)+1)
 	var wg sync.WaitGroup
 	for i, s := range d.srvs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			if err := s.probe(ctx); err != nil {
 				errs[i] = fmt.Errorf("%s listener: %w", s.name, err)
 			}
-		}()
+		})
 	}
 	done := make(chan struct{})
 	go func() {
@@ -783,14 +781,12 @@ func (d *daemon) stop() error {
 	defer cancel()
 	var wg sync.WaitGroup
 	for _, s := range d.srvs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			if err := s.drain(ctx); err != nil {
 				d.log.Warn("requests still running at the shutdown deadline; closing", "listener", s.name)
 			}
 			s.srv.Close()
-		}()
+		})
 	}
 	wg.Wait()
 	d.srvs = nil
