@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"golang.org/x/tools/txtar"
 )
 
 // env returns LoadOptions with a fixed environment and AWS config file.
@@ -161,178 +163,36 @@ role "dev" {
 }
 `
 
+// TestErrorsNamePlaceAndFix: each configuration of testdata/errors.txtar is
+// refused with an error that names its place and the fix (NAME.want).
 func TestErrorsNamePlaceAndFix(t *testing.T) {
-	for name, tc := range map[string]struct {
-		src  string
-		want []string // substrings of the error, the first with FILE:LINE:COL
-	}{
-		"syntax":             {`listen {`, []string{"c.hcl:1:"}},
-		"unknown attribute":  {`listen { imds_addr = "x" }`, []string{"c.hcl:1:10", `"imds_addr" is not expected`}},
-		"wrong type":         {base + `imds { hop_limit = "one" }`, []string{"c.hcl:7:21", "number"}},
-		"bad listen":         {`listen { imds = "localhost:80" }`, []string{"c.hcl:1:17", "Invalid listen address", "127.0.0.1:8911"}},
-		"not loopback":       {`listen { container = "0.0.0.0:8912" }`, []string{"c.hcl:1:22", "loopback"}},
-		"metrics link-local": {`listen { metrics = "169.254.1.1:9" }`, []string{"c.hcl:1:20", "Listener not local"}},
-		"same address": {`listen {
-  imds = "127.0.0.1:9000"
-  container = "127.0.0.1:9000"
-}`, []string{"c.hcl:3:15", "give each its own port"}},
-		"both off": {`listen {
-  imds = "off"
-  container = "off"
-}`, []string{"c.hcl:1:1", "No endpoint"}},
-		"core not loopback without TLS": {`listen { core = "192.0.2.1:8913" }`, []string{"c.hcl:1:17", "Listener not local"}},
-		"half TLS":                      {`listen { core_tls_cert_file = "/etc/credbroker/core.crt" }`, []string{"c.hcl:1:1", "go together"}},
-		"relative TLS key": {`listen {
-  core_tls_cert_file = "/etc/credbroker/core.crt"
-  core_tls_key_file  = "core.key"
-}`, []string{"c.hcl:3:24", "core_tls_key_file", "absolute"}},
-		"console host with port": {`upstream "core" { console_hosts = ["iam.example.internal:8913"] }`, []string{"c.hcl:1:35", "Invalid host name"}},
-		"console hosts on sts":   {`upstream "sts" { console_hosts = ["iam.example.internal"] }`, []string{"c.hcl:1:34", "console_hosts"}},
-		"hop limit":              {`imds { hop_limit = 0 }`, []string{"c.hcl:1:20", "hop_limit = 0"}},
-		"bad cidr":               {`imds { allowed_remote = ["10.0.0.0/33"] }`, []string{"c.hcl:1:25", "CIDR"}},
-		"unknown source": {`role "dev" {
-  arn    = "arn:aws:iam::123456789012:role/dev"
-  source = "bob"
-}`, []string{"c.hcl:3:12", `source "keyring" "bob" {}`, "credbroker keys add bob"}},
-		"saml callback not loopback": {`source "saml" "corp" {
-  idp_url      = "https://idp.example.com/sso"
-  provider_arn = "arn:aws:iam::123456789012:saml-provider/corp"
-  callback     = "0.0.0.0:8975"
-}`, []string{"c.hcl:4:18", "loopback HOST:PORT"}},
-		"saml callback port 0": {`source "saml" "corp" {
-  idp_url      = "https://idp.example.com/sso"
-  provider_arn = "arn:aws:iam::123456789012:saml-provider/corp"
-  callback     = "127.0.0.1:0"
-}`, []string{"c.hcl:4:18", "fixed port"}},
-		"saml no idp": {`source "saml" "corp" { provider_arn = "arn:aws:iam::123456789012:saml-provider/corp" }`, []string{"c.hcl:1:1", "needs idp_url"}},
-		"saml bad provider": {`source "saml" "corp" {
-  idp_url      = "https://idp.example.com/sso"
-  provider_arn = "arn:aws:iam::123456789012:oidc-provider/corp"
-}`, []string{"c.hcl:3:18", "saml-provider/corp"}},
-		"saml role with tags": {`source "saml" "corp" {
-  idp_url      = "https://idp.example.com/sso"
-  provider_arn = "arn:aws:iam::123456789012:saml-provider/corp"
-}
-role "dev" {
-  arn    = "arn:aws:iam::123456789012:role/dev"
-  source = "corp"
-  external_id = "x"
-}`, []string{"c.hcl:8:17", "AssumeRoleWithSAML takes no external_id"}},
-		"keyring with idp_url": {`source "keyring" "alice" { idp_url = "https://x" }`, []string{"c.hcl:1:38", "idp_url does not belong"}},
-		"missing source":       {`role "dev" { arn = "arn:aws:iam::123456789012:role/dev" }`, []string{"c.hcl:1:1", "needs source"}},
-		"bad arn": {`source "keyring" "alice" {}
-role "dev" {
-  arn = "arn:aws:iam::123:role/dev"
-  source = "alice"
-}`, []string{"c.hcl:3:9", "not a role ARN"}},
-		"bad duration": {base + `role "x" {
-  arn = "arn:aws:iam::123456789012:role/x"
-  source = "alice"
-  duration = "1 hour"
-}`, []string{"c.hcl:10:14", `"1h"`}},
-		"short duration": {base + `role "x" {
-  arn = "arn:aws:iam::123456789012:role/x"
-  source = "alice"
-  duration = "15m"
-}`, []string{"c.hcl:10:14", "under 30m"}},
-		"chained too long": {base + `source "role" "via-dev" { role = "dev" }
-role "x" {
-  arn = "arn:aws:iam::123456789012:role/x"
-  source = "via-dev"
-  duration = "2h"
-}`, []string{"c.hcl:11:14", "caps at 1h"}},
-		"chain loop": {`source "role" "via-a" { role = "a" }
-source "role" "via-b" { role = "b" }
-role "a" {
-  arn = "arn:aws:iam::123456789012:role/a"
-  source = "via-b"
-}
-role "b" {
-  arn = "arn:aws:iam::123456789012:role/b"
-  source = "via-a"
-}`, []string{"c.hcl:5:12", "loops"}},
-		"duplicate role": {base + `role "dev" {
-  arn = "arn:aws:iam::123456789012:role/dev"
-  source = "alice"
-}`, []string{"c.hcl:7:1", "defined twice"}},
-		"placeholder": {base + `role "x" {
-  arn = "arn:aws:iam::123456789012:role/x"
-  source = "alice"
-  session_name = "{username}"
-}`, []string{"c.hcl:10:18", "unknown placeholder {username}", "{user}"}},
-		"session chars": {base + `role "x" {
-  arn = "arn:aws:iam::123456789012:role/x"
-  source = "alice"
-  session_name = "my session"
-}`, []string{"c.hcl:10:18", "STS refuses"}},
-		"policy": {base + `role "x" {
-  arn = "arn:aws:iam::123456789012:role/x"
-  source = "alice"
-  policy = "{not json"
-}`, []string{"c.hcl:10:12", "jsonencode"}},
-		"reserved tag": {base + `role "x" {
-  arn = "arn:aws:iam::123456789012:role/x"
-  source = "alice"
-  tags = { "aws:foo" = "x" }
-}`, []string{"c.hcl:10:10", "reserved"}},
-		"web identity extras": {`source "web_identity" "gh" { provider = "github" }
-role "x" {
-  arn = "arn:aws:iam::123456789012:role/x"
-  source = "gh"
-  external_id = "abc"
-}`, []string{"c.hcl:5:17", "AssumeRoleWithWebIdentity takes no external_id"}},
-		"gitlab":       {`source "web_identity" "gl" { provider = "gitlab" }`, []string{"c.hcl:1:1", "token_env", "AWS_ID_TOKEN"}},
-		"token file":   {`source "web_identity" "f" { token_file = "token" }`, []string{"c.hcl:1:42", "absolute path"}},
-		"misplaced":    {`source "keyring" "k" { audience = "x" }`, []string{"c.hcl:1:35", "audience does not belong"}},
-		"unknown kind": {`source "vault" "v" {}`, []string{"c.hcl:1:1", `"keyring"`}},
-		"client role": {base + `client "c" {
-  uids = [1000]
-  role = "prod"
-}`, []string{"c.hcl:9:10", `role = "prod" names no role`, "dev"}},
-		"client matches all": {base + `client "c" { role = "dev" }`, []string{"c.hcl:7:1", "default_role"}},
-		"client exe": {base + `client "c" {
-  exes = ["terraform"]
-  role = "dev"
-}`, []string{"c.hcl:8:10", "absolute path"}},
-		"client uid": {base + `client "c" {
-  uids = [-1]
-  role = "dev"
-}`, []string{"c.hcl:8:10", "Unix id"}},
-		"default role": {base + `default_role = "admin"`, []string{"c.hcl:7:16", "names no role"}},
-		"two upstreams": {`upstream "core" {}
-upstream "sts" {}`, []string{"c.hcl:2:1", "only one upstream"}},
-		"sts endpoint":    {`upstream "sts" { endpoint = "http://sts.example.com" }`, []string{"c.hcl:1:29", "https"}},
-		"core account":    {`upstream "core" { account_id = "42" }`, []string{"c.hcl:1:32", "12 digits"}},
-		"store password":  {`upstream "core" { store = "postgres://cb:hunter2@db/cb" }`, []string{"c.hcl:1:27", "store_password_file"}},
-		"store relative":  {`upstream "core" { store = "core.db" }`, []string{"c.hcl:1:27", "absolute path"}},
-		"sts store":       {`upstream "sts" { store = "/x" }`, []string{"c.hcl:1:26", "does not belong"}},
-		"sts rate limit":  {`upstream "core" { sts_rate_limit = -1 }`, []string{"c.hcl:1:36", "per second"}},
-		"sts rate in sts": {`upstream "sts" { sts_rate_limit = 10 }`, []string{"c.hcl:1:35", "does not belong"}},
-		"core endpoint":   {`upstream "core" { endpoint = "https://x" }`, []string{"c.hcl:1:30", "does not belong"}},
-		"master key file": {`upstream "core" {
-  master_key { source = "file" }
-}`, []string{"c.hcl:2:3", "needs path"}},
-		"backend": {`keyring { backend = "kwallet" }`, []string{"c.hcl:1:21", "keyctl"}},
-		"scope":   {`keyring { keyctl_scope = "global" }`, []string{"c.hcl:1:26", "user"}},
-		"jsonencode only": {base + `role "x" {
-  arn = "arn:aws:iam::123456789012:role/x"
-  source = "alice"
-  policy = file("/etc/passwd")
-}`, []string{"c.hcl:10:12", "file"}},
-	} {
+	ar, err := txtar.ParseFile("testdata/errors.txtar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ar.Files) == 0 || len(ar.Files)%2 != 0 {
+		t.Fatalf("testdata/errors.txtar holds %d files, want pairs NAME.hcl, NAME.want", len(ar.Files))
+	}
+	for i := 0; i < len(ar.Files); i += 2 {
+		src, want := ar.Files[i], ar.Files[i+1]
+		name, ok := strings.CutSuffix(src.Name, ".hcl")
+		if !ok || want.Name != name+".want" {
+			t.Fatalf("testdata/errors.txtar: %q then %q, want NAME.hcl then NAME.want", src.Name, want.Name)
+		}
 		t.Run(name, func(t *testing.T) {
-			cfg, err := Parse([]byte(tc.src), "c.hcl", env(userEnv, nil))
+			cfg, err := Parse(bytes.TrimSuffix(src.Data, []byte("\n")), "c.hcl", env(userEnv, nil))
 			if err == nil {
 				t.Fatalf("no error; config %+v", cfg)
 			}
 			if cfg != nil {
 				t.Error("a config came back with the error")
 			}
+			wants := strings.Split(strings.TrimSuffix(string(want.Data), "\n"), "\n")
 			var ce *Error
-			if !errors.As(err, &ce) && !strings.HasPrefix(tc.want[0], "c.hcl") {
+			if !errors.As(err, &ce) && !strings.HasPrefix(wants[0], "c.hcl") {
 				t.Errorf("error %T is not *Error", err)
 			}
-			for _, w := range tc.want {
+			for _, w := range wants {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error does not contain %q:\n%v", w, err)
 				}
