@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/credbroker/credbroker/signer"
 )
@@ -376,9 +377,9 @@ func TestConcurrentLookup(t *testing.T) {
 		}
 		sessions = append(sessions, minted{c.AccessKeyID, token, secret})
 	}
-	errs := make(chan error, 8)
+	var eg errgroup.Group
 	for g := range 8 {
-		go func() {
+		eg.Go(func() error {
 			for i := range 200 {
 				m := sessions[(g+i)%len(sessions)]
 				_, secret, err := s.Lookup(m.id, m.token)
@@ -386,17 +387,14 @@ func TestConcurrentLookup(t *testing.T) {
 					err = fmt.Errorf("session %s: another session's secret", m.id)
 				}
 				if err != nil {
-					errs <- err
-					return
+					return err
 				}
 			}
-			errs <- nil
-		}()
+			return nil
+		})
 	}
-	for range 8 {
-		if err := <-errs; err != nil {
-			t.Fatal(err)
-		}
+	if err := eg.Wait(); err != nil {
+		t.Fatal(err)
 	}
 }
 
