@@ -95,6 +95,11 @@ func conform(t *testing.T, want config.Backend, open, other func() *Store) {
 	if err := s.Remove("alice"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Remove of a missing key: %v", err)
 	}
+	for _, bad := range []string{"", "a/b", "a b", strings.Repeat("x", 65)} {
+		if err := s.Put(bad, Key{AccessKeyID: testID, SecretAccessKey: testSecret}); err == nil {
+			t.Errorf("name %q accepted", bad)
+		}
+	}
 
 	// add
 	added := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
