@@ -290,15 +290,21 @@ func (s *secretService) search(c ssConn, key string) ([]dbus.ObjectPath, error) 
 	return items, err
 }
 
+// searchKey is search for one key: no item is keyring.ErrKeyNotFound.
+func (s *secretService) searchKey(c ssConn, key string) ([]dbus.ObjectPath, error) {
+	items, err := s.search(c, key)
+	if err == nil && len(items) == 0 {
+		err = keyring.ErrKeyNotFound
+	}
+	return items, err
+}
+
 func (s *secretService) Get(key string) (keyring.Item, error) {
 	var out keyring.Item
 	err := s.with(func(c ssConn, sess *ssSession) error {
-		items, err := s.search(c, key)
+		items, err := s.searchKey(c, key)
 		if err != nil {
 			return err
-		}
-		if len(items) == 0 {
-			return keyring.ErrKeyNotFound
 		}
 		var sec ssSecret
 		if err := c.call(items[0], ssItem+".GetSecret", sess.path).Store(&sec); err != nil {
@@ -356,12 +362,9 @@ func (s *secretService) Set(it keyring.Item) error {
 
 func (s *secretService) Remove(key string) error {
 	err := s.with(func(c ssConn, _ *ssSession) error {
-		items, err := s.search(c, key)
+		items, err := s.searchKey(c, key)
 		if err != nil {
 			return err
-		}
-		if len(items) == 0 {
-			return keyring.ErrKeyNotFound
 		}
 		for _, item := range items {
 			var prompt dbus.ObjectPath
