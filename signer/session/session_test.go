@@ -2,6 +2,7 @@ package session
 
 import (
 	"bytes"
+	_ "embed"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -20,29 +21,9 @@ var t0 = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 func testKey(id string, fill byte) Key { return Key{ID: id, Secret: bytes.Repeat([]byte{fill}, 32)} }
 
 // typicalPolicy is a session policy of about 500 characters once compacted.
-const typicalPolicy = `{
-  "Version": "2012-10-17",
-  "Statement": [
-    {
-      "Sid": "ReadTheBuckets",
-      "Effect": "Allow",
-      "Action": ["s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"],
-      "Resource": ["arn:aws:s3:::build-artifacts-prod", "arn:aws:s3:::build-artifacts-prod/*"]
-    },
-    {
-      "Sid": "DecryptWithTheKey",
-      "Effect": "Allow",
-      "Action": ["kms:Decrypt", "kms:DescribeKey"],
-      "Resource": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-      "Condition": {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
-    },
-    {
-      "Effect": "Deny",
-      "Action": "s3:DeleteObject",
-      "Resource": "*"
-    }
-  ]
-}`
+//
+//go:embed testdata/typical-policy.json
+var typicalPolicy string
 
 // typicalClaims is a role session with a session policy, three tags and a source
 // identity, as AssumeRole makes it.
