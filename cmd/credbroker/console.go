@@ -92,7 +92,7 @@ a command line.`,
 			return openBrowser(ctx, dir, login)
 		},
 	}
-	cmd.Flags().StringVar(&runtimeDir, "runtime-dir", "", "the daemon's runtime directory (default: $CREDBROKER_RUNTIME_DIR, $XDG_RUNTIME_DIR/credbroker, /run/credbroker)")
+	runtimeDirFlag(cmd.Flags(), &runtimeDir)
 	cmd.Flags().BoolVar(&print, "print", false, "print the sign-in URL instead of opening a browser")
 	return cmd
 }

@@ -20,9 +20,7 @@ type storeFlags struct {
 	passwordFile string
 }
 
-func (f *storeFlags) register(fl interface {
-	StringVar(p *string, name, value, usage string)
-}) {
+func (f *storeFlags) register(fl flagSet) {
 	fl.StringVar(&f.location, "core-store", "", "the core's store: a bbolt file's `PATH` or a postgres://USER@HOST/DB URL without password (default: the config's upstream \"core\" store, else STATE_DIR/core.db)")
 	fl.StringVar(&f.passwordFile, "core-store-password-file", "", "`FILE` holding the PostgreSQL password (default: the config's store_password_file, else the systemd credential core-store-password)")
 }

@@ -35,6 +35,6 @@ answers in milliseconds; the SDK calls it again before Expiration.`,
 			return json.NewEncoder(cmd.OutOrStdout()).Encode(pc)
 		},
 	}
-	cmd.Flags().StringVar(&runtimeDir, "runtime-dir", "", "the daemon's runtime directory (default: $CREDBROKER_RUNTIME_DIR, $XDG_RUNTIME_DIR/credbroker, /run/credbroker)")
+	runtimeDirFlag(cmd.Flags(), &runtimeDir)
 	return cmd
 }

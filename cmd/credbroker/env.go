@@ -74,7 +74,7 @@ container endpoint. Values are shell-quoted.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&runtimeDir, "runtime-dir", "", "the daemon's runtime directory (default: $CREDBROKER_RUNTIME_DIR, $XDG_RUNTIME_DIR/credbroker, /run/credbroker)")
+	runtimeDirFlag(cmd.Flags(), &runtimeDir)
 	cmd.Flags().BoolVar(&fileOnly, "token-file-only", false, "leave out AWS_CONTAINER_AUTHORIZATION_TOKEN (every SDK you use reads the _FILE variable)")
 	return cmd
 }
@@ -152,6 +152,18 @@ func ownDir(dir string) bool {
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	return ok && int(st.Uid) == os.Geteuid()
+}
+
+// runtimeDirFlag adds --runtime-dir, by which a client command finds the
+// running daemon (controlClient), to fl.
+func runtimeDirFlag(fl flagSet, p *string) {
+	fl.StringVar(p, "runtime-dir", "", "the daemon's runtime directory (default: $CREDBROKER_RUNTIME_DIR, $XDG_RUNTIME_DIR/credbroker, /run/credbroker)")
+}
+
+// flagSet is where a command's string flags are added (its Flags or
+// PersistentFlags).
+type flagSet interface {
+	StringVar(p *string, name, value, usage string)
 }
 
 // controlClient is the client of the daemon whose runtime directory the

@@ -71,7 +71,7 @@ Signals are passed on to COMMAND, and its exit code is credbroker's.`,
 	}
 	fl := cmd.Flags()
 	fl.SetInterspersed(false) // COMMAND's own flags are its own
-	fl.StringVar(&f.runtimeDir, "runtime-dir", "", "the daemon's runtime directory (default: $CREDBROKER_RUNTIME_DIR, $XDG_RUNTIME_DIR/credbroker, /run/credbroker)")
+	runtimeDirFlag(fl, &f.runtimeDir)
 	fl.StringVar(&f.config, "config", "", "config file for the in-process endpoint when no daemon runs (default as for serve)")
 	return cmd
 }

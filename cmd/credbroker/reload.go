@@ -34,6 +34,6 @@ Only root and the daemon's own user may reload it.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&runtimeDir, "runtime-dir", "", "the daemon's runtime directory (default: $CREDBROKER_RUNTIME_DIR, $XDG_RUNTIME_DIR/credbroker, /run/credbroker)")
+	runtimeDirFlag(cmd.Flags(), &runtimeDir)
 	return cmd
 }

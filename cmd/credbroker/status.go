@@ -47,7 +47,7 @@ or an unlocked keyring). --output json prints the same as JSON.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&runtimeDir, "runtime-dir", "", "the daemon's runtime directory (default: $CREDBROKER_RUNTIME_DIR, $XDG_RUNTIME_DIR/credbroker, /run/credbroker)")
+	runtimeDirFlag(cmd.Flags(), &runtimeDir)
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	return cmd
 }
