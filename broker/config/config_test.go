@@ -464,11 +464,18 @@ func FuzzTemplate(f *testing.F) {
 	})
 }
 
-func TestProcessScopeWarns(t *testing.T) {
-	cfg, err := Parse([]byte("keyring {\n  keyctl_scope = \"process\"\n}\nupstream \"sts\" {}\n"), "c.hcl", env(userEnv, nil))
+// parseOK parses src as c.hcl for the test user, failing the test on an error.
+func parseOK(t *testing.T, src string) *Config {
+	t.Helper()
+	cfg, err := Parse([]byte(src), "c.hcl", env(userEnv, nil))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v\n%s", err, src)
 	}
+	return cfg
+}
+
+func TestProcessScopeWarns(t *testing.T) {
+	cfg := parseOK(t, "keyring {\n  keyctl_scope = \"process\"\n}\nupstream \"sts\" {}\n")
 	if len(cfg.Warnings) != 1 || !strings.Contains(FormatDiagnostic(cfg.Warnings[0]), "c.hcl:2:18: Keys visible to one process only") {
 		t.Errorf("warnings: %v", cfg.Warnings)
 	}
@@ -516,11 +523,7 @@ role "developers" {
   source = "corp"
 }
 `
-	cfg, err := Parse([]byte(src), "c.hcl", env(userEnv, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := cfg.Source("corp")
+	s := parseOK(t, src).Source("corp")
 	want := Source{Kind: SourceSAML, Name: "corp", IdPURL: "https://idp.example.com/simplesaml/saml2/idp/SSOService.php?spentityid=urn:amazon:webservices",
 		ProviderARN: "arn:aws:iam::123456789012:saml-provider/corp", Callback: DefaultSAMLCallback}
 	if diff := cmp.Diff(want, *s, cmpopts.IgnoreFields(Source{}, "Pos")); diff != "" {

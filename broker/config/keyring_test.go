@@ -11,11 +11,7 @@ func TestKeyringCollection(t *testing.T) {
 		`keyring { collection = "login" }`:       "login",
 		`keyring { collection = "Work keys" }`:   "Work keys",
 	} {
-		cfg, err := Parse([]byte(src), "c.hcl", env(userEnv, nil))
-		if err != nil {
-			t.Fatalf("%s: %v", src, err)
-		}
-		if cfg.Keyring.Collection != want {
+		if cfg := parseOK(t, src); cfg.Keyring.Collection != want {
 			t.Errorf("%s: collection %q, want %q", src, cfg.Keyring.Collection, want)
 		}
 	}

@@ -37,10 +37,7 @@ role "r" {
   source = "edge"
 }
 `
-	cfg, err := Parse([]byte(src), "c.hcl", env(userEnv, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := parseOK(t, src)
 	e, h := cfg.Source("edge"), cfg.Source("hsm")
 	if e.Kind != SourceX509 || e.PrivateKey != "/etc/credbroker/edge.key" || e.Region != "eu-west-1" || e.ProfileARN == "" {
 		t.Errorf("edge: %+v", e)
