@@ -20,6 +20,7 @@ import (
 
 	"github.com/credbroker/credbroker/broker/config"
 	"github.com/credbroker/credbroker/broker/keystore/keystoretest"
+	"github.com/credbroker/credbroker/internal/masterkey"
 )
 
 const (
@@ -370,7 +371,7 @@ func TestMasterKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, err := mk.MasterKey(context.Background())
-	if err != nil || len(a) != MasterKeySize {
+	if err != nil || len(a) != masterkey.Size {
 		t.Fatalf("%d bytes, %v", len(a), err)
 	}
 	b, _ := mk.MasterKey(context.Background())

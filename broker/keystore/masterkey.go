@@ -15,9 +15,6 @@ import (
 	"github.com/credbroker/credbroker/internal/masterkey"
 )
 
-// MasterKeySize is the length of the embedded core's master key.
-const MasterKeySize = masterkey.Size
-
 // MasterKeyProvider gives the embedded core's store its master key. (The
 // store declares the same one-method interface on its side; this is the
 // broker's implementation of it.)
@@ -89,7 +86,7 @@ func (k *keyringMasterKey) MasterKey(context.Context) ([]byte, error) {
 	if k.noCreate {
 		return nil, fmt.Errorf("keystore: no master key %q in the %s (name the key the core was made with: the config's master_key, or --master-key-file)", k.name, k.s.desc)
 	}
-	key := make([]byte, MasterKeySize)
+	key := make([]byte, masterkey.Size)
 	if _, err := io.ReadFull(k.rand, key); err != nil {
 		return nil, fmt.Errorf("keystore: making a master key: %w", err)
 	}
