@@ -7,10 +7,11 @@ import (
 	"sort"
 	"time"
 
+	"github.com/credbroker/credbroker/internal/awserr"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/credbroker/credbroker/broker/config"
 	"github.com/credbroker/credbroker/broker/keystore"
@@ -130,7 +131,7 @@ func (b *Broker) fetchWithKey(ctx context.Context, st *state, r *roleState, v co
 		return aws.Credentials{}, err
 	}
 	creds, err := b.assume(ctx, st, in, k.Credentials(), r.accountID)
-	if err != nil && k.Previous != nil && apiCode(err) == "InvalidClientTokenId" {
+	if err != nil && k.Previous != nil && awserr.Code(err) == "InvalidClientTokenId" {
 		// A key just rotated in takes a few seconds to work; the old one
 		// stays valid until rotation deletes it.
 		b.log.Info("the new key is not accepted yet; using the previous one", "source", r.src.Name,
@@ -194,13 +195,4 @@ func (b *Broker) fetchChained(ctx context.Context, st *state, r *roleState, v co
 func chainErr(r *roleState, err error) error {
 	ce := session.Classify(err)
 	return &session.Error{Kind: ce.Kind, Code: ce.Code, Message: fmt.Sprintf("the source role %s has no session: %s", r.srcRole.cfg.Name, ce.Message), Err: err}
-}
-
-// apiCode is the AWS error code of err, or "".
-func apiCode(err error) string {
-	var api smithy.APIError
-	if errors.As(err, &api) {
-		return api.ErrorCode()
-	}
-	return ""
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base32"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,12 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credbroker/credbroker/internal/awserr"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
 
 	"github.com/credbroker/credbroker/internal/pgtest"
 	"github.com/credbroker/credbroker/sts"
@@ -36,14 +36,6 @@ func stsAt(endpoint, id, secret, token string) *awssts.Client {
 	return awssts.New(awssts.Options{Region: "us-east-1", BaseEndpoint: aws.String("http://" + endpoint),
 		Credentials: credentials.NewStaticCredentialsProvider(id, secret, token),
 		Retryer:     aws.NopRetryer{}})
-}
-
-func apiCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
 }
 
 // TestE2EReplicasOnPostgres runs two real `credbroker serve` processes on one PostgreSQL
@@ -153,7 +145,7 @@ upstream "core" {
 	if _, err := opsB.GetSessionToken(ctx, &awssts.GetSessionTokenInput{SerialNumber: serial, TokenCode: aws.String(next)}); err == nil {
 		t.Error("the MFA code used through A was accepted again through B")
 	} else {
-		t.Logf("replayed code through B: %s", apiCode(err))
+		t.Logf("replayed code through B: %s", awserr.Code(err))
 	}
 
 	// A deactivation through A is refused by B within one second.
@@ -167,7 +159,7 @@ upstream "core" {
 	for {
 		_, err := opsB.GetCallerIdentity(ctx, &awssts.GetCallerIdentityInput{})
 		if err != nil {
-			t.Logf("B refused the key deactivated through A after %v (%s)", time.Since(start), apiCode(err))
+			t.Logf("B refused the key deactivated through A after %v (%s)", time.Since(start), awserr.Code(err))
 			break
 		}
 		if time.Since(start) > time.Second {
@@ -224,7 +216,7 @@ upstream "core" {
 		t.Errorf("a cached key through B with the database down: %v", err)
 	}
 	_, err = rootB.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("during")})
-	if apiCode(err) != "ServiceUnavailable" {
+	if awserr.Code(err) != "ServiceUnavailable" {
 		t.Errorf("a write with the database down = %v, want ServiceUnavailable", err)
 	}
 	if err := pg.Start(); err != nil {
