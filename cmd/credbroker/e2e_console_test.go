@@ -14,7 +14,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
@@ -186,12 +188,7 @@ func TestE2EConsoleRootSignIn(t *testing.T) {
 // skips with -short, and loudly without the CLI.
 func newE2EWithAWSCLI(t *testing.T) *e2e {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("end-to-end")
-	}
-	if _, err := exec.LookPath("aws"); err != nil {
-		t.Skip("the aws CLI is not installed (.ci/run installs it)")
-	}
+	needTools(t, "aws=awscli")
 	return newE2E(t)
 }
 
