@@ -534,16 +534,13 @@ role "developers" {
 // TestCoreTLSAndConsoleHosts: with TLS on the core's listener the core may listen
 // beyond loopback; the console's extra host names reach the config.
 func TestCoreTLSAndConsoleHosts(t *testing.T) {
-	cfg, err := Parse([]byte(`listen {
+	cfg := parseOK(t, `listen {
   core               = "192.0.2.10:8913"
   core_tls_cert_file = "~/tls/core.crt"
   core_tls_key_file  = "/etc/credbroker/core.key"
 }
 upstream "core" { console_hosts = ["iam.example.internal", "IAM-2.example.internal"] }
-`), "c.hcl", env(userEnv, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	l := cfg.Listen
 	if l.Core.String() != "192.0.2.10:8913" || l.CoreTLSCertFile != userEnv["HOME"]+"/tls/core.crt" || l.CoreTLSKeyFile != "/etc/credbroker/core.key" {
 		t.Errorf("listen = %+v", l)
