@@ -240,6 +240,61 @@ func update(ctx context.Context, c *sts.Call, fn func(tx *store.Tx) error) error
 	return c.Store().Update(ctx, fn)
 }
 
+// viewed and updated run fn in a store transaction and return what it read or made.
+func viewed[T any](ctx context.Context, c *sts.Call, fn func(tx *store.Tx) (T, error)) (T, error) {
+	return inTx(ctx, c.Store().View, fn)
+}
+
+func updated[T any](ctx context.Context, c *sts.Call, fn func(tx *store.Tx) (T, error)) (T, error) {
+	return inTx(ctx, c.Store().Update, fn)
+}
+
+func inTx[T any](ctx context.Context, run func(context.Context, func(*store.Tx) error) error, fn func(tx *store.Tx) (T, error)) (T, error) {
+	var v T
+	err := run(ctx, func(tx *store.Tx) error {
+		var err error
+		v, err = fn(tx)
+		return err
+	})
+	return v, err
+}
+
+// loader reads the entity a request names and authorizes action on it (with opts).
+type loader[T any] func(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (T, error)
+
+// changeLoaded is the body of the actions without output on one entity: it reads the
+// entity with load, authorizing action on it (with opts), and applies change to it in
+// a store update.
+func changeLoaded[T any](ctx context.Context, c *sts.Call, load loader[T], action string, change func(tx *store.Tx, v T) error,
+	opts ...sts.AuthzOption) (any, error) {
+	v, err := load(ctx, c, action, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return ok(update(ctx, c, func(tx *store.Tx) error { return change(tx, v) }))
+}
+
+// pathParam is the Path parameter of a Create… action, "/" when absent.
+func pathParam(p query.Params) string {
+	if path := p.String("Path"); path != "" {
+		return path
+	}
+	return "/"
+}
+
+// authorizeCreate authorizes action on arn, the entity a request creates, with the tags
+// it adds and opts; creating with tags needs tagAction (iam:Tag…) on it too, as IAM
+// requires.
+func authorizeCreate(c *sts.Call, action, tagAction, arn string, tags account.Tags, opts ...sts.AuthzOption) error {
+	if err := c.Authorize(action, arn, append(requestTagOpts(tags), opts...)...); err != nil {
+		return err
+	}
+	if len(tags) == 0 {
+		return nil
+	}
+	return c.Authorize(tagAction, arn, requestTagOpts(tags)...)
+}
+
 // ok is the result of actions without output.
 func ok(err error) (any, error) { return nil, err }
 
@@ -312,20 +367,40 @@ func loadUser(ctx context.Context, c *sts.Call, action, name string, opts ...sts
 		func(u account.User) target { return target{arn: u.ARN, tags: u.Tags} }, opts...)
 }
 
-func loadGroup(ctx context.Context, c *sts.Call, action, name string, opts ...sts.AuthzOption) (account.Group, error) {
+// loadNamedUser reads the user UserName and authorizes action on it.
+func loadNamedUser(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (account.User, error) {
+	return loadUser(ctx, c, action, c.Params.String("UserName"), opts...)
+}
+
+// loadUserOrSelf reads the user UserName, or the caller's own user when the parameter
+// is optional and absent (userName), and authorizes action on it.
+func loadUserOrSelf(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (account.User, error) {
+	name, err := userName(c)
+	if err != nil {
+		return account.User{}, err
+	}
+	return loadUser(ctx, c, action, name, opts...)
+}
+
+// loadGroup reads the group GroupName and authorizes action on it.
+func loadGroup(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (account.Group, error) {
+	name := c.Params.String("GroupName")
 	return loaded(ctx, c, action, account.GroupARN(c.AccountID(), "/", name),
 		func(tx *store.Tx) (account.Group, error) { return tx.Group(name) },
 		func(g account.Group) target { return target{arn: g.ARN} }, opts...)
 }
 
-// loadRole reads the role name and authorizes action on it.
-func loadRole(ctx context.Context, c *sts.Call, action, name string, opts ...sts.AuthzOption) (account.Role, error) {
+// loadRole reads the role RoleName and authorizes action on it.
+func loadRole(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (account.Role, error) {
+	name := c.Params.String("RoleName")
 	return loaded(ctx, c, action, account.RoleARN(c.AccountID(), "/", name),
 		func(tx *store.Tx) (account.Role, error) { return tx.Role(name) },
 		func(r account.Role) target { return target{arn: r.ARN, tags: r.Tags} }, opts...)
 }
 
-func loadProfile(ctx context.Context, c *sts.Call, action, name string, opts ...sts.AuthzOption) (account.InstanceProfile, error) {
+// loadProfile reads the instance profile InstanceProfileName and authorizes action on it.
+func loadProfile(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (account.InstanceProfile, error) {
+	name := c.Params.String("InstanceProfileName")
 	return loaded(ctx, c, action, account.InstanceProfileARN(c.AccountID(), "/", name),
 		func(tx *store.Tx) (account.InstanceProfile, error) { return tx.InstanceProfile(name) },
 		func(p account.InstanceProfile) target { return target{arn: p.ARN, tags: p.Tags} }, opts...)
@@ -341,47 +416,52 @@ func listARN(c *sts.Call, typ, pathPrefix string) string {
 }
 
 // viewByPrefix reads, in a store view, one page (Marker, MaxItems) of the entities under
-// the PathPrefix parameter with read, a store.Tx listing method, and renders each with as.
-func viewByPrefix[T, X any](ctx context.Context, c *sts.Call, read func(*store.Tx, string, store.Page) ([]T, string, error),
-	as func(T) X) ([]X, page, error) {
-	var items []T
+// the PathPrefix parameter with read, a store.Tx listing method, and answers them
+// rendered with as in the list result name.
+func viewByPrefix[T, X any](ctx context.Context, c *sts.Call, name string, read func(*store.Tx, string, store.Page) ([]T, string, error),
+	as func(T) X) (any, error) {
 	var next string
-	err := view(ctx, c, func(tx *store.Tx) error {
-		var err error
-		items, next, err = read(tx, c.Params.String("PathPrefix"), pageOf(c.Params))
-		return err
+	items, err := viewed(ctx, c, func(tx *store.Tx) ([]T, error) {
+		items, n, err := read(tx, c.Params.String("PathPrefix"), pageOf(c.Params))
+		next = n
+		return items, err
 	})
 	if err != nil {
-		return nil, page{}, err
+		return nil, err
 	}
-	out := make([]X, len(items))
-	for i, it := range items {
-		out[i] = as(it)
-	}
-	return out, pageResult(next), nil
+	return listOf(name, render(items, as), pageResult(next)), nil
 }
 
-// viewPaginated reads all of a listing with read in a store view, keeps the page that
-// Marker and MaxItems ask for and renders each of its items with as.
-func viewPaginated[T, X any](ctx context.Context, c *sts.Call, read func(*store.Tx) ([]T, error), as func(T) X) ([]X, page, error) {
-	var all []T
-	err := view(ctx, c, func(tx *store.Tx) error {
-		var err error
-		all, err = read(tx)
-		return err
-	})
+// viewPaginated reads all of a listing with read in a store view and answers the page
+// that Marker and MaxItems ask for, rendered with as, in the list result name.
+func viewPaginated[T, X any](ctx context.Context, c *sts.Call, name string, read func(*store.Tx) ([]T, error), as func(T) X) (any, error) {
+	all, err := viewed(ctx, c, read)
 	if err != nil {
-		return nil, page{}, err
+		return nil, err
 	}
+	return paged(c, name, all, as)
+}
+
+// paged answers the page of all that Marker and MaxItems ask for, rendered with as, in
+// the list result name.
+func paged[T, X any](c *sts.Call, name string, all []T, as func(T) X) (any, error) {
 	items, next, err := paginate(all, pageOf(c.Params))
 	if err != nil {
-		return nil, page{}, err
+		return nil, err
 	}
+	return listOf(name, render(items, as), pageResult(next)), nil
+}
+
+// identity renders an item that is already in its XML shape.
+func identity[T any](v T) T { return v }
+
+// render is items rendered with as.
+func render[T, X any](items []T, as func(T) X) []X {
 	out := make([]X, len(items))
 	for i, it := range items {
 		out[i] = as(it)
 	}
-	return out, pageResult(next), nil
+	return out
 }
 
 // pageOf reads Marker and MaxItems.

@@ -95,11 +95,6 @@ func (a *API) attach(k account.Kind, attach bool) sts.Handler {
 	}
 }
 
-type listAttachedResult struct {
-	AttachedPolicies members[attachedXML] `xml:"AttachedPolicies"`
-	page
-}
-
 // listAttached returns the handler of ListAttached{User,Group,Role}Policies.
 func (a *API) listAttached(k account.Kind) sts.Handler {
 	action := "iam:ListAttached" + noun(k) + "Policies"
@@ -115,11 +110,7 @@ func (a *API) listAttached(k account.Kind) sts.Handler {
 				out = append(out, attachedXML{PolicyName: policyNameOf(arn), PolicyARN: arn})
 			}
 		}
-		items, next, err := paginate(out, pageOf(c.Params))
-		if err != nil {
-			return nil, err
-		}
-		return &listAttachedResult{AttachedPolicies: list(items), page: pageResult(next)}, nil
+		return paged(c, "AttachedPolicies", out, identity)
 	}
 }
 
@@ -200,11 +191,6 @@ func (a *API) deleteInline(k account.Kind) sts.Handler {
 	}
 }
 
-type policyNamesResult struct {
-	PolicyNames members[string] `xml:"PolicyNames"`
-	page
-}
-
 // listInline returns the handler of List{User,Group,Role}Policies.
 func (a *API) listInline(k account.Kind) sts.Handler {
 	action := "iam:List" + noun(k) + "Policies"
@@ -213,11 +199,7 @@ func (a *API) listInline(k account.Kind) sts.Handler {
 		if err != nil {
 			return nil, err
 		}
-		items, next, err := paginate(h.inline.Names(), pageOf(c.Params))
-		if err != nil {
-			return nil, err
-		}
-		return &policyNamesResult{PolicyNames: list(items), page: pageResult(next)}, nil
+		return paged(c, "PolicyNames", h.inline.Names(), identity)
 	}
 }
 

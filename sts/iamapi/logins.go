@@ -68,11 +68,7 @@ func keep(pp *account.PasswordPolicy) int {
 }
 
 func (a *API) createLoginProfile(ctx context.Context, c *sts.Call) (any, error) {
-	name, err := userName(c)
-	if err != nil {
-		return nil, err
-	}
-	u, err := loadUser(ctx, c, "iam:CreateLoginProfile", name)
+	u, err := loadUserOrSelf(ctx, c, "iam:CreateLoginProfile")
 	if err != nil {
 		return nil, err
 	}
@@ -81,11 +77,8 @@ func (a *API) createLoginProfile(ctx context.Context, c *sts.Call) (any, error) 
 		return nil, err
 	}
 	reset, _ := c.Params.Bool("PasswordResetRequired")
-	var lp account.LoginProfile
-	err = update(ctx, c, func(tx *store.Tx) error {
-		var err error
-		lp, err = tx.CreateLoginProfile(account.LoginProfile{UserName: u.Name, PasswordHash: hash, PasswordResetRequired: reset})
-		return err
+	lp, err := updated(ctx, c, func(tx *store.Tx) (account.LoginProfile, error) {
+		return tx.CreateLoginProfile(account.LoginProfile{UserName: u.Name, PasswordHash: hash, PasswordResetRequired: reset})
 	})
 	if err != nil {
 		return nil, err
@@ -95,20 +88,12 @@ func (a *API) createLoginProfile(ctx context.Context, c *sts.Call) (any, error) 
 }
 
 func (a *API) getLoginProfile(ctx context.Context, c *sts.Call) (any, error) {
-	name, err := userName(c)
+	u, err := loadUserOrSelf(ctx, c, "iam:GetLoginProfile")
 	if err != nil {
 		return nil, err
 	}
-	u, err := loadUser(ctx, c, "iam:GetLoginProfile", name)
+	lp, err := viewed(ctx, c, func(tx *store.Tx) (account.LoginProfile, error) { return tx.LoginProfile(u.Name) })
 	if err != nil {
-		return nil, err
-	}
-	var lp account.LoginProfile
-	if err := view(ctx, c, func(tx *store.Tx) error {
-		var err error
-		lp, err = tx.LoginProfile(u.Name)
-		return err
-	}); err != nil {
 		return nil, err
 	}
 	return loginOf(lp), nil
@@ -117,11 +102,7 @@ func (a *API) getLoginProfile(ctx context.Context, c *sts.Call) (any, error) {
 // updateLoginProfile is an administrator's change: a new password (checked against
 // the policy, not against the user's history) and/or PasswordResetRequired.
 func (a *API) updateLoginProfile(ctx context.Context, c *sts.Call) (any, error) {
-	name, err := userName(c)
-	if err != nil {
-		return nil, err
-	}
-	u, err := loadUser(ctx, c, "iam:UpdateLoginProfile", name)
+	u, err := loadUserOrSelf(ctx, c, "iam:UpdateLoginProfile")
 	if err != nil {
 		return nil, err
 	}
@@ -149,15 +130,7 @@ func (a *API) updateLoginProfile(ctx context.Context, c *sts.Call) (any, error) 
 }
 
 func (a *API) deleteLoginProfile(ctx context.Context, c *sts.Call) (any, error) {
-	name, err := userName(c)
-	if err != nil {
-		return nil, err
-	}
-	u, err := loadUser(ctx, c, "iam:DeleteLoginProfile", name)
-	if err != nil {
-		return nil, err
-	}
-	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.DeleteLoginProfile(u.Name) }))
+	return changeLoaded(ctx, c, loadUserOrSelf, "iam:DeleteLoginProfile", func(tx *store.Tx, u account.User) error { return tx.DeleteLoginProfile(u.Name) })
 }
 
 // changePassword is an IAM user changing its own password: allowed by its policies, or

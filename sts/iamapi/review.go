@@ -516,28 +516,15 @@ func (a *API) createAccountAlias(ctx context.Context, c *sts.Call) (any, error) 
 	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.CreateAccountAlias(alias) }))
 }
 
-type aliasesResult struct {
-	AccountAliases members[string] `xml:"AccountAliases"`
-	page
-}
-
 func (a *API) listAccountAliases(ctx context.Context, c *sts.Call) (any, error) {
 	if err := c.Authorize("iam:ListAccountAliases", "*"); err != nil {
 		return nil, err
 	}
-	var aliases []string
-	if err := view(ctx, c, func(tx *store.Tx) error {
-		acct, err := tx.Account()
-		aliases = acct.Aliases
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	items, next, err := paginate(aliases, pageOf(c.Params))
+	acct, err := viewed(ctx, c, (*store.Tx).Account)
 	if err != nil {
 		return nil, err
 	}
-	return &aliasesResult{AccountAliases: list(items), page: pageResult(next)}, nil
+	return paged(c, "AccountAliases", acct.Aliases, identity)
 }
 
 func (a *API) deleteAccountAlias(ctx context.Context, c *sts.Call) (any, error) {

@@ -16,7 +16,7 @@ type tagged struct {
 
 // tagLoader reads the entity a Tag…/Untag…/List…Tags request names and authorizes
 // action on it (with opts: the request's tag keys).
-type tagLoader func(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (tagged, error)
+type tagLoader = loader[tagged]
 
 // taggingOf returns the Tag…, Untag… and List…Tags handlers of an entity type
 // (noun: "InstanceProfile", "MFADevice", …) that load loads.
@@ -24,19 +24,13 @@ func taggingOf(noun string, load tagLoader) map[string]sts.Handler {
 	return map[string]sts.Handler{
 		"Tag" + noun: func(ctx context.Context, c *sts.Call) (any, error) {
 			tags := readTags(c.Params, "Tags")
-			e, err := load(ctx, c, "iam:Tag"+noun, requestTagOpts(tags)...)
-			if err != nil {
-				return nil, err
-			}
-			return ok(update(ctx, c, func(tx *store.Tx) error { return tx.TagResource(e.ref, tags) }))
+			return changeLoaded(ctx, c, load, "iam:Tag"+noun, func(tx *store.Tx, e tagged) error { return tx.TagResource(e.ref, tags) },
+				requestTagOpts(tags)...)
 		},
 		"Untag" + noun: func(ctx context.Context, c *sts.Call) (any, error) {
 			keys := c.Params.Strings("TagKeys")
-			e, err := load(ctx, c, "iam:Untag"+noun, untagOpts(keys))
-			if err != nil {
-				return nil, err
-			}
-			return ok(update(ctx, c, func(tx *store.Tx) error { return tx.UntagResource(e.ref, keys) }))
+			return changeLoaded(ctx, c, load, "iam:Untag"+noun, func(tx *store.Tx, e tagged) error { return tx.UntagResource(e.ref, keys) },
+				untagOpts(keys))
 		},
 		"List" + noun + "Tags": func(ctx context.Context, c *sts.Call) (any, error) {
 			e, err := load(ctx, c, "iam:List"+noun+"Tags")
@@ -49,17 +43,17 @@ func taggingOf(noun string, load tagLoader) map[string]sts.Handler {
 }
 
 func loadUserTags(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (tagged, error) {
-	u, err := loadUser(ctx, c, action, c.Params.String("UserName"), opts...)
+	u, err := loadNamedUser(ctx, c, action, opts...)
 	return tagged{ref: account.UserRef(u.Name), tags: u.Tags}, err
 }
 
 func loadRoleTags(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (tagged, error) {
-	r, err := loadRole(ctx, c, action, c.Params.String("RoleName"), opts...)
+	r, err := loadRole(ctx, c, action, opts...)
 	return tagged{ref: account.RoleRef(r.Name), tags: r.Tags}, err
 }
 
 func loadProfileTags(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (tagged, error) {
-	p, err := loadProfile(ctx, c, action, c.Params.String("InstanceProfileName"), opts...)
+	p, err := loadProfile(ctx, c, action, opts...)
 	return tagged{ref: account.InstanceProfileRef(p.Name), tags: p.Tags}, err
 }
 

@@ -2,6 +2,7 @@ package iamapi
 
 import (
 	"encoding/base64"
+	"encoding/xml"
 	"strconv"
 	"strings"
 	"time"
@@ -18,7 +19,9 @@ import (
 // (a pointer) only when set.
 
 type members[T any] struct {
-	Member []T `xml:"member"`
+	// XMLName, when set, names the list's element (listOf); else the field's tag does.
+	XMLName xml.Name
+	Member  []T `xml:"member"`
 }
 
 func list[T any](s []T) members[T] { return members[T]{Member: s} }
@@ -37,6 +40,18 @@ type page struct {
 }
 
 func pageResult(next string) page { return page{IsTruncated: next != "", Marker: next} }
+
+// listResult is the result of IAM's paged list actions: one list, the element its
+// XMLName names (Users, Groups, …), then IsTruncated and Marker.
+type listResult[T any] struct {
+	List members[T]
+	page
+}
+
+// listOf is the list result name with items and the pagination pg.
+func listOf[T any](name string, items []T, pg page) *listResult[T] {
+	return &listResult[T]{List: members[T]{XMLName: xml.Name{Local: name}, Member: items}, page: pg}
+}
 
 type tagXML struct {
 	Key   string `xml:"Key"`
@@ -97,6 +112,9 @@ func userOf(u account.User, full bool) userXML {
 	return x
 }
 
+// listedUser is u as IAM's lists show it.
+func listedUser(u account.User) userXML { return userOf(u, false) }
+
 type groupXML struct {
 	Path       string          `xml:"Path"`
 	GroupName  string          `xml:"GroupName"`
@@ -146,6 +164,9 @@ func roleOf(r account.Role, full bool) roleXML {
 	return x
 }
 
+// listedRole is r as IAM's lists show it.
+func listedRole(r account.Role) roleXML { return roleOf(r, false) }
+
 type profileXML struct {
 	Path                string           `xml:"Path"`
 	InstanceProfileName string           `xml:"InstanceProfileName"`
@@ -157,12 +178,8 @@ type profileXML struct {
 }
 
 func profileOf(p account.InstanceProfile) profileXML {
-	roles := make([]roleXML, len(p.Roles))
-	for i, r := range p.Roles {
-		roles[i] = roleOf(r, false)
-	}
 	return profileXML{Path: p.Path, InstanceProfileName: p.Name, InstanceProfileID: p.ID, ARN: p.ARN,
-		CreateDate: ts(p.Created), Roles: list(roles), Tags: optList(tagsXML(p.Tags))}
+		CreateDate: ts(p.Created), Roles: list(render(p.Roles, listedRole)), Tags: optList(tagsXML(p.Tags))}
 }
 
 type policyXML struct {
@@ -192,6 +209,9 @@ func policyOf(p account.ManagedPolicy, full bool) policyXML {
 	}
 	return x
 }
+
+// listedPolicy is p as IAM's lists show it.
+func listedPolicy(p account.ManagedPolicy) policyXML { return policyOf(p, false) }
 
 type versionXML struct {
 	Document         string          `xml:"Document,omitempty"`
