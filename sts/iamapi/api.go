@@ -101,13 +101,13 @@ func (a *API) handlers() map[string]sts.Handler {
 		// Users.
 		"CreateUser": a.createUser,
 		"GetUser":    a.getUser,
-		"ListUsers":  a.listUsers,
+		"ListUsers":  listByPrefix("Users", account.ResourceUser, (*store.Tx).Users, listedUser),
 		"UpdateUser": a.updateUser,
 		"DeleteUser": a.deleteUser,
 		// Groups.
 		"CreateGroup":         a.createGroup,
 		"GetGroup":            a.getGroup,
-		"ListGroups":          a.listGroups,
+		"ListGroups":          listByPrefix("Groups", account.ResourceGroup, (*store.Tx).Groups, groupOf),
 		"UpdateGroup":         a.updateGroup,
 		"DeleteGroup":         a.deleteGroup,
 		"AddUserToGroup":      a.addUserToGroup,
@@ -116,20 +116,20 @@ func (a *API) handlers() map[string]sts.Handler {
 		// Roles.
 		"CreateRole":                    a.createRole,
 		"GetRole":                       a.getRole,
-		"ListRoles":                     a.listRoles,
+		"ListRoles":                     listByPrefix("Roles", account.ResourceRole, (*store.Tx).Roles, listedRole),
 		"UpdateRole":                    a.updateRole,
 		"UpdateRoleDescription":         a.updateRoleDescription,
 		"UpdateAssumeRolePolicy":        a.updateAssumeRolePolicy,
 		"DeleteRole":                    a.deleteRole,
 		"PutRolePermissionsBoundary":    a.putRolePermissionsBoundary,
-		"DeleteRolePermissionsBoundary": a.deleteRolePermissionsBoundary,
+		"DeleteRolePermissionsBoundary": deleteBoundary(account.KindRole),
 		// Instance profiles.
 		"CreateInstanceProfile":         a.createInstanceProfile,
 		"GetInstanceProfile":            a.getInstanceProfile,
 		"DeleteInstanceProfile":         a.deleteInstanceProfile,
 		"AddRoleToInstanceProfile":      a.addRoleToInstanceProfile,
 		"RemoveRoleFromInstanceProfile": a.removeRoleFromInstanceProfile,
-		"ListInstanceProfiles":          a.listInstanceProfiles,
+		"ListInstanceProfiles":          listByPrefix("InstanceProfiles", account.ResourceInstanceProfile, (*store.Tx).InstanceProfiles, profileOf),
 		"ListInstanceProfilesForRole":   a.listInstanceProfilesForRole,
 		// Managed policies.
 		"CreatePolicy":            a.createPolicy,
@@ -170,7 +170,7 @@ func (a *API) handlers() map[string]sts.Handler {
 		"ListRolePolicies":  a.listInline(account.KindRole),
 		// Permissions boundaries of users (roles' are above).
 		"PutUserPermissionsBoundary":    a.putUserPermissionsBoundary,
-		"DeleteUserPermissionsBoundary": a.deleteUserPermissionsBoundary,
+		"DeleteUserPermissionsBoundary": deleteBoundary(account.KindUser),
 		// Access keys.
 		"CreateAccessKey":      a.createAccessKey,
 		"ListAccessKeys":       a.listAccessKeys,
@@ -226,8 +226,6 @@ func (a *API) handlers() map[string]sts.Handler {
 		"DeleteAccountAlias": a.deleteAccountAlias,
 	}
 	maps.Copy(hs, a.moreHandlers())
-	maps.Copy(hs, taggingOf("User", loadUserTags))
-	maps.Copy(hs, taggingOf("Role", loadRoleTags))
 	return hs
 }
 
@@ -360,6 +358,18 @@ func loaded[T any](ctx context.Context, c *sts.Call, action, missingARN string, 
 	return v, c.Authorize(action, t.arn, append(all, opts...)...)
 }
 
+// loadByARN reads, with get, the entity whose ARN the parameter param holds (checked to
+// be an ARN first) and authorizes action on it.
+func loadByARN[T any](ctx context.Context, c *sts.Call, action, param string, get func(*store.Tx, string) (T, error),
+	targetOf func(T) target, opts ...sts.AuthzOption) (T, error) {
+	arn := c.Params.String(param)
+	if _, err := account.ParseARN(arn); err != nil {
+		var zero T
+		return zero, err
+	}
+	return loaded(ctx, c, action, arn, func(tx *store.Tx) (T, error) { return get(tx, arn) }, targetOf, opts...)
+}
+
 // loadUser reads the user name (account.RootUserName: root) and authorizes action on it.
 func loadUser(ctx context.Context, c *sts.Call, action, name string, opts ...sts.AuthzOption) (account.User, error) {
 	return loaded(ctx, c, action, account.UserARN(c.AccountID(), "/", name),
@@ -430,6 +440,18 @@ func viewByPrefix[T, X any](ctx context.Context, c *sts.Call, name string, read 
 		return nil, err
 	}
 	return listOf(name, render(items, as), pageResult(next)), nil
+}
+
+// listByPrefix returns the handler of List<name> (ListUsers, …): authorized on the
+// entity type resource under PathPrefix, it answers one page of the entities there,
+// read with read and rendered with as, in the list result name.
+func listByPrefix[T, X any](name, resource string, read func(*store.Tx, string, store.Page) ([]T, string, error), as func(T) X) sts.Handler {
+	return func(ctx context.Context, c *sts.Call) (any, error) {
+		if err := c.Authorize("iam:List"+name, listARN(c, resource, c.Params.String("PathPrefix"))); err != nil {
+			return nil, err
+		}
+		return viewByPrefix(ctx, c, name, read, as)
+	}
 }
 
 // viewPaginated reads all of a listing with read in a store view and answers the page

@@ -8,10 +8,6 @@ import (
 	"github.com/credbroker/credbroker/sts/store"
 )
 
-type groupResult struct {
-	Group groupXML `xml:"Group"`
-}
-
 func (a *API) createGroup(ctx context.Context, c *sts.Call) (any, error) {
 	g := account.Group{Name: c.Params.String("GroupName"), Path: pathParam(c.Params)}
 	if err := c.Authorize("iam:CreateGroup", account.GroupARN(c.AccountID(), g.Path, g.Name)); err != nil {
@@ -21,7 +17,7 @@ func (a *API) createGroup(ctx context.Context, c *sts.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &groupResult{Group: groupOf(out)}, nil
+	return one("Group", groupOf(out)), nil
 }
 
 type getGroupResult struct {
@@ -45,13 +41,6 @@ func (a *API) getGroup(ctx context.Context, c *sts.Call) (any, error) {
 		return nil, err
 	}
 	return &getGroupResult{Group: groupOf(g), Users: list(render(users, listedUser)), page: pageResult(next)}, nil
-}
-
-func (a *API) listGroups(ctx context.Context, c *sts.Call) (any, error) {
-	if err := c.Authorize("iam:ListGroups", listARN(c, account.ResourceGroup, c.Params.String("PathPrefix"))); err != nil {
-		return nil, err
-	}
-	return viewByPrefix(ctx, c, "Groups", (*store.Tx).Groups, groupOf)
 }
 
 func (a *API) updateGroup(ctx context.Context, c *sts.Call) (any, error) {

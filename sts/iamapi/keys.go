@@ -26,10 +26,6 @@ func keyOf(k account.AccessKey) accessKeyXML {
 	return x
 }
 
-type createAccessKeyResult struct {
-	AccessKey accessKeyXML `xml:"AccessKey"`
-}
-
 // createAccessKey makes a key for the user named, or the caller's own. Its secret is
 // in this response only: the store keeps it encrypted and never returns it again.
 func (a *API) createAccessKey(ctx context.Context, c *sts.Call) (any, error) {
@@ -43,7 +39,7 @@ func (a *API) createAccessKey(ctx context.Context, c *sts.Call) (any, error) {
 	}
 	x := keyOf(k)
 	x.SecretAccessKey = k.Secret
-	return &createAccessKeyResult{AccessKey: x}, nil
+	return one("AccessKey", x), nil
 }
 
 func (a *API) listAccessKeys(ctx context.Context, c *sts.Call) (any, error) {

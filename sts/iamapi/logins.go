@@ -19,27 +19,23 @@ type loginProfileXML struct {
 	PasswordResetRequired bool            `xml:"PasswordResetRequired"`
 }
 
-type loginProfileResult struct {
-	LoginProfile loginProfileXML `xml:"LoginProfile"`
-}
-
-func loginOf(lp account.LoginProfile) *loginProfileResult {
+func loginOf(lp account.LoginProfile) *element {
 	x := loginProfileXML{UserName: lp.UserName, CreateDate: ts(lp.Created), PasswordResetRequired: lp.PasswordResetRequired}
 	if x.UserName == account.RootUserName {
 		x.UserName = ""
 	}
-	return &loginProfileResult{LoginProfile: x}
+	return one("LoginProfile", x)
 }
 
 // passwordPolicy reads the account's password policy (nil: AWS's default rules).
 func passwordPolicy(ctx context.Context, c *sts.Call) (*account.PasswordPolicy, error) {
-	var pp *account.PasswordPolicy
-	err := view(ctx, c, func(tx *store.Tx) error {
-		acct, err := tx.Account()
-		pp = acct.PasswordPolicy
-		return err
-	})
-	return pp, err
+	return viewed(ctx, c, passwordPolicyIn)
+}
+
+// passwordPolicyIn is passwordPolicy in the transaction tx.
+func passwordPolicyIn(tx *store.Tx) (*account.PasswordPolicy, error) {
+	acct, err := tx.Account()
+	return acct.PasswordPolicy, err
 }
 
 // hashPassword checks password against the account's policy and hashes it (slowly:
@@ -144,20 +140,16 @@ func (a *API) changePassword(ctx context.Context, c *sts.Call) (any, error) {
 	}
 	name := c.Caller.Principal.Username
 	var u account.User
-	var lp account.LoginProfile
 	var pp *account.PasswordPolicy
-	err := view(ctx, c, func(tx *store.Tx) error {
+	lp, err := viewed(ctx, c, func(tx *store.Tx) (account.LoginProfile, error) {
 		var err error
 		if u, err = tx.User(name); err != nil {
-			return err
+			return account.LoginProfile{}, err
 		}
-		acct, err := tx.Account()
-		if err != nil {
-			return err
+		if pp, err = passwordPolicyIn(tx); err != nil {
+			return account.LoginProfile{}, err
 		}
-		pp = acct.PasswordPolicy
-		lp, err = tx.LoginProfile(u.Name)
-		return err
+		return tx.LoginProfile(u.Name)
 	})
 	if err != nil && !errors.Is(err, account.ErrNoSuchEntity) {
 		return nil, err
@@ -222,10 +214,6 @@ type passwordPolicyXML struct {
 	HardExpiry                 bool `xml:"HardExpiry,omitempty"`
 }
 
-type passwordPolicyResult struct {
-	PasswordPolicy passwordPolicyXML `xml:"PasswordPolicy"`
-}
-
 // updateAccountPasswordPolicy replaces the policy: members not given take IAM's
 // defaults (minimum length 6, everything else off), as UpdateAccountPasswordPolicy does.
 func (a *API) updateAccountPasswordPolicy(ctx context.Context, c *sts.Call) (any, error) {
@@ -265,12 +253,12 @@ func (a *API) getAccountPasswordPolicy(ctx context.Context, c *sts.Call) (any, e
 	if pp == nil {
 		return nil, account.Errorf(account.NoSuchEntity, "The Password Policy with domain name %s cannot be found.", c.AccountID())
 	}
-	return &passwordPolicyResult{PasswordPolicy: passwordPolicyXML{
+	return one("PasswordPolicy", passwordPolicyXML{
 		MinimumPasswordLength: pp.MinimumPasswordLength, RequireSymbols: pp.RequireSymbols, RequireNumbers: pp.RequireNumbers,
 		RequireUppercaseCharacters: pp.RequireUppercaseCharacters, RequireLowercaseCharacters: pp.RequireLowercaseCharacters,
 		AllowUsersToChangePassword: pp.AllowUsersToChangePassword, ExpirePasswords: pp.ExpirePasswords(),
 		MaxPasswordAge: pp.MaxPasswordAge, PasswordReusePrevention: pp.PasswordReusePrevention, HardExpiry: pp.HardExpiry,
-	}}, nil
+	}), nil
 }
 
 func (a *API) deleteAccountPasswordPolicy(ctx context.Context, c *sts.Call) (any, error) {

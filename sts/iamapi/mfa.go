@@ -61,10 +61,6 @@ type virtualMFAXML struct {
 	Tags             *members[tagXML] `xml:"Tags,omitempty"`
 }
 
-type createMFAResult struct {
-	VirtualMFADevice virtualMFAXML `xml:"VirtualMFADevice"`
-}
-
 // createVirtualMFADevice makes a device with a random seed and returns the seed
 // (Base32StringSeed) and its QR code (QRCodePNG), once: IAM never shows them again.
 func (a *API) createVirtualMFADevice(ctx context.Context, c *sts.Call) (any, error) {
@@ -93,12 +89,12 @@ func (a *API) createVirtualMFADevice(ctx context.Context, c *sts.Call) (any, err
 	if err != nil {
 		return nil, fmt.Errorf("drawing the QR code of %s: %w", d.Serial, err)
 	}
-	return &createMFAResult{VirtualMFADevice: virtualMFAXML{
+	return one("VirtualMFADevice", virtualMFAXML{
 		SerialNumber:     d.Serial,
 		Base32StringSeed: base64.StdEncoding.EncodeToString([]byte(seed)),
 		QRCodePNG:        base64.StdEncoding.EncodeToString(qr),
 		Tags:             optList(tagsXML(d.Tags)),
-	}}, nil
+	}), nil
 }
 
 func errAuthCode() error {

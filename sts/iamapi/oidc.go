@@ -33,12 +33,7 @@ func (a *API) createOIDCProvider(ctx context.Context, c *sts.Call) (any, error) 
 
 // loadOIDC reads the provider OpenIDConnectProviderArn and authorizes action on it.
 func loadOIDC(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (account.OIDCProvider, error) {
-	arn := c.Params.String("OpenIDConnectProviderArn")
-	if _, err := account.ParseARN(arn); err != nil {
-		return account.OIDCProvider{}, err
-	}
-	return loaded(ctx, c, action, arn,
-		func(tx *store.Tx) (account.OIDCProvider, error) { return tx.OIDCProvider(arn) },
+	return loadByARN(ctx, c, action, "OpenIDConnectProviderArn", (*store.Tx).OIDCProvider,
 		func(p account.OIDCProvider) target { return target{arn: p.ARN, tags: p.Tags} }, opts...)
 }
 

@@ -13,10 +13,11 @@ import (
 	"github.com/credbroker/credbroker/sts/store"
 )
 
-// parseManaged checks a managed policy document with the policy engine, within
-// IAM's 6,144-character quota.
-func parseManaged(doc string) error {
-	_, err := policy.Parse([]byte(doc), policy.KindIdentity, func(o *policy.ParseOptions) { o.Limit = policy.LimitManaged })
+// checkDocument checks a policy document of kind with the policy engine, within IAM's
+// size quota limit: policy.LimitManaged for a managed policy (6,144 characters),
+// policy.LimitTrust for a role's trust policy (AssumeRolePolicyDocument).
+func checkDocument(doc string, kind policy.Kind, limit policy.Limit) error {
+	_, err := policy.Parse([]byte(doc), kind, func(o *policy.ParseOptions) { o.Limit = limit })
 	return err
 }
 
@@ -89,10 +90,6 @@ func loadLocal(ctx context.Context, c *sts.Call, action string, opts ...sts.Auth
 	return p, err
 }
 
-type policyResult struct {
-	Policy policyXML `xml:"Policy"`
-}
-
 func (a *API) createPolicy(ctx context.Context, c *sts.Call) (any, error) {
 	p := c.Params
 	mp := account.ManagedPolicy{Name: p.String("PolicyName"), Path: pathParam(p), Description: p.String("Description"), Tags: readTags(p, "Tags")}
@@ -100,7 +97,7 @@ func (a *API) createPolicy(ctx context.Context, c *sts.Call) (any, error) {
 	if err := authorizeCreate(c, "iam:CreatePolicy", "iam:TagPolicy", account.PolicyARN(c.AccountID(), mp.Path, mp.Name), mp.Tags); err != nil {
 		return nil, err
 	}
-	if err := parseManaged(doc); err != nil {
+	if err := checkDocument(doc, policy.KindIdentity, policy.LimitManaged); err != nil {
 		return nil, err
 	}
 	out, err := updated(ctx, c, func(tx *store.Tx) (account.ManagedPolicy, error) { return tx.CreatePolicy(mp, doc) })
@@ -109,7 +106,7 @@ func (a *API) createPolicy(ctx context.Context, c *sts.Call) (any, error) {
 	}
 	x := policyOf(out, true)
 	x.Description = ""
-	return &policyResult{Policy: x}, nil
+	return one("Policy", x), nil
 }
 
 func (a *API) getPolicy(ctx context.Context, c *sts.Call) (any, error) {
@@ -121,7 +118,7 @@ func (a *API) getPolicy(ctx context.Context, c *sts.Call) (any, error) {
 	if x.Tags == nil {
 		x.Tags = &members[tagXML]{} // GetPolicy answers Tags, empty when there are none
 	}
-	return &policyResult{Policy: x}, nil
+	return one("Policy", x), nil
 }
 
 // listPolicies lists AWS managed policies (by name) then the account's (Scope All),
@@ -226,10 +223,6 @@ func (a *API) deletePolicy(ctx context.Context, c *sts.Call) (any, error) {
 	return changeLoaded(ctx, c, loadLocal, "iam:DeletePolicy", func(tx *store.Tx, p account.ManagedPolicy) error { return tx.DeletePolicy(p.ARN) })
 }
 
-type versionResult struct {
-	PolicyVersion versionXML `xml:"PolicyVersion"`
-}
-
 func (a *API) createPolicyVersion(ctx context.Context, c *sts.Call) (any, error) {
 	p, err := loadLocal(ctx, c, "iam:CreatePolicyVersion")
 	if err != nil {
@@ -237,7 +230,7 @@ func (a *API) createPolicyVersion(ctx context.Context, c *sts.Call) (any, error)
 	}
 	doc := c.Params.String("PolicyDocument")
 	setDefault, _ := c.Params.Bool("SetAsDefault")
-	if err := parseManaged(doc); err != nil {
+	if err := checkDocument(doc, policy.KindIdentity, policy.LimitManaged); err != nil {
 		return nil, err
 	}
 	v, err := updated(ctx, c, func(tx *store.Tx) (account.PolicyVersion, error) {
@@ -246,7 +239,7 @@ func (a *API) createPolicyVersion(ctx context.Context, c *sts.Call) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	return &versionResult{PolicyVersion: versionOf(v, false)}, nil
+	return one("PolicyVersion", versionOf(v, false)), nil
 }
 
 // versions returns the versions of a managed policy, newest first; an AWS managed
@@ -285,7 +278,7 @@ func (a *API) getPolicyVersion(ctx context.Context, c *sts.Call) (any, error) {
 	}
 	for _, v := range vs {
 		if v.ID == id {
-			return &versionResult{PolicyVersion: versionOf(v, true)}, nil
+			return one("PolicyVersion", versionOf(v, true)), nil
 		}
 	}
 	return nil, account.Errorf(account.NoSuchEntity, "Policy %s version %s does not exist or is not attachable.", p.ARN, id)
@@ -429,26 +422,20 @@ func entityMatches(tx *store.Tx, e store.PolicyEntity, filter, prefix string) (b
 	if prefix == "" || prefix == "/" {
 		return true, nil
 	}
-	var path string
+	path, err := entityPath(tx, e)
+	return strings.HasPrefix(path, prefix), err
+}
+
+// entityPath is the path of the user, group or role e.
+func entityPath(tx *store.Tx, e store.PolicyEntity) (string, error) {
 	switch e.Kind {
 	case account.KindUser:
 		u, err := tx.UserByID(e.ID)
-		if err != nil {
-			return false, err
-		}
-		path = u.Path
+		return u.Path, err
 	case account.KindGroup:
 		g, err := tx.GroupByID(e.ID)
-		if err != nil {
-			return false, err
-		}
-		path = g.Path
-	default:
-		r, err := tx.RoleByID(e.ID)
-		if err != nil {
-			return false, err
-		}
-		path = r.Path
+		return g.Path, err
 	}
-	return strings.HasPrefix(path, prefix), nil
+	r, err := tx.RoleByID(e.ID)
+	return r.Path, err
 }

@@ -25,20 +25,12 @@ type policyDetailXML struct {
 }
 
 func policyDetails(ps account.InlinePolicies) members[policyDetailXML] {
-	out := make([]policyDetailXML, len(ps))
-	for i, p := range ps {
-		out[i] = policyDetailXML{PolicyName: p.Name, PolicyDocument: account.EscapePolicyDocument(p.Document)}
-	}
-	return list(out)
+	return list(render(ps, func(p account.InlinePolicy) policyDetailXML {
+		return policyDetailXML{PolicyName: p.Name, PolicyDocument: account.EscapePolicyDocument(p.Document)}
+	}))
 }
 
-func attachedList(arns []string) members[attachedXML] {
-	out := make([]attachedXML, len(arns))
-	for i, arn := range arns {
-		out[i] = attachedXML{PolicyName: policyNameOf(arn), PolicyARN: arn}
-	}
-	return list(out)
-}
+func attachedList(arns []string) members[attachedXML] { return list(render(arns, attachedOf)) }
 
 type userDetailXML struct {
 	Path                    string                   `xml:"Path"`
@@ -78,19 +70,10 @@ type roleDetailXML struct {
 	RoleLastUsed             roleLastUsedXML          `xml:"RoleLastUsed"`
 }
 
+// managedDetailXML is a policy as GetPolicy shows it, without tags, and its versions.
 type managedDetailXML struct {
-	PolicyName                    string              `xml:"PolicyName"`
-	PolicyID                      string              `xml:"PolicyId"`
-	ARN                           string              `xml:"Arn"`
-	Path                          string              `xml:"Path"`
-	DefaultVersionID              string              `xml:"DefaultVersionId"`
-	AttachmentCount               int                 `xml:"AttachmentCount"`
-	PermissionsBoundaryUsageCount int                 `xml:"PermissionsBoundaryUsageCount"`
-	IsAttachable                  bool                `xml:"IsAttachable"`
-	Description                   string              `xml:"Description,omitempty"`
-	CreateDate                    query.Timestamp     `xml:"CreateDate"`
-	UpdateDate                    query.Timestamp     `xml:"UpdateDate"`
-	PolicyVersionList             members[versionXML] `xml:"PolicyVersionList"`
+	policyXML
+	PolicyVersionList members[versionXML] `xml:"PolicyVersionList"`
 }
 
 type gaadResult struct {
@@ -181,12 +164,8 @@ func (a *API) gaadSection(c *sts.Call, tx *store.Tx, r *gaadResult, section, mar
 			if err != nil {
 				return 0, "", err
 			}
-			names := make([]string, len(groups))
-			for i, g := range groups {
-				names[i] = g.Name
-			}
 			r.UserDetailList.Member = append(r.UserDetailList.Member, userDetailXML{Path: u.Path, UserName: u.Name, UserID: u.ID, ARN: u.ARN,
-				CreateDate: ts(u.Created), UserPolicyList: policyDetails(u.InlinePolicies), GroupList: list(names),
+				CreateDate: ts(u.Created), UserPolicyList: policyDetails(u.InlinePolicies), GroupList: list(render(groups, func(g account.Group) string { return g.Name })),
 				AttachedManagedPolicies: attachedList(u.ManagedPolicies), PermissionsBoundary: boundaryOf(u.PermissionsBoundary), Tags: list(tagsXML(u.Tags))})
 		}
 		return len(users), next, nil
@@ -210,13 +189,9 @@ func (a *API) gaadSection(c *sts.Call, tx *store.Tx, r *gaadResult, section, mar
 			if err != nil {
 				return 0, "", err
 			}
-			profiles := make([]profileXML, len(ips))
-			for i, ip := range ips {
-				profiles[i] = profileOf(ip)
-			}
 			r.RoleDetailList.Member = append(r.RoleDetailList.Member, roleDetailXML{Path: role.Path, RoleName: role.Name, RoleID: role.ID, ARN: role.ARN,
 				CreateDate: ts(role.Created), AssumeRolePolicyDocument: account.EscapePolicyDocument(role.AssumeRolePolicy),
-				InstanceProfileList: list(profiles), RolePolicyList: policyDetails(role.InlinePolicies),
+				InstanceProfileList: list(render(ips, profileOf)), RolePolicyList: policyDetails(role.InlinePolicies),
 				AttachedManagedPolicies: attachedList(role.ManagedPolicies), PermissionsBoundary: boundaryOf(role.PermissionsBoundary),
 				Tags: list(tagsXML(role.Tags)), RoleLastUsed: roleLastUsedXML{LastUsedDate: optTS(role.LastUsed.Date), Region: role.LastUsed.Region}})
 		}
@@ -263,13 +238,9 @@ func (a *API) gaadSection(c *sts.Call, tx *store.Tx, r *gaadResult, section, mar
 }
 
 func managedDetail(mp account.ManagedPolicy, vs []account.PolicyVersion) managedDetailXML {
-	versions := make([]versionXML, len(vs))
-	for i, v := range vs {
-		versions[i] = versionOf(v, true)
-	}
-	return managedDetailXML{PolicyName: mp.Name, PolicyID: mp.ID, ARN: mp.ARN, Path: mp.Path, DefaultVersionID: mp.DefaultVersion,
-		AttachmentCount: mp.AttachmentCount, PermissionsBoundaryUsageCount: mp.PermissionsBoundaryUsageCount, IsAttachable: true,
-		Description: mp.Description, CreateDate: ts(mp.Created), UpdateDate: ts(mp.Updated), PolicyVersionList: list(versions)}
+	x := policyOf(mp, true)
+	x.Tags = nil
+	return managedDetailXML{policyXML: x, PolicyVersionList: list(render(vs, func(v account.PolicyVersion) versionXML { return versionOf(v, true) }))}
 }
 
 // Credential reports.

@@ -12,16 +12,6 @@ import (
 	"github.com/credbroker/credbroker/sts/store"
 )
 
-type roleResult struct {
-	Role roleXML `xml:"Role"`
-}
-
-// parseTrust checks a trust policy (AssumeRolePolicyDocument) with the policy engine.
-func parseTrust(doc string) error {
-	_, err := policy.Parse([]byte(doc), policy.KindTrust, func(o *policy.ParseOptions) { o.Limit = policy.LimitTrust })
-	return err
-}
-
 func (a *API) createRole(ctx context.Context, c *sts.Call) (any, error) {
 	p := c.Params
 	r := account.Role{Name: p.String("RoleName"), Path: pathParam(p), AssumeRolePolicy: p.String("AssumeRolePolicyDocument"),
@@ -33,7 +23,7 @@ func (a *API) createRole(ctx context.Context, c *sts.Call) (any, error) {
 	if err := authorizeCreate(c, "iam:CreateRole", "iam:TagRole", arn, r.Tags, boundaryOpts(r.PermissionsBoundary)...); err != nil {
 		return nil, err
 	}
-	if err := parseTrust(r.AssumeRolePolicy); err != nil {
+	if err := checkDocument(r.AssumeRolePolicy, policy.KindTrust, policy.LimitTrust); err != nil {
 		return nil, err
 	}
 	if err := checkBoundaryARN(c, r.PermissionsBoundary); err != nil {
@@ -47,10 +37,10 @@ func (a *API) createRole(ctx context.Context, c *sts.Call) (any, error) {
 }
 
 // createdRole is the result of a role creation: the role without RoleLastUsed.
-func createdRole(r account.Role) *roleResult {
+func createdRole(r account.Role) *element {
 	x := roleOf(r, true)
 	x.RoleLastUsed = nil
-	return &roleResult{Role: x}
+	return one("Role", x)
 }
 
 func (a *API) getRole(ctx context.Context, c *sts.Call) (any, error) {
@@ -58,14 +48,7 @@ func (a *API) getRole(ctx context.Context, c *sts.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &roleResult{Role: roleOf(r, true)}, nil
-}
-
-func (a *API) listRoles(ctx context.Context, c *sts.Call) (any, error) {
-	if err := c.Authorize("iam:ListRoles", listARN(c, account.ResourceRole, c.Params.String("PathPrefix"))); err != nil {
-		return nil, err
-	}
-	return viewByPrefix(ctx, c, "Roles", (*store.Tx).Roles, listedRole)
+	return one("Role", roleOf(r, true)), nil
 }
 
 // changeRole authorizes action on the role and applies u.
@@ -109,7 +92,7 @@ func (a *API) updateRoleDescription(ctx context.Context, c *sts.Call) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	return &roleResult{Role: roleOf(r, true)}, nil
+	return one("Role", roleOf(r, true)), nil
 }
 
 func (a *API) updateAssumeRolePolicy(ctx context.Context, c *sts.Call) (any, error) {
@@ -118,7 +101,7 @@ func (a *API) updateAssumeRolePolicy(ctx context.Context, c *sts.Call) (any, err
 	if err != nil {
 		return nil, err
 	}
-	if err := parseTrust(doc); err != nil {
+	if err := checkDocument(doc, policy.KindTrust, policy.LimitTrust); err != nil {
 		return nil, err
 	}
 	return ok(update(ctx, c, func(tx *store.Tx) error {
@@ -143,22 +126,7 @@ func (a *API) putRolePermissionsBoundary(ctx context.Context, c *sts.Call) (any,
 	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.SetPermissionsBoundary(account.RoleRef(r.Name), arn) }))
 }
 
-func (a *API) deleteRolePermissionsBoundary(ctx context.Context, c *sts.Call) (any, error) {
-	h, err := loadHolder(ctx, c, account.KindRole, "iam:DeleteRolePermissionsBoundary", true)
-	if err != nil {
-		return nil, err
-	}
-	if h.boundary == "" {
-		return nil, account.Errorf(account.NoSuchEntity, "The role with name %s does not have a permissions boundary.", h.ref.Name)
-	}
-	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.SetPermissionsBoundary(h.ref, "") }))
-}
-
 // Instance profiles.
-
-type profileResult struct {
-	InstanceProfile profileXML `xml:"InstanceProfile"`
-}
 
 func (a *API) createInstanceProfile(ctx context.Context, c *sts.Call) (any, error) {
 	p := account.InstanceProfile{Name: c.Params.String("InstanceProfileName"), Path: pathParam(c.Params), Tags: readTags(c.Params, "Tags")}
@@ -170,7 +138,7 @@ func (a *API) createInstanceProfile(ctx context.Context, c *sts.Call) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	return &profileResult{InstanceProfile: profileOf(out)}, nil
+	return one("InstanceProfile", profileOf(out)), nil
 }
 
 func (a *API) getInstanceProfile(ctx context.Context, c *sts.Call) (any, error) {
@@ -178,7 +146,7 @@ func (a *API) getInstanceProfile(ctx context.Context, c *sts.Call) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &profileResult{InstanceProfile: profileOf(p)}, nil
+	return one("InstanceProfile", profileOf(p)), nil
 }
 
 func (a *API) deleteInstanceProfile(ctx context.Context, c *sts.Call) (any, error) {
@@ -206,13 +174,6 @@ func (a *API) removeRoleFromInstanceProfile(ctx context.Context, c *sts.Call) (a
 		func(tx *store.Tx, p account.InstanceProfile) error {
 			return tx.RemoveRoleFromInstanceProfile(p.Name, role)
 		})
-}
-
-func (a *API) listInstanceProfiles(ctx context.Context, c *sts.Call) (any, error) {
-	if err := c.Authorize("iam:ListInstanceProfiles", listARN(c, account.ResourceInstanceProfile, c.Params.String("PathPrefix"))); err != nil {
-		return nil, err
-	}
-	return viewByPrefix(ctx, c, "InstanceProfiles", (*store.Tx).InstanceProfiles, profileOf)
 }
 
 func (a *API) listInstanceProfilesForRole(ctx context.Context, c *sts.Call) (any, error) {

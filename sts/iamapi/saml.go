@@ -85,12 +85,7 @@ func (a *API) createSAMLProvider(ctx context.Context, c *sts.Call) (any, error) 
 
 // loadSAML reads the provider SAMLProviderArn and authorizes action on it.
 func loadSAML(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (account.SAMLProvider, error) {
-	arn := c.Params.String("SAMLProviderArn")
-	if _, err := account.ParseARN(arn); err != nil {
-		return account.SAMLProvider{}, err
-	}
-	return loaded(ctx, c, action, arn,
-		func(tx *store.Tx) (account.SAMLProvider, error) { return tx.SAMLProvider(arn) },
+	return loadByARN(ctx, c, action, "SAMLProviderArn", (*store.Tx).SAMLProvider,
 		func(p account.SAMLProvider) target { return target{arn: p.ARN, tags: p.Tags} }, opts...)
 }
 
@@ -134,10 +129,6 @@ func (a *API) listSAMLProviders(ctx context.Context, c *sts.Call) (any, error) {
 	}))}, nil
 }
 
-type updateSAMLResult struct {
-	SAMLProviderArn string `xml:"SAMLProviderArn"`
-}
-
 func (a *API) updateSAMLProvider(ctx context.Context, c *sts.Call) (any, error) {
 	p, err := loadSAML(ctx, c, "iam:UpdateSAMLProvider")
 	if err != nil {
@@ -147,7 +138,7 @@ func (a *API) updateSAMLProvider(ctx context.Context, c *sts.Call) (any, error) 
 		return nil, err
 	}
 	if !c.Params.Has("SAMLMetadataDocument") {
-		return &updateSAMLResult{SAMLProviderArn: p.ARN}, nil
+		return one("SAMLProviderArn", p.ARN), nil
 	}
 	doc, md, err := readMetadata(c)
 	if err != nil {
@@ -163,7 +154,7 @@ func (a *API) updateSAMLProvider(ctx context.Context, c *sts.Call) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &updateSAMLResult{SAMLProviderArn: p.ARN}, nil
+	return one("SAMLProviderArn", p.ARN), nil
 }
 
 // updateSAML applies fn to the provider p in a store update.

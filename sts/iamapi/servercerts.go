@@ -64,11 +64,6 @@ func loadServerCert(ctx context.Context, c *sts.Call, action string, opts ...sts
 		func(sc account.ServerCertificate) target { return target{arn: sc.ARN, tags: sc.Tags} }, opts...)
 }
 
-func loadServerCertTags(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (tagged, error) {
-	sc, err := loadServerCert(ctx, c, action, opts...)
-	return tagged{ref: account.ServerCertificateRef(sc.Name), tags: sc.Tags}, err
-}
-
 type serverCertXML struct {
 	ServerCertificateMetadata serverCertMetaXML `xml:"ServerCertificateMetadata"`
 	CertificateBody           string            `xml:"CertificateBody"`
@@ -76,17 +71,13 @@ type serverCertXML struct {
 	Tags                      *members[tagXML]  `xml:"Tags,omitempty"`
 }
 
-type getServerCertResult struct {
-	ServerCertificate serverCertXML `xml:"ServerCertificate"`
-}
-
 func (a *API) getServerCertificate(ctx context.Context, c *sts.Call) (any, error) {
 	sc, err := loadServerCert(ctx, c, "iam:GetServerCertificate")
 	if err != nil {
 		return nil, err
 	}
-	return &getServerCertResult{ServerCertificate: serverCertXML{ServerCertificateMetadata: serverCertMeta(sc),
-		CertificateBody: sc.Body, CertificateChain: sc.Chain, Tags: optList(tagsXML(sc.Tags))}}, nil
+	return one("ServerCertificate", serverCertXML{ServerCertificateMetadata: serverCertMeta(sc),
+		CertificateBody: sc.Body, CertificateChain: sc.Chain, Tags: optList(tagsXML(sc.Tags))}), nil
 }
 
 func (a *API) listServerCertificates(ctx context.Context, c *sts.Call) (any, error) {

@@ -104,10 +104,6 @@ func (a *API) createServiceLinkedRole(ctx context.Context, c *sts.Call) (any, er
 	return createdRole(out), nil
 }
 
-type deleteServiceLinkedRoleResult struct {
-	DeletionTaskID string `xml:"DeletionTaskId"`
-}
-
 // deleteServiceLinkedRole deletes the role at once (no resource of a real service uses
 // it here; a role in an instance profile is in use and its task fails) and answers the
 // deletion task's id in AWS's form.
@@ -117,7 +113,7 @@ func (a *API) deleteServiceLinkedRole(ctx context.Context, c *sts.Call) (any, er
 		return nil, err
 	}
 	task := "task" + r.Path + r.Name + "/" + c.RequestID
-	return &deleteServiceLinkedRoleResult{DeletionTaskID: task}, update(ctx, c, func(tx *store.Tx) error {
+	return one("DeletionTaskId", task), update(ctx, c, func(tx *store.Tx) error {
 		return tx.DeleteServiceLinkedRole(r.Name, task)
 	})
 }

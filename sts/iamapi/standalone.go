@@ -124,10 +124,6 @@ type outboundInfoResult struct {
 	JwtVendingEnabled bool   `xml:"JwtVendingEnabled"`
 }
 
-type enableOutboundResult struct {
-	IssuerIdentifier string `xml:"IssuerIdentifier"`
-}
-
 func (a *API) enableOutboundWebIdentityFederation(ctx context.Context, c *sts.Call) (any, error) {
 	if err := c.Authorize("iam:EnableOutboundWebIdentityFederation", "*"); err != nil {
 		return nil, err
@@ -140,7 +136,7 @@ func (a *API) enableOutboundWebIdentityFederation(ctx context.Context, c *sts.Ca
 	if err := update(ctx, c, func(tx *store.Tx) error { return tx.SetOutboundWebIdentityIssuer(issuer) }); err != nil {
 		return nil, err
 	}
-	return &enableOutboundResult{IssuerIdentifier: issuer}, nil
+	return one("IssuerIdentifier", issuer), nil
 }
 
 func (a *API) disableOutboundWebIdentityFederation(ctx context.Context, c *sts.Call) (any, error) {

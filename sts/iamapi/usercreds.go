@@ -97,13 +97,9 @@ type sshKeyXML struct {
 	UploadDate     query.Timestamp `xml:"UploadDate"`
 }
 
-type sshKeyResult struct {
-	SSHPublicKey sshKeyXML `xml:"SSHPublicKey"`
-}
-
-func sshKeyOf(cred account.UserCredential, body string) *sshKeyResult {
-	return &sshKeyResult{SSHPublicKey: sshKeyXML{UserName: ownerName(cred), SSHPublicKeyID: cred.ID, Fingerprint: cred.Digest,
-		Body: body, Status: string(cred.Status), UploadDate: ts(cred.Created)}}
+func sshKeyOf(cred account.UserCredential, body string) *element {
+	return one("SSHPublicKey", sshKeyXML{UserName: ownerName(cred), SSHPublicKeyID: cred.ID, Fingerprint: cred.Digest,
+		Body: body, Status: string(cred.Status), UploadDate: ts(cred.Created)})
 }
 
 func (a *API) uploadSSHPublicKey(ctx context.Context, c *sts.Call) (any, error) {
@@ -177,10 +173,6 @@ func signingCertOf(cred account.UserCredential) signingCertXML {
 	return signingCertXML{UserName: ownerName(cred), CertificateID: cred.ID, Body: cred.Body, Status: string(cred.Status), UploadDate: ts(cred.Created)}
 }
 
-type uploadSigningCertResult struct {
-	Certificate signingCertXML `xml:"Certificate"`
-}
-
 func (a *API) uploadSigningCertificate(ctx context.Context, c *sts.Call) (any, error) {
 	cert, err := account.ParseCertificatePEM(c.Params.String("CertificateBody"))
 	if err != nil {
@@ -194,7 +186,7 @@ func (a *API) uploadSigningCertificate(ctx context.Context, c *sts.Call) (any, e
 	if err != nil {
 		return nil, err
 	}
-	return &uploadSigningCertResult{Certificate: signingCertOf(cred)}, nil
+	return one("Certificate", signingCertOf(cred)), nil
 }
 
 func (a *API) listSigningCertificates(ctx context.Context, c *sts.Call) (any, error) {
@@ -232,10 +224,6 @@ type serviceCredXML struct {
 	ID              string           `xml:"ServiceSpecificCredentialId"`
 	UserName        string           `xml:"UserName"`
 	Status          string           `xml:"Status"`
-}
-
-type serviceCredResult struct {
-	ServiceSpecificCredential serviceCredXML `xml:"ServiceSpecificCredential"`
 }
 
 // serviceCredOf renders a credential; the secret only when it was just made.
@@ -293,7 +281,7 @@ func (a *API) createServiceSpecificCredential(ctx context.Context, c *sts.Call) 
 		return nil, err
 	}
 	cred.Secret = secret
-	return &serviceCredResult{ServiceSpecificCredential: serviceCredOf(cred, c.Now)}, nil
+	return one("ServiceSpecificCredential", serviceCredOf(cred, c.Now)), nil
 }
 
 // quoteName cuts a name for a message.
@@ -340,7 +328,7 @@ func (a *API) resetServiceSpecificCredential(ctx context.Context, c *sts.Call) (
 	if err != nil {
 		return nil, err
 	}
-	return &serviceCredResult{ServiceSpecificCredential: serviceCredOf(cred, c.Now)}, nil
+	return one("ServiceSpecificCredential", serviceCredOf(cred, c.Now)), nil
 }
 
 func (a *API) updateServiceSpecificCredential(ctx context.Context, c *sts.Call) (any, error) {

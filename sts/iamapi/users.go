@@ -8,10 +8,6 @@ import (
 	"github.com/credbroker/credbroker/sts/store"
 )
 
-type userResult struct {
-	User userXML `xml:"User"`
-}
-
 // boundaryOpts is iam:PermissionsBoundary when a boundary is set or being set.
 func boundaryOpts(arn string) []sts.AuthzOption {
 	if arn == "" {
@@ -46,7 +42,7 @@ func (a *API) createUser(ctx context.Context, c *sts.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &userResult{User: userOf(out, true)}, nil
+	return one("User", userOf(out, true)), nil
 }
 
 // checkBoundaryARN checks a PermissionsBoundary parameter: a policy ARN of a policy
@@ -71,14 +67,7 @@ func (a *API) getUser(ctx context.Context, c *sts.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &userResult{User: userOf(u, true)}, nil
-}
-
-func (a *API) listUsers(ctx context.Context, c *sts.Call) (any, error) {
-	if err := c.Authorize("iam:ListUsers", listARN(c, account.ResourceUser, c.Params.String("PathPrefix"))); err != nil {
-		return nil, err
-	}
-	return viewByPrefix(ctx, c, "Users", (*store.Tx).Users, listedUser)
+	return one("User", userOf(u, true)), nil
 }
 
 func (a *API) updateUser(ctx context.Context, c *sts.Call) (any, error) {

@@ -41,6 +41,27 @@ type page struct {
 
 func pageResult(next string) page { return page{IsTruncated: next != "", Marker: next} }
 
+// element is a result of one element, name, holding v: a struct in its XML shape, or
+// a string.
+type element struct {
+	name string
+	v    any
+}
+
+// one is the result of one element name holding v.
+func one(name string, v any) *element { return &element{name: name, v: v} }
+
+// MarshalXML writes the Result element around r's one element.
+func (r *element) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	if err := e.EncodeToken(start); err != nil {
+		return err
+	}
+	if err := e.EncodeElement(r.v, xml.StartElement{Name: xml.Name{Local: r.name}}); err != nil {
+		return err
+	}
+	return e.EncodeToken(start.End())
+}
+
 // listResult is the result of IAM's paged list actions: one list, the element its
 // XMLName names (Users, Groups, …), then IsTruncated and Marker.
 type listResult[T any] struct {
@@ -112,9 +133,6 @@ func userOf(u account.User, full bool) userXML {
 	return x
 }
 
-// listedUser is u as IAM's lists show it.
-func listedUser(u account.User) userXML { return userOf(u, false) }
-
 type groupXML struct {
 	Path       string          `xml:"Path"`
 	GroupName  string          `xml:"GroupName"`
@@ -164,9 +182,6 @@ func roleOf(r account.Role, full bool) roleXML {
 	return x
 }
 
-// listedRole is r as IAM's lists show it.
-func listedRole(r account.Role) roleXML { return roleOf(r, false) }
-
 type profileXML struct {
 	Path                string           `xml:"Path"`
 	InstanceProfileName string           `xml:"InstanceProfileName"`
@@ -210,7 +225,9 @@ func policyOf(p account.ManagedPolicy, full bool) policyXML {
 	return x
 }
 
-// listedPolicy is p as IAM's lists show it.
+// listedUser, listedRole and listedPolicy render an entity as IAM's lists show it.
+func listedUser(u account.User) userXML              { return userOf(u, false) }
+func listedRole(r account.Role) roleXML              { return roleOf(r, false) }
 func listedPolicy(p account.ManagedPolicy) policyXML { return policyOf(p, false) }
 
 type versionXML struct {
@@ -232,6 +249,11 @@ func versionOf(v account.PolicyVersion, withDoc bool) versionXML {
 type attachedXML struct {
 	PolicyName string `xml:"PolicyName"`
 	PolicyARN  string `xml:"PolicyArn"`
+}
+
+// attachedOf is the attached managed policy arn.
+func attachedOf(arn string) attachedXML {
+	return attachedXML{PolicyName: policyNameOf(arn), PolicyARN: arn}
 }
 
 // policyNameOf is the name of a managed policy: the last element of its ARN.
@@ -262,10 +284,9 @@ func tagOpts(t account.Tags) []sts.AuthzOption {
 	if len(t) == 0 {
 		return nil
 	}
-	keys := make([]policy.ContextKey, len(t))
-	for i, tag := range t {
-		keys[i] = policy.ContextKey{Name: "iam:ResourceTag/" + tag.Key, Values: []string{tag.Value}}
-	}
+	keys := render(t, func(tag account.Tag) policy.ContextKey {
+		return policy.ContextKey{Name: "iam:ResourceTag/" + tag.Key, Values: []string{tag.Value}}
+	})
 	return []sts.AuthzOption{sts.WithResourceTags(sts.EntityTags(t)), sts.WithContextKeys(keys...)}
 }
 
