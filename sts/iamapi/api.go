@@ -247,6 +247,8 @@ func updated[T any](ctx context.Context, c *sts.Call, fn func(tx *store.Tx) (T, 
 	return inTx(ctx, c.Store().Update, fn)
 }
 
+// inTx runs fn in the transaction run opens (a store's View or Update) and returns
+// what fn returned.
 func inTx[T any](ctx context.Context, run func(context.Context, func(*store.Tx) error) error, fn func(tx *store.Tx) (T, error)) (T, error) {
 	var v T
 	err := run(ctx, func(tx *store.Tx) error {
