@@ -45,12 +45,9 @@ type userDetailXML struct {
 	Tags                    members[tagXML]          `xml:"Tags"`
 }
 
+// groupDetailXML is a group as GetGroup shows it, with its policies.
 type groupDetailXML struct {
-	Path                    string                   `xml:"Path"`
-	GroupName               string                   `xml:"GroupName"`
-	GroupID                 string                   `xml:"GroupId"`
-	ARN                     string                   `xml:"Arn"`
-	CreateDate              query.Timestamp          `xml:"CreateDate"`
+	groupXML
 	GroupPolicyList         members[policyDetailXML] `xml:"GroupPolicyList"`
 	AttachedManagedPolicies members[attachedXML]     `xml:"AttachedManagedPolicies"`
 }
@@ -155,60 +152,32 @@ func (a *API) gaadSection(c *sts.Call, tx *store.Tx, r *gaadResult, section, mar
 	p := store.Page{Marker: marker, MaxItems: max}
 	switch section {
 	case "User":
-		users, next, err := tx.Users("", p)
-		if err != nil {
-			return 0, "", err
-		}
-		for _, u := range users {
+		return gaadPage(&r.UserDetailList, func() ([]account.User, string, error) { return tx.Users("", p) }, func(u account.User) (userDetailXML, error) {
 			groups, err := tx.GroupsForUser(u.Name)
-			if err != nil {
-				return 0, "", err
-			}
-			r.UserDetailList.Member = append(r.UserDetailList.Member, userDetailXML{Path: u.Path, UserName: u.Name, UserID: u.ID, ARN: u.ARN,
+			return userDetailXML{Path: u.Path, UserName: u.Name, UserID: u.ID, ARN: u.ARN,
 				CreateDate: ts(u.Created), UserPolicyList: policyDetails(u.InlinePolicies), GroupList: list(render(groups, func(g account.Group) string { return g.Name })),
-				AttachedManagedPolicies: attachedList(u.ManagedPolicies), PermissionsBoundary: boundaryOf(u.PermissionsBoundary), Tags: list(tagsXML(u.Tags))})
-		}
-		return len(users), next, nil
+				AttachedManagedPolicies: attachedList(u.ManagedPolicies), PermissionsBoundary: boundaryOf(u.PermissionsBoundary), Tags: list(tagsXML(u.Tags))}, err
+		})
 	case "Group":
-		groups, next, err := tx.Groups("", p)
-		if err != nil {
-			return 0, "", err
-		}
-		for _, g := range groups {
-			r.GroupDetailList.Member = append(r.GroupDetailList.Member, groupDetailXML{Path: g.Path, GroupName: g.Name, GroupID: g.ID, ARN: g.ARN,
-				CreateDate: ts(g.Created), GroupPolicyList: policyDetails(g.InlinePolicies), AttachedManagedPolicies: attachedList(g.ManagedPolicies)})
-		}
-		return len(groups), next, nil
+		return gaadPage(&r.GroupDetailList, func() ([]account.Group, string, error) { return tx.Groups("", p) }, func(g account.Group) (groupDetailXML, error) {
+			return groupDetailXML{groupXML: groupOf(g), GroupPolicyList: policyDetails(g.InlinePolicies),
+				AttachedManagedPolicies: attachedList(g.ManagedPolicies)}, nil
+		})
 	case "Role":
-		roles, next, err := tx.Roles("", p)
-		if err != nil {
-			return 0, "", err
-		}
-		for _, role := range roles {
+		return gaadPage(&r.RoleDetailList, func() ([]account.Role, string, error) { return tx.Roles("", p) }, func(role account.Role) (roleDetailXML, error) {
 			ips, err := tx.InstanceProfilesForRole(role.Name)
-			if err != nil {
-				return 0, "", err
-			}
-			r.RoleDetailList.Member = append(r.RoleDetailList.Member, roleDetailXML{Path: role.Path, RoleName: role.Name, RoleID: role.ID, ARN: role.ARN,
+			return roleDetailXML{Path: role.Path, RoleName: role.Name, RoleID: role.ID, ARN: role.ARN,
 				CreateDate: ts(role.Created), AssumeRolePolicyDocument: account.EscapePolicyDocument(role.AssumeRolePolicy),
 				InstanceProfileList: list(render(ips, profileOf)), RolePolicyList: policyDetails(role.InlinePolicies),
 				AttachedManagedPolicies: attachedList(role.ManagedPolicies), PermissionsBoundary: boundaryOf(role.PermissionsBoundary),
-				Tags: list(tagsXML(role.Tags)), RoleLastUsed: roleLastUsedXML{LastUsedDate: optTS(role.LastUsed.Date), Region: role.LastUsed.Region}})
-		}
-		return len(roles), next, nil
+				Tags: list(tagsXML(role.Tags)), RoleLastUsed: roleLastUsedXML{LastUsedDate: optTS(role.LastUsed.Date), Region: role.LastUsed.Region}}, err
+		})
 	case "LocalManagedPolicy":
-		ps, next, err := tx.Policies(store.PolicyFilter{}, p)
-		if err != nil {
-			return 0, "", err
-		}
-		for _, mp := range ps {
-			vs, err := tx.PolicyVersions(mp.ARN)
-			if err != nil {
-				return 0, "", err
-			}
-			r.Policies.Member = append(r.Policies.Member, managedDetail(mp, vs))
-		}
-		return len(ps), next, nil
+		return gaadPage(&r.Policies, func() ([]account.ManagedPolicy, string, error) { return tx.Policies(store.PolicyFilter{}, p) },
+			func(mp account.ManagedPolicy) (managedDetailXML, error) {
+				vs, err := tx.PolicyVersions(mp.ARN)
+				return managedDetail(mp, vs), err
+			})
 	}
 	type awsEntry struct {
 		p account.ManagedPolicy
@@ -227,12 +196,24 @@ func (a *API) gaadSection(c *sts.Call, tx *store.Tx, r *gaadResult, section, mar
 			aws = append(aws, awsEntry{mp, account.PolicyVersion{ID: m.DefaultVersionID, Document: string(m.Document), Created: m.CreateDate, IsDefault: true}})
 		}
 	}
-	items, next, err := paginate(aws, p)
+	return gaadPage(&r.Policies, func() ([]awsEntry, string, error) { return paginate(aws, p) }, func(e awsEntry) (managedDetailXML, error) {
+		return managedDetail(e.p, []account.PolicyVersion{e.v}), nil
+	})
+}
+
+// gaadPage appends to list the details of one page of entities that read answers,
+// each made by detail (which may read more); it returns how many and the next marker.
+func gaadPage[T, X any](list *members[X], read func() ([]T, string, error), detail func(T) (X, error)) (int, string, error) {
+	items, next, err := read()
 	if err != nil {
 		return 0, "", err
 	}
-	for _, e := range items {
-		r.Policies.Member = append(r.Policies.Member, managedDetail(e.p, []account.PolicyVersion{e.v}))
+	for _, it := range items {
+		x, err := detail(it)
+		if err != nil {
+			return 0, "", err
+		}
+		list.Member = append(list.Member, x)
 	}
 	return len(items), next, nil
 }
