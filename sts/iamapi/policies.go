@@ -154,18 +154,9 @@ func (a *API) listPolicies(ctx context.Context, c *sts.Call) (any, error) {
 	next := ""
 	err := view(ctx, c, func(tx *store.Tx) error {
 		if part == "A" && scope != "Local" {
-			var aws []account.ManagedPolicy
-			for _, m := range c.Catalog().All() {
-				if !account.IsAWSManagedPolicyARN(m.ARN) || !strings.HasPrefix(m.Path, f.PathPrefix) {
-					continue
-				}
-				mp, err := awsPolicy(tx, m)
-				if err != nil {
-					return err
-				}
-				if keepPolicy(mp, f) {
-					aws = append(aws, mp)
-				}
+			aws, err := awsPolicies(c, tx, f)
+			if err != nil {
+				return err
 			}
 			items, n, err := paginate(aws, store.Page{Marker: inner, MaxItems: limit})
 			if err != nil {
@@ -189,19 +180,34 @@ func (a *API) listPolicies(ctx context.Context, c *sts.Call) (any, error) {
 			return err
 		}
 		items, n, err := tx.Policies(f, store.Page{Marker: inner, MaxItems: limit})
-		if err != nil {
-			return err
-		}
 		out = append(out, items...)
 		if n != "" {
 			next = "L." + n
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return listOf("Policies", render(out, listedPolicy), pageResult(next)), nil
+}
+
+// awsPolicies are the AWS managed policies of the catalog that f keeps, by name.
+func awsPolicies(c *sts.Call, tx *store.Tx, f store.PolicyFilter) ([]account.ManagedPolicy, error) {
+	var out []account.ManagedPolicy
+	for _, m := range c.Catalog().All() {
+		if !account.IsAWSManagedPolicyARN(m.ARN) || !strings.HasPrefix(m.Path, f.PathPrefix) {
+			continue
+		}
+		mp, err := awsPolicy(tx, m)
+		if err != nil {
+			return nil, err
+		}
+		if keepPolicy(mp, f) {
+			out = append(out, mp)
+		}
+	}
+	return out, nil
 }
 
 // keepPolicy applies ListPolicies' OnlyAttached and PolicyUsageFilter to a policy, as
