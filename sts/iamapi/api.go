@@ -247,6 +247,16 @@ func updated[T any](ctx context.Context, c *sts.Call, fn func(tx *store.Tx) (T, 
 	return inTx(ctx, c.Store().Update, fn)
 }
 
+// viewAuthorized authorizes action, an account-level action (resource "*"), and then
+// reads with read in a store view.
+func viewAuthorized[T any](ctx context.Context, c *sts.Call, action string, read func(tx *store.Tx) (T, error)) (T, error) {
+	if err := c.Authorize(action, "*"); err != nil {
+		var zero T
+		return zero, err
+	}
+	return viewed(ctx, c, read)
+}
+
 // inTx runs fn in the transaction run opens (a store's View or Update) and returns
 // what fn returned.
 func inTx[T any](ctx context.Context, run func(context.Context, func(*store.Tx) error) error, fn func(tx *store.Tx) (T, error)) (T, error) {

@@ -59,19 +59,12 @@ type oidcEntryXML struct {
 	ARN string `xml:"Arn"`
 }
 
-type listOIDCResult struct {
-	OpenIDConnectProviderList members[oidcEntryXML] `xml:"OpenIDConnectProviderList"`
-}
-
 func (a *API) listOIDCProviders(ctx context.Context, c *sts.Call) (any, error) {
-	if err := c.Authorize("iam:ListOpenIDConnectProviders", "*"); err != nil {
-		return nil, err
-	}
-	ps, err := viewed(ctx, c, (*store.Tx).OIDCProviders)
+	ps, err := viewAuthorized(ctx, c, "iam:ListOpenIDConnectProviders", (*store.Tx).OIDCProviders)
 	if err != nil {
 		return nil, err
 	}
-	return &listOIDCResult{OpenIDConnectProviderList: list(render(ps, func(p account.OIDCProvider) oidcEntryXML { return oidcEntryXML{ARN: p.ARN} }))}, nil
+	return one("OpenIDConnectProviderList", list(render(ps, func(p account.OIDCProvider) oidcEntryXML { return oidcEntryXML{ARN: p.ARN} }))), nil
 }
 
 // deleteOIDCProvider is idempotent, as AWS documents it: "it does not fail or

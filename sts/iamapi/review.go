@@ -469,10 +469,7 @@ func (a *API) createAccountAlias(ctx context.Context, c *sts.Call) (any, error) 
 }
 
 func (a *API) listAccountAliases(ctx context.Context, c *sts.Call) (any, error) {
-	if err := c.Authorize("iam:ListAccountAliases", "*"); err != nil {
-		return nil, err
-	}
-	acct, err := viewed(ctx, c, (*store.Tx).Account)
+	acct, err := viewAuthorized(ctx, c, "iam:ListAccountAliases", (*store.Tx).Account)
 	if err != nil {
 		return nil, err
 	}

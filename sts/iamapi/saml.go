@@ -112,21 +112,14 @@ type samlEntryXML struct {
 	CreateDate query.Timestamp `xml:"CreateDate"`
 }
 
-type listSAMLResult struct {
-	SAMLProviderList members[samlEntryXML] `xml:"SAMLProviderList"`
-}
-
 func (a *API) listSAMLProviders(ctx context.Context, c *sts.Call) (any, error) {
-	if err := c.Authorize("iam:ListSAMLProviders", "*"); err != nil {
-		return nil, err
-	}
-	ps, err := viewed(ctx, c, (*store.Tx).SAMLProviders)
+	ps, err := viewAuthorized(ctx, c, "iam:ListSAMLProviders", (*store.Tx).SAMLProviders)
 	if err != nil {
 		return nil, err
 	}
-	return &listSAMLResult{SAMLProviderList: list(render(ps, func(p account.SAMLProvider) samlEntryXML {
+	return one("SAMLProviderList", list(render(ps, func(p account.SAMLProvider) samlEntryXML {
 		return samlEntryXML{ARN: p.ARN, ValidUntil: ts(p.ValidUntil), CreateDate: ts(p.Created)}
-	}))}, nil
+	}))), nil
 }
 
 func (a *API) updateSAMLProvider(ctx context.Context, c *sts.Call) (any, error) {

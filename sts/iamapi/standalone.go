@@ -147,15 +147,8 @@ func (a *API) disableOutboundWebIdentityFederation(ctx context.Context, c *sts.C
 }
 
 func (a *API) getOutboundWebIdentityFederationInfo(ctx context.Context, c *sts.Call) (any, error) {
-	if err := c.Authorize("iam:GetOutboundWebIdentityFederationInfo", "*"); err != nil {
-		return nil, err
-	}
-	var acct account.Account
-	if err := view(ctx, c, func(tx *store.Tx) error {
-		var err error
-		acct, err = tx.Account()
-		return err
-	}); err != nil {
+	acct, err := viewAuthorized(ctx, c, "iam:GetOutboundWebIdentityFederationInfo", (*store.Tx).Account)
+	if err != nil {
 		return nil, err
 	}
 	if acct.OutboundWebIdentityIssuer == "" {
