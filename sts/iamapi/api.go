@@ -101,13 +101,13 @@ func (a *API) handlers() map[string]sts.Handler {
 		// Users.
 		"CreateUser": a.createUser,
 		"GetUser":    a.getUser,
-		"ListUsers":  a.listUsers,
+		"ListUsers":  listByPrefix("Users", account.ResourceUser, (*store.Tx).Users, listedUser),
 		"UpdateUser": a.updateUser,
 		"DeleteUser": a.deleteUser,
 		// Groups.
 		"CreateGroup":         a.createGroup,
 		"GetGroup":            a.getGroup,
-		"ListGroups":          a.listGroups,
+		"ListGroups":          listByPrefix("Groups", account.ResourceGroup, (*store.Tx).Groups, groupOf),
 		"UpdateGroup":         a.updateGroup,
 		"DeleteGroup":         a.deleteGroup,
 		"AddUserToGroup":      a.addUserToGroup,
@@ -116,20 +116,20 @@ func (a *API) handlers() map[string]sts.Handler {
 		// Roles.
 		"CreateRole":                    a.createRole,
 		"GetRole":                       a.getRole,
-		"ListRoles":                     a.listRoles,
+		"ListRoles":                     listByPrefix("Roles", account.ResourceRole, (*store.Tx).Roles, listedRole),
 		"UpdateRole":                    a.updateRole,
 		"UpdateRoleDescription":         a.updateRoleDescription,
 		"UpdateAssumeRolePolicy":        a.updateAssumeRolePolicy,
 		"DeleteRole":                    a.deleteRole,
 		"PutRolePermissionsBoundary":    a.putRolePermissionsBoundary,
-		"DeleteRolePermissionsBoundary": a.deleteRolePermissionsBoundary,
+		"DeleteRolePermissionsBoundary": deleteBoundary(account.KindRole),
 		// Instance profiles.
 		"CreateInstanceProfile":         a.createInstanceProfile,
 		"GetInstanceProfile":            a.getInstanceProfile,
 		"DeleteInstanceProfile":         a.deleteInstanceProfile,
 		"AddRoleToInstanceProfile":      a.addRoleToInstanceProfile,
 		"RemoveRoleFromInstanceProfile": a.removeRoleFromInstanceProfile,
-		"ListInstanceProfiles":          a.listInstanceProfiles,
+		"ListInstanceProfiles":          listByPrefix("InstanceProfiles", account.ResourceInstanceProfile, (*store.Tx).InstanceProfiles, profileOf),
 		"ListInstanceProfilesForRole":   a.listInstanceProfilesForRole,
 		// Managed policies.
 		"CreatePolicy":            a.createPolicy,
@@ -170,7 +170,7 @@ func (a *API) handlers() map[string]sts.Handler {
 		"ListRolePolicies":  a.listInline(account.KindRole),
 		// Permissions boundaries of users (roles' are above).
 		"PutUserPermissionsBoundary":    a.putUserPermissionsBoundary,
-		"DeleteUserPermissionsBoundary": a.deleteUserPermissionsBoundary,
+		"DeleteUserPermissionsBoundary": deleteBoundary(account.KindUser),
 		// Access keys.
 		"CreateAccessKey":      a.createAccessKey,
 		"ListAccessKeys":       a.listAccessKeys,
@@ -226,8 +226,6 @@ func (a *API) handlers() map[string]sts.Handler {
 		"DeleteAccountAlias": a.deleteAccountAlias,
 	}
 	maps.Copy(hs, a.moreHandlers())
-	maps.Copy(hs, taggingOf("User", loadUserTags))
-	maps.Copy(hs, taggingOf("Role", loadRoleTags))
 	return hs
 }
 
@@ -238,6 +236,73 @@ func view(ctx context.Context, c *sts.Call, fn func(tx *store.Tx) error) error {
 
 func update(ctx context.Context, c *sts.Call, fn func(tx *store.Tx) error) error {
 	return c.Store().Update(ctx, fn)
+}
+
+// viewed and updated run fn in a store transaction and return what it read or made.
+func viewed[T any](ctx context.Context, c *sts.Call, fn func(tx *store.Tx) (T, error)) (T, error) {
+	return inTx(ctx, c.Store().View, fn)
+}
+
+func updated[T any](ctx context.Context, c *sts.Call, fn func(tx *store.Tx) (T, error)) (T, error) {
+	return inTx(ctx, c.Store().Update, fn)
+}
+
+// viewAuthorized authorizes action, an account-level action (resource "*"), and then
+// reads with read in a store view.
+func viewAuthorized[T any](ctx context.Context, c *sts.Call, action string, read func(tx *store.Tx) (T, error)) (T, error) {
+	if err := c.Authorize(action, "*"); err != nil {
+		var zero T
+		return zero, err
+	}
+	return viewed(ctx, c, read)
+}
+
+// inTx runs fn in the transaction run opens (a store's View or Update) and returns
+// what fn returned.
+func inTx[T any](ctx context.Context, run func(context.Context, func(*store.Tx) error) error, fn func(tx *store.Tx) (T, error)) (T, error) {
+	var v T
+	err := run(ctx, func(tx *store.Tx) error {
+		var err error
+		v, err = fn(tx)
+		return err
+	})
+	return v, err
+}
+
+// loader reads the entity a request names and authorizes action on it (with opts).
+type loader[T any] func(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (T, error)
+
+// changeLoaded is the body of the actions without output on one entity: it reads the
+// entity with load, authorizing action on it (with opts), and applies change to it in
+// a store update.
+func changeLoaded[T any](ctx context.Context, c *sts.Call, load loader[T], action string, change func(tx *store.Tx, v T) error,
+	opts ...sts.AuthzOption) (any, error) {
+	v, err := load(ctx, c, action, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return ok(update(ctx, c, func(tx *store.Tx) error { return change(tx, v) }))
+}
+
+// pathParam is the Path parameter of a Create… action, "/" when absent.
+func pathParam(p query.Params) string {
+	if path := p.String("Path"); path != "" {
+		return path
+	}
+	return "/"
+}
+
+// authorizeCreate authorizes action on arn, the entity a request creates, with the tags
+// it adds and opts; creating with tags needs tagAction (iam:Tag…) on it too, as IAM
+// requires.
+func authorizeCreate(c *sts.Call, action, tagAction, arn string, tags account.Tags, opts ...sts.AuthzOption) error {
+	if err := c.Authorize(action, arn, append(requestTagOpts(tags), opts...)...); err != nil {
+		return err
+	}
+	if len(tags) == 0 {
+		return nil
+	}
+	return c.Authorize(tagAction, arn, requestTagOpts(tags)...)
 }
 
 // ok is the result of actions without output.
@@ -305,6 +370,18 @@ func loaded[T any](ctx context.Context, c *sts.Call, action, missingARN string, 
 	return v, c.Authorize(action, t.arn, append(all, opts...)...)
 }
 
+// loadByARN reads, with get, the entity whose ARN the parameter param holds (checked to
+// be an ARN first) and authorizes action on it.
+func loadByARN[T any](ctx context.Context, c *sts.Call, action, param string, get func(*store.Tx, string) (T, error),
+	targetOf func(T) target, opts ...sts.AuthzOption) (T, error) {
+	arn := c.Params.String(param)
+	if _, err := account.ParseARN(arn); err != nil {
+		var zero T
+		return zero, err
+	}
+	return loaded(ctx, c, action, arn, func(tx *store.Tx) (T, error) { return get(tx, arn) }, targetOf, opts...)
+}
+
 // loadUser reads the user name (account.RootUserName: root) and authorizes action on it.
 func loadUser(ctx context.Context, c *sts.Call, action, name string, opts ...sts.AuthzOption) (account.User, error) {
 	return loaded(ctx, c, action, account.UserARN(c.AccountID(), "/", name),
@@ -312,20 +389,40 @@ func loadUser(ctx context.Context, c *sts.Call, action, name string, opts ...sts
 		func(u account.User) target { return target{arn: u.ARN, tags: u.Tags} }, opts...)
 }
 
-func loadGroup(ctx context.Context, c *sts.Call, action, name string, opts ...sts.AuthzOption) (account.Group, error) {
+// loadNamedUser reads the user UserName and authorizes action on it.
+func loadNamedUser(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (account.User, error) {
+	return loadUser(ctx, c, action, c.Params.String("UserName"), opts...)
+}
+
+// loadUserOrSelf reads the user UserName, or the caller's own user when the parameter
+// is optional and absent (userName), and authorizes action on it.
+func loadUserOrSelf(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (account.User, error) {
+	name, err := userName(c)
+	if err != nil {
+		return account.User{}, err
+	}
+	return loadUser(ctx, c, action, name, opts...)
+}
+
+// loadGroup reads the group GroupName and authorizes action on it.
+func loadGroup(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (account.Group, error) {
+	name := c.Params.String("GroupName")
 	return loaded(ctx, c, action, account.GroupARN(c.AccountID(), "/", name),
 		func(tx *store.Tx) (account.Group, error) { return tx.Group(name) },
 		func(g account.Group) target { return target{arn: g.ARN} }, opts...)
 }
 
-// loadRole reads the role name and authorizes action on it.
-func loadRole(ctx context.Context, c *sts.Call, action, name string, opts ...sts.AuthzOption) (account.Role, error) {
+// loadRole reads the role RoleName and authorizes action on it.
+func loadRole(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (account.Role, error) {
+	name := c.Params.String("RoleName")
 	return loaded(ctx, c, action, account.RoleARN(c.AccountID(), "/", name),
 		func(tx *store.Tx) (account.Role, error) { return tx.Role(name) },
 		func(r account.Role) target { return target{arn: r.ARN, tags: r.Tags} }, opts...)
 }
 
-func loadProfile(ctx context.Context, c *sts.Call, action, name string, opts ...sts.AuthzOption) (account.InstanceProfile, error) {
+// loadProfile reads the instance profile InstanceProfileName and authorizes action on it.
+func loadProfile(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (account.InstanceProfile, error) {
+	name := c.Params.String("InstanceProfileName")
 	return loaded(ctx, c, action, account.InstanceProfileARN(c.AccountID(), "/", name),
 		func(tx *store.Tx) (account.InstanceProfile, error) { return tx.InstanceProfile(name) },
 		func(p account.InstanceProfile) target { return target{arn: p.ARN, tags: p.Tags} }, opts...)
@@ -341,47 +438,64 @@ func listARN(c *sts.Call, typ, pathPrefix string) string {
 }
 
 // viewByPrefix reads, in a store view, one page (Marker, MaxItems) of the entities under
-// the PathPrefix parameter with read, a store.Tx listing method, and renders each with as.
-func viewByPrefix[T, X any](ctx context.Context, c *sts.Call, read func(*store.Tx, string, store.Page) ([]T, string, error),
-	as func(T) X) ([]X, page, error) {
-	var items []T
+// the PathPrefix parameter with read, a store.Tx listing method, and answers them
+// rendered with as in the list result name.
+func viewByPrefix[T, X any](ctx context.Context, c *sts.Call, name string, read func(*store.Tx, string, store.Page) ([]T, string, error),
+	as func(T) X) (any, error) {
 	var next string
-	err := view(ctx, c, func(tx *store.Tx) error {
-		var err error
-		items, next, err = read(tx, c.Params.String("PathPrefix"), pageOf(c.Params))
-		return err
+	items, err := viewed(ctx, c, func(tx *store.Tx) ([]T, error) {
+		items, n, err := read(tx, c.Params.String("PathPrefix"), pageOf(c.Params))
+		next = n
+		return items, err
 	})
 	if err != nil {
-		return nil, page{}, err
+		return nil, err
 	}
-	out := make([]X, len(items))
-	for i, it := range items {
-		out[i] = as(it)
-	}
-	return out, pageResult(next), nil
+	return listOf(name, render(items, as), pageResult(next)), nil
 }
 
-// viewPaginated reads all of a listing with read in a store view, keeps the page that
-// Marker and MaxItems ask for and renders each of its items with as.
-func viewPaginated[T, X any](ctx context.Context, c *sts.Call, read func(*store.Tx) ([]T, error), as func(T) X) ([]X, page, error) {
-	var all []T
-	err := view(ctx, c, func(tx *store.Tx) error {
-		var err error
-		all, err = read(tx)
-		return err
-	})
-	if err != nil {
-		return nil, page{}, err
+// listByPrefix returns the handler of List<name> (ListUsers, …): authorized on the
+// entity type resource under PathPrefix, it answers one page of the entities there,
+// read with read and rendered with as, in the list result name.
+func listByPrefix[T, X any](name, resource string, read func(*store.Tx, string, store.Page) ([]T, string, error), as func(T) X) sts.Handler {
+	return func(ctx context.Context, c *sts.Call) (any, error) {
+		if err := c.Authorize("iam:List"+name, listARN(c, resource, c.Params.String("PathPrefix"))); err != nil {
+			return nil, err
+		}
+		return viewByPrefix(ctx, c, name, read, as)
 	}
+}
+
+// viewPaginated reads all of a listing with read in a store view and answers the page
+// that Marker and MaxItems ask for, rendered with as, in the list result name.
+func viewPaginated[T, X any](ctx context.Context, c *sts.Call, name string, read func(*store.Tx) ([]T, error), as func(T) X) (any, error) {
+	all, err := viewed(ctx, c, read)
+	if err != nil {
+		return nil, err
+	}
+	return paged(c, name, all, as)
+}
+
+// paged answers the page of all that Marker and MaxItems ask for, rendered with as, in
+// the list result name.
+func paged[T, X any](c *sts.Call, name string, all []T, as func(T) X) (any, error) {
 	items, next, err := paginate(all, pageOf(c.Params))
 	if err != nil {
-		return nil, page{}, err
+		return nil, err
 	}
+	return listOf(name, render(items, as), pageResult(next)), nil
+}
+
+// identity renders an item that is already in its XML shape.
+func identity[T any](v T) T { return v }
+
+// render is items rendered with as.
+func render[T, X any](items []T, as func(T) X) []X {
 	out := make([]X, len(items))
 	for i, it := range items {
 		out[i] = as(it)
 	}
-	return out, pageResult(next), nil
+	return out
 }
 
 // pageOf reads Marker and MaxItems.

@@ -68,6 +68,18 @@ func loadHolder(ctx context.Context, c *sts.Call, k account.Kind, action string,
 	}, opts...)
 }
 
+// onHolder returns the handler of action on the user, group or role (kind k) that the
+// request names: it reads it with loadHolder (withBoundary) and answers fn.
+func onHolder(k account.Kind, action string, withBoundary bool, fn func(ctx context.Context, c *sts.Call, h holder) (any, error)) sts.Handler {
+	return func(ctx context.Context, c *sts.Call) (any, error) {
+		h, err := loadHolder(ctx, c, k, action, withBoundary)
+		if err != nil {
+			return nil, err
+		}
+		return fn(ctx, c, h)
+	}
+}
+
 // attach returns the handler of Attach{User,Group,Role}Policy (attach true) or
 // Detach…Policy; iam:PolicyARN is the policy's ARN.
 func (a *API) attach(k account.Kind, attach bool) sts.Handler {
@@ -95,32 +107,18 @@ func (a *API) attach(k account.Kind, attach bool) sts.Handler {
 	}
 }
 
-type listAttachedResult struct {
-	AttachedPolicies members[attachedXML] `xml:"AttachedPolicies"`
-	page
-}
-
 // listAttached returns the handler of ListAttached{User,Group,Role}Policies.
 func (a *API) listAttached(k account.Kind) sts.Handler {
-	action := "iam:ListAttached" + noun(k) + "Policies"
-	return func(ctx context.Context, c *sts.Call) (any, error) {
-		h, err := loadHolder(ctx, c, k, action, false)
-		if err != nil {
-			return nil, err
-		}
+	return onHolder(k, "iam:ListAttached"+noun(k)+"Policies", false, func(ctx context.Context, c *sts.Call, h holder) (any, error) {
 		prefix := c.Params.String("PathPrefix")
 		var out []attachedXML
 		for _, arn := range h.managed {
 			if prefix == "" || strings.HasPrefix(policyPathOf(arn), prefix) {
-				out = append(out, attachedXML{PolicyName: policyNameOf(arn), PolicyARN: arn})
+				out = append(out, attachedOf(arn))
 			}
 		}
-		items, next, err := paginate(out, pageOf(c.Params))
-		if err != nil {
-			return nil, err
-		}
-		return &listAttachedResult{AttachedPolicies: list(items), page: pageResult(next)}, nil
-	}
+		return paged(c, "AttachedPolicies", out, identity)
+	})
 }
 
 // inlineLimit is IAM's size quota for one kind's inline policies.
@@ -137,12 +135,7 @@ func inlineLimit(k account.Kind) policy.Limit {
 // putInline returns the handler of Put{User,Group,Role}Policy: the document is checked
 // by the policy engine (MalformedPolicyDocument) and against the kind's size quota.
 func (a *API) putInline(k account.Kind) sts.Handler {
-	action := "iam:Put" + noun(k) + "Policy"
-	return func(ctx context.Context, c *sts.Call) (any, error) {
-		h, err := loadHolder(ctx, c, k, action, k != account.KindGroup)
-		if err != nil {
-			return nil, err
-		}
+	return onHolder(k, "iam:Put"+noun(k)+"Policy", k != account.KindGroup, func(ctx context.Context, c *sts.Call, h holder) (any, error) {
 		name, doc := c.Params.String("PolicyName"), c.Params.String("PolicyDocument")
 		if _, err := policy.Parse([]byte(doc), policy.KindIdentity, func(o *policy.ParseOptions) {
 			o.Name, o.Limit, o.Entity = name, inlineLimit(k), h.ref.Name
@@ -150,7 +143,7 @@ func (a *API) putInline(k account.Kind) sts.Handler {
 			return nil, err
 		}
 		return ok(update(ctx, c, func(tx *store.Tx) error { return tx.PutInlinePolicy(h.ref, name, doc) }))
-	}
+	})
 }
 
 type inlineResult struct {
@@ -163,12 +156,7 @@ type inlineResult struct {
 
 // getInline returns the handler of Get{User,Group,Role}Policy.
 func (a *API) getInline(k account.Kind) sts.Handler {
-	action := "iam:Get" + noun(k) + "Policy"
-	return func(ctx context.Context, c *sts.Call) (any, error) {
-		h, err := loadHolder(ctx, c, k, action, false)
-		if err != nil {
-			return nil, err
-		}
+	return onHolder(k, "iam:Get"+noun(k)+"Policy", false, func(ctx context.Context, c *sts.Call, h holder) (any, error) {
 		name := c.Params.String("PolicyName")
 		doc, found := h.inline.Get(name)
 		if !found {
@@ -184,41 +172,22 @@ func (a *API) getInline(k account.Kind) sts.Handler {
 			r.RoleName = h.ref.Name
 		}
 		return r, nil
-	}
+	})
 }
 
 // deleteInline returns the handler of Delete{User,Group,Role}Policy.
 func (a *API) deleteInline(k account.Kind) sts.Handler {
-	action := "iam:Delete" + noun(k) + "Policy"
-	return func(ctx context.Context, c *sts.Call) (any, error) {
-		h, err := loadHolder(ctx, c, k, action, k != account.KindGroup)
-		if err != nil {
-			return nil, err
-		}
+	return onHolder(k, "iam:Delete"+noun(k)+"Policy", k != account.KindGroup, func(ctx context.Context, c *sts.Call, h holder) (any, error) {
 		name := c.Params.String("PolicyName")
 		return ok(update(ctx, c, func(tx *store.Tx) error { return tx.DeleteInlinePolicy(h.ref, name) }))
-	}
-}
-
-type policyNamesResult struct {
-	PolicyNames members[string] `xml:"PolicyNames"`
-	page
+	})
 }
 
 // listInline returns the handler of List{User,Group,Role}Policies.
 func (a *API) listInline(k account.Kind) sts.Handler {
-	action := "iam:List" + noun(k) + "Policies"
-	return func(ctx context.Context, c *sts.Call) (any, error) {
-		h, err := loadHolder(ctx, c, k, action, false)
-		if err != nil {
-			return nil, err
-		}
-		items, next, err := paginate(h.inline.Names(), pageOf(c.Params))
-		if err != nil {
-			return nil, err
-		}
-		return &policyNamesResult{PolicyNames: list(items), page: pageResult(next)}, nil
-	}
+	return onHolder(k, "iam:List"+noun(k)+"Policies", false, func(ctx context.Context, c *sts.Call, h holder) (any, error) {
+		return paged(c, "PolicyNames", h.inline.Names(), identity)
+	})
 }
 
 func (a *API) putUserPermissionsBoundary(ctx context.Context, c *sts.Call) (any, error) {
@@ -233,13 +202,12 @@ func (a *API) putUserPermissionsBoundary(ctx context.Context, c *sts.Call) (any,
 	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.SetPermissionsBoundary(h.ref, arn) }))
 }
 
-func (a *API) deleteUserPermissionsBoundary(ctx context.Context, c *sts.Call) (any, error) {
-	h, err := loadHolder(ctx, c, account.KindUser, "iam:DeleteUserPermissionsBoundary", true)
-	if err != nil {
-		return nil, err
-	}
-	if h.boundary == "" {
-		return nil, account.Errorf(account.NoSuchEntity, "The user with name %s does not have a permissions boundary.", h.ref.Name)
-	}
-	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.SetPermissionsBoundary(h.ref, "") }))
+// deleteBoundary returns the handler of Delete{User,Role}PermissionsBoundary.
+func deleteBoundary(k account.Kind) sts.Handler {
+	return onHolder(k, "iam:Delete"+noun(k)+"PermissionsBoundary", true, func(ctx context.Context, c *sts.Call, h holder) (any, error) {
+		if h.boundary == "" {
+			return nil, account.Errorf(account.NoSuchEntity, "The %s with name %s does not have a permissions boundary.", k, h.ref.Name)
+		}
+		return ok(update(ctx, c, func(tx *store.Tx) error { return tx.SetPermissionsBoundary(h.ref, "") }))
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -90,6 +91,25 @@ func (c *cli) exec(profile string, args ...string) (stdout, stderr string, err e
 	c.last = "aws " + strings.Join(full, " ")
 	err = cmd.Run()
 	return out.String(), errb.String(), err
+}
+
+// python runs the Python interpreter py with args in c's environment (and env) and
+// directory, and decodes the JSON object it prints.
+func (c *cli) python(py string, env []string, args ...string) map[string]any {
+	c.t.Helper()
+	cmd := exec.Command(py, args...)
+	cmd.Env, cmd.Dir = append(slices.Clip(c.env), env...), c.dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		c.t.Fatalf("%s %s: %v\n%s", py, args[0], err, stderr.String())
+	}
+	var got map[string]any
+	if err := json.Unmarshal(out, &got); err != nil {
+		c.t.Fatalf("%s %s: %v: %s", py, args[0], err, out)
+	}
+	return got
 }
 
 // run runs a command that must succeed and decodes its JSON output into v (if not nil).

@@ -1,10 +1,7 @@
 package iamapi_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -65,16 +62,7 @@ func TestCLISAMLFederation(t *testing.T) {
 	// boto3, with an assertion of its own.
 	r := idp.For(role.Role.Arn, prov.SAMLProviderArn, time.Now())
 	r.AssertionID += "boto3"
-	cmd := exec.Command("python3", "-c", boto3SAMLScript, role.Role.Arn, samltest.Encode(samltest.SignXmlsec1(t, r, idp.Keys[0])))
-	cmd.Env, cmd.Dir = c.env, c.dir
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	res, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("boto3: %v\n%s", err, stderr.String())
-	}
-	var got map[string]any
-	check(t, json.Unmarshal(res, &got))
+	got := c.python("python3", nil, "-c", boto3SAMLScript, role.Role.Arn, samltest.Encode(samltest.SignXmlsec1(t, r, idp.Keys[0])))
 	want := map[string]any{"arn": prov.SAMLProviderArn, "metadata_len": float64(len(idp.Metadata())),
 		"assumed": "arn:aws:sts::123456789012:assumed-role/federated/alice", "subject": "alice@example.com", "issuer": idp.EntityID, "key": "ASIA"}
 	for k, v := range want {

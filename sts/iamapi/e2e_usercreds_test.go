@@ -1,8 +1,6 @@
 package iamapi_test
 
 import (
-	"bytes"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,18 +91,10 @@ func runBoto3(t *testing.T, f *fixture, script string, env ...string) map[string
 	if err != nil || exec.Command(py, "-c", "import boto3").Run() != nil {
 		t.Skip("python3 with boto3 is not installed: apt-get install python3-boto3")
 	}
-	c := newCLI(t, f.srv.URL)
-	cmd := exec.Command(py, filepath.Join("testdata", script))
-	cmd.Env = append(append(c.env, "AWS_ACCESS_KEY_ID="+f.root.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+f.root.SecretAccessKey), env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s: %v\n%s", script, err, stderr.String())
-	}
-	var got map[string]any
-	check(t, json.Unmarshal(out, &got))
-	return got
+	path, err := filepath.Abs(filepath.Join("testdata", script))
+	check(t, err)
+	env = append([]string{"AWS_ACCESS_KEY_ID=" + f.root.AccessKeyID, "AWS_SECRET_ACCESS_KEY=" + f.root.SecretAccessKey}, env...)
+	return newCLI(t, f.srv.URL).python(py, env, path)
 }
 
 // TestBoto3UserCredentials: the same through boto3, with its modelled exceptions.

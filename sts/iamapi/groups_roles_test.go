@@ -90,40 +90,19 @@ func TestRolesAndInstanceProfiles(t *testing.T) {
 		t.Errorf("GetRole = %+v", got)
 	}
 
-	errs := map[string]struct {
-		call      func() error
-		code, msg string
-		status    int
-	}{
-		"trust without principal": {func() error {
-			_, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("x"),
-				AssumeRolePolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole"}]}`)})
-			return err
-		}, "MalformedPolicyDocument", "Missing required field Principal", http.StatusBadRequest},
-		"trust not JSON": {func() error {
-			_, err := c.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("web"), PolicyDocument: aws.String("{")})
-			return err
-		}, "MalformedPolicyDocument", "Syntax errors in policy.", http.StatusBadRequest},
-		"session too long": {func() error {
-			_, err := c.UpdateRole(ctx, &iam.UpdateRoleInput{RoleName: aws.String("web"), MaxSessionDuration: aws.Int32(50000)})
-			return err
-		}, "ValidationError", "maxSessionDuration", http.StatusBadRequest},
-		"duplicate": {func() error {
-			_, err := c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("WEB"), AssumeRolePolicyDocument: aws.String(ec2Trust)})
-			return err
-		}, "EntityAlreadyExists", "Role with name WEB already exists.", http.StatusConflict},
-		"missing": {func() error {
-			_, err := c.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("nope")})
-			return err
-		}, "NoSuchEntity", "The role with name nope cannot be found.", http.StatusNotFound},
-		"no boundary to delete": {func() error {
-			_, err := c.DeleteRolePermissionsBoundary(ctx, &iam.DeleteRolePermissionsBoundaryInput{RoleName: aws.String("web")})
-			return err
-		}, "NoSuchEntity", "", http.StatusNotFound},
-	}
-	for name, tc := range errs {
-		t.Run(name, func(t *testing.T) { wantErr(t, tc.call(), tc.code, tc.status, tc.msg) })
-	}
+	wantErrs(t, ctx, c, map[string]errCase{
+		"trust without principal": {"CreateRole", in{"RoleName": "x",
+			"AssumeRolePolicyDocument": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole"}]}`},
+			"MalformedPolicyDocument", http.StatusBadRequest, "Missing required field Principal"},
+		"trust not JSON": {"UpdateAssumeRolePolicy", in{"RoleName": "web", "PolicyDocument": "{"},
+			"MalformedPolicyDocument", http.StatusBadRequest, "Syntax errors in policy."},
+		"session too long": {"UpdateRole", in{"RoleName": "web", "MaxSessionDuration": int32(50000)},
+			"ValidationError", http.StatusBadRequest, "maxSessionDuration"},
+		"duplicate": {"CreateRole", in{"RoleName": "WEB", "AssumeRolePolicyDocument": ec2Trust},
+			"EntityAlreadyExists", http.StatusConflict, "Role with name WEB already exists."},
+		"missing":               {"GetRole", in{"RoleName": "nope"}, "NoSuchEntity", http.StatusNotFound, "The role with name nope cannot be found."},
+		"no boundary to delete": {"DeleteRolePermissionsBoundary", in{"RoleName": "web"}, "NoSuchEntity", http.StatusNotFound, ""},
+	})
 
 	check(t, ignore(c.UpdateRole(ctx, &iam.UpdateRoleInput{RoleName: aws.String("web"), MaxSessionDuration: aws.Int32(43200)})))
 	desc := must[*iam.UpdateRoleDescriptionOutput](t)(c.UpdateRoleDescription(ctx, &iam.UpdateRoleDescriptionInput{RoleName: aws.String("web"), Description: aws.String("new")}))

@@ -5,6 +5,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -117,6 +118,76 @@ func must[T any](t testing.TB) func(v T, err error) T {
 		}
 		return v
 	}
+}
+
+// in is the input of an SDK call by field name; a value for a pointer field may be
+// given without the pointer (a string for a *string).
+type in map[string]any
+
+// call calls the iam.Client method action (ListUsers, …) with an input made of params
+// and answers its output (*iam.ListUsersOutput, …) and error: for tables of cases that
+// differ only in the action and its parameters.
+func call(t testing.TB, ctx context.Context, c *iam.Client, action string, params in) (any, error) {
+	t.Helper()
+	m := reflect.ValueOf(c).MethodByName(action)
+	if !m.IsValid() {
+		t.Fatalf("iam.Client has no method %s", action)
+	}
+	input := reflect.New(m.Type().In(1).Elem())
+	for name, v := range params {
+		f, val := input.Elem().FieldByName(name), reflect.ValueOf(v)
+		if f.Kind() == reflect.Pointer && val.Kind() != reflect.Pointer {
+			p := reflect.New(val.Type())
+			p.Elem().Set(val)
+			val = p
+		}
+		if !f.IsValid() || !val.Type().AssignableTo(f.Type()) {
+			t.Fatalf("%sInput has no field %s of type %T", action, name, v)
+		}
+		f.Set(val)
+	}
+	res := m.Call([]reflect.Value{reflect.ValueOf(ctx), input})
+	err, _ := res[1].Interface().(error)
+	return res[0].Interface(), err
+}
+
+// errCase is an SDK call that fails: action with params answers code, HTTP status
+// and (when msg is not empty) a message containing msg.
+type errCase struct {
+	action string
+	params in
+	code   string
+	status int
+	msg    string
+}
+
+// wantErrs runs each case, named by its key, as the client c.
+func wantErrs(t *testing.T, ctx context.Context, c *iam.Client, cases map[string]errCase) {
+	t.Helper()
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			wantErr(t, ignore(call(t, ctx, c, tc.action, tc.params)), tc.code, tc.status, tc.msg)
+		})
+	}
+}
+
+// field returns what the field name of an SDK call's output holds, or the call's error.
+func field[V any](name string) func(out any, err error) (V, error) {
+	return func(out any, err error) (V, error) {
+		var v V
+		if err != nil {
+			return v, err
+		}
+		return reflect.ValueOf(out).Elem().FieldByName(name).Interface().(V), nil
+	}
+}
+
+// userGroupRole makes the user u, the group g and the role r (trusting EC2).
+func (f *fixture) userGroupRole() {
+	c, ctx := f.rootClient(), f.ctx
+	must[*iam.CreateUserOutput](f.t)(c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("u")}))
+	must[*iam.CreateGroupOutput](f.t)(c.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("g")}))
+	must[*iam.CreateRoleOutput](f.t)(c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("r"), AssumeRolePolicyDocument: aws.String(ec2Trust)}))
 }
 
 func check(t testing.TB, err error) {

@@ -26,65 +26,35 @@ func keyOf(k account.AccessKey) accessKeyXML {
 	return x
 }
 
-type createAccessKeyResult struct {
-	AccessKey accessKeyXML `xml:"AccessKey"`
-}
-
 // createAccessKey makes a key for the user named, or the caller's own. Its secret is
 // in this response only: the store keeps it encrypted and never returns it again.
 func (a *API) createAccessKey(ctx context.Context, c *sts.Call) (any, error) {
-	name, err := userName(c)
+	u, err := loadUserOrSelf(ctx, c, "iam:CreateAccessKey")
 	if err != nil {
 		return nil, err
 	}
-	u, err := loadUser(ctx, c, "iam:CreateAccessKey", name)
-	if err != nil {
-		return nil, err
-	}
-	var k account.AccessKey
-	err = update(ctx, c, func(tx *store.Tx) error {
-		var err error
-		k, err = tx.CreateAccessKey(u.Name)
-		return err
-	})
+	k, err := updated(ctx, c, func(tx *store.Tx) (account.AccessKey, error) { return tx.CreateAccessKey(u.Name) })
 	if err != nil {
 		return nil, err
 	}
 	x := keyOf(k)
 	x.SecretAccessKey = k.Secret
-	return &createAccessKeyResult{AccessKey: x}, nil
-}
-
-type listAccessKeysResult struct {
-	AccessKeyMetadata members[accessKeyXML] `xml:"AccessKeyMetadata"`
-	page
+	return one("AccessKey", x), nil
 }
 
 func (a *API) listAccessKeys(ctx context.Context, c *sts.Call) (any, error) {
-	name, err := userName(c)
+	u, err := loadUserOrSelf(ctx, c, "iam:ListAccessKeys")
 	if err != nil {
 		return nil, err
 	}
-	u, err := loadUser(ctx, c, "iam:ListAccessKeys", name)
-	if err != nil {
-		return nil, err
-	}
-	out, pg, err := viewPaginated(ctx, c, func(tx *store.Tx) ([]account.AccessKey, error) { return tx.AccessKeys(u.Name) }, keyOf)
-	if err != nil {
-		return nil, err
-	}
-	return &listAccessKeysResult{AccessKeyMetadata: list(out), page: pg}, nil
+	return viewPaginated(ctx, c, "AccessKeyMetadata", func(tx *store.Tx) ([]account.AccessKey, error) { return tx.AccessKeys(u.Name) }, keyOf)
 }
 
 // ownKey authorizes action on the user named (or the caller) and checks that the key
 // AccessKeyId is that user's. A key of someone else is answered as one that does not
 // exist, as IAM does.
 func ownKey(ctx context.Context, c *sts.Call, action string) (string, error) {
-	name, err := userName(c)
-	if err != nil {
-		return "", err
-	}
-	u, err := loadUser(ctx, c, action, name)
+	u, err := loadUserOrSelf(ctx, c, action)
 	if err != nil {
 		return "", err
 	}
@@ -139,12 +109,7 @@ type lastUsedResult struct {
 // A key never used has ServiceName and Region "N/A", as IAM writes them.
 func (a *API) getAccessKeyLastUsed(ctx context.Context, c *sts.Call) (any, error) {
 	id := c.Params.String("AccessKeyId")
-	var k account.AccessKey
-	err := view(ctx, c, func(tx *store.Tx) error {
-		var err error
-		k, err = tx.AccessKey(id)
-		return err
-	})
+	k, err := viewed(ctx, c, func(tx *store.Tx) (account.AccessKey, error) { return tx.AccessKey(id) })
 	if errors.Is(err, account.ErrNoSuchEntity) {
 		// Nothing to name the owner by: decide on the account's users.
 		if aerr := c.Authorize("iam:GetAccessKeyLastUsed", listARN(c, account.ResourceUser, "/")+"*"); aerr != nil {

@@ -19,27 +19,23 @@ type loginProfileXML struct {
 	PasswordResetRequired bool            `xml:"PasswordResetRequired"`
 }
 
-type loginProfileResult struct {
-	LoginProfile loginProfileXML `xml:"LoginProfile"`
-}
-
-func loginOf(lp account.LoginProfile) *loginProfileResult {
+func loginOf(lp account.LoginProfile) *element {
 	x := loginProfileXML{UserName: lp.UserName, CreateDate: ts(lp.Created), PasswordResetRequired: lp.PasswordResetRequired}
 	if x.UserName == account.RootUserName {
 		x.UserName = ""
 	}
-	return &loginProfileResult{LoginProfile: x}
+	return one("LoginProfile", x)
 }
 
 // passwordPolicy reads the account's password policy (nil: AWS's default rules).
 func passwordPolicy(ctx context.Context, c *sts.Call) (*account.PasswordPolicy, error) {
-	var pp *account.PasswordPolicy
-	err := view(ctx, c, func(tx *store.Tx) error {
-		acct, err := tx.Account()
-		pp = acct.PasswordPolicy
-		return err
-	})
-	return pp, err
+	return viewed(ctx, c, passwordPolicyIn)
+}
+
+// passwordPolicyIn is passwordPolicy in the transaction tx.
+func passwordPolicyIn(tx *store.Tx) (*account.PasswordPolicy, error) {
+	acct, err := tx.Account()
+	return acct.PasswordPolicy, err
 }
 
 // hashPassword checks password against the account's policy and hashes it (slowly:
@@ -68,11 +64,7 @@ func keep(pp *account.PasswordPolicy) int {
 }
 
 func (a *API) createLoginProfile(ctx context.Context, c *sts.Call) (any, error) {
-	name, err := userName(c)
-	if err != nil {
-		return nil, err
-	}
-	u, err := loadUser(ctx, c, "iam:CreateLoginProfile", name)
+	u, err := loadUserOrSelf(ctx, c, "iam:CreateLoginProfile")
 	if err != nil {
 		return nil, err
 	}
@@ -81,11 +73,8 @@ func (a *API) createLoginProfile(ctx context.Context, c *sts.Call) (any, error) 
 		return nil, err
 	}
 	reset, _ := c.Params.Bool("PasswordResetRequired")
-	var lp account.LoginProfile
-	err = update(ctx, c, func(tx *store.Tx) error {
-		var err error
-		lp, err = tx.CreateLoginProfile(account.LoginProfile{UserName: u.Name, PasswordHash: hash, PasswordResetRequired: reset})
-		return err
+	lp, err := updated(ctx, c, func(tx *store.Tx) (account.LoginProfile, error) {
+		return tx.CreateLoginProfile(account.LoginProfile{UserName: u.Name, PasswordHash: hash, PasswordResetRequired: reset})
 	})
 	if err != nil {
 		return nil, err
@@ -95,20 +84,12 @@ func (a *API) createLoginProfile(ctx context.Context, c *sts.Call) (any, error) 
 }
 
 func (a *API) getLoginProfile(ctx context.Context, c *sts.Call) (any, error) {
-	name, err := userName(c)
+	u, err := loadUserOrSelf(ctx, c, "iam:GetLoginProfile")
 	if err != nil {
 		return nil, err
 	}
-	u, err := loadUser(ctx, c, "iam:GetLoginProfile", name)
+	lp, err := viewed(ctx, c, func(tx *store.Tx) (account.LoginProfile, error) { return tx.LoginProfile(u.Name) })
 	if err != nil {
-		return nil, err
-	}
-	var lp account.LoginProfile
-	if err := view(ctx, c, func(tx *store.Tx) error {
-		var err error
-		lp, err = tx.LoginProfile(u.Name)
-		return err
-	}); err != nil {
 		return nil, err
 	}
 	return loginOf(lp), nil
@@ -117,11 +98,7 @@ func (a *API) getLoginProfile(ctx context.Context, c *sts.Call) (any, error) {
 // updateLoginProfile is an administrator's change: a new password (checked against
 // the policy, not against the user's history) and/or PasswordResetRequired.
 func (a *API) updateLoginProfile(ctx context.Context, c *sts.Call) (any, error) {
-	name, err := userName(c)
-	if err != nil {
-		return nil, err
-	}
-	u, err := loadUser(ctx, c, "iam:UpdateLoginProfile", name)
+	u, err := loadUserOrSelf(ctx, c, "iam:UpdateLoginProfile")
 	if err != nil {
 		return nil, err
 	}
@@ -149,15 +126,7 @@ func (a *API) updateLoginProfile(ctx context.Context, c *sts.Call) (any, error) 
 }
 
 func (a *API) deleteLoginProfile(ctx context.Context, c *sts.Call) (any, error) {
-	name, err := userName(c)
-	if err != nil {
-		return nil, err
-	}
-	u, err := loadUser(ctx, c, "iam:DeleteLoginProfile", name)
-	if err != nil {
-		return nil, err
-	}
-	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.DeleteLoginProfile(u.Name) }))
+	return changeLoaded(ctx, c, loadUserOrSelf, "iam:DeleteLoginProfile", func(tx *store.Tx, u account.User) error { return tx.DeleteLoginProfile(u.Name) })
 }
 
 // changePassword is an IAM user changing its own password: allowed by its policies, or
@@ -171,20 +140,16 @@ func (a *API) changePassword(ctx context.Context, c *sts.Call) (any, error) {
 	}
 	name := c.Caller.Principal.Username
 	var u account.User
-	var lp account.LoginProfile
 	var pp *account.PasswordPolicy
-	err := view(ctx, c, func(tx *store.Tx) error {
+	lp, err := viewed(ctx, c, func(tx *store.Tx) (account.LoginProfile, error) {
 		var err error
 		if u, err = tx.User(name); err != nil {
-			return err
+			return account.LoginProfile{}, err
 		}
-		acct, err := tx.Account()
-		if err != nil {
-			return err
+		if pp, err = passwordPolicyIn(tx); err != nil {
+			return account.LoginProfile{}, err
 		}
-		pp = acct.PasswordPolicy
-		lp, err = tx.LoginProfile(u.Name)
-		return err
+		return tx.LoginProfile(u.Name)
 	})
 	if err != nil && !errors.Is(err, account.ErrNoSuchEntity) {
 		return nil, err
@@ -249,10 +214,6 @@ type passwordPolicyXML struct {
 	HardExpiry                 bool `xml:"HardExpiry,omitempty"`
 }
 
-type passwordPolicyResult struct {
-	PasswordPolicy passwordPolicyXML `xml:"PasswordPolicy"`
-}
-
 // updateAccountPasswordPolicy replaces the policy: members not given take IAM's
 // defaults (minimum length 6, everything else off), as UpdateAccountPasswordPolicy does.
 func (a *API) updateAccountPasswordPolicy(ctx context.Context, c *sts.Call) (any, error) {
@@ -292,12 +253,12 @@ func (a *API) getAccountPasswordPolicy(ctx context.Context, c *sts.Call) (any, e
 	if pp == nil {
 		return nil, account.Errorf(account.NoSuchEntity, "The Password Policy with domain name %s cannot be found.", c.AccountID())
 	}
-	return &passwordPolicyResult{PasswordPolicy: passwordPolicyXML{
+	return one("PasswordPolicy", passwordPolicyXML{
 		MinimumPasswordLength: pp.MinimumPasswordLength, RequireSymbols: pp.RequireSymbols, RequireNumbers: pp.RequireNumbers,
 		RequireUppercaseCharacters: pp.RequireUppercaseCharacters, RequireLowercaseCharacters: pp.RequireLowercaseCharacters,
 		AllowUsersToChangePassword: pp.AllowUsersToChangePassword, ExpirePasswords: pp.ExpirePasswords(),
 		MaxPasswordAge: pp.MaxPasswordAge, PasswordReusePrevention: pp.PasswordReusePrevention, HardExpiry: pp.HardExpiry,
-	}}, nil
+	}), nil
 }
 
 func (a *API) deleteAccountPasswordPolicy(ctx context.Context, c *sts.Call) (any, error) {

@@ -61,25 +61,13 @@ type virtualMFAXML struct {
 	Tags             *members[tagXML] `xml:"Tags,omitempty"`
 }
 
-type createMFAResult struct {
-	VirtualMFADevice virtualMFAXML `xml:"VirtualMFADevice"`
-}
-
 // createVirtualMFADevice makes a device with a random seed and returns the seed
 // (Base32StringSeed) and its QR code (QRCodePNG), once: IAM never shows them again.
 func (a *API) createVirtualMFADevice(ctx context.Context, c *sts.Call) (any, error) {
-	d := account.VirtualMFADevice{Name: c.Params.String("VirtualMFADeviceName"), Path: c.Params.String("Path"), Tags: readTags(c.Params, "Tags")}
-	if d.Path == "" {
-		d.Path = "/"
-	}
+	d := account.VirtualMFADevice{Name: c.Params.String("VirtualMFADeviceName"), Path: pathParam(c.Params), Tags: readTags(c.Params, "Tags")}
 	arn := account.MFADeviceARN(c.AccountID(), d.Path, d.Name)
-	if err := c.Authorize("iam:CreateVirtualMFADevice", arn, requestTagOpts(d.Tags)...); err != nil {
+	if err := authorizeCreate(c, "iam:CreateVirtualMFADevice", "iam:TagMFADevice", arn, d.Tags); err != nil {
 		return nil, err
-	}
-	if len(d.Tags) > 0 {
-		if err := c.Authorize("iam:TagMFADevice", arn, requestTagOpts(d.Tags)...); err != nil {
-			return nil, err
-		}
 	}
 	accountName := c.AccountID()
 	err := update(ctx, c, func(tx *store.Tx) error {
@@ -101,12 +89,12 @@ func (a *API) createVirtualMFADevice(ctx context.Context, c *sts.Call) (any, err
 	if err != nil {
 		return nil, fmt.Errorf("drawing the QR code of %s: %w", d.Serial, err)
 	}
-	return &createMFAResult{VirtualMFADevice: virtualMFAXML{
+	return one("VirtualMFADevice", virtualMFAXML{
 		SerialNumber:     d.Serial,
 		Base32StringSeed: base64.StdEncoding.EncodeToString([]byte(seed)),
 		QRCodePNG:        base64.StdEncoding.EncodeToString(qr),
 		Tags:             optList(tagsXML(d.Tags)),
-	}}, nil
+	}), nil
 }
 
 func errAuthCode() error {
@@ -149,48 +137,26 @@ func checkCodes(tx *store.Tx, c *sts.Call, serial, assigned string, skew int) er
 }
 
 func (a *API) enableMFADevice(ctx context.Context, c *sts.Call) (any, error) {
-	name, err := userName(c)
-	if err != nil {
-		return nil, err
-	}
-	u, err := loadUser(ctx, c, "iam:EnableMFADevice", name)
-	if err != nil {
-		return nil, err
-	}
 	serial := c.Params.String("SerialNumber")
 	// A refused code must stay refused: the step is recorded only with the enablement.
-	return ok(update(ctx, c, func(tx *store.Tx) error {
+	return changeLoaded(ctx, c, loadUserOrSelf, "iam:EnableMFADevice", func(tx *store.Tx, u account.User) error {
 		if err := checkCodes(tx, c, serial, "", enableSkew); err != nil {
 			return err
 		}
 		return tx.EnableMFADevice(u.Name, serial)
-	}))
+	})
 }
 
 func (a *API) resyncMFADevice(ctx context.Context, c *sts.Call) (any, error) {
-	name, err := userName(c)
-	if err != nil {
-		return nil, err
-	}
-	u, err := loadUser(ctx, c, "iam:ResyncMFADevice", name)
-	if err != nil {
-		return nil, err
-	}
 	serial := c.Params.String("SerialNumber")
-	return ok(update(ctx, c, func(tx *store.Tx) error { return checkCodes(tx, c, serial, u.ID, resyncSkew) }))
+	return changeLoaded(ctx, c, loadUserOrSelf, "iam:ResyncMFADevice",
+		func(tx *store.Tx, u account.User) error { return checkCodes(tx, c, serial, u.ID, resyncSkew) })
 }
 
 func (a *API) deactivateMFADevice(ctx context.Context, c *sts.Call) (any, error) {
-	name, err := userName(c)
-	if err != nil {
-		return nil, err
-	}
-	u, err := loadUser(ctx, c, "iam:DeactivateMFADevice", name)
-	if err != nil {
-		return nil, err
-	}
 	serial := c.Params.String("SerialNumber")
-	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.DeactivateMFADevice(u.Name, serial) }))
+	return changeLoaded(ctx, c, loadUserOrSelf, "iam:DeactivateMFADevice",
+		func(tx *store.Tx, u account.User) error { return tx.DeactivateMFADevice(u.Name, serial) })
 }
 
 type mfaDeviceXML struct {
@@ -199,37 +165,22 @@ type mfaDeviceXML struct {
 	EnableDate   query.Timestamp `xml:"EnableDate"`
 }
 
-type listMFAResult struct {
-	MFADevices members[mfaDeviceXML] `xml:"MFADevices"`
-	page
+// mfaDeviceOf renders the device d of the user u.
+func mfaDeviceOf(u account.User, d account.VirtualMFADevice) mfaDeviceXML {
+	x := mfaDeviceXML{UserName: u.Name, SerialNumber: d.Serial, EnableDate: ts(d.Enabled)}
+	if u.IsRoot() {
+		x.UserName = ""
+	}
+	return x
 }
 
 func (a *API) listMFADevices(ctx context.Context, c *sts.Call) (any, error) {
-	name, err := userName(c)
+	u, err := loadUserOrSelf(ctx, c, "iam:ListMFADevices")
 	if err != nil {
 		return nil, err
 	}
-	u, err := loadUser(ctx, c, "iam:ListMFADevices", name)
-	if err != nil {
-		return nil, err
-	}
-	out, pg, err := viewPaginated(ctx, c, func(tx *store.Tx) ([]account.VirtualMFADevice, error) { return tx.MFADevices(u.Name) },
-		func(d account.VirtualMFADevice) mfaDeviceXML {
-			x := mfaDeviceXML{UserName: u.Name, SerialNumber: d.Serial, EnableDate: ts(d.Enabled)}
-			if u.IsRoot() {
-				x.UserName = ""
-			}
-			return x
-		})
-	if err != nil {
-		return nil, err
-	}
-	return &listMFAResult{MFADevices: list(out), page: pg}, nil
-}
-
-type listVirtualMFAResult struct {
-	VirtualMFADevices members[virtualMFAXML] `xml:"VirtualMFADevices"`
-	page
+	return viewPaginated(ctx, c, "MFADevices", func(tx *store.Tx) ([]account.VirtualMFADevice, error) { return tx.MFADevices(u.Name) },
+		func(d account.VirtualMFADevice) mfaDeviceXML { return mfaDeviceOf(u, d) })
 }
 
 func (a *API) listVirtualMFADevices(ctx context.Context, c *sts.Call) (any, error) {
@@ -252,7 +203,7 @@ func (a *API) listVirtualMFADevices(ctx context.Context, c *sts.Call) (any, erro
 				if err != nil {
 					return err
 				}
-				ux := userOf(u, false)
+				ux := listedUser(u)
 				x.User, x.EnableDate = &ux, optTS(d.Enabled)
 			}
 			out = append(out, x)
@@ -262,43 +213,30 @@ func (a *API) listVirtualMFADevices(ctx context.Context, c *sts.Call) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	return &listVirtualMFAResult{VirtualMFADevices: list(out), page: pageResult(next)}, nil
+	return listOf("VirtualMFADevices", out, pageResult(next)), nil
 }
 
 func (a *API) deleteVirtualMFADevice(ctx context.Context, c *sts.Call) (any, error) {
-	d, err := loadMFA(ctx, c, "iam:DeleteVirtualMFADevice")
-	if err != nil {
-		return nil, err
-	}
-	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.DeleteVirtualMFADevice(d.Serial) }))
+	return changeLoaded(ctx, c, loadMFA, "iam:DeleteVirtualMFADevice",
+		func(tx *store.Tx, d account.VirtualMFADevice) error { return tx.DeleteVirtualMFADevice(d.Serial) })
 }
 
 // getMFADevice answers the device SerialNumber assigned to UserName (default: the
 // caller), authorized on the user as ListMFADevices is.
 func (a *API) getMFADevice(ctx context.Context, c *sts.Call) (any, error) {
-	name, err := userName(c)
-	if err != nil {
-		return nil, err
-	}
-	u, err := loadUser(ctx, c, "iam:GetMFADevice", name)
+	u, err := loadUserOrSelf(ctx, c, "iam:GetMFADevice")
 	if err != nil {
 		return nil, err
 	}
 	serial := c.Params.String("SerialNumber")
-	var ds []account.VirtualMFADevice
-	if err := view(ctx, c, func(tx *store.Tx) error {
-		ds, err = tx.MFADevices(u.Name)
-		return err
-	}); err != nil {
+	ds, err := viewed(ctx, c, func(tx *store.Tx) ([]account.VirtualMFADevice, error) { return tx.MFADevices(u.Name) })
+	if err != nil {
 		return nil, err
 	}
 	for _, d := range ds {
 		if strings.EqualFold(d.Serial, serial) {
-			out := &mfaDeviceXML{UserName: u.Name, SerialNumber: d.Serial, EnableDate: ts(d.Enabled)}
-			if u.IsRoot() {
-				out.UserName = ""
-			}
-			return out, nil
+			out := mfaDeviceOf(u, d)
+			return &out, nil
 		}
 	}
 	return nil, account.Errorf(account.NoSuchEntity, "MFA Device with serial number %s does not exist for user %s.", serial, u.Name)

@@ -64,9 +64,8 @@ func (a *API) moreHandlers() map[string]sts.Handler {
 		"RejectDelegationRequest", "UpdateDelegationRequest", "SendDelegationToken"} {
 		hs[action] = delegationRequestCall(action)
 	}
-	maps.Copy(hs, taggingOf("InstanceProfile", loadProfileTags))
-	maps.Copy(hs, taggingOf("OpenIDConnectProvider", loadOIDCTags))
-	maps.Copy(hs, taggingOf("MFADevice", loadMFATags))
-	maps.Copy(hs, taggingOf("ServerCertificate", loadServerCertTags))
+	for noun, load := range tagLoaders {
+		maps.Copy(hs, taggingOf(noun, load))
+	}
 	return hs
 }

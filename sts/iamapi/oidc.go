@@ -21,19 +21,10 @@ func (a *API) createOIDCProvider(ctx context.Context, c *sts.Call) (any, error) 
 	p := account.OIDCProvider{URL: c.Params.String("Url"), ClientIDs: c.Params.Strings("ClientIDList"),
 		Thumbprints: c.Params.Strings("ThumbprintList"), Tags: readTags(c.Params, "Tags")}
 	arn := account.OIDCProviderARN(c.AccountID(), p.URL)
-	if err := c.Authorize("iam:CreateOpenIDConnectProvider", arn, requestTagOpts(p.Tags)...); err != nil {
+	if err := authorizeCreate(c, "iam:CreateOpenIDConnectProvider", "iam:TagOpenIDConnectProvider", arn, p.Tags); err != nil {
 		return nil, err
 	}
-	if len(p.Tags) > 0 {
-		if err := c.Authorize("iam:TagOpenIDConnectProvider", arn, requestTagOpts(p.Tags)...); err != nil {
-			return nil, err
-		}
-	}
-	err := update(ctx, c, func(tx *store.Tx) error {
-		var err error
-		p, err = tx.CreateOIDCProvider(p)
-		return err
-	})
+	p, err := updated(ctx, c, func(tx *store.Tx) (account.OIDCProvider, error) { return tx.CreateOIDCProvider(p) })
 	if err != nil {
 		return nil, err
 	}
@@ -42,12 +33,7 @@ func (a *API) createOIDCProvider(ctx context.Context, c *sts.Call) (any, error) 
 
 // loadOIDC reads the provider OpenIDConnectProviderArn and authorizes action on it.
 func loadOIDC(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (account.OIDCProvider, error) {
-	arn := c.Params.String("OpenIDConnectProviderArn")
-	if _, err := account.ParseARN(arn); err != nil {
-		return account.OIDCProvider{}, err
-	}
-	return loaded(ctx, c, action, arn,
-		func(tx *store.Tx) (account.OIDCProvider, error) { return tx.OIDCProvider(arn) },
+	return loadByARN(ctx, c, action, "OpenIDConnectProviderArn", (*store.Tx).OIDCProvider,
 		func(p account.OIDCProvider) target { return target{arn: p.ARN, tags: p.Tags} }, opts...)
 }
 
@@ -73,27 +59,12 @@ type oidcEntryXML struct {
 	ARN string `xml:"Arn"`
 }
 
-type listOIDCResult struct {
-	OpenIDConnectProviderList members[oidcEntryXML] `xml:"OpenIDConnectProviderList"`
-}
-
 func (a *API) listOIDCProviders(ctx context.Context, c *sts.Call) (any, error) {
-	if err := c.Authorize("iam:ListOpenIDConnectProviders", "*"); err != nil {
+	ps, err := viewAuthorized(ctx, c, "iam:ListOpenIDConnectProviders", (*store.Tx).OIDCProviders)
+	if err != nil {
 		return nil, err
 	}
-	var ps []account.OIDCProvider
-	if err := view(ctx, c, func(tx *store.Tx) error {
-		var err error
-		ps, err = tx.OIDCProviders()
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	out := make([]oidcEntryXML, len(ps))
-	for i, p := range ps {
-		out[i] = oidcEntryXML{ARN: p.ARN}
-	}
-	return &listOIDCResult{OpenIDConnectProviderList: list(out)}, nil
+	return one("OpenIDConnectProviderList", list(render(ps, func(p account.OIDCProvider) oidcEntryXML { return oidcEntryXML{ARN: p.ARN} }))), nil
 }
 
 // deleteOIDCProvider is idempotent, as AWS documents it: "it does not fail or
@@ -112,14 +83,10 @@ func (a *API) deleteOIDCProvider(ctx context.Context, c *sts.Call) (any, error) 
 
 // changeOIDC authorizes action on the provider and applies fn.
 func changeOIDC(ctx context.Context, c *sts.Call, action string, fn func(*account.OIDCProvider) error) (any, error) {
-	p, err := loadOIDC(ctx, c, action)
-	if err != nil {
-		return nil, err
-	}
-	return ok(update(ctx, c, func(tx *store.Tx) error {
+	return changeLoaded(ctx, c, loadOIDC, action, func(tx *store.Tx, p account.OIDCProvider) error {
 		_, err := tx.UpdateOIDCProvider(p.ARN, fn)
 		return err
-	}))
+	})
 }
 
 func (a *API) addClientID(ctx context.Context, c *sts.Call) (any, error) {

@@ -13,10 +13,11 @@ import (
 	"github.com/credbroker/credbroker/sts/store"
 )
 
-// parseManaged checks a managed policy document with the policy engine, within
-// IAM's 6,144-character quota.
-func parseManaged(doc string) error {
-	_, err := policy.Parse([]byte(doc), policy.KindIdentity, func(o *policy.ParseOptions) { o.Limit = policy.LimitManaged })
+// checkDocument checks a policy document of kind with the policy engine, within IAM's
+// size quota limit: policy.LimitManaged for a managed policy (6,144 characters),
+// policy.LimitTrust for a role's trust policy (AssumeRolePolicyDocument).
+func checkDocument(doc string, kind policy.Kind, limit policy.Limit) error {
+	_, err := policy.Parse([]byte(doc), kind, func(o *policy.ParseOptions) { o.Limit = limit })
 	return err
 }
 
@@ -65,9 +66,10 @@ func managedPolicy(c *sts.Call, tx *store.Tx, arn string) (account.ManagedPolicy
 	return awsPolicy(tx, m)
 }
 
-// loadManaged reads the managed policy arn (customer or AWS managed) and authorizes
-// action on it.
-func loadManaged(ctx context.Context, c *sts.Call, action, arn string, opts ...sts.AuthzOption) (account.ManagedPolicy, error) {
+// loadManaged reads the managed policy PolicyArn (customer or AWS managed) and
+// authorizes action on it.
+func loadManaged(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (account.ManagedPolicy, error) {
+	arn := c.Params.String("PolicyArn")
 	if err := account.ValidatePolicyARN(arn); err != nil {
 		return account.ManagedPolicy{}, err
 	}
@@ -78,8 +80,8 @@ func loadManaged(ctx context.Context, c *sts.Call, action, arn string, opts ...s
 
 // loadLocal is loadManaged for the actions that change a policy: AWS managed ones
 // cannot be changed.
-func loadLocal(ctx context.Context, c *sts.Call, action, arn string, opts ...sts.AuthzOption) (account.ManagedPolicy, error) {
-	p, err := loadManaged(ctx, c, action, arn, opts...)
+func loadLocal(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (account.ManagedPolicy, error) {
+	p, err := loadManaged(ctx, c, action, opts...)
 	if err == nil && account.IsAWSManagedPolicyARN(p.ARN) {
 		// Authorize refuses these in AWS's words (policy.AWSOwned); this
 		// guards the actions it does not list.
@@ -88,45 +90,27 @@ func loadLocal(ctx context.Context, c *sts.Call, action, arn string, opts ...sts
 	return p, err
 }
 
-type policyResult struct {
-	Policy policyXML `xml:"Policy"`
-}
-
 func (a *API) createPolicy(ctx context.Context, c *sts.Call) (any, error) {
 	p := c.Params
-	mp := account.ManagedPolicy{Name: p.String("PolicyName"), Path: p.String("Path"), Description: p.String("Description"), Tags: readTags(p, "Tags")}
-	if mp.Path == "" {
-		mp.Path = "/"
-	}
+	mp := account.ManagedPolicy{Name: p.String("PolicyName"), Path: pathParam(p), Description: p.String("Description"), Tags: readTags(p, "Tags")}
 	doc := p.String("PolicyDocument")
-	arn := account.PolicyARN(c.AccountID(), mp.Path, mp.Name)
-	if err := c.Authorize("iam:CreatePolicy", arn, requestTagOpts(mp.Tags)...); err != nil {
+	if err := authorizeCreate(c, "iam:CreatePolicy", "iam:TagPolicy", account.PolicyARN(c.AccountID(), mp.Path, mp.Name), mp.Tags); err != nil {
 		return nil, err
 	}
-	if len(mp.Tags) > 0 {
-		if err := c.Authorize("iam:TagPolicy", arn, requestTagOpts(mp.Tags)...); err != nil {
-			return nil, err
-		}
-	}
-	if err := parseManaged(doc); err != nil {
+	if err := checkDocument(doc, policy.KindIdentity, policy.LimitManaged); err != nil {
 		return nil, err
 	}
-	var out account.ManagedPolicy
-	err := update(ctx, c, func(tx *store.Tx) error {
-		var err error
-		out, err = tx.CreatePolicy(mp, doc)
-		return err
-	})
+	out, err := updated(ctx, c, func(tx *store.Tx) (account.ManagedPolicy, error) { return tx.CreatePolicy(mp, doc) })
 	if err != nil {
 		return nil, err
 	}
 	x := policyOf(out, true)
 	x.Description = ""
-	return &policyResult{Policy: x}, nil
+	return one("Policy", x), nil
 }
 
 func (a *API) getPolicy(ctx context.Context, c *sts.Call) (any, error) {
-	p, err := loadManaged(ctx, c, "iam:GetPolicy", c.Params.String("PolicyArn"))
+	p, err := loadManaged(ctx, c, "iam:GetPolicy")
 	if err != nil {
 		return nil, err
 	}
@@ -134,12 +118,7 @@ func (a *API) getPolicy(ctx context.Context, c *sts.Call) (any, error) {
 	if x.Tags == nil {
 		x.Tags = &members[tagXML]{} // GetPolicy answers Tags, empty when there are none
 	}
-	return &policyResult{Policy: x}, nil
-}
-
-type listPoliciesResult struct {
-	Policies members[policyXML] `xml:"Policies"`
-	page
+	return one("Policy", x), nil
 }
 
 // listPolicies lists AWS managed policies (by name) then the account's (Scope All),
@@ -175,18 +154,9 @@ func (a *API) listPolicies(ctx context.Context, c *sts.Call) (any, error) {
 	next := ""
 	err := view(ctx, c, func(tx *store.Tx) error {
 		if part == "A" && scope != "Local" {
-			var aws []account.ManagedPolicy
-			for _, m := range c.Catalog().All() {
-				if !account.IsAWSManagedPolicyARN(m.ARN) || !strings.HasPrefix(m.Path, f.PathPrefix) {
-					continue
-				}
-				mp, err := awsPolicy(tx, m)
-				if err != nil {
-					return err
-				}
-				if keepPolicy(mp, f) {
-					aws = append(aws, mp)
-				}
+			aws, err := awsPolicies(c, tx, f)
+			if err != nil {
+				return err
 			}
 			items, n, err := paginate(aws, store.Page{Marker: inner, MaxItems: limit})
 			if err != nil {
@@ -210,23 +180,34 @@ func (a *API) listPolicies(ctx context.Context, c *sts.Call) (any, error) {
 			return err
 		}
 		items, n, err := tx.Policies(f, store.Page{Marker: inner, MaxItems: limit})
-		if err != nil {
-			return err
-		}
 		out = append(out, items...)
 		if n != "" {
 			next = "L." + n
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	xs := make([]policyXML, len(out))
-	for i, mp := range out {
-		xs[i] = policyOf(mp, false)
+	return listOf("Policies", render(out, listedPolicy), pageResult(next)), nil
+}
+
+// awsPolicies are the AWS managed policies of the catalog that f keeps, by name.
+func awsPolicies(c *sts.Call, tx *store.Tx, f store.PolicyFilter) ([]account.ManagedPolicy, error) {
+	var out []account.ManagedPolicy
+	for _, m := range c.Catalog().All() {
+		if !account.IsAWSManagedPolicyARN(m.ARN) || !strings.HasPrefix(m.Path, f.PathPrefix) {
+			continue
+		}
+		mp, err := awsPolicy(tx, m)
+		if err != nil {
+			return nil, err
+		}
+		if keepPolicy(mp, f) {
+			out = append(out, mp)
+		}
 	}
-	return &listPoliciesResult{Policies: list(xs), page: pageResult(next)}, nil
+	return out, nil
 }
 
 // keepPolicy applies ListPolicies' OnlyAttached and PolicyUsageFilter to a policy, as
@@ -245,37 +226,26 @@ func keepPolicy(p account.ManagedPolicy, f store.PolicyFilter) bool {
 }
 
 func (a *API) deletePolicy(ctx context.Context, c *sts.Call) (any, error) {
-	p, err := loadLocal(ctx, c, "iam:DeletePolicy", c.Params.String("PolicyArn"))
-	if err != nil {
-		return nil, err
-	}
-	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.DeletePolicy(p.ARN) }))
-}
-
-type versionResult struct {
-	PolicyVersion versionXML `xml:"PolicyVersion"`
+	return changeLoaded(ctx, c, loadLocal, "iam:DeletePolicy", func(tx *store.Tx, p account.ManagedPolicy) error { return tx.DeletePolicy(p.ARN) })
 }
 
 func (a *API) createPolicyVersion(ctx context.Context, c *sts.Call) (any, error) {
-	p, err := loadLocal(ctx, c, "iam:CreatePolicyVersion", c.Params.String("PolicyArn"))
+	p, err := loadLocal(ctx, c, "iam:CreatePolicyVersion")
 	if err != nil {
 		return nil, err
 	}
 	doc := c.Params.String("PolicyDocument")
 	setDefault, _ := c.Params.Bool("SetAsDefault")
-	if err := parseManaged(doc); err != nil {
+	if err := checkDocument(doc, policy.KindIdentity, policy.LimitManaged); err != nil {
 		return nil, err
 	}
-	var v account.PolicyVersion
-	err = update(ctx, c, func(tx *store.Tx) error {
-		var err error
-		v, err = tx.CreatePolicyVersion(p.ARN, doc, setDefault)
-		return err
+	v, err := updated(ctx, c, func(tx *store.Tx) (account.PolicyVersion, error) {
+		return tx.CreatePolicyVersion(p.ARN, doc, setDefault)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &versionResult{PolicyVersion: versionOf(v, false)}, nil
+	return one("PolicyVersion", versionOf(v, false)), nil
 }
 
 // versions returns the versions of a managed policy, newest first; an AWS managed
@@ -303,83 +273,62 @@ func versions(c *sts.Call, tx *store.Tx, arn string) ([]account.PolicyVersion, e
 }
 
 func (a *API) getPolicyVersion(ctx context.Context, c *sts.Call) (any, error) {
-	p, err := loadManaged(ctx, c, "iam:GetPolicyVersion", c.Params.String("PolicyArn"))
+	p, err := loadManaged(ctx, c, "iam:GetPolicyVersion")
 	if err != nil {
 		return nil, err
 	}
 	id := c.Params.String("VersionId")
-	var vs []account.PolicyVersion
-	if err := view(ctx, c, func(tx *store.Tx) error {
-		var err error
-		vs, err = versions(c, tx, p.ARN)
-		return err
-	}); err != nil {
+	vs, err := viewed(ctx, c, func(tx *store.Tx) ([]account.PolicyVersion, error) { return versions(c, tx, p.ARN) })
+	if err != nil {
 		return nil, err
 	}
 	for _, v := range vs {
 		if v.ID == id {
-			return &versionResult{PolicyVersion: versionOf(v, true)}, nil
+			return one("PolicyVersion", versionOf(v, true)), nil
 		}
 	}
 	return nil, account.Errorf(account.NoSuchEntity, "Policy %s version %s does not exist or is not attachable.", p.ARN, id)
 }
 
-type listVersionsResult struct {
-	Versions members[versionXML] `xml:"Versions"`
-	page
-}
-
 func (a *API) listPolicyVersions(ctx context.Context, c *sts.Call) (any, error) {
-	p, err := loadManaged(ctx, c, "iam:ListPolicyVersions", c.Params.String("PolicyArn"))
+	p, err := loadManaged(ctx, c, "iam:ListPolicyVersions")
 	if err != nil {
 		return nil, err
 	}
-	out, pg, err := viewPaginated(ctx, c, func(tx *store.Tx) ([]account.PolicyVersion, error) { return versions(c, tx, p.ARN) },
+	return viewPaginated(ctx, c, "Versions", func(tx *store.Tx) ([]account.PolicyVersion, error) { return versions(c, tx, p.ARN) },
 		func(v account.PolicyVersion) versionXML { return versionOf(v, false) })
-	if err != nil {
-		return nil, err
-	}
-	return &listVersionsResult{Versions: list(out), page: pg}, nil
 }
 
 func (a *API) setDefaultPolicyVersion(ctx context.Context, c *sts.Call) (any, error) {
-	p, err := loadLocal(ctx, c, "iam:SetDefaultPolicyVersion", c.Params.String("PolicyArn"))
-	if err != nil {
-		return nil, err
-	}
 	id := c.Params.String("VersionId")
-	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.SetDefaultPolicyVersion(p.ARN, id) }))
+	return changeLoaded(ctx, c, loadLocal, "iam:SetDefaultPolicyVersion",
+		func(tx *store.Tx, p account.ManagedPolicy) error { return tx.SetDefaultPolicyVersion(p.ARN, id) })
 }
 
 func (a *API) deletePolicyVersion(ctx context.Context, c *sts.Call) (any, error) {
-	p, err := loadLocal(ctx, c, "iam:DeletePolicyVersion", c.Params.String("PolicyArn"))
-	if err != nil {
-		return nil, err
-	}
 	id := c.Params.String("VersionId")
-	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.DeletePolicyVersion(p.ARN, id) }))
+	return changeLoaded(ctx, c, loadLocal, "iam:DeletePolicyVersion",
+		func(tx *store.Tx, p account.ManagedPolicy) error { return tx.DeletePolicyVersion(p.ARN, id) })
 }
 
 func (a *API) tagPolicy(ctx context.Context, c *sts.Call) (any, error) {
 	tags := readTags(c.Params, "Tags")
-	p, err := loadLocal(ctx, c, "iam:TagPolicy", c.Params.String("PolicyArn"), requestTagOpts(tags)...)
-	if err != nil {
-		return nil, err
-	}
-	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.TagResource(account.PolicyRef(p.ARN), tags) }))
+	return changeLoaded(ctx, c, loadLocal, "iam:TagPolicy",
+		func(tx *store.Tx, p account.ManagedPolicy) error {
+			return tx.TagResource(account.PolicyRef(p.ARN), tags)
+		}, requestTagOpts(tags)...)
 }
 
 func (a *API) untagPolicy(ctx context.Context, c *sts.Call) (any, error) {
 	keys := c.Params.Strings("TagKeys")
-	p, err := loadLocal(ctx, c, "iam:UntagPolicy", c.Params.String("PolicyArn"), untagOpts(keys))
-	if err != nil {
-		return nil, err
-	}
-	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.UntagResource(account.PolicyRef(p.ARN), keys) }))
+	return changeLoaded(ctx, c, loadLocal, "iam:UntagPolicy",
+		func(tx *store.Tx, p account.ManagedPolicy) error {
+			return tx.UntagResource(account.PolicyRef(p.ARN), keys)
+		}, untagOpts(keys))
 }
 
 func (a *API) listPolicyTags(ctx context.Context, c *sts.Call) (any, error) {
-	p, err := loadManaged(ctx, c, "iam:ListPolicyTags", c.Params.String("PolicyArn"))
+	p, err := loadManaged(ctx, c, "iam:ListPolicyTags")
 	if err != nil {
 		return nil, err
 	}
@@ -409,7 +358,7 @@ type entitiesResult struct {
 }
 
 func (a *API) listEntitiesForPolicy(ctx context.Context, c *sts.Call) (any, error) {
-	p, err := loadManaged(ctx, c, "iam:ListEntitiesForPolicy", c.Params.String("PolicyArn"))
+	p, err := loadManaged(ctx, c, "iam:ListEntitiesForPolicy")
 	if err != nil {
 		return nil, err
 	}
@@ -479,26 +428,20 @@ func entityMatches(tx *store.Tx, e store.PolicyEntity, filter, prefix string) (b
 	if prefix == "" || prefix == "/" {
 		return true, nil
 	}
-	var path string
+	path, err := entityPath(tx, e)
+	return strings.HasPrefix(path, prefix), err
+}
+
+// entityPath is the path of the user, group or role e.
+func entityPath(tx *store.Tx, e store.PolicyEntity) (string, error) {
 	switch e.Kind {
 	case account.KindUser:
 		u, err := tx.UserByID(e.ID)
-		if err != nil {
-			return false, err
-		}
-		path = u.Path
+		return u.Path, err
 	case account.KindGroup:
 		g, err := tx.GroupByID(e.ID)
-		if err != nil {
-			return false, err
-		}
-		path = g.Path
-	default:
-		r, err := tx.RoleByID(e.ID)
-		if err != nil {
-			return false, err
-		}
-		path = r.Path
+		return g.Path, err
 	}
-	return strings.HasPrefix(path, prefix), nil
+	r, err := tx.RoleByID(e.ID)
+	return r.Path, err
 }

@@ -64,9 +64,7 @@ func TestManagedPolicies(t *testing.T) {
 	wantErr(t, err, "NoSuchEntity", http.StatusNotFound, "version v9")
 
 	// Attachments, and who has the policy.
-	must[*iam.CreateUserOutput](t)(c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("u")}))
-	must[*iam.CreateGroupOutput](t)(c.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("g")}))
-	must[*iam.CreateRoleOutput](t)(c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("r"), AssumeRolePolicyDocument: aws.String(ec2Trust)}))
+	f.userGroupRole()
 	check(t, ignore(c.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("u"), PolicyArn: &arn})))
 	check(t, ignore(c.AttachGroupPolicy(ctx, &iam.AttachGroupPolicyInput{GroupName: aws.String("g"), PolicyArn: &arn})))
 	check(t, ignore(c.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("r"), PolicyArn: &arn})))
@@ -194,112 +192,44 @@ func TestPolicyDocumentsRefused(t *testing.T) {
 func TestInlinePolicies(t *testing.T) {
 	f := newFixture(t)
 	c, ctx := f.rootClient(), f.ctx
-	must[*iam.CreateUserOutput](t)(c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("u")}))
-	must[*iam.CreateGroupOutput](t)(c.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("g")}))
-	must[*iam.CreateRoleOutput](t)(c.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("r"), AssumeRolePolicyDocument: aws.String(ec2Trust)}))
-	type kind struct {
-		put    func(name, doc string) error
-		get    func(name string) (string, error)
-		list   func() ([]string, error)
-		del    func(name string) error
-		remove func() error // the entity itself
-	}
-	kinds := map[string]kind{
-		"user": {
-			put: func(n, d string) error {
-				return ignore(c.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("u"), PolicyName: &n, PolicyDocument: &d}))
-			},
-			get: func(n string) (string, error) {
-				out, err := c.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: aws.String("u"), PolicyName: &n})
-				if err != nil {
-					return "", err
-				}
-				return aws.ToString(out.PolicyDocument), nil
-			},
-			list: func() ([]string, error) {
-				out, err := c.ListUserPolicies(ctx, &iam.ListUserPoliciesInput{UserName: aws.String("u")})
-				if err != nil {
-					return nil, err
-				}
-				return out.PolicyNames, nil
-			},
-			del: func(n string) error {
-				return ignore(c.DeleteUserPolicy(ctx, &iam.DeleteUserPolicyInput{UserName: aws.String("u"), PolicyName: &n}))
-			},
-			remove: func() error { return ignore(c.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String("u")})) },
-		},
-		"group": {
-			put: func(n, d string) error {
-				return ignore(c.PutGroupPolicy(ctx, &iam.PutGroupPolicyInput{GroupName: aws.String("g"), PolicyName: &n, PolicyDocument: &d}))
-			},
-			get: func(n string) (string, error) {
-				out, err := c.GetGroupPolicy(ctx, &iam.GetGroupPolicyInput{GroupName: aws.String("g"), PolicyName: &n})
-				if err != nil {
-					return "", err
-				}
-				return aws.ToString(out.PolicyDocument), nil
-			},
-			list: func() ([]string, error) {
-				out, err := c.ListGroupPolicies(ctx, &iam.ListGroupPoliciesInput{GroupName: aws.String("g")})
-				if err != nil {
-					return nil, err
-				}
-				return out.PolicyNames, nil
-			},
-			del: func(n string) error {
-				return ignore(c.DeleteGroupPolicy(ctx, &iam.DeleteGroupPolicyInput{GroupName: aws.String("g"), PolicyName: &n}))
-			},
-			remove: func() error { return ignore(c.DeleteGroup(ctx, &iam.DeleteGroupInput{GroupName: aws.String("g")})) },
-		},
-		"role": {
-			put: func(n, d string) error {
-				return ignore(c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("r"), PolicyName: &n, PolicyDocument: &d}))
-			},
-			get: func(n string) (string, error) {
-				out, err := c.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("r"), PolicyName: &n})
-				if err != nil {
-					return "", err
-				}
-				return aws.ToString(out.PolicyDocument), nil
-			},
-			list: func() ([]string, error) {
-				out, err := c.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String("r")})
-				if err != nil {
-					return nil, err
-				}
-				return out.PolicyNames, nil
-			},
-			del: func(n string) error {
-				return ignore(c.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String("r"), PolicyName: &n}))
-			},
-			remove: func() error { return ignore(c.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("r")})) },
-		},
-	}
-	for name, k := range kinds {
-		t.Run(name, func(t *testing.T) {
-			check(t, k.put("logs", logsPolicy))
-			check(t, k.put("describe", docWith("ec2:Describe*")))
-			check(t, k.put("logs", docWith("logs:*"))) // replaces
-			enc, err := k.get("logs")
+	f.userGroupRole()
+	for _, k := range []struct{ noun, name string }{{"User", "u"}, {"Group", "g"}, {"Role", "r"}} {
+		t.Run(strings.ToLower(k.noun), func(t *testing.T) {
+			entity := k.noun + "Name"
+			put := func(n, d string) error {
+				return ignore(call(t, ctx, c, "Put"+k.noun+"Policy", in{entity: k.name, "PolicyName": n, "PolicyDocument": d}))
+			}
+			get := func(n string) (*string, error) {
+				return field[*string]("PolicyDocument")(call(t, ctx, c, "Get"+k.noun+"Policy", in{entity: k.name, "PolicyName": n}))
+			}
+			del := func(n string) error {
+				return ignore(call(t, ctx, c, "Delete"+k.noun+"Policy", in{entity: k.name, "PolicyName": n}))
+			}
+			remove := func() error { return ignore(call(t, ctx, c, "Delete"+k.noun, in{entity: k.name})) } // the entity itself
+			check(t, put("logs", logsPolicy))
+			check(t, put("describe", docWith("ec2:Describe*")))
+			check(t, put("logs", docWith("logs:*"))) // replaces
+			doc, err := get("logs")
 			check(t, err)
+			enc := aws.ToString(doc)
 			if doc, _ := url.QueryUnescape(enc); doc != docWith("logs:*") {
 				t.Errorf("document = %s", doc)
 			}
 			if strings.Contains(enc, "{") || strings.Contains(enc, " ") {
 				t.Errorf("document is not URL-encoded: %s", enc)
 			}
-			names, err := k.list()
+			names, err := field[[]string]("PolicyNames")(call(t, ctx, c, "List"+k.noun+"Policies", in{entity: k.name}))
 			check(t, err)
 			if diff := cmp.Diff(names, []string{"describe", "logs"}); diff != "" {
 				t.Errorf("names (-got +want):\n%s", diff)
 			}
-			_, err = k.get("nope")
+			_, err = get("nope")
 			wantErr(t, err, "NoSuchEntity", http.StatusNotFound, "policy with name nope cannot be found")
-			wantErr(t, k.remove(), "DeleteConflict", http.StatusConflict, "Cannot delete entity, must delete policies first.")
-			check(t, k.del("logs"))
-			check(t, k.del("describe"))
-			wantErr(t, k.del("describe"), "NoSuchEntity", http.StatusNotFound, "")
-			check(t, k.remove())
+			wantErr(t, remove(), "DeleteConflict", http.StatusConflict, "Cannot delete entity, must delete policies first.")
+			check(t, del("logs"))
+			check(t, del("describe"))
+			wantErr(t, del("describe"), "NoSuchEntity", http.StatusNotFound, "")
+			check(t, remove())
 		})
 	}
 }

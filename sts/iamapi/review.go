@@ -25,20 +25,12 @@ type policyDetailXML struct {
 }
 
 func policyDetails(ps account.InlinePolicies) members[policyDetailXML] {
-	out := make([]policyDetailXML, len(ps))
-	for i, p := range ps {
-		out[i] = policyDetailXML{PolicyName: p.Name, PolicyDocument: account.EscapePolicyDocument(p.Document)}
-	}
-	return list(out)
+	return list(render(ps, func(p account.InlinePolicy) policyDetailXML {
+		return policyDetailXML{PolicyName: p.Name, PolicyDocument: account.EscapePolicyDocument(p.Document)}
+	}))
 }
 
-func attachedList(arns []string) members[attachedXML] {
-	out := make([]attachedXML, len(arns))
-	for i, arn := range arns {
-		out[i] = attachedXML{PolicyName: policyNameOf(arn), PolicyARN: arn}
-	}
-	return list(out)
-}
+func attachedList(arns []string) members[attachedXML] { return list(render(arns, attachedOf)) }
 
 type userDetailXML struct {
 	Path                    string                   `xml:"Path"`
@@ -53,12 +45,9 @@ type userDetailXML struct {
 	Tags                    members[tagXML]          `xml:"Tags"`
 }
 
+// groupDetailXML is a group as GetGroup shows it, with its policies.
 type groupDetailXML struct {
-	Path                    string                   `xml:"Path"`
-	GroupName               string                   `xml:"GroupName"`
-	GroupID                 string                   `xml:"GroupId"`
-	ARN                     string                   `xml:"Arn"`
-	CreateDate              query.Timestamp          `xml:"CreateDate"`
+	groupXML
 	GroupPolicyList         members[policyDetailXML] `xml:"GroupPolicyList"`
 	AttachedManagedPolicies members[attachedXML]     `xml:"AttachedManagedPolicies"`
 }
@@ -78,19 +67,10 @@ type roleDetailXML struct {
 	RoleLastUsed             roleLastUsedXML          `xml:"RoleLastUsed"`
 }
 
+// managedDetailXML is a policy as GetPolicy shows it, without tags, and its versions.
 type managedDetailXML struct {
-	PolicyName                    string              `xml:"PolicyName"`
-	PolicyID                      string              `xml:"PolicyId"`
-	ARN                           string              `xml:"Arn"`
-	Path                          string              `xml:"Path"`
-	DefaultVersionID              string              `xml:"DefaultVersionId"`
-	AttachmentCount               int                 `xml:"AttachmentCount"`
-	PermissionsBoundaryUsageCount int                 `xml:"PermissionsBoundaryUsageCount"`
-	IsAttachable                  bool                `xml:"IsAttachable"`
-	Description                   string              `xml:"Description,omitempty"`
-	CreateDate                    query.Timestamp     `xml:"CreateDate"`
-	UpdateDate                    query.Timestamp     `xml:"UpdateDate"`
-	PolicyVersionList             members[versionXML] `xml:"PolicyVersionList"`
+	policyXML
+	PolicyVersionList members[versionXML] `xml:"PolicyVersionList"`
 }
 
 type gaadResult struct {
@@ -172,68 +152,32 @@ func (a *API) gaadSection(c *sts.Call, tx *store.Tx, r *gaadResult, section, mar
 	p := store.Page{Marker: marker, MaxItems: max}
 	switch section {
 	case "User":
-		users, next, err := tx.Users("", p)
-		if err != nil {
-			return 0, "", err
-		}
-		for _, u := range users {
+		return gaadPage(&r.UserDetailList, func() ([]account.User, string, error) { return tx.Users("", p) }, func(u account.User) (userDetailXML, error) {
 			groups, err := tx.GroupsForUser(u.Name)
-			if err != nil {
-				return 0, "", err
-			}
-			names := make([]string, len(groups))
-			for i, g := range groups {
-				names[i] = g.Name
-			}
-			r.UserDetailList.Member = append(r.UserDetailList.Member, userDetailXML{Path: u.Path, UserName: u.Name, UserID: u.ID, ARN: u.ARN,
-				CreateDate: ts(u.Created), UserPolicyList: policyDetails(u.InlinePolicies), GroupList: list(names),
-				AttachedManagedPolicies: attachedList(u.ManagedPolicies), PermissionsBoundary: boundaryOf(u.PermissionsBoundary), Tags: list(tagsXML(u.Tags))})
-		}
-		return len(users), next, nil
+			return userDetailXML{Path: u.Path, UserName: u.Name, UserID: u.ID, ARN: u.ARN,
+				CreateDate: ts(u.Created), UserPolicyList: policyDetails(u.InlinePolicies), GroupList: list(render(groups, func(g account.Group) string { return g.Name })),
+				AttachedManagedPolicies: attachedList(u.ManagedPolicies), PermissionsBoundary: boundaryOf(u.PermissionsBoundary), Tags: list(tagsXML(u.Tags))}, err
+		})
 	case "Group":
-		groups, next, err := tx.Groups("", p)
-		if err != nil {
-			return 0, "", err
-		}
-		for _, g := range groups {
-			r.GroupDetailList.Member = append(r.GroupDetailList.Member, groupDetailXML{Path: g.Path, GroupName: g.Name, GroupID: g.ID, ARN: g.ARN,
-				CreateDate: ts(g.Created), GroupPolicyList: policyDetails(g.InlinePolicies), AttachedManagedPolicies: attachedList(g.ManagedPolicies)})
-		}
-		return len(groups), next, nil
+		return gaadPage(&r.GroupDetailList, func() ([]account.Group, string, error) { return tx.Groups("", p) }, func(g account.Group) (groupDetailXML, error) {
+			return groupDetailXML{groupXML: groupOf(g), GroupPolicyList: policyDetails(g.InlinePolicies),
+				AttachedManagedPolicies: attachedList(g.ManagedPolicies)}, nil
+		})
 	case "Role":
-		roles, next, err := tx.Roles("", p)
-		if err != nil {
-			return 0, "", err
-		}
-		for _, role := range roles {
+		return gaadPage(&r.RoleDetailList, func() ([]account.Role, string, error) { return tx.Roles("", p) }, func(role account.Role) (roleDetailXML, error) {
 			ips, err := tx.InstanceProfilesForRole(role.Name)
-			if err != nil {
-				return 0, "", err
-			}
-			profiles := make([]profileXML, len(ips))
-			for i, ip := range ips {
-				profiles[i] = profileOf(ip)
-			}
-			r.RoleDetailList.Member = append(r.RoleDetailList.Member, roleDetailXML{Path: role.Path, RoleName: role.Name, RoleID: role.ID, ARN: role.ARN,
+			return roleDetailXML{Path: role.Path, RoleName: role.Name, RoleID: role.ID, ARN: role.ARN,
 				CreateDate: ts(role.Created), AssumeRolePolicyDocument: account.EscapePolicyDocument(role.AssumeRolePolicy),
-				InstanceProfileList: list(profiles), RolePolicyList: policyDetails(role.InlinePolicies),
+				InstanceProfileList: list(render(ips, profileOf)), RolePolicyList: policyDetails(role.InlinePolicies),
 				AttachedManagedPolicies: attachedList(role.ManagedPolicies), PermissionsBoundary: boundaryOf(role.PermissionsBoundary),
-				Tags: list(tagsXML(role.Tags)), RoleLastUsed: roleLastUsedXML{LastUsedDate: optTS(role.LastUsed.Date), Region: role.LastUsed.Region}})
-		}
-		return len(roles), next, nil
+				Tags: list(tagsXML(role.Tags)), RoleLastUsed: roleLastUsedXML{LastUsedDate: optTS(role.LastUsed.Date), Region: role.LastUsed.Region}}, err
+		})
 	case "LocalManagedPolicy":
-		ps, next, err := tx.Policies(store.PolicyFilter{}, p)
-		if err != nil {
-			return 0, "", err
-		}
-		for _, mp := range ps {
-			vs, err := tx.PolicyVersions(mp.ARN)
-			if err != nil {
-				return 0, "", err
-			}
-			r.Policies.Member = append(r.Policies.Member, managedDetail(mp, vs))
-		}
-		return len(ps), next, nil
+		return gaadPage(&r.Policies, func() ([]account.ManagedPolicy, string, error) { return tx.Policies(store.PolicyFilter{}, p) },
+			func(mp account.ManagedPolicy) (managedDetailXML, error) {
+				vs, err := tx.PolicyVersions(mp.ARN)
+				return managedDetail(mp, vs), err
+			})
 	}
 	type awsEntry struct {
 		p account.ManagedPolicy
@@ -252,24 +196,32 @@ func (a *API) gaadSection(c *sts.Call, tx *store.Tx, r *gaadResult, section, mar
 			aws = append(aws, awsEntry{mp, account.PolicyVersion{ID: m.DefaultVersionID, Document: string(m.Document), Created: m.CreateDate, IsDefault: true}})
 		}
 	}
-	items, next, err := paginate(aws, p)
+	return gaadPage(&r.Policies, func() ([]awsEntry, string, error) { return paginate(aws, p) }, func(e awsEntry) (managedDetailXML, error) {
+		return managedDetail(e.p, []account.PolicyVersion{e.v}), nil
+	})
+}
+
+// gaadPage appends to list the details of one page of entities that read answers,
+// each made by detail (which may read more); it returns how many and the next marker.
+func gaadPage[T, X any](list *members[X], read func() ([]T, string, error), detail func(T) (X, error)) (int, string, error) {
+	items, next, err := read()
 	if err != nil {
 		return 0, "", err
 	}
-	for _, e := range items {
-		r.Policies.Member = append(r.Policies.Member, managedDetail(e.p, []account.PolicyVersion{e.v}))
+	for _, it := range items {
+		x, err := detail(it)
+		if err != nil {
+			return 0, "", err
+		}
+		list.Member = append(list.Member, x)
 	}
 	return len(items), next, nil
 }
 
 func managedDetail(mp account.ManagedPolicy, vs []account.PolicyVersion) managedDetailXML {
-	versions := make([]versionXML, len(vs))
-	for i, v := range vs {
-		versions[i] = versionOf(v, true)
-	}
-	return managedDetailXML{PolicyName: mp.Name, PolicyID: mp.ID, ARN: mp.ARN, Path: mp.Path, DefaultVersionID: mp.DefaultVersion,
-		AttachmentCount: mp.AttachmentCount, PermissionsBoundaryUsageCount: mp.PermissionsBoundaryUsageCount, IsAttachable: true,
-		Description: mp.Description, CreateDate: ts(mp.Created), UpdateDate: ts(mp.Updated), PolicyVersionList: list(versions)}
+	x := policyOf(mp, true)
+	x.Tags = nil
+	return managedDetailXML{policyXML: x, PolicyVersionList: list(render(vs, func(v account.PolicyVersion) versionXML { return versionOf(v, true) }))}
 }
 
 // Credential reports.
@@ -516,28 +468,12 @@ func (a *API) createAccountAlias(ctx context.Context, c *sts.Call) (any, error) 
 	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.CreateAccountAlias(alias) }))
 }
 
-type aliasesResult struct {
-	AccountAliases members[string] `xml:"AccountAliases"`
-	page
-}
-
 func (a *API) listAccountAliases(ctx context.Context, c *sts.Call) (any, error) {
-	if err := c.Authorize("iam:ListAccountAliases", "*"); err != nil {
-		return nil, err
-	}
-	var aliases []string
-	if err := view(ctx, c, func(tx *store.Tx) error {
-		acct, err := tx.Account()
-		aliases = acct.Aliases
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	items, next, err := paginate(aliases, pageOf(c.Params))
+	acct, err := viewAuthorized(ctx, c, "iam:ListAccountAliases", (*store.Tx).Account)
 	if err != nil {
 		return nil, err
 	}
-	return &aliasesResult{AccountAliases: list(items), page: pageResult(next)}, nil
+	return paged(c, "AccountAliases", acct.Aliases, identity)
 }
 
 func (a *API) deleteAccountAlias(ctx context.Context, c *sts.Call) (any, error) {

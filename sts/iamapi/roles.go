@@ -12,47 +12,24 @@ import (
 	"github.com/credbroker/credbroker/sts/store"
 )
 
-type roleResult struct {
-	Role roleXML `xml:"Role"`
-}
-
-// parseTrust checks a trust policy (AssumeRolePolicyDocument) with the policy engine.
-func parseTrust(doc string) error {
-	_, err := policy.Parse([]byte(doc), policy.KindTrust, func(o *policy.ParseOptions) { o.Limit = policy.LimitTrust })
-	return err
-}
-
 func (a *API) createRole(ctx context.Context, c *sts.Call) (any, error) {
 	p := c.Params
-	r := account.Role{Name: p.String("RoleName"), Path: p.String("Path"), AssumeRolePolicy: p.String("AssumeRolePolicyDocument"),
+	r := account.Role{Name: p.String("RoleName"), Path: pathParam(p), AssumeRolePolicy: p.String("AssumeRolePolicyDocument"),
 		Description: p.String("Description"), PermissionsBoundary: p.String("PermissionsBoundary"), Tags: readTags(p, "Tags")}
-	if r.Path == "" {
-		r.Path = "/"
-	}
 	if n, ok := p.Int("MaxSessionDuration"); ok {
 		r.MaxSessionDuration = time.Duration(n) * time.Second
 	}
 	arn := account.RoleARN(c.AccountID(), r.Path, r.Name)
-	if err := c.Authorize("iam:CreateRole", arn, append(requestTagOpts(r.Tags), boundaryOpts(r.PermissionsBoundary)...)...); err != nil {
+	if err := authorizeCreate(c, "iam:CreateRole", "iam:TagRole", arn, r.Tags, boundaryOpts(r.PermissionsBoundary)...); err != nil {
 		return nil, err
 	}
-	if len(r.Tags) > 0 {
-		if err := c.Authorize("iam:TagRole", arn, requestTagOpts(r.Tags)...); err != nil {
-			return nil, err
-		}
-	}
-	if err := parseTrust(r.AssumeRolePolicy); err != nil {
+	if err := checkDocument(r.AssumeRolePolicy, policy.KindTrust, policy.LimitTrust); err != nil {
 		return nil, err
 	}
 	if err := checkBoundaryARN(c, r.PermissionsBoundary); err != nil {
 		return nil, err
 	}
-	var out account.Role
-	err := update(ctx, c, func(tx *store.Tx) error {
-		var err error
-		out, err = tx.CreateRole(r)
-		return err
-	})
+	out, err := updated(ctx, c, func(tx *store.Tx) (account.Role, error) { return tx.CreateRole(r) })
 	if err != nil {
 		return nil, err
 	}
@@ -60,35 +37,18 @@ func (a *API) createRole(ctx context.Context, c *sts.Call) (any, error) {
 }
 
 // createdRole is the result of a role creation: the role without RoleLastUsed.
-func createdRole(r account.Role) *roleResult {
+func createdRole(r account.Role) *element {
 	x := roleOf(r, true)
 	x.RoleLastUsed = nil
-	return &roleResult{Role: x}
+	return one("Role", x)
 }
 
 func (a *API) getRole(ctx context.Context, c *sts.Call) (any, error) {
-	r, err := loadRole(ctx, c, "iam:GetRole", c.Params.String("RoleName"))
+	r, err := loadRole(ctx, c, "iam:GetRole")
 	if err != nil {
 		return nil, err
 	}
-	return &roleResult{Role: roleOf(r, true)}, nil
-}
-
-type listRolesResult struct {
-	Roles members[roleXML] `xml:"Roles"`
-	page
-}
-
-func (a *API) listRoles(ctx context.Context, c *sts.Call) (any, error) {
-	prefix := c.Params.String("PathPrefix")
-	if err := c.Authorize("iam:ListRoles", listARN(c, account.ResourceRole, prefix)); err != nil {
-		return nil, err
-	}
-	out, pg, err := viewByPrefix(ctx, c, (*store.Tx).Roles, func(r account.Role) roleXML { return roleOf(r, false) })
-	if err != nil {
-		return nil, err
-	}
-	return &listRolesResult{Roles: list(out), page: pg}, nil
+	return one("Role", roleOf(r, true)), nil
 }
 
 // changeRole authorizes action on the role and applies u.
@@ -96,7 +56,7 @@ func (a *API) listRoles(ctx context.Context, c *sts.Call) (any, error) {
 const serviceLinkedPath = "/aws-service-role/"
 
 func changeRole(ctx context.Context, c *sts.Call, action string, u store.RoleUpdate, opts ...sts.AuthzOption) (account.Role, error) {
-	r, err := loadRole(ctx, c, action, c.Params.String("RoleName"), opts...)
+	r, err := loadRole(ctx, c, action, opts...)
 	if err != nil {
 		return r, err
 	}
@@ -132,16 +92,16 @@ func (a *API) updateRoleDescription(ctx context.Context, c *sts.Call) (any, erro
 	if err != nil {
 		return nil, err
 	}
-	return &roleResult{Role: roleOf(r, true)}, nil
+	return one("Role", roleOf(r, true)), nil
 }
 
 func (a *API) updateAssumeRolePolicy(ctx context.Context, c *sts.Call) (any, error) {
 	doc := c.Params.String("PolicyDocument")
-	r, err := loadRole(ctx, c, "iam:UpdateAssumeRolePolicy", c.Params.String("RoleName"))
+	r, err := loadRole(ctx, c, "iam:UpdateAssumeRolePolicy")
 	if err != nil {
 		return nil, err
 	}
-	if err := parseTrust(doc); err != nil {
+	if err := checkDocument(doc, policy.KindTrust, policy.LimitTrust); err != nil {
 		return nil, err
 	}
 	return ok(update(ctx, c, func(tx *store.Tx) error {
@@ -151,16 +111,12 @@ func (a *API) updateAssumeRolePolicy(ctx context.Context, c *sts.Call) (any, err
 }
 
 func (a *API) deleteRole(ctx context.Context, c *sts.Call) (any, error) {
-	r, err := loadRole(ctx, c, "iam:DeleteRole", c.Params.String("RoleName"))
-	if err != nil {
-		return nil, err
-	}
-	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.DeleteRole(r.Name) }))
+	return changeLoaded(ctx, c, loadRole, "iam:DeleteRole", func(tx *store.Tx, r account.Role) error { return tx.DeleteRole(r.Name) })
 }
 
 func (a *API) putRolePermissionsBoundary(ctx context.Context, c *sts.Call) (any, error) {
 	arn := c.Params.String("PermissionsBoundary")
-	r, err := loadRole(ctx, c, "iam:PutRolePermissionsBoundary", c.Params.String("RoleName"), boundaryOpts(arn)...)
+	r, err := loadRole(ctx, c, "iam:PutRolePermissionsBoundary", boundaryOpts(arn)...)
 	if err != nil {
 		return nil, err
 	}
@@ -170,74 +126,42 @@ func (a *API) putRolePermissionsBoundary(ctx context.Context, c *sts.Call) (any,
 	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.SetPermissionsBoundary(account.RoleRef(r.Name), arn) }))
 }
 
-func (a *API) deleteRolePermissionsBoundary(ctx context.Context, c *sts.Call) (any, error) {
-	h, err := loadHolder(ctx, c, account.KindRole, "iam:DeleteRolePermissionsBoundary", true)
-	if err != nil {
-		return nil, err
-	}
-	if h.boundary == "" {
-		return nil, account.Errorf(account.NoSuchEntity, "The role with name %s does not have a permissions boundary.", h.ref.Name)
-	}
-	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.SetPermissionsBoundary(h.ref, "") }))
-}
-
 // Instance profiles.
 
-type profileResult struct {
-	InstanceProfile profileXML `xml:"InstanceProfile"`
-}
-
 func (a *API) createInstanceProfile(ctx context.Context, c *sts.Call) (any, error) {
-	p := account.InstanceProfile{Name: c.Params.String("InstanceProfileName"), Path: c.Params.String("Path"), Tags: readTags(c.Params, "Tags")}
-	if p.Path == "" {
-		p.Path = "/"
-	}
+	p := account.InstanceProfile{Name: c.Params.String("InstanceProfileName"), Path: pathParam(c.Params), Tags: readTags(c.Params, "Tags")}
 	arn := account.InstanceProfileARN(c.AccountID(), p.Path, p.Name)
-	if err := c.Authorize("iam:CreateInstanceProfile", arn, requestTagOpts(p.Tags)...); err != nil {
+	if err := authorizeCreate(c, "iam:CreateInstanceProfile", "iam:TagInstanceProfile", arn, p.Tags); err != nil {
 		return nil, err
 	}
-	if len(p.Tags) > 0 {
-		if err := c.Authorize("iam:TagInstanceProfile", arn, requestTagOpts(p.Tags)...); err != nil {
-			return nil, err
-		}
-	}
-	var out account.InstanceProfile
-	err := update(ctx, c, func(tx *store.Tx) error {
-		var err error
-		out, err = tx.CreateInstanceProfile(p)
-		return err
-	})
+	out, err := updated(ctx, c, func(tx *store.Tx) (account.InstanceProfile, error) { return tx.CreateInstanceProfile(p) })
 	if err != nil {
 		return nil, err
 	}
-	return &profileResult{InstanceProfile: profileOf(out)}, nil
+	return one("InstanceProfile", profileOf(out)), nil
 }
 
 func (a *API) getInstanceProfile(ctx context.Context, c *sts.Call) (any, error) {
-	p, err := loadProfile(ctx, c, "iam:GetInstanceProfile", c.Params.String("InstanceProfileName"))
+	p, err := loadProfile(ctx, c, "iam:GetInstanceProfile")
 	if err != nil {
 		return nil, err
 	}
-	return &profileResult{InstanceProfile: profileOf(p)}, nil
+	return one("InstanceProfile", profileOf(p)), nil
 }
 
 func (a *API) deleteInstanceProfile(ctx context.Context, c *sts.Call) (any, error) {
-	p, err := loadProfile(ctx, c, "iam:DeleteInstanceProfile", c.Params.String("InstanceProfileName"))
-	if err != nil {
-		return nil, err
-	}
-	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.DeleteInstanceProfile(p.Name) }))
+	return changeLoaded(ctx, c, loadProfile, "iam:DeleteInstanceProfile",
+		func(tx *store.Tx, p account.InstanceProfile) error { return tx.DeleteInstanceProfile(p.Name) })
 }
 
 // addRoleToInstanceProfile needs, as IAM, iam:PassRole on the role as well: a role in
 // a profile is handed to EC2 (and to the broker's IMDS).
 func (a *API) addRoleToInstanceProfile(ctx context.Context, c *sts.Call) (any, error) {
-	p, err := loadProfile(ctx, c, "iam:AddRoleToInstanceProfile", c.Params.String("InstanceProfileName"))
+	p, err := loadProfile(ctx, c, "iam:AddRoleToInstanceProfile")
 	if err != nil {
 		return nil, err
 	}
-	r, err := loadRole(ctx, c, "iam:PassRole", c.Params.String("RoleName"),
-		contextKey("iam:PassedToService", "ec2.amazonaws.com"), contextKey("iam:AssociatedResourceArn", p.ARN))
+	r, err := loadRole(ctx, c, "iam:PassRole", contextKey("iam:PassedToService", "ec2.amazonaws.com"), contextKey("iam:AssociatedResourceArn", p.ARN))
 	if err != nil {
 		return nil, err
 	}
@@ -245,39 +169,18 @@ func (a *API) addRoleToInstanceProfile(ctx context.Context, c *sts.Call) (any, e
 }
 
 func (a *API) removeRoleFromInstanceProfile(ctx context.Context, c *sts.Call) (any, error) {
-	p, err := loadProfile(ctx, c, "iam:RemoveRoleFromInstanceProfile", c.Params.String("InstanceProfileName"))
-	if err != nil {
-		return nil, err
-	}
 	role := c.Params.String("RoleName")
-	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.RemoveRoleFromInstanceProfile(p.Name, role) }))
-}
-
-type listProfilesResult struct {
-	InstanceProfiles members[profileXML] `xml:"InstanceProfiles"`
-	page
-}
-
-func (a *API) listInstanceProfiles(ctx context.Context, c *sts.Call) (any, error) {
-	prefix := c.Params.String("PathPrefix")
-	if err := c.Authorize("iam:ListInstanceProfiles", listARN(c, account.ResourceInstanceProfile, prefix)); err != nil {
-		return nil, err
-	}
-	out, pg, err := viewByPrefix(ctx, c, (*store.Tx).InstanceProfiles, profileOf)
-	if err != nil {
-		return nil, err
-	}
-	return &listProfilesResult{InstanceProfiles: list(out), page: pg}, nil
+	return changeLoaded(ctx, c, loadProfile, "iam:RemoveRoleFromInstanceProfile",
+		func(tx *store.Tx, p account.InstanceProfile) error {
+			return tx.RemoveRoleFromInstanceProfile(p.Name, role)
+		})
 }
 
 func (a *API) listInstanceProfilesForRole(ctx context.Context, c *sts.Call) (any, error) {
-	r, err := loadRole(ctx, c, "iam:ListInstanceProfilesForRole", c.Params.String("RoleName"))
+	r, err := loadRole(ctx, c, "iam:ListInstanceProfilesForRole")
 	if err != nil {
 		return nil, err
 	}
-	out, pg, err := viewPaginated(ctx, c, func(tx *store.Tx) ([]account.InstanceProfile, error) { return tx.InstanceProfilesForRole(r.Name) }, profileOf)
-	if err != nil {
-		return nil, err
-	}
-	return &listProfilesResult{InstanceProfiles: list(out), page: pg}, nil
+	return viewPaginated(ctx, c, "InstanceProfiles",
+		func(tx *store.Tx) ([]account.InstanceProfile, error) { return tx.InstanceProfilesForRole(r.Name) }, profileOf)
 }

@@ -61,13 +61,8 @@ func (a *API) createSAMLProvider(ctx context.Context, c *sts.Call) (any, error) 
 	name := c.Params.String("Name")
 	tags := readTags(c.Params, "Tags")
 	arn := account.SAMLProviderARN(c.AccountID(), name)
-	if err := c.Authorize("iam:CreateSAMLProvider", arn, requestTagOpts(tags)...); err != nil {
+	if err := authorizeCreate(c, "iam:CreateSAMLProvider", "iam:TagSAMLProvider", arn, tags); err != nil {
 		return nil, err
-	}
-	if len(tags) > 0 {
-		if err := c.Authorize("iam:TagSAMLProvider", arn, requestTagOpts(tags)...); err != nil {
-			return nil, err
-		}
 	}
 	if err := noEncryption(c); err != nil {
 		return nil, err
@@ -81,11 +76,8 @@ func (a *API) createSAMLProvider(ctx context.Context, c *sts.Call) (any, error) 
 		return nil, err
 	}
 	p := account.SAMLProvider{Name: name, Metadata: doc, UUID: id, ValidUntil: md.ValidUntil, Tags: tags}
-	if err := update(ctx, c, func(tx *store.Tx) error {
-		var err error
-		p, err = tx.CreateSAMLProvider(p)
-		return err
-	}); err != nil {
+	p, err = updated(ctx, c, func(tx *store.Tx) (account.SAMLProvider, error) { return tx.CreateSAMLProvider(p) })
+	if err != nil {
 		return nil, err
 	}
 	return &createSAMLResult{SAMLProviderArn: p.ARN, Tags: optList(tagsXML(p.Tags))}, nil
@@ -93,12 +85,7 @@ func (a *API) createSAMLProvider(ctx context.Context, c *sts.Call) (any, error) 
 
 // loadSAML reads the provider SAMLProviderArn and authorizes action on it.
 func loadSAML(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (account.SAMLProvider, error) {
-	arn := c.Params.String("SAMLProviderArn")
-	if _, err := account.ParseARN(arn); err != nil {
-		return account.SAMLProvider{}, err
-	}
-	return loaded(ctx, c, action, arn,
-		func(tx *store.Tx) (account.SAMLProvider, error) { return tx.SAMLProvider(arn) },
+	return loadByARN(ctx, c, action, "SAMLProviderArn", (*store.Tx).SAMLProvider,
 		func(p account.SAMLProvider) target { return target{arn: p.ARN, tags: p.Tags} }, opts...)
 }
 
@@ -125,31 +112,14 @@ type samlEntryXML struct {
 	CreateDate query.Timestamp `xml:"CreateDate"`
 }
 
-type listSAMLResult struct {
-	SAMLProviderList members[samlEntryXML] `xml:"SAMLProviderList"`
-}
-
 func (a *API) listSAMLProviders(ctx context.Context, c *sts.Call) (any, error) {
-	if err := c.Authorize("iam:ListSAMLProviders", "*"); err != nil {
+	ps, err := viewAuthorized(ctx, c, "iam:ListSAMLProviders", (*store.Tx).SAMLProviders)
+	if err != nil {
 		return nil, err
 	}
-	var ps []account.SAMLProvider
-	if err := view(ctx, c, func(tx *store.Tx) error {
-		var err error
-		ps, err = tx.SAMLProviders()
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	out := make([]samlEntryXML, len(ps))
-	for i, p := range ps {
-		out[i] = samlEntryXML{ARN: p.ARN, ValidUntil: ts(p.ValidUntil), CreateDate: ts(p.Created)}
-	}
-	return &listSAMLResult{SAMLProviderList: list(out)}, nil
-}
-
-type updateSAMLResult struct {
-	SAMLProviderArn string `xml:"SAMLProviderArn"`
+	return one("SAMLProviderList", list(render(ps, func(p account.SAMLProvider) samlEntryXML {
+		return samlEntryXML{ARN: p.ARN, ValidUntil: ts(p.ValidUntil), CreateDate: ts(p.Created)}
+	}))), nil
 }
 
 func (a *API) updateSAMLProvider(ctx context.Context, c *sts.Call) (any, error) {
@@ -161,34 +131,35 @@ func (a *API) updateSAMLProvider(ctx context.Context, c *sts.Call) (any, error) 
 		return nil, err
 	}
 	if !c.Params.Has("SAMLMetadataDocument") {
-		return &updateSAMLResult{SAMLProviderArn: p.ARN}, nil
+		return one("SAMLProviderArn", p.ARN), nil
 	}
 	doc, md, err := readMetadata(c)
 	if err != nil {
 		return nil, err
 	}
-	err = update(ctx, c, func(tx *store.Tx) error {
-		_, err := tx.UpdateSAMLProvider(p.ARN, func(sp *account.SAMLProvider) error {
-			sp.Metadata, sp.ValidUntil = doc, md.ValidUntil
-			if sp.ValidUntil.IsZero() {
-				sp.ValidUntil = sp.Created.Add(account.SAMLProviderValidity)
-			}
-			return nil
-		})
-		return err
+	err = updateSAML(ctx, c, p, func(sp *account.SAMLProvider) error {
+		sp.Metadata, sp.ValidUntil = doc, md.ValidUntil
+		if sp.ValidUntil.IsZero() {
+			sp.ValidUntil = sp.Created.Add(account.SAMLProviderValidity)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &updateSAMLResult{SAMLProviderArn: p.ARN}, nil
+	return one("SAMLProviderArn", p.ARN), nil
+}
+
+// updateSAML applies fn to the provider p in a store update.
+func updateSAML(ctx context.Context, c *sts.Call, p account.SAMLProvider, fn func(*account.SAMLProvider) error) error {
+	return update(ctx, c, func(tx *store.Tx) error {
+		_, err := tx.UpdateSAMLProvider(p.ARN, fn)
+		return err
+	})
 }
 
 func (a *API) deleteSAMLProvider(ctx context.Context, c *sts.Call) (any, error) {
-	p, err := loadSAML(ctx, c, "iam:DeleteSAMLProvider")
-	if err != nil {
-		return nil, err
-	}
-	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.DeleteSAMLProvider(p.ARN) }))
+	return changeLoaded(ctx, c, loadSAML, "iam:DeleteSAMLProvider", func(tx *store.Tx, p account.SAMLProvider) error { return tx.DeleteSAMLProvider(p.ARN) })
 }
 
 func (a *API) tagSAMLProvider(ctx context.Context, c *sts.Call) (any, error) {
@@ -197,12 +168,9 @@ func (a *API) tagSAMLProvider(ctx context.Context, c *sts.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ok(update(ctx, c, func(tx *store.Tx) error {
-		_, err := tx.UpdateSAMLProvider(p.ARN, func(sp *account.SAMLProvider) error {
-			var err error
-			sp.Tags, err = sp.Tags.Merge(tags)
-			return err
-		})
+	return ok(updateSAML(ctx, c, p, func(sp *account.SAMLProvider) error {
+		var err error
+		sp.Tags, err = sp.Tags.Merge(tags)
 		return err
 	}))
 }
@@ -213,12 +181,9 @@ func (a *API) untagSAMLProvider(ctx context.Context, c *sts.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ok(update(ctx, c, func(tx *store.Tx) error {
-		_, err := tx.UpdateSAMLProvider(p.ARN, func(sp *account.SAMLProvider) error {
-			sp.Tags = sp.Tags.Without(keys)
-			return nil
-		})
-		return err
+	return ok(updateSAML(ctx, c, p, func(sp *account.SAMLProvider) error {
+		sp.Tags = sp.Tags.Without(keys)
+		return nil
 	}))
 }
 

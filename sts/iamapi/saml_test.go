@@ -58,40 +58,16 @@ func TestSAMLProviders(t *testing.T) {
 	noKeys := idp.Metadata()
 	noKeys = noKeys[:strings.Index(noKeys, "<md:KeyDescriptor")] + "<!--" + strings.Repeat(" ", 1000) + "-->" +
 		noKeys[strings.LastIndex(noKeys, "</md:KeyDescriptor>")+len("</md:KeyDescriptor>"):]
-	cases := map[string]struct {
-		call      func() error
-		code      string
-		status    int
-		msgSubstr string
-	}{
-		"duplicate": {func() error {
-			_, err := c.CreateSAMLProvider(f.ctx, &iam.CreateSAMLProviderInput{Name: aws.String("corp"), SAMLMetadataDocument: &md})
-			return err
-		}, "EntityAlreadyExists", 409, "corp"},
-		"certificate not base64": {func() error {
-			_, err := c.CreateSAMLProvider(f.ctx, &iam.CreateSAMLProviderInput{Name: aws.String("bad"), SAMLMetadataDocument: &bad})
-			return err
-		}, "InvalidInput", 400, "X509Certificate"},
-		"no signing certificate": {func() error {
-			_, err := c.CreateSAMLProvider(f.ctx, &iam.CreateSAMLProviderInput{Name: aws.String("nokeys"), SAMLMetadataDocument: &noKeys})
-			return err
-		}, "InvalidInput", 400, "signing certificate"},
-		"too short": {func() error {
-			_, err := c.CreateSAMLProvider(f.ctx, &iam.CreateSAMLProviderInput{Name: aws.String("short"), SAMLMetadataDocument: aws.String("<x/>")})
-			return err
-		}, "ValidationError", 400, "length greater than or equal to 1000"},
-		"encryption not served": {func() error {
-			_, err := c.CreateSAMLProvider(f.ctx, &iam.CreateSAMLProviderInput{Name: aws.String("enc"), SAMLMetadataDocument: &md, AssertionEncryptionMode: types.AssertionEncryptionModeTypeRequired})
-			return err
-		}, "InvalidInput", 400, "AssertionEncryptionMode"},
-		"missing": {func() error {
-			_, err := c.GetSAMLProvider(f.ctx, &iam.GetSAMLProviderInput{SAMLProviderArn: aws.String("arn:aws:iam::123456789012:saml-provider/nope")})
-			return err
-		}, "NoSuchEntity", 404, ""},
-	}
-	for name, tc := range cases {
-		t.Run(name, func(t *testing.T) { wantErr(t, tc.call(), tc.code, tc.status, tc.msgSubstr) })
-	}
+	wantErrs(t, f.ctx, c, map[string]errCase{
+		"duplicate":              {"CreateSAMLProvider", in{"Name": "corp", "SAMLMetadataDocument": md}, "EntityAlreadyExists", 409, "corp"},
+		"certificate not base64": {"CreateSAMLProvider", in{"Name": "bad", "SAMLMetadataDocument": bad}, "InvalidInput", 400, "X509Certificate"},
+		"no signing certificate": {"CreateSAMLProvider", in{"Name": "nokeys", "SAMLMetadataDocument": noKeys}, "InvalidInput", 400, "signing certificate"},
+		"too short": {"CreateSAMLProvider", in{"Name": "short", "SAMLMetadataDocument": "<x/>"},
+			"ValidationError", 400, "length greater than or equal to 1000"},
+		"encryption not served": {"CreateSAMLProvider", in{"Name": "enc", "SAMLMetadataDocument": md,
+			"AssertionEncryptionMode": types.AssertionEncryptionModeTypeRequired}, "InvalidInput", 400, "AssertionEncryptionMode"},
+		"missing": {"GetSAMLProvider", in{"SAMLProviderArn": "arn:aws:iam::123456789012:saml-provider/nope"}, "NoSuchEntity", 404, ""},
+	})
 
 	// A user without permissions is denied, with IAM's reason.
 	nobody := f.client(f.user("nobody"))

@@ -32,18 +32,10 @@ type uploadServerCertResult struct {
 }
 
 func (a *API) uploadServerCertificate(ctx context.Context, c *sts.Call) (any, error) {
-	sc := account.ServerCertificate{Name: c.Params.String("ServerCertificateName"), Path: c.Params.String("Path"), Tags: readTags(c.Params, "Tags")}
-	if sc.Path == "" {
-		sc.Path = "/"
-	}
+	sc := account.ServerCertificate{Name: c.Params.String("ServerCertificateName"), Path: pathParam(c.Params), Tags: readTags(c.Params, "Tags")}
 	arn := account.ServerCertificateARN(c.AccountID(), sc.Path, sc.Name)
-	if err := c.Authorize("iam:UploadServerCertificate", arn, requestTagOpts(sc.Tags)...); err != nil {
+	if err := authorizeCreate(c, "iam:UploadServerCertificate", "iam:TagServerCertificate", arn, sc.Tags); err != nil {
 		return nil, err
-	}
-	if len(sc.Tags) > 0 {
-		if err := c.Authorize("iam:TagServerCertificate", arn, requestTagOpts(sc.Tags)...); err != nil {
-			return nil, err
-		}
 	}
 	b, err := account.ParseServerCertificate(c.Params.String("CertificateBody"), c.Params.String("CertificateChain"),
 		c.Params.String("PrivateKey"), c.Now)
@@ -57,10 +49,7 @@ func (a *API) uploadServerCertificate(ctx context.Context, c *sts.Call) (any, er
 		chain.WriteString(account.NormalizedPEM(x))
 	}
 	sc.Chain = chain.String()
-	err = update(ctx, c, func(tx *store.Tx) error {
-		sc, err = tx.UploadServerCertificate(sc)
-		return err
-	})
+	sc, err = updated(ctx, c, func(tx *store.Tx) (account.ServerCertificate, error) { return tx.UploadServerCertificate(sc) })
 	if err != nil {
 		return nil, err
 	}
@@ -75,11 +64,6 @@ func loadServerCert(ctx context.Context, c *sts.Call, action string, opts ...sts
 		func(sc account.ServerCertificate) target { return target{arn: sc.ARN, tags: sc.Tags} }, opts...)
 }
 
-func loadServerCertTags(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (tagged, error) {
-	sc, err := loadServerCert(ctx, c, action, opts...)
-	return tagged{ref: account.ServerCertificateRef(sc.Name), tags: sc.Tags}, err
-}
-
 type serverCertXML struct {
 	ServerCertificateMetadata serverCertMetaXML `xml:"ServerCertificateMetadata"`
 	CertificateBody           string            `xml:"CertificateBody"`
@@ -87,33 +71,20 @@ type serverCertXML struct {
 	Tags                      *members[tagXML]  `xml:"Tags,omitempty"`
 }
 
-type getServerCertResult struct {
-	ServerCertificate serverCertXML `xml:"ServerCertificate"`
-}
-
 func (a *API) getServerCertificate(ctx context.Context, c *sts.Call) (any, error) {
 	sc, err := loadServerCert(ctx, c, "iam:GetServerCertificate")
 	if err != nil {
 		return nil, err
 	}
-	return &getServerCertResult{ServerCertificate: serverCertXML{ServerCertificateMetadata: serverCertMeta(sc),
-		CertificateBody: sc.Body, CertificateChain: sc.Chain, Tags: optList(tagsXML(sc.Tags))}}, nil
-}
-
-type listServerCertsResult struct {
-	List members[serverCertMetaXML] `xml:"ServerCertificateMetadataList"`
-	page
+	return one("ServerCertificate", serverCertXML{ServerCertificateMetadata: serverCertMeta(sc),
+		CertificateBody: sc.Body, CertificateChain: sc.Chain, Tags: optList(tagsXML(sc.Tags))}), nil
 }
 
 func (a *API) listServerCertificates(ctx context.Context, c *sts.Call) (any, error) {
 	if err := c.Authorize("iam:ListServerCertificates", "*"); err != nil {
 		return nil, err
 	}
-	out, pg, err := viewByPrefix(ctx, c, (*store.Tx).ServerCertificates, serverCertMeta)
-	if err != nil {
-		return nil, err
-	}
-	return &listServerCertsResult{List: list(out), page: pg}, nil
+	return viewByPrefix(ctx, c, "ServerCertificateMetadataList", (*store.Tx).ServerCertificates, serverCertMeta)
 }
 
 // updateServerCertificate renames or moves a certificate; the caller needs
@@ -135,9 +106,6 @@ func (a *API) updateServerCertificate(ctx context.Context, c *sts.Call) (any, er
 }
 
 func (a *API) deleteServerCertificate(ctx context.Context, c *sts.Call) (any, error) {
-	sc, err := loadServerCert(ctx, c, "iam:DeleteServerCertificate")
-	if err != nil {
-		return nil, err
-	}
-	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.DeleteServerCertificate(sc.Name) }))
+	return changeLoaded(ctx, c, loadServerCert, "iam:DeleteServerCertificate",
+		func(tx *store.Tx, sc account.ServerCertificate) error { return tx.DeleteServerCertificate(sc.Name) })
 }

@@ -87,19 +87,16 @@ func (a *API) createServiceLinkedRole(ctx context.Context, c *sts.Call) (any, er
 		return nil, err
 	}
 	r := account.Role{Name: name, Path: path, Description: c.Params.String("Description"), AssumeRolePolicy: trust}
-	var out account.Role
-	err = update(ctx, c, func(tx *store.Tx) error {
-		var err error
+	out, err := updated(ctx, c, func(tx *store.Tx) (account.Role, error) {
 		if _, err := tx.Role(name); err == nil {
-			return account.Errorf(account.InvalidInput, "Service role name %s has been taken in this account, please try a different suffix.", name)
+			return account.Role{}, account.Errorf(account.InvalidInput, "Service role name %s has been taken in this account, please try a different suffix.", name)
 		}
 		if arn := "arn:aws:iam::aws:policy/aws-service-role/" + spec.policy; c.Catalog() != nil {
 			if _, ok := c.Catalog().Lookup(arn); ok {
 				r.ManagedPolicies = []string{arn}
 			}
 		}
-		out, err = tx.CreateServiceLinkedRole(r)
-		return err
+		return tx.CreateServiceLinkedRole(r)
 	})
 	if err != nil {
 		return nil, err
@@ -107,20 +104,16 @@ func (a *API) createServiceLinkedRole(ctx context.Context, c *sts.Call) (any, er
 	return createdRole(out), nil
 }
 
-type deleteServiceLinkedRoleResult struct {
-	DeletionTaskID string `xml:"DeletionTaskId"`
-}
-
 // deleteServiceLinkedRole deletes the role at once (no resource of a real service uses
 // it here; a role in an instance profile is in use and its task fails) and answers the
 // deletion task's id in AWS's form.
 func (a *API) deleteServiceLinkedRole(ctx context.Context, c *sts.Call) (any, error) {
-	r, err := loadRole(ctx, c, "iam:DeleteServiceLinkedRole", c.Params.String("RoleName"))
+	r, err := loadRole(ctx, c, "iam:DeleteServiceLinkedRole")
 	if err != nil {
 		return nil, err
 	}
 	task := "task" + r.Path + r.Name + "/" + c.RequestID
-	return &deleteServiceLinkedRoleResult{DeletionTaskID: task}, update(ctx, c, func(tx *store.Tx) error {
+	return one("DeletionTaskId", task), update(ctx, c, func(tx *store.Tx) error {
 		return tx.DeleteServiceLinkedRole(r.Name, task)
 	})
 }

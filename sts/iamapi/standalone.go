@@ -124,10 +124,6 @@ type outboundInfoResult struct {
 	JwtVendingEnabled bool   `xml:"JwtVendingEnabled"`
 }
 
-type enableOutboundResult struct {
-	IssuerIdentifier string `xml:"IssuerIdentifier"`
-}
-
 func (a *API) enableOutboundWebIdentityFederation(ctx context.Context, c *sts.Call) (any, error) {
 	if err := c.Authorize("iam:EnableOutboundWebIdentityFederation", "*"); err != nil {
 		return nil, err
@@ -140,7 +136,7 @@ func (a *API) enableOutboundWebIdentityFederation(ctx context.Context, c *sts.Ca
 	if err := update(ctx, c, func(tx *store.Tx) error { return tx.SetOutboundWebIdentityIssuer(issuer) }); err != nil {
 		return nil, err
 	}
-	return &enableOutboundResult{IssuerIdentifier: issuer}, nil
+	return one("IssuerIdentifier", issuer), nil
 }
 
 func (a *API) disableOutboundWebIdentityFederation(ctx context.Context, c *sts.Call) (any, error) {
@@ -151,15 +147,8 @@ func (a *API) disableOutboundWebIdentityFederation(ctx context.Context, c *sts.C
 }
 
 func (a *API) getOutboundWebIdentityFederationInfo(ctx context.Context, c *sts.Call) (any, error) {
-	if err := c.Authorize("iam:GetOutboundWebIdentityFederationInfo", "*"); err != nil {
-		return nil, err
-	}
-	var acct account.Account
-	if err := view(ctx, c, func(tx *store.Tx) error {
-		var err error
-		acct, err = tx.Account()
-		return err
-	}); err != nil {
+	acct, err := viewAuthorized(ctx, c, "iam:GetOutboundWebIdentityFederationInfo", (*store.Tx).Account)
+	if err != nil {
 		return nil, err
 	}
 	if acct.OutboundWebIdentityIssuer == "" {

@@ -1,7 +1,6 @@
 package iamapi_test
 
 import (
-	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -19,69 +18,40 @@ func TestStandaloneAccountCalls(t *testing.T) {
 	root, ctx := f.rootClient(), f.ctx
 	nobody := f.client(f.user("nobody"))
 	const reqID = "dr-1234567890abcdef"
+	req := in{"DelegationRequestId": reqID}
+	// Each case calls its action (the name's first word) with params.
 	cases := []struct {
-		name        string
-		call        func(c *iam.Client, ctx context.Context) error
-		code        string
-		status      int
-		msg, action string
+		name   string
+		params in
+		code   string
+		status int
+		msg    string
 	}{
-		{"ListOrganizationsFeatures", func(c *iam.Client, ctx context.Context) error {
-			return ignore(c.ListOrganizationsFeatures(ctx, &iam.ListOrganizationsFeaturesInput{}))
-		}, "OrganizationNotFoundException", 400, "no organization is associated with your account", "iam:ListOrganizationsFeatures"},
-		{"EnableOrganizationsRootSessions", func(c *iam.Client, ctx context.Context) error {
-			return ignore(c.EnableOrganizationsRootSessions(ctx, &iam.EnableOrganizationsRootSessionsInput{}))
-		}, "OrganizationNotFoundException", 400, "", "iam:EnableOrganizationsRootSessions"},
-		{"DisableOrganizationsRootSessions", func(c *iam.Client, ctx context.Context) error {
-			return ignore(c.DisableOrganizationsRootSessions(ctx, &iam.DisableOrganizationsRootSessionsInput{}))
-		}, "OrganizationNotFoundException", 400, "", "iam:DisableOrganizationsRootSessions"},
-		{"EnableOrganizationsRootCredentialsManagement", func(c *iam.Client, ctx context.Context) error {
-			return ignore(c.EnableOrganizationsRootCredentialsManagement(ctx, &iam.EnableOrganizationsRootCredentialsManagementInput{}))
-		}, "OrganizationNotFoundException", 400, "", "iam:EnableOrganizationsRootCredentialsManagement"},
-		{"DisableOrganizationsRootCredentialsManagement", func(c *iam.Client, ctx context.Context) error {
-			return ignore(c.DisableOrganizationsRootCredentialsManagement(ctx, &iam.DisableOrganizationsRootCredentialsManagementInput{}))
-		}, "OrganizationNotFoundException", 400, "", "iam:DisableOrganizationsRootCredentialsManagement"},
-		{"GetDelegationRequest", func(c *iam.Client, ctx context.Context) error {
-			return ignore(c.GetDelegationRequest(ctx, &iam.GetDelegationRequestInput{DelegationRequestId: aws.String(reqID)}))
-		}, "NoSuchEntity", 404, reqID, "iam:GetDelegationRequest"},
-		{"AcceptDelegationRequest", func(c *iam.Client, ctx context.Context) error {
-			return ignore(c.AcceptDelegationRequest(ctx, &iam.AcceptDelegationRequestInput{DelegationRequestId: aws.String(reqID)}))
-		}, "NoSuchEntity", 404, "", "iam:AcceptDelegationRequest"},
-		{"AssociateDelegationRequest", func(c *iam.Client, ctx context.Context) error {
-			return ignore(c.AssociateDelegationRequest(ctx, &iam.AssociateDelegationRequestInput{DelegationRequestId: aws.String(reqID)}))
-		}, "NoSuchEntity", 404, "", "iam:AssociateDelegationRequest"},
-		{"RejectDelegationRequest", func(c *iam.Client, ctx context.Context) error {
-			return ignore(c.RejectDelegationRequest(ctx, &iam.RejectDelegationRequestInput{DelegationRequestId: aws.String(reqID)}))
-		}, "NoSuchEntity", 404, "", "iam:RejectDelegationRequest"},
-		{"UpdateDelegationRequest", func(c *iam.Client, ctx context.Context) error {
-			return ignore(c.UpdateDelegationRequest(ctx, &iam.UpdateDelegationRequestInput{DelegationRequestId: aws.String(reqID)}))
-		}, "NoSuchEntity", 404, "", "iam:UpdateDelegationRequest"},
-		{"SendDelegationToken", func(c *iam.Client, ctx context.Context) error {
-			return ignore(c.SendDelegationToken(ctx, &iam.SendDelegationTokenInput{DelegationRequestId: aws.String(reqID)}))
-		}, "NoSuchEntity", 404, "", "iam:SendDelegationToken"},
-		{"CreateDelegationRequest", func(c *iam.Client, ctx context.Context) error {
-			return ignore(c.CreateDelegationRequest(ctx, &iam.CreateDelegationRequestInput{Description: aws.String("d"),
-				Permissions:         &types.DelegationPermission{PolicyTemplateArn: aws.String("arn:aws:iam::aws:policy-template/x")},
-				RequestorWorkflowId: aws.String("wf-12345"), NotificationChannel: aws.String("arn:aws:sns:us-east-1:123456789012:t"),
-				SessionDuration: aws.Int32(3600)}))
-		}, "InvalidInput", 400, "AWS Partner", "iam:CreateDelegationRequest"},
-		{"GetOutboundWebIdentityFederationInfo (disabled)", func(c *iam.Client, ctx context.Context) error {
-			return ignore(c.GetOutboundWebIdentityFederationInfo(ctx, &iam.GetOutboundWebIdentityFederationInfoInput{}))
-		}, "FeatureDisabled", 404, "not enabled", "iam:GetOutboundWebIdentityFederationInfo"},
-		{"DisableOutboundWebIdentityFederation (disabled)", func(c *iam.Client, ctx context.Context) error {
-			return ignore(c.DisableOutboundWebIdentityFederation(ctx, &iam.DisableOutboundWebIdentityFederationInput{}))
-		}, "FeatureDisabled", 404, "", "iam:DisableOutboundWebIdentityFederation"},
-		{"GetHumanReadableSummary of a missing role", func(c *iam.Client, ctx context.Context) error {
-			return ignore(c.GetHumanReadableSummary(ctx, &iam.GetHumanReadableSummaryInput{EntityArn: aws.String("arn:aws:iam::123456789012:role/missing")}))
-		}, "NoSuchEntity", 404, "", "iam:GetHumanReadableSummary"},
-		{"GetOrganizationsAccessReport of an unknown job", func(c *iam.Client, ctx context.Context) error {
-			return ignore(c.GetOrganizationsAccessReport(ctx, &iam.GetOrganizationsAccessReportInput{JobId: aws.String("00000000-0000-4000-8000-000000000000")}))
-		}, "NoSuchEntity", 404, "", "iam:GetOrganizationsAccessReport"},
+		{"ListOrganizationsFeatures", nil, "OrganizationNotFoundException", 400, "no organization is associated with your account"},
+		{"EnableOrganizationsRootSessions", nil, "OrganizationNotFoundException", 400, ""},
+		{"DisableOrganizationsRootSessions", nil, "OrganizationNotFoundException", 400, ""},
+		{"EnableOrganizationsRootCredentialsManagement", nil, "OrganizationNotFoundException", 400, ""},
+		{"DisableOrganizationsRootCredentialsManagement", nil, "OrganizationNotFoundException", 400, ""},
+		{"GetDelegationRequest", req, "NoSuchEntity", 404, reqID},
+		{"AcceptDelegationRequest", req, "NoSuchEntity", 404, ""},
+		{"AssociateDelegationRequest", req, "NoSuchEntity", 404, ""},
+		{"RejectDelegationRequest", req, "NoSuchEntity", 404, ""},
+		{"UpdateDelegationRequest", req, "NoSuchEntity", 404, ""},
+		{"SendDelegationToken", req, "NoSuchEntity", 404, ""},
+		{"CreateDelegationRequest", in{"Description": "d",
+			"Permissions":         &types.DelegationPermission{PolicyTemplateArn: aws.String("arn:aws:iam::aws:policy-template/x")},
+			"RequestorWorkflowId": "wf-12345", "NotificationChannel": "arn:aws:sns:us-east-1:123456789012:t", "SessionDuration": int32(3600)},
+			"InvalidInput", 400, "AWS Partner"},
+		{"GetOutboundWebIdentityFederationInfo (disabled)", nil, "FeatureDisabled", 404, "not enabled"},
+		{"DisableOutboundWebIdentityFederation (disabled)", nil, "FeatureDisabled", 404, ""},
+		{"GetHumanReadableSummary of a missing role", in{"EntityArn": "arn:aws:iam::123456789012:role/missing"}, "NoSuchEntity", 404, ""},
+		{"GetOrganizationsAccessReport of an unknown job", in{"JobId": "00000000-0000-4000-8000-000000000000"}, "NoSuchEntity", 404, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			wantErr(t, tc.call(root, ctx), tc.code, tc.status, tc.msg)
-			wantErr(t, tc.call(nobody, ctx), "AccessDenied", http.StatusForbidden, tc.action)
+			action, _, _ := strings.Cut(tc.name, " ")
+			wantErr(t, ignore(call(t, ctx, root, action, tc.params)), tc.code, tc.status, tc.msg)
+			wantErr(t, ignore(call(t, ctx, nobody, action, tc.params)), "AccessDenied", http.StatusForbidden, "iam:"+action)
 		})
 	}
 

@@ -16,7 +16,7 @@ type tagged struct {
 
 // tagLoader reads the entity a Tag…/Untag…/List…Tags request names and authorizes
 // action on it (with opts: the request's tag keys).
-type tagLoader func(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (tagged, error)
+type tagLoader = loader[tagged]
 
 // taggingOf returns the Tag…, Untag… and List…Tags handlers of an entity type
 // (noun: "InstanceProfile", "MFADevice", …) that load loads.
@@ -24,19 +24,13 @@ func taggingOf(noun string, load tagLoader) map[string]sts.Handler {
 	return map[string]sts.Handler{
 		"Tag" + noun: func(ctx context.Context, c *sts.Call) (any, error) {
 			tags := readTags(c.Params, "Tags")
-			e, err := load(ctx, c, "iam:Tag"+noun, requestTagOpts(tags)...)
-			if err != nil {
-				return nil, err
-			}
-			return ok(update(ctx, c, func(tx *store.Tx) error { return tx.TagResource(e.ref, tags) }))
+			return changeLoaded(ctx, c, load, "iam:Tag"+noun, func(tx *store.Tx, e tagged) error { return tx.TagResource(e.ref, tags) },
+				requestTagOpts(tags)...)
 		},
 		"Untag" + noun: func(ctx context.Context, c *sts.Call) (any, error) {
 			keys := c.Params.Strings("TagKeys")
-			e, err := load(ctx, c, "iam:Untag"+noun, untagOpts(keys))
-			if err != nil {
-				return nil, err
-			}
-			return ok(update(ctx, c, func(tx *store.Tx) error { return tx.UntagResource(e.ref, keys) }))
+			return changeLoaded(ctx, c, load, "iam:Untag"+noun, func(tx *store.Tx, e tagged) error { return tx.UntagResource(e.ref, keys) },
+				untagOpts(keys))
 		},
 		"List" + noun + "Tags": func(ctx context.Context, c *sts.Call) (any, error) {
 			e, err := load(ctx, c, "iam:List"+noun+"Tags")
@@ -48,29 +42,27 @@ func taggingOf(noun string, load tagLoader) map[string]sts.Handler {
 	}
 }
 
-func loadUserTags(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (tagged, error) {
-	u, err := loadUser(ctx, c, action, c.Params.String("UserName"), opts...)
-	return tagged{ref: account.UserRef(u.Name), tags: u.Tags}, err
+// taggable is load as a tagLoader: of names the loaded entity and its tags.
+func taggable[T any](load loader[T], of func(T) tagged) tagLoader {
+	return func(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (tagged, error) {
+		v, err := load(ctx, c, action, opts...)
+		return of(v), err
+	}
 }
 
-func loadRoleTags(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (tagged, error) {
-	r, err := loadRole(ctx, c, action, c.Params.String("RoleName"), opts...)
-	return tagged{ref: account.RoleRef(r.Name), tags: r.Tags}, err
-}
-
-func loadProfileTags(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (tagged, error) {
-	p, err := loadProfile(ctx, c, action, c.Params.String("InstanceProfileName"), opts...)
-	return tagged{ref: account.InstanceProfileRef(p.Name), tags: p.Tags}, err
-}
-
-func loadOIDCTags(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (tagged, error) {
-	p, err := loadOIDC(ctx, c, action, opts...)
-	return tagged{ref: account.OIDCProviderRef(p.ARN), tags: p.Tags}, err
-}
-
-func loadMFATags(ctx context.Context, c *sts.Call, action string, opts ...sts.AuthzOption) (tagged, error) {
-	d, err := loadMFA(ctx, c, action, opts...)
-	return tagged{ref: account.MFADeviceRef(d.Serial), tags: d.Tags}, err
+// tagLoaders are the tag loaders of the entities whose tags TagResource changes, by
+// the noun of their tag actions.
+var tagLoaders = map[string]tagLoader{
+	"User": taggable(loadNamedUser, func(u account.User) tagged { return tagged{account.UserRef(u.Name), u.Tags} }),
+	"Role": taggable(loadRole, func(r account.Role) tagged { return tagged{account.RoleRef(r.Name), r.Tags} }),
+	"InstanceProfile": taggable(loadProfile, func(p account.InstanceProfile) tagged {
+		return tagged{account.InstanceProfileRef(p.Name), p.Tags}
+	}),
+	"OpenIDConnectProvider": taggable(loadOIDC, func(p account.OIDCProvider) tagged { return tagged{account.OIDCProviderRef(p.ARN), p.Tags} }),
+	"MFADevice":             taggable(loadMFA, func(d account.VirtualMFADevice) tagged { return tagged{account.MFADeviceRef(d.Serial), d.Tags} }),
+	"ServerCertificate": taggable(loadServerCert, func(sc account.ServerCertificate) tagged {
+		return tagged{account.ServerCertificateRef(sc.Name), sc.Tags}
+	}),
 }
 
 // loadMFA reads the virtual MFA device SerialNumber and authorizes action on it.

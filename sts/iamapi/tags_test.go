@@ -3,6 +3,7 @@ package iamapi_test
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"testing"
 	"time"
 
@@ -12,14 +13,35 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// taggable is one entity type's Tag…, Untag… and List…Tags, called on the entity id.
+// taggable is one entity type, whose Tag<noun>, Untag<noun> and List<noun>Tags take
+// its id in the parameter idParam.
 type taggable struct {
-	name    string
-	create  func(f *fixture) string // returns the id the calls take
-	missing string
-	tag     func(c *iam.Client, ctx context.Context, id string, tags []types.Tag) error
-	untag   func(c *iam.Client, ctx context.Context, id string, keys []string) error
-	list    func(c *iam.Client, ctx context.Context, id string, max *int32, marker *string) ([]types.Tag, *string, error)
+	name, noun, idParam string
+	create              func(f *fixture) string // returns the id the calls take
+	missing             string
+}
+
+func (tc taggable) tag(t testing.TB, c *iam.Client, ctx context.Context, id string, tags []types.Tag) error {
+	return ignore(call(t, ctx, c, "Tag"+tc.noun, in{tc.idParam: id, "Tags": tags}))
+}
+
+func (tc taggable) untag(t testing.TB, c *iam.Client, ctx context.Context, id string, keys []string) error {
+	return ignore(call(t, ctx, c, "Untag"+tc.noun, in{tc.idParam: id, "TagKeys": keys}))
+}
+
+// list answers one page of the tags (MaxItems max, from marker when not nil) and the
+// next page's marker.
+func (tc taggable) list(t testing.TB, c *iam.Client, ctx context.Context, id string, max int32, marker *string) ([]types.Tag, *string, error) {
+	params := in{tc.idParam: id, "Marker": marker}
+	if max > 0 {
+		params["MaxItems"] = max
+	}
+	out, err := call(t, ctx, c, "List"+tc.noun+"Tags", params)
+	if err != nil {
+		return nil, nil, err
+	}
+	v := reflect.ValueOf(out).Elem()
+	return v.FieldByName("Tags").Interface().([]types.Tag), v.FieldByName("Marker").Interface().(*string), nil
 }
 
 var taggables = []taggable{
@@ -30,19 +52,7 @@ var taggables = []taggable{
 			return "web"
 		},
 		missing: "nope",
-		tag: func(c *iam.Client, ctx context.Context, id string, tags []types.Tag) error {
-			return ignore(c.TagInstanceProfile(ctx, &iam.TagInstanceProfileInput{InstanceProfileName: &id, Tags: tags}))
-		},
-		untag: func(c *iam.Client, ctx context.Context, id string, keys []string) error {
-			return ignore(c.UntagInstanceProfile(ctx, &iam.UntagInstanceProfileInput{InstanceProfileName: &id, TagKeys: keys}))
-		},
-		list: func(c *iam.Client, ctx context.Context, id string, max *int32, marker *string) ([]types.Tag, *string, error) {
-			out, err := c.ListInstanceProfileTags(ctx, &iam.ListInstanceProfileTagsInput{InstanceProfileName: &id, MaxItems: max, Marker: marker})
-			if err != nil {
-				return nil, nil, err
-			}
-			return out.Tags, out.Marker, nil
-		},
+		noun:    "InstanceProfile", idParam: "InstanceProfileName",
 	},
 	{
 		name: "OIDC provider",
@@ -52,19 +62,7 @@ var taggables = []taggable{
 			return aws.ToString(out.OpenIDConnectProviderArn)
 		},
 		missing: "arn:aws:iam::123456789012:oidc-provider/missing.example.com",
-		tag: func(c *iam.Client, ctx context.Context, id string, tags []types.Tag) error {
-			return ignore(c.TagOpenIDConnectProvider(ctx, &iam.TagOpenIDConnectProviderInput{OpenIDConnectProviderArn: &id, Tags: tags}))
-		},
-		untag: func(c *iam.Client, ctx context.Context, id string, keys []string) error {
-			return ignore(c.UntagOpenIDConnectProvider(ctx, &iam.UntagOpenIDConnectProviderInput{OpenIDConnectProviderArn: &id, TagKeys: keys}))
-		},
-		list: func(c *iam.Client, ctx context.Context, id string, max *int32, marker *string) ([]types.Tag, *string, error) {
-			out, err := c.ListOpenIDConnectProviderTags(ctx, &iam.ListOpenIDConnectProviderTagsInput{OpenIDConnectProviderArn: &id, MaxItems: max, Marker: marker})
-			if err != nil {
-				return nil, nil, err
-			}
-			return out.Tags, out.Marker, nil
-		},
+		noun:    "OpenIDConnectProvider", idParam: "OpenIDConnectProviderArn",
 	},
 	{
 		name: "MFA device",
@@ -73,19 +71,7 @@ var taggables = []taggable{
 			return aws.ToString(out.VirtualMFADevice.SerialNumber)
 		},
 		missing: "arn:aws:iam::123456789012:mfa/missing",
-		tag: func(c *iam.Client, ctx context.Context, id string, tags []types.Tag) error {
-			return ignore(c.TagMFADevice(ctx, &iam.TagMFADeviceInput{SerialNumber: &id, Tags: tags}))
-		},
-		untag: func(c *iam.Client, ctx context.Context, id string, keys []string) error {
-			return ignore(c.UntagMFADevice(ctx, &iam.UntagMFADeviceInput{SerialNumber: &id, TagKeys: keys}))
-		},
-		list: func(c *iam.Client, ctx context.Context, id string, max *int32, marker *string) ([]types.Tag, *string, error) {
-			out, err := c.ListMFADeviceTags(ctx, &iam.ListMFADeviceTagsInput{SerialNumber: &id, MaxItems: max, Marker: marker})
-			if err != nil {
-				return nil, nil, err
-			}
-			return out.Tags, out.Marker, nil
-		},
+		noun:    "MFADevice", idParam: "SerialNumber",
 	},
 	{
 		name: "server certificate",
@@ -97,19 +83,7 @@ var taggables = []taggable{
 			return "www"
 		},
 		missing: "nope",
-		tag: func(c *iam.Client, ctx context.Context, id string, tags []types.Tag) error {
-			return ignore(c.TagServerCertificate(ctx, &iam.TagServerCertificateInput{ServerCertificateName: &id, Tags: tags}))
-		},
-		untag: func(c *iam.Client, ctx context.Context, id string, keys []string) error {
-			return ignore(c.UntagServerCertificate(ctx, &iam.UntagServerCertificateInput{ServerCertificateName: &id, TagKeys: keys}))
-		},
-		list: func(c *iam.Client, ctx context.Context, id string, max *int32, marker *string) ([]types.Tag, *string, error) {
-			out, err := c.ListServerCertificateTags(ctx, &iam.ListServerCertificateTagsInput{ServerCertificateName: &id, MaxItems: max, Marker: marker})
-			if err != nil {
-				return nil, nil, err
-			}
-			return out.Tags, out.Marker, nil
-		},
+		noun:    "ServerCertificate", idParam: "ServerCertificateName",
 	},
 }
 
@@ -125,10 +99,10 @@ func TestTagsOnEveryTaggable(t *testing.T) {
 			c, ctx := f.rootClient(), f.ctx
 			id := tc.create(f)
 			tags := []types.Tag{{Key: aws.String("team"), Value: aws.String("b")}, {Key: aws.String("env"), Value: aws.String("prod")}, {Key: aws.String("cost"), Value: aws.String("1")}}
-			check(t, tc.tag(c, ctx, id, tags))
-			got, marker, err := tc.list(c, ctx, id, aws.Int32(2), nil)
+			check(t, tc.tag(t, c, ctx, id, tags))
+			got, marker, err := tc.list(t, c, ctx, id, 2, nil)
 			check(t, err)
-			rest, last, err := tc.list(c, ctx, id, aws.Int32(2), marker)
+			rest, last, err := tc.list(t, c, ctx, id, 2, marker)
 			check(t, err)
 			if len(got) != 2 || marker == nil || len(rest) != 1 || last != nil {
 				t.Fatalf("pages = %v (%v), %v (%v)", got, marker, rest, last)
@@ -136,8 +110,8 @@ func TestTagsOnEveryTaggable(t *testing.T) {
 			if diff := cmp.Diff(tagMap(append(got, rest...)), map[string]string{"team": "b", "env": "prod", "cost": "1"}); diff != "" {
 				t.Errorf("tags (-got +want):\n%s", diff)
 			}
-			check(t, tc.untag(c, ctx, id, []string{"cost", "absent"}))
-			got, _, err = tc.list(c, ctx, id, nil, nil)
+			check(t, tc.untag(t, c, ctx, id, []string{"cost", "absent"}))
+			got, _, err = tc.list(t, c, ctx, id, 0, nil)
 			check(t, err)
 			if diff := cmp.Diff(tagMap(got), map[string]string{"team": "b", "env": "prod"}); diff != "" {
 				t.Errorf("after untag (-got +want):\n%s", diff)
@@ -147,23 +121,23 @@ func TestTagsOnEveryTaggable(t *testing.T) {
 			for i := range many {
 				many[i] = types.Tag{Key: aws.String("k" + string(rune('A'+i%26)) + string(rune('a'+i/26))), Value: aws.String("v")}
 			}
-			err = tc.tag(c, ctx, id, many)
+			err = tc.tag(t, c, ctx, id, many)
 			wantErr(t, err, "LimitExceeded", http.StatusConflict, "")
 
 			// The resource's tags and the request's keys are condition keys.
 			user := f.client(f.inlineUser("tagger", onlyTeamA))
-			err = tc.tag(user, ctx, id, []types.Tag{{Key: aws.String("x"), Value: aws.String("y")}})
+			err = tc.tag(t, user, ctx, id, []types.Tag{{Key: aws.String("x"), Value: aws.String("y")}})
 			wantErr(t, err, "AccessDenied", http.StatusForbidden, "because no identity-based policy allows")
-			check(t, tc.tag(c, ctx, id, []types.Tag{{Key: aws.String("team"), Value: aws.String("a")}}))
-			check(t, tc.tag(user, ctx, id, []types.Tag{{Key: aws.String("x"), Value: aws.String("y")}}))
-			err = tc.tag(user, ctx, id, []types.Tag{{Key: aws.String("owner"), Value: aws.String("me")}})
+			check(t, tc.tag(t, c, ctx, id, []types.Tag{{Key: aws.String("team"), Value: aws.String("a")}}))
+			check(t, tc.tag(t, user, ctx, id, []types.Tag{{Key: aws.String("x"), Value: aws.String("y")}}))
+			err = tc.tag(t, user, ctx, id, []types.Tag{{Key: aws.String("owner"), Value: aws.String("me")}})
 			wantErr(t, err, "AccessDenied", http.StatusForbidden, "with an explicit deny")
-			check(t, tc.untag(user, ctx, id, []string{"x"}))
+			check(t, tc.untag(t, user, ctx, id, []string{"x"}))
 
 			// A missing entity: NoSuchEntity for a caller allowed to know, AccessDenied else.
-			_, _, err = tc.list(c, ctx, tc.missing, nil, nil)
+			_, _, err = tc.list(t, c, ctx, tc.missing, 0, nil)
 			wantErr(t, err, "NoSuchEntity", http.StatusNotFound, "")
-			_, _, err = tc.list(user, ctx, tc.missing, nil, nil)
+			_, _, err = tc.list(t, user, ctx, tc.missing, 0, nil)
 			wantErr(t, err, "AccessDenied", http.StatusForbidden, "")
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,72 +20,47 @@ import (
 // arn:aws:iam::ACCOUNT:user/NAME, …), and default to the caller's own user where the
 // model makes UserName optional.
 
-// credentialOwner reads UserName (or the caller's own user when the parameter is
-// optional and absent) and authorizes action on that user.
-func credentialOwner(ctx context.Context, c *sts.Call, action string) (account.User, error) {
-	name, err := userName(c)
-	if err != nil {
-		return account.User{}, err
-	}
-	return loadUser(ctx, c, action, name)
-}
-
 // addCredential authorizes action on the owner and stores cred.
 func addCredential(ctx context.Context, c *sts.Call, action string, cred account.UserCredential) (account.UserCredential, error) {
-	u, err := credentialOwner(ctx, c, action)
+	u, err := loadUserOrSelf(ctx, c, action)
 	if err != nil {
 		return cred, err
 	}
-	err = update(ctx, c, func(tx *store.Tx) error {
-		cred, err = tx.AddUserCredential(u.Name, cred)
-		return err
-	})
-	return cred, err
+	return updated(ctx, c, func(tx *store.Tx) (account.UserCredential, error) { return tx.AddUserCredential(u.Name, cred) })
 }
 
 // getCredential authorizes action on the owner and reads the credential idParam names.
 func getCredential(ctx context.Context, c *sts.Call, action string, kind account.CredentialKind, idParam string) (account.UserCredential, error) {
-	u, err := credentialOwner(ctx, c, action)
+	u, err := loadUserOrSelf(ctx, c, action)
 	if err != nil {
 		return account.UserCredential{}, err
 	}
-	var cred account.UserCredential
-	err = view(ctx, c, func(tx *store.Tx) error {
-		cred, err = tx.UserCredential(kind, u.Name, c.Params.String(idParam))
-		return err
+	return viewed(ctx, c, func(tx *store.Tx) (account.UserCredential, error) {
+		return tx.UserCredential(kind, u.Name, c.Params.String(idParam))
 	})
-	return cred, err
 }
 
-// listCredentials authorizes action on the owner and reads one page of its credentials.
-func listCredentials(ctx context.Context, c *sts.Call, action string, kind account.CredentialKind) ([]account.UserCredential, string, error) {
-	u, err := credentialOwner(ctx, c, action)
+// listCredentials authorizes action on the owner and answers one page of its
+// credentials, rendered with as, in the list result name.
+func listCredentials[X any](ctx context.Context, c *sts.Call, action string, kind account.CredentialKind, name string,
+	as func(account.UserCredential) X) (any, error) {
+	u, err := loadUserOrSelf(ctx, c, action)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	var creds []account.UserCredential
-	if err := view(ctx, c, func(tx *store.Tx) error {
-		creds, err = tx.UserCredentials(kind, u.Name)
-		return err
-	}); err != nil {
-		return nil, "", err
-	}
-	return paginate(creds, pageOf(c.Params))
+	return viewPaginated(ctx, c, name, func(tx *store.Tx) ([]account.UserCredential, error) { return tx.UserCredentials(kind, u.Name) }, as)
 }
 
 // updateCredential authorizes action on the owner and applies fn to the credential.
 func updateCredential(ctx context.Context, c *sts.Call, action string, kind account.CredentialKind, idParam string,
 	fn func(*account.UserCredential) error) (account.UserCredential, error) {
-	u, err := credentialOwner(ctx, c, action)
+	u, err := loadUserOrSelf(ctx, c, action)
 	if err != nil {
 		return account.UserCredential{}, err
 	}
-	var cred account.UserCredential
-	err = update(ctx, c, func(tx *store.Tx) error {
-		cred, err = tx.UpdateUserCredential(kind, u.Name, c.Params.String(idParam), fn)
-		return err
+	return updated(ctx, c, func(tx *store.Tx) (account.UserCredential, error) {
+		return tx.UpdateUserCredential(kind, u.Name, c.Params.String(idParam), fn)
 	})
-	return cred, err
 }
 
 // setStatus is the change of Update{SSHPublicKey,SigningCertificate,ServiceSpecificCredential}.
@@ -101,13 +77,10 @@ func setStatus(c *sts.Call) func(*account.UserCredential) error {
 
 // deleteCredential authorizes action on the owner and deletes the credential.
 func deleteCredential(ctx context.Context, c *sts.Call, action string, kind account.CredentialKind, idParam string) (any, error) {
-	u, err := credentialOwner(ctx, c, action)
-	if err != nil {
-		return nil, err
-	}
-	return ok(update(ctx, c, func(tx *store.Tx) error {
-		return tx.DeleteUserCredential(kind, u.Name, c.Params.String(idParam))
-	}))
+	return changeLoaded(ctx, c, loadUserOrSelf, action,
+		func(tx *store.Tx, u account.User) error {
+			return tx.DeleteUserCredential(kind, u.Name, c.Params.String(idParam))
+		})
 }
 
 // ownerName is the UserName IAM reports for a credential's owner.
@@ -124,13 +97,9 @@ type sshKeyXML struct {
 	UploadDate     query.Timestamp `xml:"UploadDate"`
 }
 
-type sshKeyResult struct {
-	SSHPublicKey sshKeyXML `xml:"SSHPublicKey"`
-}
-
-func sshKeyOf(cred account.UserCredential, body string) *sshKeyResult {
-	return &sshKeyResult{SSHPublicKey: sshKeyXML{UserName: ownerName(cred), SSHPublicKeyID: cred.ID, Fingerprint: cred.Digest,
-		Body: body, Status: string(cred.Status), UploadDate: ts(cred.Created)}}
+func sshKeyOf(cred account.UserCredential, body string) *element {
+	return one("SSHPublicKey", sshKeyXML{UserName: ownerName(cred), SSHPublicKeyID: cred.ID, Fingerprint: cred.Digest,
+		Body: body, Status: string(cred.Status), UploadDate: ts(cred.Created)})
 }
 
 func (a *API) uploadSSHPublicKey(ctx context.Context, c *sts.Call) (any, error) {
@@ -175,21 +144,10 @@ type sshKeyEntryXML struct {
 	UploadDate     query.Timestamp `xml:"UploadDate"`
 }
 
-type listSSHKeysResult struct {
-	SSHPublicKeys members[sshKeyEntryXML] `xml:"SSHPublicKeys"`
-	page
-}
-
 func (a *API) listSSHPublicKeys(ctx context.Context, c *sts.Call) (any, error) {
-	creds, next, err := listCredentials(ctx, c, "iam:ListSSHPublicKeys", account.CredSSHPublicKey)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]sshKeyEntryXML, len(creds))
-	for i, k := range creds {
-		out[i] = sshKeyEntryXML{UserName: ownerName(k), SSHPublicKeyID: k.ID, Status: string(k.Status), UploadDate: ts(k.Created)}
-	}
-	return &listSSHKeysResult{SSHPublicKeys: list(out), page: pageResult(next)}, nil
+	return listCredentials(ctx, c, "iam:ListSSHPublicKeys", account.CredSSHPublicKey, "SSHPublicKeys", func(k account.UserCredential) sshKeyEntryXML {
+		return sshKeyEntryXML{UserName: ownerName(k), SSHPublicKeyID: k.ID, Status: string(k.Status), UploadDate: ts(k.Created)}
+	})
 }
 
 func (a *API) updateSSHPublicKey(ctx context.Context, c *sts.Call) (any, error) {
@@ -215,10 +173,6 @@ func signingCertOf(cred account.UserCredential) signingCertXML {
 	return signingCertXML{UserName: ownerName(cred), CertificateID: cred.ID, Body: cred.Body, Status: string(cred.Status), UploadDate: ts(cred.Created)}
 }
 
-type uploadSigningCertResult struct {
-	Certificate signingCertXML `xml:"Certificate"`
-}
-
 func (a *API) uploadSigningCertificate(ctx context.Context, c *sts.Call) (any, error) {
 	cert, err := account.ParseCertificatePEM(c.Params.String("CertificateBody"))
 	if err != nil {
@@ -232,24 +186,11 @@ func (a *API) uploadSigningCertificate(ctx context.Context, c *sts.Call) (any, e
 	if err != nil {
 		return nil, err
 	}
-	return &uploadSigningCertResult{Certificate: signingCertOf(cred)}, nil
-}
-
-type listSigningCertsResult struct {
-	Certificates members[signingCertXML] `xml:"Certificates"`
-	page
+	return one("Certificate", signingCertOf(cred)), nil
 }
 
 func (a *API) listSigningCertificates(ctx context.Context, c *sts.Call) (any, error) {
-	creds, next, err := listCredentials(ctx, c, "iam:ListSigningCertificates", account.CredSigningCertificate)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]signingCertXML, len(creds))
-	for i, k := range creds {
-		out[i] = signingCertOf(k)
-	}
-	return &listSigningCertsResult{Certificates: list(out), page: pageResult(next)}, nil
+	return listCredentials(ctx, c, "iam:ListSigningCertificates", account.CredSigningCertificate, "Certificates", signingCertOf)
 }
 
 func (a *API) updateSigningCertificate(ctx context.Context, c *sts.Call) (any, error) {
@@ -283,10 +224,6 @@ type serviceCredXML struct {
 	ID              string           `xml:"ServiceSpecificCredentialId"`
 	UserName        string           `xml:"UserName"`
 	Status          string           `xml:"Status"`
-}
-
-type serviceCredResult struct {
-	ServiceSpecificCredential serviceCredXML `xml:"ServiceSpecificCredential"`
 }
 
 // serviceCredOf renders a credential; the secret only when it was just made.
@@ -344,7 +281,7 @@ func (a *API) createServiceSpecificCredential(ctx context.Context, c *sts.Call) 
 		return nil, err
 	}
 	cred.Secret = secret
-	return &serviceCredResult{ServiceSpecificCredential: serviceCredOf(cred, c.Now)}, nil
+	return one("ServiceSpecificCredential", serviceCredOf(cred, c.Now)), nil
 }
 
 // quoteName cuts a name for a message.
@@ -355,48 +292,30 @@ func quoteName(s string) string {
 	return s
 }
 
-type listServiceCredsResult struct {
-	ServiceSpecificCredentials members[serviceCredXML] `xml:"ServiceSpecificCredentials"`
-	page
-}
-
 func (a *API) listServiceSpecificCredentials(ctx context.Context, c *sts.Call) (any, error) {
-	var creds []account.UserCredential
+	read := func(tx *store.Tx) ([]account.UserCredential, error) {
+		return tx.AllUserCredentials(account.CredServiceSpecific)
+	}
 	if all, _ := c.Params.Bool("AllUsers"); all {
 		if err := c.Authorize("iam:ListServiceSpecificCredentials", listARN(c, "user", "/")); err != nil {
 			return nil, err
 		}
-		if err := view(ctx, c, func(tx *store.Tx) error {
-			var err error
-			creds, err = tx.AllUserCredentials(account.CredServiceSpecific)
-			return err
-		}); err != nil {
-			return nil, err
-		}
 	} else {
-		u, err := credentialOwner(ctx, c, "iam:ListServiceSpecificCredentials")
+		u, err := loadUserOrSelf(ctx, c, "iam:ListServiceSpecificCredentials")
 		if err != nil {
 			return nil, err
 		}
-		if err := view(ctx, c, func(tx *store.Tx) error {
-			creds, err = tx.UserCredentials(account.CredServiceSpecific, u.Name)
-			return err
-		}); err != nil {
-			return nil, err
+		read = func(tx *store.Tx) ([]account.UserCredential, error) {
+			return tx.UserCredentials(account.CredServiceSpecific, u.Name)
 		}
 	}
-	svc := c.Params.String("ServiceName")
-	out := make([]serviceCredXML, 0, len(creds))
-	for _, cred := range creds {
-		if svc == "" || cred.ServiceName == svc {
-			out = append(out, serviceCredOf(cred, c.Now))
-		}
-	}
-	items, next, err := paginate(out, pageOf(c.Params))
+	creds, err := viewed(ctx, c, read)
 	if err != nil {
 		return nil, err
 	}
-	return &listServiceCredsResult{ServiceSpecificCredentials: list(items), page: pageResult(next)}, nil
+	svc := c.Params.String("ServiceName")
+	creds = slices.DeleteFunc(creds, func(cred account.UserCredential) bool { return svc != "" && cred.ServiceName != svc })
+	return paged(c, "ServiceSpecificCredentials", creds, func(cred account.UserCredential) serviceCredXML { return serviceCredOf(cred, c.Now) })
 }
 
 func (a *API) resetServiceSpecificCredential(ctx context.Context, c *sts.Call) (any, error) {
@@ -409,7 +328,7 @@ func (a *API) resetServiceSpecificCredential(ctx context.Context, c *sts.Call) (
 	if err != nil {
 		return nil, err
 	}
-	return &serviceCredResult{ServiceSpecificCredential: serviceCredOf(cred, c.Now)}, nil
+	return one("ServiceSpecificCredential", serviceCredOf(cred, c.Now)), nil
 }
 
 func (a *API) updateServiceSpecificCredential(ctx context.Context, c *sts.Call) (any, error) {

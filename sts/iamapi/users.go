@@ -8,10 +8,6 @@ import (
 	"github.com/credbroker/credbroker/sts/store"
 )
 
-type userResult struct {
-	User userXML `xml:"User"`
-}
-
 // boundaryOpts is iam:PermissionsBoundary when a boundary is set or being set.
 func boundaryOpts(arn string) []sts.AuthzOption {
 	if arn == "" {
@@ -34,33 +30,19 @@ func checkAWSManaged(c *sts.Call, arn string) error {
 
 func (a *API) createUser(ctx context.Context, c *sts.Call) (any, error) {
 	p := c.Params
-	u := account.User{Name: p.String("UserName"), Path: p.String("Path"), PermissionsBoundary: p.String("PermissionsBoundary"), Tags: readTags(p, "Tags")}
-	if u.Path == "" {
-		u.Path = "/"
-	}
+	u := account.User{Name: p.String("UserName"), Path: pathParam(p), PermissionsBoundary: p.String("PermissionsBoundary"), Tags: readTags(p, "Tags")}
 	arn := account.UserARN(c.AccountID(), u.Path, u.Name)
-	opts := append(requestTagOpts(u.Tags), boundaryOpts(u.PermissionsBoundary)...)
-	if err := c.Authorize("iam:CreateUser", arn, opts...); err != nil {
+	if err := authorizeCreate(c, "iam:CreateUser", "iam:TagUser", arn, u.Tags, boundaryOpts(u.PermissionsBoundary)...); err != nil {
 		return nil, err
-	}
-	if len(u.Tags) > 0 {
-		if err := c.Authorize("iam:TagUser", arn, requestTagOpts(u.Tags)...); err != nil {
-			return nil, err
-		}
 	}
 	if err := checkBoundaryARN(c, u.PermissionsBoundary); err != nil {
 		return nil, err
 	}
-	var out account.User
-	err := update(ctx, c, func(tx *store.Tx) error {
-		var err error
-		out, err = tx.CreateUser(u)
-		return err
-	})
+	out, err := updated(ctx, c, func(tx *store.Tx) (account.User, error) { return tx.CreateUser(u) })
 	if err != nil {
 		return nil, err
 	}
-	return &userResult{User: userOf(out, true)}, nil
+	return one("User", userOf(out, true)), nil
 }
 
 // checkBoundaryARN checks a PermissionsBoundary parameter: a policy ARN of a policy
@@ -81,38 +63,16 @@ func checkBoundaryARN(c *sts.Call, arn string) error {
 }
 
 func (a *API) getUser(ctx context.Context, c *sts.Call) (any, error) {
-	name, err := userName(c)
+	u, err := loadUserOrSelf(ctx, c, "iam:GetUser")
 	if err != nil {
 		return nil, err
 	}
-	u, err := loadUser(ctx, c, "iam:GetUser", name)
-	if err != nil {
-		return nil, err
-	}
-	return &userResult{User: userOf(u, true)}, nil
-}
-
-type listUsersResult struct {
-	Users members[userXML] `xml:"Users"`
-	page
-}
-
-func (a *API) listUsers(ctx context.Context, c *sts.Call) (any, error) {
-	prefix := c.Params.String("PathPrefix")
-	if err := c.Authorize("iam:ListUsers", listARN(c, account.ResourceUser, prefix)); err != nil {
-		return nil, err
-	}
-	out, pg, err := viewByPrefix(ctx, c, (*store.Tx).Users, func(u account.User) userXML { return userOf(u, false) })
-	if err != nil {
-		return nil, err
-	}
-	return &listUsersResult{Users: list(out), page: pg}, nil
+	return one("User", userOf(u, true)), nil
 }
 
 func (a *API) updateUser(ctx context.Context, c *sts.Call) (any, error) {
-	p := c.Params
-	name, newName, newPath := p.String("UserName"), p.String("NewUserName"), p.String("NewPath")
-	u, err := loadUser(ctx, c, "iam:UpdateUser", name)
+	newName, newPath := c.Params.String("NewUserName"), c.Params.String("NewPath")
+	u, err := loadNamedUser(ctx, c, "iam:UpdateUser")
 	if err != nil {
 		return nil, err
 	}
@@ -129,23 +89,10 @@ func (a *API) updateUser(ctx context.Context, c *sts.Call) (any, error) {
 }
 
 func (a *API) deleteUser(ctx context.Context, c *sts.Call) (any, error) {
-	u, err := loadUser(ctx, c, "iam:DeleteUser", c.Params.String("UserName"))
-	if err != nil {
-		return nil, err
-	}
-	return ok(update(ctx, c, func(tx *store.Tx) error { return tx.DeleteUser(u.Name) }))
-}
-
-type listTagsResult struct {
-	Tags members[tagXML] `xml:"Tags"`
-	page
+	return changeLoaded(ctx, c, loadNamedUser, "iam:DeleteUser", func(tx *store.Tx, u account.User) error { return tx.DeleteUser(u.Name) })
 }
 
 // tagsPage renders one page of tags.
 func tagsPage(t account.Tags, c *sts.Call) (any, error) {
-	items, next, err := paginate(tagsXML(t), pageOf(c.Params))
-	if err != nil {
-		return nil, err
-	}
-	return &listTagsResult{Tags: list(items), page: pageResult(next)}, nil
+	return paged(c, "Tags", tagsXML(t), identity)
 }

@@ -49,35 +49,16 @@ func TestUsers(t *testing.T) {
 		t.Errorf("root GetUser = %s %s", aws.ToString(me.User.Arn), aws.ToString(me.User.UserId))
 	}
 
-	errs := map[string]struct {
-		call      func() error
-		code, msg string
-		status    int
-	}{
-		"duplicate": {func() error {
-			_, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("Alice")})
-			return err
-		}, "EntityAlreadyExists", "User with name Alice already exists.", http.StatusConflict},
-		"bad name": {func() error {
-			_, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("a b")})
-			return err
-		}, "ValidationError", "failed to satisfy constraint: Member must satisfy regular expression pattern", http.StatusBadRequest},
-		"missing": {func() error {
-			_, err := c.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("nobody")})
-			return err
-		}, "NoSuchEntity", "The user with name nobody cannot be found.", http.StatusNotFound},
-		"unknown boundary": {func() error {
-			_, err := c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("b"), PermissionsBoundary: aws.String("arn:aws:iam::aws:policy/NoSuchPolicy")})
-			return err
-		}, "NoSuchEntity", "does not exist or is not attachable", http.StatusNotFound},
-		"aws: tag": {func() error {
-			_, err := c.TagUser(ctx, &iam.TagUserInput{UserName: aws.String("alice"), Tags: []types.Tag{{Key: aws.String("aws:x"), Value: aws.String("y")}}})
-			return err
-		}, "InvalidInput", "reserved for AWS use", http.StatusBadRequest},
-	}
-	for name, tc := range errs {
-		t.Run(name, func(t *testing.T) { wantErr(t, tc.call(), tc.code, tc.status, tc.msg) })
-	}
+	wantErrs(t, ctx, c, map[string]errCase{
+		"duplicate": {"CreateUser", in{"UserName": "Alice"}, "EntityAlreadyExists", http.StatusConflict, "User with name Alice already exists."},
+		"bad name": {"CreateUser", in{"UserName": "a b"}, "ValidationError", http.StatusBadRequest,
+			"failed to satisfy constraint: Member must satisfy regular expression pattern"},
+		"missing": {"GetUser", in{"UserName": "nobody"}, "NoSuchEntity", http.StatusNotFound, "The user with name nobody cannot be found."},
+		"unknown boundary": {"CreateUser", in{"UserName": "b", "PermissionsBoundary": "arn:aws:iam::aws:policy/NoSuchPolicy"},
+			"NoSuchEntity", http.StatusNotFound, "does not exist or is not attachable"},
+		"aws: tag": {"TagUser", in{"UserName": "alice", "Tags": []types.Tag{{Key: aws.String("aws:x"), Value: aws.String("y")}}},
+			"InvalidInput", http.StatusBadRequest, "reserved for AWS use"},
+	})
 
 	check(t, ignore(c.TagUser(ctx, &iam.TagUserInput{UserName: aws.String("alice"), Tags: []types.Tag{
 		{Key: aws.String("cost-center"), Value: aws.String("42")}, {Key: aws.String("TEAM"), Value: aws.String("infra")}}})))

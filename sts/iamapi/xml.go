@@ -2,6 +2,7 @@ package iamapi
 
 import (
 	"encoding/base64"
+	"encoding/xml"
 	"strconv"
 	"strings"
 	"time"
@@ -18,7 +19,9 @@ import (
 // (a pointer) only when set.
 
 type members[T any] struct {
-	Member []T `xml:"member"`
+	// XMLName, when set, names the list's element (listOf); else the field's tag does.
+	XMLName xml.Name
+	Member  []T `xml:"member"`
 }
 
 func list[T any](s []T) members[T] { return members[T]{Member: s} }
@@ -37,6 +40,39 @@ type page struct {
 }
 
 func pageResult(next string) page { return page{IsTruncated: next != "", Marker: next} }
+
+// element is a result of one element, name, holding v: a struct in its XML shape, or
+// a string.
+type element struct {
+	name string
+	v    any
+}
+
+// one is the result of one element name holding v.
+func one(name string, v any) *element { return &element{name: name, v: v} }
+
+// MarshalXML writes the Result element around r's one element.
+func (r *element) MarshalXML(e *xml.Encoder, start xml.StartElement) error {
+	if err := e.EncodeToken(start); err != nil {
+		return err
+	}
+	if err := e.EncodeElement(r.v, xml.StartElement{Name: xml.Name{Local: r.name}}); err != nil {
+		return err
+	}
+	return e.EncodeToken(start.End())
+}
+
+// listResult is the result of IAM's paged list actions: one list, the element its
+// XMLName names (Users, Groups, …), then IsTruncated and Marker.
+type listResult[T any] struct {
+	List members[T]
+	page
+}
+
+// listOf is the list result name with items and the pagination pg.
+func listOf[T any](name string, items []T, pg page) *listResult[T] {
+	return &listResult[T]{List: members[T]{XMLName: xml.Name{Local: name}, Member: items}, page: pg}
+}
 
 type tagXML struct {
 	Key   string `xml:"Key"`
@@ -157,12 +193,8 @@ type profileXML struct {
 }
 
 func profileOf(p account.InstanceProfile) profileXML {
-	roles := make([]roleXML, len(p.Roles))
-	for i, r := range p.Roles {
-		roles[i] = roleOf(r, false)
-	}
 	return profileXML{Path: p.Path, InstanceProfileName: p.Name, InstanceProfileID: p.ID, ARN: p.ARN,
-		CreateDate: ts(p.Created), Roles: list(roles), Tags: optList(tagsXML(p.Tags))}
+		CreateDate: ts(p.Created), Roles: list(render(p.Roles, listedRole)), Tags: optList(tagsXML(p.Tags))}
 }
 
 type policyXML struct {
@@ -193,6 +225,11 @@ func policyOf(p account.ManagedPolicy, full bool) policyXML {
 	return x
 }
 
+// listedUser, listedRole and listedPolicy render an entity as IAM's lists show it.
+func listedUser(u account.User) userXML              { return userOf(u, false) }
+func listedRole(r account.Role) roleXML              { return roleOf(r, false) }
+func listedPolicy(p account.ManagedPolicy) policyXML { return policyOf(p, false) }
+
 type versionXML struct {
 	Document         string          `xml:"Document,omitempty"`
 	VersionID        string          `xml:"VersionId"`
@@ -212,6 +249,11 @@ func versionOf(v account.PolicyVersion, withDoc bool) versionXML {
 type attachedXML struct {
 	PolicyName string `xml:"PolicyName"`
 	PolicyARN  string `xml:"PolicyArn"`
+}
+
+// attachedOf is the attached managed policy arn.
+func attachedOf(arn string) attachedXML {
+	return attachedXML{PolicyName: policyNameOf(arn), PolicyARN: arn}
 }
 
 // policyNameOf is the name of a managed policy: the last element of its ARN.
@@ -242,10 +284,9 @@ func tagOpts(t account.Tags) []sts.AuthzOption {
 	if len(t) == 0 {
 		return nil
 	}
-	keys := make([]policy.ContextKey, len(t))
-	for i, tag := range t {
-		keys[i] = policy.ContextKey{Name: "iam:ResourceTag/" + tag.Key, Values: []string{tag.Value}}
-	}
+	keys := render(t, func(tag account.Tag) policy.ContextKey {
+		return policy.ContextKey{Name: "iam:ResourceTag/" + tag.Key, Values: []string{tag.Value}}
+	})
 	return []sts.AuthzOption{sts.WithResourceTags(sts.EntityTags(t)), sts.WithContextKeys(keys...)}
 }
 
