@@ -30,6 +30,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/credbroker/credbroker/internal/pemcert"
 	"github.com/credbroker/credbroker/internal/secretfile"
 	"github.com/credbroker/credbroker/signer"
 )
@@ -74,16 +75,7 @@ func ReadCertificates(path string) ([]*x509.Certificate, error) {
 		return nil, err
 	}
 	var out []*x509.Certificate
-	for {
-		var blk *pem.Block
-		blk, data = pem.Decode(data)
-		if blk == nil {
-			break
-		}
-		if blk.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
+	for c, err := range pemcert.Certificates(data) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/credbroker/credbroker/internal/pemcert"
 	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/store"
 )
@@ -315,18 +316,8 @@ func checkSource(src source) error {
 
 // checkBundle checks a trust anchor's CERTIFICATE_BUNDLE: PEM CA certificates.
 func checkBundle(pemData string) error {
-	rest := []byte(pemData)
 	n := 0
-	for {
-		var blk *pem.Block
-		blk, rest = pem.Decode(rest)
-		if blk == nil {
-			break
-		}
-		if blk.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(blk.Bytes)
+	for c, err := range pemcert.Certificates([]byte(pemData)) {
 		if err != nil {
 			return invalid("The certificate bundle holds a certificate that does not parse.")
 		}
