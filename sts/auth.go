@@ -218,25 +218,23 @@ func mergeTags(base []policy.Tag, over []session.Tag) []policy.Tag {
 }
 
 func sessionTags(tags []session.Tag) []policy.Tag {
-	if len(tags) == 0 {
-		return nil
-	}
-	out := make([]policy.Tag, len(tags))
-	for i, t := range tags {
-		out[i] = policy.Tag{Key: t.Key, Value: t.Value}
-	}
-	return out
+	return convertTags(tags, func(t session.Tag) policy.Tag { return policy.Tag(t) })
 }
 
 // EntityTags are an IAM entity's tags as the policy engine takes them (aws:PrincipalTag,
 // aws:ResourceTag, aws:RequestTag); nil when there are none.
 func EntityTags(tags account.Tags) []policy.Tag {
+	return convertTags(tags, func(t account.Tag) policy.Tag { return policy.Tag(t) })
+}
+
+// convertTags converts each of tags with tag; nil when there are none.
+func convertTags[T any](tags []T, tag func(T) policy.Tag) []policy.Tag {
 	if len(tags) == 0 {
 		return nil
 	}
 	out := make([]policy.Tag, len(tags))
 	for i, t := range tags {
-		out[i] = policy.Tag{Key: t.Key, Value: t.Value}
+		out[i] = tag(t)
 	}
 	return out
 }
@@ -276,17 +274,25 @@ func (c *Core) loadEntry(ctx context.Context, g *genCache, key, what string, e *
 
 // userEntry returns the user (or root, id = account id) with unique id id.
 func (c *Core) userEntry(ctx context.Context, g *genCache, id string) (*principalEntry, error) {
-	key := "user/" + id
+	return entryByID(ctx, c, g, "user", id, (*store.Tx).UserByID, (*Core).fillUser)
+}
+
+// entryByID returns the principal of kind ("user", "role") with unique id id, cached
+// in g as KIND/ID: on a miss read finds its record and fill fills the entry from it.
+// Both are method expressions, so a hit allocates nothing.
+func entryByID[T any](ctx context.Context, c *Core, g *genCache, kind, id string,
+	read func(*store.Tx, string) (T, error), fill func(*Core, *store.Tx, *genCache, *principalEntry, T) error) (*principalEntry, error) {
+	key := kind + "/" + id
 	if e, ok := g.principals.get(key); ok {
 		return e, nil
 	}
 	e := &principalEntry{id: id}
-	return c.loadEntry(ctx, g, key, "user "+id, e, func(tx *store.Tx) error {
-		u, err := tx.UserByID(id)
+	return c.loadEntry(ctx, g, key, kind+" "+id, e, func(tx *store.Tx) error {
+		r, err := read(tx, id)
 		if err != nil {
 			return err
 		}
-		return c.fillUser(tx, g, e, u)
+		return fill(c, tx, g, e, r)
 	})
 }
 
@@ -323,7 +329,19 @@ func (c *Core) fillUser(tx *store.Tx, g *genCache, e *principalEntry, u account.
 		return nil
 	}
 	e.tags = EntityTags(u.Tags)
-	set, err := tx.PoliciesFor(account.UserRef(u.Name))
+	return c.fillPolicies(tx, g, e, account.UserRef(u.Name))
+}
+
+// fillRole fills e from the role r.
+func (c *Core) fillRole(tx *store.Tx, g *genCache, e *principalEntry, r account.Role) error {
+	e.name, e.arn, e.tags = r.Name, r.ARN, EntityTags(r.Tags)
+	e.revokeBefore, e.maxSession = r.RevokeSessionsBefore, r.MaxSessionDuration
+	return c.fillPolicies(tx, g, e, account.RoleRef(r.Name))
+}
+
+// fillPolicies compiles into e the identity policies and boundary of the principal ref.
+func (c *Core) fillPolicies(tx *store.Tx, g *genCache, e *principalEntry, ref account.Ref) error {
+	set, err := tx.PoliciesFor(ref)
 	if err != nil {
 		return err
 	}
@@ -333,25 +351,7 @@ func (c *Core) fillUser(tx *store.Tx, g *genCache, e *principalEntry, u account.
 
 // roleEntry returns the role with unique id id.
 func (c *Core) roleEntry(ctx context.Context, g *genCache, id string) (*principalEntry, error) {
-	key := "role/" + id
-	if e, ok := g.principals.get(key); ok {
-		return e, nil
-	}
-	e := &principalEntry{id: id}
-	return c.loadEntry(ctx, g, key, "role "+id, e, func(tx *store.Tx) error {
-		r, err := tx.RoleByID(id)
-		if err != nil {
-			return err
-		}
-		e.name, e.arn, e.tags = r.Name, r.ARN, EntityTags(r.Tags)
-		e.revokeBefore, e.maxSession = r.RevokeSessionsBefore, r.MaxSessionDuration
-		set, err := tx.PoliciesFor(account.RoleRef(r.Name))
-		if err != nil {
-			return err
-		}
-		e.identity, e.boundary = c.compileSet(g, set)
-		return nil
-	})
+	return entryByID(ctx, c, g, "role", id, (*store.Tx).RoleByID, (*Core).fillRole)
 }
 
 // compileSet compiles a principal's policies. A stored document the policy engine
