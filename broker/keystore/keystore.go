@@ -225,7 +225,11 @@ func Open(optFns ...func(*Options)) (*Store, error) {
 	default:
 		return nil, fmt.Errorf("keystore: unknown backend %q", backend)
 	}
-	kr, err := keyring.Open(cfg)
+	open := keyring.Open
+	if backend == config.BackendKeyctl {
+		open = func(cfg keyring.Config) (keyring.Keyring, error) { return openKernelKeyring(cfg, time.Sleep) }
+	}
+	kr, err := open(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("keystore: opening the %s: %w", s.desc, err)
 	}
