@@ -96,7 +96,7 @@ With --print the IdP's URL is printed on stdout instead of opening a browser.`,
 			}
 		},
 	}
-	cmd.Flags().StringVar(&runtimeDir, "runtime-dir", "", "the daemon's runtime directory (default: $CREDBROKER_RUNTIME_DIR, $XDG_RUNTIME_DIR/credbroker, /run/credbroker)")
+	runtimeDirFlag(cmd.Flags(), &runtimeDir)
 	cmd.Flags().BoolVar(&printURL, "print", false, "print the IdP's sign-in URL on stdout instead of opening a browser")
 	cmd.Flags().DurationVar(&wait, "timeout", loginWait, "how long to wait for the sign-in")
 	return cmd
