@@ -2,7 +2,6 @@ package awsfake_test
 
 import (
 	"context"
-	"errors"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -11,8 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
 
+	"github.com/credbroker/credbroker/internal/awserr"
 	"github.com/credbroker/credbroker/internal/awsfake"
 )
 
@@ -26,14 +25,6 @@ func config(url string, creds aws.Credentials) aws.Config {
 		Region: "us-east-1", BaseEndpoint: aws.String(url), Retryer: func() aws.Retryer { return aws.NopRetryer{} },
 		Credentials: credentials.StaticCredentialsProvider{Value: creds},
 	}
-}
-
-func codeOf(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
 }
 
 // The SDK's STS client is answered when it signs with the key's secret, and
@@ -70,13 +61,13 @@ func TestSTSVerifiesSignatures(t *testing.T) {
 	}
 	for name, c := range cases {
 		_, err := sts.NewFromConfig(config(srv.URL, c.creds)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-		if got := codeOf(err); got != c.code {
+		if got := awserr.Code(err); got != c.code {
 			t.Errorf("%s: code %q (%v), want %q", name, got, err, c.code)
 		}
 	}
 	fake.SetNow(func() time.Time { return time.Now().Add(2 * time.Hour) })
 	_, err = sts.NewFromConfig(config(srv.URL, session)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
-	if codeOf(err) != "ExpiredToken" {
+	if awserr.Code(err) != "ExpiredToken" {
 		t.Errorf("expired session key: %v, want ExpiredToken", err)
 	}
 	if n := fake.Calls("AssumeRole"); n != 1 {
@@ -103,11 +94,11 @@ func TestIAMAccessKeys(t *testing.T) {
 	if fake.Secret(newID) != newSecret || len(fake.Keys("alice")) != 2 {
 		t.Fatalf("after CreateAccessKey: keys %v", fake.Keys("alice"))
 	}
-	if _, err := alice.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{}); codeOf(err) != "LimitExceeded" {
+	if _, err := alice.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{}); awserr.Code(err) != "LimitExceeded" {
 		t.Errorf("third key: %v, want LimitExceeded", err)
 	}
 	fresh := iam.NewFromConfig(config(srv.URL, aws.Credentials{AccessKeyID: newID, SecretAccessKey: newSecret}))
-	if _, err := fresh.ListAccessKeys(ctx, &iam.ListAccessKeysInput{}); codeOf(err) != "InvalidClientTokenId" {
+	if _, err := fresh.ListAccessKeys(ctx, &iam.ListAccessKeysInput{}); awserr.Code(err) != "InvalidClientTokenId" {
 		t.Errorf("new key at once: %v, want InvalidClientTokenId", err)
 	}
 	list, err := fresh.ListAccessKeys(ctx, &iam.ListAccessKeysInput{})
@@ -115,14 +106,14 @@ func TestIAMAccessKeys(t *testing.T) {
 		t.Fatalf("ListAccessKeys: %v, %v", list, err)
 	}
 	fake.FailAction("DeleteAccessKey", "AccessDenied")
-	if _, err := fresh.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{AccessKeyId: aws.String(keyID)}); codeOf(err) != "AccessDenied" {
+	if _, err := fresh.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{AccessKeyId: aws.String(keyID)}); awserr.Code(err) != "AccessDenied" {
 		t.Errorf("injected failure: %v", err)
 	}
 	fake.FailAction("DeleteAccessKey", "")
 	if _, err := fresh.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{AccessKeyId: aws.String(keyID)}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := fresh.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{AccessKeyId: aws.String(keyID)}); codeOf(err) != "NoSuchEntity" {
+	if _, err := fresh.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{AccessKeyId: aws.String(keyID)}); awserr.Code(err) != "NoSuchEntity" {
 		t.Errorf("second delete: %v, want NoSuchEntity", err)
 	}
 	if k := fake.Keys("alice"); len(k) != 1 || k[0] != newID {

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/credbroker/credbroker/internal/awserr"
 )
 
 type accountView struct {
@@ -35,7 +36,7 @@ func (c *Console) renderAccount(w http.ResponseWriter, r *http.Request, s *sessi
 		switch {
 		case err == nil:
 			v.Policy = p.PasswordPolicy
-		case errCode(err) != "NoSuchEntity":
+		case awserr.Code(err) != "NoSuchEntity":
 			return err
 		}
 		return nil

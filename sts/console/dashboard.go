@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/credbroker/credbroker/internal/awserr"
 )
 
 // Recommendation is one of the guides' security recommendations, with its state and
@@ -78,7 +79,7 @@ func (c *Console) recommendations(ctx context.Context, s *session, cl *iam.Clien
 		FixURL: Prefix + "/account/recommended-password-policy", FixLabel: "Apply the recommended password policy", FixPost: true}
 	if _, err := cl.GetAccountPasswordPolicy(ctx, &iam.GetAccountPasswordPolicyInput{}); err != nil {
 		pp.OK = false
-		if errCode(err) != "NoSuchEntity" {
+		if awserr.Code(err) != "NoSuchEntity" {
 			pp.Detail = errText(err)
 		}
 	}
@@ -265,7 +266,7 @@ func (c *Console) report(ctx context.Context, s *session, cl *iam.Client) (*cred
 		if gen.State == types.ReportStateTypeComplete && cached != nil && c.now().Sub(cached.fetched) < reportReuse {
 			return cached, nil
 		}
-		if out, err = cl.GetCredentialReport(ctx, &iam.GetCredentialReportInput{}); errCode(err) != "ReportExpired" {
+		if out, err = cl.GetCredentialReport(ctx, &iam.GetCredentialReportInput{}); awserr.Code(err) != "ReportExpired" {
 			break
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/credbroker/credbroker/internal/awserr"
 )
 
 // The delete pages do what AWS's console does: IAM refuses to delete an entity
@@ -72,7 +73,7 @@ func forAll[O, T any](ctx context.Context, p pager[O], items func(O) []T, fn fun
 
 // ignoreMissing treats NoSuchEntity (already gone) as done.
 func ignoreMissing(err error) error {
-	if errCode(err) == "NoSuchEntity" {
+	if awserr.Code(err) == "NoSuchEntity" {
 		return nil
 	}
 	return err

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/credbroker/credbroker/internal/awserr"
 )
 
 // signinToken is a SigninToken handed out and not used yet.
@@ -84,8 +85,8 @@ func (c *Console) getSigninToken(w http.ResponseWriter, r *http.Request) {
 	creds := aws.Credentials{AccessKeyID: sj.SessionID, SecretAccessKey: sj.SessionKey, SessionToken: sj.SessionToken}
 	out, err := c.stsClient(creds).GetCallerIdentity(callCtx(r), &awssts.GetCallerIdentityInput{})
 	if err != nil {
-		c.log.Info("getSigninToken refused", "access_key_id", sj.SessionID, "code", errCode(err))
-		fedError(w, http.StatusForbidden, "The session's credentials are not valid: "+errCode(err)+".")
+		c.log.Info("getSigninToken refused", "access_key_id", sj.SessionID, "code", awserr.Code(err))
+		fedError(w, http.StatusForbidden, "The session's credentials are not valid: "+awserr.Code(err)+".")
 		return
 	}
 	tok, err := c.randomToken(48)

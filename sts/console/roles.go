@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/credbroker/credbroker/internal/awserr"
 )
 
 func (c *Console) rolesPage(w http.ResponseWriter, r *http.Request, s *session) {
@@ -85,7 +86,7 @@ func (c *Console) roleOp(w http.ResponseWriter, r *http.Request, s *session) {
 		_, err = cl.DetachRolePolicy(ctx, &iam.DetachRolePolicyInput{RoleName: n, PolicyArn: aws.String(r.PostFormValue("arn"))})
 	case "profile-add":
 		p := aws.String(r.PostFormValue("profile"))
-		if _, err = cl.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: p}); err == nil || errCode(err) == "EntityAlreadyExists" {
+		if _, err = cl.CreateInstanceProfile(ctx, &iam.CreateInstanceProfileInput{InstanceProfileName: p}); err == nil || awserr.Code(err) == "EntityAlreadyExists" {
 			_, err = cl.AddRoleToInstanceProfile(ctx, &iam.AddRoleToInstanceProfileInput{InstanceProfileName: p, RoleName: n})
 		}
 	case "delete":

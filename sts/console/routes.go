@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/smithy-go"
 
+	"github.com/credbroker/credbroker/internal/awserr"
 	"github.com/credbroker/credbroker/sts/query"
 )
 
@@ -123,15 +124,6 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, s *session, nam
 	}
 }
 
-// errCode returns the AWS error code of err ("" if none).
-func errCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
 // errText is the message a page shows for err: an IAM error's code and message; for
 // anything else a generic text (the cause goes only to the log).
 func errText(err error) string {
@@ -161,7 +153,7 @@ func errStatus(err error) int {
 	if errors.As(err, &se) {
 		return se.status
 	}
-	switch code := errCode(err); {
+	switch code := awserr.Code(err); {
 	case code == "AccessDenied":
 		return http.StatusForbidden
 	case code == "NoSuchEntity":

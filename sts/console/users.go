@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 
+	"github.com/credbroker/credbroker/internal/awserr"
 	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/account"
 )
@@ -172,7 +173,7 @@ func (c *Console) renderUserView(w http.ResponseWriter, r *http.Request, s *sess
 			switch {
 			case err == nil:
 				v.Console, v.ResetRequired = true, lp.LoginProfile.PasswordResetRequired
-			case errCode(err) != "NoSuchEntity":
+			case awserr.Code(err) != "NoSuchEntity":
 				return err
 			}
 		}
@@ -259,7 +260,7 @@ func (c *Console) userOp(w http.ResponseWriter, r *http.Request, s *session) {
 		_, err = cl.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: n, PolicyArn: f("arn")})
 	case "password":
 		in := &iam.UpdateLoginProfileInput{UserName: n, Password: f("password"), PasswordResetRequired: aws.Bool(r.PostFormValue("reset") == "on")}
-		if _, err = cl.UpdateLoginProfile(ctx, in); errCode(err) == "NoSuchEntity" {
+		if _, err = cl.UpdateLoginProfile(ctx, in); awserr.Code(err) == "NoSuchEntity" {
 			_, err = cl.CreateLoginProfile(ctx, &iam.CreateLoginProfileInput{UserName: n, Password: in.Password, PasswordResetRequired: *in.PasswordResetRequired})
 		}
 	case "password-delete":
@@ -286,7 +287,7 @@ func (c *Console) startEnroll(r *http.Request, cl *iam.Client, name string, root
 	}
 	in := &iam.CreateVirtualMFADeviceInput{VirtualMFADeviceName: aws.String(dev)}
 	out, err := cl.CreateVirtualMFADevice(ctx, in)
-	if errCode(err) == "EntityAlreadyExists" {
+	if awserr.Code(err) == "EntityAlreadyExists" {
 		serial := "arn:aws:iam::" + c.core.AccountID() + ":mfa/" + dev
 		if _, derr := cl.DeleteVirtualMFADevice(ctx, &iam.DeleteVirtualMFADeviceInput{SerialNumber: aws.String(serial)}); derr != nil {
 			return nil, err
