@@ -2,8 +2,8 @@ package keystore
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
+	"github.com/credbroker/credbroker/internal/awserr"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -161,8 +161,7 @@ func (r *Rotator) finish(ctx context.Context, name string, k Key, wantARN string
 		return res, fmt.Errorf("the new key %s signs as %s, not as %s; nothing was deleted", k.AccessKeyID, arn, wantARN)
 	}
 	_, err = iamNew.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{AccessKeyId: aws.String(k.Previous.AccessKeyID)})
-	var api smithy.APIError
-	if err != nil && !(errors.As(err, &api) && api.ErrorCode() == "NoSuchEntity") {
+	if err != nil && awserr.Code(err) != "NoSuchEntity" {
 		return res, fmt.Errorf("deleting the old key %s: %w; the keyring holds the new key %s, which works: run `credbroker keys rotate %s` again to finish", k.Previous.AccessKeyID, err, k.AccessKeyID, name)
 	}
 	done := k
@@ -184,14 +183,13 @@ func (r *Rotator) verify(ctx context.Context, c STSAPI) (string, error) {
 		if err == nil {
 			return aws.ToString(out.Arn), nil
 		}
-		var api smithy.APIError
-		if !errors.As(err, &api) || (api.ErrorCode() != "InvalidClientTokenId" && api.ErrorCode() != "SignatureDoesNotMatch" && api.ErrorCode() != "AccessDenied") {
+		if !slices.Contains([]string{"InvalidClientTokenId", "SignatureDoesNotMatch", "AccessDenied"}, awserr.Code(err)) {
 			return "", err
 		}
 		if !r.Now().Add(wait).Before(deadline) {
 			return "", fmt.Errorf("still refused after %s: %w", r.VerifyTimeout, err)
 		}
-		r.Log.Debug("new key not accepted yet; retrying", "code", api.ErrorCode(), "in", wait)
+		r.Log.Debug("new key not accepted yet; retrying", "code", awserr.Code(err), "in", wait)
 		if err := r.Sleep(ctx, wait); err != nil {
 			return "", err
 		}
