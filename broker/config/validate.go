@@ -78,6 +78,15 @@ func (v *validator) errorf(rng *hcl.Range, summary, detail string, args ...any) 
 	})
 }
 
+// once reports the error when name is already in seen, and adds it: the HCL
+// decoder accepts two blocks with the same labels, the broker cannot.
+func (v *validator) once(seen map[string]bool, name string, rng *hcl.Range, summary, detail string, args ...any) {
+	if seen[name] {
+		v.errorf(rng, summary, detail, args...)
+	}
+	seen[name] = true
+}
+
 func (v *validator) roleNames() string {
 	names := make([]string, 0, len(v.c.Roles))
 	for _, r := range v.c.Roles {
@@ -282,10 +291,7 @@ func (v *validator) sources() {
 	for i := range v.c.Sources {
 		s := &v.c.Sources[i]
 		where := fmt.Sprintf("source %q %q", s.Kind, s.Name)
-		if seen[s.Name] {
-			v.errorf(&s.Pos.Block, "Duplicate source", "a source named %q is defined twice; names are shared by all source kinds.", s.Name)
-		}
-		seen[s.Name] = true
+		v.once(seen, s.Name, &s.Pos.Block, "Duplicate source", "a source named %q is defined twice; names are shared by all source kinds.", s.Name)
 		if !s.Implicit && !reName.MatchString(s.Name) {
 			v.errorf(&s.Pos.Block, "Invalid source name", "%s: use letters, digits and +=,.@_- (at most 64).", where)
 		}
@@ -416,10 +422,7 @@ func (v *validator) roles() {
 	for i := range v.c.Roles {
 		r := &v.c.Roles[i]
 		where := fmt.Sprintf("role %q", r.Name)
-		if seen[r.Name] {
-			v.errorf(&r.Pos.Block, "Duplicate role", "%s is defined twice.", where)
-		}
-		seen[r.Name] = true
+		v.once(seen, r.Name, &r.Pos.Block, "Duplicate role", "%s is defined twice.", where)
 		if !reName.MatchString(r.Name) {
 			v.errorf(&r.Pos.Block, "Invalid role name", "%s: the name IMDS lists uses letters, digits and +=,.@_- (at most 64).", where)
 		}
@@ -571,10 +574,7 @@ func (v *validator) clients() {
 	for i := range v.c.Clients {
 		c := &v.c.Clients[i]
 		where := fmt.Sprintf("client %q", c.Name)
-		if seen[c.Name] {
-			v.errorf(&c.Pos.Block, "Duplicate client rule", "%s is defined twice.", where)
-		}
-		seen[c.Name] = true
+		v.once(seen, c.Name, &c.Pos.Block, "Duplicate client rule", "%s is defined twice.", where)
 		if len(c.UIDs)+len(c.Users)+len(c.GIDs)+len(c.Groups)+len(c.Units)+len(c.Exes) == 0 {
 			v.errorf(&c.Pos.Block, "Rule matches nothing", "%s has no criterion (uids, users, gids, groups, units, exes); to give every caller a role, set default_role instead.", where)
 		}
