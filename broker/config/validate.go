@@ -70,6 +70,7 @@ func (c *Config) Validate() error {
 type validator struct {
 	c     *Config
 	diags hcl.Diagnostics
+	seen  map[string]bool // "block-type/name" of every named block checked so far
 }
 
 func (v *validator) errorf(rng *hcl.Range, summary, detail string, args ...any) {
@@ -78,13 +79,17 @@ func (v *validator) errorf(rng *hcl.Range, summary, detail string, args ...any) 
 	})
 }
 
-// once reports the error when name is already in seen, and adds it: the HCL
-// decoder accepts two blocks with the same labels, the broker cannot.
-func (v *validator) once(seen map[string]bool, name string, rng *hcl.Range, summary, detail string, args ...any) {
-	if seen[name] {
+// once reports the error when a block of this type and name was seen before:
+// the HCL decoder accepts two blocks with the same labels, the broker cannot.
+func (v *validator) once(block, name string, rng *hcl.Range, summary, detail string, args ...any) {
+	key := block + "/" + name
+	if v.seen[key] {
 		v.errorf(rng, summary, detail, args...)
 	}
-	seen[name] = true
+	if v.seen == nil {
+		v.seen = map[string]bool{}
+	}
+	v.seen[key] = true
 }
 
 func (v *validator) roleNames() string {
@@ -287,11 +292,10 @@ func (v *validator) keyring() {
 }
 
 func (v *validator) sources() {
-	seen := map[string]bool{}
 	for i := range v.c.Sources {
 		s := &v.c.Sources[i]
 		where := fmt.Sprintf("source %q %q", s.Kind, s.Name)
-		v.once(seen, s.Name, &s.Pos.Block, "Duplicate source", "a source named %q is defined twice; names are shared by all source kinds.", s.Name)
+		v.once("source", s.Name, &s.Pos.Block, "Duplicate source", "a source named %q is defined twice; names are shared by all source kinds.", s.Name)
 		if !s.Implicit && !reName.MatchString(s.Name) {
 			v.errorf(&s.Pos.Block, "Invalid source name", "%s: use letters, digits and +=,.@_- (at most 64).", where)
 		}
@@ -418,11 +422,10 @@ func (v *validator) webIdentity(s *Source, where string) {
 }
 
 func (v *validator) roles() {
-	seen := map[string]bool{}
 	for i := range v.c.Roles {
 		r := &v.c.Roles[i]
 		where := fmt.Sprintf("role %q", r.Name)
-		v.once(seen, r.Name, &r.Pos.Block, "Duplicate role", "%s is defined twice.", where)
+		v.once("role", r.Name, &r.Pos.Block, "Duplicate role", "%s is defined twice.", where)
 		if !reName.MatchString(r.Name) {
 			v.errorf(&r.Pos.Block, "Invalid role name", "%s: the name IMDS lists uses letters, digits and +=,.@_- (at most 64).", where)
 		}
@@ -570,11 +573,10 @@ func (v *validator) chainCycles() {
 }
 
 func (v *validator) clients() {
-	seen := map[string]bool{}
 	for i := range v.c.Clients {
 		c := &v.c.Clients[i]
 		where := fmt.Sprintf("client %q", c.Name)
-		v.once(seen, c.Name, &c.Pos.Block, "Duplicate client rule", "%s is defined twice.", where)
+		v.once("client", c.Name, &c.Pos.Block, "Duplicate client rule", "%s is defined twice.", where)
 		if len(c.UIDs)+len(c.Users)+len(c.GIDs)+len(c.Groups)+len(c.Units)+len(c.Exes) == 0 {
 			v.errorf(&c.Pos.Block, "Rule matches nothing", "%s has no criterion (uids, users, gids, groups, units, exes); to give every caller a role, set default_role instead.", where)
 		}
