@@ -209,31 +209,22 @@ func TestE2E(t *testing.T) {
 		// the session, against the same binary's bare start (`version`) in
 		// the same run, interleaved: the machine is shared, so the test
 		// bounds what credential-process adds (loading the config and a
-		// control-socket round trip), not wall-clock time.
-		var took, base []time.Duration
-		for range 15 {
-			start := time.Now()
-			if _, _, err := e.run("", "version"); err != nil {
-				t.Fatal(err)
+		// control-socket round trip), not wall-clock time. The fastest runs
+		// bound the cost: a real regression raises the minimum too, while
+		// load from other processes moves the medians by more than the
+		// budget (seen: +10.5 ms median, +1 ms minimum, same binary). A
+		// burst of load can still lift one round's minimum (seen: 10.2 ms
+		// at load 15), so a round over budget is measured again, up to
+		// three times: a regression is over budget every time.
+		var extra time.Duration
+		for attempt := 1; attempt <= 3; attempt++ {
+			if extra = credentialProcessExtra(t, e); extra <= 10*time.Millisecond {
+				break
 			}
-			base = append(base, time.Since(start))
-			start = time.Now()
-			if _, _, err := e.run("", "credential-process", "deploy"); err != nil {
-				t.Fatal(err)
-			}
-			took = append(took, time.Since(start))
+			t.Logf("round %d: %v over a bare start, more than the 10ms budget", attempt, extra)
 		}
-		slices.Sort(took)
-		slices.Sort(base)
-		t.Logf("credential-process end to end: median %v (min %v, max %v); credbroker version: median %v",
-			took[7], took[0], took[14], base[7])
-		// The fastest runs bound the cost: a real regression raises the
-		// minimum too, while load from other processes on this shared
-		// machine moves the medians by more than the budget (seen: +10.5 ms
-		// median, +1 ms minimum, same binary).
-		if extra := took[0] - base[0]; extra > 10*time.Millisecond {
-			t.Errorf("credential-process adds %v over a bare start (fastest %v vs %v; medians %v vs %v), want ≤ 10ms",
-				extra, took[0], base[0], took[7], base[7])
+		if extra > 10*time.Millisecond {
+			t.Errorf("credential-process adds %v over a bare start in each of 3 rounds, want ≤ 10ms", extra)
 		}
 	})
 	t.Run("other users", func(t *testing.T) {
@@ -479,4 +470,29 @@ func TestE2EDev(t *testing.T) {
 	if err != nil || info.InstanceProfileArn != ip.InstanceProfile.Arn || info.InstanceProfileID != ip.InstanceProfile.InstanceProfileId || ip.InstanceProfile.Arn == "" {
 		t.Errorf("IMDS iam/info %+v, %v; the core's profile %+v", info.IAMInfo, err, ip.InstanceProfile)
 	}
+}
+
+// credentialProcessExtra runs `credential-process deploy` and `version` 15
+// times each, interleaved, and returns how much the fastest credential-process
+// took over the fastest bare start.
+func credentialProcessExtra(t *testing.T, e *e2e) time.Duration {
+	t.Helper()
+	var took, base []time.Duration
+	for range 15 {
+		start := time.Now()
+		if _, _, err := e.run("", "version"); err != nil {
+			t.Fatal(err)
+		}
+		base = append(base, time.Since(start))
+		start = time.Now()
+		if _, _, err := e.run("", "credential-process", "deploy"); err != nil {
+			t.Fatal(err)
+		}
+		took = append(took, time.Since(start))
+	}
+	slices.Sort(took)
+	slices.Sort(base)
+	t.Logf("credential-process end to end: median %v (min %v, max %v); credbroker version: median %v (min %v)",
+		took[7], took[0], took[14], base[7], base[0])
+	return took[0] - base[0]
 }
