@@ -97,14 +97,7 @@ func TestE2EConsoleRootSignIn(t *testing.T) {
 	if err := os.WriteFile(e.cfgPath, cfg, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	out, errOut, err := e.run(rootPassword+"\n", "core", "init", "--config", e.cfgPath, "--master-key-file", keyFile, "--root-password-file", "-")
-	if err != nil {
-		t.Fatalf("core init: %v\n%s%s", err, out, errOut)
-	}
-	key := printedKey.FindStringSubmatch(out)
-	if key == nil {
-		t.Fatalf("core init printed no root key:\n%s", out)
-	}
+	keyID, secret, _ := e.coreInitWith(rootPassword+"\n", "--master-key-file", keyFile, "--root-password-file", "-")
 	d := e.serve(nil, "--core-addr", "127.0.0.1:0")
 	base := "https://" + d.eps.Core
 	if env, _, err := e.run("", "env"); err != nil || !strings.Contains(env, "AWS_ENDPOINT_URL_IAM='"+base+"'") {
@@ -112,7 +105,7 @@ func TestE2EConsoleRootSignIn(t *testing.T) {
 	}
 
 	// The aws CLI: with the CA bundle, IAM answers; without, TLS fails.
-	root := []string{"AWS_ACCESS_KEY_ID=" + key[1], "AWS_SECRET_ACCESS_KEY=" + key[2], "AWS_DEFAULT_REGION=us-east-1", "AWS_ENDPOINT_URL_IAM=" + base}
+	root := coreRootEnv(keyID, secret, base)
 	if b, err := e.command(append(root, "AWS_CA_BUNDLE="+caPath), "aws", "iam", "get-account-summary", "--output", "json").Output(); err != nil || !strings.Contains(string(b), "SummaryMap") {
 		t.Fatalf("aws iam get-account-summary with AWS_CA_BUNDLE: %v\n%s%s", err, b, stderrOf(err))
 	}

@@ -207,7 +207,16 @@ keyring {
 // the config written, and returns root's access key, which it prints once.
 func (e *e2e) coreInit(keyFile, acct string) (keyID, secret string) {
 	e.t.Helper()
-	out, errOut, err := e.run("", "core", "init", "--config", e.cfgPath, "--master-key-file", keyFile, "--account-id", acct)
+	keyID, secret, _ = e.coreInitWith("", "--master-key-file", keyFile, "--account-id", acct)
+	return keyID, secret
+}
+
+// coreInitWith runs `core init` on the config written with more arguments and
+// stdin, fails the test unless it succeeds and prints root's access key, and
+// returns that key and all init printed (stdout, then stderr).
+func (e *e2e) coreInitWith(stdin string, args ...string) (keyID, secret, printed string) {
+	e.t.Helper()
+	out, errOut, err := e.run(stdin, append([]string{"core", "init", "--config", e.cfgPath}, args...)...)
 	if err != nil {
 		e.t.Fatalf("core init: %v\n%s%s", err, out, errOut)
 	}
@@ -215,7 +224,7 @@ func (e *e2e) coreInit(keyFile, acct string) (keyID, secret string) {
 	if m == nil {
 		e.t.Fatalf("core init printed no root key:\n%s%s", out, errOut)
 	}
-	return m[1], m[2]
+	return m[1], m[2], out + errOut
 }
 
 // coreRootEnv is the environment in which the aws CLI is root (keyID and

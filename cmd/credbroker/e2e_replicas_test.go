@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -69,16 +68,8 @@ upstream "core" {
 		t.Fatal(err)
 	}
 	a.cfgPath, b.cfgPath = cfgPath, cfgPath
-	out, errOut, err := a.run("", "core", "init", "--config", cfgPath, "--master-key-file", keyFile, "--account-id", acct)
-	if err != nil {
-		t.Fatalf("core init on PostgreSQL: %v\n%s%s", err, out, errOut)
-	}
-	m := regexp.MustCompile(`aws_access_key_id\s+=\s+(AKIA\w+)\s+aws_secret_access_key\s+=\s+(\S+)`).FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("core init printed no root key:\n%s", out)
-	}
-	rootID, rootSecret := m[1], m[2]
-	if strings.Contains(out+errOut, pg.PasswordFile()) && strings.Contains(out+errOut, "password=") {
+	rootID, rootSecret, printed := a.coreInitWith("", "--master-key-file", keyFile, "--account-id", acct)
+	if strings.Contains(printed, pg.PasswordFile()) && strings.Contains(printed, "password=") {
 		t.Errorf("init output shows a password")
 	}
 

@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -140,17 +139,9 @@ func newSAMLE2E(t *testing.T) *samlE2E {
 	s.id = startIdP(t, dir, []string{"http://" + s.cb + "/saml", s.coreACS, "http://" + s.spCB + "/saml"}, s.acct, s.provider)
 	state, keyFile := filepath.Join(s.root, "core"), filepath.Join(s.root, "master.key")
 	s.writeCoreConfig(state, s.acct, keyFile, s.sources(false))
-	out, errOut, err := s.run("", "core", "init", "--config", s.cfgPath, "--master-key-file", keyFile, "--account-id", s.acct)
-	if err != nil {
-		t.Fatalf("core init: %v\n%s%s", err, out, errOut)
-	}
-	m := regexp.MustCompile(`aws_access_key_id\s+=\s+(AKIA\w+)\s+aws_secret_access_key\s+=\s+(\S+)`).FindStringSubmatch(out + errOut)
-	if m == nil {
-		t.Fatalf("core init printed no root key:\n%s%s", out, errOut)
-	}
+	keyID, secret := s.coreInit(keyFile, s.acct)
 	s.d = s.serve(nil, "--core-addr", s.coreAddr)
-	s.rootEnv = []string{"AWS_ACCESS_KEY_ID=" + m[1], "AWS_SECRET_ACCESS_KEY=" + m[2], "AWS_DEFAULT_REGION=us-east-1",
-		"AWS_ENDPOINT_URL_IAM=http://" + s.d.eps.Core, "AWS_ENDPOINT_URL_STS=http://" + s.d.eps.Core}
+	s.rootEnv = coreRootEnv(keyID, secret, "http://"+s.d.eps.Core)
 	s.imdsEnv = []string{"AWS_EC2_METADATA_SERVICE_ENDPOINT=http://" + s.d.eps.IMDS + "/", "AWS_EC2_METADATA_V1_DISABLED=true",
 		"AWS_DEFAULT_REGION=us-east-1", "AWS_ENDPOINT_URL_STS=http://" + s.d.eps.Core}
 

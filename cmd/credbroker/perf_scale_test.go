@@ -80,9 +80,7 @@ func newScaleCore(b *testing.B, storeURL, pwFile string, users int) *scaleCore {
 	keyFile := filepath.Join(e.root, "master.key")
 	e.coreUpstream = "  sts_rate_limit = 0\n"
 	e.writeCoreConfig(e.stateDir, sts.DevAccountID, keyFile, "")
-	if out, errOut, err := e.run("", append([]string{"core", "init", "--config", e.cfgPath, "--master-key-file", keyFile, "--account-id", sts.DevAccountID}, c.storeFlags()...)...); err != nil {
-		b.Fatalf("core init: %v\n%s%s", err, out, errOut)
-	}
+	e.coreInitWith("", append([]string{"--master-key-file", keyFile, "--account-id", sts.DevAccountID}, c.storeFlags()...)...)
 	loc := c.store
 	if loc == "" {
 		loc = filepath.Join(e.stateDir, "core.db")
