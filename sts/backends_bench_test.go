@@ -226,31 +226,14 @@ func TestSessionKeyRotationAcrossReplicas(t *testing.T) {
 	a, _, dev := coreOn(t, open(), key, true, 0)
 	b, _, _ := coreOn(t, open(), key, false, 0)
 	creds := aws.Credentials{AccessKeyID: dev.AccessKeyID, SecretAccessKey: dev.SecretAccessKey}
-	assume := func(core *sts.Core) aws.Credentials {
-		t.Helper()
-		rec := newRecorder()
-		core.Handler().ServeHTTP(rec, parseRaw(t, signedRequest(t, creds, "127.0.0.1", assumeForm)))
-		if rec.status != 200 {
-			t.Fatalf("AssumeRole: %d %s", rec.status, rec.body.String())
-		}
-		var out struct {
-			AKID   string `xml:"AssumeRoleResult>Credentials>AccessKeyId"`
-			Secret string `xml:"AssumeRoleResult>Credentials>SecretAccessKey"`
-			Token  string `xml:"AssumeRoleResult>Credentials>SessionToken"`
-		}
-		if err := xmlUnmarshal(rec.body.Bytes(), &out); err != nil {
-			t.Fatal(err)
-		}
-		return aws.Credentials{AccessKeyID: out.AKID, SecretAccessKey: out.Secret, SessionToken: out.Token}
-	}
 	opens := func(core *sts.Core, s aws.Credentials) bool {
 		rec := newRecorder()
 		core.Handler().ServeHTTP(rec, parseRaw(t, signedRequest(t, s, "127.0.0.1", "Action=GetCallerIdentity&Version=2011-06-15")))
 		return rec.status == 200
 	}
-	old := assume(a)
+	old := assumeOn(t, a, creds)
 	oldKID := tokenKID(old.SessionToken)
-	if oldKID == "" || tokenKID(assume(b).SessionToken) != oldKID {
+	if oldKID == "" || tokenKID(assumeOn(t, b, creds).SessionToken) != oldKID {
 		t.Fatalf("A and B do not sign with one key: kid %q", oldKID)
 	}
 	time.Sleep(1100 * time.Millisecond) // kids start with the creation second
@@ -258,13 +241,13 @@ func TestSessionKeyRotationAcrossReplicas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := tokenKID(assume(a).SessionToken); got != newKID || newKID == oldKID {
+	if got := tokenKID(assumeOn(t, a, creds).SessionToken); got != newKID || newKID == oldKID {
 		t.Fatalf("A signs with %q after rotating to %q (old %q)", got, newKID, oldKID)
 	}
 	start := time.Now()
 	var fromB aws.Credentials
 	for {
-		fromB = assume(b)
+		fromB = assumeOn(t, b, creds)
 		if tokenKID(fromB.SessionToken) == newKID {
 			break
 		}

@@ -75,9 +75,15 @@ const assumeForm = "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam
 // session assumes dev-admin and returns its credentials.
 func (bc *benchCore) session(tb testing.TB) aws.Credentials {
 	tb.Helper()
+	return assumeOn(tb, bc.core, bc.dev)
+}
+
+// assumeOn sends assumeForm signed with creds through core's handler in-process and
+// returns the session credentials of the answer, failing tb on any other answer.
+func assumeOn(tb testing.TB, core *sts.Core, creds aws.Credentials) aws.Credentials {
+	tb.Helper()
 	rec := newRecorder()
-	req := parseRaw(tb, signedRequest(tb, bc.dev, "127.0.0.1", assumeForm))
-	bc.core.Handler().ServeHTTP(rec, req)
+	core.Handler().ServeHTTP(rec, parseRaw(tb, signedRequest(tb, creds, "127.0.0.1", assumeForm)))
 	if rec.status != 200 {
 		tb.Fatalf("AssumeRole: %d %s", rec.status, rec.body.String())
 	}
