@@ -43,19 +43,12 @@ const (
 // samlNameRE is what RoleSessionName and SourceIdentity attributes must match.
 var samlNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 
+// samlCodes are AWS's codes for the SAML refusals that have their own.
+var samlCodes = map[saml.Kind]string{saml.Expired: "ExpiredTokenException", saml.Rejected: "IDPRejectedClaim"}
+
 // samlError maps a refused response to STS's error.
 func samlError(err error) error {
-	var se *saml.Error
-	if !errors.As(err, &se) {
-		return err
-	}
-	switch se.Kind {
-	case saml.Expired:
-		return &query.Error{Code: "ExpiredTokenException", Message: se.Message, Cause: err}
-	case saml.Rejected:
-		return &query.Error{Code: "IDPRejectedClaim", Message: se.Message, Cause: err}
-	}
-	return &query.Error{Code: "InvalidIdentityToken", Message: se.Message, Cause: err}
+	return federationError(err, samlCodes, func(se *saml.Error) (saml.Kind, string) { return se.Kind, se.Message })
 }
 
 func invalidSAML(msg string) error { return query.NewError("InvalidIdentityToken", msg) }

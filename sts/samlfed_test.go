@@ -109,6 +109,8 @@ func TestAssumeRoleWithSAML(t *testing.T) {
 	tampered := strings.Replace(samltestDecode(t, goSigned(with(func(r *samltest.Response) { r.AssertionID += "t" }), cur)),
 		"alice@example.com", "mallory@example.com", 1)
 	wrapped := wrap(t, samltestDecode(t, goSigned(with(func(r *samltest.Response) { r.AssertionID += "w" }), cur)))
+	refused := strings.Replace(samltestDecode(t, goSigned(with(func(r *samltest.Response) { r.AssertionID += "r" }), cur)),
+		"status:Success", "status:Requester", 1)
 	fails := map[string]struct {
 		assertion string
 		code, msg string
@@ -116,6 +118,7 @@ func TestAssumeRoleWithSAML(t *testing.T) {
 		"replayed":        {signed, "InvalidIdentityToken", "already been used"},
 		"tampered":        {samltest.Encode(tampered), "InvalidIdentityToken", "Response signature invalid"},
 		"wrapped":         {samltest.Encode(wrapped), "InvalidIdentityToken", ""},
+		"IdP refused":     {samltest.Encode(refused), "IDPRejectedClaim", "not a success"},
 		"unknown key":     {goSigned(base(), s.stranger), "InvalidIdentityToken", "Response signature invalid"},
 		"unsigned":        {samltest.Encode(base().XML(false)), "InvalidIdentityToken", "Response signature invalid"},
 		"not base64":      {"<samlp:Response>", "InvalidIdentityToken", "Invalid base64"},

@@ -41,19 +41,30 @@ func (c *Core) provider(ctx context.Context, g *genCache, issuer string) (*accou
 	return p, nil
 }
 
+// oidcCodes are AWS's codes for the token verification failures that have their own.
+var oidcCodes = map[oidc.Kind]string{oidc.Expired: "ExpiredTokenException", oidc.Communication: "IDPCommunicationError"}
+
 // webIdentityError maps a token verification failure to AWS's error.
 func webIdentityError(err error) error {
-	var oe *oidc.Error
-	if !errors.As(err, &oe) {
+	return federationError(err, oidcCodes, func(oe *oidc.Error) (oidc.Kind, string) { return oe.Kind, oe.Message })
+}
+
+// federationError is STS's answer when a federation verifier (SAML, OIDC) refuses a
+// credential with its error type E: the code codes gives the error's kind, else
+// InvalidIdentityToken (AWS's code for a credential that does not verify), with the
+// verifier's client-facing message and the error itself as the cause only the log
+// sees. Any other error is an internal failure and passes through unchanged.
+func federationError[E error, K comparable](err error, codes map[K]string, read func(E) (K, string)) error {
+	var e E
+	if !errors.As(err, &e) {
 		return err
 	}
-	switch oe.Kind {
-	case oidc.Expired:
-		return &query.Error{Code: "ExpiredTokenException", Message: oe.Message, Cause: err}
-	case oidc.Communication:
-		return &query.Error{Code: "IDPCommunicationError", Message: oe.Message, Cause: err}
+	kind, msg := read(e)
+	code, ok := codes[kind]
+	if !ok {
+		code = "InvalidIdentityToken"
 	}
-	return &query.Error{Code: "InvalidIdentityToken", Message: oe.Message, Cause: err}
+	return &query.Error{Code: code, Message: msg, Cause: err}
 }
 
 // assumeRoleWithWebIdentity is STS AssumeRoleWithWebIdentity: the caller proves an
