@@ -284,6 +284,31 @@ func changeLoaded[T any](ctx context.Context, c *sts.Call, load loader[T], actio
 	return ok(update(ctx, c, func(tx *store.Tx) error { return change(tx, v) }))
 }
 
+// updateMoved is the body of the Update* actions that rename or move an entity (users,
+// groups): it reads the entity with load, authorizing action on it; when the request
+// names a new name (the parameter newNameParam) or NewPath, it authorizes action on the
+// ARN the entity moves to as well, as IAM requires; then it applies rename, the store's
+// Update* method, in a store update. at gives an entity's path and name.
+func updateMoved[T any](ctx context.Context, c *sts.Call, load loader[T], action, newNameParam string,
+	arn func(accountID, path, name string) string, at func(T) (path, name string),
+	rename func(tx *store.Tx, name, newName, newPath string) (T, error)) (any, error) {
+	newName, newPath := c.Params.String(newNameParam), c.Params.String("NewPath")
+	v, err := load(ctx, c, action)
+	if err != nil {
+		return nil, err
+	}
+	path, name := at(v)
+	if newName != "" || newPath != "" {
+		if err := c.Authorize(action, movedARN(c, arn, path, name, newPath, newName)); err != nil {
+			return nil, err
+		}
+	}
+	return ok(update(ctx, c, func(tx *store.Tx) error {
+		_, err := rename(tx, name, newName, newPath)
+		return err
+	}))
+}
+
 // pathParam is the Path parameter of a Create… action, "/" when absent.
 func pathParam(p query.Params) string {
 	if path := p.String("Path"); path != "" {

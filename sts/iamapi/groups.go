@@ -44,20 +44,8 @@ func (a *API) getGroup(ctx context.Context, c *sts.Call) (any, error) {
 }
 
 func (a *API) updateGroup(ctx context.Context, c *sts.Call) (any, error) {
-	newName, newPath := c.Params.String("NewGroupName"), c.Params.String("NewPath")
-	g, err := loadGroup(ctx, c, "iam:UpdateGroup")
-	if err != nil {
-		return nil, err
-	}
-	if newName != "" || newPath != "" {
-		if err := c.Authorize("iam:UpdateGroup", movedARN(c, account.GroupARN, g.Path, g.Name, newPath, newName)); err != nil {
-			return nil, err
-		}
-	}
-	return ok(update(ctx, c, func(tx *store.Tx) error {
-		_, err := tx.UpdateGroup(g.Name, newName, newPath)
-		return err
-	}))
+	return updateMoved(ctx, c, loadGroup, "iam:UpdateGroup", "NewGroupName", account.GroupARN,
+		func(g account.Group) (string, string) { return g.Path, g.Name }, (*store.Tx).UpdateGroup)
 }
 
 func (a *API) deleteGroup(ctx context.Context, c *sts.Call) (any, error) {

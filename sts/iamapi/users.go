@@ -71,21 +71,8 @@ func (a *API) getUser(ctx context.Context, c *sts.Call) (any, error) {
 }
 
 func (a *API) updateUser(ctx context.Context, c *sts.Call) (any, error) {
-	newName, newPath := c.Params.String("NewUserName"), c.Params.String("NewPath")
-	u, err := loadNamedUser(ctx, c, "iam:UpdateUser")
-	if err != nil {
-		return nil, err
-	}
-	if newName != "" || newPath != "" {
-		// Renaming or moving needs the permission on the new ARN too, as IAM requires.
-		if err := c.Authorize("iam:UpdateUser", movedARN(c, account.UserARN, u.Path, u.Name, newPath, newName)); err != nil {
-			return nil, err
-		}
-	}
-	return ok(update(ctx, c, func(tx *store.Tx) error {
-		_, err := tx.UpdateUser(u.Name, newName, newPath)
-		return err
-	}))
+	return updateMoved(ctx, c, loadNamedUser, "iam:UpdateUser", "NewUserName", account.UserARN,
+		func(u account.User) (string, string) { return u.Path, u.Name }, (*store.Tx).UpdateUser)
 }
 
 func (a *API) deleteUser(ctx context.Context, c *sts.Call) (any, error) {

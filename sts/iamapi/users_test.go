@@ -137,3 +137,22 @@ func tagMap(tags []types.Tag) map[string]string {
 
 // ignore drops an action's empty output.
 func ignore[T any](_ T, err error) error { return err }
+
+// TestUpdateMoveNeedsTheNewARN: renaming or moving a user or a group needs Update* on
+// the ARN it moves to as well, as IAM requires.
+func TestUpdateMoveNeedsTheNewARN(t *testing.T) {
+	f := newFixture(t)
+	c, ctx := f.rootClient(), f.ctx
+	must[*iam.CreateUserOutput](t)(c.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("carol"), Path: aws.String("/ops/")}))
+	must[*iam.CreateGroupOutput](t)(c.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("qa"), Path: aws.String("/ops/")}))
+	mover := f.client(f.inlineUser("mover", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+		"Action":["iam:UpdateUser","iam:UpdateGroup"],"Resource":["arn:aws:iam::*:user/ops/*","arn:aws:iam::*:group/ops/*"]}]}`))
+
+	_, err := mover.UpdateUser(ctx, &iam.UpdateUserInput{UserName: aws.String("carol"), NewPath: aws.String("/other/")})
+	wantErr(t, err, "AccessDenied", http.StatusForbidden, "user/other/carol")
+	check(t, ignore(mover.UpdateUser(ctx, &iam.UpdateUserInput{UserName: aws.String("carol"), NewUserName: aws.String("caroline")})))
+
+	_, err = mover.UpdateGroup(ctx, &iam.UpdateGroupInput{GroupName: aws.String("qa"), NewPath: aws.String("/other/")})
+	wantErr(t, err, "AccessDenied", http.StatusForbidden, "group/other/qa")
+	check(t, ignore(mover.UpdateGroup(ctx, &iam.UpdateGroupInput{GroupName: aws.String("qa"), NewGroupName: aws.String("quality")})))
+}
