@@ -17,12 +17,7 @@ func (tx *Tx) CreateGroup(g account.Group) (account.Group, error) {
 	}
 	g.Created = tx.createdAt(g.Created)
 	g.InlinePolicies = sortedInline(g.InlinePolicies)
-	managed := g.ManagedPolicies
-	g.ManagedPolicies = nil
-	if err := groups.insert(tx, g); err != nil {
-		return account.Group{}, err
-	}
-	if err := tx.attachAll(account.GroupRef(g.Name), managed, ""); err != nil {
+	if err := insertAttached(tx, groups, &g, account.GroupRef(g.Name), &g.ManagedPolicies, nil); err != nil {
 		return account.Group{}, err
 	}
 	return tx.Group(g.Name)

@@ -227,6 +227,22 @@ func (tx *Tx) dropPolicies(kind byte, id string, inline account.InlinePolicies, 
 	return tx.relDel(rBoundary, boundary, holderKey(kind, id))
 }
 
+// insertAttached writes rec, a claimed user, group or role named ref, and then attaches
+// the managed policies and boundary it was created with (boundary nil: groups have
+// none). They are cleared from the record written first, so that attachAll adds them
+// the way every later attach does, with its counts and links.
+func insertAttached[R interface{ Validate() error }](tx *Tx, k *entityKind[R], rec *R, ref account.Ref, managed *[]string, boundary *string) error {
+	m, b := *managed, ""
+	*managed = nil
+	if boundary != nil {
+		b, *boundary = *boundary, ""
+	}
+	if err := k.insert(tx, *rec); err != nil {
+		return err
+	}
+	return tx.attachAll(ref, m, b)
+}
+
 // attachAll attaches policies and a boundary to a new entity (checkAttachable first).
 func (tx *Tx) attachAll(ref account.Ref, managed []string, boundary string) error {
 	for _, arn := range managed {

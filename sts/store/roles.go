@@ -24,12 +24,7 @@ func (tx *Tx) CreateRole(r account.Role) (account.Role, error) {
 		r.RevokeSessionsBefore = r.RevokeSessionsBefore.UTC()
 	}
 	r.InlinePolicies = sortedInline(r.InlinePolicies)
-	managed, boundary := r.ManagedPolicies, r.PermissionsBoundary
-	r.ManagedPolicies, r.PermissionsBoundary = nil, ""
-	if err := roles.insert(tx, r); err != nil {
-		return account.Role{}, err
-	}
-	if err := tx.attachAll(account.RoleRef(r.Name), managed, boundary); err != nil {
+	if err := insertAttached(tx, roles, &r, account.RoleRef(r.Name), &r.ManagedPolicies, &r.PermissionsBoundary); err != nil {
 		return account.Role{}, err
 	}
 	if !r.LastUsed.Date.IsZero() { // an import's RoleLastUsed

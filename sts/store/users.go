@@ -34,12 +34,7 @@ func (tx *Tx) CreateUser(u account.User) (account.User, error) {
 	}
 	u.Created = tx.createdAt(u.Created)
 	u.InlinePolicies = sortedInline(u.InlinePolicies)
-	managed, boundary := u.ManagedPolicies, u.PermissionsBoundary
-	u.ManagedPolicies, u.PermissionsBoundary = nil, ""
-	if err := users.insert(tx, u); err != nil {
-		return account.User{}, err
-	}
-	if err := tx.attachAll(account.UserRef(u.Name), managed, boundary); err != nil {
+	if err := insertAttached(tx, users, &u, account.UserRef(u.Name), &u.ManagedPolicies, &u.PermissionsBoundary); err != nil {
 		return account.User{}, err
 	}
 	return tx.User(u.Name)
