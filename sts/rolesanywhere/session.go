@@ -219,13 +219,9 @@ func (a *API) createSession(ctx context.Context, r *http.Request, body []byte, a
 	}
 
 	// The trust anchor: enabled, and the certificate chains to it.
-	kind, taID, ok := parseEntityARN(in.TrustAnchorARN, acct)
-	ta := ents.anchors[taID]
-	if !ok || kind != kindAnchor || ta == nil {
-		return nil, notFound("Trust anchor not found")
-	}
-	if !ta.Enabled {
-		return nil, denied("Trust anchor is disabled")
+	ta, err := enabledEntity(ents.anchors, kindAnchor, "Trust anchor", in.TrustAnchorARN, acct, func(e *anchorEntry) bool { return e.Enabled })
+	if err != nil {
+		return nil, err
 	}
 	verified, err := a.verifyChain(ta, leaf, chain, now)
 	if err != nil {
@@ -241,13 +237,9 @@ func (a *API) createSession(ctx context.Context, r *http.Request, body []byte, a
 	}
 
 	// The profile: enabled, and it lists the role.
-	kind, pID, ok := parseEntityARN(in.ProfileARN, acct)
-	p := ents.profiles[pID]
-	if !ok || kind != kindProfile || p == nil {
-		return nil, notFound("Profile not found")
-	}
-	if !p.Enabled {
-		return nil, denied("Profile is disabled")
+	p, err := enabledEntity(ents.profiles, kindProfile, "Profile", in.ProfileARN, acct, func(e *profile) bool { return e.Enabled })
+	if err != nil {
+		return nil, err
 	}
 	if !containsString(p.RoleARNs, in.RoleARN) {
 		return nil, denied("Profile does not contain the requested role: " + shorten(in.RoleARN))
@@ -358,6 +350,21 @@ func verifyChain(roots *x509.CertPool, leaf *x509.Certificate, chain []*x509.Cer
 			message: "Untrusted certificate. Insufficient certificate", cause: err}
 	}
 	return chains[0], nil
+}
+
+// enabledEntity is the entity of kind (kindAnchor, kindProfile) in the account acct that
+// arn names, looked up by id in byID, once enabled says it is enabled; otherwise the
+// service's answer naming it by noun: "<noun> not found" or "<noun> is disabled".
+func enabledEntity[T any](byID map[string]*T, kind, noun, arn, acct string, enabled func(*T) bool) (*T, error) {
+	k, id, ok := parseEntityARN(arn, acct)
+	e := byID[id]
+	if !ok || k != kind || e == nil {
+		return nil, notFound(noun + " not found")
+	}
+	if !enabled(e) {
+		return nil, denied(noun + " is disabled")
+	}
+	return e, nil
 }
 
 // checkRevoked refuses a chain any certificate of which one of the anchor's enabled

@@ -186,6 +186,8 @@ func TestCreateSessionRefusals(t *testing.T) {
 		"revoked":          {cert: revoked, want: "AccessDeniedException: Certificate revoked"},
 		"expired":          {cert: expired, want: "AccessDeniedException: Certificate is expired"},
 		"untrusted CA":     {cert: stranger, want: "AccessDeniedException: Untrusted certificate"},
+		"unknown anchor":   {cert: good, anchor: profileARN, want: "ResourceNotFoundException: Trust anchor not found"},
+		"unknown profile":  {cert: good, profile: profileARN + "0", want: "ResourceNotFoundException: Profile not found"},
 		"disabled anchor":  {cert: good, anchor: disabledAnchor, want: "AccessDeniedException: Trust anchor is disabled"},
 		"disabled profile": {cert: good, profile: disabledProfile, want: "AccessDeniedException: Profile is disabled"},
 		"role not listed":  {cert: good, role: otherRole, want: "AccessDeniedException: Profile does not contain the requested role"},
