@@ -2,6 +2,7 @@ package console
 
 import (
 	"cmp"
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -77,10 +78,8 @@ func (c *Console) groupOp(w http.ResponseWriter, r *http.Request, s *session) {
 		_, err = cl.AttachGroupPolicy(ctx, &iam.AttachGroupPolicyInput{GroupName: g, PolicyArn: f("arn")})
 	case "policy-detach":
 		_, err = cl.DetachGroupPolicy(ctx, &iam.DetachGroupPolicyInput{GroupName: g, PolicyArn: f("arn")})
-	case "user-add":
-		_, err = cl.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: g, UserName: f("user")})
-	case "user-remove":
-		_, err = cl.RemoveUserFromGroup(ctx, &iam.RemoveUserFromGroupInput{GroupName: g, UserName: f("user")})
+	case "user-add", "user-remove":
+		err = changeMembership(ctx, cl, f("user"), g, r.PathValue("op") == "user-add")
 	case "delete":
 		if err = confirmed(r, "group", name); err == nil {
 			err = deletePrincipal(ctx, cl, "group", name)
@@ -89,4 +88,16 @@ func (c *Console) groupOp(w http.ResponseWriter, r *http.Request, s *session) {
 		err = errNoOp
 	}
 	opDone(w, r, err, Prefix+"/groups", Prefix+"/groups/"+url.PathEscape(name), func(err error) { c.renderGroup(w, r, s, name, err) })
+}
+
+// changeMembership adds user to group (add) or takes it out: the membership change
+// that both the user's page (group-add, group-remove) and the group's page (user-add,
+// user-remove) offer.
+func changeMembership(ctx context.Context, cl *iam.Client, user, group *string, add bool) error {
+	if add {
+		_, err := cl.AddUserToGroup(ctx, &iam.AddUserToGroupInput{UserName: user, GroupName: group})
+		return err
+	}
+	_, err := cl.RemoveUserFromGroup(ctx, &iam.RemoveUserFromGroupInput{UserName: user, GroupName: group})
+	return err
 }

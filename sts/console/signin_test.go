@@ -672,3 +672,43 @@ func TestUnknownOperationIsNotFound(t *testing.T) {
 		}
 	}
 }
+
+// TestMembershipPages: the user's page and the group's page each add a user to a group
+// and take it out again (the group's page trims the name typed, as its other forms do).
+func TestMembershipPages(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	admin := f.adminIAM(t)
+	if _, err := admin.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("erin")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("Ops")}); err != nil {
+		t.Fatal(err)
+	}
+	groups := func() int {
+		t.Helper()
+		out, err := admin.ListGroupsForUser(ctx, &iam.ListGroupsForUserInput{UserName: aws.String("erin")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(out.Groups)
+	}
+	b, userPage := f.rootPage(t, "/console/users/erin")
+	groupPage := get(t, b, f.srv.URL+"/console/groups/Ops", http.StatusOK)
+	for _, tc := range []struct {
+		page, action, field, value string
+		want                       int
+	}{
+		{userPage, "/console/users/erin/group-add", "group", "Ops", 1},
+		{groupPage, "/console/groups/Ops/user-remove", "user", "erin", 0},
+		{groupPage, "/console/groups/Ops/user-add", "user", " erin ", 1},
+		{userPage, "/console/users/erin/group-remove", "group", "Ops", 0},
+	} {
+		if status, out := post(t, f, b, tc.page, tc.action, url.Values{tc.field: {tc.value}}); status != http.StatusSeeOther {
+			t.Fatalf("%s: %d\n%s", tc.action, status, out)
+		}
+		if got := groups(); got != tc.want {
+			t.Errorf("after %s: erin is in %d groups, want %d", tc.action, got, tc.want)
+		}
+	}
+}

@@ -250,10 +250,8 @@ func (c *Console) userOp(w http.ResponseWriter, r *http.Request, s *session) {
 			AuthenticationCode1: f("code1"), AuthenticationCode2: f("code2")})
 	case "mfa-deactivate":
 		_, err = cl.DeactivateMFADevice(ctx, &iam.DeactivateMFADeviceInput{UserName: aws.String(name), SerialNumber: f("serial")})
-	case "group-add":
-		_, err = cl.AddUserToGroup(ctx, &iam.AddUserToGroupInput{UserName: n, GroupName: f("group")})
-	case "group-remove":
-		_, err = cl.RemoveUserFromGroup(ctx, &iam.RemoveUserFromGroupInput{UserName: n, GroupName: f("group")})
+	case "group-add", "group-remove":
+		err = changeMembership(ctx, cl, n, f("group"), r.PathValue("op") == "group-add")
 	case "policy-attach":
 		_, err = cl.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: n, PolicyArn: f("arn")})
 	case "policy-detach":
