@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -23,6 +22,7 @@ import (
 	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/iamapi"
+	"github.com/credbroker/credbroker/sts/internal/coretest"
 	"github.com/credbroker/credbroker/sts/policy"
 	"github.com/credbroker/credbroker/sts/store"
 )
@@ -112,14 +112,8 @@ func newLargeAccount(b *testing.B, users, roles int) *largeAccount {
 	return la
 }
 
-// signedRequest is one IAM request, signed once and replayed (a signature is good
-// for 15 minutes).
-type signedRequest struct {
-	header http.Header
-	body   []byte
-}
-
-func sign(b *testing.B, creds aws.Credentials, base string, form url.Values) signedRequest {
+// sign records one IAM request to base, signed once to be replayed.
+func sign(b *testing.B, creds aws.Credentials, base string, form url.Values) *coretest.Replay {
 	b.Helper()
 	form.Set("Version", "2010-05-08")
 	body := []byte(form.Encode())
@@ -132,40 +126,18 @@ func sign(b *testing.B, creds aws.Credentials, base string, form url.Values) sig
 	if err := v4.NewSigner().SignHTTP(context.Background(), creds, req, hex.EncodeToString(sum[:]), "iam", "us-east-1", time.Now()); err != nil {
 		b.Fatal(err)
 	}
-	return signedRequest{header: req.Header, body: body}
-}
-
-// do sends r to base and returns the status and body.
-func (r signedRequest) do(b *testing.B, client *http.Client, base string) (int, []byte) {
-	req, err := http.NewRequest(http.MethodPost, base+"/", bytes.NewReader(r.body))
-	if err != nil {
-		b.Fatal(err)
-	}
-	req.Header = r.header.Clone()
-	resp, err := client.Do(req)
-	if err != nil {
-		b.Fatal(err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return resp.StatusCode, body
+	return coretest.Record(b, req)
 }
 
 // latencies sends r b.N times, one after another on one keep-alive connection, and
 // reports p50 and p99 in milliseconds.
-func latencies(b *testing.B, r signedRequest, client *http.Client, base string) {
+func latencies(b *testing.B, r *coretest.Replay, client *http.Client) {
 	d := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for range b.N {
 		start := time.Now()
-		status, _ := r.do(b, client, base)
+		r.Do(b, client)
 		d = append(d, time.Since(start))
-		if status != http.StatusOK {
-			b.Fatalf("status %d", status)
-		}
 	}
 	b.StopTimer()
 	slices.Sort(d)
@@ -216,24 +188,23 @@ func BenchmarkLoopback(b *testing.B) {
 	for _, tc := range cases {
 		r := sign(b, la.admin, la.srv.URL, tc.form)
 		if tc.name == "ListUsers-page50" { // start in the middle of the list
-			_, body := r.do(b, client, la.srv.URL)
+			body := r.Do(b, client)
 			for range 49 {
 				m := between(string(body), "<Marker>", "</Marker>")
 				tc.form.Set("Marker", m)
 				r = sign(b, la.admin, la.srv.URL, tc.form)
-				_, body = r.do(b, client, la.srv.URL)
+				body = r.Do(b, client)
 			}
 		}
-		status, body := r.do(b, client, la.srv.URL)
-		if status != http.StatusOK {
-			b.Fatalf("%s: %d %s", tc.name, status, body)
-		}
+		body := r.Do(b, client)
 		yard := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "text/xml")
 			_, _ = w.Write(body)
 		}))
-		b.Run(tc.name+"/core", func(b *testing.B) { latencies(b, r, client, la.srv.URL) })
-		b.Run(tc.name+"/yardstick", func(b *testing.B) { latencies(b, r, yard.Client(), yard.URL) })
+		ys := *r // the same request, to the yardstick
+		ys.URL = yard.URL + "/"
+		b.Run(tc.name+"/core", func(b *testing.B) { latencies(b, r, client) })
+		b.Run(tc.name+"/yardstick", func(b *testing.B) { latencies(b, &ys, yard.Client()) })
 		b.Logf("%s: %d bytes", tc.name, len(body))
 		yard.Close()
 	}

@@ -17,40 +17,8 @@ import (
 
 	"github.com/credbroker/credbroker/broker/x509cred"
 	"github.com/credbroker/credbroker/internal/x509test"
+	"github.com/credbroker/credbroker/sts/internal/coretest"
 )
-
-// replay is a request sent again and again: the same bytes, a fresh body each time.
-type replay struct {
-	method, url string
-	header      http.Header
-	body        []byte
-}
-
-func (r *replay) do(b *testing.B, c *http.Client) []byte {
-	req, err := http.NewRequest(r.method, r.url, bytes.NewReader(r.body))
-	if err != nil {
-		b.Fatal(err)
-	}
-	req.Header = r.header.Clone()
-	resp, err := c.Do(req)
-	if err != nil {
-		b.Fatal(err)
-	}
-	out, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		b.Fatalf("%d %s", resp.StatusCode, out)
-	}
-	return out
-}
-
-func capture(b *testing.B, req *http.Request) *replay {
-	var body []byte
-	if req.Body != nil {
-		body, _ = io.ReadAll(req.Body)
-	}
-	return &replay{method: req.Method, url: req.URL.String(), header: req.Header.Clone(), body: body}
-}
 
 // BenchmarkCreateSession measures CreateSession through the core over loopback
 // (signature check with the certificate's key, chain verify to the anchor, CRL list,
@@ -72,7 +40,7 @@ func BenchmarkCreateSession(b *testing.B) {
 {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}`)
 	anchorARN := f.anchor("bench", root.PEM())
 	profileARN := f.profile("bench", roleARN)
-	sessionRequest := func(k x509test.KeyType) (*replay, *http.Request) {
+	sessionRequest := func(k x509test.KeyType) (*coretest.Replay, *http.Request) {
 		leaf := inter.Issue(b, x509test.Template{CommonName: "bench", DNSNames: []string{"bench.example.com"}, KeyType: k})
 		id, err := x509cred.NewIdentity(leaf.Cert, []*x509.Certificate{inter.Cert}, leaf.Key)
 		if err != nil {
@@ -83,7 +51,7 @@ func BenchmarkCreateSession(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		return capture(b, req), req
+		return coretest.Record(b, req), req
 	}
 	cs, req := sessionRequest(x509test.ECDSA)
 	csRSA, _ := sessionRequest(x509test.RSA)
@@ -112,13 +80,13 @@ func BenchmarkCreateSession(b *testing.B) {
 		ar, sum, "sts", testRegion, f.clock.Now()); err != nil {
 		b.Fatal(err)
 	}
-	as := capture(b, ar)
-	as.body = []byte(form)
+	as := coretest.Record(b, ar)
+	as.Body = []byte(form)
 
 	client := f.srv.Client()
-	answer := cs.do(b, client)
-	csRSA.do(b, client)
-	as.do(b, client)
+	answer := cs.Do(b, client)
+	csRSA.Do(b, client)
+	as.Do(b, client)
 	yard := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
@@ -127,11 +95,11 @@ func BenchmarkCreateSession(b *testing.B) {
 	}))
 	defer yard.Close()
 	ys := *cs
-	ys.url = yard.URL + "/sessions?" + req.URL.RawQuery
+	ys.URL = yard.URL + "/sessions?" + req.URL.RawQuery
 
 	cases := []struct {
 		name string
-		r    *replay
+		r    *coretest.Replay
 		c    *http.Client
 	}{
 		{"CreateSession-ecdsa", cs, client},
@@ -149,7 +117,7 @@ func BenchmarkCreateSession(b *testing.B) {
 		for i, tc := range cases {
 			start := time.Now()
 			for range per {
-				tc.r.do(b, tc.c)
+				tc.r.Do(b, tc.c)
 			}
 			means[i] = append(means[i], float64(time.Since(start).Microseconds())/float64(per))
 		}

@@ -1,7 +1,8 @@
 // Package coretest builds the embedded IAM/STS core the way the tests of sts
 // and sts/iamapi need it: a memory store and a core sharing one fake clock,
 // AWS's managed-policy catalog, a JSON logger into a buffer, and an httptest
-// server, all closed when the test ends. It is the one copy of that set-up.
+// server, all closed when the test ends. It is the one copy of that set-up, and of
+// Replay, the recorded request that the benchmarks send to such a core again and again.
 package coretest
 
 import (
