@@ -28,6 +28,21 @@ func (f *fixture) sessionAs(t *testing.T, id x509cred.Identity, anchorARN, profi
 	return f.callerARN(t, helperOutput{AccessKeyID: creds.AccessKeyID, SecretAccessKey: creds.SecretAccessKey, SessionToken: creds.SessionToken}), nil
 }
 
+// wantSerialSession is sessionAs for an identity of leaf, failing t unless the session
+// is the role's under leaf's serial number in hex, the session name CreateSession
+// gives when none is asked for.
+func (f *fixture) wantSerialSession(t *testing.T, id x509cred.Identity, leaf *x509test.Cert, anchorARN, profileARN, roleARN string) {
+	t.Helper()
+	got, err := f.sessionAs(t, id, anchorARN, profileARN, roleARN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := roleARN[strings.LastIndex(roleARN, "/")+1:]
+	if want := "arn:aws:sts::123456789012:assumed-role/" + role + "/" + leaf.Cert.SerialNumber.Text(16); got != want {
+		t.Fatalf("caller %s, want %s", got, want)
+	}
+}
+
 // sessionFor is sessionAs for leaf's certificate and key; it returns the refusal.
 func (f *fixture) sessionFor(t *testing.T, leaf *x509test.Cert, anchorARN, profileARN, roleARN string) error {
 	t.Helper()

@@ -42,13 +42,7 @@ func TestBrokerClientFileKey(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := f.sessionAs(t, id, anchorARN, profileARN, roleARN)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := "arn:aws:sts::123456789012:assumed-role/svc/" + leaf.Cert.SerialNumber.Text(16); got != want {
-				t.Fatalf("caller %s, want %s", got, want)
-			}
+			f.wantSerialSession(t, id, leaf, anchorARN, profileARN, roleARN)
 			// The audit line names the certificate and the role.
 			f.auditLine("action=CreateSession", "x509_subject=CN=svc-"+name, "x509_serial="+leaf.Cert.SerialNumber.Text(16),
 				"role="+roleARN, "status=201")
@@ -91,13 +85,7 @@ func TestBrokerClientSoftHSM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := f.sessionAs(t, hid, anchorARN, profileARN, roleARN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "arn:aws:sts::123456789012:assumed-role/hsm/" + leaf.Cert.SerialNumber.Text(16); got != want {
-		t.Fatalf("caller %s, want %s", got, want)
-	}
+	f.wantSerialSession(t, hid, leaf, anchorARN, profileARN, roleARN)
 
 	if err := hid.Close(); err != nil {
 		t.Fatal(err)
@@ -255,13 +243,7 @@ func TestBrokerClientTPM(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer id.Close()
-	got, err := f.sessionAs(t, id, anchorARN, profileARN, roleARN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := "arn:aws:sts::123456789012:assumed-role/tpm/" + leaf.Cert.SerialNumber.Text(16); got != want {
-		t.Fatalf("caller %s, want %s", got, want)
-	}
+	f.wantSerialSession(t, id, leaf, anchorARN, profileARN, roleARN)
 	if _, err := x509cred.OpenTPM(x509cred.TPM{Device: sock, Handle: handle + 1, CertFile: certPath}); err == nil {
 		t.Fatal("an empty handle opened")
 	}
