@@ -228,6 +228,14 @@ func (c *Call) denied(action, resource string, d policy.Decision) *query.Error {
 	return query.NewError(query.CodeAccessDenied, msg)
 }
 
+// federationDenied records action (sts:AssumeRoleWithSAML, sts:AssumeRoleWithWebIdentity)
+// as denied and returns AWS's answer to it, which names no caller: the federated
+// identity is not a principal of the account until a role accepts it.
+func (c *Call) federationDenied(action string) error {
+	c.record(action, policy.ImplicitlyDenied)
+	return query.NewError(query.CodeAccessDenied, "Not authorized to perform "+action)
+}
+
 func (c *Call) callerARN() string {
 	if c.Caller == nil {
 		return "anonymous"

@@ -99,8 +99,7 @@ func (c *Core) assumeRoleWithSAML(ctx context.Context, call *Call) (any, error) 
 		return nil, err
 	}
 	if !samlNamesRole(a, roleARN, prov.ARN) {
-		call.record("sts:AssumeRoleWithSAML", policy.ImplicitlyDenied)
-		return nil, query.NewError(query.CodeAccessDenied, "Not authorized to perform sts:AssumeRoleWithSAML")
+		return nil, call.federationDenied("sts:AssumeRoleWithSAML")
 	}
 
 	g := c.genCache()
@@ -108,12 +107,8 @@ func (c *Core) assumeRoleWithSAML(ctx context.Context, call *Call) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	deny := func() error {
-		call.record("sts:AssumeRoleWithSAML", policy.ImplicitlyDenied)
-		return query.NewError(query.CodeAccessDenied, "Not authorized to perform sts:AssumeRoleWithSAML")
-	}
 	if target == nil || target.trust == nil {
-		return nil, deny()
+		return nil, call.federationDenied("sts:AssumeRoleWithSAML")
 	}
 	role := &target.role
 	var in sessionInput
@@ -139,7 +134,7 @@ func (c *Core) assumeRoleWithSAML(ctx context.Context, call *Call) (any, error) 
 				Keys: keys, RequestTags: policyTags(in.tags)}}
 		var buf [4]policy.Match
 		if d := set.Decide(&req, buf[:0]); d.Result != policy.Allowed {
-			return nil, deny()
+			return nil, call.federationDenied("sts:AssumeRoleWithSAML")
 		}
 	}
 

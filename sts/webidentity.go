@@ -98,12 +98,8 @@ func (c *Core) assumeRoleWithWebIdentity(ctx context.Context, call *Call) (any, 
 		return nil, err
 	}
 	federated := policy.Principal{Type: policy.PrincipalFederated, ARN: prov.ARN, Account: c.st.AccountID()}
-	deny := func() error {
-		call.record("sts:AssumeRoleWithWebIdentity", policy.ImplicitlyDenied)
-		return query.NewError(query.CodeAccessDenied, "Not authorized to perform sts:AssumeRoleWithWebIdentity")
-	}
 	if target == nil || target.trust == nil {
-		return nil, deny()
+		return nil, call.federationDenied("sts:AssumeRoleWithWebIdentity")
 	}
 	role := &target.role
 	keys := webIdentityKeys(prov, tok)
@@ -113,7 +109,7 @@ func (c *Core) assumeRoleWithWebIdentity(ctx context.Context, call *Call) (any, 
 		Context: policy.Context{CurrentTime: call.Now, SourceIP: call.SourceIP, SecureTransport: policy.BoolOf(call.SecureTransport), Keys: keys}}
 	var buf [4]policy.Match
 	if d := set.Decide(&req, buf[:0]); d.Result != policy.Allowed {
-		return nil, deny()
+		return nil, call.federationDenied("sts:AssumeRoleWithWebIdentity")
 	}
 	call.record("sts:AssumeRoleWithWebIdentity", policy.Allowed)
 
