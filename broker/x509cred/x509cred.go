@@ -121,37 +121,12 @@ func LoadFiles(certPath, keyPath, chainPath string) (Identity, error) {
 	if blk == nil {
 		return nil, fmt.Errorf("the private key file %s holds no PEM block", keyPath)
 	}
-	key, err := parseKey(blk)
+	key, err := pemcert.PrivateKey(blk)
 	clear(blk.Bytes)
 	if err != nil {
 		return nil, fmt.Errorf("the private key file %s: %w", keyPath, err)
 	}
 	return NewIdentity(cert, chain, key)
-}
-
-func parseKey(blk *pem.Block) (crypto.Signer, error) {
-	var (
-		k   any
-		err error
-	)
-	switch blk.Type {
-	case "PRIVATE KEY":
-		k, err = x509.ParsePKCS8PrivateKey(blk.Bytes)
-	case "RSA PRIVATE KEY":
-		k, err = x509.ParsePKCS1PrivateKey(blk.Bytes)
-	case "EC PRIVATE KEY":
-		k, err = x509.ParseECPrivateKey(blk.Bytes)
-	default:
-		return nil, fmt.Errorf("a PEM block of type %q is no unencrypted private key", blk.Type)
-	}
-	if err != nil {
-		return nil, errors.New("the private key does not parse")
-	}
-	s, ok := k.(crypto.Signer)
-	if !ok {
-		return nil, errors.New("the private key cannot sign")
-	}
-	return s, nil
 }
 
 // SessionInput is what a CreateSession asks for.

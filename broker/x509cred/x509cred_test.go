@@ -1,6 +1,7 @@
 package x509cred_test
 
 import (
+	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,7 +39,15 @@ func TestLoadFiles(t *testing.T) {
 	if err := os.WriteFile(certAsKey, rsaLeaf.PEM(), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// A legacy encrypted key (openssl genrsa -aes128) is named as encrypted.
+	encrypted := filepath.Join(dir, "encrypted.pem")
+	if err := os.WriteFile(encrypted, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY",
+		Headers: map[string]string{"Proc-Type": "4,ENCRYPTED", "DEK-Info": "AES-128-CBC,00112233445566778899AABBCCDDEEFF"},
+		Bytes:   keyPEM[40:80]}), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for name, tc := range map[string]struct{ cert, key, want string }{
+		"encrypted":   {rc, encrypted, "the private key is encrypted"},
 		"other key":   {rc, ek, "is not the key of the certificate"},
 		"no key file": {rc, filepath.Join(dir, "nope"), "reading the private key"},
 		"cert as key": {rc, certAsKey, "is no unencrypted private key"},

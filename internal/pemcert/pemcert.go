@@ -1,10 +1,14 @@
-// Package pemcert reads the certificates of a PEM bundle, for the broker's X.509
-// sources and the core's Roles Anywhere trust anchors alike.
+// Package pemcert reads the certificates of a PEM bundle and unencrypted PEM
+// private keys, for the broker's X.509 sources, the core's Roles Anywhere trust
+// anchors and IAM's signing certificates alike.
 package pemcert
 
 import (
+	"crypto"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"iter"
 )
 
@@ -26,4 +30,38 @@ func Certificates(data []byte) iter.Seq2[*x509.Certificate, error] {
 			}
 		}
 	}
+}
+
+// PrivateKey parses an unencrypted private key block: PKCS #8 ("PRIVATE KEY"),
+// PKCS #1 ("RSA PRIVATE KEY") or SEC 1 ("EC PRIVATE KEY"), and returns it as a
+// signer. Its errors name the block's type, never its bytes. A legacy encrypted
+// block (a DEK-Info header) is refused as encrypted rather than left to fail as
+// garbage.
+func PrivateKey(blk *pem.Block) (crypto.Signer, error) {
+	if blk.Headers["DEK-Info"] != "" {
+		return nil, errors.New("the private key is encrypted (DEK-Info): decrypt it first, e.g. openssl pkey -in KEY -out PLAIN")
+	}
+	var (
+		k   any
+		err error
+	)
+	switch blk.Type {
+	case "PRIVATE KEY":
+		k, err = x509.ParsePKCS8PrivateKey(blk.Bytes)
+	case "RSA PRIVATE KEY":
+		k, err = x509.ParsePKCS1PrivateKey(blk.Bytes)
+	case "EC PRIVATE KEY":
+		k, err = x509.ParseECPrivateKey(blk.Bytes)
+	default:
+		return nil, fmt.Errorf("a PEM block of type %q is no unencrypted private key", blk.Type)
+	}
+	if err != nil {
+		// x509's errors can quote the bytes they stopped at: not one of them.
+		return nil, errors.New("the private key does not parse")
+	}
+	s, ok := k.(crypto.Signer)
+	if !ok {
+		return nil, errors.New("the private key cannot sign")
+	}
+	return s, nil
 }

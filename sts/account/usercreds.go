@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/credbroker/credbroker/internal/pemcert"
 )
 
 // CredentialKind is the kind of a user's credential that is neither an access key nor
@@ -284,21 +286,10 @@ func indexOf(cs []*x509.Certificate, c *x509.Certificate) int {
 func parsePrivateKey(s string) (any, error) {
 	block, rest := pem.Decode([]byte(strings.TrimSpace(s)))
 	bad := Errorf(MalformedCertificate, "Unable to parse private key. Please ensure it is an unencrypted PEM private key.")
-	if block == nil || len(strings.TrimSpace(string(rest))) != 0 || block.Headers["DEK-Info"] != "" {
+	if block == nil || len(strings.TrimSpace(string(rest))) != 0 {
 		return nil, bad
 	}
-	var key any
-	var err error
-	switch block.Type {
-	case "RSA PRIVATE KEY":
-		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	case "EC PRIVATE KEY":
-		key, err = x509.ParseECPrivateKey(block.Bytes)
-	case "PRIVATE KEY":
-		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	default:
-		return nil, bad
-	}
+	key, err := pemcert.PrivateKey(block)
 	if err != nil {
 		return nil, bad
 	}
