@@ -56,6 +56,18 @@ func (c *Core) mint(cl *session.Claims) (credentials, error) {
 	return credentials{akid: akid, secret: secret, token: token, expiry: cl.Expiry}, nil
 }
 
+// mintUserSession mints a session that is an IAM user (or root) itself, as
+// GetSessionToken's and a console sign-in's are: principal, identity and caller
+// are the user's ARN, issued at now to the second, for dur.
+func (c *Core) mintUserSession(kind session.Kind, arn, userID string, now time.Time, dur time.Duration, mfaTime time.Time) (credentials, error) {
+	issued := now.UTC().Truncate(time.Second)
+	return c.mint(&session.Claims{
+		Kind: kind, AccountID: c.st.AccountID(),
+		PrincipalARN: arn, IdentityARN: arn, UniqueID: userID,
+		IssuedAt: issued, Expiry: issued.Add(dur), MFAAuthTime: mfaTime, CallerARN: arn,
+	})
+}
+
 // sessionUser is a session's identity element (AssumedRoleUser, FederatedUser) with
 // the PackedPolicySize that follows it.
 type sessionUser struct {

@@ -171,12 +171,7 @@ func (c *Core) signIn(ctx context.Context, in SignInInput, now time.Time) (*Sign
 		dur = consoleSessionDefault
 	}
 	dur = min(dur, consoleSessionMax)
-	issued := now.Truncate(time.Second)
-	creds, err := c.mint(&session.Claims{
-		Kind: session.KindConsole, AccountID: c.st.AccountID(),
-		PrincipalARN: u.ARN, IdentityARN: u.ARN, UniqueID: u.ID,
-		IssuedAt: issued, Expiry: issued.Add(dur), MFAAuthTime: mfaTime, CallerARN: u.ARN,
-	})
+	creds, err := c.mintUserSession(session.KindConsole, u.ARN, u.ID, now, dur, mfaTime)
 	if err != nil {
 		return nil, err
 	}

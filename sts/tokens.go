@@ -39,12 +39,7 @@ func (c *Core) getSessionToken(ctx context.Context, call *Call) (any, error) {
 			return nil, err
 		}
 	}
-	now := call.Now.UTC().Truncate(time.Second)
-	creds, err := c.mint(&session.Claims{
-		Kind: session.KindSessionToken, AccountID: c.st.AccountID(),
-		PrincipalARN: cl.ARN, IdentityARN: cl.ARN, UniqueID: cl.UserID,
-		IssuedAt: now, Expiry: now.Add(dur), MFAAuthTime: mfaTime, CallerARN: cl.ARN,
-	})
+	creds, err := c.mintUserSession(session.KindSessionToken, cl.ARN, cl.UserID, call.Now, dur, mfaTime)
 	if err != nil {
 		return nil, err
 	}
