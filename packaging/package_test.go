@@ -18,6 +18,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/credbroker/credbroker/internal/testtool"
 )
 
 // nfpmPinned is the nfpm the Makefile pins (NFPM_VERSION).
@@ -32,7 +34,7 @@ type built struct {
 // (the Makefile's own build, gen-docs and nfpm steps).
 func makePackage(t *testing.T) built {
 	t.Helper()
-	needTools(t, "make", "git", "dpkg", "dpkg-deb", "rpm", "systemd-analyze", "bash")
+	testtool.Need(t, "make", "git", "dpkg", "dpkg-deb=dpkg", "rpm", "systemd-analyze=systemd", "bash")
 	gopath, err := exec.Command("go", "env", "GOPATH").Output()
 	if err != nil {
 		t.Fatalf("go env GOPATH: %v", err)
@@ -348,7 +350,7 @@ func helpCommands(t *testing.T, bin string, args ...string) []string {
 // fish completions, run in those shells against the installed binary, offer
 // each subcommand. The zsh script is syntax-checked.
 func checkDocsCoverHelp(t *testing.T, root string) {
-	needTools(t, "bash", "fish", "zsh")
+	testtool.Need(t, "bash", "fish", "zsh")
 	if _, err := os.Stat(bashCompletionLib); err != nil {
 		t.Skipf("%s: install bash-completion (as .ci/run does)", bashCompletionLib)
 	}

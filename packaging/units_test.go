@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/credbroker/credbroker/broker/config"
+	"github.com/credbroker/credbroker/internal/testtool"
 )
 
 // maxExposure is the issue's bound on `systemd-analyze security` for the
@@ -74,15 +75,6 @@ func execPath(v string) string {
 		return ""
 	}
 	return f[0]
-}
-
-func needTools(t *testing.T, tools ...string) {
-	t.Helper()
-	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not found: install Debian's systemd, dpkg, rpm (as .ci/run does)", tool)
-		}
-	}
 }
 
 // stubBinary makes an executable stand-in for /usr/bin/credbroker, so that
@@ -156,7 +148,7 @@ var exampleDropins = map[string][]string{
 // all fails the test. --man=no: the man pages named in Documentation= are
 // generated at package time; the package test checks they are installed.
 func TestVerifyUnits(t *testing.T) {
-	needTools(t, "systemd-analyze")
+	testtool.Need(t, "systemd-analyze=systemd")
 	bin := stubBinary(t)
 	units := systemUnits(t)
 
@@ -220,7 +212,7 @@ func exposure(t *testing.T, unit string) (float64, string) {
 // TestSecurityExposure holds the system service to an exposure of at most
 // 2.0 ("OK"), as shipped. The figures go to the test log (and README.md).
 func TestSecurityExposure(t *testing.T) {
-	needTools(t, "systemd-analyze")
+	testtool.Need(t, "systemd-analyze=systemd")
 	bin := stubBinary(t)
 	dir, _ := stageUnits(t, bin, systemUnits(t), nil)
 	v, word := exposure(t, filepath.Join(dir, "credbroker.service"))
@@ -304,7 +296,7 @@ func TestSocketUnits(t *testing.T) {
 // lines, as written, in a private network namespace: both addresses land on
 // lo as local /32s, a second start does not fail, and stop removes them.
 func TestLinkLocalCommands(t *testing.T) {
-	needTools(t, "unshare", "ip")
+	testtool.Need(t, "unshare=util-linux", "ip=iproute2")
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for a network namespace (unshare -n)")
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credbroker/credbroker/internal/testtool"
 	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/oidc"
@@ -47,9 +48,7 @@ func findPython(t *testing.T) (python, aws string) {
 	python = strings.TrimSpace(string(out))
 	aws = filepath.Join(filepath.Dir(python), "aws")
 	if _, err := os.Stat(aws); err != nil {
-		if aws, err = exec.LookPath("aws"); err != nil {
-			t.Skip("the aws CLI is not installed")
-		}
+		aws = testtool.Path(t, "aws=awscli")
 	}
 	return python, aws
 }

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/credbroker/credbroker/internal/testtool"
 )
 
 // The load benchmarks drive the core over loopback with wrk (2 threads, 64 keep-alive
@@ -45,10 +47,7 @@ func BenchmarkWrkGetCallerIdentitySession(b *testing.B) {
 type wrkResult struct{ rps, p50, p99 float64 }
 
 func runWrk(b *testing.B, bc *benchCore, request func(host string) []byte) {
-	wrk, err := exec.LookPath("wrk")
-	if err != nil {
-		b.Skip("wrk is not installed (apt-get install wrk)")
-	}
+	wrk := testtool.Path(b, "wrk")
 	ours := serveBench(b, bc.core.Handler())
 	raw := request(ours)
 	body := fetchRaw(b, ours, raw)

@@ -21,6 +21,7 @@ import (
 	"github.com/credbroker/credbroker/broker/config"
 	"github.com/credbroker/credbroker/broker/keystore/keystoretest"
 	"github.com/credbroker/credbroker/internal/masterkey"
+	"github.com/credbroker/credbroker/internal/testtool"
 )
 
 const (
@@ -91,9 +92,7 @@ func TestKeyctlUserScope(t *testing.T) {
 	if k, err := openKeyctl(t, "user", name).Get("alice"); err != nil || k.SecretAccessKey != testSecret {
 		t.Fatalf("second store: %v", err)
 	}
-	if _, err := exec.LookPath("keyctl"); err != nil {
-		t.Skip("keyctl tool not installed")
-	}
+	testtool.Need(t, "keyctl=keyutils")
 	ring, err := exec.Command("keyctl", "search", "@u", "keyring", name).Output()
 	if err != nil {
 		t.Fatalf("keyctl search: %v", err)

@@ -17,6 +17,8 @@ import (
 	"slices"
 	"syscall"
 	"testing"
+
+	"github.com/credbroker/credbroker/internal/testtool"
 )
 
 // pair returns both ends of a loopback TCP connection made through a
@@ -109,11 +111,7 @@ func TestLookupOtherUser(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("running a client as another uid needs root")
 	}
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("bash (for /dev/tcp) not found")
-	}
-	bash, _ = filepath.EvalSymlinks(bash)
+	bash, _ := filepath.EvalSymlinks(testtool.Path(t, "bash")) // its /dev/tcp is the client
 	ln, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

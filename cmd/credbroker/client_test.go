@@ -15,15 +15,13 @@ import (
 
 	"github.com/credbroker/credbroker/broker"
 	"github.com/credbroker/credbroker/broker/control"
+	"github.com/credbroker/credbroker/internal/testtool"
 )
 
 // TestWriteEnv: the export lines survive eval in a POSIX shell, whatever
 // the paths hold; lines for what is off are left out.
 func TestWriteEnv(t *testing.T) {
-	sh, err := exec.LookPath("sh")
-	if err != nil {
-		t.Skip("no sh")
-	}
+	sh := testtool.Path(t, "sh=dash")
 	for name, tc := range map[string]struct {
 		eps   control.Endpoints
 		token string

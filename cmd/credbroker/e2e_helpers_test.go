@@ -24,6 +24,7 @@ import (
 
 	"github.com/credbroker/credbroker/broker/control"
 	"github.com/credbroker/credbroker/internal/awsfake"
+	"github.com/credbroker/credbroker/internal/testtool"
 )
 
 // The end-to-end tests build the credbroker binary, run `credbroker serve`
@@ -87,15 +88,7 @@ func needTools(t testing.TB, tools ...string) {
 	if testing.Short() {
 		t.Skip("end-to-end: runs the binary and other programs")
 	}
-	for _, tool := range tools {
-		bin, pkgs, ok := strings.Cut(tool, "=")
-		if !ok {
-			pkgs = bin
-		}
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("SKIP: %s is not installed (apt-get install %s; .ci/run does)", bin, pkgs)
-		}
-	}
+	testtool.Need(t, tools...)
 }
 
 func TestMain(m *testing.M) {

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/credbroker/credbroker/internal/testtool"
 )
 
 // The SDK versions people have, judged for real (issue 12 §3): Debian 12's
@@ -43,11 +45,8 @@ func debianAWS(t *testing.T) string {
 // providers, installed with npm once into the user cache directory.
 func jsSDK(t *testing.T) string {
 	t.Helper()
-	_, nerr := exec.LookPath("node")
-	npm, perr := exec.LookPath("npm")
-	if nerr != nil || perr != nil {
-		t.Skip("SKIP: node and npm are not installed (apt-get install nodejs npm; .ci/run does)")
-	}
+	testtool.Need(t, "node=nodejs")
+	npm := testtool.Path(t, "npm")
 	cache, err := os.UserCacheDir()
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 	ec2imds "github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 
 	"github.com/credbroker/credbroker/broker/control"
+	"github.com/credbroker/credbroker/internal/testtool"
 )
 
 func e2eRoles() string {
@@ -231,10 +232,7 @@ func TestE2E(t *testing.T) {
 		if os.Geteuid() != 0 {
 			t.Skip("running clients as other uids needs root")
 		}
-		curl, err := exec.LookPath("curl")
-		if err != nil {
-			t.Skip("curl not installed")
-		}
+		curl := testtool.Path(t, "curl")
 		// An IMDSv2 client as uid: token, role list, credentials.
 		imdsAs := func(uid uint32) (role string, key string, code int) {
 			script := fmt.Sprintf(`set -e

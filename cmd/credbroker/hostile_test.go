@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/credbroker/credbroker/broker/control"
+	"github.com/credbroker/credbroker/internal/testtool"
 )
 
 // daemonPerUIDConns is the daemon's default connection limit per uid.
@@ -190,10 +191,7 @@ func TestE2EConnectionFlood(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("the flood runs as uid 65534: needs root")
 	}
-	py, err := exec.LookPath("/usr/bin/python3")
-	if err != nil {
-		t.Skip("the flood is a python3 script run as uid 65534: install python3")
-	}
+	py := testtool.Path(t, "/usr/bin/python3=python3") // the flood is a python3 script run as uid 65534
 	e := newE2E(t)
 	e.writeConfig(fmt.Sprintf(`
 source "keyring" "alice" {}

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/credbroker/credbroker/broker/control"
+	"github.com/credbroker/credbroker/internal/testtool"
 )
 
 // monotonicUsec is CLOCK_MONOTONIC in microseconds, as systemd reads it.
@@ -139,10 +140,7 @@ role "extra" {
 // sockets stay with the holder (a shell standing in for systemd), so no
 // connection queued during the restart is lost.
 func TestE2ESocketActivation(t *testing.T) {
-	activate, err := exec.LookPath("systemd-socket-activate")
-	if err != nil {
-		t.Skip("systemd-socket-activate is not installed (Debian: systemd)")
-	}
+	activate := testtool.Path(t, "systemd-socket-activate=systemd")
 	e := newE2E(t)
 	e.writeConfig(e2eRoles())
 	e.addKey()

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/credbroker/credbroker/internal/testtool"
 )
 
 const module = "github.com/credbroker/credbroker"
@@ -81,10 +83,7 @@ func violations(pkgs []pkg, rules []rule) []string {
 // goList reads every package of the module.
 func goList(t *testing.T) []pkg {
 	t.Helper()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("the go command is not on PATH (install Go)")
-	}
+	goBin := testtool.Path(t, "go=golang-go")
 	cmd := exec.Command(goBin, "list", "-json", "./...")
 	cmd.Dir = filepath.Join("..", "..")
 	var stderr bytes.Buffer

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/credbroker/credbroker/internal/testtool"
 )
 
 // Options of a comparison. The zero value: 4 rounds of 2 s, 2 threads,
@@ -66,10 +68,7 @@ func Compare(tb testing.TB, ours, base, hdr string, optFns ...func(*Options)) Re
 	for _, fn := range optFns {
 		fn(&o)
 	}
-	wrk, err := exec.LookPath("wrk")
-	if err != nil {
-		tb.Skip("wrk is not installed (apt-get install wrk; .ci/run installs it)")
-	}
+	wrk := testtool.Path(tb, "wrk")
 	oursURLs := append([]string{ours}, o.OursMore...)
 	oursPIDs := make([]int, len(oursURLs))
 	oursPIDs[0] = o.OursPID

@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/go-tpm/tpm2"
 	"github.com/google/go-tpm/tpm2/transport/linuxudstpm"
+
+	"github.com/credbroker/credbroker/internal/testtool"
 )
 
 // SwTPM starts a software TPM 2.0 (swtpm, the TPM emulator QEMU uses) on a Unix
@@ -17,10 +19,7 @@ import (
 // skips the test, loudly, without swtpm.
 func SwTPM(t *testing.T) string {
 	t.Helper()
-	bin, err := exec.LookPath("swtpm")
-	if err != nil {
-		t.Skip("swtpm is not installed: apt-get install -y swtpm swtpm-tools")
-	}
+	bin := testtool.Path(t, "swtpm=swtpm swtpm-tools")
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "tpm.sock")
 	cmd := exec.Command(bin, "socket", "--tpm2", "--tpmstate", "dir="+dir,

@@ -21,6 +21,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/credbroker/credbroker/internal/testtool"
 )
 
 // HelperModule is the version of github.com/aws/rolesanywhere-credential-helper the
@@ -264,9 +266,5 @@ func Helper(t testing.TB) string {
 // missing (apt-get install openssl).
 func OpenSSL(t testing.TB) string {
 	t.Helper()
-	p, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Skip("openssl is not installed: apt-get install -y openssl")
-	}
-	return p
+	return testtool.Path(t, "openssl")
 }

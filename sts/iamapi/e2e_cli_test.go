@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credbroker/credbroker/internal/testtool"
 	"github.com/credbroker/credbroker/sts"
 )
 
@@ -34,10 +35,7 @@ func newCLI(t *testing.T, endpoint string) *cli {
 	if testing.Short() {
 		t.Skip("runs the AWS CLI: not in -short mode")
 	}
-	bin, err := exec.LookPath("aws")
-	if err != nil {
-		t.Skip("the AWS CLI (aws) is not installed")
-	}
+	bin := testtool.Path(t, "aws=awscli")
 	dir := t.TempDir()
 	home := filepath.Join(dir, "home")
 	if err := os.MkdirAll(home, 0o700); err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/credbroker/credbroker/internal/testtool"
 	"github.com/credbroker/credbroker/sts/account"
 )
 
@@ -40,9 +41,7 @@ type sshKey struct {
 // OpenSSH's ssh-keygen.
 func sshKeygen(t testing.TB, typ string, bits int) sshKey {
 	t.Helper()
-	if _, err := exec.LookPath("ssh-keygen"); err != nil {
-		t.Skip("ssh-keygen is not installed: apt-get install openssh-client")
-	}
+	testtool.Need(t, "ssh-keygen=openssh-client")
 	path := filepath.Join(t.TempDir(), "id")
 	args := []string{"-q", "-t", typ, "-N", "", "-C", "dana@laptop", "-f", path}
 	if bits > 0 {

@@ -20,17 +20,9 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
-)
 
-// need skips t unless every program is on PATH.
-func need(t testing.TB, pkgs string, progs ...string) {
-	t.Helper()
-	for _, p := range progs {
-		if _, err := exec.LookPath(p); err != nil {
-			t.Skipf("%s is not installed: apt-get install %s (.ci/run installs it)", p, pkgs)
-		}
-	}
-}
+	"github.com/credbroker/credbroker/internal/testtool"
+)
 
 // SecretService is a running GNOME Keyring Secret Service on a D-Bus
 // session bus of its own.
@@ -50,7 +42,7 @@ type SecretService struct {
 // the test. The login collection is the default one and is unlocked.
 func StartSecretService(t testing.TB, dataHome string) *SecretService {
 	t.Helper()
-	need(t, "dbus-daemon gnome-keyring", "dbus-daemon", "gnome-keyring-daemon")
+	testtool.Need(t, "dbus-daemon", "gnome-keyring-daemon=gnome-keyring")
 	s := StartBus(t)
 	s.dataHome = dataHome
 	s.start(t)
@@ -115,7 +107,7 @@ func (s *SecretService) start(t testing.TB) {
 // Service on it, stopped at the end of the test.
 func StartBus(t testing.TB) *SecretService {
 	t.Helper()
-	need(t, "dbus-daemon", "dbus-daemon")
+	testtool.Need(t, "dbus-daemon")
 	run := shortTempDir(t, "bus")
 	// A session bus that starts no service on demand (the system's
 	// session.conf would activate a gnome-keyring-daemon of its own).
@@ -254,7 +246,7 @@ func StartPass(t testing.TB, dir string) *Pass {
 // the passphrase, as after a desktop's agent timed out.
 func StartPassLocked(t testing.TB, dir, passphrase string) *Pass {
 	t.Helper()
-	need(t, "pass gnupg gpg-agent", "pass", "gpg", "gpg-agent", "gpgconf")
+	testtool.Need(t, "pass", "gpg=gnupg", "gpg-agent", "gpgconf=gnupg")
 	p := &Pass{Dir: dir, GNUPGHOME: shortTempDir(t, "gpg")}
 	t.Setenv("GNUPGHOME", p.GNUPGHOME)
 	t.Cleanup(func() { exec.Command("gpgconf", "--kill", "gpg-agent").Run() })

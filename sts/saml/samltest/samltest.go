@@ -22,6 +22,8 @@ import (
 
 	"github.com/beevik/etree"
 	dsig "github.com/russellhaering/goxmldsig"
+
+	"github.com/credbroker/credbroker/internal/testtool"
 )
 
 // Key is one signing key of an IdP with its certificate.
@@ -217,11 +219,7 @@ func SignGo(t testing.TB, xml string, k Key, what string) string {
 // Xmlsec1 returns the path of xmlsec1, skipping the test when it is not installed.
 func Xmlsec1(t testing.TB) string {
 	t.Helper()
-	path, err := exec.LookPath("xmlsec1")
-	if err != nil {
-		t.Skip("xmlsec1 is not installed (apt-get install xmlsec1)")
-	}
-	return path
+	return testtool.Path(t, "xmlsec1")
 }
 
 // SignXmlsec1 signs the Assertion of r (rendered with its signature template) with
