@@ -6,11 +6,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/credbroker/credbroker/broker/control"
 )
 
 func newCredentialProcessCmd(_ *app) *cobra.Command {
-	var runtimeDir string
-	cmd := &cobra.Command{
+	return asksDaemon(&cobra.Command{
 		Use:   "credential-process ROLE",
 		Short: "Print ROLE's credentials as the JSON of credential_process in ~/.aws/config",
 		Long: `Print the running broker's session of ROLE (the name IMDS lists) as the JSON
@@ -25,16 +26,11 @@ answers in milliseconds; the SDK calls it again before Expiration.`,
   # Then
   aws --profile deploy sts get-caller-identity`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), 60*time.Second)
-			defer cancel()
-			pc, err := controlClient(runtimeDir).Credentials(ctx, args[0])
-			if err != nil {
-				return err
-			}
-			return json.NewEncoder(cmd.OutOrStdout()).Encode(pc)
-		},
-	}
-	runtimeDirFlag(cmd.Flags(), &runtimeDir)
-	return cmd
+	}, time.Minute, func(ctx context.Context, c *control.Client, cmd *cobra.Command, args []string) error {
+		pc, err := c.Credentials(ctx, args[0])
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(cmd.OutOrStdout()).Encode(pc)
+	})
 }

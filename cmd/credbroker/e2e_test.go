@@ -494,3 +494,67 @@ func credentialProcessExtra(t *testing.T, e *e2e) time.Duration {
 		took[7], took[0], took[14], base[7], base[0])
 	return took[0] - base[0]
 }
+
+// TestE2EMFACommand is `credbroker mfa` as a person runs it: a role with
+// mfa_serial waits (needs-human, and credential-process names the fix) until
+// the code, read from stdin and never from argv, reaches the daemon; a wrong
+// code is refused with STS's answer; a right one starts the MFA session, and
+// the role is served from it.
+func TestE2EMFACommand(t *testing.T) {
+	needTools(t)
+	e := newE2E(t)
+	const serial, code = "arn:aws:iam::123456789012:mfa/alice", "493817"
+	e.writeConfig(`
+source "keyring" "alice" {}
+role "admin" {
+  arn        = "arn:aws:iam::123456789012:role/admin"
+  source     = "alice"
+  mfa_serial = "` + serial + `"
+}
+default_role = "admin"
+`)
+	e.addKey()
+	e.sts.SetMFACode(serial, code)
+	d := e.serve(nil)
+	defer d.stop()
+
+	if !e.waitNeedsHuman("admin", 10*time.Second) {
+		t.Fatalf("admin never showed needs-human: %+v", e.status())
+	}
+	if _, errOut, err := e.run("", "credential-process", "admin"); err == nil || !strings.Contains(errOut, "credbroker mfa admin") {
+		t.Errorf("credential-process before mfa: %v\n%s", err, errOut)
+	}
+	if out, errOut, err := e.run("000000\n", "mfa", "admin"); err == nil || !strings.Contains(errOut, "MFA") || strings.Contains(out, "MFA session") {
+		t.Errorf("mfa with a wrong code: %v\n%s%s", err, out, errOut)
+	}
+	out, errOut, err := e.run(code+"\n", "mfa", "admin")
+	if err != nil || !strings.HasPrefix(out, "MFA session for admin until ") {
+		t.Fatalf("mfa: %v\n%s%s", err, out, errOut)
+	}
+	until, err := time.Parse(time.RFC3339, strings.TrimSpace(strings.TrimPrefix(out, "MFA session for admin until ")))
+	if err != nil || until.Before(time.Now().Add(time.Hour)) {
+		t.Errorf("the MFA session ends %v (%v), want hours from now", until, err)
+	}
+	pcOut, errOut, err := e.run("", "credential-process", "admin")
+	var pc struct{ AccessKeyId, SecretAccessKey string }
+	if err != nil || json.Unmarshal([]byte(pcOut), &pc) != nil || pc.AccessKeyId == "" {
+		t.Fatalf("credential-process after mfa: %v\n%s%s", err, pcOut, errOut)
+	}
+	if strings.Contains(d.stderr.String(), code) {
+		t.Error("the daemon's log holds the MFA code")
+	}
+}
+
+// waitNeedsHuman reports whether role's shared session shows needs-human within wait.
+func (e *e2e) waitNeedsHuman(role string, wait time.Duration) bool {
+	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		for _, r := range e.status().Roles {
+			for _, s := range r.Sessions {
+				if r.Role == role && s.Caller == "" && s.NeedsHuman {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}

@@ -177,6 +177,22 @@ func controlClient(runtimeDir string) *control.Client {
 	return control.NewClient(path)
 }
 
+// asksDaemon makes cmd a command that asks the running daemon one thing through
+// its control socket: it gets --runtime-dir, and run gets the daemon's client and
+// a context that gives up after timeout (a hung daemon must not hang an SDK's
+// credential_process or systemctl reload).
+func asksDaemon(cmd *cobra.Command, timeout time.Duration,
+	run func(ctx context.Context, c *control.Client, cmd *cobra.Command, args []string) error) *cobra.Command {
+	var runtimeDir string
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+		defer cancel()
+		return run(ctx, controlClient(runtimeDir), cmd, args)
+	}
+	runtimeDirFlag(cmd.Flags(), &runtimeDir)
+	return cmd
+}
+
 // writeEnv prints the export lines for e (README.md, "The endpoints"): shell-quoted.
 // plainToken, if set, is printed as AWS_CONTAINER_AUTHORIZATION_TOKEN for
 // the SDKs that read no token file.

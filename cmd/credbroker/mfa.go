@@ -10,11 +10,13 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"github.com/credbroker/credbroker/broker/control"
 )
 
 func newMFACmd(_ *app) *cobra.Command {
-	var runtimeDir string
-	cmd := &cobra.Command{
+	var code string // read before the daemon's timeout starts: typing takes its time
+	return asksDaemon(&cobra.Command{
 		Use:   "mfa ROLE",
 		Short: "Start an MFA session for a role that needs one",
 		Long: `Ask for a code of ROLE's MFA device (its mfa_serial) on the terminal and hand
@@ -28,23 +30,18 @@ stdin is not a terminal; never from the command line.`,
   MFA code for admin: 123456
   MFA session for admin until 2025-06-01T23:59:59Z`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			code, err := readMFACode(cmd, args[0])
-			if err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 60*time.Second)
-			defer cancel()
-			exp, err := controlClient(runtimeDir).StartMFA(ctx, args[0], code)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "MFA session for %s until %s\n", args[0], exp.UTC().Format(time.RFC3339))
-			return nil
+		PreRunE: func(cmd *cobra.Command, args []string) (err error) {
+			code, err = readMFACode(cmd, args[0])
+			return err
 		},
-	}
-	runtimeDirFlag(cmd.Flags(), &runtimeDir)
-	return cmd
+	}, time.Minute, func(ctx context.Context, c *control.Client, cmd *cobra.Command, args []string) error {
+		exp, err := c.StartMFA(ctx, args[0], code)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "MFA session for %s until %s\n", args[0], exp.UTC().Format(time.RFC3339))
+		return nil
+	})
 }
 
 // readMFACode asks for the code on the terminal, or reads a line of stdin.

@@ -6,11 +6,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/credbroker/credbroker/broker/control"
 )
 
 func newReloadCmd(_ *app) *cobra.Command {
-	var runtimeDir string
-	cmd := &cobra.Command{
+	return asksDaemon(&cobra.Command{
 		Use:   "reload",
 		Short: "Make the running broker re-read its config; fail with the faults of a refused one",
 		Long: `Ask the running broker, through its control socket, to re-read its
@@ -24,16 +25,11 @@ Only root and the daemon's own user may reload it.`,
 		Example: `  sudo systemctl reload credbroker.service     # runs credbroker reload
   credbroker reload --runtime-dir /tmp/cb`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), 60*time.Second)
-			defer cancel()
-			if err := controlClient(runtimeDir).Reload(ctx); err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), "reloaded")
-			return nil
-		},
-	}
-	runtimeDirFlag(cmd.Flags(), &runtimeDir)
-	return cmd
+	}, time.Minute, func(ctx context.Context, c *control.Client, cmd *cobra.Command, _ []string) error {
+		if err := c.Reload(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintln(cmd.OutOrStdout(), "reloaded")
+		return nil
+	})
 }

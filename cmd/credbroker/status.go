@@ -12,11 +12,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/credbroker/credbroker/broker"
+	"github.com/credbroker/credbroker/broker/control"
 )
 
 func newStatusCmd(_ *app) *cobra.Command {
-	var runtimeDir, output string
-	cmd := &cobra.Command{
+	var output string
+	cmd := asksDaemon(&cobra.Command{
 		Use:   "status",
 		Short: "Show the broker's roles, sessions, expiries and upstream health",
 		Long: `Show each role of the running broker: its source, the upstream, and each of its
@@ -28,26 +29,22 @@ or an unlocked keyring). --output json prints the same as JSON.`,
 		Example: `  credbroker status
   credbroker status --output json | jq '.roles[] | select(.sessions[].needs_human)'`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "text" && output != "json" {
-				return fmt.Errorf("--output %q: use text or json", output)
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 10*time.Second)
-			defer cancel()
-			st, err := controlClient(runtimeDir).Status(ctx)
-			if err != nil {
-				return err
-			}
-			if output == "json" {
-				enc := json.NewEncoder(cmd.OutOrStdout())
-				enc.SetIndent("", "  ")
-				return enc.Encode(st)
-			}
-			writeStatus(cmd.OutOrStdout(), st, time.Now())
-			return nil
-		},
-	}
-	runtimeDirFlag(cmd.Flags(), &runtimeDir)
+	}, 10*time.Second, func(ctx context.Context, c *control.Client, cmd *cobra.Command, _ []string) error {
+		if output != "text" && output != "json" {
+			return fmt.Errorf("--output %q: use text or json", output)
+		}
+		st, err := c.Status(ctx)
+		if err != nil {
+			return err
+		}
+		if output == "json" {
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent("", "  ")
+			return enc.Encode(st)
+		}
+		writeStatus(cmd.OutOrStdout(), st, time.Now())
+		return nil
+	})
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "text or json")
 	return cmd
 }
