@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/credbroker/credbroker/broker/session"
+	"github.com/credbroker/credbroker/internal/logtest"
 )
 
 // TestAuditEarlySummary: with auditMaxKeys connections seen since the
@@ -18,7 +19,7 @@ import (
 // hour here) and the keys forgotten, so memory stays bounded under a
 // storm of new connections; no count is lost.
 func TestAuditEarlySummary(t *testing.T) {
-	buf := newLogBuffer()
+	buf := &logtest.Buffer{}
 	a := newAuditor(hclog.New(&hclog.LoggerOptions{Output: buf, Level: hclog.Info, JSONFormat: true}), time.Hour, time.Now)
 	bd := &binding{key: session.Key{Role: "deploy"}, sessionName: "s"}
 	creds := aws.Credentials{AccessKeyID: "ASIAEXAMPLE", Expires: time.Now().Add(time.Hour)}
@@ -27,7 +28,7 @@ func TestAuditEarlySummary(t *testing.T) {
 		a.served("imds", c, netip.AddrPort{}, bd, creds)
 		a.served("imds", c, netip.AddrPort{}, bd, creds) // one repeat each
 	}
-	buf.waitLine(t, "credentials handed out again", `"count":1`)
+	buf.WaitLine(t, "credentials handed out again", `"count":1`)
 	a.close()
 	// Every credential is in a full line or a count (a repeat that came
 	// just after the early summary is a full line of its own).

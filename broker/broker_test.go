@@ -235,7 +235,7 @@ func TestKeyRotationFallsBackToPreviousKey(t *testing.T) {
 	if d := cmp.Diff([]string{"AKIANEWKEY000EXAMPLE:InvalidClientTokenId", aliceKeyID + ":"}, signers); d != "" {
 		t.Errorf("signers (-want +got):\n%s", d)
 	}
-	e.log.waitLine(t, "previous")
+	e.log.WaitLine(t, "previous")
 }
 
 func TestWebIdentitySources(t *testing.T) {
@@ -529,7 +529,7 @@ func TestAudit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	line := e.audit.waitLine(t, `"endpoint":"container"`)
+	line := e.audit.WaitLine(t, `"endpoint":"container"`)
 	var rec map[string]any
 	if err := json.Unmarshal([]byte(line), &rec); err != nil {
 		t.Fatal(err)

@@ -136,7 +136,7 @@ func TestSDKThroughEndpoints(t *testing.T) {
 
 	exe, _ := os.Executable()
 	exe, _ = filepath.EvalSymlinks(exe)
-	line := e.audit.waitLine(t, `"endpoint":"imds"`)
+	line := e.audit.WaitLine(t, `"endpoint":"imds"`)
 	var rec map[string]any
 	json.Unmarshal([]byte(line), &rec)
 	if rec["pid"] != float64(os.Getpid()) || rec["exe"] != exe || rec["uid"] != float64(os.Getuid()) || rec["access_key_id"] != viaIMDS.AccessKeyID {
@@ -219,7 +219,7 @@ func TestOutage(t *testing.T) {
 	if !s.BelowFloor || s.State != "below-floor" || s.Failures == 0 || s.LastErrorCode == "" {
 		t.Errorf("status under the floor: %+v", s)
 	}
-	e.log.waitLine(t, "less than the floor left")
+	e.log.WaitLine(t, "less than the floor left")
 	// 61m: expired; now callers get an error, not an expired key.
 	clock.Advance(10 * time.Minute)
 	drain(e.fetches.ch)

@@ -72,7 +72,7 @@ func TestExecTokenBoundToUIDAndProcess(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	e.log.waitLine(t, "container token withdrawn: its process exited")
+	e.log.WaitLine(t, "container token withdrawn: its process exited")
 	if err := containerAs(e, alice, tok, "mine"); err == nil {
 		t.Error("the token of a SIGKILLed exec still works")
 	}

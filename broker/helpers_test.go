@@ -1,11 +1,8 @@
 package broker
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +14,7 @@ import (
 	"github.com/credbroker/credbroker/imds"
 	"github.com/credbroker/credbroker/internal/awsfake"
 	"github.com/credbroker/credbroker/internal/clocktest"
+	"github.com/credbroker/credbroker/internal/logtest"
 )
 
 const (
@@ -60,54 +58,6 @@ func identifyFromContext(ctx context.Context, _ imds.Caller) (Caller, error) {
 	return c, nil
 }
 
-// logBuffer collects log output and tells waiters of each line.
-type logBuffer struct {
-	mu    sync.Mutex
-	buf   bytes.Buffer
-	lines chan string
-}
-
-func newLogBuffer() *logBuffer { return &logBuffer{lines: make(chan string, 1024)} }
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf.Write(p)
-	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
-		select {
-		case l.lines <- line:
-		default:
-		}
-	}
-	return len(p), nil
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-// waitLine waits for a line containing all of want.
-func (l *logBuffer) waitLine(t *testing.T, want ...string) string {
-	t.Helper()
-	timeout := time.After(5 * time.Second)
-	for {
-		select {
-		case line := <-l.lines:
-			ok := true
-			for _, w := range want {
-				ok = ok && strings.Contains(line, w)
-			}
-			if ok {
-				return line
-			}
-		case <-timeout:
-			t.Fatalf("no log line with %q; log:\n%s", want, l.String())
-		}
-	}
-}
-
 // fetchWatch is a session.Observer that reports each fetch.
 type fetchWatch struct{ ch chan error }
 
@@ -126,8 +76,8 @@ type env struct {
 	sts     *awsfake.Server
 	keys    *keystore.Store
 	b       *Broker
-	log     *logBuffer
-	audit   *logBuffer
+	log     *logtest.Buffer
+	audit   *logtest.Buffer
 	fetches *fetchWatch
 	clock   *clocktest.Clock
 }
@@ -145,7 +95,7 @@ func newEnv(t testing.TB, hcl string, optFns ...func(*envOptions)) *env {
 	for _, fn := range optFns {
 		fn(&eo)
 	}
-	e := &env{t: t, sts: awsfake.New(), keys: keystore.NewMemory(), log: newLogBuffer(), audit: newLogBuffer(),
+	e := &env{t: t, sts: awsfake.New(), keys: keystore.NewMemory(), log: &logtest.Buffer{}, audit: &logtest.Buffer{},
 		fetches: &fetchWatch{ch: make(chan error, 64)}, clock: eo.clock}
 	e.sts.AddUser("alice", aliceKeyID, aliceSecret)
 	if err := e.keys.Put("alice", keystore.Key{AccessKeyID: aliceKeyID, SecretAccessKey: aliceSecret}); err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 
 	"github.com/credbroker/credbroker/internal/clocktest"
+	"github.com/credbroker/credbroker/internal/logtest"
 	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/internal/coretest"
@@ -37,7 +38,7 @@ type fixture struct {
 	core  *sts.Core
 	srv   *httptest.Server
 	clock *clocktest.Clock
-	logs  *coretest.LogBuffer
+	logs  *logtest.Buffer
 }
 
 type fixtureOpt = func(*sts.Options)

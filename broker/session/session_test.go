@@ -1,7 +1,6 @@
 package session
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/credbroker/credbroker/internal/clocktest"
+	"github.com/credbroker/credbroker/internal/logtest"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -78,30 +78,13 @@ type fixture struct {
 	up    *upstream
 	cache *Cache
 	s     *Session
-	logs  *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+	logs  *logtest.Buffer
 }
 
 // newFixture builds a cache on a fake clock with jitter r (0 = none).
 func newFixture(t *testing.T, life time.Duration, r float64, optFns ...func(*Options)) *fixture {
 	t.Helper()
-	f := &fixture{clock: clocktest.New(t0), logs: &syncBuffer{}}
+	f := &fixture{clock: clocktest.New(t0), logs: &logtest.Buffer{}}
 	f.up = &upstream{clock: f.clock, life: life}
 	f.cache = New(append([]func(*Options){func(o *Options) {
 		o.Clock = f.clock

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/credbroker/credbroker/internal/browsertest"
+	"github.com/credbroker/credbroker/internal/logtest"
 	"github.com/credbroker/credbroker/internal/x509test"
 )
 
@@ -208,7 +209,7 @@ func TestE2ECoreInitPromptsOnATerminal(t *testing.T) {
 		{rootPassword, rootPassword, "/console/signin/123456789012"},
 	} {
 		master, slave := openPTY(t)
-		out := newLockedBuffer()
+		out := &logtest.Buffer{}
 		go io.Copy(out, master)
 		cmd := exec.Command(bin, "core", "init", "--state-dir", state, "--master-key-file", mk)
 		cmd.Stdin, cmd.Stderr = slave, slave
@@ -218,10 +219,10 @@ func TestE2ECoreInitPromptsOnATerminal(t *testing.T) {
 			t.Fatal(err)
 		}
 		slave.Close()
-		out.waitFor(t, "console password", 30*time.Second)
+		out.WaitFor(t, "console password", 30*time.Second)
 		waitNoEcho(t, master)
 		io.WriteString(master, tc.first+"\n")
-		out.waitFor(t, "again", 10*time.Second)
+		out.WaitFor(t, "again", 10*time.Second)
 		waitNoEcho(t, master)
 		io.WriteString(master, tc.again+"\n")
 		err := cmd.Wait()

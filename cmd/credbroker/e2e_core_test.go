@@ -41,7 +41,7 @@ default_role = "app"
 	// serves no role, and names the fix.
 	writeCfg("")
 	idle := e.serve(nil)
-	idle.stderr.waitFor(t, "credbroker core init", 10*time.Second)
+	idle.stderr.WaitFor(t, "credbroker core init", 10*time.Second)
 	if err := idle.stop(); err != nil {
 		t.Fatalf("serve with no roles and no core: %v\n%s", err, idle.stderr.String())
 	}

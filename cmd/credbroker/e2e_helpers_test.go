@@ -24,6 +24,7 @@ import (
 
 	"github.com/credbroker/credbroker/broker/control"
 	"github.com/credbroker/credbroker/internal/awsfake"
+	"github.com/credbroker/credbroker/internal/logtest"
 	"github.com/credbroker/credbroker/internal/testtool"
 )
 
@@ -387,47 +388,10 @@ func (n *notifySocket) wait(t testing.TB, k, v string, timeout time.Duration) no
 type daemonProc struct {
 	t      testing.TB
 	cmd    *exec.Cmd
-	stderr *lockedBuffer
+	stderr *logtest.Buffer
 	notify *notifySocket
 	eps    control.Endpoints
 	exited chan error
-}
-
-type lockedBuffer struct {
-	mu      sync.Mutex
-	b       bytes.Buffer
-	changed chan struct{} // signalled after each write
-}
-
-func newLockedBuffer() *lockedBuffer { return &lockedBuffer{changed: make(chan struct{}, 1)} }
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	select {
-	case l.changed <- struct{}{}:
-	default:
-	}
-	return l.b.Write(p)
-}
-
-// waitFor waits until the output holds s.
-func (l *lockedBuffer) waitFor(t *testing.T, s string, timeout time.Duration) {
-	t.Helper()
-	deadline := time.After(timeout)
-	for !strings.Contains(l.String(), s) {
-		select {
-		case <-l.changed:
-		case <-deadline:
-			t.Fatalf("no %q in the output within %v:\n%s", s, timeout, l.String())
-		}
-	}
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // serve starts the daemon and waits for READY=1 on its notify socket.
@@ -441,7 +405,7 @@ func (e *e2e) serve(extraEnv []string, args ...string) *daemonProc {
 		name, all = e.launch[0], append(append(append([]string{}, e.launch[1:]...), e.bin), all...)
 	}
 	cmd := e.command(append([]string{"NOTIFY_SOCKET=" + n.path}, extraEnv...), name, all...)
-	d := &daemonProc{t: e.t, cmd: cmd, stderr: newLockedBuffer(), notify: n, exited: make(chan error, 1)}
+	d := &daemonProc{t: e.t, cmd: cmd, stderr: &logtest.Buffer{}, notify: n, exited: make(chan error, 1)}
 	cmd.Stdout, cmd.Stderr = d.stderr, d.stderr
 	if e.serveOut != nil {
 		cmd.Stdout, cmd.Stderr = e.serveOut, e.serveOut

@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/credbroker/credbroker/internal/browsertest"
+	"github.com/credbroker/credbroker/internal/logtest"
 )
 
 func randomHex(n int) string {
@@ -233,7 +234,7 @@ func (s *samlE2E) whoAmI() string {
 
 // login starts `credbroker login SOURCE --print` and returns it with the URL
 // it printed.
-func (s *samlE2E) login(source string) (*exec.Cmd, *lockedBuffer, string, time.Time) {
+func (s *samlE2E) login(source string) (*exec.Cmd, *logtest.Buffer, string, time.Time) {
 	s.t.Helper()
 	start := time.Now()
 	c := s.command(nil, s.bin, "login", source, "--print", "--timeout", "90s")
@@ -241,7 +242,7 @@ func (s *samlE2E) login(source string) (*exec.Cmd, *lockedBuffer, string, time.T
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	stderr := newLockedBuffer()
+	stderr := &logtest.Buffer{}
 	c.Stderr = stderr
 	if err := c.Start(); err != nil {
 		s.t.Fatal(err)
@@ -251,7 +252,7 @@ func (s *samlE2E) login(source string) (*exec.Cmd, *lockedBuffer, string, time.T
 		s.t.Fatalf("login printed no URL: %v\n%s", err, stderr.String())
 	}
 	go io.Copy(io.Discard, stdout)
-	stderr.waitFor(s.t, "Waiting for the sign-in", 10*time.Second)
+	stderr.WaitFor(s.t, "Waiting for the sign-in", 10*time.Second)
 	return c, stderr, strings.TrimSpace(line), start
 }
 

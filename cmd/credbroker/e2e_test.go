@@ -404,7 +404,7 @@ func TestE2EExecWithoutDaemon(t *testing.T) {
 // `credbroker env`, are the assumed role dev-admin at the embedded core.
 func TestE2EDev(t *testing.T) {
 	e := newE2E(t)
-	e.serveDev().stderr.waitFor(t, "export AWS_ENDPOINT_URL_STS=", 5*time.Second)
+	e.serveDev().stderr.WaitFor(t, "export AWS_ENDPOINT_URL_STS=", 5*time.Second)
 	vars := e.envLines(t)
 	if !slices.ContainsFunc(vars, func(v string) bool { return strings.HasPrefix(v, "AWS_ENDPOINT_URL_IAM=http://127.0.0.1:") }) {
 		t.Fatalf("env: %q", vars)

@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/credbroker/credbroker/internal/logtest"
 )
 
 // The federation fixtures: a Samba Active Directory domain (provisioned once,
@@ -184,7 +186,7 @@ func startDirectory(t *testing.T) *directory {
 // idp is SimpleSAMLphp serving the directory's users.
 type idp struct {
 	base string // http://127.0.0.1:PORT
-	log  *lockedBuffer
+	log  *logtest.Buffer
 }
 
 // SSOURL is the IdP-initiated sign-in URL for AWS.
@@ -369,7 +371,7 @@ $metadata[%[6]q]['authproc'][60] = ['class' => 'core:PHP', 'code' => '
 	}
 	cmd := exec.Command("php", "-S", fmt.Sprintf("127.0.0.1:%d", port), "-t", "/usr/share/simplesamlphp/www")
 	cmd.Env = append(os.Environ(), "SIMPLESAMLPHP_CONFIG_DIR="+filepath.Join(root, "config"))
-	log := newLockedBuffer()
+	log := &logtest.Buffer{}
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

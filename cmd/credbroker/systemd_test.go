@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/credbroker/credbroker/broker/control"
+	"github.com/credbroker/credbroker/internal/logtest"
 	"github.com/credbroker/credbroker/internal/testtool"
 )
 
@@ -103,7 +104,7 @@ func TestE2ESystemdNotify(t *testing.T) {
 		t.Errorf("STATUS after a bad reload: %q", m.fields["STATUS"])
 	}
 	// The log says what is wrong and where (the pipe may lag the notify socket).
-	d.stderr.waitFor(t, "credbroker.hcl:21:12: Invalid role ARN", 10*time.Second)
+	d.stderr.WaitFor(t, "credbroker.hcl:21:12: Invalid role ARN", 10*time.Second)
 	if err := imdsToken(d.eps.IMDS, 5*time.Second); err != nil {
 		t.Errorf("not serving after a refused reload: %v", err)
 	}
@@ -156,7 +157,7 @@ func TestE2ESocketActivation(t *testing.T) {
 	wrapper := `for i in 1 2; do sh -c 'LISTEN_PID=$$ exec "$0" "$@"' "$@"; echo "run $i exited $?" >&2; done`
 	args = append(args, "sh", "-c", wrapper, "sh", e.bin, "--log-level", "debug", "serve", "--config", e.cfgPath, "--runtime-dir", e.runtimeDir)
 	cmd := exec.Command(activate, args...)
-	out := newLockedBuffer()
+	out := &logtest.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -172,7 +173,7 @@ func TestE2ESocketActivation(t *testing.T) {
 
 	// systemd-socket-activate starts the command at the first connection;
 	// that connection waits in the backlog and is answered.
-	out.waitFor(t, fmt.Sprintf("Listening on 127.0.0.1:%d as 4.", containerPort), 10*time.Second)
+	out.WaitFor(t, fmt.Sprintf("Listening on 127.0.0.1:%d as 4.", containerPort), 10*time.Second)
 	first := make(chan error, 1)
 	go func() { first <- imdsToken(imdsAddr, 60*time.Second) }()
 	n.wait(t, "READY", "1", 60*time.Second)

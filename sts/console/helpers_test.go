@@ -15,11 +15,11 @@ import (
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/credbroker/credbroker/internal/logtest"
 	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/console"
 	"github.com/credbroker/credbroker/sts/iamapi"
-	"github.com/credbroker/credbroker/sts/internal/coretest"
 	"github.com/credbroker/credbroker/sts/store"
 )
 
@@ -31,7 +31,7 @@ type fixture struct {
 	dev     sts.DevAccount
 	console *console.Console
 	srv     *httptest.Server
-	log     *coretest.LogBuffer
+	log     *logtest.Buffer
 }
 
 // rootPassword is the root user's console password in the fixture.
@@ -50,7 +50,7 @@ func newFixtureTTL(t testing.TB, ttl time.Duration, optFns ...func(*console.Opti
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &coretest.LogBuffer{}
+	logs := &logtest.Buffer{}
 	log := hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Info})
 	core, err := sts.New(ctx, st, func(o *sts.Options) { o.Logger = log })
 	if err != nil {

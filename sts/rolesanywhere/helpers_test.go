@@ -20,10 +20,10 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/credbroker/credbroker/internal/clocktest"
+	"github.com/credbroker/credbroker/internal/logtest"
 	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/iamapi"
-	"github.com/credbroker/credbroker/sts/internal/coretest"
 	"github.com/credbroker/credbroker/sts/rolesanywhere"
 	"github.com/credbroker/credbroker/sts/store"
 )
@@ -47,7 +47,7 @@ type fixture struct {
 	srv   *httptest.Server
 	clock *clocktest.Clock
 	root  aws.Credentials
-	logs  *coretest.LogBuffer // Roles Anywhere's log, audit lines included
+	logs  *logtest.Buffer // Roles Anywhere's log, audit lines included
 	api   *rolesanywhere.API
 }
 
@@ -97,7 +97,7 @@ func newFixture(t testing.TB) *fixture {
 	if _, err := iamapi.Register(core); err != nil {
 		t.Fatal(err)
 	}
-	logs := &coretest.LogBuffer{}
+	logs := &logtest.Buffer{}
 	api, err := rolesanywhere.Register(core, func(o *rolesanywhere.Options) {
 		o.Logger = hclog.New(&hclog.LoggerOptions{Output: logs, Level: hclog.Info})
 	})

@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/credbroker/credbroker/internal/clocktest"
+	"github.com/credbroker/credbroker/internal/logtest"
 	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/policy"
@@ -49,7 +49,7 @@ type Core struct {
 	Clock   *clocktest.Clock
 	Catalog *policy.Catalog
 	// Logs holds the core's log lines (JSON, debug level).
-	Logs *LogBuffer
+	Logs *logtest.Buffer
 }
 
 // New builds a core; everything is closed when t ends.
@@ -59,7 +59,7 @@ func New(t testing.TB, optFns ...func(*Options)) *Core {
 	for _, fn := range optFns {
 		fn(&o)
 	}
-	c := &Core{T: t, Ctx: context.Background(), Clock: clocktest.New(time.Now().UTC().Truncate(time.Second)), Logs: &LogBuffer{}}
+	c := &Core{T: t, Ctx: context.Background(), Clock: clocktest.New(time.Now().UTC().Truncate(time.Second)), Logs: &logtest.Buffer{}}
 	if o.RunningClock {
 		c.Clock.Run()
 	}
@@ -199,25 +199,4 @@ func (e Entity) attach(tx *store.Tx, ref account.Ref) error {
 		}
 	}
 	return nil
-}
-
-// LogBuffer collects log output safely across goroutines.
-type LogBuffer struct {
-	mu  sync.Mutex
-	buf []byte
-}
-
-// Write appends p.
-func (l *LogBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.buf = append(l.buf, p...)
-	return len(p), nil
-}
-
-// String returns what was written.
-func (l *LogBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return string(l.buf)
 }
