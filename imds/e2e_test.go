@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/credbroker/credbroker/internal/testtool"
 )
 
 // The end-to-end tests run the real AWS CLI (v1) and boto3 against both
@@ -32,9 +34,7 @@ print(json.dumps(out))
 
 func requireTools(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("aws"); err != nil {
-		t.Skip("the aws CLI is not installed (apt-get install awscli): skipping the end-to-end test")
-	}
+	testtool.Need(t, "aws=awscli")
 	if err := exec.Command("python3", "-c", "import boto3").Run(); err != nil {
 		t.Skip("python3 with boto3 is not installed (apt-get install python3-boto3): skipping the end-to-end test")
 	}

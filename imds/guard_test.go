@@ -8,10 +8,12 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/credbroker/credbroker/internal/logtest"
 )
 
 // newTestGuard returns a guard whose next handler records that it ran.
-func newTestGuard(t *testing.T, peers []netip.Prefix, next func(http.ResponseWriter, *http.Request, connInfo)) (*guard, *logBuffer) {
+func newTestGuard(t *testing.T, peers []netip.Prefix, next func(http.ResponseWriter, *http.Request, connInfo)) (*guard, *logtest.Buffer) {
 	t.Helper()
 	log, buf := testLogger(t)
 	render := func(w http.ResponseWriter, e *apiError) { w.WriteHeader(e.status) }

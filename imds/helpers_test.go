@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/credbroker/credbroker/internal/clocktest"
+	"github.com/credbroker/credbroker/internal/logtest"
 	"github.com/hashicorp/go-hclog"
 )
 
@@ -119,26 +120,8 @@ func (f *fakeSource) lastCaller() Caller {
 	return f.callers[len(f.callers)-1]
 }
 
-// logBuffer is a concurrency-safe log sink for assertions on what was logged.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func testLogger(t testing.TB) (hclog.Logger, *logBuffer) {
-	buf := &logBuffer{}
+func testLogger(t testing.TB) (hclog.Logger, *logtest.Buffer) {
+	buf := &logtest.Buffer{}
 	return hclog.New(&hclog.LoggerOptions{Name: "imds", Level: hclog.Trace, Output: buf, Color: hclog.ColorOff}), buf
 }
 
@@ -152,7 +135,7 @@ type env struct {
 	container *Container
 	imdsSrv   *httptest.Server
 	contSrv   *httptest.Server
-	log       *logBuffer
+	log       *logtest.Buffer
 }
 
 func newEnv(t testing.TB, ec2Opts func(*EC2Options), contOpts func(*ContainerOptions)) *env {

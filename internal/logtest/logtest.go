@@ -1,7 +1,6 @@
 // Package logtest is the one log capture of the tests: a Buffer that a logger (or
 // a child process's stderr) writes to from any goroutine while the test reads it
-// and waits for what it expects. imds keeps a copy of its own: it imports nothing
-// of the project.
+// and waits for what it expects.
 package logtest
 
 import (
