@@ -39,6 +39,10 @@ type Options struct {
 	// and CPU time are summed, latencies are the worst server's.
 	OursMore     []string
 	OursMorePIDs []int
+	// OursScript and BaseScript, when set, are wrk Lua scripts (its -s) for
+	// each side: the request when a URL and a header cannot say it (a signed
+	// POST, whose signature names its host).
+	OursScript, BaseScript string
 }
 
 // Result is one wrk run: requests per second, latency percentiles in µs,
@@ -73,8 +77,8 @@ func Compare(tb testing.TB, ours, base, hdr string, optFns ...func(*Options)) Re
 	oursPIDs := make([]int, len(oursURLs))
 	oursPIDs[0] = o.OursPID
 	copy(oursPIDs[1:], o.OursMorePIDs)
-	runOurs := func() Result { return runAll(tb, wrk, o, hdr, oursURLs, oursPIDs) }
-	runBase := func() Result { return runAll(tb, wrk, o, hdr, []string{base}, []int{o.BasePID}) }
+	runOurs := func() Result { return runAll(tb, wrk, o, hdr, o.OursScript, oursURLs, oursPIDs) }
+	runBase := func() Result { return runAll(tb, wrk, o, hdr, o.BaseScript, []string{base}, []int{o.BasePID}) }
 	var r Report
 	for i := 0; i < o.Rounds; i++ {
 		if i%2 == 0 {
@@ -88,11 +92,14 @@ func Compare(tb testing.TB, ours, base, hdr string, optFns ...func(*Options)) Re
 
 // runAll runs wrk against every one of urls at once (served by pids), the
 // connections and threads split between them, and sums up.
-func runAll(tb testing.TB, wrk string, o Options, hdr string, urls []string, pids []int) Result {
+func runAll(tb testing.TB, wrk string, o Options, hdr, script string, urls []string, pids []int) Result {
 	n := len(urls)
 	args := []string{"-t" + strconv.Itoa(max(1, o.Threads/n)), "-c" + strconv.Itoa(max(1, o.Connections/n)), "-d" + o.Duration, "--latency"}
 	if hdr != "" {
 		args = append(args, "-H", hdr)
+	}
+	if script != "" {
+		args = append(args, "-s", script)
 	}
 	var cpu time.Duration
 	for _, pid := range pids {

@@ -1,7 +1,12 @@
 package wrkbench
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -46,5 +51,42 @@ func TestReportMedians(t *testing.T) {
 	}
 	if cpuTime(t, os.Getpid()) <= before {
 		t.Errorf("a second of spinning (%d) used no CPU time", x)
+	}
+}
+
+// TestCompareWithScripts: each side's wrk script is its request (a POST with a
+// body here), and the report holds one result per side and round.
+func TestCompareWithScripts(t *testing.T) {
+	type seen struct{ posts, others atomic.Int64 }
+	serve := func(s *seen, want string) string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if b, _ := io.ReadAll(r.Body); r.Method == http.MethodPost && string(b) == want {
+				s.posts.Add(1)
+			} else {
+				s.others.Add(1)
+			}
+		}))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	var ours, base seen
+	dir := t.TempDir()
+	script := func(name, body string) string {
+		p := filepath.Join(dir, name+".lua")
+		if err := os.WriteFile(p, []byte("wrk.method = \"POST\"\nwrk.body = \""+body+"\"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	r := Compare(t, serve(&ours, "ours=1"), serve(&base, "base=1"), "", func(o *Options) {
+		o.Rounds, o.Duration, o.Connections = 2, "1s", 4
+		o.OursScript, o.BaseScript = script("ours", "ours=1"), script("base", "base=1")
+	})
+	if len(r.Ours) != 2 || len(r.Base) != 2 || r.RatioRPS() <= 0 {
+		t.Errorf("report %+v", r)
+	}
+	if ours.posts.Load() == 0 || base.posts.Load() == 0 || ours.others.Load()+base.others.Load() != 0 {
+		t.Errorf("ours saw %d scripted POSTs and %d others, base %d and %d",
+			ours.posts.Load(), ours.others.Load(), base.posts.Load(), base.others.Load())
 	}
 }
