@@ -3,8 +3,11 @@
 package sts_test
 
 import (
+	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +17,7 @@ import (
 	awssts "github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/aws-sdk-go-v2/service/sts/types"
 
+	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/account"
 	"github.com/credbroker/credbroker/sts/store"
 )
@@ -351,5 +355,131 @@ func TestPresignedGETWithSignedHeader(t *testing.T) {
 	// Without the signed header (another cluster's id), the signature does not match.
 	if status, body := get(http.Header{"X-K8s-Aws-Id": {"other-cluster"}}); status != 403 || !strings.Contains(body, "SignatureDoesNotMatch") {
 		t.Fatalf("%d %s", status, body)
+	}
+}
+
+// auditTally is what a core's audit lines say: the full request lines per error
+// code, and the requests a summary line counts per error code and source.
+type auditTally struct {
+	full, counted map[string]int // by error code
+	sources       map[string]int // full lines by source_ip
+}
+
+func tallyAudit(t *testing.T, logs string) auditTally {
+	t.Helper()
+	a := auditTally{full: map[string]int{}, counted: map[string]int{}, sources: map[string]int{}}
+	for _, line := range strings.Split(logs, "\n") {
+		var l struct {
+			Module  string `json:"@module"`
+			Message string `json:"@message"`
+			Error   string `json:"error"`
+			Source  string `json:"source_ip"`
+			Count   int    `json:"count"`
+		}
+		if json.Unmarshal([]byte(line), &l) != nil || l.Module != "audit" {
+			continue
+		}
+		switch l.Message {
+		case "request":
+			a.full[l.Error]++
+			a.sources[l.Source]++
+		case "requests refused again":
+			a.counted[l.Error] += l.Count
+		}
+	}
+	return a
+}
+
+// A flood of refused requests that name no known caller is a line per source
+// and error code per interval plus a count, not a line per request; every
+// refusal is accounted for, and a known caller's requests keep a line each.
+func TestRefusalsOfUnknownCallersAreSummedUp(t *testing.T) {
+	const every = 300 * time.Millisecond
+	f := newFixture(t, func(o *sts.Options) { o.RefusalSummaryEvery = every })
+	alice := f.user("alice", nil)
+	bad := alice
+	bad.SecretAccessKey = strings.Repeat("z", 40)
+	const form = "Action=GetCallerIdentity&Version=2011-06-15"
+	const badSigned, unsigned, good = 200, 50, 3
+	start := time.Now()
+	for range badSigned {
+		if status, _ := f.rawCall(bad, "sts", form, f.clock.Now()); status != http.StatusForbidden {
+			t.Fatalf("a bad signature answered %d", status)
+		}
+	}
+	for range unsigned {
+		if status, _ := f.rawCall(aws.Credentials{}, "sts", form, f.clock.Now()); status < 400 {
+			t.Fatalf("an unsigned GetCallerIdentity answered %d", status)
+		}
+	}
+	for range good {
+		if status, body := f.rawCall(alice, "sts", form, f.clock.Now()); status != http.StatusOK {
+			t.Fatalf("alice: %d %s", status, body)
+		}
+	}
+	intervals := int(time.Since(start)/every) + 2
+	// Wait for the last interval's counts.
+	var a auditTally
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		a = tallyAudit(t, f.logs.String())
+		if a.full["SignatureDoesNotMatch"]+a.counted["SignatureDoesNotMatch"] == badSigned {
+			break
+		}
+	}
+	if got := a.full["SignatureDoesNotMatch"] + a.counted["SignatureDoesNotMatch"]; got != badSigned {
+		t.Errorf("%d bad signatures accounted for, want %d: %+v", got, badSigned, a)
+	}
+	if a.full["SignatureDoesNotMatch"] > intervals {
+		t.Errorf("%d full lines for %d bad signatures in %d intervals: a line per request", a.full["SignatureDoesNotMatch"], badSigned, intervals)
+	}
+	var unsignedLines, unsignedAll int
+	for code, n := range a.full {
+		if code != "SignatureDoesNotMatch" && code != "-" {
+			unsignedLines += n
+			unsignedAll += n + a.counted[code]
+		}
+	}
+	if unsignedAll != unsigned || unsignedLines > intervals {
+		t.Errorf("unsigned requests: %d accounted for in %d full lines, want %d in at most %d: %+v", unsignedAll, unsignedLines, unsigned, intervals, a)
+	}
+	if a.full["-"] != good {
+		t.Errorf("%d lines for alice's %d requests, want one each", a.full["-"], good)
+	}
+}
+
+// A flood from many source addresses is bounded too: past the sources counted
+// apart, the rest share source "*".
+func TestRefusalsFromManySources(t *testing.T) {
+	f := newFixture(t, func(o *sts.Options) { o.RefusalSummaryEvery = time.Hour })
+	h := f.core.Handler()
+	const sources = 1500
+	for i := range sources {
+		r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader("Action=GetCallerIdentity&Version=2011-06-15"))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		r.RemoteAddr = fmt.Sprintf("127.0.%d.%d:40000", i/250, 1+i%250)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code < 400 {
+			t.Fatalf("an unsigned request answered %d", w.Code)
+		}
+	}
+	a := tallyAudit(t, f.logs.String())
+	lines := 0
+	for _, n := range a.full {
+		lines += n
+	}
+	if lines > 1100 || lines < 1000 {
+		t.Errorf("%d full lines for %d sources, want about 1,024 (the bound)", lines, sources)
+	}
+	if err := f.core.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a = tallyAudit(t, f.logs.String())
+	total := 0
+	for code, n := range a.full {
+		total += n + a.counted[code]
+	}
+	if total != sources || !strings.Contains(f.logs.String(), `"source_ip":"*"`) {
+		t.Errorf("%d of %d refusals accounted for after Close (summary under source *: %v)", total, sources, strings.Contains(f.logs.String(), `"source_ip":"*"`))
 	}
 }

@@ -41,9 +41,16 @@ type Store interface {
 
 // Options configure a Core.
 type Options struct {
-	// Logger receives the audit lines (one per request, at info, named "audit") and
-	// the core's own events. Default: a null logger.
+	// Logger receives the audit lines (one per request, at info, named "audit"; the
+	// refusals of unknown callers are summed up, see RefusalSummaryEvery) and the
+	// core's own events. Default: a null logger.
 	Logger hclog.Logger
+	// RefusalSummaryEvery is the interval in which a source's refusals with one
+	// error code that named no known caller (bad or missing signatures, unknown
+	// keys, malformed requests) are one full audit line and then a count, written
+	// when the interval ends: a local flood cannot drown the journal. Default
+	// DefaultRefusalSummaryEvery.
+	RefusalSummaryEvery time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Rand is the source of access key ids, request ids and signing keys (default
@@ -82,13 +89,15 @@ type Options struct {
 // SigV4-authenticated, every decision made by the policy engine. It is safe for
 // concurrent use.
 type Core struct {
-	st      Store
-	o       Options
-	log     hclog.Logger
-	audit   hclog.Logger
-	now     func() time.Time
-	rand    io.Reader
-	catalog *policy.Catalog
+	st    Store
+	o     Options
+	log   hclog.Logger
+	audit hclog.Logger
+	// refusals sums up the audit lines of refused unknown callers.
+	refusals *refusalAudit
+	now      func() time.Time
+	rand     io.Reader
+	catalog  *policy.Catalog
 
 	verifier *signer.Verifier
 	sealer   atomic.Pointer[session.Sealer] // swapped when the signing keys change (rotation)
@@ -147,7 +156,11 @@ func New(ctx context.Context, st Store, optFns ...func(*Options)) (*Core, error)
 		}
 		o.Catalog = cat
 	}
+	if o.RefusalSummaryEvery <= 0 {
+		o.RefusalSummaryEvery = DefaultRefusalSummaryEvery
+	}
 	c := &Core{st: st, o: o, log: o.Logger, audit: o.Logger.Named("audit"), now: o.Now, rand: o.Rand, catalog: o.Catalog}
+	c.refusals = &refusalAudit{log: c.audit, every: o.RefusalSummaryEvery}
 	c.sessPols.max = o.SessionCacheSize
 	c.throttle = newThrottle(o.Throttle)
 	c.SetSAMLACS(o.SAMLACS)
@@ -190,6 +203,7 @@ func (c *Core) Handler() http.Handler { return c.handler }
 
 // Close releases the core's resources. It does not close the store.
 func (c *Core) Close() error {
+	c.refusals.flush()
 	c.stopKeys()
 	c.oidc.Close()
 	return nil
@@ -456,6 +470,9 @@ func (c *Core) auditLine(x *exchange, took time.Duration) {
 	errCode := x.errCode
 	if errCode == "" {
 		errCode = "-"
+	}
+	if x.caller == nil && x.status >= 400 && !c.refusals.note(src, errCode) {
+		return
 	}
 	c.audit.Info("request", "request_id", x.requestID, "service", svc, "action", auditAction(x.action),
 		"caller", caller, "access_key_id", akid, "decision", decision, "status", x.status,

@@ -11,7 +11,10 @@
 // authenticated; its parameters validated against the action's model; the action's
 // Handler run; the result or error rendered as AWS's XML; and one audit line logged
 // (request id, service, action, caller ARN, access key id, decision, status, error
-// code, source ip, duration — never a secret).
+// code, source ip, duration — never a secret). Refusals that name no known caller
+// (bad or missing signatures, unknown keys) are one line per source address and
+// error code a minute, plus a line counting the rest ("requests refused again"):
+// a local flood cannot spend the journal's rate limit and hide the lines after it.
 //
 // # Authentication
 //
