@@ -5,6 +5,7 @@ import (
 	"encoding/base32"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/credbroker/credbroker/internal/pgtest"
 	"github.com/credbroker/credbroker/sts"
+	"github.com/credbroker/credbroker/sts/console"
 )
 
 // replicaClients are SDK v2 clients of one replica's core listener.
@@ -104,6 +106,27 @@ upstream "core" {
 	gid, err := stsAt(db.eps.Core, aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken)).GetCallerIdentity(ctx, &awssts.GetCallerIdentityInput{})
 	if err != nil || aws.ToString(gid.Arn) != "arn:aws:iam::"+acct+":user/ops" {
 		t.Fatalf("A's session token through B: %v", err)
+	}
+
+	// A console SigninToken made on A signs a browser in on B, once.
+	login, err := consoleLoginURL(ctx, http.DefaultClient, "http://"+da.eps.Core+console.FederationPath, console.Prefix+"/",
+		aws.Credentials{AccessKeyID: aws.ToString(c.AccessKeyId), SecretAccessKey: aws.ToString(c.SecretAccessKey), SessionToken: aws.ToString(c.SessionToken)})
+	if err != nil {
+		t.Fatalf("a sign-in token from A: %v", err)
+	}
+	browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, try := range []struct {
+		core string
+		want int
+	}{{db.eps.Core, http.StatusFound}, {da.eps.Core, http.StatusBadRequest}} {
+		resp, err := browser.Get(strings.Replace(login, da.eps.Core, try.core, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != try.want {
+			t.Errorf("A's sign-in token at %s: %d, want %d (it signs in on any replica, once)", try.core, resp.StatusCode, try.want)
+		}
 	}
 
 	// An MFA code used through A is refused through B.

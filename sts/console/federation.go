@@ -95,10 +95,12 @@ func (c *Console) getSigninToken(w http.ResponseWriter, r *http.Request) {
 		fedError(w, http.StatusInternalServerError, "Could not make a sign-in token.")
 		return
 	}
-	c.mu.Lock()
-	c.sweepLocked()
-	c.tokens[mapKey(tok)] = &signinToken{creds: creds, arn: aws.ToString(out.Arn), duration: dur, expires: c.now().Add(c.o.SigninTokenTTL)}
-	c.mu.Unlock()
+	t := &signinToken{creds: creds, arn: aws.ToString(out.Arn), duration: dur, expires: c.now().Add(c.o.SigninTokenTTL)}
+	if err := c.keepToken(r.Context(), mapKey(tok), t); err != nil {
+		c.log.Error("getSigninToken", "error", err)
+		fedError(w, http.StatusInternalServerError, "Could not make a sign-in token.")
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]string{"SigninToken": tok})
 }
@@ -107,12 +109,11 @@ func (c *Console) getSigninToken(w http.ResponseWriter, r *http.Request) {
 // sends it to Destination (a page of this console).
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	tok := r.FormValue("SigninToken")
-	k := mapKey(tok)
-	c.mu.Lock()
-	t := c.tokens[k]
-	delete(c.tokens, k)
-	c.mu.Unlock()
-	if tok == "" || t == nil || !c.now().Before(t.expires) {
+	var t *signinToken
+	if tok != "" {
+		t = c.takeToken(r.Context(), mapKey(tok))
+	}
+	if t == nil || !c.now().Before(t.expires) {
 		c.log.Info("federation login refused: sign-in token unknown, used or expired", "source_ip", clientIP(r))
 		fedError(w, http.StatusBadRequest, "The sign-in token is not valid: it expired or was already used. Ask for a new one (getSigninToken).")
 		return

@@ -17,8 +17,23 @@ import (
 
 func getSigninToken(t *testing.T, f *fixture, creds aws.Credentials) (int, string) {
 	t.Helper()
+	return getSigninTokenAt(t, f.srv.URL, creds)
+}
+
+// signinTokenAt is a SigninToken of the console at base, failing the test without one.
+func signinTokenAt(t *testing.T, base string, creds aws.Credentials) string {
+	t.Helper()
+	status, tok := getSigninTokenAt(t, base, creds)
+	if status != http.StatusOK {
+		t.Fatalf("getSigninToken at %s: %d %s", base, status, tok)
+	}
+	return tok
+}
+
+func getSigninTokenAt(t *testing.T, base string, creds aws.Credentials) (int, string) {
+	t.Helper()
 	sess, _ := json.Marshal(console.SessionJSON{SessionID: creds.AccessKeyID, SessionKey: creds.SecretAccessKey, SessionToken: creds.SessionToken})
-	resp := mustGet(t, http.DefaultClient, f.srv.URL+"/federation?"+url.Values{"Action": {"getSigninToken"}, "Session": {string(sess)}}.Encode())
+	resp := mustGet(t, http.DefaultClient, base+"/federation?"+url.Values{"Action": {"getSigninToken"}, "Session": {string(sess)}}.Encode())
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {

@@ -661,6 +661,57 @@ func TestSessionsInStore(t *testing.T) {
 	get(t, jar, b.URL+"/console/", http.StatusSeeOther)
 }
 
+// TestSigninTokensInStore: with Options.Store, a SigninToken made on one console
+// signs a browser in on another over the same store (replicas behind one name),
+// once: the token is taken out of the store by the login that uses it, and the
+// store keeps it under its hash only. A console without the store knows nothing
+// of it.
+func TestSigninTokensInStore(t *testing.T) {
+	f := newFixture(t)
+	replica := func(st sts.Store) string {
+		con, err := console.New(f.core, func(o *console.Options) { o.Store = st })
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := serve(f.core, con)
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	a, b, memory := replica(f.st), replica(f.st), replica(nil)
+	tokens := func() []string {
+		var names []string
+		err := f.st.View(context.Background(), func(tx *store.Tx) (err error) {
+			names, err = tx.SecretNames("console/signin-token/")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return names
+	}
+	login := func(base, tok string) int {
+		resp := mustGet(t, f.browser(t), base+"/federation?"+url.Values{"Action": {"login"}, "Destination": {"/console/"}, "SigninToken": {tok}}.Encode())
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	tok := signinTokenAt(t, a, f.devAdminCreds(t))
+	if names := tokens(); len(names) != 1 || strings.Contains(names[0], tok) {
+		t.Fatalf("the store's sign-in tokens: %v (want one, under the token's hash)", names)
+	}
+	if status := login(b, tok); status != http.StatusFound {
+		t.Fatalf("A's token on B: %d, want 302", status)
+	}
+	if status := login(a, tok); status != http.StatusBadRequest {
+		t.Errorf("the token again, on A: %d, want 400 (used once)", status)
+	}
+	if names := tokens(); len(names) != 0 {
+		t.Errorf("a used token stays in the store: %v", names)
+	}
+	if status := login(memory, signinTokenAt(t, a, f.devAdminCreds(t))); status != http.StatusBadRequest {
+		t.Errorf("A's token on a console without the store: %d, want 400", status)
+	}
+}
+
 // TestUnknownOperationIsNotFound: a POST of an operation an entity page does not
 // have answers 404 (opDone on errNoOp).
 func TestUnknownOperationIsNotFound(t *testing.T) {

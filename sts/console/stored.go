@@ -20,18 +20,23 @@ import (
 // id, and so is the cookies' HMAC key: a restart, or another replica on the same
 // PostgreSQL store, keeps people signed in. Memory is a cache: a cached session is
 // read again whenever the store's generation has moved, so a sign-out on one
-// replica ends the session on all of them.
+// replica ends the session on all of them. Federation SigninTokens are kept there
+// too, under the hash of the token, and taken out in the transaction that reads
+// them: a token made on one replica signs in on another, once.
 const (
 	sessionSecretPrefix = "console/session/"
+	tokenSecretPrefix   = "console/signin-token/"
 	cookieKeySecret     = "console/cookie-key"
 )
 
-// storedSession is a session as the store keeps it.
+// storedSession is a session, or a SigninToken (Duration: of the session it
+// starts; Expires: of the token), as the store keeps it.
 type storedSession struct {
 	ARN, CSRF                                string
 	AccessKeyID, SecretAccessKey, SessionTok string
 	Expires                                  time.Time
 	ResetRequired                            bool
+	Duration                                 time.Duration `json:",omitempty"`
 }
 
 // cookieKey returns the store's cookie key, made on first use.
@@ -64,13 +69,18 @@ func (c *Console) saveSession(ctx context.Context, s *session) error {
 		SessionTok: s.creds.SessionToken, Expires: s.expires, ResetRequired: s.resetRequired}
 	k := s.key
 	c.mu.Unlock()
+	return putStored(ctx, c.o.Store, sessionSecretPrefix+k, rec, "the session")
+}
+
+// putStored writes rec to st as the sealed secret name; what names it in the error.
+func putStored(ctx context.Context, st sts.Store, name string, rec storedSession, what string) error {
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return err
 	}
 	defer clear(b)
-	if err := c.o.Store.Update(ctx, func(tx *store.Tx) error { return tx.PutSecret(sessionSecretPrefix+k, b) }); err != nil {
-		return fmt.Errorf("console: keeping the session: %w", err)
+	if err := st.Update(ctx, func(tx *store.Tx) error { return tx.PutSecret(name, b) }); err != nil {
+		return fmt.Errorf("console: keeping %s: %w", what, err)
 	}
 	return nil
 }
@@ -137,8 +147,10 @@ func (c *Console) sweepStored(ctx context.Context) {
 		return
 	}
 	now := c.now()
-	if _, err := deleteStored(ctx, c.o.Store, func(rec storedSession) bool { return !now.Before(rec.Expires) }); err != nil {
-		c.log.Warn("sweeping expired console sessions from the store", "error", err)
+	for _, prefix := range []string{sessionSecretPrefix, tokenSecretPrefix} {
+		if _, err := deleteStored(ctx, c.o.Store, prefix, func(rec storedSession) bool { return !now.Before(rec.Expires) }); err != nil {
+			c.log.Warn("sweeping expired console sessions and sign-in tokens from the store", "error", err)
+		}
 	}
 }
 
@@ -150,19 +162,19 @@ const sweepEvery = 10 * time.Minute
 // of the old one behind) and returns how many there were. Running consoles over
 // st see it at their next request.
 func EndSessions(ctx context.Context, st sts.Store, arn string) (int, error) {
-	n, err := deleteStored(ctx, st, func(rec storedSession) bool { return rec.ARN == arn })
+	n, err := deleteStored(ctx, st, sessionSecretPrefix, func(rec storedSession) bool { return rec.ARN == arn })
 	if err != nil {
 		return 0, fmt.Errorf("ending the console sessions of %s: %w", arn, err)
 	}
 	return n, nil
 }
 
-// deleteStored deletes the sessions in st that match (and any it cannot read),
-// and returns how many.
-func deleteStored(ctx context.Context, st sts.Store, match func(storedSession) bool) (int, error) {
+// deleteStored deletes the records under prefix in st that match (and any it
+// cannot read), and returns how many.
+func deleteStored(ctx context.Context, st sts.Store, prefix string, match func(storedSession) bool) (int, error) {
 	n := 0
 	err := st.Update(ctx, func(tx *store.Tx) error {
-		names, err := tx.SecretNames(sessionSecretPrefix)
+		names, err := tx.SecretNames(prefix)
 		for i := 0; err == nil && i < len(names); i++ {
 			var rec storedSession
 			b, serr := tx.Secret(names[i])
@@ -176,4 +188,52 @@ func deleteStored(ctx context.Context, st sts.Store, match func(storedSession) b
 		return err
 	})
 	return n, err
+}
+
+// keepToken keeps a SigninToken under k, the hash of the token: in the store when
+// there is one, else in memory.
+func (c *Console) keepToken(ctx context.Context, k string, t *signinToken) error {
+	if c.o.Store == nil {
+		c.mu.Lock()
+		c.sweepLocked()
+		c.tokens[k] = t
+		c.mu.Unlock()
+		return nil
+	}
+	c.sweepStored(ctx)
+	return putStored(ctx, c.o.Store, tokenSecretPrefix+k, storedSession{ARN: t.arn, AccessKeyID: t.creds.AccessKeyID,
+		SecretAccessKey: t.creds.SecretAccessKey, SessionTok: t.creds.SessionToken, Expires: t.expires, Duration: t.duration}, "the sign-in token")
+}
+
+// takeToken returns the SigninToken kept under k and forgets it, so that it is
+// used once whichever replica it reaches; nil when there is none.
+func (c *Console) takeToken(ctx context.Context, k string) *signinToken {
+	if c.o.Store == nil {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		t := c.tokens[k]
+		delete(c.tokens, k)
+		return t
+	}
+	var b []byte
+	err := c.o.Store.Update(ctx, func(tx *store.Tx) error {
+		var err error
+		if b, err = tx.Secret(tokenSecretPrefix + k); err != nil {
+			return err
+		}
+		return tx.DeleteSecret(tokenSecretPrefix + k)
+	})
+	defer clear(b)
+	var rec storedSession
+	if err == nil {
+		err = json.Unmarshal(b, &rec)
+	}
+	if err != nil {
+		if !errors.Is(err, account.ErrNoSuchEntity) {
+			c.log.Error("reading a sign-in token from the store", "error", err)
+		}
+		return nil
+	}
+	return &signinToken{creds: aws.Credentials{AccessKeyID: rec.AccessKeyID, SecretAccessKey: rec.SecretAccessKey, SessionToken: rec.SessionTok},
+		arn: rec.ARN, duration: rec.Duration, expires: rec.Expires}
 }
