@@ -331,10 +331,7 @@ func benchHandler(b *testing.B, h http.Handler, path, hname, hval string) {
 		b.Fatalf("status %d", w.status)
 	}
 	body := make([]byte, w.n)
-	base := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(body)
-	})
+	base := wrkbench.YardstickHandler(body, "application/json")
 	for _, c := range []struct {
 		name string
 		h    http.Handler

@@ -17,6 +17,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/credbroker/credbroker/internal/wrkbench"
 	"github.com/credbroker/credbroker/sts"
 	"github.com/credbroker/credbroker/sts/store"
 )
@@ -116,10 +117,7 @@ func BenchmarkHandler(b *testing.B) {
 			b.Fatalf("%s: %d %s", c.name, rec.status, rec.body.String())
 		}
 		body := bytes.Clone(rec.body.Bytes())
-		base := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "text/xml")
-			w.Write(body)
-		})
+		base := wrkbench.YardstickHandler(body, "text/xml")
 		for _, h := range []struct {
 			name string
 			h    http.Handler

@@ -55,12 +55,19 @@ type Report struct{ Ours, Base []Result }
 // Yardstick serves body with contentType from a minimal net/http server,
 // closed at the end of the test.
 func Yardstick(tb testing.TB, body []byte, contentType string) string {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", contentType)
-		w.Write(body)
-	}))
+	srv := httptest.NewServer(YardstickHandler(body, contentType))
 	tb.Cleanup(srv.Close)
 	return srv.URL
+}
+
+// YardstickHandler is the yardstick itself: the least a handler can do to answer
+// body with contentType, what the benchmarks measure a handler of ours against, in
+// process or behind a server.
+func YardstickHandler(body []byte, contentType string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", contentType)
+		w.Write(body)
+	})
 }
 
 // Compare runs wrk against ours and base (URLs, each with header hdr, ""
