@@ -11,8 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/credbroker/credbroker/internal/awserr"
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/credbroker/credbroker/internal/awserr"
 )
 
 // IAMAPI is the part of the IAM client rotation uses.
@@ -183,13 +184,14 @@ func (r *Rotator) verify(ctx context.Context, c STSAPI) (string, error) {
 		if err == nil {
 			return aws.ToString(out.Arn), nil
 		}
-		if !slices.Contains([]string{"InvalidClientTokenId", "SignatureDoesNotMatch", "AccessDenied"}, awserr.Code(err)) {
+		code := awserr.Code(err)
+		if !slices.Contains([]string{"InvalidClientTokenId", "SignatureDoesNotMatch", "AccessDenied"}, code) {
 			return "", err
 		}
 		if !r.Now().Add(wait).Before(deadline) {
 			return "", fmt.Errorf("still refused after %s: %w", r.VerifyTimeout, err)
 		}
-		r.Log.Debug("new key not accepted yet; retrying", "code", awserr.Code(err), "in", wait)
+		r.Log.Debug("new key not accepted yet; retrying", "code", code, "in", wait)
 		if err := r.Sleep(ctx, wait); err != nil {
 			return "", err
 		}
