@@ -712,6 +712,48 @@ func TestSigninTokensInStore(t *testing.T) {
 	}
 }
 
+// TestStoreSweep: a console over a store sweeps, in one pass, the expired sign-in
+// tokens and sessions out of it, and leaves the live ones.
+func TestStoreSweep(t *testing.T) {
+	f := newFixture(t)
+	clock := clocktest.New(time.Now())
+	con, err := console.New(f.core, func(o *console.Options) { o.Store, o.Now = f.st, clock.Now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := serve(f.core, con)
+	t.Cleanup(srv.Close)
+	count := func(prefix string) int {
+		var names []string
+		err := f.st.View(context.Background(), func(tx *store.Tx) (err error) {
+			names, err = tx.SecretNames(prefix)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(names)
+	}
+	signinTokenAt(t, srv.URL, f.devAdminCreds(t)) // the first sweep runs here: nothing to do
+	clock.Advance(16 * time.Minute)               // that token expired (15 minutes), the sweep is due (10)
+	live := signinTokenAt(t, srv.URL, f.devAdminCreds(t))
+	if n := count("console/signin-token/"); n != 1 {
+		t.Fatalf("%d sign-in tokens in the store after the sweep, want the live one", n)
+	}
+	// The live token becomes a session (an hour); the next sweep keeps it.
+	resp := mustGet(t, f.browser(t), srv.URL+"/federation?"+url.Values{"Action": {"login"}, "Destination": {"/console/"}, "SigninToken": {live}}.Encode())
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound || count("console/session/") != 1 {
+		t.Fatalf("login: %d, %d sessions in the store", resp.StatusCode, count("console/session/"))
+	}
+	stale := signinTokenAt(t, srv.URL, f.devAdminCreds(t))
+	clock.Advance(16 * time.Minute)
+	signinTokenAt(t, srv.URL, f.devAdminCreds(t))
+	if n, s := count("console/signin-token/"), count("console/session/"); n != 1 || s != 1 {
+		t.Errorf("after the second sweep: %d tokens (want 1: %q's expired), %d sessions (want the live one)", n, stale[:4], s)
+	}
+}
+
 // TestUnknownOperationIsNotFound: a POST of an operation an entity page does not
 // have answers 404 (opDone on errNoOp).
 func TestUnknownOperationIsNotFound(t *testing.T) {

@@ -147,10 +147,9 @@ func (c *Console) sweepStored(ctx context.Context) {
 		return
 	}
 	now := c.now()
-	for _, prefix := range []string{sessionSecretPrefix, tokenSecretPrefix} {
-		if _, err := deleteStored(ctx, c.o.Store, prefix, func(rec storedSession) bool { return !now.Before(rec.Expires) }); err != nil {
-			c.log.Warn("sweeping expired console sessions and sign-in tokens from the store", "error", err)
-		}
+	expired := func(rec storedSession) bool { return !now.Before(rec.Expires) }
+	if _, err := deleteStored(ctx, c.o.Store, expired, sessionSecretPrefix, tokenSecretPrefix); err != nil {
+		c.log.Warn("sweeping expired console sessions and sign-in tokens from the store", "error", err)
 	}
 }
 
@@ -162,19 +161,27 @@ const sweepEvery = 10 * time.Minute
 // of the old one behind) and returns how many there were. Running consoles over
 // st see it at their next request.
 func EndSessions(ctx context.Context, st sts.Store, arn string) (int, error) {
-	n, err := deleteStored(ctx, st, sessionSecretPrefix, func(rec storedSession) bool { return rec.ARN == arn })
+	n, err := deleteStored(ctx, st, func(rec storedSession) bool { return rec.ARN == arn }, sessionSecretPrefix)
 	if err != nil {
 		return 0, fmt.Errorf("ending the console sessions of %s: %w", arn, err)
 	}
 	return n, nil
 }
 
-// deleteStored deletes the records under prefix in st that match (and any it
-// cannot read), and returns how many.
-func deleteStored(ctx context.Context, st sts.Store, prefix string, match func(storedSession) bool) (int, error) {
+// deleteStored deletes the records under prefixes in st that match (and any it
+// cannot read), in one transaction, and returns how many.
+func deleteStored(ctx context.Context, st sts.Store, match func(storedSession) bool, prefixes ...string) (int, error) {
 	n := 0
 	err := st.Update(ctx, func(tx *store.Tx) error {
-		names, err := tx.SecretNames(prefix)
+		var names []string
+		for _, p := range prefixes {
+			more, err := tx.SecretNames(p)
+			if err != nil {
+				return err
+			}
+			names = append(names, more...)
+		}
+		var err error
 		for i := 0; err == nil && i < len(names); i++ {
 			var rec storedSession
 			b, serr := tx.Secret(names[i])
